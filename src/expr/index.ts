@@ -1,0 +1,11 @@
+/** The scalar expression graph: interned nodes, smart constructors, reverse mode, evaluation, printers. */
+export type { Node, Op } from './node.js';
+export { dagSize, internedCount, topoSort, variablesOf } from './node.js';
+export {
+  abs, add, div, exp, HALF, log, max, min, MINUS_ONE, mul, neg, num, ONE, pow, rat, relu, sign, sqrt, square, step, sub, variable, ZERO,
+} from './build.js';
+export type { Operand } from './build.js';
+export { evaluate, evaluateMany, evaluateVec, type Env } from './eval.js';
+export { diff, grad, jacobian, vjp } from './grad.js';
+export { toInfix } from './print.js';
+export { ExprParseError, fromMathjs, mathjsScope, toMathjs } from './mathjs.js';

@@ -1,0 +1,116 @@
+/**
+ * The bridge to mathjs: parse a mathjs expression string into our graph, and export ours as a
+ * mathjs node. mathjs is an independent referee (its `derivative` checks ours); we never run
+ * its simplifier on large expressions.
+ */
+import { parse, type MathNode } from 'mathjs';
+import { abs, add, div, exp, log, max, min, mul, neg, num, pow, relu, sign, sqrt, step, variable } from './build.js';
+import type { Node } from './node.js';
+import type { Rational } from './rational.js';
+import { toInfix } from './print.js';
+
+/** A construct our graph cannot represent, named in the message. */
+export class ExprParseError extends Error {
+  override name = 'ExprParseError';
+}
+
+const unary: Record<string, (x: Node) => Node> = {
+  exp,
+  log,
+  sqrt,
+  abs,
+  sign,
+  step,
+  relu,
+  square: (x) => pow(x, 2),
+  cube: (x) => pow(x, 3),
+};
+
+// mathjs node shapes we read; its own typings model nodes as classes with optional fields.
+interface AnyMathNode {
+  type: string;
+  value?: unknown;
+  name?: string;
+  fn?: string | { name: string };
+  op?: string;
+  args?: AnyMathNode[];
+  content?: AnyMathNode;
+}
+
+function constantExponent(e: Node, where: string): Rational | number {
+  if (e.op !== 'const') throw new ExprParseError(`unsupported exponent in '${where}': only constant (rational) exponents are supported`);
+  return e.rat ?? e.value;
+}
+
+function convert(m: AnyMathNode, source: string): Node {
+  const go = (a: AnyMathNode): Node => convert(a, source);
+  switch (m.type) {
+    case 'ConstantNode':
+      if (typeof m.value !== 'number') throw new ExprParseError(`unsupported constant ${JSON.stringify(m.value)} in '${source}'`);
+      return num(m.value);
+    case 'SymbolNode':
+      if (m.name === 'pi') return num(Math.PI);
+      if (m.name === 'e') return exp(num(1));
+      return variable(m.name!);
+    case 'ParenthesisNode':
+      return go(m.content!);
+    case 'OperatorNode': {
+      const args = (m.args ?? []).map(go);
+      switch (m.fn as string) {
+        case 'add':
+          return add(...args);
+        case 'subtract':
+          return add(args[0]!, neg(args[1]!));
+        case 'multiply':
+          return mul(...args);
+        case 'divide':
+          return div(args[0]!, args[1]!);
+        case 'unaryMinus':
+          return neg(args[0]!);
+        case 'unaryPlus':
+          return args[0]!;
+        case 'pow':
+          return pow(args[0]!, constantExponent(args[1]!, source));
+        default:
+          throw new ExprParseError(`unsupported operator '${m.op}' in '${source}'`);
+      }
+    }
+    case 'FunctionNode': {
+      const name = typeof m.fn === 'string' ? m.fn : m.fn!.name;
+      const args = (m.args ?? []).map(go);
+      if (name in unary && args.length === 1) return unary[name]!(args[0]!);
+      if (name === 'log' && args.length === 2) return div(log(args[0]!), log(args[1]!));
+      if (name === 'pow' && args.length === 2) return pow(args[0]!, constantExponent(args[1]!, source));
+      if ((name === 'max' || name === 'min') && args.length >= 2) {
+        const f = name === 'max' ? max : min;
+        return args.slice(1).reduce((acc, a) => f(acc, a), args[0]!);
+      }
+      throw new ExprParseError(`unsupported function '${name}' with ${args.length} argument(s) in '${source}'`);
+    }
+    default:
+      throw new ExprParseError(`unsupported construct ${m.type} in '${source}'`);
+  }
+}
+
+/** Parses a mathjs expression (string or node) into an interned expression. */
+export function fromMathjs(expr: string | MathNode): Node {
+  const source = typeof expr === 'string' ? expr : expr.toString();
+  let tree: MathNode;
+  try {
+    tree = typeof expr === 'string' ? parse(expr) : expr;
+  } catch (e) {
+    throw new ExprParseError(`cannot parse '${source}': ${(e as Error).message}`);
+  }
+  return convert(tree as unknown as AnyMathNode, source);
+}
+
+/** Our expression as a mathjs node (the printed infix, parsed by mathjs). */
+export function toMathjs(n: Node): MathNode {
+  return parse(toInfix(n));
+}
+
+/** Functions our printer uses that mathjs lacks; pass as (part of) the scope when evaluating. */
+export const mathjsScope: Readonly<Record<string, (x: number) => number>> = {
+  step: (x) => (x > 0 ? 1 : 0),
+  relu: (x) => Math.max(x, 0),
+};

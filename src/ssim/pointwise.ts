@@ -1,0 +1,55 @@
+/**
+ * S, the pointwise part of SSIM, as one expression graph over the five window statistics
+ * (DESIGN.md, "The mathematics"), with its partials with respect to the raw moments.
+ * C1, C2 and the covariance normaliser are variables, so one graph serves every preset.
+ */
+import { add, div, grad, mul, sub, variable, type Node } from '../expr/index.js';
+
+/** The graph of S with its named intermediates and partials. */
+export interface PointwiseSsim {
+  /** Inputs: the raw moments (windowed means of x, y, x*x, y*y, x*y) and the constants. */
+  readonly inputs: {
+    mu_x: Node; mu_y: Node; m_xx: Node; m_yy: Node; m_xy: Node;
+    C1: Node; C2: Node;
+    /** Covariance normaliser: NP/(NP-1) for sample covariance, else 1. */
+    c_n: Node;
+  };
+  /** Named intermediates, in the order a reader meets them. */
+  readonly named: ReadonlyArray<readonly [string, Node]>;
+  readonly S: Node;
+  /** dS/d(mu_x, m_xx, m_xy): the maps g_mu, g_xx, g_xy for the gradient with respect to x. */
+  readonly partialsX: { mu: Node; sq: Node; cross: Node };
+  /** dS/d(mu_y, m_yy, m_xy): the same for the gradient with respect to y. */
+  readonly partialsY: { mu: Node; sq: Node; cross: Node };
+}
+
+/** Builds S and its partials. Interning makes repeated calls return the same nodes. */
+export function pointwiseSsim(): PointwiseSsim {
+  const mu_x = variable('mu_x');
+  const mu_y = variable('mu_y');
+  const m_xx = variable('m_xx');
+  const m_yy = variable('m_yy');
+  const m_xy = variable('m_xy');
+  const C1 = variable('C1');
+  const C2 = variable('C2');
+  const c_n = variable('c_n');
+  const var_x = mul(c_n, sub(m_xx, mul(mu_x, mu_x)));
+  const var_y = mul(c_n, sub(m_yy, mul(mu_y, mu_y)));
+  const cov = mul(c_n, sub(m_xy, mul(mu_x, mu_y)));
+  const A1 = add(mul(2, mu_x, mu_y), C1);
+  const B1 = add(mul(mu_x, mu_x), mul(mu_y, mu_y), C1);
+  const A2 = add(mul(2, cov), C2);
+  const B2 = add(var_x, var_y, C2);
+  const S = div(mul(A1, A2), mul(B1, B2));
+  const [gmx, gxx, gxyX, gmy, gyy] = grad(S, [mu_x, m_xx, m_xy, mu_y, m_yy]);
+  return {
+    inputs: { mu_x, mu_y, m_xx, m_yy, m_xy, C1, C2, c_n },
+    named: [
+      ['var_x', var_x], ['var_y', var_y], ['cov', cov],
+      ['A1', A1], ['B1', B1], ['A2', A2], ['B2', B2], ['S', S],
+    ],
+    S,
+    partialsX: { mu: gmx!, sq: gxx!, cross: gxyX! },
+    partialsY: { mu: gmy!, sq: gyy!, cross: gxyX! },
+  };
+}
