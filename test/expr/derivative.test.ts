@@ -110,7 +110,7 @@ describe('symbolic reverse mode', () => {
 
   it("agrees with nerdamer's diff at random points (disagreements adjudicated by central differences)", () => {
     const { agreed, adjudicated } = refereeRun(exprArbitrary(NERDAMER_SAFE, 3), (text, name, env) =>
-      nerdamer.diff(text, name).buildFunction([...VARS])(env.x, env.y, env.z) as number,
+      nerdamer.diff(text, name).buildFunction([...VARS])(env.x!, env.y!, env.z!) as number,
     );
     console.log(`nerdamer agreed on ${agreed} expressions; ${adjudicated} disagreements, each refuted by central differences`);
     expect(agreed / (agreed + adjudicated)).toBeGreaterThan(0.9);

@@ -1,0 +1,445 @@
+"""Generate the peer fixtures in test/fixtures/peers/.
+
+Each fixture is one SSIM evaluation by a "peer" -- another implementation of
+SSIM that ssim-grad is checked against:
+
+  * torch-autograd (float64): the loss formulas of Po-Hsun-Su/pytorch-ssim and
+    VainF/pytorch-msssim written out with torch ops, differentiated with
+    ``loss.backward()``; value, d loss/dx and d loss/dy are stored.
+  * torch-autograd-float32: pytorch-ssim exactly as it runs in float32.
+  * skimage.structural_similarity (the installed scikit-image): value only, plus
+    4th-order central differences of skimage's own value with respect to x at
+    a few pixels.
+  * numpy-reimplementation: tf.image.ssim and Wang's MATLAB ssim.m, which cannot
+    be run here, re-implemented in float64 numpy following their source.
+
+Every case follows that peer's own source (named in the case's "source"); the
+only deliberate change is that the Gaussian taps of pytorch-ssim and
+pytorch-msssim are computed in float64 rather than float32 in the float64
+cases.
+
+Output: arrays as .npy (np.save, C order, NCHW; float64 except the two
+MATLAB downsampling inputs, stored as uint8 to keep the folder small) and
+manifest.json, a list of cases:
+  {name, peer, source, options, x, y, value, gradX, gradY, centralDifferences}
+where options uses ssim-grad's option names and centralDifferences is null or
+{"wrt": "x", "pixels": [[n,c,i,j],...], "values": [...], "step": h}.
+
+The RNG seed is fixed and torch runs single-threaded, so reruns are
+byte-identical.
+
+Run (Debian / Ubuntu):
+    apt-get install python3-torch python3-skimage   # also pulls numpy, scipy
+    python3 scripts/make_fixtures.py
+(tested with torch 1.13, scikit-image 0.19.3, scipy 1.10, numpy 1.24).
+"""
+
+import json
+import math
+import os
+import warnings
+
+import numpy as np
+import scipy.ndimage as ndi
+import torch
+import torch.nn.functional as F
+from numpy.lib.stride_tricks import sliding_window_view
+from skimage.metrics import structural_similarity
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "test", "fixtures", "peers")
+SEED = 20240611
+
+torch.set_num_threads(1)
+os.makedirs(OUT, exist_ok=True)
+for _old in os.listdir(OUT):  # drop stale outputs of earlier runs
+    if _old.endswith(".npy") or _old == "manifest.json":
+        os.remove(os.path.join(OUT, _old))
+rng = np.random.default_rng(SEED)
+manifest = []
+
+
+# ----------------------------------------------------------------------------
+# helpers
+
+def save(name, arr, dtype=np.float64):
+    arr = np.ascontiguousarray(np.asarray(arr, dtype=dtype))
+    np.save(os.path.join(OUT, name), arr)
+    return name
+
+
+def make_pair(shape, L, noise):
+    """x: smooth-ish random NCHW image in [0, L]; y: noisy, lightly blurred x."""
+    base = rng.random(shape)
+    sig = (0,) * (len(shape) - 2) + (1.0, 1.0)
+    x = ndi.gaussian_filter(base, sigma=sig, mode="reflect")
+    x = 0.6 * x + 0.4 * base
+    x = (x - x.min()) / (x.max() - x.min())
+    y = np.clip(x + noise * rng.standard_normal(shape), 0.0, 1.0)
+    y = 0.75 * y + 0.25 * ndi.gaussian_filter(y, sigma=(0,) * (len(shape) - 2) + (0.7, 0.7),
+                                              mode="reflect")
+    return x * L, y * L
+
+
+def gauss_taps64(size, sigma):
+    i = np.arange(size, dtype=np.float64)
+    t = np.exp(-((i - (size - 1) / 2.0) ** 2) / (2.0 * sigma ** 2))
+    return t / t.sum()
+
+
+def add_case(name, peer, source, options, x, y, value, gradX=None, gradY=None, cd=None):
+    manifest.append({
+        "name": name,
+        "peer": peer,
+        "source": source,
+        "options": options,
+        "x": x,
+        "y": y,
+        "value": float(value),
+        "gradX": gradX,
+        "gradY": gradY,
+        "centralDifferences": cd,
+    })
+
+
+# ----------------------------------------------------------------------------
+# A. torch autograd
+
+def pytorch_ssim_loss(img1, img2, L, window_size=11, sigma=1.5):
+    """Po-Hsun-Su/pytorch-ssim pytorch_ssim/__init__.py: gaussian/create_window/_ssim
+    with size_average=True; float64 taps; C1, C2 = (0.01 L)^2, (0.03 L)^2."""
+    channel = img1.shape[1]
+    g = torch.tensor(gauss_taps64(window_size, sigma), dtype=torch.float64).unsqueeze(1)
+    w2 = g.mm(g.t()).unsqueeze(0).unsqueeze(0)
+    window = w2.expand(channel, 1, window_size, window_size).contiguous().type_as(img1)
+    pad = window_size // 2
+    mu1 = F.conv2d(img1, window, padding=pad, groups=channel)
+    mu2 = F.conv2d(img2, window, padding=pad, groups=channel)
+    mu1_sq = mu1.pow(2)
+    mu2_sq = mu2.pow(2)
+    mu1_mu2 = mu1 * mu2
+    sigma1_sq = F.conv2d(img1 * img1, window, padding=pad, groups=channel) - mu1_sq
+    sigma2_sq = F.conv2d(img2 * img2, window, padding=pad, groups=channel) - mu2_sq
+    sigma12 = F.conv2d(img1 * img2, window, padding=pad, groups=channel) - mu1_mu2
+    C1 = (0.01 * L) ** 2
+    C2 = (0.03 * L) ** 2
+    ssim_map = ((2 * mu1_mu2 + C1) * (2 * sigma12 + C2)) / \
+        ((mu1_sq + mu2_sq + C1) * (sigma1_sq + sigma2_sq + C2))
+    return ssim_map.mean()
+
+
+def pytorch_ssim_loss_float32(img1, img2, window_size=11):
+    """pytorch-ssim exactly as published: taps by math.exp, stored in a float32
+    torch.Tensor, normalised in float32, 2-D window by float32 mm; L = 1."""
+    channel = img1.shape[1]
+    gauss = torch.Tensor([math.exp(-(x - window_size // 2) ** 2 / float(2 * 1.5 ** 2))
+                          for x in range(window_size)])
+    _1D_window = (gauss / gauss.sum()).unsqueeze(1)
+    _2D_window = _1D_window.mm(_1D_window.t()).float().unsqueeze(0).unsqueeze(0)
+    window = _2D_window.expand(channel, 1, window_size, window_size).contiguous().type_as(img1)
+    pad = window_size // 2
+    mu1 = F.conv2d(img1, window, padding=pad, groups=channel)
+    mu2 = F.conv2d(img2, window, padding=pad, groups=channel)
+    mu1_sq = mu1.pow(2)
+    mu2_sq = mu2.pow(2)
+    mu1_mu2 = mu1 * mu2
+    sigma1_sq = F.conv2d(img1 * img1, window, padding=pad, groups=channel) - mu1_sq
+    sigma2_sq = F.conv2d(img2 * img2, window, padding=pad, groups=channel) - mu2_sq
+    sigma12 = F.conv2d(img1 * img2, window, padding=pad, groups=channel) - mu1_mu2
+    C1 = 0.01 ** 2
+    C2 = 0.03 ** 2
+    ssim_map = ((2 * mu1_mu2 + C1) * (2 * sigma12 + C2)) / \
+        ((mu1_sq + mu2_sq + C1) * (sigma1_sq + sigma2_sq + C2))
+    return ssim_map.mean()
+
+
+def msssim_gaussian_filter(inp, win):
+    """pytorch_msssim/ssim.py gaussian_filter: separable 1-D 'valid' conv per
+    spatial axis, skipping (with a warning) an axis shorter than the window."""
+    C = inp.shape[1]
+    out = inp
+    for i, s in enumerate(inp.shape[2:]):
+        if s >= win.shape[-1]:
+            out = F.conv2d(out, weight=win.transpose(2 + i, -1), stride=1, padding=0, groups=C)
+        else:
+            warnings.warn(f"Skipping Gaussian Smoothing at dimension 2+{i} for input: "
+                          f"{tuple(inp.shape)} and win size: {win.shape[-1]}")
+    return out
+
+
+def pytorch_msssim_loss(X, Y, data_range, win_size=11, win_sigma=1.5, K=(0.01, 0.03)):
+    """pytorch_msssim/ssim.py ssim(size_average=True) -> _ssim; float64 taps."""
+    win = torch.tensor(gauss_taps64(win_size, win_sigma), dtype=torch.float64)
+    win = win.reshape(1, 1, 1, win_size).repeat([X.shape[1], 1, 1, 1]).to(dtype=X.dtype)
+    K1, K2 = K
+    compensation = 1.0
+    C1 = (K1 * data_range) ** 2
+    C2 = (K2 * data_range) ** 2
+    mu1 = msssim_gaussian_filter(X, win)
+    mu2 = msssim_gaussian_filter(Y, win)
+    mu1_sq = mu1.pow(2)
+    mu2_sq = mu2.pow(2)
+    mu1_mu2 = mu1 * mu2
+    sigma1_sq = compensation * (msssim_gaussian_filter(X * X, win) - mu1_sq)
+    sigma2_sq = compensation * (msssim_gaussian_filter(Y * Y, win) - mu2_sq)
+    sigma12 = compensation * (msssim_gaussian_filter(X * Y, win) - mu1_mu2)
+    cs_map = (2 * sigma12 + C2) / (sigma1_sq + sigma2_sq + C2)
+    ssim_map = ((2 * mu1_mu2 + C1) / (mu1_sq + mu2_sq + C1)) * cs_map
+    ssim_per_channel = torch.flatten(ssim_map, 2).mean(-1)
+    return ssim_per_channel.mean()
+
+
+def autograd(loss_fn, x, y, dtype=torch.float64):
+    tx = torch.tensor(x, dtype=dtype, requires_grad=True)
+    ty = torch.tensor(y, dtype=dtype, requires_grad=True)
+    loss = loss_fn(tx, ty)
+    loss.backward()
+    return (loss.item(), tx.grad.detach().numpy().astype(np.float64),
+            ty.grad.detach().numpy().astype(np.float64))
+
+
+SRC_PTSSIM = ("Po-Hsun-Su/pytorch-ssim pytorch_ssim/__init__.py (_ssim, size_average=True; "
+              "C1,C2 = (0.01 L)^2,(0.03 L)^2); Gaussian taps computed in float64 "
+              "(the peer builds them in float32)")
+SRC_MSSSIM = ("VainF/pytorch-msssim pytorch_msssim/ssim.py (ssim -> _ssim, gaussian_filter "
+              "separable 'valid' conv along H then W, size_average=True); Gaussian taps "
+              "computed in float64 (the peer builds them in float32)")
+
+
+def case_pytorch_ssim(name, L, options, noise):
+    x, y = make_pair((2, 3, 16, 20), L, noise)
+    v, gx, gy = autograd(lambda a, b: pytorch_ssim_loss(a, b, L), x, y)
+    fx, fy = save(f"{name}.x.npy", x), save(f"{name}.y.npy", y)
+    add_case(name, "torch-autograd", SRC_PTSSIM, options, fx, fy, v,
+             save(f"{name}.gradX.npy", gx), save(f"{name}.gradY.npy", gy))
+    return x, y, fx, fy
+
+
+def case_msssim(name, shape, L, options, noise):
+    x, y = make_pair(shape, L, noise)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        v, gx, gy = autograd(lambda a, b: pytorch_msssim_loss(a, b, L), x, y)
+    src = SRC_MSSSIM
+    if caught:
+        src += "; the peer skips smoothing along an axis shorter than the window and warns: " \
+            + str(caught[0].message)
+    add_case(name, "torch-autograd", src, options,
+             save(f"{name}.x.npy", x), save(f"{name}.y.npy", y), v,
+             save(f"{name}.gradX.npy", gx), save(f"{name}.gradY.npy", gy))
+
+
+x1, y1, fx1, fy1 = case_pytorch_ssim("pytorch-ssim-L1", 1.0, {"preset": "pytorch-ssim"}, 0.2)
+case_pytorch_ssim("pytorch-ssim-L255", 255.0, {"preset": "pytorch-ssim", "dataRange": 255}, 0.3)
+case_msssim("valid-gaussian-L255", (2, 2, 17, 23), 255.0, {"preset": "pytorch-msssim"}, 0.15)
+case_msssim("valid-gaussian-L1", (3, 1, 15, 12), 1.0, {"preset": "pytorch-msssim", "dataRange": 1}, 0.4)
+case_msssim("pytorch-msssim-short-axis", (1, 2, 8, 25), 255.0, {"preset": "pytorch-msssim"}, 0.25)
+
+# 6. pytorch-ssim as published, in float32, on case 1's inputs (rounded to float32).
+v32, gx32, _ = autograd(pytorch_ssim_loss_float32, x1, y1, dtype=torch.float32)
+add_case("pytorch-ssim-float32-autograd", "torch-autograd-float32",
+         "Po-Hsun-Su/pytorch-ssim pytorch_ssim/__init__.py run as published in float32 "
+         "(taps by math.exp into a float32 torch.Tensor, float32 normalisation and mm); "
+         "inputs are case pytorch-ssim-L1's, rounded to float32; gradX is the float32 "
+         "autograd gradient widened to float64",
+         {"preset": "pytorch-ssim"}, fx1, fy1, v32, save("pytorch-ssim-float32-autograd.gradX.npy", gx32))
+
+
+# ----------------------------------------------------------------------------
+# B. scikit-image
+
+def nchw_to_sk(a):
+    # (1,1,H,W) -> HW ; (1,C,H,W) -> HWC
+    return a[0, 0] if a.shape[1] == 1 else np.transpose(a[0], (1, 2, 0))
+
+
+def pick_pixels(shape, count=10, borders=4):
+    _, C, H, W = shape
+    chosen = []
+    corners = [(0, 0), (H - 1, W - 1), (0, int(rng.integers(1, W - 1))), (int(rng.integers(1, H - 1)), 0),
+               (H - 1, 0), (0, W - 1)]
+    for (i, j) in corners[:borders]:
+        chosen.append([0, int(rng.integers(0, C)), i, j])
+    while len(chosen) < count:
+        p = [0, int(rng.integers(0, C)), int(rng.integers(0, H)), int(rng.integers(0, W))]
+        if p not in chosen:
+            chosen.append(p)
+    return chosen
+
+
+def case_skimage(name, shape, L, options, noise, **kw):
+    x, y = make_pair(shape, L, noise)
+    multichannel = shape[1] > 1
+    kwargs = dict(kw, data_range=L)
+    if multichannel:
+        kwargs["channel_axis"] = -1
+
+    def f(xx):
+        return float(structural_similarity(nchw_to_sk(xx), nchw_to_sk(y), **kwargs))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning here would mean an unexpected code path
+        value = f(x)
+        h = 1e-3 * L
+        pixels = pick_pixels(shape)
+        values = []
+        for p in pixels:
+            fk = {}
+            for k in (-2, -1, 1, 2):
+                xp = x.copy()
+                xp[tuple(p)] += k * h
+                fk[k] = f(xp)
+            values.append((fk[-2] - 8 * fk[-1] + 8 * fk[1] - fk[2]) / (12 * h))
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    src = (f"scikit-image {__import__('skimage').__version__} skimage/metrics/_structural_similarity.py "
+           f"structural_similarity({args}) on float64 images ("
+           + ("HWC" if multichannel else "HW") + " layout); centralDifferences: 4th-order "
+           "stencil (f(-2h)-8f(-h)+8f(h)-f(2h))/(12h) of skimage's value wrt x")
+    add_case(name, "skimage.structural_similarity", src, options,
+             save(f"{name}.x.npy", x), save(f"{name}.y.npy", y), value,
+             cd={"wrt": "x", "pixels": pixels, "values": values, "step": h})
+
+
+case_skimage("skimage-gray-box", (1, 1, 24, 29), 1.0, {"preset": "skimage", "dataRange": 1}, 0.2)
+case_skimage("skimage-gray-gaussian-L255", (1, 1, 31, 27), 255.0,
+             {"preset": "skimage", "window": "gaussian", "dataRange": 255}, 0.3,
+             gaussian_weights=True)
+case_skimage("skimage-rgb-box", (1, 3, 20, 22), 1.0, {"preset": "skimage", "dataRange": 1}, 0.4)
+case_skimage("skimage-rgb-gaussian", (1, 3, 23, 21), 1.0,
+             {"preset": "skimage", "window": "gaussian", "dataRange": 1}, 0.15,
+             gaussian_weights=True)
+case_skimage("skimage-gray-box-nosample", (1, 1, 19, 25), 1.0,
+             {"preset": "skimage", "size": 9, "sampleCovariance": False, "dataRange": 1}, 0.25,
+             use_sample_covariance=False, win_size=9)
+
+
+# ----------------------------------------------------------------------------
+# C. numpy re-implementations
+
+def correlate_valid(img, kernel):
+    """2-D 'valid' correlation of the last two axes with a 2-D kernel."""
+    win = sliding_window_view(img, kernel.shape, axis=(-2, -1))
+    return np.einsum("...ij,ij->...", win, kernel)
+
+
+def tf_fspecial_gauss(size, sigma):
+    coords = np.arange(size, dtype=np.float64)
+    coords -= (size - 1) / 2.0
+    g = np.square(coords)
+    g *= -0.5 / np.square(sigma)
+    g = g.reshape(1, -1) + g.reshape(-1, 1)
+    g = g.reshape(-1)
+    g = np.exp(g - g.max())  # softmax, as tf.nn.softmax does it
+    g = g / g.sum()
+    return g.reshape(size, size)
+
+
+def tf_ssim(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03):
+    """tensorflow/python/ops/image_ops_impl.py ssim -> _ssim_per_channel -> _ssim_helper,
+    NCHW here (TF is NHWC); returns per-image values like TF."""
+    kernel = tf_fspecial_gauss(filter_size, filter_sigma)
+
+    def reducer(v):
+        return correlate_valid(v, kernel)
+
+    c1 = (k1 * max_val) ** 2
+    c2 = (k2 * max_val) ** 2
+    mean0 = reducer(img1)
+    mean1 = reducer(img2)
+    num0 = mean0 * mean1 * 2.0
+    den0 = np.square(mean0) + np.square(mean1)
+    luminance = (num0 + c1) / (den0 + c1)
+    num1 = reducer(img1 * img2) * 2.0
+    den1 = reducer(np.square(img1) + np.square(img2))
+    c2 *= 1.0  # compensation
+    cs = (num1 - num0 + c2) / (den1 - den0 + c2)
+    ssim_per_channel = np.mean(luminance * cs, axis=(-2, -1))
+    return np.mean(ssim_per_channel, axis=-1)
+
+
+x, y = make_pair((2, 3, 18, 16), 1.0, 0.3)
+add_case("tf-ssim", "numpy-reimplementation",
+         "tensorflow tf.image.ssim (image_ops_impl.py _fspecial_gauss softmax kernel, depthwise "
+         "'VALID' conv, _ssim_helper luminance*cs, mean over H,W then channels) in float64 "
+         "(TF casts to float32); TF returns one value per image, this is their mean over the batch",
+         {"preset": "tf", "dataRange": 1},
+         save("tf-ssim.x.npy", x), save("tf-ssim.y.npy", y), np.mean(tf_ssim(x, y, 1.0)))
+
+
+def matlab_round(v):
+    return math.floor(abs(v) + 0.5) * (1 if v >= 0 else -1)
+
+
+def matlab_ssim(img1, img2):
+    """Wang's ssim.m (2009 version with automatic downsampling), default K, window, L."""
+    K1, K2, L = 0.01, 0.03, 255.0
+    ax = np.arange(-5, 6, dtype=np.float64)
+    xx, yy = np.meshgrid(ax, ax)
+    window = np.exp(-(xx ** 2 + yy ** 2) / (2 * 1.5 ** 2))  # fspecial('gaussian', 11, 1.5)
+    window[window < np.finfo(np.float64).eps * window.max()] = 0
+    window = window / window.sum()
+    img1 = img1.astype(np.float64)
+    img2 = img2.astype(np.float64)
+    M, N = img1.shape
+    f = max(1, matlab_round(min(M, N) / 256))
+    if f > 1:
+        lpf = np.ones((f, f)) / (f * f)
+        c0 = (f + 1) // 2 - 1  # imfilter origin floor((f+1)/2), 0-based
+        pad = ((c0, f - 1 - c0), (c0, f - 1 - c0))
+        # imfilter(img, lpf, 'symmetric', 'same'): correlation, half-sample mirror padding
+        img1 = correlate_valid(np.pad(img1, pad, mode="symmetric"), lpf)
+        img2 = correlate_valid(np.pad(img2, pad, mode="symmetric"), lpf)
+        img1 = img1[0::f, 0::f]
+        img2 = img2[0::f, 0::f]
+    C1 = (K1 * L) ** 2
+    C2 = (K2 * L) ** 2
+    window = window / window.sum()
+    mu1 = correlate_valid(img1, window)  # filter2(window, img, 'valid')
+    mu2 = correlate_valid(img2, window)
+    mu1_sq = mu1 * mu1
+    mu2_sq = mu2 * mu2
+    mu1_mu2 = mu1 * mu2
+    sigma1_sq = correlate_valid(img1 * img1, window) - mu1_sq
+    sigma2_sq = correlate_valid(img2 * img2, window) - mu2_sq
+    sigma12 = correlate_valid(img1 * img2, window) - mu1_mu2
+    ssim_map = ((2 * mu1_mu2 + C1) * (2 * sigma12 + C2)) / \
+        ((mu1_sq + mu2_sq + C1) * (sigma1_sq + sigma2_sq + C2))
+    return ssim_map.mean(), f
+
+
+SRC_MATLAB = ("Wang's ssim.m (2009, automatic downsampling f = max(1,round(min(M,N)/256)), "
+              "imfilter(ones(f)/f^2,'symmetric','same'), img(1:f:end,1:f:end), "
+              "fspecial('gaussian',11,1.5), filter2 'valid', K=[.01 .03], L=255, mean2) "
+              "re-implemented in float64")
+
+# MATLAB, downsampling: 385x387 (f = round(1.504) = 2; the odd sizes make the
+# kept last row/column use imfilter's symmetric padding). Stored as uint8.
+x8, y8 = make_pair((1, 1, 385, 387), 255.0, noise=0.15)
+x8 = np.round(x8).astype(np.uint8)
+y8 = np.round(y8).astype(np.uint8)
+v, f = matlab_ssim(x8[0, 0], y8[0, 0])
+assert f == 2
+add_case("matlab-ssim-downsampled", "numpy-reimplementation",
+         SRC_MATLAB + f"; f = {f}; x and y are stored as uint8 .npy (integer pixel values)",
+         {"preset": "matlab"},
+         save("matlab-ssim-downsampled.x.npy", x8, np.uint8),
+         save("matlab-ssim-downsampled.y.npy", y8, np.uint8), v)
+
+x, y = make_pair((1, 1, 32, 40), 255.0, 0.35)
+v, f = matlab_ssim(x[0, 0], y[0, 0])
+assert f == 1
+add_case("matlab-ssim-small", "numpy-reimplementation", SRC_MATLAB + "; f = 1 (no downsampling)",
+         {"preset": "matlab"},
+         save("matlab-ssim-small.x.npy", x), save("matlab-ssim-small.y.npy", y), v)
+
+
+# ----------------------------------------------------------------------------
+
+with open(os.path.join(OUT, "manifest.json"), "w") as fh:
+    json.dump(manifest, fh, indent=1)
+    fh.write("\n")
+
+total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
+print(f"wrote {len(manifest)} cases to {os.path.normpath(OUT)} ({total / 1024:.0f} KiB)")
+for c in manifest:
+    print(f"  {c['name']:32s} {c['value']!r}")

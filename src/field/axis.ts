@@ -1,0 +1,120 @@
+/**
+ * One-dimensional strided correlation under a boundary rule, the building block of every
+ * linear field operator: out[i] = sum_t taps[t] * in[b(i*stride + t - origin)], where b maps an
+ * index outside [0, n) back into the signal (or drops the term, for zero padding). The
+ * transpose scatters through the same index table, so it is the exact adjoint for every rule.
+ */
+
+/** How an index outside the signal is read. */
+export type Boundary =
+  | 'same' // zero padding
+  | 'valid' // never read outside (the output shrinks)
+  | 'reflect' // scipy 'reflect', MATLAB 'symmetric': half-sample symmetric, d c b a | a b c d | d c b a
+  | 'mirror' // PyTorch 'reflect', whole-sample mirror: d c b | a b c d | c b a
+  | 'replicate'; // a a a | a b c d | d d d
+
+export const BOUNDARIES: readonly Boundary[] = ['same', 'valid', 'reflect', 'mirror', 'replicate'];
+
+/** Maps index j into [0, n) under the rule, or -1 for a zero. Repeats the rule when |j| > n. */
+export function boundaryIndex(j: number, n: number, rule: Boundary): number {
+  if (j >= 0 && j < n) return j;
+  switch (rule) {
+    case 'same':
+      return -1;
+    case 'valid':
+      throw new Error(`axis: index ${j} outside [0, ${n}) under 'valid'`);
+    case 'replicate':
+      return j < 0 ? 0 : n - 1;
+    case 'reflect': {
+      const period = 2 * n;
+      const k = ((j % period) + period) % period;
+      return k < n ? k : period - 1 - k;
+    }
+    case 'mirror': {
+      if (n === 1) return 0;
+      const period = 2 * n - 2;
+      const k = ((j % period) + period) % period;
+      return k < n ? k : period - k;
+    }
+  }
+}
+
+/** A 1-D strided correlation of a signal of length n, as an index table. */
+export interface AxisOp {
+  readonly inLength: number;
+  readonly outLength: number;
+  readonly taps: Float64Array;
+  /** index[i * taps.length + t]: the input index read by tap t of output i, or -1 (a zero). */
+  readonly index: Int32Array;
+}
+
+export interface AxisSpec {
+  taps: ArrayLike<number>;
+  /** Tap aligned with output position 0 (r = (k-1)/2 centres an odd window). */
+  origin: number;
+  stride?: number;
+  boundary: Boundary;
+  /** Output length; by default n for stride 1 (n - k + 1 under 'valid'). */
+  outLength?: number;
+}
+
+export function axisOp(n: number, spec: AxisSpec): AxisOp {
+  const taps = Float64Array.from(spec.taps);
+  const k = taps.length;
+  const stride = spec.stride ?? 1;
+  const outLength = spec.outLength ?? (spec.boundary === 'valid' ? n - k + 1 : Math.ceil(n / stride));
+  if (outLength < 1) throw new Error(`axis: length ${n} gives no output for ${k} taps under '${spec.boundary}'`);
+  const index = new Int32Array(outLength * k);
+  for (let i = 0; i < outLength; i++) {
+    for (let t = 0; t < k; t++) index[i * k + t] = boundaryIndex(i * stride + t - spec.origin, n, spec.boundary);
+  }
+  return { inLength: n, outLength, taps, index };
+}
+
+/** The identity on a signal of length n (an axis left unsmoothed). */
+export function identityAxis(n: number): AxisOp {
+  return axisOp(n, { taps: [1], origin: 0, boundary: 'valid' });
+}
+
+/**
+ * Applies op along one axis of a block of `outer` x n x `inner` values (inner contiguous):
+ * forward reads `src` with the input length, transpose reads with the output length.
+ */
+export function applyAxis(op: AxisOp, src: Float64Array, outer: number, inner: number, transpose: boolean): Float64Array {
+  const k = op.taps.length;
+  const { taps, index, inLength, outLength } = op;
+  if (!transpose) {
+    const dst = new Float64Array(outer * outLength * inner);
+    for (let o = 0; o < outer; o++) {
+      const sBase = o * inLength * inner;
+      const dBase = o * outLength * inner;
+      for (let i = 0; i < outLength; i++) {
+        const d = dBase + i * inner;
+        for (let t = 0; t < k; t++) {
+          const j = index[i * k + t]!;
+          if (j < 0) continue;
+          const w = taps[t]!;
+          const s = sBase + j * inner;
+          for (let q = 0; q < inner; q++) dst[d + q] = dst[d + q]! + w * src[s + q]!;
+        }
+      }
+    }
+    return dst;
+  }
+  const dst = new Float64Array(outer * inLength * inner);
+  for (let o = 0; o < outer; o++) {
+    const sBase = o * outLength * inner;
+    const dBase = o * inLength * inner;
+    for (let i = 0; i < outLength; i++) {
+      const s = sBase + i * inner;
+      for (let t = 0; t < k; t++) {
+        const j = index[i * k + t]!;
+        if (j < 0) continue;
+        const w = taps[t]!;
+        const d = dBase + j * inner;
+        for (let q = 0; q < inner; q++) dst[d + q] = dst[d + q]! + w * src[s + q]!;
+      }
+    }
+  }
+  return dst;
+}

@@ -1,0 +1,62 @@
+/** Tensors as the library takes them, and the NCHW float64 fields the operators work on. */
+
+/** A tensor: shape HW, CHW or NCHW, data in C order. */
+export interface Tensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Float64Array;
+}
+
+/** N, C, H, W. */
+export type Shape4 = readonly [number, number, number, number];
+
+/** A float64 field over N x C x H x W. */
+export interface Field {
+  readonly shape: Shape4;
+  readonly data: Float64Array;
+}
+
+/** Bad input named by argument: the CLI turns it into exit code 2 and a one-line message. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+export const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** The NCHW shape of an HW, CHW or NCHW tensor; `what` names the argument in errors. */
+export function shape4(t: Tensor, what: string): Shape4 {
+  const s = t.shape;
+  if (!Array.isArray(s) || s.length < 2 || s.length > 4) {
+    throw new InputError(`${what}: expected a tensor of shape HW, CHW or NCHW, got shape [${s}]`);
+  }
+  if (!s.every((d) => Number.isInteger(d) && d > 0)) throw new InputError(`${what}: shape [${s}] must hold positive integers`);
+  if (sizeOf(s) !== t.data.length) throw new InputError(`${what}: shape [${s}] needs ${sizeOf(s)} values, data has ${t.data.length}`);
+  const full = [1, 1, ...s].slice(-4);
+  return [full[0]!, full[1]!, full[2]!, full[3]!];
+}
+
+/** The tensor as a float64 NCHW field, checked for NaN and Inf. */
+export function toField(t: Tensor, what: string): Field {
+  const shape = shape4(t, what);
+  const data = Float64Array.from(t.data);
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) throw new InputError(`${what}: value at flat index ${i} is ${data[i]}, expected a finite number`);
+  }
+  return { shape, data };
+}
+
+export const field = (shape: Shape4, data?: Float64Array): Field => ({ shape, data: data ?? new Float64Array(sizeOf(shape)) });
+
+/** <a, b>, summed pairwise for accuracy (dot-product tests compare to 1e-12). */
+export function dot(a: Float64Array, b: Float64Array): number {
+  if (a.length !== b.length) throw new Error(`dot: lengths ${a.length} and ${b.length}`);
+  const rec = (lo: number, hi: number): number => {
+    if (hi - lo <= 64) {
+      let s = 0;
+      for (let i = lo; i < hi; i++) s += a[i]! * b[i]!;
+      return s;
+    }
+    const mid = (lo + hi) >> 1;
+    return rec(lo, mid) + rec(mid, hi);
+  };
+  return rec(0, a.length);
+}

@@ -1,0 +1,198 @@
+/**
+ * SSIM options: what a user may set, the presets that reproduce the peers, and validation
+ * into one resolved configuration. Explicit options override a preset's.
+ */
+import { BOUNDARIES, boxTaps, gaussianTaps, InputError, truncatedRadius, type Boundary } from '../field/index.js';
+
+export type PresetName = 'pytorch-ssim' | 'pytorch-msssim' | 'skimage' | 'tf' | 'matlab';
+export const PRESETS: readonly PresetName[] = ['pytorch-ssim', 'pytorch-msssim', 'skimage', 'tf', 'matlab'];
+
+/** Everything a user may set; unset fields come from the preset (default pytorch-ssim). */
+export interface SsimOptions {
+  preset?: PresetName;
+  window?: 'gaussian' | 'box';
+  /** Window size (odd). For a Gaussian without a size, 2 int(truncate sigma + 0.5) + 1 when truncate is set. */
+  size?: number;
+  sigma?: number;
+  /** Gaussian truncation in standard deviations (scipy's `truncate`). */
+  truncate?: number;
+  k1?: number;
+  k2?: number;
+  /** L in C1 = (k1 L)^2, C2 = (k2 L)^2. */
+  dataRange?: number;
+  padding?: Boundary;
+  /** var and cov times NP/(NP-1), NP = size^2 (skimage's use_sample_covariance). */
+  sampleCovariance?: boolean;
+  /** Pixels cropped from each side of the SSIM map before the mean (skimage: (size-1)/2). */
+  crop?: number;
+  /** Under 'valid', leave an axis shorter than the window unsmoothed (pytorch-msssim) instead of failing. */
+  skipShortAxes?: boolean;
+  /** Downsample both images first by an f x f box (Wang's ssim.m): 'auto' = max(1, round(min(H,W)/256)). */
+  downsample?: 'auto' | number;
+  /** 'mean': mean over batch, channels and the region; 'sum': sum over batch and channels of the per-channel means. */
+  reduction?: 'mean' | 'sum';
+}
+
+/** A fully resolved configuration. */
+export interface SsimConfig {
+  readonly preset: PresetName;
+  readonly window: 'gaussian' | 'box';
+  readonly size: number;
+  readonly sigma: number;
+  readonly taps: Float64Array;
+  readonly k1: number;
+  readonly k2: number;
+  readonly dataRange: number;
+  readonly C1: number;
+  readonly C2: number;
+  readonly padding: Boundary;
+  readonly sampleCovariance: boolean;
+  /** NP/(NP-1) or 1. */
+  readonly covNorm: number;
+  readonly crop: number;
+  readonly skipShortAxes: boolean;
+  readonly downsample: 'auto' | number;
+  readonly reduction: 'mean' | 'sum';
+}
+
+type PresetDefaults = Required<Omit<SsimOptions, 'preset' | 'truncate' | 'dataRange'>> & { dataRange: number | undefined; truncate: number | undefined };
+
+/**
+ * Po-Hsun-Su/pytorch-ssim, pytorch_ssim/__init__.py (`_ssim`): Gaussian 11, sigma 1.5, conv2d
+ * with zero padding size//2 ('same'), C1 = 0.01^2, C2 = 0.03^2 (data range 1), mean over every
+ * pixel. The same function is rahul-goel/fused-ssim's default (padding "same",
+ * fused_ssim/__init__.py) and the 3DGS loss (graphdeco-inria/gaussian-splatting, utils/loss_utils.py).
+ */
+const PYTORCH_SSIM: PresetDefaults = {
+  window: 'gaussian', size: 11, sigma: 1.5, truncate: undefined, k1: 0.01, k2: 0.03, dataRange: 1,
+  padding: 'same', sampleCovariance: false, crop: 0, skipShortAxes: false, downsample: 1, reduction: 'mean',
+};
+
+/**
+ * VainF/pytorch-msssim, pytorch_msssim/ssim.py (`ssim`, `_ssim`, `gaussian_filter`): separable
+ * Gaussian 11, sigma 1.5, 'valid' (no padding), smoothing skipped along an axis shorter than the
+ * window, K = (0.01, 0.03), data_range 255, spatial mean per channel then mean.
+ */
+const PYTORCH_MSSSIM: PresetDefaults = { ...PYTORCH_SSIM, padding: 'valid', skipShortAxes: true, dataRange: 255 };
+
+/**
+ * scikit-image, skimage/metrics/_structural_similarity.py (`structural_similarity`): box window
+ * 7 (uniform_filter) or, with gaussian_weights, Gaussian sigma 1.5 truncated at 3.5 (11 taps),
+ * scipy mode 'reflect', sample covariance NP/(NP-1) with NP = win_size^2, the map cropped by
+ * (win_size-1)/2 before the mean, per-channel means averaged. data_range is required for float images.
+ */
+const SKIMAGE: PresetDefaults = {
+  window: 'box', size: 7, sigma: 1.5, truncate: 3.5, k1: 0.01, k2: 0.03, dataRange: undefined,
+  padding: 'reflect', sampleCovariance: true, crop: 3, skipShortAxes: false, downsample: 1, reduction: 'mean',
+};
+
+/**
+ * TensorFlow, tensorflow/python/ops/image_ops_impl.py (`ssim`, `_ssim_per_channel`,
+ * `_fspecial_gauss`): Gaussian 11, sigma 1.5 (a 2-D softmax, i.e. the normalised outer product),
+ * 'VALID' depthwise convolution, k1 0.01, k2 0.03, max_val required, spatial mean then channel mean.
+ */
+const TF: PresetDefaults = { ...PYTORCH_SSIM, padding: 'valid', dataRange: undefined };
+
+/**
+ * Wang et al. 2004, the authors' ssim.m (2009 revision): fspecial('gaussian', 11, 1.5), K = [0.01
+ * 0.03], L = 255, automatic downsampling by f = max(1, round(min(M,N)/256)) with an f x f box
+ * (imfilter 'symmetric') keeping img(1:f:end, 1:f:end), filter2 'valid', mean2 of the map.
+ */
+const MATLAB: PresetDefaults = { ...PYTORCH_SSIM, padding: 'valid', dataRange: 255, downsample: 'auto' };
+
+export const PRESET_DEFAULTS: Readonly<Record<PresetName, PresetDefaults>> = {
+  'pytorch-ssim': PYTORCH_SSIM,
+  'pytorch-msssim': PYTORCH_MSSSIM,
+  skimage: SKIMAGE,
+  tf: TF,
+  matlab: MATLAB,
+};
+
+/** One line per preset: what it reproduces (for --help and the README). */
+export const PRESET_SUMMARY: Readonly<Record<PresetName, string>> = {
+  'pytorch-ssim': 'pytorch-ssim / fused-ssim / 3DGS: Gaussian 11 (1.5), zero padding "same", L = 1, mean over all pixels',
+  'pytorch-msssim': "pytorch_msssim.ssim: Gaussian 11 (1.5), 'valid' (short axes unsmoothed), L = 255",
+  skimage: "skimage structural_similarity: box 7 (or --window gaussian: 11, sigma 1.5), 'reflect', sample covariance, map cropped by (size-1)/2; --data-range required",
+  tf: "tf.image.ssim: Gaussian 11 (1.5), 'valid'; --data-range (max_val) required",
+  matlab: "Wang 2004 ssim.m: Gaussian 11 (1.5), 'valid' after automatic f x f box downsampling, L = 255",
+};
+
+const fail = (msg: string): never => {
+  throw new InputError(msg);
+};
+
+function checkNumber(name: string, v: unknown, ok: (n: number) => boolean, expected: string): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) fail(`${name}: got ${String(v)}, expected ${expected}`);
+}
+
+/** Resolves options against their preset, with errors that name the option. */
+export function resolveOptions(options: SsimOptions = {}): SsimConfig {
+  const presetName = options.preset ?? 'pytorch-ssim';
+  if (!PRESETS.includes(presetName)) fail(`preset: got '${String(presetName)}', expected one of ${PRESETS.join(', ')}`);
+  const base = PRESET_DEFAULTS[presetName];
+  if (options.window !== undefined && options.window !== 'gaussian' && options.window !== 'box') {
+    fail(`window: got '${String(options.window)}', expected gaussian or box`);
+  }
+  if (options.padding !== undefined && !BOUNDARIES.includes(options.padding)) {
+    fail(`padding: got '${String(options.padding)}', expected one of ${BOUNDARIES.join(', ')}`);
+  }
+  checkNumber('size', options.size, (n) => Number.isInteger(n) && n >= 1 && n % 2 === 1, 'an odd integer >= 1');
+  checkNumber('sigma', options.sigma, (n) => n > 0, 'a number > 0');
+  checkNumber('truncate', options.truncate, (n) => n > 0, 'a number > 0');
+  checkNumber('k1', options.k1, (n) => n >= 0, 'a number >= 0');
+  checkNumber('k2', options.k2, (n) => n >= 0, 'a number >= 0');
+  checkNumber('dataRange', options.dataRange, (n) => n > 0, 'a number > 0');
+  checkNumber('crop', options.crop, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0');
+  if (options.downsample !== undefined && options.downsample !== 'auto') {
+    checkNumber('downsample', options.downsample, (n) => Number.isInteger(n) && n >= 1, "'auto' or an integer >= 1");
+  }
+  if (options.reduction !== undefined && options.reduction !== 'mean' && options.reduction !== 'sum') {
+    fail(`reduction: got '${String(options.reduction)}', expected mean or sum`);
+  }
+
+  const window = options.window ?? base.window;
+  const sigma = options.sigma ?? base.sigma;
+  const truncate = options.truncate ?? base.truncate;
+  let size = options.size;
+  if (size === undefined) {
+    // skimage with gaussian_weights: the window size follows from sigma and truncate
+    if (window === 'gaussian' && truncate !== undefined && (options.window !== undefined || options.sigma !== undefined || options.truncate !== undefined)) {
+      size = 2 * truncatedRadius(sigma, truncate) + 1;
+    } else size = base.size;
+  }
+  const dataRange = options.dataRange ?? base.dataRange;
+  if (dataRange === undefined) fail(`dataRange: the ${presetName} preset needs the data range (--data-range), as the peer does for float images`);
+  const k1 = options.k1 ?? base.k1;
+  const k2 = options.k2 ?? base.k2;
+  const sampleCovariance = options.sampleCovariance ?? base.sampleCovariance;
+  const NP = size * size;
+  if (sampleCovariance && NP < 2) fail(`sampleCovariance: needs a window of at least 2 pixels, size is ${size}`);
+  // skimage crops (win_size - 1) / 2 of the window it uses
+  const crop = options.crop ?? (presetName === 'skimage' ? (size - 1) / 2 : base.crop);
+  return {
+    preset: presetName,
+    window,
+    size,
+    sigma,
+    taps: window === 'gaussian' ? gaussianTaps(size, sigma) : boxTaps(size),
+    k1,
+    k2,
+    dataRange: dataRange!,
+    C1: (k1 * dataRange!) ** 2,
+    C2: (k2 * dataRange!) ** 2,
+    padding: options.padding ?? base.padding,
+    sampleCovariance,
+    covNorm: sampleCovariance ? NP / (NP - 1) : 1,
+    crop,
+    skipShortAxes: options.skipShortAxes ?? base.skipShortAxes,
+    downsample: options.downsample ?? base.downsample,
+    reduction: options.reduction ?? base.reduction,
+  };
+}
+
+/** MATLAB's factor: max(1, round(min(H, W) / 256)), rounding halves up as MATLAB does for positives. */
+export function downsampleFactor(config: SsimConfig, H: number, W: number): number {
+  if (config.downsample === 'auto') return Math.max(1, Math.round(Math.min(H, W) / 256));
+  return config.downsample;
+}
