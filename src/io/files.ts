@@ -1,0 +1,80 @@
+/**
+ * Reading images and tensors from .npy, .png and .json, and writing results atomically (a
+ * temporary file renamed into place, so a failure never leaves a half-written output).
+ */
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { PNG } from 'pngjs';
+import { InputError, sizeOf } from '../field/index.js';
+import { formatNpy, parseNpy, type LoadedTensor } from './npy.js';
+
+/** Reads a PNG: RGB(A) becomes C = 3, gray C = 1, values in [0, 1]; alpha is dropped. */
+export function parsePng(buf: Buffer, what: string): LoadedTensor {
+  let png: PNG;
+  try {
+    png = PNG.sync.read(buf);
+  } catch (e) {
+    throw new InputError(`${what}: not a readable PNG (${(e as Error).message})`);
+  }
+  const { width: W, height: H, data } = png;
+  // pngjs expands every colour type to RGBA; colorType 0 and 4 are gray (with alpha)
+  const colorType = (png as unknown as { colorType?: number }).colorType;
+  const C = colorType === 0 || colorType === 4 ? 1 : 3;
+  const out = new Float64Array(C * H * W);
+  for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) out[c * H * W + p] = data[4 * p + c]! / 255;
+  return { shape: [C, H, W], data: out, dtype: 'float64' };
+}
+
+/** Reads {"shape": [...], "data": [...]}. */
+export function parseJsonTensor(text: string, what: string): LoadedTensor {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${what}: not valid JSON (${(e as Error).message})`);
+  }
+  const o = v as { shape?: unknown; data?: unknown };
+  if (typeof o !== 'object' || o === null || !Array.isArray(o.shape) || !Array.isArray(o.data)) {
+    throw new InputError(`${what}: expected a JSON object {"shape": [...], "data": [...]}`);
+  }
+  if (!o.shape.every((d) => Number.isInteger(d) && d > 0)) throw new InputError(`${what}: "shape" must hold positive integers`);
+  const data = o.data.flat(Infinity) as unknown[];
+  if (!data.every((d) => typeof d === 'number')) throw new InputError(`${what}: "data" must hold numbers only`);
+  const shape = o.shape as number[];
+  if (sizeOf(shape) !== data.length) throw new InputError(`${what}: shape [${shape}] needs ${sizeOf(shape)} values, "data" has ${data.length}`);
+  return { shape, data: Float64Array.from(data as number[]), dtype: 'float64' };
+}
+
+/** Reads a tensor from a .npy, .png or .json file named by `path`. */
+export function readTensor(path: string): LoadedTensor {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${path}: cannot read (${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message})`);
+  }
+  const ext = extname(path).toLowerCase();
+  if (ext === '.npy') return parseNpy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
+  if (ext === '.png') return parsePng(buf, path);
+  if (ext === '.json') return parseJsonTensor(buf.toString('utf8'), path);
+  throw new InputError(`${path}: unknown file type '${ext}', expected .npy, .png or .json`);
+}
+
+/** Writes bytes atomically: to a temporary file beside the target, then renamed over it. */
+export function writeAtomic(path: string, bytes: Uint8Array | string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${path}: cannot write (${code ?? (e as Error).message})`);
+  }
+}
+
+/** Writes a float64 .npy. */
+export function writeNpy(path: string, shape: readonly number[], data: Float64Array): void {
+  writeAtomic(path, formatNpy({ shape, data }));
+}
