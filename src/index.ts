@@ -1,3 +1,5 @@
 /** ssim-grad's library face. */
 export * from './expr/index.js';
-export { pointwiseSsim, type PointwiseSsim } from './ssim/pointwise.js';
+export * from './field/index.js';
+export * from './ssim/index.js';
+export * from './io/index.js';

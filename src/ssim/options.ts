@@ -121,21 +121,24 @@ const fail = (msg: string): never => {
   throw new InputError(msg);
 };
 
+/** An option as both faces name it: dataRange (--data-range). */
+const named = (key: string): string => `${key} (--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)})`;
+
 function checkNumber(name: string, v: unknown, ok: (n: number) => boolean, expected: string): void {
   if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) fail(`${name}: got ${String(v)}, expected ${expected}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) fail(`${named(name)}: got ${String(v)}, expected ${expected}`);
 }
 
 /** Resolves options against their preset, with errors that name the option. */
 export function resolveOptions(options: SsimOptions = {}): SsimConfig {
   const presetName = options.preset ?? 'pytorch-ssim';
-  if (!PRESETS.includes(presetName)) fail(`preset: got '${String(presetName)}', expected one of ${PRESETS.join(', ')}`);
+  if (!PRESETS.includes(presetName)) fail(`${named('preset')}: got '${String(presetName)}', expected one of ${PRESETS.join(', ')}`);
   const base = PRESET_DEFAULTS[presetName];
   if (options.window !== undefined && options.window !== 'gaussian' && options.window !== 'box') {
-    fail(`window: got '${String(options.window)}', expected gaussian or box`);
+    fail(`${named('window')}: got '${String(options.window)}', expected gaussian or box`);
   }
   if (options.padding !== undefined && !BOUNDARIES.includes(options.padding)) {
-    fail(`padding: got '${String(options.padding)}', expected one of ${BOUNDARIES.join(', ')}`);
+    fail(`${named('padding')}: got '${String(options.padding)}', expected one of ${BOUNDARIES.join(', ')}`);
   }
   checkNumber('size', options.size, (n) => Number.isInteger(n) && n >= 1 && n % 2 === 1, 'an odd integer >= 1');
   checkNumber('sigma', options.sigma, (n) => n > 0, 'a number > 0');
@@ -148,7 +151,7 @@ export function resolveOptions(options: SsimOptions = {}): SsimConfig {
     checkNumber('downsample', options.downsample, (n) => Number.isInteger(n) && n >= 1, "'auto' or an integer >= 1");
   }
   if (options.reduction !== undefined && options.reduction !== 'mean' && options.reduction !== 'sum') {
-    fail(`reduction: got '${String(options.reduction)}', expected mean or sum`);
+    fail(`${named('reduction')}: got '${String(options.reduction)}', expected mean or sum`);
   }
 
   const window = options.window ?? base.window;
@@ -162,12 +165,12 @@ export function resolveOptions(options: SsimOptions = {}): SsimConfig {
     } else size = base.size;
   }
   const dataRange = options.dataRange ?? base.dataRange;
-  if (dataRange === undefined) fail(`dataRange: the ${presetName} preset needs the data range (--data-range), as the peer does for float images`);
+  if (dataRange === undefined) fail(`${named('dataRange')}: the ${presetName} preset needs the data range, as the peer does for float images`);
   const k1 = options.k1 ?? base.k1;
   const k2 = options.k2 ?? base.k2;
   const sampleCovariance = options.sampleCovariance ?? base.sampleCovariance;
   const NP = size * size;
-  if (sampleCovariance && NP < 2) fail(`sampleCovariance: needs a window of at least 2 pixels, size is ${size}`);
+  if (sampleCovariance && NP < 2) fail(`${named('sampleCovariance')}: needs a window of at least 2 pixels, size is ${size}`);
   // skimage crops (win_size - 1) / 2 of the window it uses
   const crop = options.crop ?? (presetName === 'skimage' ? (size - 1) / 2 : base.crop);
   return {

@@ -77,7 +77,7 @@ function prepare(x: Tensor, y: Tensor, config: SsimConfig) {
   const window = windowMean(ws, config.taps, config.padding, { skipShortAxes: config.skipShortAxes });
   const [, , mh, mw] = window.outShape;
   const c = config.crop;
-  if (2 * c >= mh || 2 * c >= mw) throw new InputError(`crop: cropping ${c} pixels from each side leaves nothing of the ${mh} x ${mw} SSIM map`);
+  if (2 * c >= mh || 2 * c >= mw) throw new InputError(`crop (--crop): cropping ${c} pixels from each side leaves nothing of the ${mh} x ${mw} SSIM map`);
   const region = crop(window.outShape, c, c, c, c);
   return { shape: sx, fx, fy, downsample, window, region, N, C };
 }

@@ -1,0 +1,125 @@
+/**
+ * A small, strict argument parser: positionals, `--flag`, `--name value` and `--name=value`.
+ * Unknown options are errors that name the option (exit code 2), never ignored.
+ */
+import { InputError } from '../field/index.js';
+import { PRESETS, type SsimOptions } from '../ssim/index.js';
+import { BOUNDARIES, type Boundary } from '../field/index.js';
+
+export interface OptionSpec {
+  /** Takes a value (`--size 11`) or is a switch (`--json`). */
+  value: boolean;
+  help: string;
+  /** Shown as the default in --help. */
+  default?: string;
+}
+
+export interface Parsed {
+  positionals: string[];
+  values: Map<string, string>;
+  switches: Set<string>;
+}
+
+export function parseArgs(argv: readonly string[], specs: Readonly<Record<string, OptionSpec>>, command: string): Parsed {
+  const positionals: string[] = [];
+  const values = new Map<string, string>();
+  const switches = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--') || arg === '--') {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    const spec = specs[name];
+    if (spec === undefined) throw new InputError(`unknown option --${name} (see ssim-grad ${command} --help)`);
+    if (!spec.value) {
+      if (eq >= 0) throw new InputError(`--${name}: takes no value, got '${arg.slice(eq + 1)}'`);
+      switches.add(name);
+      continue;
+    }
+    const v = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+    if (v === undefined) throw new InputError(`--${name}: expected a value`);
+    values.set(name, v);
+  }
+  return { positionals, values, switches };
+}
+
+/** The SSIM options every image command takes. */
+export const SSIM_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
+  preset: { value: true, help: `peer to reproduce: ${PRESETS.join(', ')}`, default: 'pytorch-ssim' },
+  window: { value: true, help: 'window shape: gaussian or box', default: "the preset's" },
+  gaussian: { value: false, help: 'same as --window gaussian (skimage: gaussian_weights=True, 11 taps, sigma 1.5)' },
+  size: { value: true, help: 'window size, odd', default: "the preset's (11; skimage 7)" },
+  sigma: { value: true, help: 'Gaussian standard deviation', default: '1.5' },
+  truncate: { value: true, help: 'Gaussian truncation in sigmas; sets the size when --size is absent', default: 'skimage: 3.5' },
+  k1: { value: true, help: 'luminance constant, C1 = (k1 L)^2', default: '0.01' },
+  k2: { value: true, help: 'contrast constant, C2 = (k2 L)^2', default: '0.03' },
+  'data-range': { value: true, help: 'data range L', default: 'pytorch-ssim 1, pytorch-msssim and matlab 255, skimage and tf required (255 for uint8 .npy)' },
+  padding: { value: true, help: `boundary rule: ${BOUNDARIES.join(', ')} (same = zero padding, reflect = scipy half-sample, mirror = torch reflect)`, default: "the preset's" },
+  'sample-covariance': { value: false, help: 'variances and covariance times NP/(NP-1) (skimage default)' },
+  'no-sample-covariance': { value: false, help: 'population variances and covariance' },
+  crop: { value: true, help: 'pixels cropped from each side of the SSIM map before the mean', default: 'skimage (size-1)/2, else 0' },
+  downsample: { value: true, help: "downsample both images first by an f x f box: auto (MATLAB's rule) or f", default: 'matlab auto, else 1' },
+  'skip-short-axes': { value: false, help: "under 'valid', leave an axis shorter than the window unsmoothed (pytorch-msssim)" },
+  reduction: { value: true, help: 'mean (over batch, channels, pixels) or sum (of per-channel means)', default: 'mean' },
+};
+
+function number(parsed: Parsed, name: string): number | undefined {
+  const v = parsed.values.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InputError(`--${name}: got '${v}', expected a number`);
+  return n;
+}
+
+function oneOf<T extends string>(parsed: Parsed, name: string, allowed: readonly T[]): T | undefined {
+  const v = parsed.values.get(name);
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw new InputError(`--${name}: got '${v}', expected one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+/** The SSIM options named on the command line (only those given; the preset fills the rest). */
+export function ssimOptionsFrom(parsed: Parsed): SsimOptions {
+  const o: SsimOptions = {};
+  const preset = oneOf(parsed, 'preset', PRESETS);
+  if (preset !== undefined) o.preset = preset;
+  const window = oneOf(parsed, 'window', ['gaussian', 'box'] as const);
+  if (parsed.switches.has('gaussian')) {
+    if (window === 'box') throw new InputError('--gaussian: conflicts with --window box');
+    o.window = 'gaussian';
+  } else if (window !== undefined) o.window = window;
+  const nums: Array<[string, 'size' | 'sigma' | 'truncate' | 'k1' | 'k2' | 'dataRange' | 'crop']> = [
+    ['size', 'size'], ['sigma', 'sigma'], ['truncate', 'truncate'], ['k1', 'k1'], ['k2', 'k2'], ['data-range', 'dataRange'], ['crop', 'crop'],
+  ];
+  for (const [flag, key] of nums) {
+    const n = number(parsed, flag);
+    if (n !== undefined) o[key] = n;
+  }
+  const padding = oneOf(parsed, 'padding', BOUNDARIES as readonly Boundary[]);
+  if (padding !== undefined) o.padding = padding;
+  if (parsed.switches.has('sample-covariance') && parsed.switches.has('no-sample-covariance')) {
+    throw new InputError('--sample-covariance: conflicts with --no-sample-covariance');
+  }
+  if (parsed.switches.has('sample-covariance')) o.sampleCovariance = true;
+  if (parsed.switches.has('no-sample-covariance')) o.sampleCovariance = false;
+  if (parsed.switches.has('skip-short-axes')) o.skipShortAxes = true;
+  const ds = parsed.values.get('downsample');
+  if (ds !== undefined) o.downsample = ds === 'auto' ? 'auto' : (number(parsed, 'downsample') as number);
+  const reduction = oneOf(parsed, 'reduction', ['mean', 'sum'] as const);
+  if (reduction !== undefined) o.reduction = reduction;
+  return o;
+}
+
+/** Help lines for a set of option specs. */
+export function describeOptions(specs: Readonly<Record<string, OptionSpec>>): string {
+  return Object.entries(specs)
+    .map(([name, s]) => {
+      const head = `  --${name}${s.value ? ' VALUE' : ''}`;
+      const tail = s.default !== undefined ? `${s.help} (default: ${s.default})` : s.help;
+      return `${head.padEnd(28)} ${tail}`;
+    })
+    .join('\n');
+}

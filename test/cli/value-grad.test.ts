@@ -1,0 +1,130 @@
+/** The value and grad commands: output contract, options, inputs and every bad-input path. */
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatNpy, readTensor } from '../../src/io/index.js';
+import { ssimGrad } from '../../src/ssim/index.js';
+import { cli, EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
+import { loadPeer, peerCase, PEER_DIR } from '../support/fixtures.js';
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'ssim-grad-'));
+
+describe('ssim-grad value', () => {
+  it('prints the SSIM, and {"ssim": n} with --json, equal to the library', () => {
+    const c = peerCase('skimage-rgb-box');
+    const x = join(PEER_DIR, c.x);
+    const y = join(PEER_DIR, c.y);
+    const plain = cli(['value', x, y, '--preset', 'skimage', '--data-range', '1']);
+    expect(plain.status).toBe(0);
+    expect(Math.abs(Number(plain.stdout.trim()) - c.value)).toBeLessThan(1e-10 * c.value);
+    const json = cli(['value', x, y, '--preset=skimage', '--data-range=1', '--json']);
+    expect(JSON.parse(json.stdout)).toEqual({ ssim: Number(plain.stdout.trim()) });
+  });
+
+  it('reads PNG, JSON and uint8 .npy inputs', () => {
+    const r = cli(['value', EXAMPLE_X, EXAMPLE_Y, '--json']);
+    expect(r.status).toBe(0);
+    const png = readTensor(EXAMPLE_X);
+    expect(png.shape).toEqual([3, 48, 64]);
+    const dir = tmp();
+    writeFileSync(join(dir, 'x.json'), JSON.stringify({ shape: png.shape, data: Array.from(png.data) }));
+    writeFileSync(join(dir, 'y.json'), JSON.stringify({ shape: png.shape, data: Array.from(readTensor(EXAMPLE_Y).data) }));
+    const viaJson = cli(['value', join(dir, 'x.json'), join(dir, 'y.json'), '--json']);
+    expect(JSON.parse(viaJson.stdout)).toEqual(JSON.parse(r.stdout));
+    const c = peerCase('matlab-ssim-downsampled'); // stored as uint8
+    const m = cli(['value', join(PEER_DIR, c.x), join(PEER_DIR, c.y), '--preset', 'matlab', '--json']);
+    expect(Math.abs(JSON.parse(m.stdout).ssim - c.value)).toBeLessThan(1e-10);
+  });
+
+  it('lets explicit options override the preset', () => {
+    const base = JSON.parse(cli(['value', EXAMPLE_X, EXAMPLE_Y, '--json']).stdout).ssim;
+    const box = JSON.parse(cli(['value', EXAMPLE_X, EXAMPLE_Y, '--window', 'box', '--size', '7', '--json']).stdout).ssim;
+    expect(box).not.toBe(base);
+  });
+});
+
+describe('ssim-grad grad', () => {
+  it('writes d ssim/dx as float64 .npy with X\'s shape, and --json names the file', () => {
+    const c = peerCase('pytorch-ssim-L255');
+    const dir = tmp();
+    const out = join(dir, 'g.npy');
+    const r = cli(['grad', join(PEER_DIR, c.x), join(PEER_DIR, c.y), '--data-range', '255', '--out', out, '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ ssim: expect.closeTo(c.value, 12), out });
+    const g = readTensor(out);
+    expect(g.dtype).toBe('float64');
+    expect(g.shape).toEqual(loadPeer(c.x).shape);
+    const autograd = loadPeer(c.gradX!).data;
+    const maxAbs = Math.max(...Array.from(autograd, Math.abs));
+    expect(Math.max(...Array.from(g.data, (v, i) => Math.abs(v - autograd[i]!))) / maxAbs).toBeLessThan(1e-9);
+  });
+
+  it('--wrt y writes d ssim/dy', () => {
+    const dir = tmp();
+    const out = join(dir, 'gy.npy');
+    expect(cli(['grad', EXAMPLE_X, EXAMPLE_Y, '--wrt', 'y', '--out', out]).status).toBe(0);
+    const lib = ssimGrad(readTensor(EXAMPLE_X), readTensor(EXAMPLE_Y));
+    expect(Array.from(readTensor(out).data)).toEqual(Array.from(lib.gradY.data));
+  });
+});
+
+describe('bad input: exit 2, one line naming the argument, nothing written', () => {
+  const dir = tmp();
+  const bad = (name: string, data: Uint8Array | string): string => {
+    const p = join(dir, name);
+    writeFileSync(p, data);
+    return p;
+  };
+  const nan = bad('nan.npy', formatNpy({ shape: [1, 1, 12, 12], data: new Float64Array(144).fill(NaN) }));
+  const small = bad('small.npy', formatNpy({ shape: [12, 12], data: new Float64Array(144).fill(0.5) }));
+  const other = bad('other.npy', formatNpy({ shape: [13, 12], data: new Float64Array(156).fill(0.5) }));
+  const tiny = bad('tiny.npy', formatNpy({ shape: [6, 6], data: new Float64Array(36).fill(0.5) }));
+  const cases: Array<[string, string[], RegExp]> = [
+    ['missing file', ['value', join(dir, 'none.npy'), small], /none\.npy: cannot read \(no such file\)/],
+    ['not an npy', ['value', bad('junk.npy', 'hello'), small], /junk\.npy: not an \.npy file/],
+    ['bad json', ['value', bad('bad.json', '{"shape": [2, 2], "data": [1, 2]}'), small], /bad\.json: shape \[2,2\] needs 4 values/],
+    ['unknown extension', ['value', bad('img.tif', 'x'), small], /unknown file type '\.tif'/],
+    ['NaN in input', ['value', nan, small], /x: value at flat index 0 is NaN/],
+    ['shape mismatch', ['value', small, other], /y: shape \[13,12\] differs from x's shape \[12,12\]/],
+    ['even size', ['value', small, small, '--size', '8'], /size \(--size\): got 8, expected an odd integer/],
+    ['sigma <= 0', ['value', small, small, '--sigma', '0'], /sigma \(--sigma\): got 0, expected a number > 0/],
+    ['data range <= 0', ['value', small, small, '--data-range', '-1'], /dataRange \(--data-range\): got -1/],
+    ['not a number', ['value', small, small, '--k1', 'abc'], /--k1: got 'abc', expected a number/],
+    ['bad padding', ['value', small, small, '--padding', 'wrap'], /--padding: got 'wrap', expected one of same, valid/],
+    ['bad preset', ['value', small, small, '--preset', 'keras'], /--preset: got 'keras'/],
+    ['image smaller than the window', ['value', tiny, tiny, '--preset', 'tf', '--data-range', '1'], /smaller than the 11 x 11 window/],
+    ['skimage without data range', ['value', small, small, '--preset', 'skimage'], /the skimage preset needs the data range/],
+    ['one image', ['value', small], /expected two image files X Y, got 1/],
+    ['unknown option', ['value', small, small, '--bogus'], /unknown option --bogus/],
+    ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    ['grad without --out', ['grad', small, small], /--out: required/],
+    ['bad --wrt', ['grad', small, small, '--wrt', 'z', '--out', join(dir, 'g.npy')], /--wrt: got 'z', expected x or y/],
+  ];
+  it.each(cases)('%s', (_, args, message) => {
+    const before = readdirSync(dir).length;
+    const r = cli(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(r.stdout).toBe('');
+    expect(readdirSync(dir).length).toBe(before);
+  });
+
+  it('grad into a folder that does not exist: exit 2, no temporary file left', () => {
+    const r = cli(['grad', small, small, '--out', join(dir, 'missing', 'g.npy')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/g\.npy: cannot write/);
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
+  });
+
+  it('--help lists every option with its default', () => {
+    const r = cli(['--help']);
+    expect(r.status).toBe(0);
+    for (const flag of ['--preset', '--window', '--size', '--sigma', '--k1', '--k2', '--data-range', '--padding', '--sample-covariance', '--no-sample-covariance']) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toMatch(/--preset VALUE.*\(default: pytorch-ssim\)/);
+  });
+});
