@@ -64,7 +64,7 @@ const commands: Record<string, Command> = {
       const { x, y, options } = imagesAndOptions(parsed, 'grad');
       const r = ssimGrad(x, y, options);
       const g = wrt === 'x' ? r.gradX : r.gradY;
-      writeNpy(outPath, x.shape, g.data as Float64Array);
+      writeNpy(outPath, x.shape, g.data instanceof Float64Array ? g.data : Float64Array.from(g.data));
       out(parsed.switches.has('json') ? JSON.stringify({ ssim: r.ssim, out: outPath }) : `ssim ${r.ssim}\nwrote d ssim/d${wrt}, shape [${x.shape.join(', ')}], to ${outPath}`);
       return 0;
     },

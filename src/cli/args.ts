@@ -64,6 +64,7 @@ export const SSIM_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
   downsample: { value: true, help: "downsample both images first by an f x f box: auto (MATLAB's rule) or f", default: 'matlab auto, else 1' },
   'skip-short-axes': { value: false, help: "under 'valid', leave an axis shorter than the window unsmoothed (pytorch-msssim)" },
   reduction: { value: true, help: 'mean (over batch, channels, pixels) or sum (of per-channel means)', default: 'mean' },
+  precision: { value: true, help: 'kernel storage: float64 or float32 (gradient still written as float64 .npy)', default: 'float64' },
 };
 
 function number(parsed: Parsed, name: string): number | undefined {
@@ -110,6 +111,8 @@ export function ssimOptionsFrom(parsed: Parsed): SsimOptions {
   if (ds !== undefined) o.downsample = ds === 'auto' ? 'auto' : (number(parsed, 'downsample') as number);
   const reduction = oneOf(parsed, 'reduction', ['mean', 'sum'] as const);
   if (reduction !== undefined) o.reduction = reduction;
+  const precision = oneOf(parsed, 'precision', ['float64', 'float32'] as const);
+  if (precision !== undefined) o.precision = precision;
   return o;
 }
 

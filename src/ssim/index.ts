@@ -1,7 +1,7 @@
 /** SSIM over images: the public functions, options and presets. */
 import type { Tensor } from '../field/index.js';
-import type { SsimOptions } from './options.js';
-import { ssimGradReference, ssimReference } from './reference.js';
+import { ssimFast, ssimGradFast } from './fast.js';
+import { resolveOptions, type SsimOptions } from './options.js';
 
 export { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, type PresetName, type SsimConfig, type SsimOptions } from './options.js';
 export { pointwiseSsim, type PointwiseSsim } from './pointwise.js';
@@ -9,10 +9,16 @@ export { evaluateSsim, ssimGradReference, ssimReference, type GradientTerms, typ
 
 /** The SSIM of x and y (tensors HW, CHW or NCHW) under the options (default preset pytorch-ssim). */
 export function ssim(x: Tensor, y: Tensor, options: SsimOptions = {}): number {
-  return ssimReference(x, y, options);
+  return ssimFast(x, y, options, resolveOptions(options).precision);
 }
 
-/** SSIM and its exact gradients d ssim / dx and d ssim / dy, float64, each with x's shape. */
+/**
+ * SSIM and its exact gradients d ssim / dx and d ssim / dy, each with x's shape: Float64Array
+ * (default) or Float32Array with `precision: 'float32'`. Runs on the generated kernels.
+ */
 export function ssimGrad(x: Tensor, y: Tensor, options: SsimOptions = {}): { ssim: number; gradX: Tensor; gradY: Tensor } {
-  return ssimGradReference(x, y, options);
+  const r = ssimGradFast(x, y, options, resolveOptions(options).precision, 'both');
+  return { ssim: r.ssim, gradX: r.gradX, gradY: r.gradY! };
 }
+
+export { planKernel, ssimFast, ssimGradFast, type KernelPlan, type Precision } from './fast.js';

@@ -31,6 +31,11 @@ export interface SsimOptions {
   downsample?: 'auto' | number;
   /** 'mean': mean over batch, channels and the region; 'sum': sum over batch and channels of the per-channel means. */
   reduction?: 'mean' | 'sum';
+  /**
+   * Storage of inputs and outputs in the generated kernels: 'float64' (default) or 'float32'
+   * (inputs rounded to float32, gradients returned as Float32Array; arithmetic stays float64).
+   */
+  precision?: 'float64' | 'float32';
 }
 
 /** A fully resolved configuration. */
@@ -53,9 +58,10 @@ export interface SsimConfig {
   readonly skipShortAxes: boolean;
   readonly downsample: 'auto' | number;
   readonly reduction: 'mean' | 'sum';
+  readonly precision: 'float64' | 'float32';
 }
 
-type PresetDefaults = Required<Omit<SsimOptions, 'preset' | 'truncate' | 'dataRange'>> & { dataRange: number | undefined; truncate: number | undefined };
+type PresetDefaults = Required<Omit<SsimOptions, 'preset' | 'truncate' | 'dataRange' | 'precision'>> & { dataRange: number | undefined; truncate: number | undefined };
 
 /**
  * Po-Hsun-Su/pytorch-ssim, pytorch_ssim/__init__.py (`_ssim`): Gaussian 11, sigma 1.5, conv2d
@@ -153,6 +159,9 @@ export function resolveOptions(options: SsimOptions = {}): SsimConfig {
   if (options.reduction !== undefined && options.reduction !== 'mean' && options.reduction !== 'sum') {
     fail(`${named('reduction')}: got '${String(options.reduction)}', expected mean or sum`);
   }
+  if (options.precision !== undefined && options.precision !== 'float64' && options.precision !== 'float32') {
+    fail(`${named('precision')}: got '${String(options.precision)}', expected float64 or float32`);
+  }
 
   const window = options.window ?? base.window;
   const sigma = options.sigma ?? base.sigma;
@@ -191,6 +200,7 @@ export function resolveOptions(options: SsimOptions = {}): SsimConfig {
     skipShortAxes: options.skipShortAxes ?? base.skipShortAxes,
     downsample: options.downsample ?? base.downsample,
     reduction: options.reduction ?? base.reduction,
+    precision: options.precision ?? 'float64',
   };
 }
 

@@ -1,0 +1,26 @@
+/** The parameters every generated SSIM kernel takes (hand-written; the generated files import it). */
+
+export interface KernelParams {
+  /** Batch, channels, height, width of x and y (NCHW, C order). */
+  readonly N: number;
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  /** Normalised window taps along H and along W (odd lengths; [1] leaves an axis unsmoothed). */
+  readonly tapsH: Float64Array;
+  readonly tapsW: Float64Array;
+  readonly C1: number;
+  readonly C2: number;
+  /** Covariance normaliser NP/(NP-1), or 1. */
+  readonly c_n: number;
+  /** Pixels cropped from each side of the SSIM map before the reduction. */
+  readonly crop: number;
+  /** Reduction weight of one map pixel (1/count for a mean). */
+  readonly omega: number;
+}
+
+/** Where the value-and-gradient kernels write: d/dx always, d/dy when `gradY` is given. */
+export interface GradientOutputs<A> {
+  readonly gradX: A;
+  readonly gradY: A | null;
+}

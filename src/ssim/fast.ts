@@ -1,0 +1,126 @@
+/**
+ * SSIM on the generated kernels (src/generated): the public `ssim` and `ssimGrad` run here. The
+ * float64 reference (reference.ts) stays the oracle in tests. Options resolve exactly as for the
+ * reference; MATLAB's downsampling runs as a field operator before the kernel (and its
+ * transpose after it).
+ */
+import type { KernelParams } from '../emit/params.js';
+import { boxDownsample, InputError, shape4, sizeOf, toField, type LinearOp, type Shape4, type Tensor } from '../field/index.js';
+import { ssimKernels } from '../generated/index.js';
+import { downsampleFactor, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
+
+/** Storage precision of the kernel: float64 (default, exact to rounding) or float32 (half the memory). */
+export type Precision = 'float64' | 'float32';
+
+export interface KernelPlan {
+  readonly config: SsimConfig;
+  readonly shape: Shape4;
+  readonly downsample: LinearOp | null;
+  readonly params: KernelParams;
+}
+
+/** Validates the inputs and works out the kernel parameters (mirrors the reference's checks). */
+export function planKernel(x: Tensor, y: Tensor, options: SsimOptions): KernelPlan {
+  const config = resolveOptions(options);
+  const shape = shape4(x, 'x');
+  const sy = shape4(y, 'y');
+  if (shape.join() !== sy.join()) throw new InputError(`y: shape [${y.shape}] differs from x's shape [${x.shape}]`);
+  const [N, C, H0, W0] = shape;
+  const f = downsampleFactor(config, H0, W0);
+  const downsample = f > 1 ? boxDownsample(shape, f) : null;
+  const [, , H, W] = downsample?.outShape ?? shape;
+  const k = config.size;
+  const short = H < k || W < k;
+  if (short && config.padding === 'valid' && !config.skipShortAxes) {
+    throw new InputError(`x: image of ${H} x ${W}${f > 1 ? ` (after downsampling by ${f})` : ''} is smaller than the ${k} x ${k} window under 'valid' padding`);
+  }
+  if (short && config.crop > 0) {
+    throw new InputError(`x: image of ${H} x ${W} is smaller than the ${k} x ${k} window (the ${config.preset} preset needs at least ${k} x ${k})`);
+  }
+  const axisTaps = (n: number): Float64Array => (config.padding === 'valid' && n < k ? Float64Array.of(1) : config.taps);
+  const tapsH = axisTaps(H);
+  const tapsW = axisTaps(W);
+  const valid = config.padding === 'valid';
+  const MH = valid ? H - tapsH.length + 1 : H;
+  const MW = valid ? W - tapsW.length + 1 : W;
+  const c = config.crop;
+  if (2 * c >= MH || 2 * c >= MW) throw new InputError(`crop (--crop): cropping ${c} pixels from each side leaves nothing of the ${MH} x ${MW} SSIM map`);
+  const region = (MH - 2 * c) * (MW - 2 * c);
+  const omega = config.reduction === 'mean' ? 1 / (N * C * region) : 1 / region;
+  return {
+    config,
+    shape,
+    downsample,
+    params: { N, C, H, W, tapsH, tapsW, C1: config.C1, C2: config.C2, c_n: config.covNorm, crop: c, omega },
+  };
+}
+
+function checkFinite(t: Tensor, what: string): void {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i]!)) throw new InputError(`${what}: value at flat index ${i} is ${d[i]}, expected a finite number`);
+  }
+}
+
+/** The input as the kernel's storage: as given when it already is, else converted (and downsampled). */
+function storage(t: Tensor, plan: KernelPlan, precision: Precision, what: string): Float64Array | Float32Array {
+  checkFinite(t, what);
+  if (plan.downsample !== null) {
+    const d = plan.downsample.apply(toField(t, what).data);
+    return precision === 'float32' ? Float32Array.from(d) : d;
+  }
+  if (precision === 'float32') return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+  return t.data instanceof Float64Array ? t.data : Float64Array.from(t.data);
+}
+
+/** SSIM on the generated value kernel. */
+export function ssimFast(x: Tensor, y: Tensor, options: SsimOptions = {}, precision: Precision = 'float64'): number {
+  const plan = planKernel(x, y, options);
+  const k = ssimKernels[plan.config.padding];
+  const xs = storage(x, plan, precision, 'x');
+  const ys = storage(y, plan, precision, 'y');
+  return precision === 'float32' ? k.valueF32(xs as Float32Array, ys as Float32Array, plan.params) : k.valueF64(xs as Float64Array, ys as Float64Array, plan.params);
+}
+
+/**
+ * SSIM and its exact gradients on the generated value-and-gradient kernel. `wrt` 'x' skips the
+ * work for d/dy (gradY is then null). Gradients come back in the storage precision, with x's shape.
+ */
+export function ssimGradFast(
+  x: Tensor,
+  y: Tensor,
+  options: SsimOptions = {},
+  precision: Precision = 'float64',
+  wrt: 'x' | 'both' = 'both',
+): { ssim: number; gradX: Tensor; gradY: Tensor | null } {
+  const plan = planKernel(x, y, options);
+  const k = ssimKernels[plan.config.padding];
+  const xs = storage(x, plan, precision, 'x');
+  const ys = storage(y, plan, precision, 'y');
+  const n = xs.length;
+  let s: number;
+  let gx: Float64Array | Float32Array;
+  let gy: Float64Array | Float32Array | null;
+  if (precision === 'float32') {
+    const out = { gradX: new Float32Array(n), gradY: wrt === 'both' ? new Float32Array(n) : null };
+    s = k.gradF32(xs as Float32Array, ys as Float32Array, plan.params, out);
+    [gx, gy] = [out.gradX, out.gradY];
+  } else {
+    const out = { gradX: new Float64Array(n), gradY: wrt === 'both' ? new Float64Array(n) : null };
+    s = k.gradF64(xs as Float64Array, ys as Float64Array, plan.params, out);
+    [gx, gy] = [out.gradX, out.gradY];
+  }
+  if (plan.downsample !== null) {
+    // D^T back to the input grid (in float64)
+    const back = (g: Float64Array | Float32Array): Float64Array | Float32Array => {
+      const full = plan.downsample!.transpose(Float64Array.from(g));
+      return precision === 'float32' ? Float32Array.from(full) : full;
+    };
+    gx = back(gx);
+    gy = gy === null ? null : back(gy);
+  }
+  const shape = [...x.shape];
+  if (sizeOf(shape) !== gx.length) throw new Error('ssimGradFast: gradient size does not match the input');
+  return { ssim: s, gradX: { shape, data: gx }, gradY: gy === null ? null : { shape, data: gy } };
+}
+

@@ -1,0 +1,138 @@
+/** Generated kernels against the float64 reference: float64 to 1e-12, float32 storage to 1e-5 (L2). */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BOUNDARIES, InputError, type Tensor } from '../../src/field/index.js';
+import { ssimFast, ssimGradFast } from '../../src/ssim/fast.js';
+import { PRESETS, type SsimOptions } from '../../src/ssim/options.js';
+import { evaluateSsim } from '../../src/ssim/reference.js';
+import { uniform } from '../support/uniform.js';
+
+interface Case {
+  x: Tensor;
+  y: Tensor;
+  options: SsimOptions;
+}
+
+const cases = (L: fc.Arbitrary<number>): fc.Arbitrary<Case> =>
+  fc
+    .record({
+      preset: fc.constantFrom(...PRESETS),
+      window: fc.constantFrom('gaussian' as const, 'box' as const),
+      size: fc.constantFrom(1, 3, 5, 7, 11),
+      sigma: uniform(0.5, 2.5),
+      padding: fc.constantFrom(...BOUNDARIES),
+      sampleCovariance: fc.boolean(),
+      crop: fc.nat(3),
+      downsample: fc.constantFrom(undefined, undefined, undefined, 2),
+      reduction: fc.constantFrom('mean' as const, 'sum' as const),
+      L,
+      N: fc.integer({ min: 1, max: 2 }),
+      C: fc.integer({ min: 1, max: 3 }),
+      H: fc.integer({ min: 5, max: 26 }),
+      W: fc.integer({ min: 5, max: 26 }),
+    })
+    .chain((r) => {
+      const n = r.N * r.C * r.H * r.W;
+      return fc
+        .tuple(fc.array(uniform(0, 1), { minLength: n, maxLength: n }), fc.array(uniform(-0.3, 0.3), { minLength: n, maxLength: n }))
+        .map(([xs, noise]) => {
+          const shape = [r.N, r.C, r.H, r.W];
+          const options: SsimOptions = {
+            preset: r.preset, window: r.window, size: r.size, sigma: r.sigma, padding: r.padding, sampleCovariance: r.sampleCovariance && r.size > 1,
+            crop: r.crop, dataRange: r.L, reduction: r.reduction, ...(r.downsample === undefined ? {} : { downsample: r.downsample }),
+          };
+          return {
+            x: { shape, data: Float64Array.from(xs, (v) => v * r.L) },
+            y: { shape, data: Float64Array.from(xs, (v, i) => Math.min(1, Math.max(0, v + noise[i]!)) * r.L) },
+            options,
+          };
+        });
+    });
+
+/** Runs f, turning option/shape rejections into skipped runs (the reference rejects them the same way). */
+function orSkip<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof InputError) fc.pre(false);
+    throw e;
+  }
+}
+
+const rounded = (t: Tensor): Tensor => ({ shape: t.shape, data: Float64Array.from(Float32Array.from(t.data)) });
+
+const maxAbs = (a: ArrayLike<number>): number => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>): number =>
+  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0) / Math.max(maxAbs(b), 1e-300);
+const l2Rel = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    d += (a[i]! - b[i]!) ** 2;
+    n += b[i]! ** 2;
+  }
+  return Math.sqrt(d / Math.max(n, 1e-300));
+};
+
+describe('generated kernels', () => {
+  it('float64 kernels equal the reference to 1e-12 relative (value and both gradients)', () => {
+    fc.assert(
+      fc.property(cases(fc.constantFrom(1, 255)), (c) => {
+        const ref = orSkip(() => evaluateSsim(c.x, c.y, c.options));
+        const value = ssimFast(c.x, c.y, c.options);
+        const g = ssimGradFast(c.x, c.y, c.options);
+        expect(Math.abs(value - ref.ssim)).toBeLessThanOrEqual(1e-12 * Math.abs(ref.ssim) + 1e-15);
+        expect(Math.abs(g.ssim - ref.ssim)).toBeLessThanOrEqual(1e-12 * Math.abs(ref.ssim) + 1e-15);
+        expect(maxRel(g.gradX.data, ref.gradX)).toBeLessThanOrEqual(1e-12);
+        expect(maxRel(g.gradY!.data, ref.gradY)).toBeLessThanOrEqual(1e-12);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('the d/dx-only kernel gives the same d/dx', () => {
+    fc.assert(
+      fc.property(cases(fc.constant(1)), (c) => {
+        const both = orSkip(() => ssimGradFast(c.x, c.y, c.options));
+        const xOnly = ssimGradFast(c.x, c.y, c.options, 'float64', 'x');
+        expect(xOnly.gradY).toBeNull();
+        expect(Array.from(xOnly.gradX.data)).toEqual(Array.from(both.gradX.data));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('float32-storage kernels reach 1e-5 relative (L2) for data in [0, 1]', () => {
+    let worst = 0;
+    fc.assert(
+      fc.property(cases(fc.constant(1)), (c) => {
+        // the reference sees the same float32-rounded inputs: this measures the kernel, not the input's rounding
+        const ref = orSkip(() => evaluateSsim(rounded(c.x), rounded(c.y), c.options));
+        const g = ssimGradFast(c.x, c.y, c.options, 'float32');
+        expect(g.gradX.data).toBeInstanceOf(Float32Array);
+        const v = ssimFast(c.x, c.y, c.options, 'float32');
+        const errs = [Math.abs(v - ref.ssim) / Math.abs(ref.ssim), l2Rel(g.gradX.data, ref.gradX), l2Rel(g.gradY!.data, ref.gradY)];
+        worst = Math.max(worst, ...errs);
+        for (const e of errs) expect(e).toBeLessThanOrEqual(1e-5);
+      }),
+      { numRuns: 100 },
+    );
+    console.log(`float32 storage, data in [0, 1]: worst relative L2 error ${worst.toExponential(2)}`);
+  });
+
+  it('float32-storage kernels for data range 255: what is reached (printed; bounded by 1e-5)', () => {
+    let worst = 0;
+    fc.assert(
+      fc.property(cases(fc.constant(255)), (c) => {
+        // the reference sees the same float32-rounded inputs: this measures the kernel, not the input's rounding
+        const ref = orSkip(() => evaluateSsim(rounded(c.x), rounded(c.y), c.options));
+        const g = ssimGradFast(c.x, c.y, c.options, 'float32');
+        const e = Math.max(l2Rel(g.gradX.data, ref.gradX), l2Rel(g.gradY!.data, ref.gradY));
+        worst = Math.max(worst, e);
+        expect(e).toBeLessThanOrEqual(1e-5);
+      }),
+      { numRuns: 100 },
+    );
+    console.log(`float32 storage, data in [0, 255]: worst relative L2 error ${worst.toExponential(2)}`);
+  });
+});
