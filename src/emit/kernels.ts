@@ -9,9 +9,10 @@
  *   pass 4  horizontal transpose, fused with the chain rule      (gradient only)
  *           d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy
  *
- * Every pass is a sequence of axpy loops over contiguous rows. Window taps, constants and sizes
- * are parameters; the boundary rule (how a row is padded and how the padding is folded back) and
- * the storage type are specialised.
+ * Every pass gathers (a dot product per output, accumulators in registers, one store). Window
+ * taps, constants and sizes are parameters; taps must be symmetric (every window ssim-grad builds
+ * is), so passes 1-2 share one multiply between mirrored samples. The boundary rule (how a row is
+ * padded and how the padding is folded back) and the storage type are specialised.
  */
 import type { Boundary } from '../field/index.js';
 import { mul, variable, type Node } from '../expr/index.js';
@@ -68,84 +69,158 @@ const STORAGES: Storage[] = [
   { suffix: 'F32', array: 'Float32Array' },
 ];
 
-/** Shared set-up of both kernels: sizes, index tables, pass-1 buffers. */
-function setup(boundary: Boundary): string[] {
+/** Window sizes that get kernels with the tap loops unrolled (Gaussian 11, skimage's box 7); others run the generic loops. */
+export const UNROLLED_SIZES = [7, 11] as const;
+
+/**
+ * One symmetric dot product per accumulator: acc = c * arr[center] + sum_{t < r} w_t (arr[a(t)] + arr[b(t)]).
+ * With `k` null the tap loop is a loop over the runtime taps; with a size it is unrolled, the taps in locals.
+ */
+function symmetricDots(
+  k: number | null,
+  axis: 'H' | 'W',
+  terms: ReadonlyArray<readonly [acc: string, arr: string]>,
+  center: string,
+  a: (t: string) => string,
+  b: (t: string) => string,
+): string[] {
+  if (k === null) {
+    return [
+      `let ${terms.map(([acc, arr]) => `${acc} = c${axis} * ${arr}[${center}]!`).join(', ')};`,
+      `for (let t = 0; t < r${axis}; t++) {`,
+      `  const w = taps${axis}[t]!, a = ${a('t')}, b = ${b('t')};`,
+      `  ${terms.map(([acc, arr]) => `${acc} += w * (${arr}[a]! + ${arr}[b]!);`).join(' ')}`,
+      '}',
+    ];
+  }
+  const r = (k - 1) / 2;
+  return terms.map(([acc, arr]) => {
+    const pairs = Array.from({ length: r }, (_, t) => `w${axis}${t} * (${arr}[${a(String(t))}]! + ${arr}[${b(String(t))}]!)`);
+    return `let ${acc} = c${axis} * ${arr}[${center}]! + ${pairs.join(' + ')};`;
+  });
+}
+
+/** `j + 3` rather than `j + 3 - 0`: folds a constant offset into an index expression. */
+function plus(base: string, offset: string): string {
+  const n = Number(offset);
+  if (Number.isInteger(n)) return n === 0 ? base : n > 0 ? `${base} + ${n}` : `${base} - ${-n}`;
+  return `${base} + ${offset}`;
+}
+
+/** Shared set-up of both kernels: sizes, index tables, pass-1 buffers, taps in locals. */
+function setup(boundary: Boundary, k: number | null): string[] {
   const valid = boundary === 'valid';
-  return [
+  const lines = [
     'const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;',
     'const kh = tapsH.length;',
     'const kw = tapsW.length;',
+  ];
+  if (k !== null) lines.push(`if (kh !== ${k} || kw !== ${k}) throw new Error('this kernel is unrolled for ${k} x ${k} windows');`);
+  lines.push(
     valid ? '// the SSIM map: one value per window that fits' : '// the SSIM map has the image size',
     `const MH = ${valid ? 'H - kh + 1' : 'H'};`,
     `const MW = ${valid ? 'W - kw + 1' : 'W'};`,
-    '// a padded row holds MW + kw - 1 samples; colSource[q] is the column it reads (-1: zero)',
+    `const offH = ${valid ? '0' : '(kh - 1) >> 1'};`,
+    `const offW = ${valid ? '0' : '(kw - 1) >> 1'};`,
+    '// padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads',
     'const PW = MW + kw - 1;',
-    `const colSource = axisSources(PW, W, ${valid ? '0' : '(kw - 1) >> 1'});`,
-    `const rowSource = windowRows(MH, kh, H, ${valid ? '0' : '(kh - 1) >> 1'});`,
-    '// pass-1 output: the five horizontally filtered planes (H x MW), float64 whatever the storage:',
-    '// var = m_xx - mu_x^2 cancels, and float32 moments would cost 1e-5 of S on flat images.',
-    '// Storage type is that of the inputs and outputs only.',
-    'const h_x = new Float64Array(H * MW), h_y = new Float64Array(H * MW), h_xx = new Float64Array(H * MW), h_yy = new Float64Array(H * MW), h_xy = new Float64Array(H * MW);',
+    '// row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do',
+    '// not all fall in the same L1 sets (a power-of-two width would alias them)',
+    'const SW = MW + 8;',
+    'const PH = MH + kh - 1;',
+    'const colSource = axisSources(PW, W, offW);',
+    'const rowSource = windowRows(MH, kh, H, offH);',
+    '// the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64',
+    '// whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.',
+    '// One more row, kept zero: what a window reads outside the image under zero padding.',
+    'const rows = Math.max(H, PH) + 1;',
+    'const zeroRow = rows - 1;',
+    'const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);',
+    '// the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)',
+    'const rowOffset = new Int32Array(MH * kh);',
+    'for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;',
     'const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);',
-    'const v_x = new Float64Array(MW), v_y = new Float64Array(MW), v_xx = new Float64Array(MW), v_yy = new Float64Array(MW), v_xy = new Float64Array(MW);',
+    '// the taps are symmetric (every window is), so mirrored samples share one multiply',
+    'const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;',
+    'const cH = tapsH[rH]!, cW = tapsW[rW]!;',
+    '// column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1',
+    'const BLOCK = 64;',
+  );
+  if (k !== null) {
+    const r = (k - 1) / 2;
+    for (const axis of ['H', 'W']) {
+      lines.push(`const ${Array.from({ length: r }, (_, t) => `w${axis}${t} = taps${axis}[${t}]!`).join(', ')};`);
+    }
+  }
+  return lines;
+}
+
+function pass1(k: number | null): string[] {
+  const kk = k === null ? null : k;
+  return [
+    '// pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW',
+    'for (let i = 0; i < H; i++) {',
+    '  const row = base + i * W;',
+    '  for (let q = 0; q < PW; q++) {',
+    '    const s = colSource[q]!;',
+    '    const xv = s < 0 ? 0 : x[row + s]!;',
+    '    const yv = s < 0 ? 0 : y[row + s]!;',
+    '    p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;',
+    '  }',
+    '  const o = i * SW;',
+    '  for (let j = 0; j < MW; j++) {',
+    ...symmetricDots(
+      kk,
+      'W',
+      [['s_x', 'p_x'], ['s_y', 'p_y'], ['s_xx', 'p_xx'], ['s_yy', 'p_yy'], ['s_xy', 'p_xy']],
+      k === null ? 'j + rW' : plus('j', String((k - 1) / 2)),
+      (t) => (k === null ? 'j + t' : plus('j', t)),
+      (t) => (k === null ? 'j + kw - 1 - t' : plus('j', String(k - 1 - Number(t)))),
+    ).map((l) => `    ${l}`),
+    '    h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;',
+    '  }',
+    '}',
   ];
 }
 
-const PASS1 = [
-  '// pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW',
-  'for (let i = 0; i < H; i++) {',
-  '  const row = base + i * W;',
-  '  for (let q = 0; q < PW; q++) {',
-  '    const s = colSource[q]!;',
-  '    const xv = s < 0 ? 0 : x[row + s]!;',
-  '    const yv = s < 0 ? 0 : y[row + s]!;',
-  '    p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;',
-  '  }',
-  '  const o = i * MW;',
-  '  h_x.fill(0, o, o + MW); h_y.fill(0, o, o + MW); h_xx.fill(0, o, o + MW); h_yy.fill(0, o, o + MW); h_xy.fill(0, o, o + MW);',
-  '  for (let t = 0; t < kw; t++) {',
-  '    const w = tapsW[t]!;',
-  '    for (let j = 0; j < MW; j++) {',
-  '      h_x[o + j] = h_x[o + j]! + w * p_x[j + t]!; h_y[o + j] = h_y[o + j]! + w * p_y[j + t]!;',
-  '      h_xx[o + j] = h_xx[o + j]! + w * p_xx[j + t]!; h_yy[o + j] = h_yy[o + j]! + w * p_yy[j + t]!; h_xy[o + j] = h_xy[o + j]! + w * p_xy[j + t]!;',
-  '    }',
-  '  }',
-  '}',
-];
+/** Row offsets of the vertical taps of map row i, in locals when unrolled. */
+function pass2Rows(k: number | null): string[] {
+  if (k === null) return ['const ik = i * kh;'];
+  return ['const ik = i * kh;', `const ${Array.from({ length: k }, (_, t) => `o${t} = rowOffset[${plus('ik', String(t))}]!`).join(', ')};`];
+}
 
-const VERTICAL = [
-  '  v_x.fill(0); v_y.fill(0); v_xx.fill(0); v_yy.fill(0); v_xy.fill(0);',
-  '  for (let t = 0; t < kh; t++) {',
-  '    const r = rowSource[i * kh + t]!;',
-  '    if (r < 0) continue;',
-  '    const w = tapsH[t]!;',
-  '    const o = r * MW;',
-  '    for (let j = crop; j < MW - crop; j++) {',
-  '      v_x[j] = v_x[j]! + w * h_x[o + j]!; v_y[j] = v_y[j]! + w * h_y[o + j]!;',
-  '      v_xx[j] = v_xx[j]! + w * h_xx[o + j]!; v_yy[j] = v_yy[j]! + w * h_yy[o + j]!; v_xy[j] = v_xy[j]! + w * h_xy[o + j]!;',
-  '    }',
-  '  }',
-];
+/** Pass 2's inner body: the five window moments at map pixel (i, j), from the pass-1 planes. */
+function moments(k: number | null): string[] {
+  const terms: Array<[string, string]> = [['mu_x', 'h_x'], ['mu_y', 'h_y'], ['m_xx', 'h_xx'], ['m_yy', 'h_yy'], ['m_xy', 'h_xy']];
+  if (k === null) {
+    return symmetricDots(null, 'H', terms, 'rowOffset[ik + rH]! + j', (t) => `rowOffset[ik + ${t}]! + j`, (t) => `rowOffset[ik + kh - 1 - ${t}]! + j`);
+  }
+  const r = (k - 1) / 2;
+  return symmetricDots(k, 'H', terms, `o${r} + j`, (t) => `o${t} + j`, (t) => `o${k - 1 - Number(t)} + j`);
+}
 
-const MOMENTS = ['const mu_x = v_x[j]!, mu_y = v_y[j]!, m_xx = v_xx[j]!, m_yy = v_yy[j]!, m_xy = v_xy[j]!;'];
-
-function valueKernel(boundary: Boundary, s: Storage, pointwise: string[], flops: number): string {
-  const name = `ssimValue${pascal(boundary)}${s.suffix}`;
+function valueKernel(boundary: Boundary, s: Storage, k: number | null, pointwise: string[], flops: number): string {
+  const name = `ssimValue${pascal(boundary)}${s.suffix}${k === null ? '' : `K${k}`}`;
   return `/**
- * SSIM of x and y (${s.array} storage), boundary ${boundary}: the omega-weighted sum of S over the
- * region of the map. Passes 1-2; ${'5 kw + 5 kh'} multiply-adds and ${flops} flops of S per pixel.
+ * SSIM of x and y (${s.array} storage), boundary ${boundary}${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}: the
+ * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * ${flops} flops of S per pixel.
  */
 export function ${name}(x: ${s.array}, y: ${s.array}, p: KernelParams): number {
-${indent(setup(boundary), 2)}
+${indent(setup(boundary, k), 2)}
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-${indent(PASS1, 4)}
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B)
-    for (let i = crop; i < MH - crop; i++) {
-${indent(VERTICAL, 4)}
-      for (let j = crop; j < MW - crop; j++) {
-${indent([...MOMENTS, ...pointwise, 'sum += S;'], 8)}
+${indent(pass1(k), 4)}
+    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+${indent(pass2Rows(k), 8)}
+        for (let j = jb; j < je; j++) {
+${indent([...moments(k), ...pointwise, 'sum += S;'], 10)}
+        }
       }
     }
   }
@@ -154,92 +229,131 @@ ${indent([...MOMENTS, ...pointwise, 'sum += S;'], 8)}
 `;
 }
 
-function gradKernel(boundary: Boundary, s: Storage, pointwise: string[], flops: number): string {
-  const name = `ssimGrad${pascal(boundary)}${s.suffix}`;
+function gradKernel(boundary: Boundary, s: Storage, k: number | null, pointwise: string[], flops: number): string {
+  const name = `ssimGrad${pascal(boundary)}${s.suffix}${k === null ? '' : `K${k}`}`;
   const A = s.array;
+  const r = k === null ? 0 : (k - 1) / 2;
+  // pass 3: padded row rho gathers g rows rho - t (+ kh - 1 in the zero-bordered maps)
+  const p3Rows =
+    k === null
+      ? ['for (let t = 0; t < rH; t++) {', '  above[t] = (rho - t + kh - 1) * SW;', '  below[t] = (rho + t) * SW;', '}']
+      : [`const ${Array.from({ length: r }, (_, t) => `u${t} = (rho + ${k - 1 - t}) * SW, v${t} = ${t === 0 ? 'rho * SW' : `(rho + ${t}) * SW`}`).join(', ')};`];
+  const p3a = (t: string): string => (k === null ? `above[${t}]! + j` : `u${t} + j`);
+  const p3b = (t: string): string => (k === null ? `below[${t}]! + j` : `v${t} + j`);
+  const p3center = 'mid + j';
+  const p4center = k === null ? 'q + kw - 1 - rW' : plus('q', String(r));
+  const p4a = (t: string): string => (k === null ? `q - ${t} + kw - 1` : plus('q', String(k - 1 - Number(t))));
+  const p4b = (t: string): string => (k === null ? `q + ${t}` : plus('q', t));
   return `/**
- * SSIM of x and y and its gradient (${A} storage), boundary ${boundary}: returns the value, writes
- * d/dx into out.gradX and, when given, d/dy into out.gradY (each N x C x H x W). Passes 1-4;
- * 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone) and
- * ${flops} flops of S and its partials.
+ * SSIM of x and y and its gradient (${A} storage), boundary ${boundary}${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}:
+ * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
+ * and ${flops} flops of S and its partials.
  */
 export function ${name}(x: ${A}, y: ${A}, p: KernelParams, out: GradientOutputs<${A}>): number {
-${indent(setup(boundary), 2)}
+${indent(setup(boundary, k), 2)}
   const withY = out.gradY !== null;
-  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region (MH x MW);
+  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
+  // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
   // float64 whatever the storage: the three chain-rule terms cancel, and would amplify float32 rounding
-  const g_mu_xs = new Float64Array(MH * MW), g_xxs = new Float64Array(MH * MW), g_xys = new Float64Array(MH * MW);
-  const g_mu_ys = new Float64Array(withY ? MH * MW : 0), g_yys = new Float64Array(withY ? MH * MW : 0);
-  // pass-4 scratch: transposed rows before and after folding the padding back
+  const GH = MH + 2 * (kh - 1);
+  const g_mu_xs = new Float64Array(GH * SW), g_xxs = new Float64Array(GH * SW), g_xys = new Float64Array(GH * SW);
+  const g_mu_ys = new Float64Array(withY ? GH * SW : 0), g_yys = new Float64Array(withY ? GH * SW : 0);
+  const above = new Int32Array(kh), below = new Int32Array(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const EW = MW + 2 * (kw - 1);
+  const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  const b_mu_x = new Float64Array(W), b_xx = new Float64Array(W), b_xy = new Float64Array(W), b_mu_y = new Float64Array(W), b_yy = new Float64Array(W);
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-${indent(PASS1, 4)}
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S)
-    for (let i = crop; i < MH - crop; i++) {
-${indent(VERTICAL, 4)}
-      const o = i * MW;
-      for (let j = crop; j < MW - crop; j++) {
-${indent([...MOMENTS, ...pointwise], 8)}
-        sum += S;
-        g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
-        if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+${indent(pass1(k), 4)}
+    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+${indent(pass2Rows(k), 8)}
+        const o = (i + kh - 1) * SW;
+        for (let j = jb; j < je; j++) {
+${indent([...moments(k), ...pointwise], 10)}
+          sum += S;
+          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+        }
       }
     }
-    // pass 3: vertical transpose W_H^T of the partial maps, scattered into the pass-1 planes
-    h_x.fill(0); h_xx.fill(0); h_xy.fill(0);
-    if (withY) { h_y.fill(0); h_yy.fill(0); }
-    for (let i = crop; i < MH - crop; i++) {
-      const o = i * MW;
-      for (let t = 0; t < kh; t++) {
-        const r = rowSource[i * kh + t]!;
-        if (r < 0) continue;
-        const w = tapsH[t]!;
-        const d = r * MW;
-        for (let j = crop; j < MW - crop; j++) {
-          h_x[d + j] = h_x[d + j]! + w * g_mu_xs[o + j]!; h_xx[d + j] = h_xx[d + j]! + w * g_xxs[o + j]!; h_xy[d + j] = h_xy[d + j]! + w * g_xys[o + j]!;
+    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // paired); then the rows of the padding are folded back onto the rows they were read from (the
+    // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
+    for (let jb = 0; jb < MW; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW);
+      for (let rho = 0; rho < PH; rho++) {
+        const o = rho * SW;
+        const mid = (rho + rH) * SW;
+${indent(p3Rows, 8)}
+        for (let j = jb; j < je; j++) {
+${indent(symmetricDots(k, 'H', [['s_mu_x', 'g_mu_xs'], ['s_xx', 'g_xxs'], ['s_xy', 'g_xys']], p3center, p3a, p3b), 10)}
+          h_x[o + j] = s_mu_x; h_xx[o + j] = s_xx; h_xy[o + j] = s_xy;
         }
         if (withY) {
-          for (let j = crop; j < MW - crop; j++) { h_y[d + j] = h_y[d + j]! + w * g_mu_ys[o + j]!; h_yy[d + j] = h_yy[d + j]! + w * g_yys[o + j]!; }
+          for (let j = jb; j < je; j++) {
+${indent(symmetricDots(k, 'H', [['s_mu_y', 'g_mu_ys'], ['s_yy', 'g_yys']], p3center, p3a, p3b), 12)}
+            h_y[o + j] = s_mu_y; h_yy[o + j] = s_yy;
+          }
         }
       }
     }
-    // pass 4: horizontal transpose W_W^T (full correlation into a padded row), fold the padding
-    // back by the boundary rule, then the chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy
+    for (let rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue; // an image row: nothing to fold
+      const s = source(rho - offH, H);
+      if (s < 0) continue;
+      const from = rho * SW, to = (s + offH) * SW;
+      for (let j = 0; j < MW; j++) {
+        h_x[to + j] += h_x[from + j]!; h_xx[to + j] += h_xx[from + j]!; h_xy[to + j] += h_xy[from + j]!;
+        if (withY) { h_y[to + j] += h_y[from + j]!; h_yy[to + j] += h_yy[from + j]!; }
+      }
+    }
+    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
-      const o = i * MW;
-      a_mu_x.fill(0); a_xx.fill(0); a_xy.fill(0);
-      if (withY) { a_mu_y.fill(0); a_yy.fill(0); }
-      for (let t = 0; t < kw; t++) {
-        const w = tapsW[t]!;
-        for (let j = 0; j < MW; j++) {
-          a_mu_x[j + t] = a_mu_x[j + t]! + w * h_x[o + j]!; a_xx[j + t] = a_xx[j + t]! + w * h_xx[o + j]!; a_xy[j + t] = a_xy[j + t]! + w * h_xy[o + j]!;
-        }
-        if (withY) {
-          for (let j = 0; j < MW; j++) { a_mu_y[j + t] = a_mu_y[j + t]! + w * h_y[o + j]!; a_yy[j + t] = a_yy[j + t]! + w * h_yy[o + j]!; }
+      const o = (i + offH) * SW;
+      e_mu_x.set(h_x.subarray(o, o + MW), kw - 1); e_xx.set(h_xx.subarray(o, o + MW), kw - 1); e_xy.set(h_xy.subarray(o, o + MW), kw - 1);
+      if (withY) { e_mu_y.set(h_y.subarray(o, o + MW), kw - 1); e_yy.set(h_yy.subarray(o, o + MW), kw - 1); }
+      for (let q = 0; q < PW; q++) {
+${indent(symmetricDots(k, 'W', [['s_mu_x', 'e_mu_x'], ['s_xx', 'e_xx'], ['s_xy', 'e_xy']], p4center, p4a, p4b), 8)}
+        a_mu_x[q] = s_mu_x; a_xx[q] = s_xx; a_xy[q] = s_xy;
+      }
+      if (withY) {
+        for (let q = 0; q < PW; q++) {
+${indent(symmetricDots(k, 'W', [['s_mu_y', 'e_mu_y'], ['s_yy', 'e_yy']], p4center, p4a, p4b), 10)}
+          a_mu_y[q] = s_mu_y; a_yy[q] = s_yy;
         }
       }
-      b_mu_x.fill(0); b_xx.fill(0); b_xy.fill(0); b_mu_y.fill(0); b_yy.fill(0);
       for (let q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
         const s = colSource[q]!;
         if (s < 0) continue;
-        b_mu_x[s] = b_mu_x[s]! + a_mu_x[q]!; b_xx[s] = b_xx[s]! + a_xx[q]!; b_xy[s] = b_xy[s]! + a_xy[q]!;
-        if (withY) { b_mu_y[s] = b_mu_y[s]! + a_mu_y[q]!; b_yy[s] = b_yy[s]! + a_yy[q]!; }
+        a_mu_x[s + offW] += a_mu_x[q]!; a_xx[s + offW] += a_xx[q]!; a_xy[s + offW] += a_xy[q]!;
+        a_mu_y[s + offW] += a_mu_y[q]!; a_yy[s + offW] += a_yy[q]!;
       }
       const row = base + i * W;
       for (let j = 0; j < W; j++) {
-        const xv = x[row + j]!, yv = y[row + j]!;
-        gx[row + j] = b_mu_x[j]! + 2 * xv * b_xx[j]! + yv * b_xy[j]!;
-        if (gy !== null) gy[row + j] = b_mu_y[j]! + 2 * yv * b_yy[j]! + xv * b_xy[j]!;
+        const xv = x[row + j]!, yv = y[row + j]!, q = j + offW;
+        gx[row + j] = a_mu_x[q]! + 2 * xv * a_xx[q]! + yv * a_xy[q]!;
+        if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
   }
   return sum * omega;
 }
 `;
+}
+
+/** Rewrites `a[i] += e;` as `a[i] = a[i]! + e;` (the strict index checks reject compound assignment). */
+function strictAssign(code: string): string {
+  return code.replace(/([a-z_]+\[[^\]\n]+\]) \+= ([^;\n]+);/g, (_, lhs: string, rhs: string) => `${lhs} = ${lhs}! + ${rhs};`);
 }
 
 /** The generated file for one boundary rule. */
@@ -287,27 +401,35 @@ export function emitSsimKernelFile(boundary: Boundary): string {
     '}',
     '',
   ];
-  for (const s of STORAGES) {
-    body.push(valueKernel(boundary, s, value.lines, value.flops));
-    body.push(gradKernel(boundary, s, grad.lines, grad.flops));
+  for (const k of [null, ...UNROLLED_SIZES]) {
+    for (const s of STORAGES) {
+      body.push(strictAssign(valueKernel(boundary, s, k, value.lines, value.flops)));
+      body.push(strictAssign(gradKernel(boundary, s, k, grad.lines, grad.flops)));
+    }
   }
   return body.join('\n');
 }
 
 /** The generated index: one table from boundary to kernels. */
 export function emitIndexFile(boundaries: readonly Boundary[]): string {
+  const variants = [null, ...UNROLLED_SIZES];
+  const names = (b: Boundary, k: number | null): string[] =>
+    ['Value', 'Grad'].flatMap((kind) => ['F64', 'F32'].map((st) => `ssim${kind}${pascal(b)}${st}${k === null ? '' : `K${k}`}`));
+  const entry = (b: Boundary, k: number | null): string => {
+    const [vf64, vf32, gf64, gf32] = names(b, k);
+    return `{ valueF64: ${vf64}, valueF32: ${vf32}, gradF64: ${gf64}, gradF32: ${gf32} }`;
+  };
   const lines = [
     `// Generated by \`${GENERATE_COMMAND}\` (scripts/generate.ts). Do not edit.`,
-    '// The kernel table: boundary rule -> value and value-and-gradient kernels per storage type.',
+    '// The kernel table: boundary rule -> window size (unrolled) or generic -> kernels per storage type.',
     '',
-    ...boundaries.map(
-      (b) => `import { ssimGrad${pascal(b)}F32, ssimGrad${pascal(b)}F64, ssimValue${pascal(b)}F32, ssimValue${pascal(b)}F64 } from './ssim-${b}.js';`,
-    ),
+    ...boundaries.map((b) => `import {\n  ${variants.flatMap((k) => names(b, k)).join(',\n  ')},\n} from './ssim-${b}.js';`),
+    '',
+    `/** Window sizes with unrolled kernels. */`,
+    `export const unrolledSizes: readonly number[] = [${UNROLLED_SIZES.join(', ')}];`,
     '',
     'export const ssimKernels = {',
-    ...boundaries.map(
-      (b) => `  ${b}: { valueF64: ssimValue${pascal(b)}F64, gradF64: ssimGrad${pascal(b)}F64, valueF32: ssimValue${pascal(b)}F32, gradF32: ssimGrad${pascal(b)}F32 },`,
-    ),
+    ...boundaries.map((b) => `  ${b}: {\n    generic: ${entry(b, null)},\n${UNROLLED_SIZES.map((k) => `    k${k}: ${entry(b, k)},`).join('\n')}\n  },`),
     '} as const;',
     '',
   ];

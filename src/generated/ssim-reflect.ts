@@ -37,8 +37,9 @@ function windowRows(m: number, k: number, n: number, offset: number): Int32Array
 }
 
 /**
- * SSIM of x and y (Float64Array storage), boundary reflect: the omega-weighted sum of S over the
- * region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and 23 flops of S per pixel.
+ * SSIM of x and y (Float64Array storage), boundary reflect: the
+ * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * 23 flops of S per pixel.
  */
 export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
@@ -47,16 +48,31 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
   // the SSIM map has the image size
   const MH = H;
   const MW = W;
-  // a padded row holds MW + kw - 1 samples; colSource[q] is the column it reads (-1: zero)
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
   const PW = MW + kw - 1;
-  const colSource = axisSources(PW, W, (kw - 1) >> 1);
-  const rowSource = windowRows(MH, kh, H, (kh - 1) >> 1);
-  // pass-1 output: the five horizontally filtered planes (H x MW), float64 whatever the storage:
-  // var = m_xx - mu_x^2 cancels, and float32 moments would cost 1e-5 of S on flat images.
-  // Storage type is that of the inputs and outputs only.
-  const h_x = new Float64Array(H * MW), h_y = new Float64Array(H * MW), h_xx = new Float64Array(H * MW), h_yy = new Float64Array(H * MW), h_xy = new Float64Array(H * MW);
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
   const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
-  const v_x = new Float64Array(MW), v_y = new Float64Array(MW), v_xx = new Float64Array(MW), v_yy = new Float64Array(MW), v_xy = new Float64Array(MW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
@@ -69,51 +85,49 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
         const yv = s < 0 ? 0 : y[row + s]!;
         p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
       }
-      const o = i * MW;
-      h_x.fill(0, o, o + MW); h_y.fill(0, o, o + MW); h_xx.fill(0, o, o + MW); h_yy.fill(0, o, o + MW); h_xy.fill(0, o, o + MW);
-      for (let t = 0; t < kw; t++) {
-        const w = tapsW[t]!;
-        for (let j = 0; j < MW; j++) {
-          h_x[o + j] = h_x[o + j]! + w * p_x[j + t]!; h_y[o + j] = h_y[o + j]! + w * p_y[j + t]!;
-          h_xx[o + j] = h_xx[o + j]! + w * p_xx[j + t]!; h_yy[o + j] = h_yy[o + j]! + w * p_yy[j + t]!; h_xy[o + j] = h_xy[o + j]! + w * p_xy[j + t]!;
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + rW]!, s_y = cW * p_y[j + rW]!, s_xx = cW * p_xx[j + rW]!, s_yy = cW * p_yy[j + rW]!, s_xy = cW * p_xy[j + rW]!;
+        for (let t = 0; t < rW; t++) {
+          const w = tapsW[t]!, a = j + t, b = j + kw - 1 - t;
+          s_x += w * (p_x[a]! + p_x[b]!); s_y += w * (p_y[a]! + p_y[b]!); s_xx += w * (p_xx[a]! + p_xx[b]!); s_yy += w * (p_yy[a]! + p_yy[b]!); s_xy += w * (p_xy[a]! + p_xy[b]!);
         }
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B)
-    for (let i = crop; i < MH - crop; i++) {
-      v_x.fill(0); v_y.fill(0); v_xx.fill(0); v_yy.fill(0); v_xy.fill(0);
-      for (let t = 0; t < kh; t++) {
-        const r = rowSource[i * kh + t]!;
-        if (r < 0) continue;
-        const w = tapsH[t]!;
-        const o = r * MW;
-        for (let j = crop; j < MW - crop; j++) {
-          v_x[j] = v_x[j]! + w * h_x[o + j]!; v_y[j] = v_y[j]! + w * h_y[o + j]!;
-          v_xx[j] = v_xx[j]! + w * h_xx[o + j]!; v_yy[j] = v_yy[j]! + w * h_yy[o + j]!; v_xy[j] = v_xy[j]! + w * h_xy[o + j]!;
+    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
+          for (let t = 0; t < rH; t++) {
+            const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
+            mu_x += w * (h_x[a]! + h_x[b]!); mu_y += w * (h_y[a]! + h_y[b]!); m_xx += w * (h_xx[a]! + h_xx[b]!); m_yy += w * (h_yy[a]! + h_yy[b]!); m_xy += w * (h_xy[a]! + h_xy[b]!);
+          }
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          sum += S;
         }
-      }
-      for (let j = crop; j < MW - crop; j++) {
-        const mu_x = v_x[j]!, mu_y = v_y[j]!, m_xx = v_xx[j]!, m_yy = v_yy[j]!, m_xy = v_xy[j]!;
-        const t0 = 2 * mu_x * mu_y;
-        const A1 = C1 + t0;
-        const t1 = -(mu_x * mu_y);
-        const t2 = m_xy + t1;
-        const t3 = 2 * c_n * t2;
-        const A2 = C2 + t3;
-        const t4 = mu_x * mu_x;
-        const t5 = mu_y * mu_y;
-        const B1 = C1 + t4 + t5;
-        const t6 = 1 / B1;
-        const t7 = -t4;
-        const t8 = m_xx + t7;
-        const var_x = c_n * t8;
-        const t9 = -t5;
-        const t10 = m_yy + t9;
-        const var_y = c_n * t10;
-        const B2 = C2 + var_x + var_y;
-        const t11 = 1 / B2;
-        const S = A1 * A2 * t6 * t11;
-        sum += S;
       }
     }
   }
@@ -121,10 +135,10 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
 }
 
 /**
- * SSIM of x and y and its gradient (Float64Array storage), boundary reflect: returns the value, writes
- * d/dx into out.gradX and, when given, d/dy into out.gradY (each N x C x H x W). Passes 1-4;
- * 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone) and
- * 73 flops of S and its partials.
+ * SSIM of x and y and its gradient (Float64Array storage), boundary reflect:
+ * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
+ * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
@@ -133,24 +147,43 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
   // the SSIM map has the image size
   const MH = H;
   const MW = W;
-  // a padded row holds MW + kw - 1 samples; colSource[q] is the column it reads (-1: zero)
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
   const PW = MW + kw - 1;
-  const colSource = axisSources(PW, W, (kw - 1) >> 1);
-  const rowSource = windowRows(MH, kh, H, (kh - 1) >> 1);
-  // pass-1 output: the five horizontally filtered planes (H x MW), float64 whatever the storage:
-  // var = m_xx - mu_x^2 cancels, and float32 moments would cost 1e-5 of S on flat images.
-  // Storage type is that of the inputs and outputs only.
-  const h_x = new Float64Array(H * MW), h_y = new Float64Array(H * MW), h_xx = new Float64Array(H * MW), h_yy = new Float64Array(H * MW), h_xy = new Float64Array(H * MW);
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
   const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
-  const v_x = new Float64Array(MW), v_y = new Float64Array(MW), v_xx = new Float64Array(MW), v_yy = new Float64Array(MW), v_xy = new Float64Array(MW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
   const withY = out.gradY !== null;
-  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region (MH x MW);
+  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
+  // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
   // float64 whatever the storage: the three chain-rule terms cancel, and would amplify float32 rounding
-  const g_mu_xs = new Float64Array(MH * MW), g_xxs = new Float64Array(MH * MW), g_xys = new Float64Array(MH * MW);
-  const g_mu_ys = new Float64Array(withY ? MH * MW : 0), g_yys = new Float64Array(withY ? MH * MW : 0);
-  // pass-4 scratch: transposed rows before and after folding the padding back
+  const GH = MH + 2 * (kh - 1);
+  const g_mu_xs = new Float64Array(GH * SW), g_xxs = new Float64Array(GH * SW), g_xys = new Float64Array(GH * SW);
+  const g_mu_ys = new Float64Array(withY ? GH * SW : 0), g_yys = new Float64Array(withY ? GH * SW : 0);
+  const above = new Int32Array(kh), below = new Int32Array(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const EW = MW + 2 * (kw - 1);
+  const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  const b_mu_x = new Float64Array(W), b_xx = new Float64Array(W), b_xy = new Float64Array(W), b_mu_y = new Float64Array(W), b_yy = new Float64Array(W);
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
@@ -163,120 +196,151 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
         const yv = s < 0 ? 0 : y[row + s]!;
         p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
       }
-      const o = i * MW;
-      h_x.fill(0, o, o + MW); h_y.fill(0, o, o + MW); h_xx.fill(0, o, o + MW); h_yy.fill(0, o, o + MW); h_xy.fill(0, o, o + MW);
-      for (let t = 0; t < kw; t++) {
-        const w = tapsW[t]!;
-        for (let j = 0; j < MW; j++) {
-          h_x[o + j] = h_x[o + j]! + w * p_x[j + t]!; h_y[o + j] = h_y[o + j]! + w * p_y[j + t]!;
-          h_xx[o + j] = h_xx[o + j]! + w * p_xx[j + t]!; h_yy[o + j] = h_yy[o + j]! + w * p_yy[j + t]!; h_xy[o + j] = h_xy[o + j]! + w * p_xy[j + t]!;
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + rW]!, s_y = cW * p_y[j + rW]!, s_xx = cW * p_xx[j + rW]!, s_yy = cW * p_yy[j + rW]!, s_xy = cW * p_xy[j + rW]!;
+        for (let t = 0; t < rW; t++) {
+          const w = tapsW[t]!, a = j + t, b = j + kw - 1 - t;
+          s_x += w * (p_x[a]! + p_x[b]!); s_y += w * (p_y[a]! + p_y[b]!); s_xx += w * (p_xx[a]! + p_xx[b]!); s_yy += w * (p_yy[a]! + p_yy[b]!); s_xy += w * (p_xy[a]! + p_xy[b]!);
+        }
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        const o = (i + kh - 1) * SW;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
+          for (let t = 0; t < rH; t++) {
+            const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
+            mu_x += w * (h_x[a]! + h_x[b]!); mu_y += w * (h_y[a]! + h_y[b]!); m_xx += w * (h_xx[a]! + h_xx[b]!); m_yy += w * (h_yy[a]! + h_yy[b]!); m_xy += w * (h_xy[a]! + h_xy[b]!);
+          }
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          const t12 = 1 / (B2 * B2);
+          const t13 = c_n * A1 * A2 * t6 * t12;
+          const t14 = 1 / (B1 * B1);
+          const t15 = -(A1 * A2 * t11 * t14);
+          const t16 = t13 + t15;
+          const t17 = 2 * mu_x * t16;
+          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+          const t19 = 2 * mu_y * A2 * t6 * t11;
+          const t20 = t17 + t18 + t19;
+          const g_mu_x = t20 * omega;
+          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+          const t21 = 2 * mu_y * t16;
+          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+          const t23 = 2 * mu_x * A2 * t6 * t11;
+          const t24 = t21 + t22 + t23;
+          const g_mu_y = t24 * omega;
+          const g_yy = g_xx;
+          sum += S;
+          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
         }
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S)
-    for (let i = crop; i < MH - crop; i++) {
-      v_x.fill(0); v_y.fill(0); v_xx.fill(0); v_yy.fill(0); v_xy.fill(0);
-      for (let t = 0; t < kh; t++) {
-        const r = rowSource[i * kh + t]!;
-        if (r < 0) continue;
-        const w = tapsH[t]!;
-        const o = r * MW;
-        for (let j = crop; j < MW - crop; j++) {
-          v_x[j] = v_x[j]! + w * h_x[o + j]!; v_y[j] = v_y[j]! + w * h_y[o + j]!;
-          v_xx[j] = v_xx[j]! + w * h_xx[o + j]!; v_yy[j] = v_yy[j]! + w * h_yy[o + j]!; v_xy[j] = v_xy[j]! + w * h_xy[o + j]!;
+    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // paired); then the rows of the padding are folded back onto the rows they were read from (the
+    // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
+    for (let jb = 0; jb < MW; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW);
+      for (let rho = 0; rho < PH; rho++) {
+        const o = rho * SW;
+        const mid = (rho + rH) * SW;
+        for (let t = 0; t < rH; t++) {
+          above[t] = (rho - t + kh - 1) * SW;
+          below[t] = (rho + t) * SW;
         }
-      }
-      const o = i * MW;
-      for (let j = crop; j < MW - crop; j++) {
-        const mu_x = v_x[j]!, mu_y = v_y[j]!, m_xx = v_xx[j]!, m_yy = v_yy[j]!, m_xy = v_xy[j]!;
-        const t0 = 2 * mu_x * mu_y;
-        const A1 = C1 + t0;
-        const t1 = -(mu_x * mu_y);
-        const t2 = m_xy + t1;
-        const t3 = 2 * c_n * t2;
-        const A2 = C2 + t3;
-        const t4 = mu_x * mu_x;
-        const t5 = mu_y * mu_y;
-        const B1 = C1 + t4 + t5;
-        const t6 = 1 / B1;
-        const t7 = -t4;
-        const t8 = m_xx + t7;
-        const var_x = c_n * t8;
-        const t9 = -t5;
-        const t10 = m_yy + t9;
-        const var_y = c_n * t10;
-        const B2 = C2 + var_x + var_y;
-        const t11 = 1 / B2;
-        const S = A1 * A2 * t6 * t11;
-        const t12 = 1 / (B2 * B2);
-        const t13 = c_n * A1 * A2 * t6 * t12;
-        const t14 = 1 / (B1 * B1);
-        const t15 = -(A1 * A2 * t11 * t14);
-        const t16 = t13 + t15;
-        const t17 = 2 * mu_x * t16;
-        const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
-        const t19 = 2 * mu_y * A2 * t6 * t11;
-        const t20 = t17 + t18 + t19;
-        const g_mu_x = t20 * omega;
-        const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
-        const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-        const t21 = 2 * mu_y * t16;
-        const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
-        const t23 = 2 * mu_x * A2 * t6 * t11;
-        const t24 = t21 + t22 + t23;
-        const g_mu_y = t24 * omega;
-        const g_yy = g_xx;
-        sum += S;
-        g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
-        if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
-      }
-    }
-    // pass 3: vertical transpose W_H^T of the partial maps, scattered into the pass-1 planes
-    h_x.fill(0); h_xx.fill(0); h_xy.fill(0);
-    if (withY) { h_y.fill(0); h_yy.fill(0); }
-    for (let i = crop; i < MH - crop; i++) {
-      const o = i * MW;
-      for (let t = 0; t < kh; t++) {
-        const r = rowSource[i * kh + t]!;
-        if (r < 0) continue;
-        const w = tapsH[t]!;
-        const d = r * MW;
-        for (let j = crop; j < MW - crop; j++) {
-          h_x[d + j] = h_x[d + j]! + w * g_mu_xs[o + j]!; h_xx[d + j] = h_xx[d + j]! + w * g_xxs[o + j]!; h_xy[d + j] = h_xy[d + j]! + w * g_xys[o + j]!;
+        for (let j = jb; j < je; j++) {
+          let s_mu_x = cH * g_mu_xs[mid + j]!, s_xx = cH * g_xxs[mid + j]!, s_xy = cH * g_xys[mid + j]!;
+          for (let t = 0; t < rH; t++) {
+            const w = tapsH[t]!, a = above[t]! + j, b = below[t]! + j;
+            s_mu_x += w * (g_mu_xs[a]! + g_mu_xs[b]!); s_xx += w * (g_xxs[a]! + g_xxs[b]!); s_xy += w * (g_xys[a]! + g_xys[b]!);
+          }
+          h_x[o + j] = s_mu_x; h_xx[o + j] = s_xx; h_xy[o + j] = s_xy;
         }
         if (withY) {
-          for (let j = crop; j < MW - crop; j++) { h_y[d + j] = h_y[d + j]! + w * g_mu_ys[o + j]!; h_yy[d + j] = h_yy[d + j]! + w * g_yys[o + j]!; }
+          for (let j = jb; j < je; j++) {
+            let s_mu_y = cH * g_mu_ys[mid + j]!, s_yy = cH * g_yys[mid + j]!;
+            for (let t = 0; t < rH; t++) {
+              const w = tapsH[t]!, a = above[t]! + j, b = below[t]! + j;
+              s_mu_y += w * (g_mu_ys[a]! + g_mu_ys[b]!); s_yy += w * (g_yys[a]! + g_yys[b]!);
+            }
+            h_y[o + j] = s_mu_y; h_yy[o + j] = s_yy;
+          }
         }
       }
     }
-    // pass 4: horizontal transpose W_W^T (full correlation into a padded row), fold the padding
-    // back by the boundary rule, then the chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy
+    for (let rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue; // an image row: nothing to fold
+      const s = source(rho - offH, H);
+      if (s < 0) continue;
+      const from = rho * SW, to = (s + offH) * SW;
+      for (let j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j]! + h_x[from + j]!; h_xx[to + j] = h_xx[to + j]! + h_xx[from + j]!; h_xy[to + j] = h_xy[to + j]! + h_xy[from + j]!;
+        if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
+      }
+    }
+    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
-      const o = i * MW;
-      a_mu_x.fill(0); a_xx.fill(0); a_xy.fill(0);
-      if (withY) { a_mu_y.fill(0); a_yy.fill(0); }
-      for (let t = 0; t < kw; t++) {
-        const w = tapsW[t]!;
-        for (let j = 0; j < MW; j++) {
-          a_mu_x[j + t] = a_mu_x[j + t]! + w * h_x[o + j]!; a_xx[j + t] = a_xx[j + t]! + w * h_xx[o + j]!; a_xy[j + t] = a_xy[j + t]! + w * h_xy[o + j]!;
+      const o = (i + offH) * SW;
+      e_mu_x.set(h_x.subarray(o, o + MW), kw - 1); e_xx.set(h_xx.subarray(o, o + MW), kw - 1); e_xy.set(h_xy.subarray(o, o + MW), kw - 1);
+      if (withY) { e_mu_y.set(h_y.subarray(o, o + MW), kw - 1); e_yy.set(h_yy.subarray(o, o + MW), kw - 1); }
+      for (let q = 0; q < PW; q++) {
+        let s_mu_x = cW * e_mu_x[q + kw - 1 - rW]!, s_xx = cW * e_xx[q + kw - 1 - rW]!, s_xy = cW * e_xy[q + kw - 1 - rW]!;
+        for (let t = 0; t < rW; t++) {
+          const w = tapsW[t]!, a = q - t + kw - 1, b = q + t;
+          s_mu_x += w * (e_mu_x[a]! + e_mu_x[b]!); s_xx += w * (e_xx[a]! + e_xx[b]!); s_xy += w * (e_xy[a]! + e_xy[b]!);
         }
-        if (withY) {
-          for (let j = 0; j < MW; j++) { a_mu_y[j + t] = a_mu_y[j + t]! + w * h_y[o + j]!; a_yy[j + t] = a_yy[j + t]! + w * h_yy[o + j]!; }
+        a_mu_x[q] = s_mu_x; a_xx[q] = s_xx; a_xy[q] = s_xy;
+      }
+      if (withY) {
+        for (let q = 0; q < PW; q++) {
+          let s_mu_y = cW * e_mu_y[q + kw - 1 - rW]!, s_yy = cW * e_yy[q + kw - 1 - rW]!;
+          for (let t = 0; t < rW; t++) {
+            const w = tapsW[t]!, a = q - t + kw - 1, b = q + t;
+            s_mu_y += w * (e_mu_y[a]! + e_mu_y[b]!); s_yy += w * (e_yy[a]! + e_yy[b]!);
+          }
+          a_mu_y[q] = s_mu_y; a_yy[q] = s_yy;
         }
       }
-      b_mu_x.fill(0); b_xx.fill(0); b_xy.fill(0); b_mu_y.fill(0); b_yy.fill(0);
       for (let q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
         const s = colSource[q]!;
         if (s < 0) continue;
-        b_mu_x[s] = b_mu_x[s]! + a_mu_x[q]!; b_xx[s] = b_xx[s]! + a_xx[q]!; b_xy[s] = b_xy[s]! + a_xy[q]!;
-        if (withY) { b_mu_y[s] = b_mu_y[s]! + a_mu_y[q]!; b_yy[s] = b_yy[s]! + a_yy[q]!; }
+        a_mu_x[s + offW] = a_mu_x[s + offW]! + a_mu_x[q]!; a_xx[s + offW] = a_xx[s + offW]! + a_xx[q]!; a_xy[s + offW] = a_xy[s + offW]! + a_xy[q]!;
+        a_mu_y[s + offW] = a_mu_y[s + offW]! + a_mu_y[q]!; a_yy[s + offW] = a_yy[s + offW]! + a_yy[q]!;
       }
       const row = base + i * W;
       for (let j = 0; j < W; j++) {
-        const xv = x[row + j]!, yv = y[row + j]!;
-        gx[row + j] = b_mu_x[j]! + 2 * xv * b_xx[j]! + yv * b_xy[j]!;
-        if (gy !== null) gy[row + j] = b_mu_y[j]! + 2 * yv * b_yy[j]! + xv * b_xy[j]!;
+        const xv = x[row + j]!, yv = y[row + j]!, q = j + offW;
+        gx[row + j] = a_mu_x[q]! + 2 * xv * a_xx[q]! + yv * a_xy[q]!;
+        if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
   }
@@ -284,8 +348,9 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
 }
 
 /**
- * SSIM of x and y (Float32Array storage), boundary reflect: the omega-weighted sum of S over the
- * region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and 23 flops of S per pixel.
+ * SSIM of x and y (Float32Array storage), boundary reflect: the
+ * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * 23 flops of S per pixel.
  */
 export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelParams): number {
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
@@ -294,16 +359,31 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
   // the SSIM map has the image size
   const MH = H;
   const MW = W;
-  // a padded row holds MW + kw - 1 samples; colSource[q] is the column it reads (-1: zero)
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
   const PW = MW + kw - 1;
-  const colSource = axisSources(PW, W, (kw - 1) >> 1);
-  const rowSource = windowRows(MH, kh, H, (kh - 1) >> 1);
-  // pass-1 output: the five horizontally filtered planes (H x MW), float64 whatever the storage:
-  // var = m_xx - mu_x^2 cancels, and float32 moments would cost 1e-5 of S on flat images.
-  // Storage type is that of the inputs and outputs only.
-  const h_x = new Float64Array(H * MW), h_y = new Float64Array(H * MW), h_xx = new Float64Array(H * MW), h_yy = new Float64Array(H * MW), h_xy = new Float64Array(H * MW);
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
   const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
-  const v_x = new Float64Array(MW), v_y = new Float64Array(MW), v_xx = new Float64Array(MW), v_yy = new Float64Array(MW), v_xy = new Float64Array(MW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
@@ -316,51 +396,49 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
         const yv = s < 0 ? 0 : y[row + s]!;
         p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
       }
-      const o = i * MW;
-      h_x.fill(0, o, o + MW); h_y.fill(0, o, o + MW); h_xx.fill(0, o, o + MW); h_yy.fill(0, o, o + MW); h_xy.fill(0, o, o + MW);
-      for (let t = 0; t < kw; t++) {
-        const w = tapsW[t]!;
-        for (let j = 0; j < MW; j++) {
-          h_x[o + j] = h_x[o + j]! + w * p_x[j + t]!; h_y[o + j] = h_y[o + j]! + w * p_y[j + t]!;
-          h_xx[o + j] = h_xx[o + j]! + w * p_xx[j + t]!; h_yy[o + j] = h_yy[o + j]! + w * p_yy[j + t]!; h_xy[o + j] = h_xy[o + j]! + w * p_xy[j + t]!;
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + rW]!, s_y = cW * p_y[j + rW]!, s_xx = cW * p_xx[j + rW]!, s_yy = cW * p_yy[j + rW]!, s_xy = cW * p_xy[j + rW]!;
+        for (let t = 0; t < rW; t++) {
+          const w = tapsW[t]!, a = j + t, b = j + kw - 1 - t;
+          s_x += w * (p_x[a]! + p_x[b]!); s_y += w * (p_y[a]! + p_y[b]!); s_xx += w * (p_xx[a]! + p_xx[b]!); s_yy += w * (p_yy[a]! + p_yy[b]!); s_xy += w * (p_xy[a]! + p_xy[b]!);
         }
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B)
-    for (let i = crop; i < MH - crop; i++) {
-      v_x.fill(0); v_y.fill(0); v_xx.fill(0); v_yy.fill(0); v_xy.fill(0);
-      for (let t = 0; t < kh; t++) {
-        const r = rowSource[i * kh + t]!;
-        if (r < 0) continue;
-        const w = tapsH[t]!;
-        const o = r * MW;
-        for (let j = crop; j < MW - crop; j++) {
-          v_x[j] = v_x[j]! + w * h_x[o + j]!; v_y[j] = v_y[j]! + w * h_y[o + j]!;
-          v_xx[j] = v_xx[j]! + w * h_xx[o + j]!; v_yy[j] = v_yy[j]! + w * h_yy[o + j]!; v_xy[j] = v_xy[j]! + w * h_xy[o + j]!;
+    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
+          for (let t = 0; t < rH; t++) {
+            const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
+            mu_x += w * (h_x[a]! + h_x[b]!); mu_y += w * (h_y[a]! + h_y[b]!); m_xx += w * (h_xx[a]! + h_xx[b]!); m_yy += w * (h_yy[a]! + h_yy[b]!); m_xy += w * (h_xy[a]! + h_xy[b]!);
+          }
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          sum += S;
         }
-      }
-      for (let j = crop; j < MW - crop; j++) {
-        const mu_x = v_x[j]!, mu_y = v_y[j]!, m_xx = v_xx[j]!, m_yy = v_yy[j]!, m_xy = v_xy[j]!;
-        const t0 = 2 * mu_x * mu_y;
-        const A1 = C1 + t0;
-        const t1 = -(mu_x * mu_y);
-        const t2 = m_xy + t1;
-        const t3 = 2 * c_n * t2;
-        const A2 = C2 + t3;
-        const t4 = mu_x * mu_x;
-        const t5 = mu_y * mu_y;
-        const B1 = C1 + t4 + t5;
-        const t6 = 1 / B1;
-        const t7 = -t4;
-        const t8 = m_xx + t7;
-        const var_x = c_n * t8;
-        const t9 = -t5;
-        const t10 = m_yy + t9;
-        const var_y = c_n * t10;
-        const B2 = C2 + var_x + var_y;
-        const t11 = 1 / B2;
-        const S = A1 * A2 * t6 * t11;
-        sum += S;
       }
     }
   }
@@ -368,10 +446,10 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
 }
 
 /**
- * SSIM of x and y and its gradient (Float32Array storage), boundary reflect: returns the value, writes
- * d/dx into out.gradX and, when given, d/dy into out.gradY (each N x C x H x W). Passes 1-4;
- * 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone) and
- * 73 flops of S and its partials.
+ * SSIM of x and y and its gradient (Float32Array storage), boundary reflect:
+ * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
+ * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
@@ -380,24 +458,43 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
   // the SSIM map has the image size
   const MH = H;
   const MW = W;
-  // a padded row holds MW + kw - 1 samples; colSource[q] is the column it reads (-1: zero)
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
   const PW = MW + kw - 1;
-  const colSource = axisSources(PW, W, (kw - 1) >> 1);
-  const rowSource = windowRows(MH, kh, H, (kh - 1) >> 1);
-  // pass-1 output: the five horizontally filtered planes (H x MW), float64 whatever the storage:
-  // var = m_xx - mu_x^2 cancels, and float32 moments would cost 1e-5 of S on flat images.
-  // Storage type is that of the inputs and outputs only.
-  const h_x = new Float64Array(H * MW), h_y = new Float64Array(H * MW), h_xx = new Float64Array(H * MW), h_yy = new Float64Array(H * MW), h_xy = new Float64Array(H * MW);
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
   const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
-  const v_x = new Float64Array(MW), v_y = new Float64Array(MW), v_xx = new Float64Array(MW), v_yy = new Float64Array(MW), v_xy = new Float64Array(MW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
   const withY = out.gradY !== null;
-  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region (MH x MW);
+  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
+  // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
   // float64 whatever the storage: the three chain-rule terms cancel, and would amplify float32 rounding
-  const g_mu_xs = new Float64Array(MH * MW), g_xxs = new Float64Array(MH * MW), g_xys = new Float64Array(MH * MW);
-  const g_mu_ys = new Float64Array(withY ? MH * MW : 0), g_yys = new Float64Array(withY ? MH * MW : 0);
-  // pass-4 scratch: transposed rows before and after folding the padding back
+  const GH = MH + 2 * (kh - 1);
+  const g_mu_xs = new Float64Array(GH * SW), g_xxs = new Float64Array(GH * SW), g_xys = new Float64Array(GH * SW);
+  const g_mu_ys = new Float64Array(withY ? GH * SW : 0), g_yys = new Float64Array(withY ? GH * SW : 0);
+  const above = new Int32Array(kh), below = new Int32Array(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const EW = MW + 2 * (kw - 1);
+  const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  const b_mu_x = new Float64Array(W), b_xx = new Float64Array(W), b_xy = new Float64Array(W), b_mu_y = new Float64Array(W), b_yy = new Float64Array(W);
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
@@ -410,120 +507,1375 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
         const yv = s < 0 ? 0 : y[row + s]!;
         p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
       }
-      const o = i * MW;
-      h_x.fill(0, o, o + MW); h_y.fill(0, o, o + MW); h_xx.fill(0, o, o + MW); h_yy.fill(0, o, o + MW); h_xy.fill(0, o, o + MW);
-      for (let t = 0; t < kw; t++) {
-        const w = tapsW[t]!;
-        for (let j = 0; j < MW; j++) {
-          h_x[o + j] = h_x[o + j]! + w * p_x[j + t]!; h_y[o + j] = h_y[o + j]! + w * p_y[j + t]!;
-          h_xx[o + j] = h_xx[o + j]! + w * p_xx[j + t]!; h_yy[o + j] = h_yy[o + j]! + w * p_yy[j + t]!; h_xy[o + j] = h_xy[o + j]! + w * p_xy[j + t]!;
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + rW]!, s_y = cW * p_y[j + rW]!, s_xx = cW * p_xx[j + rW]!, s_yy = cW * p_yy[j + rW]!, s_xy = cW * p_xy[j + rW]!;
+        for (let t = 0; t < rW; t++) {
+          const w = tapsW[t]!, a = j + t, b = j + kw - 1 - t;
+          s_x += w * (p_x[a]! + p_x[b]!); s_y += w * (p_y[a]! + p_y[b]!); s_xx += w * (p_xx[a]! + p_xx[b]!); s_yy += w * (p_yy[a]! + p_yy[b]!); s_xy += w * (p_xy[a]! + p_xy[b]!);
+        }
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        const o = (i + kh - 1) * SW;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
+          for (let t = 0; t < rH; t++) {
+            const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
+            mu_x += w * (h_x[a]! + h_x[b]!); mu_y += w * (h_y[a]! + h_y[b]!); m_xx += w * (h_xx[a]! + h_xx[b]!); m_yy += w * (h_yy[a]! + h_yy[b]!); m_xy += w * (h_xy[a]! + h_xy[b]!);
+          }
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          const t12 = 1 / (B2 * B2);
+          const t13 = c_n * A1 * A2 * t6 * t12;
+          const t14 = 1 / (B1 * B1);
+          const t15 = -(A1 * A2 * t11 * t14);
+          const t16 = t13 + t15;
+          const t17 = 2 * mu_x * t16;
+          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+          const t19 = 2 * mu_y * A2 * t6 * t11;
+          const t20 = t17 + t18 + t19;
+          const g_mu_x = t20 * omega;
+          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+          const t21 = 2 * mu_y * t16;
+          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+          const t23 = 2 * mu_x * A2 * t6 * t11;
+          const t24 = t21 + t22 + t23;
+          const g_mu_y = t24 * omega;
+          const g_yy = g_xx;
+          sum += S;
+          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
         }
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S)
-    for (let i = crop; i < MH - crop; i++) {
-      v_x.fill(0); v_y.fill(0); v_xx.fill(0); v_yy.fill(0); v_xy.fill(0);
-      for (let t = 0; t < kh; t++) {
-        const r = rowSource[i * kh + t]!;
-        if (r < 0) continue;
-        const w = tapsH[t]!;
-        const o = r * MW;
-        for (let j = crop; j < MW - crop; j++) {
-          v_x[j] = v_x[j]! + w * h_x[o + j]!; v_y[j] = v_y[j]! + w * h_y[o + j]!;
-          v_xx[j] = v_xx[j]! + w * h_xx[o + j]!; v_yy[j] = v_yy[j]! + w * h_yy[o + j]!; v_xy[j] = v_xy[j]! + w * h_xy[o + j]!;
+    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // paired); then the rows of the padding are folded back onto the rows they were read from (the
+    // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
+    for (let jb = 0; jb < MW; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW);
+      for (let rho = 0; rho < PH; rho++) {
+        const o = rho * SW;
+        const mid = (rho + rH) * SW;
+        for (let t = 0; t < rH; t++) {
+          above[t] = (rho - t + kh - 1) * SW;
+          below[t] = (rho + t) * SW;
         }
-      }
-      const o = i * MW;
-      for (let j = crop; j < MW - crop; j++) {
-        const mu_x = v_x[j]!, mu_y = v_y[j]!, m_xx = v_xx[j]!, m_yy = v_yy[j]!, m_xy = v_xy[j]!;
-        const t0 = 2 * mu_x * mu_y;
-        const A1 = C1 + t0;
-        const t1 = -(mu_x * mu_y);
-        const t2 = m_xy + t1;
-        const t3 = 2 * c_n * t2;
-        const A2 = C2 + t3;
-        const t4 = mu_x * mu_x;
-        const t5 = mu_y * mu_y;
-        const B1 = C1 + t4 + t5;
-        const t6 = 1 / B1;
-        const t7 = -t4;
-        const t8 = m_xx + t7;
-        const var_x = c_n * t8;
-        const t9 = -t5;
-        const t10 = m_yy + t9;
-        const var_y = c_n * t10;
-        const B2 = C2 + var_x + var_y;
-        const t11 = 1 / B2;
-        const S = A1 * A2 * t6 * t11;
-        const t12 = 1 / (B2 * B2);
-        const t13 = c_n * A1 * A2 * t6 * t12;
-        const t14 = 1 / (B1 * B1);
-        const t15 = -(A1 * A2 * t11 * t14);
-        const t16 = t13 + t15;
-        const t17 = 2 * mu_x * t16;
-        const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
-        const t19 = 2 * mu_y * A2 * t6 * t11;
-        const t20 = t17 + t18 + t19;
-        const g_mu_x = t20 * omega;
-        const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
-        const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-        const t21 = 2 * mu_y * t16;
-        const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
-        const t23 = 2 * mu_x * A2 * t6 * t11;
-        const t24 = t21 + t22 + t23;
-        const g_mu_y = t24 * omega;
-        const g_yy = g_xx;
-        sum += S;
-        g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
-        if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
-      }
-    }
-    // pass 3: vertical transpose W_H^T of the partial maps, scattered into the pass-1 planes
-    h_x.fill(0); h_xx.fill(0); h_xy.fill(0);
-    if (withY) { h_y.fill(0); h_yy.fill(0); }
-    for (let i = crop; i < MH - crop; i++) {
-      const o = i * MW;
-      for (let t = 0; t < kh; t++) {
-        const r = rowSource[i * kh + t]!;
-        if (r < 0) continue;
-        const w = tapsH[t]!;
-        const d = r * MW;
-        for (let j = crop; j < MW - crop; j++) {
-          h_x[d + j] = h_x[d + j]! + w * g_mu_xs[o + j]!; h_xx[d + j] = h_xx[d + j]! + w * g_xxs[o + j]!; h_xy[d + j] = h_xy[d + j]! + w * g_xys[o + j]!;
+        for (let j = jb; j < je; j++) {
+          let s_mu_x = cH * g_mu_xs[mid + j]!, s_xx = cH * g_xxs[mid + j]!, s_xy = cH * g_xys[mid + j]!;
+          for (let t = 0; t < rH; t++) {
+            const w = tapsH[t]!, a = above[t]! + j, b = below[t]! + j;
+            s_mu_x += w * (g_mu_xs[a]! + g_mu_xs[b]!); s_xx += w * (g_xxs[a]! + g_xxs[b]!); s_xy += w * (g_xys[a]! + g_xys[b]!);
+          }
+          h_x[o + j] = s_mu_x; h_xx[o + j] = s_xx; h_xy[o + j] = s_xy;
         }
         if (withY) {
-          for (let j = crop; j < MW - crop; j++) { h_y[d + j] = h_y[d + j]! + w * g_mu_ys[o + j]!; h_yy[d + j] = h_yy[d + j]! + w * g_yys[o + j]!; }
+          for (let j = jb; j < je; j++) {
+            let s_mu_y = cH * g_mu_ys[mid + j]!, s_yy = cH * g_yys[mid + j]!;
+            for (let t = 0; t < rH; t++) {
+              const w = tapsH[t]!, a = above[t]! + j, b = below[t]! + j;
+              s_mu_y += w * (g_mu_ys[a]! + g_mu_ys[b]!); s_yy += w * (g_yys[a]! + g_yys[b]!);
+            }
+            h_y[o + j] = s_mu_y; h_yy[o + j] = s_yy;
+          }
         }
       }
     }
-    // pass 4: horizontal transpose W_W^T (full correlation into a padded row), fold the padding
-    // back by the boundary rule, then the chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy
+    for (let rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue; // an image row: nothing to fold
+      const s = source(rho - offH, H);
+      if (s < 0) continue;
+      const from = rho * SW, to = (s + offH) * SW;
+      for (let j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j]! + h_x[from + j]!; h_xx[to + j] = h_xx[to + j]! + h_xx[from + j]!; h_xy[to + j] = h_xy[to + j]! + h_xy[from + j]!;
+        if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
+      }
+    }
+    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
-      const o = i * MW;
-      a_mu_x.fill(0); a_xx.fill(0); a_xy.fill(0);
-      if (withY) { a_mu_y.fill(0); a_yy.fill(0); }
-      for (let t = 0; t < kw; t++) {
-        const w = tapsW[t]!;
-        for (let j = 0; j < MW; j++) {
-          a_mu_x[j + t] = a_mu_x[j + t]! + w * h_x[o + j]!; a_xx[j + t] = a_xx[j + t]! + w * h_xx[o + j]!; a_xy[j + t] = a_xy[j + t]! + w * h_xy[o + j]!;
+      const o = (i + offH) * SW;
+      e_mu_x.set(h_x.subarray(o, o + MW), kw - 1); e_xx.set(h_xx.subarray(o, o + MW), kw - 1); e_xy.set(h_xy.subarray(o, o + MW), kw - 1);
+      if (withY) { e_mu_y.set(h_y.subarray(o, o + MW), kw - 1); e_yy.set(h_yy.subarray(o, o + MW), kw - 1); }
+      for (let q = 0; q < PW; q++) {
+        let s_mu_x = cW * e_mu_x[q + kw - 1 - rW]!, s_xx = cW * e_xx[q + kw - 1 - rW]!, s_xy = cW * e_xy[q + kw - 1 - rW]!;
+        for (let t = 0; t < rW; t++) {
+          const w = tapsW[t]!, a = q - t + kw - 1, b = q + t;
+          s_mu_x += w * (e_mu_x[a]! + e_mu_x[b]!); s_xx += w * (e_xx[a]! + e_xx[b]!); s_xy += w * (e_xy[a]! + e_xy[b]!);
         }
-        if (withY) {
-          for (let j = 0; j < MW; j++) { a_mu_y[j + t] = a_mu_y[j + t]! + w * h_y[o + j]!; a_yy[j + t] = a_yy[j + t]! + w * h_yy[o + j]!; }
+        a_mu_x[q] = s_mu_x; a_xx[q] = s_xx; a_xy[q] = s_xy;
+      }
+      if (withY) {
+        for (let q = 0; q < PW; q++) {
+          let s_mu_y = cW * e_mu_y[q + kw - 1 - rW]!, s_yy = cW * e_yy[q + kw - 1 - rW]!;
+          for (let t = 0; t < rW; t++) {
+            const w = tapsW[t]!, a = q - t + kw - 1, b = q + t;
+            s_mu_y += w * (e_mu_y[a]! + e_mu_y[b]!); s_yy += w * (e_yy[a]! + e_yy[b]!);
+          }
+          a_mu_y[q] = s_mu_y; a_yy[q] = s_yy;
         }
       }
-      b_mu_x.fill(0); b_xx.fill(0); b_xy.fill(0); b_mu_y.fill(0); b_yy.fill(0);
       for (let q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
         const s = colSource[q]!;
         if (s < 0) continue;
-        b_mu_x[s] = b_mu_x[s]! + a_mu_x[q]!; b_xx[s] = b_xx[s]! + a_xx[q]!; b_xy[s] = b_xy[s]! + a_xy[q]!;
-        if (withY) { b_mu_y[s] = b_mu_y[s]! + a_mu_y[q]!; b_yy[s] = b_yy[s]! + a_yy[q]!; }
+        a_mu_x[s + offW] = a_mu_x[s + offW]! + a_mu_x[q]!; a_xx[s + offW] = a_xx[s + offW]! + a_xx[q]!; a_xy[s + offW] = a_xy[s + offW]! + a_xy[q]!;
+        a_mu_y[s + offW] = a_mu_y[s + offW]! + a_mu_y[q]!; a_yy[s + offW] = a_yy[s + offW]! + a_yy[q]!;
       }
       const row = base + i * W;
       for (let j = 0; j < W; j++) {
-        const xv = x[row + j]!, yv = y[row + j]!;
-        gx[row + j] = b_mu_x[j]! + 2 * xv * b_xx[j]! + yv * b_xy[j]!;
-        if (gy !== null) gy[row + j] = b_mu_y[j]! + 2 * yv * b_yy[j]! + xv * b_xy[j]!;
+        const xv = x[row + j]!, yv = y[row + j]!, q = j + offW;
+        gx[row + j] = a_mu_x[q]! + 2 * xv * a_xx[q]! + yv * a_xy[q]!;
+        if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
+      }
+    }
+  }
+  return sum * omega;
+}
+
+/**
+ * SSIM of x and y (Float64Array storage), boundary reflect, 7 x 7 window (taps unrolled): the
+ * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * 23 flops of S per pixel.
+ */
+export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: KernelParams): number {
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const kh = tapsH.length;
+  const kw = tapsW.length;
+  if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
+  // the SSIM map has the image size
+  const MH = H;
+  const MW = W;
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
+  const PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
+  const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
+  const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
+  const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
+  let sum = 0;
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * H * W;
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    for (let i = 0; i < H; i++) {
+      const row = base + i * W;
+      for (let q = 0; q < PW; q++) {
+        const s = colSource[q]!;
+        const xv = s < 0 ? 0 : x[row + s]!;
+        const yv = s < 0 ? 0 : y[row + s]!;
+        p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
+      }
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + 3]! + wW0 * (p_x[j]! + p_x[j + 6]!) + wW1 * (p_x[j + 1]! + p_x[j + 5]!) + wW2 * (p_x[j + 2]! + p_x[j + 4]!);
+        let s_y = cW * p_y[j + 3]! + wW0 * (p_y[j]! + p_y[j + 6]!) + wW1 * (p_y[j + 1]! + p_y[j + 5]!) + wW2 * (p_y[j + 2]! + p_y[j + 4]!);
+        let s_xx = cW * p_xx[j + 3]! + wW0 * (p_xx[j]! + p_xx[j + 6]!) + wW1 * (p_xx[j + 1]! + p_xx[j + 5]!) + wW2 * (p_xx[j + 2]! + p_xx[j + 4]!);
+        let s_yy = cW * p_yy[j + 3]! + wW0 * (p_yy[j]! + p_yy[j + 6]!) + wW1 * (p_yy[j + 1]! + p_yy[j + 5]!) + wW2 * (p_yy[j + 2]! + p_yy[j + 4]!);
+        let s_xy = cW * p_xy[j + 3]! + wW0 * (p_xy[j]! + p_xy[j + 6]!) + wW1 * (p_xy[j + 1]! + p_xy[j + 5]!) + wW2 * (p_xy[j + 2]! + p_xy[j + 4]!);
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
+          let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
+          let m_xx = cH * h_xx[o3 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o6 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o5 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o4 + j]!);
+          let m_yy = cH * h_yy[o3 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o6 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o5 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o4 + j]!);
+          let m_xy = cH * h_xy[o3 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o6 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o5 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o4 + j]!);
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          sum += S;
+        }
+      }
+    }
+  }
+  return sum * omega;
+}
+
+/**
+ * SSIM of x and y and its gradient (Float64Array storage), boundary reflect, 7 x 7 window (taps unrolled):
+ * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
+ * and 73 flops of S and its partials.
+ */
+export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const kh = tapsH.length;
+  const kw = tapsW.length;
+  if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
+  // the SSIM map has the image size
+  const MH = H;
+  const MW = W;
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
+  const PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
+  const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
+  const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
+  const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
+  const withY = out.gradY !== null;
+  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
+  // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
+  // float64 whatever the storage: the three chain-rule terms cancel, and would amplify float32 rounding
+  const GH = MH + 2 * (kh - 1);
+  const g_mu_xs = new Float64Array(GH * SW), g_xxs = new Float64Array(GH * SW), g_xys = new Float64Array(GH * SW);
+  const g_mu_ys = new Float64Array(withY ? GH * SW : 0), g_yys = new Float64Array(withY ? GH * SW : 0);
+  const above = new Int32Array(kh), below = new Int32Array(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const EW = MW + 2 * (kw - 1);
+  const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
+  const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
+  let sum = 0;
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * H * W;
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    for (let i = 0; i < H; i++) {
+      const row = base + i * W;
+      for (let q = 0; q < PW; q++) {
+        const s = colSource[q]!;
+        const xv = s < 0 ? 0 : x[row + s]!;
+        const yv = s < 0 ? 0 : y[row + s]!;
+        p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
+      }
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + 3]! + wW0 * (p_x[j]! + p_x[j + 6]!) + wW1 * (p_x[j + 1]! + p_x[j + 5]!) + wW2 * (p_x[j + 2]! + p_x[j + 4]!);
+        let s_y = cW * p_y[j + 3]! + wW0 * (p_y[j]! + p_y[j + 6]!) + wW1 * (p_y[j + 1]! + p_y[j + 5]!) + wW2 * (p_y[j + 2]! + p_y[j + 4]!);
+        let s_xx = cW * p_xx[j + 3]! + wW0 * (p_xx[j]! + p_xx[j + 6]!) + wW1 * (p_xx[j + 1]! + p_xx[j + 5]!) + wW2 * (p_xx[j + 2]! + p_xx[j + 4]!);
+        let s_yy = cW * p_yy[j + 3]! + wW0 * (p_yy[j]! + p_yy[j + 6]!) + wW1 * (p_yy[j + 1]! + p_yy[j + 5]!) + wW2 * (p_yy[j + 2]! + p_yy[j + 4]!);
+        let s_xy = cW * p_xy[j + 3]! + wW0 * (p_xy[j]! + p_xy[j + 6]!) + wW1 * (p_xy[j + 1]! + p_xy[j + 5]!) + wW2 * (p_xy[j + 2]! + p_xy[j + 4]!);
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
+        const o = (i + kh - 1) * SW;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
+          let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
+          let m_xx = cH * h_xx[o3 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o6 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o5 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o4 + j]!);
+          let m_yy = cH * h_yy[o3 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o6 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o5 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o4 + j]!);
+          let m_xy = cH * h_xy[o3 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o6 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o5 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o4 + j]!);
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          const t12 = 1 / (B2 * B2);
+          const t13 = c_n * A1 * A2 * t6 * t12;
+          const t14 = 1 / (B1 * B1);
+          const t15 = -(A1 * A2 * t11 * t14);
+          const t16 = t13 + t15;
+          const t17 = 2 * mu_x * t16;
+          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+          const t19 = 2 * mu_y * A2 * t6 * t11;
+          const t20 = t17 + t18 + t19;
+          const g_mu_x = t20 * omega;
+          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+          const t21 = 2 * mu_y * t16;
+          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+          const t23 = 2 * mu_x * A2 * t6 * t11;
+          const t24 = t21 + t22 + t23;
+          const g_mu_y = t24 * omega;
+          const g_yy = g_xx;
+          sum += S;
+          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+        }
+      }
+    }
+    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // paired); then the rows of the padding are folded back onto the rows they were read from (the
+    // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
+    for (let jb = 0; jb < MW; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW);
+      for (let rho = 0; rho < PH; rho++) {
+        const o = rho * SW;
+        const mid = (rho + rH) * SW;
+        const u0 = (rho + 6) * SW, v0 = rho * SW, u1 = (rho + 5) * SW, v1 = (rho + 1) * SW, u2 = (rho + 4) * SW, v2 = (rho + 2) * SW;
+        for (let j = jb; j < je; j++) {
+          let s_mu_x = cH * g_mu_xs[mid + j]! + wH0 * (g_mu_xs[u0 + j]! + g_mu_xs[v0 + j]!) + wH1 * (g_mu_xs[u1 + j]! + g_mu_xs[v1 + j]!) + wH2 * (g_mu_xs[u2 + j]! + g_mu_xs[v2 + j]!);
+          let s_xx = cH * g_xxs[mid + j]! + wH0 * (g_xxs[u0 + j]! + g_xxs[v0 + j]!) + wH1 * (g_xxs[u1 + j]! + g_xxs[v1 + j]!) + wH2 * (g_xxs[u2 + j]! + g_xxs[v2 + j]!);
+          let s_xy = cH * g_xys[mid + j]! + wH0 * (g_xys[u0 + j]! + g_xys[v0 + j]!) + wH1 * (g_xys[u1 + j]! + g_xys[v1 + j]!) + wH2 * (g_xys[u2 + j]! + g_xys[v2 + j]!);
+          h_x[o + j] = s_mu_x; h_xx[o + j] = s_xx; h_xy[o + j] = s_xy;
+        }
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let s_mu_y = cH * g_mu_ys[mid + j]! + wH0 * (g_mu_ys[u0 + j]! + g_mu_ys[v0 + j]!) + wH1 * (g_mu_ys[u1 + j]! + g_mu_ys[v1 + j]!) + wH2 * (g_mu_ys[u2 + j]! + g_mu_ys[v2 + j]!);
+            let s_yy = cH * g_yys[mid + j]! + wH0 * (g_yys[u0 + j]! + g_yys[v0 + j]!) + wH1 * (g_yys[u1 + j]! + g_yys[v1 + j]!) + wH2 * (g_yys[u2 + j]! + g_yys[v2 + j]!);
+            h_y[o + j] = s_mu_y; h_yy[o + j] = s_yy;
+          }
+        }
+      }
+    }
+    for (let rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue; // an image row: nothing to fold
+      const s = source(rho - offH, H);
+      if (s < 0) continue;
+      const from = rho * SW, to = (s + offH) * SW;
+      for (let j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j]! + h_x[from + j]!; h_xx[to + j] = h_xx[to + j]! + h_xx[from + j]!; h_xy[to + j] = h_xy[to + j]! + h_xy[from + j]!;
+        if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
+      }
+    }
+    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    const gx = out.gradX, gy = out.gradY;
+    for (let i = 0; i < H; i++) {
+      const o = (i + offH) * SW;
+      e_mu_x.set(h_x.subarray(o, o + MW), kw - 1); e_xx.set(h_xx.subarray(o, o + MW), kw - 1); e_xy.set(h_xy.subarray(o, o + MW), kw - 1);
+      if (withY) { e_mu_y.set(h_y.subarray(o, o + MW), kw - 1); e_yy.set(h_yy.subarray(o, o + MW), kw - 1); }
+      for (let q = 0; q < PW; q++) {
+        let s_mu_x = cW * e_mu_x[q + 3]! + wW0 * (e_mu_x[q + 6]! + e_mu_x[q]!) + wW1 * (e_mu_x[q + 5]! + e_mu_x[q + 1]!) + wW2 * (e_mu_x[q + 4]! + e_mu_x[q + 2]!);
+        let s_xx = cW * e_xx[q + 3]! + wW0 * (e_xx[q + 6]! + e_xx[q]!) + wW1 * (e_xx[q + 5]! + e_xx[q + 1]!) + wW2 * (e_xx[q + 4]! + e_xx[q + 2]!);
+        let s_xy = cW * e_xy[q + 3]! + wW0 * (e_xy[q + 6]! + e_xy[q]!) + wW1 * (e_xy[q + 5]! + e_xy[q + 1]!) + wW2 * (e_xy[q + 4]! + e_xy[q + 2]!);
+        a_mu_x[q] = s_mu_x; a_xx[q] = s_xx; a_xy[q] = s_xy;
+      }
+      if (withY) {
+        for (let q = 0; q < PW; q++) {
+          let s_mu_y = cW * e_mu_y[q + 3]! + wW0 * (e_mu_y[q + 6]! + e_mu_y[q]!) + wW1 * (e_mu_y[q + 5]! + e_mu_y[q + 1]!) + wW2 * (e_mu_y[q + 4]! + e_mu_y[q + 2]!);
+          let s_yy = cW * e_yy[q + 3]! + wW0 * (e_yy[q + 6]! + e_yy[q]!) + wW1 * (e_yy[q + 5]! + e_yy[q + 1]!) + wW2 * (e_yy[q + 4]! + e_yy[q + 2]!);
+          a_mu_y[q] = s_mu_y; a_yy[q] = s_yy;
+        }
+      }
+      for (let q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
+        const s = colSource[q]!;
+        if (s < 0) continue;
+        a_mu_x[s + offW] = a_mu_x[s + offW]! + a_mu_x[q]!; a_xx[s + offW] = a_xx[s + offW]! + a_xx[q]!; a_xy[s + offW] = a_xy[s + offW]! + a_xy[q]!;
+        a_mu_y[s + offW] = a_mu_y[s + offW]! + a_mu_y[q]!; a_yy[s + offW] = a_yy[s + offW]! + a_yy[q]!;
+      }
+      const row = base + i * W;
+      for (let j = 0; j < W; j++) {
+        const xv = x[row + j]!, yv = y[row + j]!, q = j + offW;
+        gx[row + j] = a_mu_x[q]! + 2 * xv * a_xx[q]! + yv * a_xy[q]!;
+        if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
+      }
+    }
+  }
+  return sum * omega;
+}
+
+/**
+ * SSIM of x and y (Float32Array storage), boundary reflect, 7 x 7 window (taps unrolled): the
+ * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * 23 flops of S per pixel.
+ */
+export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: KernelParams): number {
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const kh = tapsH.length;
+  const kw = tapsW.length;
+  if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
+  // the SSIM map has the image size
+  const MH = H;
+  const MW = W;
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
+  const PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
+  const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
+  const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
+  const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
+  let sum = 0;
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * H * W;
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    for (let i = 0; i < H; i++) {
+      const row = base + i * W;
+      for (let q = 0; q < PW; q++) {
+        const s = colSource[q]!;
+        const xv = s < 0 ? 0 : x[row + s]!;
+        const yv = s < 0 ? 0 : y[row + s]!;
+        p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
+      }
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + 3]! + wW0 * (p_x[j]! + p_x[j + 6]!) + wW1 * (p_x[j + 1]! + p_x[j + 5]!) + wW2 * (p_x[j + 2]! + p_x[j + 4]!);
+        let s_y = cW * p_y[j + 3]! + wW0 * (p_y[j]! + p_y[j + 6]!) + wW1 * (p_y[j + 1]! + p_y[j + 5]!) + wW2 * (p_y[j + 2]! + p_y[j + 4]!);
+        let s_xx = cW * p_xx[j + 3]! + wW0 * (p_xx[j]! + p_xx[j + 6]!) + wW1 * (p_xx[j + 1]! + p_xx[j + 5]!) + wW2 * (p_xx[j + 2]! + p_xx[j + 4]!);
+        let s_yy = cW * p_yy[j + 3]! + wW0 * (p_yy[j]! + p_yy[j + 6]!) + wW1 * (p_yy[j + 1]! + p_yy[j + 5]!) + wW2 * (p_yy[j + 2]! + p_yy[j + 4]!);
+        let s_xy = cW * p_xy[j + 3]! + wW0 * (p_xy[j]! + p_xy[j + 6]!) + wW1 * (p_xy[j + 1]! + p_xy[j + 5]!) + wW2 * (p_xy[j + 2]! + p_xy[j + 4]!);
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
+          let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
+          let m_xx = cH * h_xx[o3 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o6 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o5 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o4 + j]!);
+          let m_yy = cH * h_yy[o3 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o6 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o5 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o4 + j]!);
+          let m_xy = cH * h_xy[o3 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o6 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o5 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o4 + j]!);
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          sum += S;
+        }
+      }
+    }
+  }
+  return sum * omega;
+}
+
+/**
+ * SSIM of x and y and its gradient (Float32Array storage), boundary reflect, 7 x 7 window (taps unrolled):
+ * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
+ * and 73 flops of S and its partials.
+ */
+export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const kh = tapsH.length;
+  const kw = tapsW.length;
+  if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
+  // the SSIM map has the image size
+  const MH = H;
+  const MW = W;
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
+  const PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
+  const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
+  const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
+  const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
+  const withY = out.gradY !== null;
+  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
+  // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
+  // float64 whatever the storage: the three chain-rule terms cancel, and would amplify float32 rounding
+  const GH = MH + 2 * (kh - 1);
+  const g_mu_xs = new Float64Array(GH * SW), g_xxs = new Float64Array(GH * SW), g_xys = new Float64Array(GH * SW);
+  const g_mu_ys = new Float64Array(withY ? GH * SW : 0), g_yys = new Float64Array(withY ? GH * SW : 0);
+  const above = new Int32Array(kh), below = new Int32Array(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const EW = MW + 2 * (kw - 1);
+  const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
+  const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
+  let sum = 0;
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * H * W;
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    for (let i = 0; i < H; i++) {
+      const row = base + i * W;
+      for (let q = 0; q < PW; q++) {
+        const s = colSource[q]!;
+        const xv = s < 0 ? 0 : x[row + s]!;
+        const yv = s < 0 ? 0 : y[row + s]!;
+        p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
+      }
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + 3]! + wW0 * (p_x[j]! + p_x[j + 6]!) + wW1 * (p_x[j + 1]! + p_x[j + 5]!) + wW2 * (p_x[j + 2]! + p_x[j + 4]!);
+        let s_y = cW * p_y[j + 3]! + wW0 * (p_y[j]! + p_y[j + 6]!) + wW1 * (p_y[j + 1]! + p_y[j + 5]!) + wW2 * (p_y[j + 2]! + p_y[j + 4]!);
+        let s_xx = cW * p_xx[j + 3]! + wW0 * (p_xx[j]! + p_xx[j + 6]!) + wW1 * (p_xx[j + 1]! + p_xx[j + 5]!) + wW2 * (p_xx[j + 2]! + p_xx[j + 4]!);
+        let s_yy = cW * p_yy[j + 3]! + wW0 * (p_yy[j]! + p_yy[j + 6]!) + wW1 * (p_yy[j + 1]! + p_yy[j + 5]!) + wW2 * (p_yy[j + 2]! + p_yy[j + 4]!);
+        let s_xy = cW * p_xy[j + 3]! + wW0 * (p_xy[j]! + p_xy[j + 6]!) + wW1 * (p_xy[j + 1]! + p_xy[j + 5]!) + wW2 * (p_xy[j + 2]! + p_xy[j + 4]!);
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
+        const o = (i + kh - 1) * SW;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
+          let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
+          let m_xx = cH * h_xx[o3 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o6 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o5 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o4 + j]!);
+          let m_yy = cH * h_yy[o3 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o6 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o5 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o4 + j]!);
+          let m_xy = cH * h_xy[o3 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o6 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o5 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o4 + j]!);
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          const t12 = 1 / (B2 * B2);
+          const t13 = c_n * A1 * A2 * t6 * t12;
+          const t14 = 1 / (B1 * B1);
+          const t15 = -(A1 * A2 * t11 * t14);
+          const t16 = t13 + t15;
+          const t17 = 2 * mu_x * t16;
+          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+          const t19 = 2 * mu_y * A2 * t6 * t11;
+          const t20 = t17 + t18 + t19;
+          const g_mu_x = t20 * omega;
+          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+          const t21 = 2 * mu_y * t16;
+          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+          const t23 = 2 * mu_x * A2 * t6 * t11;
+          const t24 = t21 + t22 + t23;
+          const g_mu_y = t24 * omega;
+          const g_yy = g_xx;
+          sum += S;
+          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+        }
+      }
+    }
+    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // paired); then the rows of the padding are folded back onto the rows they were read from (the
+    // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
+    for (let jb = 0; jb < MW; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW);
+      for (let rho = 0; rho < PH; rho++) {
+        const o = rho * SW;
+        const mid = (rho + rH) * SW;
+        const u0 = (rho + 6) * SW, v0 = rho * SW, u1 = (rho + 5) * SW, v1 = (rho + 1) * SW, u2 = (rho + 4) * SW, v2 = (rho + 2) * SW;
+        for (let j = jb; j < je; j++) {
+          let s_mu_x = cH * g_mu_xs[mid + j]! + wH0 * (g_mu_xs[u0 + j]! + g_mu_xs[v0 + j]!) + wH1 * (g_mu_xs[u1 + j]! + g_mu_xs[v1 + j]!) + wH2 * (g_mu_xs[u2 + j]! + g_mu_xs[v2 + j]!);
+          let s_xx = cH * g_xxs[mid + j]! + wH0 * (g_xxs[u0 + j]! + g_xxs[v0 + j]!) + wH1 * (g_xxs[u1 + j]! + g_xxs[v1 + j]!) + wH2 * (g_xxs[u2 + j]! + g_xxs[v2 + j]!);
+          let s_xy = cH * g_xys[mid + j]! + wH0 * (g_xys[u0 + j]! + g_xys[v0 + j]!) + wH1 * (g_xys[u1 + j]! + g_xys[v1 + j]!) + wH2 * (g_xys[u2 + j]! + g_xys[v2 + j]!);
+          h_x[o + j] = s_mu_x; h_xx[o + j] = s_xx; h_xy[o + j] = s_xy;
+        }
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let s_mu_y = cH * g_mu_ys[mid + j]! + wH0 * (g_mu_ys[u0 + j]! + g_mu_ys[v0 + j]!) + wH1 * (g_mu_ys[u1 + j]! + g_mu_ys[v1 + j]!) + wH2 * (g_mu_ys[u2 + j]! + g_mu_ys[v2 + j]!);
+            let s_yy = cH * g_yys[mid + j]! + wH0 * (g_yys[u0 + j]! + g_yys[v0 + j]!) + wH1 * (g_yys[u1 + j]! + g_yys[v1 + j]!) + wH2 * (g_yys[u2 + j]! + g_yys[v2 + j]!);
+            h_y[o + j] = s_mu_y; h_yy[o + j] = s_yy;
+          }
+        }
+      }
+    }
+    for (let rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue; // an image row: nothing to fold
+      const s = source(rho - offH, H);
+      if (s < 0) continue;
+      const from = rho * SW, to = (s + offH) * SW;
+      for (let j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j]! + h_x[from + j]!; h_xx[to + j] = h_xx[to + j]! + h_xx[from + j]!; h_xy[to + j] = h_xy[to + j]! + h_xy[from + j]!;
+        if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
+      }
+    }
+    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    const gx = out.gradX, gy = out.gradY;
+    for (let i = 0; i < H; i++) {
+      const o = (i + offH) * SW;
+      e_mu_x.set(h_x.subarray(o, o + MW), kw - 1); e_xx.set(h_xx.subarray(o, o + MW), kw - 1); e_xy.set(h_xy.subarray(o, o + MW), kw - 1);
+      if (withY) { e_mu_y.set(h_y.subarray(o, o + MW), kw - 1); e_yy.set(h_yy.subarray(o, o + MW), kw - 1); }
+      for (let q = 0; q < PW; q++) {
+        let s_mu_x = cW * e_mu_x[q + 3]! + wW0 * (e_mu_x[q + 6]! + e_mu_x[q]!) + wW1 * (e_mu_x[q + 5]! + e_mu_x[q + 1]!) + wW2 * (e_mu_x[q + 4]! + e_mu_x[q + 2]!);
+        let s_xx = cW * e_xx[q + 3]! + wW0 * (e_xx[q + 6]! + e_xx[q]!) + wW1 * (e_xx[q + 5]! + e_xx[q + 1]!) + wW2 * (e_xx[q + 4]! + e_xx[q + 2]!);
+        let s_xy = cW * e_xy[q + 3]! + wW0 * (e_xy[q + 6]! + e_xy[q]!) + wW1 * (e_xy[q + 5]! + e_xy[q + 1]!) + wW2 * (e_xy[q + 4]! + e_xy[q + 2]!);
+        a_mu_x[q] = s_mu_x; a_xx[q] = s_xx; a_xy[q] = s_xy;
+      }
+      if (withY) {
+        for (let q = 0; q < PW; q++) {
+          let s_mu_y = cW * e_mu_y[q + 3]! + wW0 * (e_mu_y[q + 6]! + e_mu_y[q]!) + wW1 * (e_mu_y[q + 5]! + e_mu_y[q + 1]!) + wW2 * (e_mu_y[q + 4]! + e_mu_y[q + 2]!);
+          let s_yy = cW * e_yy[q + 3]! + wW0 * (e_yy[q + 6]! + e_yy[q]!) + wW1 * (e_yy[q + 5]! + e_yy[q + 1]!) + wW2 * (e_yy[q + 4]! + e_yy[q + 2]!);
+          a_mu_y[q] = s_mu_y; a_yy[q] = s_yy;
+        }
+      }
+      for (let q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
+        const s = colSource[q]!;
+        if (s < 0) continue;
+        a_mu_x[s + offW] = a_mu_x[s + offW]! + a_mu_x[q]!; a_xx[s + offW] = a_xx[s + offW]! + a_xx[q]!; a_xy[s + offW] = a_xy[s + offW]! + a_xy[q]!;
+        a_mu_y[s + offW] = a_mu_y[s + offW]! + a_mu_y[q]!; a_yy[s + offW] = a_yy[s + offW]! + a_yy[q]!;
+      }
+      const row = base + i * W;
+      for (let j = 0; j < W; j++) {
+        const xv = x[row + j]!, yv = y[row + j]!, q = j + offW;
+        gx[row + j] = a_mu_x[q]! + 2 * xv * a_xx[q]! + yv * a_xy[q]!;
+        if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
+      }
+    }
+  }
+  return sum * omega;
+}
+
+/**
+ * SSIM of x and y (Float64Array storage), boundary reflect, 11 x 11 window (taps unrolled): the
+ * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * 23 flops of S per pixel.
+ */
+export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const kh = tapsH.length;
+  const kw = tapsW.length;
+  if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
+  // the SSIM map has the image size
+  const MH = H;
+  const MW = W;
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
+  const PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
+  const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
+  const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
+  const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
+  let sum = 0;
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * H * W;
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    for (let i = 0; i < H; i++) {
+      const row = base + i * W;
+      for (let q = 0; q < PW; q++) {
+        const s = colSource[q]!;
+        const xv = s < 0 ? 0 : x[row + s]!;
+        const yv = s < 0 ? 0 : y[row + s]!;
+        p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
+      }
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + 5]! + wW0 * (p_x[j]! + p_x[j + 10]!) + wW1 * (p_x[j + 1]! + p_x[j + 9]!) + wW2 * (p_x[j + 2]! + p_x[j + 8]!) + wW3 * (p_x[j + 3]! + p_x[j + 7]!) + wW4 * (p_x[j + 4]! + p_x[j + 6]!);
+        let s_y = cW * p_y[j + 5]! + wW0 * (p_y[j]! + p_y[j + 10]!) + wW1 * (p_y[j + 1]! + p_y[j + 9]!) + wW2 * (p_y[j + 2]! + p_y[j + 8]!) + wW3 * (p_y[j + 3]! + p_y[j + 7]!) + wW4 * (p_y[j + 4]! + p_y[j + 6]!);
+        let s_xx = cW * p_xx[j + 5]! + wW0 * (p_xx[j]! + p_xx[j + 10]!) + wW1 * (p_xx[j + 1]! + p_xx[j + 9]!) + wW2 * (p_xx[j + 2]! + p_xx[j + 8]!) + wW3 * (p_xx[j + 3]! + p_xx[j + 7]!) + wW4 * (p_xx[j + 4]! + p_xx[j + 6]!);
+        let s_yy = cW * p_yy[j + 5]! + wW0 * (p_yy[j]! + p_yy[j + 10]!) + wW1 * (p_yy[j + 1]! + p_yy[j + 9]!) + wW2 * (p_yy[j + 2]! + p_yy[j + 8]!) + wW3 * (p_yy[j + 3]! + p_yy[j + 7]!) + wW4 * (p_yy[j + 4]! + p_yy[j + 6]!);
+        let s_xy = cW * p_xy[j + 5]! + wW0 * (p_xy[j]! + p_xy[j + 10]!) + wW1 * (p_xy[j + 1]! + p_xy[j + 9]!) + wW2 * (p_xy[j + 2]! + p_xy[j + 8]!) + wW3 * (p_xy[j + 3]! + p_xy[j + 7]!) + wW4 * (p_xy[j + 4]! + p_xy[j + 6]!);
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
+          let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
+          let m_xx = cH * h_xx[o5 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o10 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o9 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o8 + j]!) + wH3 * (h_xx[o3 + j]! + h_xx[o7 + j]!) + wH4 * (h_xx[o4 + j]! + h_xx[o6 + j]!);
+          let m_yy = cH * h_yy[o5 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o10 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o9 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o8 + j]!) + wH3 * (h_yy[o3 + j]! + h_yy[o7 + j]!) + wH4 * (h_yy[o4 + j]! + h_yy[o6 + j]!);
+          let m_xy = cH * h_xy[o5 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o10 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o9 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o8 + j]!) + wH3 * (h_xy[o3 + j]! + h_xy[o7 + j]!) + wH4 * (h_xy[o4 + j]! + h_xy[o6 + j]!);
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          sum += S;
+        }
+      }
+    }
+  }
+  return sum * omega;
+}
+
+/**
+ * SSIM of x and y and its gradient (Float64Array storage), boundary reflect, 11 x 11 window (taps unrolled):
+ * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
+ * and 73 flops of S and its partials.
+ */
+export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const kh = tapsH.length;
+  const kw = tapsW.length;
+  if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
+  // the SSIM map has the image size
+  const MH = H;
+  const MW = W;
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
+  const PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
+  const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
+  const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
+  const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
+  const withY = out.gradY !== null;
+  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
+  // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
+  // float64 whatever the storage: the three chain-rule terms cancel, and would amplify float32 rounding
+  const GH = MH + 2 * (kh - 1);
+  const g_mu_xs = new Float64Array(GH * SW), g_xxs = new Float64Array(GH * SW), g_xys = new Float64Array(GH * SW);
+  const g_mu_ys = new Float64Array(withY ? GH * SW : 0), g_yys = new Float64Array(withY ? GH * SW : 0);
+  const above = new Int32Array(kh), below = new Int32Array(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const EW = MW + 2 * (kw - 1);
+  const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
+  const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
+  let sum = 0;
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * H * W;
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    for (let i = 0; i < H; i++) {
+      const row = base + i * W;
+      for (let q = 0; q < PW; q++) {
+        const s = colSource[q]!;
+        const xv = s < 0 ? 0 : x[row + s]!;
+        const yv = s < 0 ? 0 : y[row + s]!;
+        p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
+      }
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + 5]! + wW0 * (p_x[j]! + p_x[j + 10]!) + wW1 * (p_x[j + 1]! + p_x[j + 9]!) + wW2 * (p_x[j + 2]! + p_x[j + 8]!) + wW3 * (p_x[j + 3]! + p_x[j + 7]!) + wW4 * (p_x[j + 4]! + p_x[j + 6]!);
+        let s_y = cW * p_y[j + 5]! + wW0 * (p_y[j]! + p_y[j + 10]!) + wW1 * (p_y[j + 1]! + p_y[j + 9]!) + wW2 * (p_y[j + 2]! + p_y[j + 8]!) + wW3 * (p_y[j + 3]! + p_y[j + 7]!) + wW4 * (p_y[j + 4]! + p_y[j + 6]!);
+        let s_xx = cW * p_xx[j + 5]! + wW0 * (p_xx[j]! + p_xx[j + 10]!) + wW1 * (p_xx[j + 1]! + p_xx[j + 9]!) + wW2 * (p_xx[j + 2]! + p_xx[j + 8]!) + wW3 * (p_xx[j + 3]! + p_xx[j + 7]!) + wW4 * (p_xx[j + 4]! + p_xx[j + 6]!);
+        let s_yy = cW * p_yy[j + 5]! + wW0 * (p_yy[j]! + p_yy[j + 10]!) + wW1 * (p_yy[j + 1]! + p_yy[j + 9]!) + wW2 * (p_yy[j + 2]! + p_yy[j + 8]!) + wW3 * (p_yy[j + 3]! + p_yy[j + 7]!) + wW4 * (p_yy[j + 4]! + p_yy[j + 6]!);
+        let s_xy = cW * p_xy[j + 5]! + wW0 * (p_xy[j]! + p_xy[j + 10]!) + wW1 * (p_xy[j + 1]! + p_xy[j + 9]!) + wW2 * (p_xy[j + 2]! + p_xy[j + 8]!) + wW3 * (p_xy[j + 3]! + p_xy[j + 7]!) + wW4 * (p_xy[j + 4]! + p_xy[j + 6]!);
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
+        const o = (i + kh - 1) * SW;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
+          let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
+          let m_xx = cH * h_xx[o5 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o10 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o9 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o8 + j]!) + wH3 * (h_xx[o3 + j]! + h_xx[o7 + j]!) + wH4 * (h_xx[o4 + j]! + h_xx[o6 + j]!);
+          let m_yy = cH * h_yy[o5 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o10 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o9 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o8 + j]!) + wH3 * (h_yy[o3 + j]! + h_yy[o7 + j]!) + wH4 * (h_yy[o4 + j]! + h_yy[o6 + j]!);
+          let m_xy = cH * h_xy[o5 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o10 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o9 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o8 + j]!) + wH3 * (h_xy[o3 + j]! + h_xy[o7 + j]!) + wH4 * (h_xy[o4 + j]! + h_xy[o6 + j]!);
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          const t12 = 1 / (B2 * B2);
+          const t13 = c_n * A1 * A2 * t6 * t12;
+          const t14 = 1 / (B1 * B1);
+          const t15 = -(A1 * A2 * t11 * t14);
+          const t16 = t13 + t15;
+          const t17 = 2 * mu_x * t16;
+          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+          const t19 = 2 * mu_y * A2 * t6 * t11;
+          const t20 = t17 + t18 + t19;
+          const g_mu_x = t20 * omega;
+          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+          const t21 = 2 * mu_y * t16;
+          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+          const t23 = 2 * mu_x * A2 * t6 * t11;
+          const t24 = t21 + t22 + t23;
+          const g_mu_y = t24 * omega;
+          const g_yy = g_xx;
+          sum += S;
+          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+        }
+      }
+    }
+    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // paired); then the rows of the padding are folded back onto the rows they were read from (the
+    // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
+    for (let jb = 0; jb < MW; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW);
+      for (let rho = 0; rho < PH; rho++) {
+        const o = rho * SW;
+        const mid = (rho + rH) * SW;
+        const u0 = (rho + 10) * SW, v0 = rho * SW, u1 = (rho + 9) * SW, v1 = (rho + 1) * SW, u2 = (rho + 8) * SW, v2 = (rho + 2) * SW, u3 = (rho + 7) * SW, v3 = (rho + 3) * SW, u4 = (rho + 6) * SW, v4 = (rho + 4) * SW;
+        for (let j = jb; j < je; j++) {
+          let s_mu_x = cH * g_mu_xs[mid + j]! + wH0 * (g_mu_xs[u0 + j]! + g_mu_xs[v0 + j]!) + wH1 * (g_mu_xs[u1 + j]! + g_mu_xs[v1 + j]!) + wH2 * (g_mu_xs[u2 + j]! + g_mu_xs[v2 + j]!) + wH3 * (g_mu_xs[u3 + j]! + g_mu_xs[v3 + j]!) + wH4 * (g_mu_xs[u4 + j]! + g_mu_xs[v4 + j]!);
+          let s_xx = cH * g_xxs[mid + j]! + wH0 * (g_xxs[u0 + j]! + g_xxs[v0 + j]!) + wH1 * (g_xxs[u1 + j]! + g_xxs[v1 + j]!) + wH2 * (g_xxs[u2 + j]! + g_xxs[v2 + j]!) + wH3 * (g_xxs[u3 + j]! + g_xxs[v3 + j]!) + wH4 * (g_xxs[u4 + j]! + g_xxs[v4 + j]!);
+          let s_xy = cH * g_xys[mid + j]! + wH0 * (g_xys[u0 + j]! + g_xys[v0 + j]!) + wH1 * (g_xys[u1 + j]! + g_xys[v1 + j]!) + wH2 * (g_xys[u2 + j]! + g_xys[v2 + j]!) + wH3 * (g_xys[u3 + j]! + g_xys[v3 + j]!) + wH4 * (g_xys[u4 + j]! + g_xys[v4 + j]!);
+          h_x[o + j] = s_mu_x; h_xx[o + j] = s_xx; h_xy[o + j] = s_xy;
+        }
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let s_mu_y = cH * g_mu_ys[mid + j]! + wH0 * (g_mu_ys[u0 + j]! + g_mu_ys[v0 + j]!) + wH1 * (g_mu_ys[u1 + j]! + g_mu_ys[v1 + j]!) + wH2 * (g_mu_ys[u2 + j]! + g_mu_ys[v2 + j]!) + wH3 * (g_mu_ys[u3 + j]! + g_mu_ys[v3 + j]!) + wH4 * (g_mu_ys[u4 + j]! + g_mu_ys[v4 + j]!);
+            let s_yy = cH * g_yys[mid + j]! + wH0 * (g_yys[u0 + j]! + g_yys[v0 + j]!) + wH1 * (g_yys[u1 + j]! + g_yys[v1 + j]!) + wH2 * (g_yys[u2 + j]! + g_yys[v2 + j]!) + wH3 * (g_yys[u3 + j]! + g_yys[v3 + j]!) + wH4 * (g_yys[u4 + j]! + g_yys[v4 + j]!);
+            h_y[o + j] = s_mu_y; h_yy[o + j] = s_yy;
+          }
+        }
+      }
+    }
+    for (let rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue; // an image row: nothing to fold
+      const s = source(rho - offH, H);
+      if (s < 0) continue;
+      const from = rho * SW, to = (s + offH) * SW;
+      for (let j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j]! + h_x[from + j]!; h_xx[to + j] = h_xx[to + j]! + h_xx[from + j]!; h_xy[to + j] = h_xy[to + j]! + h_xy[from + j]!;
+        if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
+      }
+    }
+    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    const gx = out.gradX, gy = out.gradY;
+    for (let i = 0; i < H; i++) {
+      const o = (i + offH) * SW;
+      e_mu_x.set(h_x.subarray(o, o + MW), kw - 1); e_xx.set(h_xx.subarray(o, o + MW), kw - 1); e_xy.set(h_xy.subarray(o, o + MW), kw - 1);
+      if (withY) { e_mu_y.set(h_y.subarray(o, o + MW), kw - 1); e_yy.set(h_yy.subarray(o, o + MW), kw - 1); }
+      for (let q = 0; q < PW; q++) {
+        let s_mu_x = cW * e_mu_x[q + 5]! + wW0 * (e_mu_x[q + 10]! + e_mu_x[q]!) + wW1 * (e_mu_x[q + 9]! + e_mu_x[q + 1]!) + wW2 * (e_mu_x[q + 8]! + e_mu_x[q + 2]!) + wW3 * (e_mu_x[q + 7]! + e_mu_x[q + 3]!) + wW4 * (e_mu_x[q + 6]! + e_mu_x[q + 4]!);
+        let s_xx = cW * e_xx[q + 5]! + wW0 * (e_xx[q + 10]! + e_xx[q]!) + wW1 * (e_xx[q + 9]! + e_xx[q + 1]!) + wW2 * (e_xx[q + 8]! + e_xx[q + 2]!) + wW3 * (e_xx[q + 7]! + e_xx[q + 3]!) + wW4 * (e_xx[q + 6]! + e_xx[q + 4]!);
+        let s_xy = cW * e_xy[q + 5]! + wW0 * (e_xy[q + 10]! + e_xy[q]!) + wW1 * (e_xy[q + 9]! + e_xy[q + 1]!) + wW2 * (e_xy[q + 8]! + e_xy[q + 2]!) + wW3 * (e_xy[q + 7]! + e_xy[q + 3]!) + wW4 * (e_xy[q + 6]! + e_xy[q + 4]!);
+        a_mu_x[q] = s_mu_x; a_xx[q] = s_xx; a_xy[q] = s_xy;
+      }
+      if (withY) {
+        for (let q = 0; q < PW; q++) {
+          let s_mu_y = cW * e_mu_y[q + 5]! + wW0 * (e_mu_y[q + 10]! + e_mu_y[q]!) + wW1 * (e_mu_y[q + 9]! + e_mu_y[q + 1]!) + wW2 * (e_mu_y[q + 8]! + e_mu_y[q + 2]!) + wW3 * (e_mu_y[q + 7]! + e_mu_y[q + 3]!) + wW4 * (e_mu_y[q + 6]! + e_mu_y[q + 4]!);
+          let s_yy = cW * e_yy[q + 5]! + wW0 * (e_yy[q + 10]! + e_yy[q]!) + wW1 * (e_yy[q + 9]! + e_yy[q + 1]!) + wW2 * (e_yy[q + 8]! + e_yy[q + 2]!) + wW3 * (e_yy[q + 7]! + e_yy[q + 3]!) + wW4 * (e_yy[q + 6]! + e_yy[q + 4]!);
+          a_mu_y[q] = s_mu_y; a_yy[q] = s_yy;
+        }
+      }
+      for (let q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
+        const s = colSource[q]!;
+        if (s < 0) continue;
+        a_mu_x[s + offW] = a_mu_x[s + offW]! + a_mu_x[q]!; a_xx[s + offW] = a_xx[s + offW]! + a_xx[q]!; a_xy[s + offW] = a_xy[s + offW]! + a_xy[q]!;
+        a_mu_y[s + offW] = a_mu_y[s + offW]! + a_mu_y[q]!; a_yy[s + offW] = a_yy[s + offW]! + a_yy[q]!;
+      }
+      const row = base + i * W;
+      for (let j = 0; j < W; j++) {
+        const xv = x[row + j]!, yv = y[row + j]!, q = j + offW;
+        gx[row + j] = a_mu_x[q]! + 2 * xv * a_xx[q]! + yv * a_xy[q]!;
+        if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
+      }
+    }
+  }
+  return sum * omega;
+}
+
+/**
+ * SSIM of x and y (Float32Array storage), boundary reflect, 11 x 11 window (taps unrolled): the
+ * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * 23 flops of S per pixel.
+ */
+export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: KernelParams): number {
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const kh = tapsH.length;
+  const kw = tapsW.length;
+  if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
+  // the SSIM map has the image size
+  const MH = H;
+  const MW = W;
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
+  const PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
+  const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
+  const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
+  const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
+  let sum = 0;
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * H * W;
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    for (let i = 0; i < H; i++) {
+      const row = base + i * W;
+      for (let q = 0; q < PW; q++) {
+        const s = colSource[q]!;
+        const xv = s < 0 ? 0 : x[row + s]!;
+        const yv = s < 0 ? 0 : y[row + s]!;
+        p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
+      }
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + 5]! + wW0 * (p_x[j]! + p_x[j + 10]!) + wW1 * (p_x[j + 1]! + p_x[j + 9]!) + wW2 * (p_x[j + 2]! + p_x[j + 8]!) + wW3 * (p_x[j + 3]! + p_x[j + 7]!) + wW4 * (p_x[j + 4]! + p_x[j + 6]!);
+        let s_y = cW * p_y[j + 5]! + wW0 * (p_y[j]! + p_y[j + 10]!) + wW1 * (p_y[j + 1]! + p_y[j + 9]!) + wW2 * (p_y[j + 2]! + p_y[j + 8]!) + wW3 * (p_y[j + 3]! + p_y[j + 7]!) + wW4 * (p_y[j + 4]! + p_y[j + 6]!);
+        let s_xx = cW * p_xx[j + 5]! + wW0 * (p_xx[j]! + p_xx[j + 10]!) + wW1 * (p_xx[j + 1]! + p_xx[j + 9]!) + wW2 * (p_xx[j + 2]! + p_xx[j + 8]!) + wW3 * (p_xx[j + 3]! + p_xx[j + 7]!) + wW4 * (p_xx[j + 4]! + p_xx[j + 6]!);
+        let s_yy = cW * p_yy[j + 5]! + wW0 * (p_yy[j]! + p_yy[j + 10]!) + wW1 * (p_yy[j + 1]! + p_yy[j + 9]!) + wW2 * (p_yy[j + 2]! + p_yy[j + 8]!) + wW3 * (p_yy[j + 3]! + p_yy[j + 7]!) + wW4 * (p_yy[j + 4]! + p_yy[j + 6]!);
+        let s_xy = cW * p_xy[j + 5]! + wW0 * (p_xy[j]! + p_xy[j + 10]!) + wW1 * (p_xy[j + 1]! + p_xy[j + 9]!) + wW2 * (p_xy[j + 2]! + p_xy[j + 8]!) + wW3 * (p_xy[j + 3]! + p_xy[j + 7]!) + wW4 * (p_xy[j + 4]! + p_xy[j + 6]!);
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
+          let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
+          let m_xx = cH * h_xx[o5 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o10 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o9 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o8 + j]!) + wH3 * (h_xx[o3 + j]! + h_xx[o7 + j]!) + wH4 * (h_xx[o4 + j]! + h_xx[o6 + j]!);
+          let m_yy = cH * h_yy[o5 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o10 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o9 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o8 + j]!) + wH3 * (h_yy[o3 + j]! + h_yy[o7 + j]!) + wH4 * (h_yy[o4 + j]! + h_yy[o6 + j]!);
+          let m_xy = cH * h_xy[o5 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o10 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o9 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o8 + j]!) + wH3 * (h_xy[o3 + j]! + h_xy[o7 + j]!) + wH4 * (h_xy[o4 + j]! + h_xy[o6 + j]!);
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          sum += S;
+        }
+      }
+    }
+  }
+  return sum * omega;
+}
+
+/**
+ * SSIM of x and y and its gradient (Float32Array storage), boundary reflect, 11 x 11 window (taps unrolled):
+ * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
+ * and 73 flops of S and its partials.
+ */
+export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const kh = tapsH.length;
+  const kw = tapsW.length;
+  if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
+  // the SSIM map has the image size
+  const MH = H;
+  const MW = W;
+  const offH = (kh - 1) >> 1;
+  const offW = (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads
+  const PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW);
+  const rowSource = windowRows(MH, kh, H, offH);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
+  const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
+  const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
+  const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
+  const withY = out.gradY !== null;
+  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
+  // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
+  // float64 whatever the storage: the three chain-rule terms cancel, and would amplify float32 rounding
+  const GH = MH + 2 * (kh - 1);
+  const g_mu_xs = new Float64Array(GH * SW), g_xxs = new Float64Array(GH * SW), g_xys = new Float64Array(GH * SW);
+  const g_mu_ys = new Float64Array(withY ? GH * SW : 0), g_yys = new Float64Array(withY ? GH * SW : 0);
+  const above = new Int32Array(kh), below = new Int32Array(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const EW = MW + 2 * (kw - 1);
+  const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
+  const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
+  let sum = 0;
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * H * W;
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    for (let i = 0; i < H; i++) {
+      const row = base + i * W;
+      for (let q = 0; q < PW; q++) {
+        const s = colSource[q]!;
+        const xv = s < 0 ? 0 : x[row + s]!;
+        const yv = s < 0 ? 0 : y[row + s]!;
+        p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
+      }
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = cW * p_x[j + 5]! + wW0 * (p_x[j]! + p_x[j + 10]!) + wW1 * (p_x[j + 1]! + p_x[j + 9]!) + wW2 * (p_x[j + 2]! + p_x[j + 8]!) + wW3 * (p_x[j + 3]! + p_x[j + 7]!) + wW4 * (p_x[j + 4]! + p_x[j + 6]!);
+        let s_y = cW * p_y[j + 5]! + wW0 * (p_y[j]! + p_y[j + 10]!) + wW1 * (p_y[j + 1]! + p_y[j + 9]!) + wW2 * (p_y[j + 2]! + p_y[j + 8]!) + wW3 * (p_y[j + 3]! + p_y[j + 7]!) + wW4 * (p_y[j + 4]! + p_y[j + 6]!);
+        let s_xx = cW * p_xx[j + 5]! + wW0 * (p_xx[j]! + p_xx[j + 10]!) + wW1 * (p_xx[j + 1]! + p_xx[j + 9]!) + wW2 * (p_xx[j + 2]! + p_xx[j + 8]!) + wW3 * (p_xx[j + 3]! + p_xx[j + 7]!) + wW4 * (p_xx[j + 4]! + p_xx[j + 6]!);
+        let s_yy = cW * p_yy[j + 5]! + wW0 * (p_yy[j]! + p_yy[j + 10]!) + wW1 * (p_yy[j + 1]! + p_yy[j + 9]!) + wW2 * (p_yy[j + 2]! + p_yy[j + 8]!) + wW3 * (p_yy[j + 3]! + p_yy[j + 7]!) + wW4 * (p_yy[j + 4]! + p_yy[j + 6]!);
+        let s_xy = cW * p_xy[j + 5]! + wW0 * (p_xy[j]! + p_xy[j + 10]!) + wW1 * (p_xy[j + 1]! + p_xy[j + 9]!) + wW2 * (p_xy[j + 2]! + p_xy[j + 8]!) + wW3 * (p_xy[j + 3]! + p_xy[j + 7]!) + wW4 * (p_xy[j + 4]! + p_xy[j + 6]!);
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
+        const o = (i + kh - 1) * SW;
+        for (let j = jb; j < je; j++) {
+          let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
+          let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
+          let m_xx = cH * h_xx[o5 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o10 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o9 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o8 + j]!) + wH3 * (h_xx[o3 + j]! + h_xx[o7 + j]!) + wH4 * (h_xx[o4 + j]! + h_xx[o6 + j]!);
+          let m_yy = cH * h_yy[o5 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o10 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o9 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o8 + j]!) + wH3 * (h_yy[o3 + j]! + h_yy[o7 + j]!) + wH4 * (h_yy[o4 + j]! + h_yy[o6 + j]!);
+          let m_xy = cH * h_xy[o5 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o10 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o9 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o8 + j]!) + wH3 * (h_xy[o3 + j]! + h_xy[o7 + j]!) + wH4 * (h_xy[o4 + j]! + h_xy[o6 + j]!);
+          const t0 = 2 * mu_x * mu_y;
+          const A1 = C1 + t0;
+          const t1 = -(mu_x * mu_y);
+          const t2 = m_xy + t1;
+          const t3 = 2 * c_n * t2;
+          const A2 = C2 + t3;
+          const t4 = mu_x * mu_x;
+          const t5 = mu_y * mu_y;
+          const B1 = C1 + t4 + t5;
+          const t6 = 1 / B1;
+          const t7 = -t4;
+          const t8 = m_xx + t7;
+          const var_x = c_n * t8;
+          const t9 = -t5;
+          const t10 = m_yy + t9;
+          const var_y = c_n * t10;
+          const B2 = C2 + var_x + var_y;
+          const t11 = 1 / B2;
+          const S = A1 * A2 * t6 * t11;
+          const t12 = 1 / (B2 * B2);
+          const t13 = c_n * A1 * A2 * t6 * t12;
+          const t14 = 1 / (B1 * B1);
+          const t15 = -(A1 * A2 * t11 * t14);
+          const t16 = t13 + t15;
+          const t17 = 2 * mu_x * t16;
+          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+          const t19 = 2 * mu_y * A2 * t6 * t11;
+          const t20 = t17 + t18 + t19;
+          const g_mu_x = t20 * omega;
+          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+          const t21 = 2 * mu_y * t16;
+          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+          const t23 = 2 * mu_x * A2 * t6 * t11;
+          const t24 = t21 + t22 + t23;
+          const g_mu_y = t24 * omega;
+          const g_yy = g_xx;
+          sum += S;
+          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+        }
+      }
+    }
+    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // paired); then the rows of the padding are folded back onto the rows they were read from (the
+    // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
+    for (let jb = 0; jb < MW; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW);
+      for (let rho = 0; rho < PH; rho++) {
+        const o = rho * SW;
+        const mid = (rho + rH) * SW;
+        const u0 = (rho + 10) * SW, v0 = rho * SW, u1 = (rho + 9) * SW, v1 = (rho + 1) * SW, u2 = (rho + 8) * SW, v2 = (rho + 2) * SW, u3 = (rho + 7) * SW, v3 = (rho + 3) * SW, u4 = (rho + 6) * SW, v4 = (rho + 4) * SW;
+        for (let j = jb; j < je; j++) {
+          let s_mu_x = cH * g_mu_xs[mid + j]! + wH0 * (g_mu_xs[u0 + j]! + g_mu_xs[v0 + j]!) + wH1 * (g_mu_xs[u1 + j]! + g_mu_xs[v1 + j]!) + wH2 * (g_mu_xs[u2 + j]! + g_mu_xs[v2 + j]!) + wH3 * (g_mu_xs[u3 + j]! + g_mu_xs[v3 + j]!) + wH4 * (g_mu_xs[u4 + j]! + g_mu_xs[v4 + j]!);
+          let s_xx = cH * g_xxs[mid + j]! + wH0 * (g_xxs[u0 + j]! + g_xxs[v0 + j]!) + wH1 * (g_xxs[u1 + j]! + g_xxs[v1 + j]!) + wH2 * (g_xxs[u2 + j]! + g_xxs[v2 + j]!) + wH3 * (g_xxs[u3 + j]! + g_xxs[v3 + j]!) + wH4 * (g_xxs[u4 + j]! + g_xxs[v4 + j]!);
+          let s_xy = cH * g_xys[mid + j]! + wH0 * (g_xys[u0 + j]! + g_xys[v0 + j]!) + wH1 * (g_xys[u1 + j]! + g_xys[v1 + j]!) + wH2 * (g_xys[u2 + j]! + g_xys[v2 + j]!) + wH3 * (g_xys[u3 + j]! + g_xys[v3 + j]!) + wH4 * (g_xys[u4 + j]! + g_xys[v4 + j]!);
+          h_x[o + j] = s_mu_x; h_xx[o + j] = s_xx; h_xy[o + j] = s_xy;
+        }
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let s_mu_y = cH * g_mu_ys[mid + j]! + wH0 * (g_mu_ys[u0 + j]! + g_mu_ys[v0 + j]!) + wH1 * (g_mu_ys[u1 + j]! + g_mu_ys[v1 + j]!) + wH2 * (g_mu_ys[u2 + j]! + g_mu_ys[v2 + j]!) + wH3 * (g_mu_ys[u3 + j]! + g_mu_ys[v3 + j]!) + wH4 * (g_mu_ys[u4 + j]! + g_mu_ys[v4 + j]!);
+            let s_yy = cH * g_yys[mid + j]! + wH0 * (g_yys[u0 + j]! + g_yys[v0 + j]!) + wH1 * (g_yys[u1 + j]! + g_yys[v1 + j]!) + wH2 * (g_yys[u2 + j]! + g_yys[v2 + j]!) + wH3 * (g_yys[u3 + j]! + g_yys[v3 + j]!) + wH4 * (g_yys[u4 + j]! + g_yys[v4 + j]!);
+            h_y[o + j] = s_mu_y; h_yy[o + j] = s_yy;
+          }
+        }
+      }
+    }
+    for (let rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue; // an image row: nothing to fold
+      const s = source(rho - offH, H);
+      if (s < 0) continue;
+      const from = rho * SW, to = (s + offH) * SW;
+      for (let j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j]! + h_x[from + j]!; h_xx[to + j] = h_xx[to + j]! + h_xx[from + j]!; h_xy[to + j] = h_xy[to + j]! + h_xy[from + j]!;
+        if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
+      }
+    }
+    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    const gx = out.gradX, gy = out.gradY;
+    for (let i = 0; i < H; i++) {
+      const o = (i + offH) * SW;
+      e_mu_x.set(h_x.subarray(o, o + MW), kw - 1); e_xx.set(h_xx.subarray(o, o + MW), kw - 1); e_xy.set(h_xy.subarray(o, o + MW), kw - 1);
+      if (withY) { e_mu_y.set(h_y.subarray(o, o + MW), kw - 1); e_yy.set(h_yy.subarray(o, o + MW), kw - 1); }
+      for (let q = 0; q < PW; q++) {
+        let s_mu_x = cW * e_mu_x[q + 5]! + wW0 * (e_mu_x[q + 10]! + e_mu_x[q]!) + wW1 * (e_mu_x[q + 9]! + e_mu_x[q + 1]!) + wW2 * (e_mu_x[q + 8]! + e_mu_x[q + 2]!) + wW3 * (e_mu_x[q + 7]! + e_mu_x[q + 3]!) + wW4 * (e_mu_x[q + 6]! + e_mu_x[q + 4]!);
+        let s_xx = cW * e_xx[q + 5]! + wW0 * (e_xx[q + 10]! + e_xx[q]!) + wW1 * (e_xx[q + 9]! + e_xx[q + 1]!) + wW2 * (e_xx[q + 8]! + e_xx[q + 2]!) + wW3 * (e_xx[q + 7]! + e_xx[q + 3]!) + wW4 * (e_xx[q + 6]! + e_xx[q + 4]!);
+        let s_xy = cW * e_xy[q + 5]! + wW0 * (e_xy[q + 10]! + e_xy[q]!) + wW1 * (e_xy[q + 9]! + e_xy[q + 1]!) + wW2 * (e_xy[q + 8]! + e_xy[q + 2]!) + wW3 * (e_xy[q + 7]! + e_xy[q + 3]!) + wW4 * (e_xy[q + 6]! + e_xy[q + 4]!);
+        a_mu_x[q] = s_mu_x; a_xx[q] = s_xx; a_xy[q] = s_xy;
+      }
+      if (withY) {
+        for (let q = 0; q < PW; q++) {
+          let s_mu_y = cW * e_mu_y[q + 5]! + wW0 * (e_mu_y[q + 10]! + e_mu_y[q]!) + wW1 * (e_mu_y[q + 9]! + e_mu_y[q + 1]!) + wW2 * (e_mu_y[q + 8]! + e_mu_y[q + 2]!) + wW3 * (e_mu_y[q + 7]! + e_mu_y[q + 3]!) + wW4 * (e_mu_y[q + 6]! + e_mu_y[q + 4]!);
+          let s_yy = cW * e_yy[q + 5]! + wW0 * (e_yy[q + 10]! + e_yy[q]!) + wW1 * (e_yy[q + 9]! + e_yy[q + 1]!) + wW2 * (e_yy[q + 8]! + e_yy[q + 2]!) + wW3 * (e_yy[q + 7]! + e_yy[q + 3]!) + wW4 * (e_yy[q + 6]! + e_yy[q + 4]!);
+          a_mu_y[q] = s_mu_y; a_yy[q] = s_yy;
+        }
+      }
+      for (let q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
+        const s = colSource[q]!;
+        if (s < 0) continue;
+        a_mu_x[s + offW] = a_mu_x[s + offW]! + a_mu_x[q]!; a_xx[s + offW] = a_xx[s + offW]! + a_xx[q]!; a_xy[s + offW] = a_xy[s + offW]! + a_xy[q]!;
+        a_mu_y[s + offW] = a_mu_y[s + offW]! + a_mu_y[q]!; a_yy[s + offW] = a_yy[s + offW]! + a_yy[q]!;
+      }
+      const row = base + i * W;
+      for (let j = 0; j < W; j++) {
+        const xv = x[row + j]!, yv = y[row + j]!, q = j + offW;
+        gx[row + j] = a_mu_x[q]! + 2 * xv * a_xx[q]! + yv * a_xy[q]!;
+        if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
   }

@@ -6,7 +6,7 @@
  */
 import type { KernelParams } from '../emit/params.js';
 import { boxDownsample, InputError, shape4, sizeOf, toField, type LinearOp, type Shape4, type Tensor } from '../field/index.js';
-import { ssimKernels } from '../generated/index.js';
+import { ssimKernels, unrolledSizes } from '../generated/index.js';
 import { downsampleFactor, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
 
 /** Storage precision of the kernel: float64 (default, exact to rounding) or float32 (half the memory). */
@@ -40,6 +40,10 @@ export function planKernel(x: Tensor, y: Tensor, options: SsimOptions): KernelPl
   const axisTaps = (n: number): Float64Array => (config.padding === 'valid' && n < k ? Float64Array.of(1) : config.taps);
   const tapsH = axisTaps(H);
   const tapsW = axisTaps(W);
+  // the kernels pair mirrored taps; every window ssim-grad builds is symmetric
+  for (const t of [tapsH, tapsW]) {
+    if (!t.every((v, i) => v === t[t.length - 1 - i])) throw new Error('planKernel: the generated kernels need symmetric taps');
+  }
   const valid = config.padding === 'valid';
   const MH = valid ? H - tapsH.length + 1 : H;
   const MW = valid ? W - tapsW.length + 1 : W;
@@ -73,10 +77,18 @@ function storage(t: Tensor, plan: KernelPlan, precision: Precision, what: string
   return t.data instanceof Float64Array ? t.data : Float64Array.from(t.data);
 }
 
+/** The kernels for a plan: unrolled for the window size when there are such, else the generic loops. */
+function kernelsFor(plan: KernelPlan) {
+  const family = ssimKernels[plan.config.padding];
+  const k = plan.params.tapsH.length;
+  if (k === plan.params.tapsW.length && unrolledSizes.includes(k)) return family[`k${k}` as `k${7 | 11}`];
+  return family.generic;
+}
+
 /** SSIM on the generated value kernel. */
 export function ssimFast(x: Tensor, y: Tensor, options: SsimOptions = {}, precision: Precision = 'float64'): number {
   const plan = planKernel(x, y, options);
-  const k = ssimKernels[plan.config.padding];
+  const k = kernelsFor(plan);
   const xs = storage(x, plan, precision, 'x');
   const ys = storage(y, plan, precision, 'y');
   return precision === 'float32' ? k.valueF32(xs as Float32Array, ys as Float32Array, plan.params) : k.valueF64(xs as Float64Array, ys as Float64Array, plan.params);
@@ -94,7 +106,7 @@ export function ssimGradFast(
   wrt: 'x' | 'both' = 'both',
 ): { ssim: number; gradX: Tensor; gradY: Tensor | null } {
   const plan = planKernel(x, y, options);
-  const k = ssimKernels[plan.config.padding];
+  const k = kernelsFor(plan);
   const xs = storage(x, plan, precision, 'x');
   const ys = storage(y, plan, precision, 'y');
   const n = xs.length;

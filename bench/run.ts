@@ -1,0 +1,223 @@
+/**
+ * `npm run bench`: ssim-grad against the peers a TypeScript user would otherwise reach for, each
+ * row measured side by side in this one process on the same inputs; medians over repeated runs
+ * after warm-up. Prints one table (markdown) and the machine it ran on.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { cpus } from 'node:os';
+import { ssim as ssimJs } from 'ssim.js';
+import { ssimGradFast, ssimFast, planKernel } from '../src/ssim/fast.js';
+import { gaussianTaps } from '../src/field/index.js';
+
+interface Row {
+  what: string;
+  ours: string;
+  peer: string;
+  ratio: string;
+  target: string;
+  met: boolean;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** Median wall time of f in milliseconds over `runs` runs after `warmup` runs. */
+async function time(f: () => unknown, runs: number, warmup = 2): Promise<number> {
+  for (let i = 0; i < warmup; i++) await f();
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await f();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+let seed = 2024;
+const rand = (): number => {
+  seed = (seed * 1664525 + 1013904223) >>> 0;
+  return seed / 2 ** 32;
+};
+
+/** A smooth random scene in [0, 1] and a distorted copy (noise), as float32 NCHW. */
+function pair(C: number, H: number, W: number): { x: Float32Array; y: Float32Array } {
+  const x = new Float32Array(C * H * W);
+  const y = new Float32Array(C * H * W);
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < H; i++)
+      for (let j = 0; j < W; j++) {
+        const p = (c * H + i) * W + j;
+        const v = 0.5 + 0.25 * Math.sin(i / 17 + c) * Math.cos(j / 23) + 0.2 * rand();
+        x[p] = v;
+        y[p] = Math.min(1, Math.max(0, v + 0.1 * (rand() - 0.5)));
+      }
+  return { x, y };
+}
+
+const rows: Row[] = [];
+const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
+
+// ---- 1. value and gradient, pytorch-ssim, 512 x 512 x 3 float32: ours vs tfjs autograd ----
+{
+  const [C, H, W] = [3, 512, 512];
+  const { x, y } = pair(C, H, W);
+  const X = { shape: [1, C, H, W], data: x };
+  const Y = { shape: [1, C, H, W], data: y };
+  const oursMs = await time(() => ssimGradFast(X, Y, { preset: 'pytorch-ssim' }, 'float32', 'x'), 7);
+  const ours = ssimGradFast(X, Y, { preset: 'pytorch-ssim' }, 'float32', 'x');
+
+  await tf.setBackend('cpu');
+  const nhwc = (a: Float32Array): tf.Tensor4D => tf.tidy(() => tf.transpose(tf.tensor4d(a, [1, C, H, W]), [0, 2, 3, 1]));
+  const tx = nhwc(x);
+  const ty = nhwc(y);
+  const g = gaussianTaps(11, 1.5);
+  const w2 = new Float32Array(11 * 11 * C);
+  for (let i = 0; i < 11; i++) for (let j = 0; j < 11; j++) for (let c = 0; c < C; c++) w2[(i * 11 + j) * C + c] = g[i]! * g[j]!;
+  const win = tf.tensor4d(w2, [11, 11, C, 1]);
+  const [C1, C2] = [0.01 ** 2, 0.03 ** 2];
+  // pytorch-ssim's _ssim, written with tfjs ops; tf.valueAndGrad differentiates it
+  const loss = (a: tf.Tensor4D): tf.Scalar => {
+    const conv = (t: tf.Tensor4D): tf.Tensor4D => tf.depthwiseConv2d(t, win as tf.Tensor4D, 1, 'same');
+    const mu1 = conv(a), mu2 = conv(ty);
+    const mu1sq = tf.square(mu1), mu2sq = tf.square(mu2), mu12 = tf.mul(mu1, mu2);
+    const s1 = tf.sub(conv(tf.square(a)), mu1sq), s2 = tf.sub(conv(tf.square(ty)), mu2sq), s12 = tf.sub(conv(tf.mul(a, ty)), mu12);
+    const num = tf.mul(tf.add(tf.mul(mu12, 2), C1), tf.add(tf.mul(s12, 2), C2));
+    const den = tf.mul(tf.add(tf.add(mu1sq, mu2sq), C1), tf.add(tf.add(s1, s2), C2));
+    return tf.mean(tf.div(num, den));
+  };
+  const vg = tf.valueAndGrad(loss);
+  let tfValue = 0;
+  const tfMs = await time(() => {
+    const r = tf.tidy(() => vg(tx));
+    tfValue = r.value.dataSync()[0]!;
+    r.grad.dispose();
+    r.value.dispose();
+  }, 3, 1);
+  const ratio = tfMs / oursMs;
+  rows.push({
+    what: `value + d/dx, pytorch-ssim, ${H}x${W}x${C} float32 (value ${ours.ssim.toFixed(7)} vs tfjs ${tfValue.toFixed(7)}, |diff| ${Math.abs(ours.ssim - tfValue).toExponential(1)})`,
+    ours: fmt(oursMs),
+    peer: `tfjs-backend-cpu valueAndGrad: ${fmt(tfMs)}`,
+    ratio: `${ratio.toFixed(1)}x faster`,
+    target: '>= 30x, value to 1e-5',
+    met: ratio >= 30 && Math.abs(ours.ssim - tfValue) <= 1e-5,
+  });
+
+  // ---- 3. gradient-and-value over value-only (same inputs) ----
+  const valueMs = await time(() => ssimFast(X, Y, { preset: 'pytorch-ssim' }, 'float32'), 7);
+  rows.push({
+    what: `value + d/dx over value only, same inputs (value only: ${fmt(valueMs)})`,
+    ours: fmt(oursMs),
+    peer: '',
+    ratio: `${(oursMs / valueMs).toFixed(2)}`,
+    target: '<= 2.0',
+    met: oursMs / valueMs <= 2.0,
+  });
+
+  // ---- 4. the floor: our multiply-adds at the rate of a plain multiply-add loop ----
+  // the plain loop: a dot product over two L1-resident float64 arrays with four independent
+  // accumulators (the fastest plain loop here; an axpy loop, with its stores, runs ~40 % slower)
+  const n = 4096;
+  const a = new Float64Array(n).map(() => rand());
+  const b = new Float64Array(n).map(() => rand());
+  const reps = 20000;
+  let sink = 0;
+  const loopMs = await time(() => {
+    for (let r = 0; r < reps; r++) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let j = 0; j < n; j += 4) {
+        s0 += a[j]! * b[j]!;
+        s1 += a[j + 1]! * b[j + 1]!;
+        s2 += a[j + 2]! * b[j + 2]!;
+        s3 += a[j + 3]! * b[j + 3]!;
+      }
+      sink += s0 + s1 + s2 + s3;
+    }
+  }, 5);
+  if (!Number.isFinite(sink)) throw new Error('unreachable');
+  const macRate = (n * reps) / loopMs; // multiply-adds per ms
+  const macsPerPixel = 5 * 11 + 5 * 11 + 3 * 11 + 3 * 11; // passes 1-4 for d/dx, header of src/generated/ssim-same.ts
+  const floorMs = (macsPerPixel * C * H * W) / macRate;
+  rows.push({
+    what: `floor: ${macsPerPixel} multiply-adds per pixel x ${C * H * W} pixels at ${(macRate / 1e6).toFixed(2)} G multiply-adds/s (plain dot-product loop)`,
+    ours: fmt(oursMs),
+    peer: `floor ${fmt(floorMs)}`,
+    ratio: `${((100 * floorMs) / oursMs).toFixed(0)} % of the floor`,
+    target: '>= 50 %',
+    met: floorMs / oursMs >= 0.5,
+  });
+  tx.dispose();
+  ty.dispose();
+  win.dispose();
+}
+
+// ---- 2. value only, grayscale 512 x 512, Gaussian 11 'valid', L = 255: ours vs ssim.js ----
+{
+  const [H, W] = [512, 512];
+  const { x, y } = pair(1, H, W);
+  const gray = (a: Float32Array): Float64Array => Float64Array.from(a, (v) => Math.round(255 * v));
+  const gx = gray(x);
+  const gy = gray(y);
+  const rgba = (g: Float64Array): { data: Uint8ClampedArray; width: number; height: number } => {
+    const d = new Uint8ClampedArray(4 * g.length);
+    for (let i = 0; i < g.length; i++) d.set([g[i]!, g[i]!, g[i]!, 255], 4 * i);
+    return { data: d, width: W, height: H };
+  };
+  const ix = rgba(gx);
+  const iy = rgba(gy);
+  const X = { shape: [H, W], data: gx };
+  const Y = { shape: [H, W], data: gy };
+  const opts = { preset: 'pytorch-msssim' as const, dataRange: 255 }; // Gaussian 11, sigma 1.5, 'valid', L = 255
+  const oursMs = await time(() => ssimFast(X, Y, opts), 9);
+  const ours = ssimFast(X, Y, opts);
+  for (const variant of ['fast', 'original', 'weber'] as const) {
+    const peerMs = await time(() => ssimJs(ix, iy, { ssim: variant, downsample: false }), 5);
+    const v = ssimJs(ix, iy, { ssim: variant, downsample: false }).mssim;
+    rows.push({
+      what: `value, gray ${H}x${W}, Gaussian 11 valid, L = 255 (ours ${ours.toFixed(6)}, ssim.js '${variant}' ${v.toFixed(6)})`,
+      ours: fmt(oursMs),
+      peer: `ssim.js '${variant}': ${fmt(peerMs)}`,
+      ratio: `${(peerMs / oursMs).toFixed(1)}x faster`,
+      target: variant === 'fast' ? '>= 3x' : '(reported)',
+      met: variant === 'fast' ? peerMs / oursMs >= 3 : true,
+    });
+  }
+}
+
+// ---- 5. memory: extra bytes per pixel and channel of value + gradient, 2048 x 2048 x 3 float32 ----
+{
+  const [C, H, W] = [3, 2048, 2048];
+  const { x, y } = pair(C, H, W);
+  const X = { shape: [1, C, H, W], data: x };
+  const Y = { shape: [1, C, H, W], data: y };
+  const plan = planKernel(X, Y, { preset: 'pytorch-ssim' });
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const before = process.memoryUsage().arrayBuffers;
+  const r = ssimGradFast(X, Y, { preset: 'pytorch-ssim' }, 'float32', 'x');
+  // buffers the kernel allocated are garbage now but, with no collection in between, still counted
+  const after = process.memoryUsage().arrayBuffers;
+  const output = r.gradX.data.byteLength;
+  const measured = (after - before - output) / (C * H * W);
+  // the kernel's own allocation list: 5 pass-1 planes of (H + 10) x W and 3 partial maps of H x W
+  // in float64, plus 10 padded rows
+  const planes = 5 * 8 * (H + 10) * W + 3 * 8 * H * W;
+  const counted = (planes + 10 * 8 * (W + 10)) / (C * H * W);
+  rows.push({
+    what: `memory: value + d/dx, ${H}x${W}x${C} float32, extra bytes per pixel and channel (${plan.params.tapsH.length} taps)`,
+    ours: `${counted.toFixed(1)} B counted, ${measured.toFixed(1)} B measured${gc === undefined ? ' (no --expose-gc)' : ''}`,
+    peer: '',
+    ratio: '',
+    target: '<= 48 B',
+    met: Math.max(counted, measured) <= 48,
+  });
+}
+
+const cpu = cpus();
+console.log(`ssim-grad benchmarks, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpu.length} cores (${cpu[0]?.model.trim()})`);
+console.log('medians over repeated runs after warm-up; every row measured side by side in this one process\n');
+console.log('| measurement | ours | peer | ratio | target | met |');
+console.log('|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.what} | ${r.ours} | ${r.peer} | ${r.ratio} | ${r.target} | ${r.met ? 'yes' : 'NO'} |`);
