@@ -11,6 +11,9 @@
 //   3. vertical transpose of the partial maps: 5 kh multiply-adds (3 kh for d/dx alone)
 //   4. horizontal transpose fused with the chain rule: 5 kw multiply-adds + 5 (3 kw + 3 for d/dx alone)
 //   multiply-adds per pixel: 10 kw + 10 kh = 220 for 11 taps (8 kw + 8 kh = 176 for d/dx alone)
+// Taps are symmetric, so each dot product pairs mirrored samples (11 taps: 6 multiplies, 10 adds); the
+// K7 and K11 kernels have their taps unrolled, the others loop. Vertical passes run in column blocks
+// over planes with a row stride of width + 8 (no 4 KiB aliasing between the rows a tap reads).
 // Temporaries keep the derivation's names: mu_x, var_x, cov, A1, B1, A2, B2, S; g_* are omega dS/d(moment).
 
 import type { GradientOutputs, KernelParams } from '../emit/params.js';
@@ -211,52 +214,96 @@ export function ssimGradValidF64(x: Float64Array, y: Float64Array, p: KernelPara
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o = (i + kh - 1) * SW;
-        for (let j = jb; j < je; j++) {
-          let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
-          for (let t = 0; t < rH; t++) {
-            const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
-            mu_x += w * (h_x[a]! + h_x[b]!); mu_y += w * (h_y[a]! + h_y[b]!); m_xx += w * (h_xx[a]! + h_xx[b]!); m_yy += w * (h_yy[a]! + h_yy[b]!); m_xy += w * (h_xy[a]! + h_xy[b]!);
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
+            for (let t = 0; t < rH; t++) {
+              const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
+              mu_x += w * (h_x[a]! + h_x[b]!); mu_y += w * (h_y[a]! + h_y[b]!); m_xx += w * (h_xx[a]! + h_xx[b]!); m_yy += w * (h_yy[a]! + h_yy[b]!); m_xy += w * (h_xy[a]! + h_xy[b]!);
+            }
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            const t21 = 2 * mu_y * t16;
+            const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+            const t23 = 2 * mu_x * A2 * t6 * t11;
+            const t24 = t21 + t22 + t23;
+            const g_mu_y = t24 * omega;
+            const g_yy = g_xx;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+            g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
-          const t0 = 2 * mu_x * mu_y;
-          const A1 = C1 + t0;
-          const t1 = -(mu_x * mu_y);
-          const t2 = m_xy + t1;
-          const t3 = 2 * c_n * t2;
-          const A2 = C2 + t3;
-          const t4 = mu_x * mu_x;
-          const t5 = mu_y * mu_y;
-          const B1 = C1 + t4 + t5;
-          const t6 = 1 / B1;
-          const t7 = -t4;
-          const t8 = m_xx + t7;
-          const var_x = c_n * t8;
-          const t9 = -t5;
-          const t10 = m_yy + t9;
-          const var_y = c_n * t10;
-          const B2 = C2 + var_x + var_y;
-          const t11 = 1 / B2;
-          const S = A1 * A2 * t6 * t11;
-          const t12 = 1 / (B2 * B2);
-          const t13 = c_n * A1 * A2 * t6 * t12;
-          const t14 = 1 / (B1 * B1);
-          const t15 = -(A1 * A2 * t11 * t14);
-          const t16 = t13 + t15;
-          const t17 = 2 * mu_x * t16;
-          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
-          const t19 = 2 * mu_y * A2 * t6 * t11;
-          const t20 = t17 + t18 + t19;
-          const g_mu_x = t20 * omega;
-          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
-          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-          const t21 = 2 * mu_y * t16;
-          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
-          const t23 = 2 * mu_x * A2 * t6 * t11;
-          const t24 = t21 + t22 + t23;
-          const g_mu_y = t24 * omega;
-          const g_yy = g_xx;
-          sum += S;
-          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
-          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+        } else {
+          // d/dx alone: the partials with respect to y's moments are not computed
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
+            for (let t = 0; t < rH; t++) {
+              const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
+              mu_x += w * (h_x[a]! + h_x[b]!); mu_y += w * (h_y[a]! + h_y[b]!); m_xx += w * (h_xx[a]! + h_xx[b]!); m_yy += w * (h_yy[a]! + h_yy[b]!); m_xy += w * (h_xy[a]! + h_xy[b]!);
+            }
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          }
         }
       }
     }
@@ -522,52 +569,96 @@ export function ssimGradValidF32(x: Float32Array, y: Float32Array, p: KernelPara
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o = (i + kh - 1) * SW;
-        for (let j = jb; j < je; j++) {
-          let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
-          for (let t = 0; t < rH; t++) {
-            const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
-            mu_x += w * (h_x[a]! + h_x[b]!); mu_y += w * (h_y[a]! + h_y[b]!); m_xx += w * (h_xx[a]! + h_xx[b]!); m_yy += w * (h_yy[a]! + h_yy[b]!); m_xy += w * (h_xy[a]! + h_xy[b]!);
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
+            for (let t = 0; t < rH; t++) {
+              const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
+              mu_x += w * (h_x[a]! + h_x[b]!); mu_y += w * (h_y[a]! + h_y[b]!); m_xx += w * (h_xx[a]! + h_xx[b]!); m_yy += w * (h_yy[a]! + h_yy[b]!); m_xy += w * (h_xy[a]! + h_xy[b]!);
+            }
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            const t21 = 2 * mu_y * t16;
+            const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+            const t23 = 2 * mu_x * A2 * t6 * t11;
+            const t24 = t21 + t22 + t23;
+            const g_mu_y = t24 * omega;
+            const g_yy = g_xx;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+            g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
-          const t0 = 2 * mu_x * mu_y;
-          const A1 = C1 + t0;
-          const t1 = -(mu_x * mu_y);
-          const t2 = m_xy + t1;
-          const t3 = 2 * c_n * t2;
-          const A2 = C2 + t3;
-          const t4 = mu_x * mu_x;
-          const t5 = mu_y * mu_y;
-          const B1 = C1 + t4 + t5;
-          const t6 = 1 / B1;
-          const t7 = -t4;
-          const t8 = m_xx + t7;
-          const var_x = c_n * t8;
-          const t9 = -t5;
-          const t10 = m_yy + t9;
-          const var_y = c_n * t10;
-          const B2 = C2 + var_x + var_y;
-          const t11 = 1 / B2;
-          const S = A1 * A2 * t6 * t11;
-          const t12 = 1 / (B2 * B2);
-          const t13 = c_n * A1 * A2 * t6 * t12;
-          const t14 = 1 / (B1 * B1);
-          const t15 = -(A1 * A2 * t11 * t14);
-          const t16 = t13 + t15;
-          const t17 = 2 * mu_x * t16;
-          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
-          const t19 = 2 * mu_y * A2 * t6 * t11;
-          const t20 = t17 + t18 + t19;
-          const g_mu_x = t20 * omega;
-          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
-          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-          const t21 = 2 * mu_y * t16;
-          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
-          const t23 = 2 * mu_x * A2 * t6 * t11;
-          const t24 = t21 + t22 + t23;
-          const g_mu_y = t24 * omega;
-          const g_yy = g_xx;
-          sum += S;
-          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
-          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+        } else {
+          // d/dx alone: the partials with respect to y's moments are not computed
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
+            for (let t = 0; t < rH; t++) {
+              const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
+              mu_x += w * (h_x[a]! + h_x[b]!); mu_y += w * (h_y[a]! + h_y[b]!); m_xx += w * (h_xx[a]! + h_xx[b]!); m_yy += w * (h_yy[a]! + h_yy[b]!); m_xy += w * (h_xy[a]! + h_xy[b]!);
+            }
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          }
         }
       }
     }
@@ -841,52 +932,96 @@ export function ssimGradValidF64K7(x: Float64Array, y: Float64Array, p: KernelPa
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
         const o = (i + kh - 1) * SW;
-        for (let j = jb; j < je; j++) {
-          let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
-          let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
-          let m_xx = cH * h_xx[o3 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o6 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o5 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o4 + j]!);
-          let m_yy = cH * h_yy[o3 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o6 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o5 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o4 + j]!);
-          let m_xy = cH * h_xy[o3 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o6 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o5 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o4 + j]!);
-          const t0 = 2 * mu_x * mu_y;
-          const A1 = C1 + t0;
-          const t1 = -(mu_x * mu_y);
-          const t2 = m_xy + t1;
-          const t3 = 2 * c_n * t2;
-          const A2 = C2 + t3;
-          const t4 = mu_x * mu_x;
-          const t5 = mu_y * mu_y;
-          const B1 = C1 + t4 + t5;
-          const t6 = 1 / B1;
-          const t7 = -t4;
-          const t8 = m_xx + t7;
-          const var_x = c_n * t8;
-          const t9 = -t5;
-          const t10 = m_yy + t9;
-          const var_y = c_n * t10;
-          const B2 = C2 + var_x + var_y;
-          const t11 = 1 / B2;
-          const S = A1 * A2 * t6 * t11;
-          const t12 = 1 / (B2 * B2);
-          const t13 = c_n * A1 * A2 * t6 * t12;
-          const t14 = 1 / (B1 * B1);
-          const t15 = -(A1 * A2 * t11 * t14);
-          const t16 = t13 + t15;
-          const t17 = 2 * mu_x * t16;
-          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
-          const t19 = 2 * mu_y * A2 * t6 * t11;
-          const t20 = t17 + t18 + t19;
-          const g_mu_x = t20 * omega;
-          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
-          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-          const t21 = 2 * mu_y * t16;
-          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
-          const t23 = 2 * mu_x * A2 * t6 * t11;
-          const t24 = t21 + t22 + t23;
-          const g_mu_y = t24 * omega;
-          const g_yy = g_xx;
-          sum += S;
-          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
-          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
+            let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
+            let m_xx = cH * h_xx[o3 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o6 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o5 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o4 + j]!);
+            let m_yy = cH * h_yy[o3 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o6 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o5 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o4 + j]!);
+            let m_xy = cH * h_xy[o3 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o6 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o5 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o4 + j]!);
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            const t21 = 2 * mu_y * t16;
+            const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+            const t23 = 2 * mu_x * A2 * t6 * t11;
+            const t24 = t21 + t22 + t23;
+            const g_mu_y = t24 * omega;
+            const g_yy = g_xx;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+            g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
+          }
+        } else {
+          // d/dx alone: the partials with respect to y's moments are not computed
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
+            let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
+            let m_xx = cH * h_xx[o3 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o6 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o5 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o4 + j]!);
+            let m_yy = cH * h_yy[o3 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o6 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o5 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o4 + j]!);
+            let m_xy = cH * h_xy[o3 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o6 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o5 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o4 + j]!);
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          }
         }
       }
     }
@@ -1147,52 +1282,96 @@ export function ssimGradValidF32K7(x: Float32Array, y: Float32Array, p: KernelPa
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
         const o = (i + kh - 1) * SW;
-        for (let j = jb; j < je; j++) {
-          let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
-          let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
-          let m_xx = cH * h_xx[o3 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o6 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o5 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o4 + j]!);
-          let m_yy = cH * h_yy[o3 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o6 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o5 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o4 + j]!);
-          let m_xy = cH * h_xy[o3 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o6 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o5 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o4 + j]!);
-          const t0 = 2 * mu_x * mu_y;
-          const A1 = C1 + t0;
-          const t1 = -(mu_x * mu_y);
-          const t2 = m_xy + t1;
-          const t3 = 2 * c_n * t2;
-          const A2 = C2 + t3;
-          const t4 = mu_x * mu_x;
-          const t5 = mu_y * mu_y;
-          const B1 = C1 + t4 + t5;
-          const t6 = 1 / B1;
-          const t7 = -t4;
-          const t8 = m_xx + t7;
-          const var_x = c_n * t8;
-          const t9 = -t5;
-          const t10 = m_yy + t9;
-          const var_y = c_n * t10;
-          const B2 = C2 + var_x + var_y;
-          const t11 = 1 / B2;
-          const S = A1 * A2 * t6 * t11;
-          const t12 = 1 / (B2 * B2);
-          const t13 = c_n * A1 * A2 * t6 * t12;
-          const t14 = 1 / (B1 * B1);
-          const t15 = -(A1 * A2 * t11 * t14);
-          const t16 = t13 + t15;
-          const t17 = 2 * mu_x * t16;
-          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
-          const t19 = 2 * mu_y * A2 * t6 * t11;
-          const t20 = t17 + t18 + t19;
-          const g_mu_x = t20 * omega;
-          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
-          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-          const t21 = 2 * mu_y * t16;
-          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
-          const t23 = 2 * mu_x * A2 * t6 * t11;
-          const t24 = t21 + t22 + t23;
-          const g_mu_y = t24 * omega;
-          const g_yy = g_xx;
-          sum += S;
-          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
-          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
+            let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
+            let m_xx = cH * h_xx[o3 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o6 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o5 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o4 + j]!);
+            let m_yy = cH * h_yy[o3 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o6 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o5 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o4 + j]!);
+            let m_xy = cH * h_xy[o3 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o6 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o5 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o4 + j]!);
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            const t21 = 2 * mu_y * t16;
+            const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+            const t23 = 2 * mu_x * A2 * t6 * t11;
+            const t24 = t21 + t22 + t23;
+            const g_mu_y = t24 * omega;
+            const g_yy = g_xx;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+            g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
+          }
+        } else {
+          // d/dx alone: the partials with respect to y's moments are not computed
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
+            let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
+            let m_xx = cH * h_xx[o3 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o6 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o5 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o4 + j]!);
+            let m_yy = cH * h_yy[o3 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o6 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o5 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o4 + j]!);
+            let m_xy = cH * h_xy[o3 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o6 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o5 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o4 + j]!);
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          }
         }
       }
     }
@@ -1453,52 +1632,96 @@ export function ssimGradValidF64K11(x: Float64Array, y: Float64Array, p: KernelP
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
         const o = (i + kh - 1) * SW;
-        for (let j = jb; j < je; j++) {
-          let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
-          let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
-          let m_xx = cH * h_xx[o5 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o10 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o9 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o8 + j]!) + wH3 * (h_xx[o3 + j]! + h_xx[o7 + j]!) + wH4 * (h_xx[o4 + j]! + h_xx[o6 + j]!);
-          let m_yy = cH * h_yy[o5 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o10 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o9 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o8 + j]!) + wH3 * (h_yy[o3 + j]! + h_yy[o7 + j]!) + wH4 * (h_yy[o4 + j]! + h_yy[o6 + j]!);
-          let m_xy = cH * h_xy[o5 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o10 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o9 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o8 + j]!) + wH3 * (h_xy[o3 + j]! + h_xy[o7 + j]!) + wH4 * (h_xy[o4 + j]! + h_xy[o6 + j]!);
-          const t0 = 2 * mu_x * mu_y;
-          const A1 = C1 + t0;
-          const t1 = -(mu_x * mu_y);
-          const t2 = m_xy + t1;
-          const t3 = 2 * c_n * t2;
-          const A2 = C2 + t3;
-          const t4 = mu_x * mu_x;
-          const t5 = mu_y * mu_y;
-          const B1 = C1 + t4 + t5;
-          const t6 = 1 / B1;
-          const t7 = -t4;
-          const t8 = m_xx + t7;
-          const var_x = c_n * t8;
-          const t9 = -t5;
-          const t10 = m_yy + t9;
-          const var_y = c_n * t10;
-          const B2 = C2 + var_x + var_y;
-          const t11 = 1 / B2;
-          const S = A1 * A2 * t6 * t11;
-          const t12 = 1 / (B2 * B2);
-          const t13 = c_n * A1 * A2 * t6 * t12;
-          const t14 = 1 / (B1 * B1);
-          const t15 = -(A1 * A2 * t11 * t14);
-          const t16 = t13 + t15;
-          const t17 = 2 * mu_x * t16;
-          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
-          const t19 = 2 * mu_y * A2 * t6 * t11;
-          const t20 = t17 + t18 + t19;
-          const g_mu_x = t20 * omega;
-          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
-          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-          const t21 = 2 * mu_y * t16;
-          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
-          const t23 = 2 * mu_x * A2 * t6 * t11;
-          const t24 = t21 + t22 + t23;
-          const g_mu_y = t24 * omega;
-          const g_yy = g_xx;
-          sum += S;
-          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
-          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
+            let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
+            let m_xx = cH * h_xx[o5 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o10 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o9 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o8 + j]!) + wH3 * (h_xx[o3 + j]! + h_xx[o7 + j]!) + wH4 * (h_xx[o4 + j]! + h_xx[o6 + j]!);
+            let m_yy = cH * h_yy[o5 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o10 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o9 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o8 + j]!) + wH3 * (h_yy[o3 + j]! + h_yy[o7 + j]!) + wH4 * (h_yy[o4 + j]! + h_yy[o6 + j]!);
+            let m_xy = cH * h_xy[o5 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o10 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o9 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o8 + j]!) + wH3 * (h_xy[o3 + j]! + h_xy[o7 + j]!) + wH4 * (h_xy[o4 + j]! + h_xy[o6 + j]!);
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            const t21 = 2 * mu_y * t16;
+            const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+            const t23 = 2 * mu_x * A2 * t6 * t11;
+            const t24 = t21 + t22 + t23;
+            const g_mu_y = t24 * omega;
+            const g_yy = g_xx;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+            g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
+          }
+        } else {
+          // d/dx alone: the partials with respect to y's moments are not computed
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
+            let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
+            let m_xx = cH * h_xx[o5 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o10 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o9 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o8 + j]!) + wH3 * (h_xx[o3 + j]! + h_xx[o7 + j]!) + wH4 * (h_xx[o4 + j]! + h_xx[o6 + j]!);
+            let m_yy = cH * h_yy[o5 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o10 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o9 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o8 + j]!) + wH3 * (h_yy[o3 + j]! + h_yy[o7 + j]!) + wH4 * (h_yy[o4 + j]! + h_yy[o6 + j]!);
+            let m_xy = cH * h_xy[o5 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o10 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o9 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o8 + j]!) + wH3 * (h_xy[o3 + j]! + h_xy[o7 + j]!) + wH4 * (h_xy[o4 + j]! + h_xy[o6 + j]!);
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          }
         }
       }
     }
@@ -1759,52 +1982,96 @@ export function ssimGradValidF32K11(x: Float32Array, y: Float32Array, p: KernelP
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
         const o = (i + kh - 1) * SW;
-        for (let j = jb; j < je; j++) {
-          let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
-          let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
-          let m_xx = cH * h_xx[o5 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o10 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o9 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o8 + j]!) + wH3 * (h_xx[o3 + j]! + h_xx[o7 + j]!) + wH4 * (h_xx[o4 + j]! + h_xx[o6 + j]!);
-          let m_yy = cH * h_yy[o5 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o10 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o9 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o8 + j]!) + wH3 * (h_yy[o3 + j]! + h_yy[o7 + j]!) + wH4 * (h_yy[o4 + j]! + h_yy[o6 + j]!);
-          let m_xy = cH * h_xy[o5 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o10 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o9 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o8 + j]!) + wH3 * (h_xy[o3 + j]! + h_xy[o7 + j]!) + wH4 * (h_xy[o4 + j]! + h_xy[o6 + j]!);
-          const t0 = 2 * mu_x * mu_y;
-          const A1 = C1 + t0;
-          const t1 = -(mu_x * mu_y);
-          const t2 = m_xy + t1;
-          const t3 = 2 * c_n * t2;
-          const A2 = C2 + t3;
-          const t4 = mu_x * mu_x;
-          const t5 = mu_y * mu_y;
-          const B1 = C1 + t4 + t5;
-          const t6 = 1 / B1;
-          const t7 = -t4;
-          const t8 = m_xx + t7;
-          const var_x = c_n * t8;
-          const t9 = -t5;
-          const t10 = m_yy + t9;
-          const var_y = c_n * t10;
-          const B2 = C2 + var_x + var_y;
-          const t11 = 1 / B2;
-          const S = A1 * A2 * t6 * t11;
-          const t12 = 1 / (B2 * B2);
-          const t13 = c_n * A1 * A2 * t6 * t12;
-          const t14 = 1 / (B1 * B1);
-          const t15 = -(A1 * A2 * t11 * t14);
-          const t16 = t13 + t15;
-          const t17 = 2 * mu_x * t16;
-          const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
-          const t19 = 2 * mu_y * A2 * t6 * t11;
-          const t20 = t17 + t18 + t19;
-          const g_mu_x = t20 * omega;
-          const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
-          const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-          const t21 = 2 * mu_y * t16;
-          const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
-          const t23 = 2 * mu_x * A2 * t6 * t11;
-          const t24 = t21 + t22 + t23;
-          const g_mu_y = t24 * omega;
-          const g_yy = g_xx;
-          sum += S;
-          g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
-          if (withY) { g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy; }
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
+            let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
+            let m_xx = cH * h_xx[o5 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o10 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o9 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o8 + j]!) + wH3 * (h_xx[o3 + j]! + h_xx[o7 + j]!) + wH4 * (h_xx[o4 + j]! + h_xx[o6 + j]!);
+            let m_yy = cH * h_yy[o5 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o10 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o9 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o8 + j]!) + wH3 * (h_yy[o3 + j]! + h_yy[o7 + j]!) + wH4 * (h_yy[o4 + j]! + h_yy[o6 + j]!);
+            let m_xy = cH * h_xy[o5 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o10 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o9 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o8 + j]!) + wH3 * (h_xy[o3 + j]! + h_xy[o7 + j]!) + wH4 * (h_xy[o4 + j]! + h_xy[o6 + j]!);
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            const t21 = 2 * mu_y * t16;
+            const t22 = -2 * mu_x * c_n * A1 * t6 * t11;
+            const t23 = 2 * mu_x * A2 * t6 * t11;
+            const t24 = t21 + t22 + t23;
+            const g_mu_y = t24 * omega;
+            const g_yy = g_xx;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+            g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
+          }
+        } else {
+          // d/dx alone: the partials with respect to y's moments are not computed
+          for (let j = jb; j < je; j++) {
+            let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
+            let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
+            let m_xx = cH * h_xx[o5 + j]! + wH0 * (h_xx[o0 + j]! + h_xx[o10 + j]!) + wH1 * (h_xx[o1 + j]! + h_xx[o9 + j]!) + wH2 * (h_xx[o2 + j]! + h_xx[o8 + j]!) + wH3 * (h_xx[o3 + j]! + h_xx[o7 + j]!) + wH4 * (h_xx[o4 + j]! + h_xx[o6 + j]!);
+            let m_yy = cH * h_yy[o5 + j]! + wH0 * (h_yy[o0 + j]! + h_yy[o10 + j]!) + wH1 * (h_yy[o1 + j]! + h_yy[o9 + j]!) + wH2 * (h_yy[o2 + j]! + h_yy[o8 + j]!) + wH3 * (h_yy[o3 + j]! + h_yy[o7 + j]!) + wH4 * (h_yy[o4 + j]! + h_yy[o6 + j]!);
+            let m_xy = cH * h_xy[o5 + j]! + wH0 * (h_xy[o0 + j]! + h_xy[o10 + j]!) + wH1 * (h_xy[o1 + j]! + h_xy[o9 + j]!) + wH2 * (h_xy[o2 + j]! + h_xy[o8 + j]!) + wH3 * (h_xy[o3 + j]! + h_xy[o7 + j]!) + wH4 * (h_xy[o4 + j]! + h_xy[o6 + j]!);
+            const t0 = 2 * mu_x * mu_y;
+            const A1 = C1 + t0;
+            const t1 = -(mu_x * mu_y);
+            const t2 = m_xy + t1;
+            const t3 = 2 * c_n * t2;
+            const A2 = C2 + t3;
+            const t4 = mu_x * mu_x;
+            const t5 = mu_y * mu_y;
+            const B1 = C1 + t4 + t5;
+            const t6 = 1 / B1;
+            const t7 = -t4;
+            const t8 = m_xx + t7;
+            const var_x = c_n * t8;
+            const t9 = -t5;
+            const t10 = m_yy + t9;
+            const var_y = c_n * t10;
+            const B2 = C2 + var_x + var_y;
+            const t11 = 1 / B2;
+            const S = A1 * A2 * t6 * t11;
+            const t12 = 1 / (B2 * B2);
+            const t13 = c_n * A1 * A2 * t6 * t12;
+            const t14 = 1 / (B1 * B1);
+            const t15 = -(A1 * A2 * t11 * t14);
+            const t16 = t13 + t15;
+            const t17 = 2 * mu_x * t16;
+            const t18 = -2 * mu_y * c_n * A1 * t6 * t11;
+            const t19 = 2 * mu_y * A2 * t6 * t11;
+            const t20 = t17 + t18 + t19;
+            const g_mu_x = t20 * omega;
+            const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
+            const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
+            sum += S;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          }
         }
       }
     }
