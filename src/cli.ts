@@ -3,22 +3,24 @@
  * verdict (check), 2 bad input (a one-line message naming the argument), 3 an internal error.
  * No stack trace reaches the user, and no output file is half-written.
  */
+import { checkCommands } from './cli/check.js';
 import { describeOptions, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, type OptionSpec, type Parsed } from './cli/args.js';
 import { InputError } from './field/index.js';
 import { readTensor, writeNpy, type LoadedTensor } from './io/index.js';
 import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, ssimGrad, ssim, type SsimOptions } from './ssim/index.js';
 
-interface Command {
+/** One CLI command: its usage line, options, and how it runs (returning the exit code). */
+export interface Command {
   usage: string;
   summary: string;
   options: Readonly<Record<string, OptionSpec>>;
-  run(parsed: Parsed, out: (s: string) => void): number;
+  run(parsed: Parsed, out: (s: string) => void): number | Promise<number>;
 }
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
 
 /** Reads the two images and the options, filling the data range from uint8 inputs where the preset needs one. */
-function imagesAndOptions(parsed: Parsed, command: string): { x: LoadedTensor; y: LoadedTensor; options: SsimOptions } {
+export function imagesAndOptions(parsed: Parsed, command: string): { x: LoadedTensor; y: LoadedTensor; options: SsimOptions } {
   if (parsed.positionals.length !== 2) {
     throw new InputError(`expected two image files X Y, got ${parsed.positionals.length} (${parsed.positionals.join(' ') || 'none'})`);
   }
@@ -34,7 +36,7 @@ function imagesAndOptions(parsed: Parsed, command: string): { x: LoadedTensor; y
   return { x, y, options };
 }
 
-const commands: Record<string, Command> = {
+const imageCommands: Record<string, Command> = {
   value: {
     usage: 'ssim-grad value X Y [options] [--json]',
     summary: 'print the SSIM of images X and Y',
@@ -70,6 +72,8 @@ const commands: Record<string, Command> = {
     },
   },
 };
+
+const commands: Record<string, Command> = { ...imageCommands, ...checkCommands };
 
 function usage(): string {
   const lines = [
@@ -111,7 +115,7 @@ export async function main(argv: readonly string[], io: { out?: (s: string) => v
     return 0;
   }
   try {
-    return command.run(parseArgs(rest, command.options, name), out);
+    return await command.run(parseArgs(rest, command.options, name), out);
   } catch (e) {
     if (e instanceof InputError) {
       err(`ssim-grad ${name}: ${e.message}`);
