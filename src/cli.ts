@@ -4,10 +4,11 @@
  * No stack trace reaches the user, and no output file is half-written.
  */
 import { checkCommands } from './cli/check.js';
-import { describeOptions, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, type OptionSpec, type Parsed } from './cli/args.js';
+import { describeOptions, parseArgs, SSIM_OPTION_SPECS, type OptionSpec, type Parsed } from './cli/args.js';
 import { InputError } from './field/index.js';
-import { readTensor, writeNpy, type LoadedTensor } from './io/index.js';
-import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, ssimGrad, ssim, type SsimOptions } from './ssim/index.js';
+import { writeNpy } from './io/index.js';
+import { imagesAndOptions } from './cli/images.js';
+import { PRESET_SUMMARY, PRESETS, ssimGrad, ssim } from './ssim/index.js';
 
 /** One CLI command: its usage line, options, and how it runs (returning the exit code). */
 export interface Command {
@@ -18,23 +19,6 @@ export interface Command {
 }
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
-
-/** Reads the two images and the options, filling the data range from uint8 inputs where the preset needs one. */
-export function imagesAndOptions(parsed: Parsed, command: string): { x: LoadedTensor; y: LoadedTensor; options: SsimOptions } {
-  if (parsed.positionals.length !== 2) {
-    throw new InputError(`expected two image files X Y, got ${parsed.positionals.length} (${parsed.positionals.join(' ') || 'none'})`);
-  }
-  const [xPath, yPath] = parsed.positionals as [string, string];
-  const x = readTensor(xPath);
-  const y = readTensor(yPath);
-  const options = ssimOptionsFrom(parsed);
-  const preset = options.preset ?? 'pytorch-ssim';
-  // skimage and tf take the range from the dtype for integer images: uint8 means 255
-  if (options.dataRange === undefined && PRESET_DEFAULTS[preset].dataRange === undefined && x.dtype === 'uint8' && y.dtype === 'uint8') {
-    options.dataRange = 255;
-  }
-  return { x, y, options };
-}
 
 const imageCommands: Record<string, Command> = {
   value: {

@@ -1,0 +1,23 @@
+/** Reading the image pair and SSIM options that the image commands share. */
+import { InputError } from '../field/index.js';
+import { readTensor, type LoadedTensor } from '../io/index.js';
+import { PRESET_DEFAULTS, type SsimOptions } from '../ssim/index.js';
+import { ssimOptionsFrom, type Parsed } from './args.js';
+
+/** Reads the two images and the options, filling the data range from uint8 inputs where the preset needs one. */
+export function imagesAndOptions(parsed: Parsed, command: string): { x: LoadedTensor; y: LoadedTensor; options: SsimOptions } {
+  if (parsed.positionals.length !== 2) {
+    throw new InputError(`expected two image files X Y, got ${parsed.positionals.length} (${parsed.positionals.join(' ') || 'none'})`);
+  }
+  const [xPath, yPath] = parsed.positionals as [string, string];
+  const x = readTensor(xPath);
+  const y = readTensor(yPath);
+  const options = ssimOptionsFrom(parsed);
+  const preset = options.preset ?? 'pytorch-ssim';
+  // skimage and tf take the range from the dtype for integer images: uint8 means 255
+  if (options.dataRange === undefined && PRESET_DEFAULTS[preset].dataRange === undefined && x.dtype === 'uint8' && y.dtype === 'uint8') {
+    options.dataRange = 255;
+  }
+  return { x, y, options };
+}
+
