@@ -17,7 +17,7 @@
 import type { Boundary } from '../field/index.js';
 import { mul, variable, type Node } from '../expr/index.js';
 import { pointwiseSsim } from '../ssim/pointwise.js';
-import { emitPointwise } from './pointwise.js';
+import { emitPointwise, type Arithmetic } from './pointwise.js';
 
 export const GENERATE_COMMAND = 'npm run generate';
 
@@ -69,6 +69,25 @@ const STORAGES: Storage[] = [
   { suffix: 'F32', array: 'Float32Array' },
 ];
 
+/**
+ * The arithmetic being emitted: 'f64' as written, or 'f32' (Math.fround after every operation and
+ * Float32Array planes), which emulates a float32 GPU kernel for measuring the rounding floor.
+ * Set only by `withArithmetic` while one kernel is emitted.
+ */
+let ARITH: Arithmetic = 'f64';
+const F = (e: string): string => (ARITH === 'f32' ? `Math.fround(${e})` : e);
+const PLANE = (): string => (ARITH === 'f32' ? 'Float32Array' : 'Float64Array');
+
+function withArithmetic<T>(arith: Arithmetic, f: () => T): T {
+  const saved = ARITH;
+  ARITH = arith;
+  try {
+    return f();
+  } finally {
+    ARITH = saved;
+  }
+}
+
 /** Window sizes that get kernels with the tap loops unrolled (Gaussian 11, skimage's box 7); others run the generic loops. */
 export const UNROLLED_SIZES = [7, 11] as const;
 
@@ -85,14 +104,17 @@ function symmetricDots(
   b: (t: string) => string,
 ): string[] {
   if (k === null) {
+    const update = ([acc, arr]: readonly [string, string]): string =>
+      ARITH === 'f32' ? `${acc} = ${F(`${acc} + ${F(`w * ${F(`${arr}[a]! + ${arr}[b]!`)}`)}`)};` : `${acc} += w * (${arr}[a]! + ${arr}[b]!);`;
     return [
-      `let ${terms.map(([acc, arr]) => `${acc} = c${axis} * ${arr}[${center}]!`).join(', ')};`,
+      `let ${terms.map(([acc, arr]) => `${acc} = ${F(`c${axis} * ${arr}[${center}]!`)}`).join(', ')};`,
       `for (let t = 0; t < r${axis}; t++) {`,
       `  const w = taps${axis}[t]!, a = ${a('t')}, b = ${b('t')};`,
-      `  ${terms.map(([acc, arr]) => `${acc} += w * (${arr}[a]! + ${arr}[b]!);`).join(' ')}`,
+      `  ${terms.map(update).join(' ')}`,
       '}',
     ];
   }
+  if (ARITH === 'f32') throw new Error('symmetricDots: float32 arithmetic is emitted with loops only');
   const r = (k - 1) / 2;
   return terms.map(([acc, arr]) => {
     const pairs = Array.from({ length: r }, (_, t) => `w${axis}${t} * (${arr}[${a(String(t))}]! + ${arr}[${b(String(t))}]!)`);
@@ -135,11 +157,11 @@ function setup(boundary: Boundary, k: number | null): string[] {
     '// One more row, kept zero: what a window reads outside the image under zero padding.',
     'const rows = Math.max(H, PH) + 1;',
     'const zeroRow = rows - 1;',
-    'const h_x = new Float64Array(rows * SW), h_y = new Float64Array(rows * SW), h_xx = new Float64Array(rows * SW), h_yy = new Float64Array(rows * SW), h_xy = new Float64Array(rows * SW);',
+    `const h_x = new ${PLANE()}(rows * SW), h_y = new ${PLANE()}(rows * SW), h_xx = new ${PLANE()}(rows * SW), h_yy = new ${PLANE()}(rows * SW), h_xy = new ${PLANE()}(rows * SW);`,
     '// the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)',
     'const rowOffset = new Int32Array(MH * kh);',
     'for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;',
-    'const p_x = new Float64Array(PW), p_y = new Float64Array(PW), p_xx = new Float64Array(PW), p_yy = new Float64Array(PW), p_xy = new Float64Array(PW);',
+    `const p_x = new ${PLANE()}(PW), p_y = new ${PLANE()}(PW), p_xx = new ${PLANE()}(PW), p_yy = new ${PLANE()}(PW), p_xy = new ${PLANE()}(PW);`,
     '// the taps are symmetric (every window is), so mirrored samples share one multiply',
     'const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;',
     'const cH = tapsH[rH]!, cW = tapsW[rW]!;',
@@ -230,8 +252,9 @@ ${indent([...moments(k), ...pointwise, 'sum += S;'], 10)}
 }
 
 function gradKernel(boundary: Boundary, s: Storage, k: number | null, pointwise: string[], pointwiseX: string[], flops: number): string {
-  const name = `ssimGrad${pascal(boundary)}${s.suffix}${k === null ? '' : `K${k}`}`;
+  const name = `ssimGrad${pascal(boundary)}${s.suffix}${k === null ? '' : `K${k}`}${ARITH === 'f32' ? 'Arith' : ''}`;
   const A = s.array;
+  const P = PLANE();
   const r = k === null ? 0 : (k - 1) / 2;
   // pass 3: padded row rho gathers g rows rho - t (+ kh - 1 in the zero-bordered maps)
   const p3Rows =
@@ -257,13 +280,13 @@ ${indent(setup(boundary, k), 2)}
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
   // float64 whatever the storage: the three chain-rule terms cancel, and would amplify float32 rounding
   const GH = MH + 2 * (kh - 1);
-  const g_mu_xs = new Float64Array(GH * SW), g_xxs = new Float64Array(GH * SW), g_xys = new Float64Array(GH * SW);
-  const g_mu_ys = new Float64Array(withY ? GH * SW : 0), g_yys = new Float64Array(withY ? GH * SW : 0);
+  const g_mu_xs = new ${P}(GH * SW), g_xxs = new ${P}(GH * SW), g_xys = new ${P}(GH * SW);
+  const g_mu_ys = new ${P}(withY ? GH * SW : 0), g_yys = new ${P}(withY ? GH * SW : 0);
   const above = new Int32Array(kh), below = new Int32Array(kh);
   // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
   const EW = MW + 2 * (kw - 1);
-  const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
-  const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
+  const e_mu_x = new ${P}(EW), e_xx = new ${P}(EW), e_xy = new ${P}(EW), e_mu_y = new ${P}(EW), e_yy = new ${P}(EW);
+  const a_mu_x = new ${P}(PW), a_xx = new ${P}(PW), a_xy = new ${P}(PW), a_mu_y = new ${P}(PW), a_yy = new ${P}(PW);
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
@@ -350,8 +373,8 @@ ${indent(symmetricDots(k, 'W', [['s_mu_y', 'e_mu_y'], ['s_yy', 'e_yy']], p4cente
       const row = base + i * W;
       for (let j = 0; j < W; j++) {
         const xv = x[row + j]!, yv = y[row + j]!, q = j + offW;
-        gx[row + j] = a_mu_x[q]! + 2 * xv * a_xx[q]! + yv * a_xy[q]!;
-        if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
+        gx[row + j] = ${F(`${F(`a_mu_x[q]! + ${F(`${F('2 * xv')} * a_xx[q]!`)}`)} + ${F('yv * a_xy[q]!')}`)};
+        if (gy !== null) gy[row + j] = ${F(`${F(`a_mu_y[q]! + ${F(`${F('2 * yv')} * a_yy[q]!`)}`)} + ${F('xv * a_xy[q]!')}`)};
       }
     }
   }
@@ -420,6 +443,13 @@ export function emitSsimKernelFile(boundary: Boundary): string {
       body.push(strictAssign(gradKernel(boundary, s, k, grad.lines, gradX.lines, grad.flops)));
     }
   }
+  // float32 arithmetic emulated (the rounding floor of the checker): loops, Float32Array storage
+  const g32 = emitPointwise(g.grad, g.names, 'f32');
+  const g32x = emitPointwise(g.grad.slice(0, 4), g.names, 'f32');
+  body.push(
+    '/** The same value-and-gradient kernel in emulated float32 arithmetic (Math.fround after every operation, float32 planes): what a float32 GPU kernel computes, for the rounding floor. */',
+    withArithmetic('f32', () => strictAssign(gradKernel(boundary, STORAGES[1]!, null, g32.lines, g32x.lines, g32.flops))),
+  );
   return body.join('\n');
 }
 
@@ -436,13 +466,13 @@ export function emitIndexFile(boundaries: readonly Boundary[]): string {
     `// Generated by \`${GENERATE_COMMAND}\` (scripts/generate.ts). Do not edit.`,
     '// The kernel table: boundary rule -> window size (unrolled) or generic -> kernels per storage type.',
     '',
-    ...boundaries.map((b) => `import {\n  ${variants.flatMap((k) => names(b, k)).join(',\n  ')},\n} from './ssim-${b}.js';`),
+    ...boundaries.map((b) => `import {\n  ${[...variants.flatMap((k) => names(b, k)), `ssimGrad${pascal(b)}F32Arith`].join(',\n  ')},\n} from './ssim-${b}.js';`),
     '',
     `/** Window sizes with unrolled kernels. */`,
     `export const unrolledSizes: readonly number[] = [${UNROLLED_SIZES.join(', ')}];`,
     '',
     'export const ssimKernels = {',
-    ...boundaries.map((b) => `  ${b}: {\n    generic: ${entry(b, null)},\n${UNROLLED_SIZES.map((k) => `    k${k}: ${entry(b, k)},`).join('\n')}\n  },`),
+    ...boundaries.map((b) => `  ${b}: {\n    generic: ${entry(b, null)},\n${UNROLLED_SIZES.map((k) => `    k${k}: ${entry(b, k)},`).join('\n')}\n    gradF32Arith: ssimGrad${pascal(b)}F32Arith,\n  },`),
     '} as const;',
     '',
   ];

@@ -14,6 +14,7 @@ import {
   ssimValueSameF32K11,
   ssimGradSameF64K11,
   ssimGradSameF32K11,
+  ssimGradSameF32Arith,
 } from './ssim-same.js';
 import {
   ssimValueValidF64,
@@ -28,6 +29,7 @@ import {
   ssimValueValidF32K11,
   ssimGradValidF64K11,
   ssimGradValidF32K11,
+  ssimGradValidF32Arith,
 } from './ssim-valid.js';
 import {
   ssimValueReflectF64,
@@ -42,6 +44,7 @@ import {
   ssimValueReflectF32K11,
   ssimGradReflectF64K11,
   ssimGradReflectF32K11,
+  ssimGradReflectF32Arith,
 } from './ssim-reflect.js';
 import {
   ssimValueMirrorF64,
@@ -56,6 +59,7 @@ import {
   ssimValueMirrorF32K11,
   ssimGradMirrorF64K11,
   ssimGradMirrorF32K11,
+  ssimGradMirrorF32Arith,
 } from './ssim-mirror.js';
 import {
   ssimValueReplicateF64,
@@ -70,6 +74,7 @@ import {
   ssimValueReplicateF32K11,
   ssimGradReplicateF64K11,
   ssimGradReplicateF32K11,
+  ssimGradReplicateF32Arith,
 } from './ssim-replicate.js';
 
 /** Window sizes with unrolled kernels. */
@@ -80,25 +85,30 @@ export const ssimKernels = {
     generic: { valueF64: ssimValueSameF64, valueF32: ssimValueSameF32, gradF64: ssimGradSameF64, gradF32: ssimGradSameF32 },
     k7: { valueF64: ssimValueSameF64K7, valueF32: ssimValueSameF32K7, gradF64: ssimGradSameF64K7, gradF32: ssimGradSameF32K7 },
     k11: { valueF64: ssimValueSameF64K11, valueF32: ssimValueSameF32K11, gradF64: ssimGradSameF64K11, gradF32: ssimGradSameF32K11 },
+    gradF32Arith: ssimGradSameF32Arith,
   },
   valid: {
     generic: { valueF64: ssimValueValidF64, valueF32: ssimValueValidF32, gradF64: ssimGradValidF64, gradF32: ssimGradValidF32 },
     k7: { valueF64: ssimValueValidF64K7, valueF32: ssimValueValidF32K7, gradF64: ssimGradValidF64K7, gradF32: ssimGradValidF32K7 },
     k11: { valueF64: ssimValueValidF64K11, valueF32: ssimValueValidF32K11, gradF64: ssimGradValidF64K11, gradF32: ssimGradValidF32K11 },
+    gradF32Arith: ssimGradValidF32Arith,
   },
   reflect: {
     generic: { valueF64: ssimValueReflectF64, valueF32: ssimValueReflectF32, gradF64: ssimGradReflectF64, gradF32: ssimGradReflectF32 },
     k7: { valueF64: ssimValueReflectF64K7, valueF32: ssimValueReflectF32K7, gradF64: ssimGradReflectF64K7, gradF32: ssimGradReflectF32K7 },
     k11: { valueF64: ssimValueReflectF64K11, valueF32: ssimValueReflectF32K11, gradF64: ssimGradReflectF64K11, gradF32: ssimGradReflectF32K11 },
+    gradF32Arith: ssimGradReflectF32Arith,
   },
   mirror: {
     generic: { valueF64: ssimValueMirrorF64, valueF32: ssimValueMirrorF32, gradF64: ssimGradMirrorF64, gradF32: ssimGradMirrorF32 },
     k7: { valueF64: ssimValueMirrorF64K7, valueF32: ssimValueMirrorF32K7, gradF64: ssimGradMirrorF64K7, gradF32: ssimGradMirrorF32K7 },
     k11: { valueF64: ssimValueMirrorF64K11, valueF32: ssimValueMirrorF32K11, gradF64: ssimGradMirrorF64K11, gradF32: ssimGradMirrorF32K11 },
+    gradF32Arith: ssimGradMirrorF32Arith,
   },
   replicate: {
     generic: { valueF64: ssimValueReplicateF64, valueF32: ssimValueReplicateF32, gradF64: ssimGradReplicateF64, gradF32: ssimGradReplicateF32 },
     k7: { valueF64: ssimValueReplicateF64K7, valueF32: ssimValueReplicateF32K7, gradF64: ssimGradReplicateF64K7, gradF32: ssimGradReplicateF32K7 },
     k11: { valueF64: ssimValueReplicateF64K11, valueF32: ssimValueReplicateF32K11, gradF64: ssimGradReplicateF64K11, gradF32: ssimGradReplicateF32K11 },
+    gradF32Arith: ssimGradReplicateF32Arith,
   },
 } as const;

@@ -136,3 +136,29 @@ export function ssimGradFast(
   return { ssim: s, gradX: { shape, data: gx }, gradY: gy === null ? null : { shape, data: gy } };
 }
 
+
+/**
+ * The exact gradient computed the way a float32 kernel computes it: inputs, taps and constants
+ * rounded to float32 and Math.fround after every operation (the generated F32Arith kernel). Its
+ * distance from the float64 gradient is the rounding floor a float32 implementation cannot beat.
+ */
+export function ssimGradFloat32Arith(x: Tensor, y: Tensor, options: SsimOptions = {}): { ssim: number; gradX: Float64Array; gradY: Float64Array } {
+  const plan = planKernel(x, y, options);
+  const f = Math.fround;
+  const p = plan.params;
+  const params: KernelParams = {
+    ...p,
+    tapsH: Float64Array.from(Float32Array.from(p.tapsH)),
+    tapsW: Float64Array.from(Float32Array.from(p.tapsW)),
+    C1: f(p.C1),
+    C2: f(p.C2),
+    c_n: f(p.c_n),
+    omega: f(p.omega),
+  };
+  const xs = storage(x, plan, 'float32', 'x') as Float32Array;
+  const ys = storage(y, plan, 'float32', 'y') as Float32Array;
+  const out = { gradX: new Float32Array(xs.length), gradY: new Float32Array(xs.length) };
+  const s = ssimKernels[plan.config.padding].gradF32Arith(xs, ys, params, out);
+  const back = (g: Float32Array): Float64Array => (plan.downsample === null ? Float64Array.from(g) : plan.downsample.transpose(Float64Array.from(g)));
+  return { ssim: s, gradX: back(out.gradX), gradY: back(out.gradY) };
+}

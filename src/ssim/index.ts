@@ -21,4 +21,4 @@ export function ssimGrad(x: Tensor, y: Tensor, options: SsimOptions = {}): { ssi
   return { ssim: r.ssim, gradX: r.gradX, gradY: r.gradY! };
 }
 
-export { planKernel, ssimFast, ssimGradFast, type KernelPlan, type Precision } from './fast.js';
+export { planKernel, ssimFast, ssimGradFast, ssimGradFloat32Arith, type KernelPlan, type Precision } from './fast.js';
