@@ -1,0 +1,386 @@
+/**
+ * Builds the derivation document for a set of SSIM options from the same graph the kernels are
+ * generated from: definitions, the loss, the local partials of S as the graph holds them, the
+ * chain rule through each linear operator with its transpose, the gradients, and why the
+ * per-pixel chain rule is wrong, with errors measured on the built-in example when the document
+ * is generated.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { evaluate, toInfix, type Env, type Node } from '../expr/index.js';
+import { parsePng } from '../io/files.js';
+import { toLatex, type LatexNames } from '../emit/latex.js';
+import type { Tensor } from '../field/index.js';
+import { evaluateSsim, resolveOptions, ssimGradFloat32Arith, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
+import { pointwiseSsim } from '../ssim/pointwise.js';
+import { PRESET_SUMMARY } from '../ssim/options.js';
+import type { Block, DerivationDoc, Equation } from './model.js';
+
+const VAR_TEX: Record<string, string> = {
+  mu_x: '\\mu_x', mu_y: '\\mu_y', m_xx: 'm_{xx}', m_yy: 'm_{yy}', m_xy: 'm_{xy}', C1: 'C_1', C2: 'C_2', c_n: 'c_n',
+};
+const NAMED_TEX: Record<string, string> = {
+  var_x: '\\sigma_x^2', var_y: '\\sigma_y^2', cov: '\\sigma_{xy}', A1: 'A_1', B1: 'B_1', A2: 'A_2', B2: 'B_2', S: 'S',
+};
+
+/** A deterministic generator, so that documents and their samples are reproducible. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Window statistics a real pair of windows could produce, in units of L. */
+function statistics(rand: () => number, c: SsimConfig): Env {
+  const L = c.dataRange;
+  const mx = rand() * L, my = rand() * L, sx = 0.5 * rand() * L, sy = 0.5 * rand() * L, rho = 2 * rand() - 1;
+  return {
+    mu_x: mx, mu_y: my, m_xx: (sx * sx) / c.covNorm + mx * mx, m_yy: (sy * sy) / c.covNorm + my * my,
+    m_xy: (rho * sx * sy) / c.covNorm + mx * my, C1: c.C1, C2: c.C2, c_n: c.covNorm,
+  };
+}
+
+function randomImage(rand: () => number, shape: number[], L: number): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { shape, data: Float64Array.from({ length: n }, () => rand() * L) };
+}
+
+const BOUNDARY_TEXT: Record<SsimConfig['padding'], { forward: string; transpose: string }> = {
+  same: {
+    forward: 'zero padding ("same"): samples outside the image read as 0, and the map has the image size',
+    transpose:
+      'the transpose of zero padding drops what falls outside: $W^\\top$ is the correlation with the flipped window $\\tilde w_a = w_{-a}$, reading zeros outside the map (the "full" correlation cropped to the image)',
+  },
+  valid: {
+    forward: '"valid": only windows that fit inside the image, so the map is $(H-k+1) \\times (W-k+1)$',
+    transpose: 'the transpose of "valid" is the "full" correlation with the flipped window: the map padded by $k-1$ zeros on every side',
+  },
+  reflect: {
+    forward: 'half-sample symmetric padding (scipy "reflect", MATLAB "symmetric"): $x_{-1-a} = x_a$',
+    transpose:
+      'with the padding written as its own linear map $P$, $W = (w \\star \\cdot) \\circ P$ and $W^\\top = P^\\top \\circ (\\tilde w \\star \\cdot)$: $P^\\top$ folds every padded sample back onto the pixel it copied. For a symmetric window this happens to equal $W$ itself',
+  },
+  mirror: {
+    forward: 'whole-sample mirror padding (PyTorch "reflect"): $x_{-a} = x_a$, the edge pixel not repeated',
+    transpose:
+      '$W^\\top = P^\\top \\circ (\\tilde w \\star \\cdot)$, where $P^\\top$ folds each padded sample back onto the pixel it mirrored. Unlike half-sample symmetry, this is not the forward filter again: the edge pixel is read once, its neighbours twice',
+  },
+  replicate: {
+    forward: 'replicate padding: samples outside read the nearest edge pixel',
+    transpose: '$W^\\top = P^\\top \\circ (\\tilde w \\star \\cdot)$, where $P^\\top$ adds every padded copy back onto the edge pixel it repeated',
+  },
+};
+
+/** The document's equations and prose, numbered in order. */
+class Writer {
+  readonly blocks: Block[] = [];
+  private n = 0;
+  h2(text: string, id: string): void {
+    this.blocks.push({ kind: 'h2', text, id });
+  }
+  p(text: string): void {
+    this.blocks.push({ kind: 'p', text });
+  }
+  eq(latex: string, twin: string, samples: Equation['samples']): Equation {
+    const number = ++this.n;
+    const e: Equation = { kind: 'eq', id: `eq-${number}`, number, latex, twin, samples };
+    this.blocks.push(e);
+    return e;
+  }
+  table(header: string[], rows: string[][]): void {
+    this.blocks.push({ kind: 'table', header, rows });
+  }
+}
+
+/** The built-in example pair (examples/pair), for the measured errors. */
+function examplePair(): { x: Tensor; y: Tensor } {
+  const dir = join(import.meta.dirname, '..', '..', 'examples', 'pair');
+  return { x: parsePng(readFileSync(join(dir, 'x.png')), 'x.png'), y: parsePng(readFileSync(join(dir, 'y.png')), 'y.png') };
+}
+
+/**
+ * The partial maps moved onto the image grid: map pixel m is the window centred at image pixel
+ * m + r under 'valid' (zero where no window is centred), and pixel m itself under the same-size rules.
+ */
+export function centredOnImage(e: SsimEvaluation, map: Float64Array): Float64Array {
+  const [N, C, H, W] = e.workShape;
+  const [, , mh, mw] = e.window.outShape;
+  if (mh === H && mw === W) return map;
+  const oi = (H - mh) >> 1;
+  const oj = (W - mw) >> 1;
+  const out = new Float64Array(N * C * H * W);
+  for (let pl = 0; pl < N * C; pl++) for (let i = 0; i < mh; i++) for (let j = 0; j < mw; j++) out[(pl * H + i + oi) * W + j + oj] = map[(pl * mh + i) * mw + j]!;
+  return out;
+}
+
+/** The per-pixel chain rule of the seed question: (W^T 1) times the partials at the pixel's own window. */
+export function perPixelChainRule(e: SsimEvaluation): Float64Array {
+  const WT1 = e.window.transpose(new Float64Array(e.partialsX.mu.length).fill(1));
+  const [mu, sq, cross] = [e.partialsX.mu, e.partialsX.sq, e.partialsX.cross].map((m) => centredOnImage(e, m)) as [Float64Array, Float64Array, Float64Array];
+  const pre = e.x.map((xv, p) => WT1[p]! * (mu[p]! + 2 * xv * sq[p]! + e.y[p]! * cross[p]!));
+  return e.downsample.transpose(pre);
+}
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+const l2Rel = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    d += (a[i]! - b[i]!) ** 2;
+    n += b[i]! ** 2;
+  }
+  return Math.sqrt(d / n);
+};
+const sci = (v: number): string => v.toExponential(1).replace(/e([+-])(\d+)$/, (_, s: string, d: string) => ` \\times 10^{${s === '-' ? '-' : ''}${d}}`);
+
+/** The explicit window sum at one pixel, w_a w_b f_{a,b} over a k x k neighbourhood, as a mathjs twin. */
+function windowSumTwin(k: number, f: (a: number, b: number) => string): string {
+  const terms: string[] = [];
+  for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) terms.push(`w_${a} * w_${b} * ${f(a, b)}`);
+  return terms.join(' + ');
+}
+
+/** Builds the derivation of SSIM's gradient under `options`. */
+export function buildDerivation(name: string, title: string, options: SsimOptions): DerivationDoc {
+  const c = resolveOptions(options);
+  const p = pointwiseSsim();
+  const named = new Map(p.named.map(([n, node]) => [n, node]));
+  const nodeTex = new Map<number, string>(p.named.map(([n, node]) => [node.id, NAMED_TEX[n]!]));
+  const names: LatexNames = { nodes: nodeTex, vars: VAR_TEX };
+  const w = new Writer();
+  const k = c.size;
+  const r = (k - 1) / 2;
+  const rand = lcg(0x55aa + k);
+  const pointSamples = (node: Node) => () =>
+    Array.from({ length: 8 }, () => {
+      const env = statistics(rand, c);
+      return { scope: { ...env }, expected: evaluate(node, env) };
+    });
+  const pointEq = (lhs: string, node: Node): Equation => w.eq(`${lhs} = ${toLatex(node, names)}`, toInfix(node), pointSamples(node));
+
+  const windowText =
+    c.window === 'gaussian'
+      ? `a Gaussian window of ${k} taps per axis, $w_a \\propto e^{-a^2 / (2 \\sigma^2)}$ for $a = -${r}, \\dots, ${r}$ with $\\sigma = ${c.sigma}$, normalised to sum 1`
+      : `a box window of ${k} taps per axis, $w_a = 1/${k}$`;
+  const bt = BOUNDARY_TEXT[c.padding];
+
+  w.p(
+    `This document derives the exact gradient of SSIM as ssim-grad computes it with the options below, from the same expression graph that generates the kernels (\`npm run docs\` writes it; every formula here is printed from that graph). ${c.preset in PRESET_SUMMARY ? `Preset \`${c.preset}\`: ${PRESET_SUMMARY[c.preset]}.` : ''}`,
+  );
+  w.table(
+    ['option', 'value'],
+    [
+      ['window', `${c.window}, ${k} taps${c.window === 'gaussian' ? `, sigma ${c.sigma}` : ''}`],
+      ['boundary', c.padding],
+      ['constants', `k1 = ${c.k1}, k2 = ${c.k2}, L = ${c.dataRange}: C1 = ${c.C1}, C2 = ${c.C2}`],
+      ['covariance', c.sampleCovariance ? `sample, c_n = NP/(NP-1) = ${k * k}/${k * k - 1}` : 'population, c_n = 1'],
+      ['region', c.crop > 0 ? `the map cropped by ${c.crop} on every side` : 'the whole map'],
+      ['downsampling', c.downsample === 'auto' ? 'automatic, f = max(1, round(min(H, W) / 256))' : c.downsample === 1 ? 'none' : `by ${c.downsample}`],
+    ],
+  );
+
+  // ---- definitions ----
+  w.h2('Definitions', 'definitions');
+  if (c.downsample !== 1) {
+    w.p(
+      "Both images are first downsampled, as Wang's ssim.m does: an $f \\times f$ box filter with half-sample symmetric boundary, keeping every $f$-th pixel from the first. For $f = 2$, pixel $(i, j)$ of the downsampled image is:",
+    );
+    w.eq(
+      "x'_{i,j} = \\tfrac{1}{4}\\left(x_{2i,2j} + x_{2i,2j+1} + x_{2i+1,2j} + x_{2i+1,2j+1}\\right)",
+      '(x_0_0 + x_0_1 + x_1_0 + x_1_1) / 4',
+      () => {
+        const img = randomImage(rand, [1, 1, 6, 6], c.dataRange);
+        const e = evaluateSsim(img, img, { ...options, downsample: 2, padding: 'same', crop: 0, skipShortAxes: false, size: 1 });
+        const d = e.x;
+        const at = (i: number, j: number): number => img.data[i * 6 + j]!;
+        return [{ scope: { x_0_0: at(2, 2), x_0_1: at(2, 3), x_1_0: at(3, 2), x_1_1: at(3, 3) }, expected: d[1 * 3 + 1]! }];
+      },
+    );
+    w.p("Everything below applies to the downsampled images $x', y'$ (written $x, y$), and the gradient is carried back by the transpose $D^\\top$ at the end.");
+  }
+  w.p(
+    `The windowed mean $W$ correlates each channel with ${windowText}, the separable 2-D window $w_a w_b$, under ${bt.forward}. At a pixel whose window lies inside the image:`,
+  );
+  const windowSamples = (square: boolean) => () => {
+    const n = k + 4;
+    const img = randomImage(rand, [1, 1, n, n], c.dataRange);
+    const other = randomImage(rand, [1, 1, n, n], c.dataRange);
+    const e = evaluateSsim(img, other, { ...options, downsample: 1, crop: 0 });
+    const map = square ? e.window.apply(Float64Array.from(img.data, (v) => v * v)) : e.window.apply(Float64Array.from(img.data));
+    const [, , , mw] = e.window.outShape;
+    const ci = c.padding === 'valid' ? 2 : r + 2;
+    const scope: Record<string, number> = {};
+    c.taps.forEach((t, i) => (scope[`w_${i}`] = t));
+    const i0 = c.padding === 'valid' ? ci : ci - r;
+    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) scope[`x_${a}_${b}`] = img.data[(i0 + a) * n + (i0 + b)]!;
+    return [{ scope, expected: map[ci * mw + ci]! }];
+  };
+  w.eq(
+    `\\mu_x = w \\star x, \\qquad (w \\star x)_{i,j} = \\sum_{a=-${r}}^{${r}} \\sum_{b=-${r}}^{${r}} w_a \\, w_b \\, x_{i+a,\\,j+b}`,
+    windowSumTwin(k, (a, b) => `x_${a}_${b}`),
+    windowSamples(false),
+  );
+  w.p('and likewise $\\mu_y = w \\star y$; the raw second moments are windowed means of products:');
+  w.eq(
+    `m_{xx} = w \\star (x \\odot x), \\qquad m_{yy} = w \\star (y \\odot y), \\qquad m_{xy} = w \\star (x \\odot y)`,
+    windowSumTwin(k, (a, b) => `x_${a}_${b}^2`),
+    windowSamples(true),
+  );
+  w.p(
+    `The statistics and the two factors of SSIM, pixel by pixel (${c.sampleCovariance ? `$c_n = ${k * k}/${k * k - 1}$, the sample covariance` : '$c_n = 1$'}; $C_1 = (k_1 L)^2 = ${c.C1}$, $C_2 = (k_2 L)^2 = ${c.C2}$):`,
+  );
+  pointEq('\\sigma_x^2', named.get('var_x')!);
+  pointEq('\\sigma_y^2', named.get('var_y')!);
+  pointEq('\\sigma_{xy}', named.get('cov')!);
+  pointEq('A_1', named.get('A1')!);
+  pointEq('B_1', named.get('B1')!);
+  pointEq('A_2', named.get('A2')!);
+  pointEq('B_2', named.get('B2')!);
+  const eqS = pointEq('S', p.S);
+
+  // ---- the loss ----
+  w.h2('The loss', 'loss');
+  w.p(
+    `The loss is the mean of the SSIM map over the region $\\Omega$ (${c.crop > 0 ? `the map without a border of ${c.crop} pixels` : 'the whole map'}) of every channel and image, $|\\Omega|$ values in all${c.reduction === 'sum' ? ' (with reduction "sum", the per-channel means are added instead)' : ''}:`,
+  );
+  const eqLoss = w.eq(`L = \\frac{1}{|\\Omega|} \\sum_{p \\in \\Omega} S_p`, 'mean(S_region)', () => {
+    const img = randomImage(rand, [1, 2, k + 6, k + 7], c.dataRange);
+    const other = randomImage(rand, [1, 2, k + 6, k + 7], c.dataRange);
+    const e = evaluateSsim(img, other, { ...options, downsample: 1, reduction: 'mean' });
+    return [{ scope: { S_region: Array.from(e.region.apply(e.map)) }, expected: e.ssim }];
+  });
+
+  // ---- local partials ----
+  w.h2('Local partials of S', 'partials');
+  w.p(
+    `$S$ is a pointwise function of the five raw moments. Its partial derivatives, as the expression graph holds them after symbolic reverse mode (they share every subexpression with ${'$S$'} itself, eq. ${eqS.number}):`,
+  );
+  const dmx = pointEq('\\frac{\\partial S}{\\partial \\mu_x}', p.partialsX.mu);
+  pointEq('\\frac{\\partial S}{\\partial m_{xx}}', p.partialsX.sq);
+  pointEq('\\frac{\\partial S}{\\partial m_{xy}}', p.partialsX.cross);
+  w.p('and, for the gradient with respect to $y$:');
+  pointEq('\\frac{\\partial S}{\\partial \\mu_y}', p.partialsY.mu);
+  pointEq('\\frac{\\partial S}{\\partial m_{yy}}', p.partialsY.sq);
+
+  // ---- chain rule through the linear operators ----
+  w.h2('The chain rule through the linear operators', 'chain-rule');
+  const gradientSample = (which: 'x' | 'y') => () => {
+    const n = k + 5;
+    const img = randomImage(rand, [1, 1, n, n + 1], c.dataRange);
+    const other = randomImage(rand, [1, 1, n, n + 1], c.dataRange);
+    const e = evaluateSsim(img, other, { ...options, downsample: 1 });
+    const P = which === 'x' ? e.partialsX : e.partialsY;
+    const own = which === 'x' ? e.x : e.y;
+    const far = which === 'x' ? e.y : e.x;
+    const WTmu = e.window.transpose(P.mu), WTsq = e.window.transpose(P.sq), WTcross = e.window.transpose(P.cross);
+    const grad = which === 'x' ? e.termsX : e.termsY;
+    return [0, 7, n * 2 + 3].map((q) => ({
+      scope: { WT_g_mu: WTmu[q]!, WT_g_sq: WTsq[q]!, WT_g_cross: WTcross[q]!, [which]: own[q]!, [which === 'x' ? 'y' : 'x']: far[q]! },
+      expected: grad.mean[q]! + grad.square[q]! + grad.cross[q]!,
+    }));
+  };
+  w.p(
+    `The mean and the crop are linear, and their transposes spread the adjoint of $L$ back over the map: with $\\omega_p = 1/|\\Omega|$ inside $\\Omega$ and $0$ outside, the adjoints of the five moment maps are $\\omega \\odot \\partial S / \\partial(\\cdot)$ (eq. ${eqLoss.number}, eq. ${dmx.number} and the following):`,
+  );
+  w.eq('g_\\mu = \\omega \\odot \\frac{\\partial S}{\\partial \\mu_x}, \\qquad g_{xx} = \\omega \\odot \\frac{\\partial S}{\\partial m_{xx}}, \\qquad g_{xy} = \\omega \\odot \\frac{\\partial S}{\\partial m_{xy}}', 'omega * dS_dmu_x', () => {
+    const n = k + 5;
+    const e = evaluateSsim(randomImage(rand, [1, 1, n, n], c.dataRange), randomImage(rand, [1, 1, n, n], c.dataRange), { ...options, downsample: 1 });
+    const mu = e.partialsX.mu;
+    const q = Math.floor(mu.length / 2);
+    const raw = evaluate(p.partialsX.mu, {
+      mu_x: e.window.apply(e.x)[q]!, mu_y: e.window.apply(e.y)[q]!, m_xx: e.window.apply(e.x.map((v) => v * v))[q]!,
+      m_yy: e.window.apply(e.y.map((v) => v * v))[q]!, m_xy: e.window.apply(e.x.map((v, i) => v * e.y[i]!))[q]!, C1: c.C1, C2: c.C2, c_n: c.covNorm,
+    });
+    return [{ scope: { omega: e.weights[q]!, dS_dmu_x: raw }, expected: mu[q]! }];
+  });
+  w.p(
+    `Each moment map is a windowed mean, a linear map of $x$ (or of $x \\odot x$, $x \\odot y$), so its adjoint is the transpose $W^\\top$: ${bt.transpose}. Away from the border:`,
+  );
+  w.eq(
+    `(W^\\top g)_{i,j} = \\sum_{a=-${r}}^{${r}} \\sum_{b=-${r}}^{${r}} w_a \\, w_b \\, g_{i-a,\\,j-b}`,
+    windowSumTwin(k, (a, b) => `g_${a}_${b}`),
+    () => {
+      const n = 3 * k;
+      const e = evaluateSsim(randomImage(rand, [1, 1, n, n], c.dataRange), randomImage(rand, [1, 1, n, n], c.dataRange), { ...options, downsample: 1, crop: 0 });
+      const [, , mh, mw] = e.window.outShape;
+      const g = Float64Array.from({ length: mh * mw }, () => rand() - 0.5);
+      const WTg = e.window.transpose(g);
+      const i = Math.floor(n / 2);
+      // input pixel (i, i) gathers map pixel (i - a + off) for tap a (off = r under same-size rules, 0 under 'valid')
+      const off = c.padding === 'valid' ? 0 : r;
+      const scope: Record<string, number> = {};
+      c.taps.forEach((t, q) => (scope[`w_${q}`] = t));
+      for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) scope[`g_${a}_${b}`] = g[(i - a + off) * mw + (i - b + off)]!;
+      return [{ scope, expected: WTg[i * n + i]! }];
+    },
+  );
+  w.p(
+    'The moments depend on $x$ through $x$ itself ($\\mu_x$), through $x \\odot x$ (whose derivative is $2x$) and through $x \\odot y$ (derivative $y$). The exact gradient is therefore the sum of three transposed partial maps:',
+  );
+  const gx = w.eq(
+    '\\frac{\\partial L}{\\partial x} = W^\\top g_\\mu + 2\\, x \\odot W^\\top g_{xx} + y \\odot W^\\top g_{xy}',
+    'WT_g_mu + 2 * x * WT_g_sq + y * WT_g_cross',
+    gradientSample('x'),
+  );
+  w.p('and, with the partials with respect to $y$\'s moments (the cross term is shared):');
+  w.eq(
+    '\\frac{\\partial L}{\\partial y} = W^\\top g_{\\mu_y} + 2\\, y \\odot W^\\top g_{yy} + x \\odot W^\\top g_{xy}',
+    'WT_g_mu + 2 * y * WT_g_sq + x * WT_g_cross',
+    gradientSample('y'),
+  );
+  if (c.downsample !== 1) w.p("With downsampling, these are gradients with respect to the downsampled images; the gradient with respect to the input is $D^\\top$ of them: each downsampled pixel's adjoint spread back, $1/f^2$ each, over the $f \\times f$ box it averaged (folded at the border by the half-sample symmetric rule).");
+
+  // ---- the seed question ----
+  w.h2('Why the per-pixel chain rule is wrong', 'per-pixel');
+  w.p(
+    'A common hand derivation (the question this project started from) applies the chain rule at one pixel as if the statistics at pixel $p$ depended only on $x_p$: it multiplies the pixel\'s own partials by $W^\\top \\mathbf{1}$, the column sums of the window, instead of correlating the partial maps with the window:',
+  );
+  w.eq(
+    '\\frac{\\partial L}{\\partial x} \\overset{?}{=} \\left(W^\\top \\mathbf{1}\\right) \\odot \\left(g_\\mu + 2\\, x \\odot g_{xx} + y \\odot g_{xy}\\right)',
+    'WT_1 * (g_mu + 2 * x * g_xx + y * g_xy)',
+    () => {
+      const n = k + 5;
+      const e = evaluateSsim(randomImage(rand, [1, 1, n, n], c.dataRange), randomImage(rand, [1, 1, n, n], c.dataRange), { ...options, downsample: 1 });
+      const seed = perPixelChainRule(e);
+      const WT1 = e.window.transpose(new Float64Array(e.partialsX.mu.length).fill(1));
+      const [mu, sq, cross] = [e.partialsX.mu, e.partialsX.sq, e.partialsX.cross].map((m) => centredOnImage(e, m)) as [Float64Array, Float64Array, Float64Array];
+      const q = Math.floor(n / 2) * n + Math.floor(n / 2);
+      return [{ scope: { WT_1: WT1[q]!, g_mu: mu[q]!, g_xx: sq[q]!, g_xy: cross[q]!, x: e.x[q]!, y: e.y[q]! }, expected: seed[q]! }];
+    },
+  );
+  const { x, y } = examplePair();
+  const exampleOptions = { ...options, dataRange: 1, downsample: options.downsample ?? (c.downsample === 'auto' ? ('auto' as const) : c.downsample) };
+  const e = evaluateSsim(x, y, exampleOptions);
+  const seed = perPixelChainRule(e);
+  const f32 = ssimGradFloat32Arith(x, y, exampleOptions).gradX;
+  const seedErr = maxAbsDiff(seed, e.gradX);
+  const floor = maxAbsDiff(f32, e.gradX);
+  w.p(
+    `It is exact only where the partial maps are constant over a window. Measured when this document was generated, on the built-in example (\`examples/pair\`, 3 x 48 x 64, values in [0, 1], these options with $L = 1$; SSIM ${e.ssim.toFixed(6)}), against the exact gradient (eq. ${gx.number}):`,
+  );
+  w.table(
+    ['gradient', 'max abs error', 'relative L2 error'],
+    [
+      ['per-pixel chain rule (above)', `$${sci(seedErr)}$`, `$${sci(l2Rel(seed, e.gradX))}$`],
+      ['exact, in float32 arithmetic (the rounding floor)', `$${sci(floor)}$`, `$${sci(l2Rel(f32, e.gradX))}$`],
+    ],
+  );
+  w.p(
+    `The per-pixel formula is off by ${(seedErr / floor).toExponential(1).replace('e+', ' x 10^')} times the float32 rounding of the exact gradient: not rounding, a different function. \`npx ssim-grad check\` names this mistake when it meets it, and \`npx ssim-grad trace\` shows, pixel by pixel, the window terms the per-pixel formula leaves out.`,
+  );
+  return { name, title, summary: PRESET_SUMMARY[c.preset] ?? title, blocks: w.blocks };
+}
+
+/** The documents `npm run docs` writes: one per preset family. */
+export function presetDerivations(): DerivationDoc[] {
+  return [
+    buildDerivation('ssim-pytorch-ssim', 'SSIM gradient: pytorch-ssim, fused-ssim, 3DGS (Gaussian 11, zero padding)', { preset: 'pytorch-ssim' }),
+    buildDerivation('ssim-pytorch-msssim', "SSIM gradient: pytorch-msssim's ssim (Gaussian 11, 'valid')", { preset: 'pytorch-msssim' }),
+    buildDerivation('ssim-skimage', 'SSIM gradient: scikit-image structural_similarity (box 7, reflect, sample covariance, cropped)', { preset: 'skimage', dataRange: 1 }),
+    buildDerivation('ssim-skimage-gaussian', 'SSIM gradient: scikit-image with gaussian_weights (Gaussian 11, reflect, sample covariance, cropped)', { preset: 'skimage', window: 'gaussian', dataRange: 1 }),
+    buildDerivation('ssim-tf', "SSIM gradient: tf.image.ssim (Gaussian 11, 'valid')", { preset: 'tf', dataRange: 1 }),
+    buildDerivation('ssim-matlab', "SSIM gradient: Wang et al. 2004 ssim.m (automatic downsampling, Gaussian 11, 'valid')", { preset: 'matlab' }),
+  ];
+}

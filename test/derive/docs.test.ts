@@ -1,0 +1,72 @@
+/** The derivation documents: every formula renders, every formula's twin evaluates to the graph, and the committed files are fresh. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { parse } from 'mathjs';
+import { describe, expect, it } from 'vitest';
+import { presetDerivations } from '../../src/derive/build.js';
+import { renderKatex } from '../../src/derive/render.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const docs = presetDerivations();
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? listFiles(join(dir, f)) : [join(dir, f)]));
+}
+
+describe('derivation documents', () => {
+  it('cover every preset family', () => {
+    expect(docs.map((d) => d.name)).toEqual(['ssim-pytorch-ssim', 'ssim-pytorch-msssim', 'ssim-skimage', 'ssim-skimage-gaussian', 'ssim-tf', 'ssim-matlab']);
+  });
+
+  it.each(docs.map((d) => [d.name, d] as const))('%s: every formula renders with KaTeX (throwOnError)', (_, d) => {
+    let count = 0;
+    for (const b of d.blocks) {
+      const texts = b.kind === 'eq' ? [] : b.kind === 'p' ? [b.text] : b.kind === 'table' ? [...b.header, ...b.rows.flat()] : [];
+      if (b.kind === 'eq') {
+        expect(() => renderKatex(`${b.latex} \\tag{${b.number}}`, true)).not.toThrow();
+        count++;
+      }
+      for (const t of texts) for (const m of t.match(/\$[^$]+\$/g) ?? []) expect(() => renderKatex(m.slice(1, -1), false)).not.toThrow();
+    }
+    expect(count).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(docs.map((d) => [d.name, d] as const))('%s: every displayed formula has a mathjs twin that evaluates to the graph', (_, d) => {
+    for (const b of d.blocks) {
+      if (b.kind !== 'eq') continue;
+      const twin = parse(b.twin).compile();
+      const samples = b.samples();
+      expect(samples.length).toBeGreaterThan(0);
+      for (const { scope, expected } of samples) {
+        const got = twin.evaluate({ ...scope }) as number;
+        expect(Math.abs(got - expected), `eq. ${b.number} (${b.twin.slice(0, 80)})`).toBeLessThanOrEqual(1e-9 * (Math.abs(expected) + 1e-12));
+      }
+    }
+  });
+
+  it('measures the per-pixel chain rule far above the float32 floor, in every document', () => {
+    for (const d of docs) {
+      const table = d.blocks.filter((b) => b.kind === 'table').at(-1);
+      expect(table?.kind).toBe('table');
+      if (table?.kind !== 'table') continue;
+      const value = (s: string): number => Number(s.replace(/\$/g, '').replace(/ \\times 10\^\{(-?\d+)\}/, 'e$1'));
+      const seed = value(table.rows[0]![1]!);
+      const floor = value(table.rows[1]![1]!);
+      expect(seed).toBeGreaterThan(1000 * floor);
+    }
+  });
+
+  it('derivations/ is up to date: regenerating gives the committed files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-docs-'));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'docs.ts'), dir], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const fresh = listFiles(dir).map((f) => relative(dir, f)).sort();
+    const committed = listFiles(join(ROOT, 'derivations')).map((f) => relative(join(ROOT, 'derivations'), f)).sort();
+    expect(committed).toEqual(fresh);
+    for (const f of fresh) {
+      expect(readFileSync(join(ROOT, 'derivations', f)).equals(readFileSync(join(dir, f))), `derivations/${f} is stale: run npm run docs`).toBe(true);
+    }
+  });
+});
