@@ -15,6 +15,8 @@ export interface OptionSpec {
 }
 
 export interface Parsed {
+  /** The arguments as given (for headers that name the command that made a file). */
+  raw: readonly string[];
   positionals: string[];
   values: Map<string, string>;
   switches: Set<string>;
@@ -43,7 +45,7 @@ export function parseArgs(argv: readonly string[], specs: Readonly<Record<string
     if (v === undefined) throw new InputError(`--${name}: expected a value`);
     values.set(name, v);
   }
-  return { positionals, values, switches };
+  return { raw: argv, positionals, values, switches };
 }
 
 /** The SSIM options every image command takes. */
