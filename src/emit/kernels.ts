@@ -180,7 +180,7 @@ function setup(boundary: Boundary, k: number | null): string[] {
 function pass1(k: number | null): string[] {
   const kk = k === null ? null : k;
   return [
-    '// pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW',
+    '// pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)',
     'for (let i = 0; i < H; i++) {',
     '  const row = base + i * W;',
     '  for (let q = 0; q < PW; q++) {',
@@ -234,7 +234,7 @@ ${indent(setup(boundary, k), 2)}
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
 ${indent(pass1(k), 4)}
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -291,7 +291,7 @@ ${indent(setup(boundary, k), 2)}
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
 ${indent(pass1(k), 4)}
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -315,7 +315,7 @@ ${indent([...moments(k), ...pointwiseX], 12)}
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -346,8 +346,8 @@ ${indent(symmetricDots(k, 'H', [['s_mu_y', 'g_mu_ys'], ['s_yy', 'g_yys']], p3cen
         if (withY) { h_y[to + j] += h_y[from + j]!; h_yy[to + j] += h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -412,6 +412,8 @@ export function emitSsimKernelFile(boundary: Boundary): string {
 // K7 and K11 kernels have their taps unrolled, the others loop. Vertical passes run in column blocks
 // over planes with a row stride of width + 8 (no 4 KiB aliasing between the rows a tap reads).
 // Temporaries keep the derivation's names: mu_x, var_x, cov, A1, B1, A2, B2, S; g_* are omega dS/d(moment).
+// Equation numbers refer to derivations/ssim-<preset>.md (ssim-matlab.md numbers one higher: it opens with
+// the downsampling, which runs before these kernels).
 `;
   const body = [
     header,

@@ -15,6 +15,8 @@
 // K7 and K11 kernels have their taps unrolled, the others loop. Vertical passes run in column blocks
 // over planes with a row stride of width + 8 (no 4 KiB aliasing between the rows a tap reads).
 // Temporaries keep the derivation's names: mu_x, var_x, cov, A1, B1, A2, B2, S; g_* are omega dS/d(moment).
+// Equation numbers refer to derivations/ssim-<preset>.md (ssim-matlab.md numbers one higher: it opens with
+// the downsampling, which runs before these kernels).
 
 import type { GradientOutputs, KernelParams } from '../emit/params.js';
 
@@ -80,7 +82,7 @@ export function ssimValueMirrorF64(x: Float64Array, y: Float64Array, p: KernelPa
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -99,7 +101,7 @@ export function ssimValueMirrorF64(x: Float64Array, y: Float64Array, p: KernelPa
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -191,7 +193,7 @@ export function ssimGradMirrorF64(x: Float64Array, y: Float64Array, p: KernelPar
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -210,7 +212,7 @@ export function ssimGradMirrorF64(x: Float64Array, y: Float64Array, p: KernelPar
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -310,7 +312,7 @@ export function ssimGradMirrorF64(x: Float64Array, y: Float64Array, p: KernelPar
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -352,8 +354,8 @@ export function ssimGradMirrorF64(x: Float64Array, y: Float64Array, p: KernelPar
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -435,7 +437,7 @@ export function ssimValueMirrorF32(x: Float32Array, y: Float32Array, p: KernelPa
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -454,7 +456,7 @@ export function ssimValueMirrorF32(x: Float32Array, y: Float32Array, p: KernelPa
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -546,7 +548,7 @@ export function ssimGradMirrorF32(x: Float32Array, y: Float32Array, p: KernelPar
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -565,7 +567,7 @@ export function ssimGradMirrorF32(x: Float32Array, y: Float32Array, p: KernelPar
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -665,7 +667,7 @@ export function ssimGradMirrorF32(x: Float32Array, y: Float32Array, p: KernelPar
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -707,8 +709,8 @@ export function ssimGradMirrorF32(x: Float32Array, y: Float32Array, p: KernelPar
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -793,7 +795,7 @@ export function ssimValueMirrorF64K7(x: Float64Array, y: Float64Array, p: Kernel
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -812,7 +814,7 @@ export function ssimValueMirrorF64K7(x: Float64Array, y: Float64Array, p: Kernel
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -908,7 +910,7 @@ export function ssimGradMirrorF64K7(x: Float64Array, y: Float64Array, p: KernelP
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -927,7 +929,7 @@ export function ssimGradMirrorF64K7(x: Float64Array, y: Float64Array, p: KernelP
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1028,7 +1030,7 @@ export function ssimGradMirrorF64K7(x: Float64Array, y: Float64Array, p: KernelP
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -1062,8 +1064,8 @@ export function ssimGradMirrorF64K7(x: Float64Array, y: Float64Array, p: KernelP
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -1143,7 +1145,7 @@ export function ssimValueMirrorF32K7(x: Float32Array, y: Float32Array, p: Kernel
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1162,7 +1164,7 @@ export function ssimValueMirrorF32K7(x: Float32Array, y: Float32Array, p: Kernel
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1258,7 +1260,7 @@ export function ssimGradMirrorF32K7(x: Float32Array, y: Float32Array, p: KernelP
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1277,7 +1279,7 @@ export function ssimGradMirrorF32K7(x: Float32Array, y: Float32Array, p: KernelP
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1378,7 +1380,7 @@ export function ssimGradMirrorF32K7(x: Float32Array, y: Float32Array, p: KernelP
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -1412,8 +1414,8 @@ export function ssimGradMirrorF32K7(x: Float32Array, y: Float32Array, p: KernelP
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -1493,7 +1495,7 @@ export function ssimValueMirrorF64K11(x: Float64Array, y: Float64Array, p: Kerne
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1512,7 +1514,7 @@ export function ssimValueMirrorF64K11(x: Float64Array, y: Float64Array, p: Kerne
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1608,7 +1610,7 @@ export function ssimGradMirrorF64K11(x: Float64Array, y: Float64Array, p: Kernel
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1627,7 +1629,7 @@ export function ssimGradMirrorF64K11(x: Float64Array, y: Float64Array, p: Kernel
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1728,7 +1730,7 @@ export function ssimGradMirrorF64K11(x: Float64Array, y: Float64Array, p: Kernel
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -1762,8 +1764,8 @@ export function ssimGradMirrorF64K11(x: Float64Array, y: Float64Array, p: Kernel
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -1843,7 +1845,7 @@ export function ssimValueMirrorF32K11(x: Float32Array, y: Float32Array, p: Kerne
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1862,7 +1864,7 @@ export function ssimValueMirrorF32K11(x: Float32Array, y: Float32Array, p: Kerne
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1958,7 +1960,7 @@ export function ssimGradMirrorF32K11(x: Float32Array, y: Float32Array, p: Kernel
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1977,7 +1979,7 @@ export function ssimGradMirrorF32K11(x: Float32Array, y: Float32Array, p: Kernel
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -2078,7 +2080,7 @@ export function ssimGradMirrorF32K11(x: Float32Array, y: Float32Array, p: Kernel
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -2112,8 +2114,8 @@ export function ssimGradMirrorF32K11(x: Float32Array, y: Float32Array, p: Kernel
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -2204,7 +2206,7 @@ export function ssimGradMirrorF32Arith(x: Float32Array, y: Float32Array, p: Kern
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -2223,7 +2225,7 @@ export function ssimGradMirrorF32Arith(x: Float32Array, y: Float32Array, p: Kern
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -2323,7 +2325,7 @@ export function ssimGradMirrorF32Arith(x: Float32Array, y: Float32Array, p: Kern
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -2365,8 +2367,8 @@ export function ssimGradMirrorF32Arith(x: Float32Array, y: Float32Array, p: Kern
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;

@@ -15,6 +15,8 @@
 // K7 and K11 kernels have their taps unrolled, the others loop. Vertical passes run in column blocks
 // over planes with a row stride of width + 8 (no 4 KiB aliasing between the rows a tap reads).
 // Temporaries keep the derivation's names: mu_x, var_x, cov, A1, B1, A2, B2, S; g_* are omega dS/d(moment).
+// Equation numbers refer to derivations/ssim-<preset>.md (ssim-matlab.md numbers one higher: it opens with
+// the downsampling, which runs before these kernels).
 
 import type { GradientOutputs, KernelParams } from '../emit/params.js';
 
@@ -79,7 +81,7 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -98,7 +100,7 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -190,7 +192,7 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -209,7 +211,7 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -309,7 +311,7 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -351,8 +353,8 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -434,7 +436,7 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -453,7 +455,7 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -545,7 +547,7 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -564,7 +566,7 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -664,7 +666,7 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -706,8 +708,8 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -792,7 +794,7 @@ export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: Kerne
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -811,7 +813,7 @@ export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: Kerne
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -907,7 +909,7 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -926,7 +928,7 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1027,7 +1029,7 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -1061,8 +1063,8 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -1142,7 +1144,7 @@ export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: Kerne
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1161,7 +1163,7 @@ export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: Kerne
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1257,7 +1259,7 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1276,7 +1278,7 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1377,7 +1379,7 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -1411,8 +1413,8 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -1492,7 +1494,7 @@ export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1511,7 +1513,7 @@ export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1607,7 +1609,7 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1626,7 +1628,7 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1727,7 +1729,7 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -1761,8 +1763,8 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -1842,7 +1844,7 @@ export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: Kern
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1861,7 +1863,7 @@ export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: Kern
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1957,7 +1959,7 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1976,7 +1978,7 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -2077,7 +2079,7 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -2111,8 +2113,8 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -2203,7 +2205,7 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -2222,7 +2224,7 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -2322,7 +2324,7 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -2364,8 +2366,8 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;

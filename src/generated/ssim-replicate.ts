@@ -15,6 +15,8 @@
 // K7 and K11 kernels have their taps unrolled, the others loop. Vertical passes run in column blocks
 // over planes with a row stride of width + 8 (no 4 KiB aliasing between the rows a tap reads).
 // Temporaries keep the derivation's names: mu_x, var_x, cov, A1, B1, A2, B2, S; g_* are omega dS/d(moment).
+// Equation numbers refer to derivations/ssim-<preset>.md (ssim-matlab.md numbers one higher: it opens with
+// the downsampling, which runs before these kernels).
 
 import type { GradientOutputs, KernelParams } from '../emit/params.js';
 
@@ -77,7 +79,7 @@ export function ssimValueReplicateF64(x: Float64Array, y: Float64Array, p: Kerne
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -96,7 +98,7 @@ export function ssimValueReplicateF64(x: Float64Array, y: Float64Array, p: Kerne
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -188,7 +190,7 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -207,7 +209,7 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -307,7 +309,7 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -349,8 +351,8 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -432,7 +434,7 @@ export function ssimValueReplicateF32(x: Float32Array, y: Float32Array, p: Kerne
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -451,7 +453,7 @@ export function ssimValueReplicateF32(x: Float32Array, y: Float32Array, p: Kerne
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -543,7 +545,7 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -562,7 +564,7 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -662,7 +664,7 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -704,8 +706,8 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -790,7 +792,7 @@ export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: Ker
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -809,7 +811,7 @@ export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: Ker
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -905,7 +907,7 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -924,7 +926,7 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1025,7 +1027,7 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -1059,8 +1061,8 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -1140,7 +1142,7 @@ export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: Ker
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1159,7 +1161,7 @@ export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: Ker
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1255,7 +1257,7 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1274,7 +1276,7 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1375,7 +1377,7 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -1409,8 +1411,8 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -1490,7 +1492,7 @@ export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: Ke
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1509,7 +1511,7 @@ export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: Ke
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1605,7 +1607,7 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1624,7 +1626,7 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1725,7 +1727,7 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -1759,8 +1761,8 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -1840,7 +1842,7 @@ export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: Ke
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1859,7 +1861,7 @@ export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: Ke
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation with tapsH, fused with S (derivation: the definitions of mu, sigma, A, B),
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -1955,7 +1957,7 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -1974,7 +1976,7 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -2075,7 +2077,7 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -2109,8 +2111,8 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -2201,7 +2203,7 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
   let sum = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
-    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
       for (let q = 0; q < PW; q++) {
@@ -2220,7 +2222,7 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
         h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
       }
     }
-    // pass 2: vertical correlation fused with S and its partials (derivation: the local partials of S),
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
@@ -2320,7 +2322,7 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
         }
       }
     }
-    // pass 3: vertical transpose. Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
     // paired); then the rows of the padding are folded back onto the rows they were read from (the
     // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
     for (let jb = 0; jb < MW; jb += BLOCK) {
@@ -2362,8 +2364,8 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
         if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
       }
     }
-    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (and its mirror for d/dy)
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
