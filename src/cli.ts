@@ -7,8 +7,6 @@ import { checkCommands } from './cli/check.js';
 import { describeOptions, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, type OptionSpec, type Parsed } from './cli/args.js';
 import { InputError } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
-import { buildDerivation } from './derive/build.js';
-import { renderHtml, renderLatex, renderMarkdown } from './derive/render.js';
 import { imagesAndOptions } from './cli/images.js';
 import { PRESET_SUMMARY, PRESETS, resolveOptions, ssimGrad, ssim } from './ssim/index.js';
 
@@ -68,7 +66,10 @@ const deriveCommands: Record<string, Command> = {
       format: { value: true, help: 'md (GitHub-renderable, $$ blocks), html (one self-contained page, KaTeX rendered), or latex', default: 'md' },
       out: { value: true, help: 'write to this file instead of standard output' },
     },
-    run(parsed, out) {
+    async run(parsed, out) {
+      // the document builder and KaTeX load only for this command
+      const { buildDerivation } = await import('./derive/build.js');
+      const { renderHtml, renderLatex, renderMarkdown } = await import('./derive/render.js');
       if (parsed.positionals.length > 0) throw new InputError(`derive takes no files, got '${parsed.positionals[0]}'`);
       const format = parsed.values.get('format') ?? 'md';
       if (format !== 'md' && format !== 'html' && format !== 'latex') throw new InputError(`--format: got '${format}', expected latex, md or html`);

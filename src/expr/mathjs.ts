@@ -3,11 +3,20 @@
  * mathjs node. mathjs is an independent referee (its `derivative` checks ours); we never run
  * its simplifier on large expressions.
  */
-import { parse, type MathNode } from 'mathjs';
+import { createRequire } from 'node:module';
+import type { MathNode } from 'mathjs';
 import { abs, add, div, exp, log, max, min, mul, neg, num, pow, relu, sign, sqrt, step, variable } from './build.js';
 import type { Node } from './node.js';
 import type { Rational } from './rational.js';
 import { toInfix } from './print.js';
+
+// mathjs is loaded on first use: the CLI starts without it unless a command parses formulas
+const require = createRequire(import.meta.url);
+let mathjsParse: ((expr: string) => MathNode) | undefined;
+function parse(expr: string): MathNode {
+  mathjsParse ??= (require('mathjs') as { parse: (expr: string) => MathNode }).parse;
+  return mathjsParse(expr);
+}
 
 /** A construct our graph cannot represent, named in the message. */
 export class ExprParseError extends Error {
