@@ -55,17 +55,11 @@ export interface SsimEvaluation {
 
 const times = (a: Float64Array, b: Float64Array, c = 1): Float64Array => a.map((v, i) => c * v * b[i]!);
 
-/** Checks that the two images can be compared under the configuration; returns their fields. */
-function prepare(x: Tensor, y: Tensor, config: SsimConfig) {
-  const sx = shape4(x, 'x');
-  const sy = shape4(y, 'y');
-  if (sx.join() !== sy.join()) throw new InputError(`y: shape [${y.shape}] differs from x's shape [${x.shape}]`);
-  const fx = toField(x, 'x');
-  const fy = toField(y, 'y');
-  const [N, C, H, W] = sx;
-  const f = downsampleFactor(config, H, W);
-  const downsample = f > 1 ? boxDownsample(sx, f) : identity(sx);
-  const ws = downsample.outShape;
+/**
+ * The windowed mean and the averaged region for images of shape `ws` (after downsampling by f),
+ * with the checks that the image fits the window and the crop.
+ */
+export function windowAndRegion(ws: Shape4, config: SsimConfig, f = 1): { window: LinearOp; region: LinearOp } {
   const k = config.size;
   const short = ws[2] < k || ws[3] < k;
   if (short && config.padding === 'valid' && !config.skipShortAxes) {
@@ -78,7 +72,20 @@ function prepare(x: Tensor, y: Tensor, config: SsimConfig) {
   const [, , mh, mw] = window.outShape;
   const c = config.crop;
   if (2 * c >= mh || 2 * c >= mw) throw new InputError(`crop (--crop): cropping ${c} pixels from each side leaves nothing of the ${mh} x ${mw} SSIM map`);
-  const region = crop(window.outShape, c, c, c, c);
+  return { window, region: crop(window.outShape, c, c, c, c) };
+}
+
+/** Checks that the two images can be compared under the configuration; returns their fields. */
+function prepare(x: Tensor, y: Tensor, config: SsimConfig) {
+  const sx = shape4(x, 'x');
+  const sy = shape4(y, 'y');
+  if (sx.join() !== sy.join()) throw new InputError(`y: shape [${y.shape}] differs from x's shape [${x.shape}]`);
+  const fx = toField(x, 'x');
+  const fy = toField(y, 'y');
+  const [N, C, H, W] = sx;
+  const f = downsampleFactor(config, H, W);
+  const downsample = f > 1 ? boxDownsample(sx, f) : identity(sx);
+  const { window, region } = windowAndRegion(downsample.outShape, config, f);
   return { shape: sx, fx, fy, downsample, window, region, N, C };
 }
 

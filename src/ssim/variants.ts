@@ -1,0 +1,145 @@
+/**
+ * SSIM's variants, each written through the same graph and operators as SSIM, so each gets its
+ * exact gradient with respect to both images:
+ *
+ * - `ms-ssim`: multi-scale SSIM. At scales j < J-1 the per-channel mean of cs = A2/B2, at the
+ *   last the per-channel mean of S; each passed through relu, raised to its weight and
+ *   multiplied; the mean over channels and images. Between scales both images are 2 x 2
+ *   average-pooled: with a zero row/column in front of an odd size (pytorch-msssim,
+ *   VainF/pytorch-msssim pytorch_msssim/ssim.py `ms_ssim`), or the last one repeated
+ *   (`tf.image.ssim_multiscale`, tensorflow/python/ops/image_ops_impl.py) for the tf preset.
+ * - `dssim`: (1 - SSIM) / d with d = 2 (default) or 1.
+ * - `3dgs-loss`: the 3D Gaussian splatting loss (graphdeco-inria/gaussian-splatting train.py),
+ *   (1 - lambda) mean|x - y| + lambda (1 - SSIM), lambda = 0.2 by default, x the rendering.
+ */
+import { avgPool2x2, InputError, shape4, sizeOf, toField, type Tensor } from '../field/index.js';
+import { csMap, planeMeans, ssimMap } from './maps.js';
+import { resolveOptions, type SsimOptions } from './options.js';
+import { evaluateSsim } from './reference.js';
+
+export type Variant = 'ssim' | 'ms-ssim' | 'dssim' | '3dgs-loss';
+export const VARIANTS: readonly Variant[] = ['ssim', 'ms-ssim', 'dssim', '3dgs-loss'];
+
+/** pytorch-msssim's and TensorFlow's default MS-SSIM weights (Wang, Simoncelli, Bovik 2003). */
+export const MSSSIM_WEIGHTS: readonly number[] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
+
+export interface VariantOptions extends SsimOptions {
+  variant?: Variant;
+  /** MS-SSIM: one weight per scale (their count is the number of scales). */
+  weights?: readonly number[];
+  /** 3DGS loss: the weight of the (1 - SSIM) term. */
+  lambda?: number;
+  /** DSSIM: (1 - SSIM) / dssimDivisor, 2 (default) or 1. */
+  dssimDivisor?: 1 | 2;
+}
+
+/** A variant's value (the quantity differentiated), the plain SSIM beside it, and the gradients. */
+export interface VariantResult {
+  readonly value: number;
+  readonly ssim: number;
+  readonly gradX: Float64Array;
+  readonly gradY: Float64Array;
+}
+
+function checkVariantOptions(o: VariantOptions): Variant {
+  const variant = o.variant ?? 'ssim';
+  if (!VARIANTS.includes(variant)) throw new InputError(`variant (--variant): got '${String(variant)}', expected one of ${VARIANTS.join(', ')}`);
+  if (o.weights !== undefined) {
+    if (variant !== 'ms-ssim') throw new InputError(`weights (--weights): only the ms-ssim variant takes weights, the variant is ${variant}`);
+    if (!Array.isArray(o.weights) || o.weights.length < 1 || !o.weights.every((w) => typeof w === 'number' && Number.isFinite(w) && w >= 0)) {
+      throw new InputError(`weights (--weights): got ${JSON.stringify(o.weights)}, expected one or more numbers >= 0`);
+    }
+  }
+  if (o.lambda !== undefined) {
+    if (variant !== '3dgs-loss') throw new InputError(`lambda (--lambda): only the 3dgs-loss variant takes lambda, the variant is ${variant}`);
+    if (typeof o.lambda !== 'number' || !(o.lambda >= 0 && o.lambda <= 1)) throw new InputError(`lambda (--lambda): got ${String(o.lambda)}, expected a number in [0, 1]`);
+  }
+  if (o.dssimDivisor !== undefined) {
+    if (variant !== 'dssim') throw new InputError(`dssimDivisor (--dssim-divisor): only the dssim variant takes it, the variant is ${variant}`);
+    if (o.dssimDivisor !== 1 && o.dssimDivisor !== 2) throw new InputError(`dssimDivisor (--dssim-divisor): got ${String(o.dssimDivisor)}, expected 1 or 2`);
+  }
+  return variant;
+}
+
+/** Evaluates the variant and its exact gradients in float64. */
+export function evaluateVariant(x: Tensor, y: Tensor, options: VariantOptions = {}): VariantResult {
+  const variant = checkVariantOptions(options);
+  if (variant === 'ms-ssim') return msSsim(x, y, options);
+  const e = evaluateSsim(x, y, options);
+  if (variant === 'ssim') return { value: e.ssim, ssim: e.ssim, gradX: e.gradX, gradY: e.gradY };
+  if (variant === 'dssim') {
+    const d = options.dssimDivisor ?? 2;
+    return { value: (1 - e.ssim) / d, ssim: e.ssim, gradX: e.gradX.map((g) => -g / d), gradY: e.gradY.map((g) => -g / d) };
+  }
+  // 3dgs-loss: (1 - lambda) mean|x - y| + lambda (1 - SSIM); d|u|/du = sign(u), 0 at 0 as torch
+  const lambda = options.lambda ?? 0.2;
+  const fx = toField(x, 'x').data;
+  const fy = toField(y, 'y').data;
+  const n = fx.length;
+  let l1 = 0;
+  for (let i = 0; i < n; i++) l1 += Math.abs(fx[i]! - fy[i]!);
+  l1 /= n;
+  const s = (1 - lambda) / n;
+  return {
+    value: (1 - lambda) * l1 + lambda * (1 - e.ssim),
+    ssim: e.ssim,
+    gradX: e.gradX.map((g, i) => s * Math.sign(fx[i]! - fy[i]!) - lambda * g),
+    gradY: e.gradY.map((g, i) => -s * Math.sign(fx[i]! - fy[i]!) - lambda * g),
+  };
+}
+
+/** MS-SSIM (see the module comment) and its gradient: the product rule across scales, pooling transposed between them. */
+function msSsim(x: Tensor, y: Tensor, options: VariantOptions): VariantResult {
+  const config = resolveOptions(options);
+  const weights = options.weights ?? MSSSIM_WEIGHTS;
+  const J = weights.length;
+  const shape = shape4(x, 'x');
+  if (shape4(y, 'y').join() !== shape.join()) throw new InputError(`y: shape [${y.shape}] differs from x's shape [${x.shape}]`);
+  const [N, C, H, W] = shape;
+  const need = (config.size - 1) * 2 ** (J - 1);
+  if (Math.min(H, W) <= need) {
+    throw new InputError(`x: MS-SSIM with ${J} scales and a ${config.size}-tap window needs images larger than ${need} pixels on the shorter side, got ${H} x ${W}`);
+  }
+  const pooling = config.preset === 'tf' ? 'symmetric' : 'zero';
+  // forward: the images at every scale, and the pooling between them
+  const xs = [toField(x, 'x').data];
+  const ys = [toField(y, 'y').data];
+  const shapes = [shape];
+  const pools = [];
+  for (let j = 1; j < J; j++) {
+    const pool = avgPool2x2(shapes[j - 1]!, pooling);
+    pools.push(pool);
+    xs.push(pool.apply(xs[j - 1]!));
+    ys.push(pool.apply(ys[j - 1]!));
+    shapes.push(pool.outShape);
+  }
+  const maps = xs.map((_, j) => (j === J - 1 ? ssimMap() : csMap()));
+  const P = N * C;
+  const means = xs.map((xj, j) => planeMeans(xj, ys[j]!, shapes[j]!, config, maps[j]!, null).means);
+  // per plane: prod_j relu(m_j)^w_j, and d/dm_j of the mean over planes (relu's derivative is 0 at 0, as torch)
+  let value = 0;
+  const dMeans = means.map(() => new Float64Array(P));
+  for (let p = 0; p < P; p++) {
+    const v = means.map((m) => Math.max(m[p]!, 0));
+    const powers = v.map((vj, j) => vj ** weights[j]!);
+    value += powers.reduce((a, b) => a * b, 1) / P;
+    for (let j = 0; j < J; j++) {
+      if (v[j]! <= 0) continue;
+      const others = powers.reduce((a, b, i) => (i === j ? a : a * b), 1);
+      dMeans[j]![p] = (others * weights[j]! * v[j]! ** (weights[j]! - 1)) / P;
+    }
+  }
+  // backward: from the coarsest scale up, each scale's own gradient plus the pooled-back one
+  let gx: Float64Array | null = null;
+  let gy: Float64Array | null = null;
+  for (let j = J - 1; j >= 0; j--) {
+    const g = planeMeans(xs[j]!, ys[j]!, shapes[j]!, config, maps[j]!, dMeans[j]!);
+    const upX: Float64Array | null = gx === null ? null : pools[j]!.transpose(gx);
+    const upY: Float64Array | null = gy === null ? null : pools[j]!.transpose(gy);
+    gx = upX === null ? g.gradX! : g.gradX!.map((v, i) => v + upX[i]!);
+    gy = upY === null ? g.gradY! : g.gradY!.map((v, i) => v + upY[i]!);
+  }
+  const plain = evaluateSsim(x, y, { ...options });
+  if (sizeOf(shape) !== gx!.length) throw new Error('msSsim: gradient size');
+  return { value, ssim: plain.ssim, gradX: gx!, gradY: gy! };
+}

@@ -1,0 +1,95 @@
+/** Every variant's exact gradient against central differences of its own float64 value. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InputError, type Tensor } from '../../src/field/index.js';
+import { evaluateVariant, type VariantOptions } from '../../src/ssim/variants.js';
+import { uniform } from '../support/uniform.js';
+
+function pair(shape: number[], L: number, xs: number[], noise: number[]): { x: Tensor; y: Tensor } {
+  return {
+    x: { shape, data: Float64Array.from(xs, (v) => v * L) },
+    y: { shape, data: Float64Array.from(xs, (v, i) => Math.min(1, Math.max(0, v + noise[i]!)) * L) },
+  };
+}
+
+/** Five-point central difference of the variant's value along one pixel (step 1e-3 L, as for SSIM). */
+function centralDifference(x: Tensor, y: Tensor, o: VariantOptions, which: 'x' | 'y', p: number, L: number): number {
+  const h = 1e-3 * L;
+  const at = (t: number): number => {
+    const img = Float64Array.from((which === 'x' ? x : y).data);
+    img[p] = img[p]! + t * h;
+    const moved = { shape: x.shape, data: img };
+    return evaluateVariant(which === 'x' ? moved : x, which === 'x' ? y : moved, o).value;
+  };
+  return (8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * h);
+}
+
+function agrees(x: Tensor, y: Tensor, o: VariantOptions, L: number, pixels: number[]): void {
+  const r = evaluateVariant(x, y, o);
+  for (const which of ['x', 'y'] as const) {
+    const g = which === 'x' ? r.gradX : r.gradY;
+    for (const p of pixels) {
+      const cd = centralDifference(x, y, o, which, p, L);
+      const err = Math.abs(g[p]! - cd);
+      // the floor: what the difference can resolve, its rounding ~ 18 eps |value| / (12 h) = 1.5e-13 / L,
+      // with room for MS-SSIM's value being a product of powers that each round
+      if (!(err <= 1e-6 * Math.max(Math.abs(cd), Math.abs(g[p]!)) || err <= 1e-11 / L)) {
+        throw new Error(`${o.variant} d/d${which}[${p}]: exact ${g[p]}, central ${cd}`);
+      }
+    }
+  }
+}
+
+describe('variants: exact gradients against central differences', () => {
+  it('dssim and the 3DGS loss (random images, options)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom<VariantOptions>(
+          { variant: 'dssim' },
+          { variant: 'dssim', dssimDivisor: 1 },
+          { variant: '3dgs-loss' },
+          { variant: '3dgs-loss', lambda: 0.7 },
+          { variant: 'ssim', preset: 'skimage', dataRange: 1 },
+        ),
+        fc.array(uniform(0, 1), { minLength: 2 * 14 * 15, maxLength: 2 * 14 * 15 }),
+        fc.array(uniform(-0.3, 0.3), { minLength: 2 * 14 * 15, maxLength: 2 * 14 * 15 }),
+        fc.array(fc.nat(2 * 14 * 15 - 1), { minLength: 4, maxLength: 4 }),
+        (o, xs, noise, pixels) => {
+          const { x, y } = pair([2, 14, 15], 1, xs, noise);
+          // |x - y| has a kink where x = y: keep the checked pixels off it
+          fc.pre(pixels.every((p) => Math.abs(x.data[p]! - y.data[p]!) > 1e-2));
+          agrees(x, y, { ...o, dataRange: 1 }, 1, pixels);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it.each([
+    ['pytorch-msssim (zero-padded pooling)', { variant: 'ms-ssim', preset: 'pytorch-msssim', weights: [0.2, 0.3, 0.5] }],
+    ['tf (edge-repeating pooling)', { variant: 'ms-ssim', preset: 'tf', dataRange: 255, weights: [0.3, 0.7] }],
+    ['pytorch-msssim, five scales', { variant: 'ms-ssim', preset: 'pytorch-msssim' }],
+  ] as const)('ms-ssim, %s', (_, o) => {
+    const J = (o as VariantOptions).weights?.length ?? 5;
+    const side = 10 * 2 ** (J - 1) + 3; // odd sizes exercise the pooling's padding
+    const n = side * (side + 2);
+    const rand = fc.sample(fc.array(uniform(0, 1), { minLength: 2 * n, maxLength: 2 * n }), { numRuns: 1, seed: 7 })[0]!;
+    // a smooth scene, so that every cs stays positive (relu's kink is not what is tested here)
+    const xs = Array.from({ length: n }, (_, i) => 0.5 + 0.3 * Math.sin((i % (side + 2)) / 5) * Math.cos(Math.floor(i / (side + 2)) / 7) + 0.1 * rand[i]!);
+    const noise = Array.from({ length: n }, (_, i) => 0.15 * (rand[n + i]! - 0.5));
+    const { x, y } = pair([1, 1, side, side + 2], 255, xs, noise);
+    agrees(x, y, o as VariantOptions, 255, [0, side + 3, Math.floor(n / 2), n - 1]);
+  });
+
+  it('ms-ssim rejects images too small for its scales, naming the sizes', () => {
+    const x = { shape: [1, 1, 100, 120], data: new Float64Array(12000).fill(0.5) };
+    expect(() => evaluateVariant(x, x, { variant: 'ms-ssim', preset: 'pytorch-msssim' })).toThrow(InputError);
+    expect(() => evaluateVariant(x, x, { variant: 'ms-ssim', preset: 'pytorch-msssim' })).toThrow(/larger than 160 pixels on the shorter side, got 100 x 120/);
+  });
+
+  it('options of one variant are refused on another', () => {
+    const x = { shape: [12, 12], data: new Float64Array(144).fill(0.5) };
+    expect(() => evaluateVariant(x, x, { variant: 'dssim', lambda: 0.3 })).toThrow(/only the 3dgs-loss variant takes lambda/);
+    expect(() => evaluateVariant(x, x, { variant: 'bogus' as 'ssim' })).toThrow(/expected one of ssim, ms-ssim/);
+  });
+});
