@@ -1,0 +1,45 @@
+/**
+ * The window's 1-D index tables for a configuration, as `windowMean` builds them: the tracer
+ * reads them to name the input pixel each tap reads, and the float32 emulation runs on them.
+ */
+import { axisOp, identityAxis, type AxisOp, type Shape4 } from '../field/index.js';
+import type { SsimConfig } from '../ssim/index.js';
+
+/** The row (H) and column (W) axes of the windowed mean over a plane of the work shape. */
+export interface WindowAxes {
+  readonly rows: AxisOp;
+  readonly cols: AxisOp;
+}
+
+/** Mirrors src/field/linear.ts's windowAxis: centred taps, origin 0 under 'valid', short axes left alone when asked. */
+function windowAxis(n: number, config: SsimConfig): AxisOp {
+  const k = config.taps.length;
+  if (config.padding === 'valid' && n < k) {
+    if (config.skipShortAxes) return identityAxis(n);
+    throw new Error(`window: axis of length ${n} is shorter than the ${k}-tap window under 'valid'`);
+  }
+  return axisOp(n, { taps: config.taps, origin: config.padding === 'valid' ? 0 : (k - 1) / 2, boundary: config.padding });
+}
+
+/** The axes of W for images of the (work) shape. */
+export function windowAxes(config: SsimConfig, workShape: Shape4): WindowAxes {
+  return { rows: windowAxis(workShape[2], config), cols: windowAxis(workShape[3], config) };
+}
+
+/**
+ * The weight with which output (map) index `i` of an axis reads input index `p`: the sum of
+ * the taps whose boundary-mapped index is p (more than one tap can land on p under reflect,
+ * mirror and replicate), with the taps that read it.
+ */
+export function axisWeight(op: AxisOp, i: number, p: number): { weight: number; taps: number[] } {
+  const k = op.taps.length;
+  let weight = 0;
+  const taps: number[] = [];
+  for (let t = 0; t < k; t++) {
+    if (op.index[i * k + t] === p) {
+      weight += op.taps[t]!;
+      taps.push(t);
+    }
+  }
+  return { weight, taps };
+}

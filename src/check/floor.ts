@@ -1,0 +1,64 @@
+/**
+ * The rounding floor: how far a correct float32 implementation lands from the exact gradient on
+ * these inputs, measured rather than guessed. It is the exact gradient computed in emulated
+ * float32 arithmetic (Math.fround after every operation: src/ssim's ssimGradFloat32Arith, the
+ * generated kernel with inputs, taps and constants rounded too) against float64.
+ */
+import type { Tensor } from '../field/index.js';
+import { ssimGradFloat32Arith, type SsimOptions } from '../ssim/index.js';
+
+/**
+ * How many times the floor a candidate may differ from the exact gradient and still match.
+ * PyTorch's float32 autograd on its fixture (test/fixtures/peers/pytorch-ssim-float32-autograd,
+ * 2 x 3 x 16 x 20, pytorch-ssim) differs from float64 by 6.7e-9 max abs and 5.5e-8 in L2: 2.4 and
+ * 2.8 times the floor measured there (2.7e-9, 2.0e-8). Other correct float32 orderings (2-D
+ * instead of separable sums, FMA, tree reductions) move by similar small factors, so 32 leaves
+ * them a tenfold margin; the nearest known mistake on the test configurations (the
+ * sample-covariance factor dropped, under skimage) is 3.8e4 floors away (test/check/floor.test.ts
+ * prints both).
+ */
+export const FLOOR_ALLOWANCE = 32;
+
+/** The floor on the inputs: max abs and L2 of (float32 arithmetic - float64). */
+export interface RoundingFloor {
+  readonly maxAbs: number;
+  readonly l2: number;
+  /** l2 / ||exact||. */
+  readonly relL2: number;
+}
+
+/** max |a - b| and ||a - b||_2. */
+export function differenceNorms(a: ArrayLike<number>, b: ArrayLike<number>): { maxAbs: number; l2: number } {
+  let maxAbs = 0;
+  let ss = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    maxAbs = Math.max(maxAbs, Math.abs(d));
+    ss += d * d;
+  }
+  return { maxAbs, l2: Math.sqrt(ss) };
+}
+
+export const norm2 = (a: ArrayLike<number>): number => {
+  let ss = 0;
+  for (let i = 0; i < a.length; i++) ss += a[i]! * a[i]!;
+  return Math.sqrt(ss);
+};
+
+/**
+ * Measures the floor of d ssim/d`wrt` on x, y. A floor of exactly zero (inputs where float32
+ * happens to be exact, or a zero gradient) is raised to double rounding of the exact gradient,
+ * so that the verdict never demands more than float64 can give.
+ */
+export function roundingFloor(x: Tensor, y: Tensor, options: SsimOptions, wrt: 'x' | 'y', exact: Float64Array): RoundingFloor {
+  const f32 = ssimGradFloat32Arith(x, y, options);
+  const g = wrt === 'x' ? f32.gradX : f32.gradY;
+  const d = differenceNorms(g, exact);
+  const exactNorm = norm2(exact);
+  let maxExact = 0;
+  for (const v of exact) maxExact = Math.max(maxExact, Math.abs(v));
+  const eps = Number.EPSILON;
+  const maxAbs = Math.max(d.maxAbs, eps * maxExact, Number.MIN_VALUE);
+  const l2 = Math.max(d.l2, eps * exactNorm, Number.MIN_VALUE);
+  return { maxAbs, l2, relL2: exactNorm > 0 ? l2 / exactNorm : 0 };
+}

@@ -1,0 +1,72 @@
+/** The readable form of a check report (the CLI prints it; --json prints the report itself). */
+import type { CheckReport } from './diagnose.js';
+import type { HeatmapInfo } from './heatmap.js';
+
+const e2 = (v: number): string => (Number.isFinite(v) ? v.toExponential(2) : String(v));
+
+/** Breaks text into lines of at most `width` characters, each starting with `indent`. */
+export function wrap(text: string, indent: string, width = 100): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines;
+}
+
+/** What the report names: the candidate and the images as the user gave them. */
+export interface ReportNames {
+  readonly candidate: string;
+  readonly x: string;
+  readonly y: string;
+}
+
+/** The report as text, a few screens at most. */
+export function formatCheckReport(r: CheckReport, names: ReportNames, heatmap?: { path: string; info: HeatmapInfo }): string {
+  const c = r.configuration;
+  const out: string[] = [];
+  out.push(`ssim-grad check: ${names.candidate} against the exact d ssim/d${r.wrt}`);
+  out.push(`  images ${names.x}, ${names.y}: shape [${r.shape.join(', ')}], ssim ${r.ssim.toPrecision(10)}`);
+  out.push(`  ${c['preset']}: ${c['window']} ${c['size']}${c['window'] === 'gaussian' ? ` (sigma ${c['sigma']})` : ''}, padding ${c['padding']}, C1 ${e2(c['C1'] as number)}, C2 ${e2(c['C2'] as number)}` +
+    `${c['sampleCovariance'] ? ', sample covariance' : ''}${(c['crop'] as number) > 0 ? `, crop ${c['crop']}` : ''}${c['downsample'] !== '1' ? `, downsample ${c['downsample']}` : ''}, reduction ${c['reduction']}`);
+  out.push('');
+  const times = Math.max(r.errorOverFloor.maxAbs, r.errorOverFloor.l2);
+  out.push(r.verdict === 'match'
+    ? `verdict: MATCH, the difference is float32 rounding (${times.toPrecision(2)} x the floor at most; allowed ${r.allowance.factor} x)`
+    : `verdict: MISMATCH, ${times >= 100 ? times.toExponential(1) : times.toPrecision(3)} x the rounding floor (a match allows ${r.allowance.factor} x)`);
+  out.push(`                       candidate error   rounding floor   allowed (${r.allowance.factor} x floor)`);
+  out.push(`  max abs              ${e2(r.maxAbsError).padEnd(17)} ${e2(r.roundingFloor.maxAbs).padEnd(16)} ${e2(r.allowance.maxAbs)}    (max |exact| ${e2(r.maxAbsExact)})`);
+  out.push(`  L2, relative         ${e2(r.relError).padEnd(17)} ${e2(r.roundingFloor.relL2).padEnd(16)} ${e2(r.allowance.factor * r.roundingFloor.relL2)}`);
+  out.push(...wrap('floor: the exact gradient computed in float32 arithmetic (Math.fround after every operation) minus the float64 one, on these inputs', '  '));
+  out.push('');
+  out.push('diagnosis:');
+  for (const d of r.diagnosis) {
+    out.push(...wrap(`${d.kind === 'rounding' || d.kind === 'scale' || d.kind === 'where' || d.kind === 'terms' || d.kind === 'unexplained' ? `${d.kind}: ` : ''}${d.message}`, '    ').map((l, i) => (i === 0 ? `  * ${l.slice(4)}` : l)));
+    if (d.explanation !== undefined) out.push(...wrap(`why: ${d.explanation}`, '      '));
+    if (d.correctFormula !== undefined) out.push(...wrap(`correct: ${d.correctFormula}`, '      '));
+  }
+  if (r.verdict === 'mismatch') {
+    out.push('');
+    out.push(`where (relative L2 error, max abs error in brackets; border band ${r.regions.band} px):`);
+    out.push(`  ${'channel'.padEnd(10)}${'interior'.padEnd(24)}border band`);
+    const cell = (s: { relL2: number; maxAbs: number; count: number }): string => (s.count === 0 ? '-' : `${e2(s.relL2)} (${e2(s.maxAbs)})`);
+    for (const ch of r.regions.channels) out.push(`  ${String(ch.channel).padEnd(10)}${cell(ch.interior).padEnd(24)}${cell(ch.border)}`);
+    out.push(`  ${'all'.padEnd(10)}${cell(r.regions.interior).padEnd(24)}${cell(r.regions.border)}`);
+    out.push('');
+    out.push(`nearest known mistakes (relative L2 distance; a name needs ${e2(r.mistakeTolerance.value)}, ${r.mistakeTolerance.reason}):`);
+    for (const m of r.mistakes.slice(0, 4)) {
+      const s = m.scaled !== null && m.scaled.distance < 0.5 * m.distance ? `, ${e2(m.scaled.distance)} after scaling by ${m.scaled.k.toPrecision(4)}` : '';
+      out.push(`  ${e2(m.distance).padEnd(10)}${m.kind}${s}`);
+    }
+  }
+  if (heatmap !== undefined) {
+    out.push('');
+    out.push(...wrap(`heatmap: ${heatmap.path} (${heatmap.info.width} x ${heatmap.info.height}): |candidate - exact| per channel (columns) and image (rows), ` +
+      `${heatmap.info.scale} x ${heatmap.info.scale} screen pixels per pixel, linear from 0 (black) to ${e2(heatmap.info.max)} (pale yellow), the border band's inner edge dotted blue`, ''));
+  }
+  return out.join('\n');
+}

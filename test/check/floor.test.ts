@@ -1,0 +1,125 @@
+/**
+ * The verdict against the measured rounding floor: float32 versions of the exact gradient are
+ * matches, perturbations beyond the allowance are mismatches. Prints the numbers the allowance
+ * factor rests on (src/check/floor.ts, FLOOR_ALLOWANCE).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkGradient } from '../../src/check/diagnose.js';
+import { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor } from '../../src/check/floor.js';
+import { applicableMistakes } from '../../src/check/mistakes.js';
+import { evaluateSsim, ssimGradFloat32Arith } from '../../src/ssim/index.js';
+import { loadPeer, peerCase } from '../support/fixtures.js';
+import { uniform } from '../support/uniform.js';
+import { CHECK_CONFIGS } from './configs.js';
+
+describe('float32 versions of the exact gradient are matches', () => {
+  it('PyTorch float32 autograd (the committed fixture) is a match, with a wide margin', () => {
+    const c = peerCase('pytorch-ssim-float32-autograd');
+    const x = loadPeer(c.x);
+    const y = loadPeer(c.y);
+    const torch32 = loadPeer(c.gradX!).data;
+    const r = checkGradient({ x, y, options: c.options, wrt: 'x', candidate: torch32 }).report;
+    const floors = { maxAbs: r.errorOverFloor.maxAbs, l2: r.errorOverFloor.l2 };
+    console.log(
+      `pytorch-ssim-L1: floor max abs ${r.roundingFloor.maxAbs.toExponential(2)}, L2 ${r.roundingFloor.l2.toExponential(2)}; ` +
+        `PyTorch float32 autograd: max abs ${r.maxAbsError.toExponential(2)} (${floors.maxAbs.toFixed(2)} floors), L2 ${r.l2Error.toExponential(2)} (${floors.l2.toFixed(2)} floors); allowance ${FLOOR_ALLOWANCE} floors`,
+    );
+    expect(r.verdict).toBe('match');
+    expect(Math.max(floors.maxAbs, floors.l2)).toBeLessThan(FLOOR_ALLOWANCE / 5);
+    expect(r.candidateIsFloat32).toBe(true);
+  });
+
+  it.each(CHECK_CONFIGS.map((c) => [c.name, c] as const))('%s: the exact gradient stored as float32, and computed in float32 arithmetic', (_, cfg) => {
+    const e = evaluateSsim(cfg.x, cfg.y, cfg.options);
+    const exact = cfg.wrt === 'x' ? e.gradX : e.gradY;
+    const f32 = ssimGradFloat32Arith(cfg.x, cfg.y, cfg.options);
+    for (const candidate of [Float32Array.from(exact), cfg.wrt === 'x' ? f32.gradX : f32.gradY]) {
+      const r = checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: cfg.wrt, candidate }).report;
+      expect(r.verdict).toBe('match');
+      expect(r.diagnosis.map((d) => d.kind)).toEqual(['rounding']);
+    }
+  });
+
+  it('the float64 exact gradient is a match at 0 floors', () => {
+    const cfg = CHECK_CONFIGS[0]!;
+    const e = evaluateSsim(cfg.x, cfg.y, cfg.options);
+    const r = checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: 'x', candidate: e.gradX }).report;
+    expect(r.verdict).toBe('match');
+    expect(r.maxAbsError).toBe(0);
+    expect(r.candidateIsFloat32).toBe(false);
+  });
+});
+
+describe('perturbations beyond the allowance are mismatches', () => {
+  const cfg = CHECK_CONFIGS[0]!;
+  const e = evaluateSsim(cfg.x, cfg.y, cfg.options);
+  const exact = e.gradX;
+  const base = checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: 'x', candidate: exact }).report;
+  const allowed = base.allowance;
+
+  // a random direction, scaled to a chosen L2 norm
+  const direction = (seed: number, n: number): Float64Array => {
+    let s = seed >>> 0 || 1;
+    const d = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      s = (s * 1664525 + 1013904223) >>> 0;
+      d[i] = s / 2 ** 32 - 0.5;
+    }
+    const dn = norm2(d);
+    return d.map((v) => v / dn);
+  };
+
+  it('spread perturbations with L2 norm above the allowance', () => {
+    fc.assert(
+      fc.property(fc.integer(), uniform(1.5, 1e4), (seed, times) => {
+        const d = direction(seed, exact.length);
+        const candidate = exact.map((v, i) => v + times * allowed.l2 * d[i]!);
+        const r = checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: 'x', candidate }).report;
+        return r.verdict === 'mismatch' && r.l2Error > allowed.l2;
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('one pixel off by more than the max-abs allowance', () => {
+    fc.assert(
+      fc.property(fc.nat(exact.length - 1), uniform(1.5, 1e4), fc.boolean(), (p, times, negative) => {
+        const candidate = exact.slice();
+        candidate[p] = candidate[p]! + (negative ? -1 : 1) * times * allowed.maxAbs;
+        return checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: 'x', candidate }).report.verdict === 'mismatch';
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('perturbations well inside the allowance stay matches', () => {
+    fc.assert(
+      fc.property(fc.integer(), uniform(0, 0.5), (seed, times) => {
+        const d = direction(seed, exact.length);
+        // within both: L2 at most half the allowance, and so max abs at most that too
+        const scale = times * Math.min(allowed.l2, allowed.maxAbs);
+        const candidate = exact.map((v, i) => v + scale * d[i]!);
+        return checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: 'x', candidate }).report.verdict === 'match';
+      }),
+      { numRuns: 8 },
+    );
+  });
+
+  it('every known mistake on every test configuration is thousands of floors away', () => {
+    let nearest = { floors: Infinity, what: '' };
+    for (const c of CHECK_CONFIGS) {
+      const ec = evaluateSsim(c.x, c.y, c.options);
+      const ex = c.wrt === 'x' ? ec.gradX : ec.gradY;
+      const floor = roundingFloor(c.x, c.y, c.options, c.wrt, ex);
+      for (const { mistake, gradient } of applicableMistakes({ x: c.x, y: c.y, options: c.options, e: ec, wrt: c.wrt }, ex)) {
+        const d = differenceNorms(gradient, ex);
+        // a mistake passes only when both errors are within the allowance
+        const floors = Math.max(d.l2 / floor.l2, d.maxAbs / floor.maxAbs);
+        if (floors < nearest.floors) nearest = { floors, what: `${mistake.kind} (${c.name})` };
+      }
+    }
+    console.log(`nearest known mistake: ${nearest.what} at ${nearest.floors.toExponential(2)} floors; the allowance is ${FLOOR_ALLOWANCE}`);
+    expect(nearest.floors).toBeGreaterThan(100 * FLOOR_ALLOWANCE);
+  });
+});
