@@ -4,7 +4,8 @@
  * No stack trace reaches the user, and no output file is half-written.
  */
 import { checkCommands } from './cli/check.js';
-import { describeOptions, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, type OptionSpec, type Parsed } from './cli/args.js';
+import { describeOptions, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed } from './cli/args.js';
+import { evaluateVariant } from './ssim/variants.js';
 import { InputError } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
 import { imagesAndOptions } from './cli/images.js';
@@ -22,21 +23,28 @@ const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
 
 const imageCommands: Record<string, Command> = {
   value: {
-    usage: 'ssim-grad value X Y [options] [--json]',
-    summary: 'print the SSIM of images X and Y',
-    options: { ...SSIM_OPTION_SPECS, json: JSON_SPEC },
+    usage: 'ssim-grad value X Y [options] [--variant V] [--json]',
+    summary: 'print the SSIM of images X and Y (or the variant\'s value)',
+    options: { ...SSIM_OPTION_SPECS, ...VARIANT_OPTION_SPECS, json: JSON_SPEC },
     run(parsed, out) {
       const { x, y, options } = imagesAndOptions(parsed, 'value');
-      const s = ssim(x, y, options);
-      out(parsed.switches.has('json') ? JSON.stringify({ ssim: s }) : String(s));
+      const o = { ...options, ...variantOptionsFrom(parsed) };
+      if ((o.variant ?? 'ssim') === 'ssim') {
+        const s = ssim(x, y, o);
+        out(parsed.switches.has('json') ? JSON.stringify({ ssim: s, value: s }) : String(s));
+        return 0;
+      }
+      const r = evaluateVariant(x, y, o);
+      out(parsed.switches.has('json') ? JSON.stringify({ ssim: r.ssim, value: r.value, variant: o.variant }) : String(r.value));
       return 0;
     },
   },
   grad: {
-    usage: 'ssim-grad grad X Y [options] [--wrt x|y] --out G.npy [--json]',
-    summary: 'write d SSIM / dX (or dY) as a float64 .npy with X\'s shape',
+    usage: 'ssim-grad grad X Y [options] [--variant V] [--wrt x|y] --out G.npy [--json]',
+    summary: 'write d SSIM / dX (or dY; or of the variant\'s value) as a float64 .npy with X\'s shape',
     options: {
       ...SSIM_OPTION_SPECS,
+      ...VARIANT_OPTION_SPECS,
       wrt: { value: true, help: 'differentiate with respect to x or y', default: 'x' },
       out: { value: true, help: 'the .npy file to write (required)' },
       json: JSON_SPEC,
@@ -48,10 +56,22 @@ const imageCommands: Record<string, Command> = {
       if (outPath === undefined) throw new InputError('--out: required, the .npy file to write the gradient to');
       if (!outPath.toLowerCase().endsWith('.npy')) throw new InputError(`--out: got '${outPath}', expected a file name ending in .npy`);
       const { x, y, options } = imagesAndOptions(parsed, 'grad');
-      const r = ssimGrad(x, y, options);
-      const g = wrt === 'x' ? r.gradX : r.gradY;
-      writeNpy(outPath, x.shape, g.data instanceof Float64Array ? g.data : Float64Array.from(g.data));
-      out(parsed.switches.has('json') ? JSON.stringify({ ssim: r.ssim, out: outPath }) : `ssim ${r.ssim}\nwrote d ssim/d${wrt}, shape [${x.shape.join(', ')}], to ${outPath}`);
+      const o = { ...options, ...variantOptionsFrom(parsed) };
+      let result: { ssim: number; value: number; g: Float64Array | Float32Array };
+      if ((o.variant ?? 'ssim') === 'ssim') {
+        const r = ssimGrad(x, y, o);
+        result = { ssim: r.ssim, value: r.ssim, g: (wrt === 'x' ? r.gradX : r.gradY).data };
+      } else {
+        const r = evaluateVariant(x, y, o);
+        result = { ssim: r.ssim, value: r.value, g: wrt === 'x' ? r.gradX : r.gradY };
+      }
+      writeNpy(outPath, x.shape, result.g instanceof Float64Array ? result.g : Float64Array.from(result.g));
+      const what = (o.variant ?? 'ssim') === 'ssim' ? 'ssim' : o.variant!;
+      out(
+        parsed.switches.has('json')
+          ? JSON.stringify({ ssim: result.ssim, value: result.value, out: outPath })
+          : `${what} ${result.value}\nwrote d ${what}/d${wrt}, shape [${x.shape.join(', ')}], to ${outPath}`,
+      );
       return 0;
     },
   },
@@ -100,6 +120,9 @@ function usage(): string {
     '',
     'Options of value, grad and derive:',
     describeOptions(SSIM_OPTION_SPECS),
+    '',
+    'Variants (value and grad):',
+    describeOptions(VARIANT_OPTION_SPECS),
     '',
     'Presets:',
     ...PRESETS.map((p) => `  ${p.padEnd(15)} ${PRESET_SUMMARY[p]}`),

@@ -4,6 +4,7 @@
  */
 import { InputError } from '../field/index.js';
 import { PRESETS, type SsimOptions } from '../ssim/index.js';
+import { MSSSIM_WEIGHTS, VARIANTS, type VariantOptions } from '../ssim/variants.js';
 import { BOUNDARIES, type Boundary } from '../field/index.js';
 
 export interface OptionSpec {
@@ -68,6 +69,35 @@ export const SSIM_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
   reduction: { value: true, help: 'mean (over batch, channels, pixels) or sum (of per-channel means)', default: 'mean' },
   precision: { value: true, help: 'kernel storage: float64 or float32 (gradient still written as float64 .npy)', default: 'float64' },
 };
+
+/** The options of the variants (value and grad). */
+export const VARIANT_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
+  variant: { value: true, help: `what to compute: ${VARIANTS.join(', ')}`, default: 'ssim' },
+  weights: { value: true, help: 'ms-ssim: comma-separated weights, one per scale', default: MSSSIM_WEIGHTS.join(',') },
+  lambda: { value: true, help: '3dgs-loss: weight of (1 - SSIM) in (1 - lambda) L1 + lambda (1 - SSIM)', default: '0.2' },
+  'dssim-divisor': { value: true, help: 'dssim: (1 - SSIM) / d with d = 2 or 1', default: '2' },
+};
+
+/** The variant options named on the command line, over the SSIM options. */
+export function variantOptionsFrom(parsed: Parsed): VariantOptions {
+  const o: VariantOptions = ssimOptionsFrom(parsed);
+  const variant = oneOf(parsed, 'variant', VARIANTS);
+  if (variant !== undefined) o.variant = variant;
+  const w = parsed.values.get('weights');
+  if (w !== undefined) {
+    const ws = w.split(',').map((s) => Number(s.trim()));
+    if (w.trim() === '' || !ws.every((v) => Number.isFinite(v))) throw new InputError(`--weights: got '${w}', expected comma-separated numbers`);
+    o.weights = ws;
+  }
+  const lambda = number(parsed, 'lambda');
+  if (lambda !== undefined) o.lambda = lambda;
+  const d = number(parsed, 'dssim-divisor');
+  if (d !== undefined) {
+    if (d !== 1 && d !== 2) throw new InputError(`--dssim-divisor: got '${parsed.values.get('dssim-divisor')}', expected 1 or 2`);
+    o.dssimDivisor = d;
+  }
+  return o;
+}
 
 function number(parsed: Parsed, name: string): number | undefined {
   const v = parsed.values.get(name);

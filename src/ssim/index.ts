@@ -22,3 +22,5 @@ export function ssimGrad(x: Tensor, y: Tensor, options: SsimOptions = {}): { ssi
 }
 
 export { planKernel, ssimFast, ssimGradFast, ssimGradFloat32Arith, type KernelPlan, type Precision } from './fast.js';
+
+export { evaluateVariant, MSSSIM_WEIGHTS, VARIANTS, type Variant, type VariantOptions, type VariantResult } from './variants.js';

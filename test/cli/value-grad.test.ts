@@ -19,7 +19,7 @@ describe('ssim-grad value', () => {
     expect(plain.status).toBe(0);
     expect(Math.abs(Number(plain.stdout.trim()) - c.value)).toBeLessThan(1e-10 * c.value);
     const json = cli(['value', x, y, '--preset=skimage', '--data-range=1', '--json']);
-    expect(JSON.parse(json.stdout)).toEqual({ ssim: Number(plain.stdout.trim()) });
+    expect(JSON.parse(json.stdout)).toEqual({ ssim: Number(plain.stdout.trim()), value: Number(plain.stdout.trim()) });
   });
 
   it('reads PNG, JSON and uint8 .npy inputs', () => {
@@ -51,7 +51,7 @@ describe('ssim-grad grad', () => {
     const out = join(dir, 'g.npy');
     const r = cli(['grad', join(PEER_DIR, c.x), join(PEER_DIR, c.y), '--data-range', '255', '--out', out, '--json']);
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ ssim: expect.closeTo(c.value, 12), out });
+    expect(JSON.parse(r.stdout)).toEqual({ ssim: expect.closeTo(c.value, 12), value: expect.closeTo(c.value, 12), out });
     const g = readTensor(out);
     expect(g.dtype).toBe('float64');
     expect(g.shape).toEqual(loadPeer(c.x).shape);
