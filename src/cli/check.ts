@@ -1,4 +1,143 @@
-/** The checker's commands (check, trace, check-formula): registered into the CLI by src/cli.ts. */
+/**
+ * The checker's commands, registered into the CLI by src/cli.ts:
+ *   check CAND X Y          is a hand-written gradient right beyond rounding, and if not, what is wrong
+ *   trace X Y --pixel ...   how the exact gradient at one pixel comes about
+ *   check-formula EXPR      is a claimed pointwise partial of S right
+ * The checker (with fast-check, pngjs and tsx) loads only when one of these commands runs.
+ */
 import type { Command } from '../cli.js';
+import type { HeatmapInfo } from '../check/heatmap.js';
+import { InputError } from '../field/index.js';
+import { SSIM_OPTION_SPECS, type OptionSpec, type Parsed } from './args.js';
+import { imagesAndOptions } from './images.js';
 
-export const checkCommands: Record<string, Command> = {};
+const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
+const WRT_SPEC: OptionSpec = { value: true, help: 'the gradient with respect to x or y', default: 'x' };
+
+function wrtOf(parsed: Parsed): 'x' | 'y' {
+  const wrt = parsed.values.get('wrt') ?? 'x';
+  if (wrt !== 'x' && wrt !== 'y') throw new InputError(`--wrt: got '${wrt}', expected x or y`);
+  return wrt;
+}
+
+/** X Y and the options, after `lead` leading positionals (check's CAND). */
+function imagesAfter(parsed: Parsed, command: string, lead: number, leadNames: string) {
+  const want = lead + 2;
+  if (parsed.positionals.length !== want) {
+    throw new InputError(`expected ${leadNames}${lead > 0 ? ' ' : ''}X Y (${want} arguments), got ${parsed.positionals.length} (${parsed.positionals.join(' ') || 'none'})`);
+  }
+  return imagesAndOptions({ ...parsed, positionals: parsed.positionals.slice(lead) }, command);
+}
+
+export const checkCommands: Record<string, Command> = {
+  check: {
+    usage: 'ssim-grad check CAND X Y [options] [--wrt x|y] [--json] [--heatmap FILE.png]',
+    summary: "check a gradient (CAND: .npy with X's shape, or a .ts/.js module exporting gradient(x, y, options)) against the exact one; exit 0 match, 1 mismatch",
+    options: {
+      ...SSIM_OPTION_SPECS,
+      wrt: WRT_SPEC,
+      json: JSON_SPEC,
+      heatmap: { value: true, help: 'write a PNG of |candidate - exact| per channel' },
+    },
+    async run(parsed, out) {
+      const { loadCandidate } = await import('../check/candidate.js');
+      const { borderBand, checkGradient } = await import('../check/diagnose.js');
+      const { writeHeatmap } = await import('../check/heatmap.js');
+      const { formatCheckReport } = await import('../check/report.js');
+      const wrt = wrtOf(parsed);
+      const heatmapPath = parsed.values.get('heatmap');
+      if (heatmapPath !== undefined && !heatmapPath.toLowerCase().endsWith('.png')) {
+        throw new InputError(`--heatmap: got '${heatmapPath}', expected a file name ending in .png`);
+      }
+      const { x, y, options } = imagesAfter(parsed, 'check', 1, 'CAND');
+      const [candPath, xPath, yPath] = parsed.positionals as [string, string, string];
+      const cand = await loadCandidate(candPath, x, y, options);
+      const result = checkGradient({ x, y, options, wrt, candidate: cand.data, float32: cand.float32 });
+      let heatmap: { path: string; info: HeatmapInfo } | undefined;
+      if (heatmapPath !== undefined) {
+        const e = result.evaluation;
+        heatmap = { path: heatmapPath, info: writeHeatmap(heatmapPath, result.candidate, result.exact, e.shape, borderBand(e, e.shape)) };
+      }
+      if (parsed.switches.has('json')) {
+        out(JSON.stringify({ candidate: candPath, x: xPath, y: yPath, ...result.report, ...(heatmap ? { heatmap: { path: heatmap.path, ...heatmap.info } } : {}) }));
+      } else {
+        out(formatCheckReport(result.report, { candidate: candPath, x: xPath, y: yPath }, heatmap));
+      }
+      return result.report.verdict === 'match' ? 0 : 1;
+    },
+  },
+  trace: {
+    usage: 'ssim-grad trace X Y --pixel n,c,i,j [options] [--wrt x|y] [--candidate CAND] [--json]',
+    summary: 'show how the exact gradient at one pixel comes about: its three terms and the map pixels that contribute most',
+    options: {
+      ...SSIM_OPTION_SPECS,
+      pixel: { value: true, help: 'the pixel n,c,i,j (or c,i,j / i,j for CHW / HW images), 0-based (required)' },
+      wrt: WRT_SPEC,
+      candidate: { value: true, help: 'a candidate gradient (as for check): its value at the pixel and which term differs' },
+      top: { value: true, help: 'how many contributing map pixels to list', default: '8' },
+      json: JSON_SPEC,
+    },
+    async run(parsed, out) {
+      const { loadCandidate } = await import('../check/candidate.js');
+      const { formatTrace, parsePixel, tracePixel } = await import('../check/trace.js');
+      const wrt = wrtOf(parsed);
+      const pixelArg = parsed.values.get('pixel');
+      if (pixelArg === undefined) throw new InputError('--pixel: required, the pixel n,c,i,j to trace');
+      const topArg = parsed.values.get('top') ?? '8';
+      const top = Number(topArg);
+      if (!Number.isInteger(top) || top < 1) throw new InputError(`--top: got '${topArg}', expected an integer >= 1`);
+      const { x, y, options } = imagesAfter(parsed, 'trace', 0, '');
+      const pixel = parsePixel(pixelArg, x.shape);
+      const candPath = parsed.values.get('candidate');
+      let candidate: { path: string; data: Float64Array; float32: boolean } | undefined;
+      if (candPath !== undefined) {
+        const c = await loadCandidate(candPath, x, y, options);
+        candidate = { path: candPath, data: c.data, float32: c.float32 };
+      }
+      const t = tracePixel({ x, y, options, wrt, pixel, top, candidate });
+      out(parsed.switches.has('json') ? JSON.stringify(t) : formatTrace(t));
+      return 0;
+    },
+  },
+  'check-formula': {
+    usage: 'ssim-grad check-formula "EXPR" --wrt VAR [--params raw|central] [--sample-covariance] [--runs N] [--json]',
+    summary:
+      'check a claimed partial of S (mathjs syntax over mu_x, mu_y, m_xx, m_yy, m_xy or var_x, var_y, cov, with C1, C2 and the shorthands ' +
+      'A1, B1, A2, B2, l, cs, S) against the symbolic one at random statistics; exit 0 right, 1 wrong',
+    options: {
+      wrt: { value: true, help: 'the variable the claimed partial is with respect to (required)' },
+      params: { value: true, help: 'what is held fixed: raw (mu_x, mu_y, m_xx, m_yy, m_xy) or central (mu_x, mu_y, var_x, var_y, cov)', default: 'central for var_x, var_y, cov; raw otherwise' },
+      'sample-covariance': { value: false, help: 'var and cov carry c_n = NP/(NP-1), NP = size^2' },
+      size: { value: true, help: 'window size for the sample-covariance factor', default: '7' },
+      runs: { value: true, help: 'how many random points', default: '1000' },
+      seed: { value: true, help: 'fast-check seed (for a reproducible run)' },
+      json: JSON_SPEC,
+    },
+    async run(parsed, out) {
+      const { checkFormula, formatFormulaResult } = await import('../check/formula.js');
+      if (parsed.positionals.length !== 1) {
+        throw new InputError(`expected one expression in quotes, got ${parsed.positionals.length} arguments (${parsed.positionals.join(' ') || 'none'})`);
+      }
+      const wrt = parsed.values.get('wrt');
+      if (wrt === undefined) throw new InputError('--wrt: required, the variable the partial is with respect to');
+      const int = (name: string, min: number): number | undefined => {
+        const v = parsed.values.get(name);
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < min) throw new InputError(`--${name}: got '${v}', expected an integer >= ${min}`);
+        return n;
+      };
+      const params = parsed.values.get('params');
+      if (params !== undefined && params !== 'raw' && params !== 'central') throw new InputError(`--params: got '${params}', expected raw or central`);
+      const size = int('size', 2) ?? 7;
+      const r = checkFormula(parsed.positionals[0]!, wrt, {
+        params,
+        sampleCovarianceNP: parsed.switches.has('sample-covariance') ? size * size : undefined,
+        runs: int('runs', 1) ?? 1000,
+        seed: int('seed', -(2 ** 31)),
+      });
+      out(parsed.switches.has('json') ? JSON.stringify(r) : formatFormulaResult(r));
+      return r.ok ? 0 : 1;
+    },
+  },
+};

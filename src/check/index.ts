@@ -1,0 +1,19 @@
+/**
+ * The derivation checker: is a hand-written SSIM gradient right beyond rounding, and if not,
+ * what mistake was made; how the exact gradient at one pixel comes about; is a claimed
+ * pointwise partial right.
+ */
+export { axisWeight, windowAxes, type WindowAxes } from './axes.js';
+export { loadCandidate, fullOptions, type GradientFunction, type LoadedCandidate } from './candidate.js';
+export { centralSsim, type CentralSsim } from './central.js';
+export { inBand, regionErrors, scaleFit, termFit, type ErrorStats, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
+export {
+  borderBand, checkGradient, FLOAT32_MISTAKE_TOLERANCE,
+  type CheckInput, type CheckReport, type CheckResult, type Diagnosis, type MistakeDistance,
+} from './diagnose.js';
+export { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor, type RoundingFloor } from './floor.js';
+export { checkFormula, FORMULA_TOLERANCE, FORMULA_VARIABLES, formatFormulaResult, type FormulaOptions, type FormulaResult } from './formula.js';
+export { inferno, renderHeatmap, writeHeatmap, type HeatmapInfo } from './heatmap.js';
+export { applicableMistakes, exactFromCentral, KNOWN_MISTAKES, type KnownMistake, type MistakeContext } from './mistakes.js';
+export { formatCheckReport, type ReportNames } from './report.js';
+export { formatTrace, parsePixel, tracePixel, type Contribution, type TraceInput, type TraceResult } from './trace.js';
