@@ -28,6 +28,14 @@ where options uses ssim-grad's option names and centralDifferences is null or
 The RNG seed is fixed and torch runs single-threaded, so reruns are
 byte-identical.
 
+A second, separate section (make_variants, at the end) writes the variant
+fixtures to test/fixtures/variants/ with its own manifest.json in the same
+format and its own RNG seed (VARIANT_SEED), so the peers output above does not
+depend on it: MS-SSIM (pytorch-msssim, default and custom weights; inputs
+stored as uint8), DSSIM ((1 - SSIM)/2 and 1 - SSIM, pytorch-ssim) and the 3D
+Gaussian splatting training loss (lambda 0.2 and 0.5), all torch float64
+autograd with float64 Gaussian taps; "value" is the variant's value.
+
 Run (Debian / Ubuntu):
     apt-get install python3-torch python3-skimage   # also pulls numpy, scipy
     python3 scripts/make_fixtures.py
@@ -68,14 +76,17 @@ def save(name, arr, dtype=np.float64):
     return name
 
 
-def make_pair(shape, L, noise):
-    """x: smooth-ish random NCHW image in [0, L]; y: noisy, lightly blurred x."""
-    base = rng.random(shape)
+def make_pair(shape, L, noise, gen=None):
+    """x: smooth-ish random NCHW image in [0, L]; y: noisy, lightly blurred x.
+    gen: the numpy Generator to draw from (default: the peers' rng)."""
+    if gen is None:
+        gen = rng
+    base = gen.random(shape)
     sig = (0,) * (len(shape) - 2) + (1.0, 1.0)
     x = ndi.gaussian_filter(base, sigma=sig, mode="reflect")
     x = 0.6 * x + 0.4 * base
     x = (x - x.min()) / (x.max() - x.min())
-    y = np.clip(x + noise * rng.standard_normal(shape), 0.0, 1.0)
+    y = np.clip(x + noise * gen.standard_normal(shape), 0.0, 1.0)
     y = 0.75 * y + 0.25 * ndi.gaussian_filter(y, sigma=(0,) * (len(shape) - 2) + (0.7, 0.7),
                                               mode="reflect")
     return x * L, y * L
@@ -443,3 +454,197 @@ total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
 print(f"wrote {len(manifest)} cases to {os.path.normpath(OUT)} ({total / 1024:.0f} KiB)")
 for c in manifest:
     print(f"  {c['name']:32s} {c['value']!r}")
+
+
+# ============================================================================
+# Variant fixtures: test/fixtures/variants/ (MS-SSIM, DSSIM, the 3DGS loss)
+#
+# A separate output folder, manifest and RNG (VARIANT_SEED): nothing here draws
+# from the peers' rng, and it all runs after the peers are written, so the peers
+# output is unaffected. Same manifest format; "value" is the variant's value
+# (the quantity differentiated), gradX/gradY its gradients, all torch float64
+# autograd with float64 Gaussian taps t_i = exp(-(i-(size-1)/2)^2/(2 sigma^2)) / sum.
+
+VARIANT_OUT = os.path.join(HERE, "..", "test", "fixtures", "variants")
+VARIANT_SEED = 20240917
+
+MSSSIM_WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]
+
+SRC_TAPS64 = ("Gaussian taps computed in float64, t_i = exp(-(i-(size-1)/2)^2/(2 sigma^2)) "
+              "normalised to sum 1 (the peer builds them in float32)")
+
+
+def pytorch_msssim_ssim_cs(X, Y, data_range, win, K=(0.01, 0.03)):
+    """pytorch_msssim/ssim.py _ssim(size_average=False): (ssim_per_channel, cs), each (N, C)."""
+    K1, K2 = K
+    compensation = 1.0
+    C1 = (K1 * data_range) ** 2
+    C2 = (K2 * data_range) ** 2
+    win = win.to(dtype=X.dtype)
+    mu1 = msssim_gaussian_filter(X, win)
+    mu2 = msssim_gaussian_filter(Y, win)
+    mu1_sq = mu1.pow(2)
+    mu2_sq = mu2.pow(2)
+    mu1_mu2 = mu1 * mu2
+    sigma1_sq = compensation * (msssim_gaussian_filter(X * X, win) - mu1_sq)
+    sigma2_sq = compensation * (msssim_gaussian_filter(Y * Y, win) - mu2_sq)
+    sigma12 = compensation * (msssim_gaussian_filter(X * Y, win) - mu1_mu2)
+    cs_map = (2 * sigma12 + C2) / (sigma1_sq + sigma2_sq + C2)
+    ssim_map = ((2 * mu1_mu2 + C1) / (mu1_sq + mu2_sq + C1)) * cs_map
+    ssim_per_channel = torch.flatten(ssim_map, 2).mean(-1)
+    cs = torch.flatten(cs_map, 2).mean(-1)
+    return ssim_per_channel, cs
+
+
+def pytorch_msssim_ms_ssim(X, Y, data_range=255, win_size=11, win_sigma=1.5, weights=None,
+                           K=(0.01, 0.03), trace=None):
+    """pytorch_msssim/ssim.py ms_ssim(size_average=True), float64 taps. The size assertion
+    (smaller_side > (win_size-1) * 2**4) is checked by the caller. trace, if a list, gets
+    the per-level (N, C) values that enter the product (relu'd cs, last relu'd ssim)."""
+    if weights is None:
+        weights = MSSSIM_WEIGHTS
+    weights_tensor = X.new_tensor(weights)
+    win = torch.tensor(gauss_taps64(win_size, win_sigma), dtype=torch.float64)
+    win = win.reshape(1, 1, 1, win_size).repeat([X.shape[1], 1, 1, 1])
+    levels = weights_tensor.shape[0]
+    mcs = []
+    for i in range(levels):
+        ssim_per_channel, cs = pytorch_msssim_ssim_cs(X, Y, data_range, win, K)
+        if i < levels - 1:
+            mcs.append(torch.relu(cs))
+            padding = [s % 2 for s in X.shape[2:]]
+            X = F.avg_pool2d(X, kernel_size=2, padding=padding)
+            Y = F.avg_pool2d(Y, kernel_size=2, padding=padding)
+    ssim_per_channel = torch.relu(ssim_per_channel)  # (batch, channel)
+    mcs_and_ssim = torch.stack(mcs + [ssim_per_channel], dim=0)  # (level, batch, channel)
+    if trace is not None:
+        trace.append(mcs_and_ssim.detach().numpy().copy())
+    ms_ssim_val = torch.prod(mcs_and_ssim ** weights_tensor.view(-1, 1, 1), dim=0)
+    return ms_ssim_val.mean()
+
+
+def make_variants():
+    vrng = np.random.default_rng(VARIANT_SEED)
+    os.makedirs(VARIANT_OUT, exist_ok=True)
+    for old in os.listdir(VARIANT_OUT):  # drop stale outputs of earlier runs
+        if old.endswith(".npy") or old == "manifest.json":
+            os.remove(os.path.join(VARIANT_OUT, old))
+    vmanifest = []
+
+    def vsave(name, arr, dtype=np.float64):
+        arr = np.ascontiguousarray(np.asarray(arr, dtype=dtype))
+        np.save(os.path.join(VARIANT_OUT, name), arr)
+        return name
+
+    def vcase(name, source, options, fx, fy, value, gx, gy):
+        vmanifest.append({
+            "name": name,
+            "peer": "torch-autograd",
+            "source": source,
+            "options": options,
+            "x": fx,
+            "y": fy,
+            "value": float(value),
+            "gradX": vsave(f"{name}.gradX.npy", gx),
+            "gradY": vsave(f"{name}.gradY.npy", gy),
+            "centralDifferences": None,
+        })
+
+    # -- MS-SSIM (pytorch-msssim), inputs stored as uint8 (integer values 0..255, L = 255)
+    def msssim_case(name, shape, weights, options, noise, note):
+        x, y = make_pair(shape, 255.0, noise, gen=vrng)
+        x = np.round(x).astype(np.uint8)
+        y = np.round(y).astype(np.uint8)
+        win_size = 11
+        levels = len(weights)
+        smaller = min(shape[-2:])
+        assert smaller > (win_size - 1) * 2 ** (levels - 1)  # ssim-grad's rule
+        # pytorch-msssim asserts smaller > (win_size - 1) * 2**4 for any level count
+        assert (smaller > (win_size - 1) * 2 ** 4) == (levels == 5)
+        trace = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no skipped smoothing expected at these sizes
+            v, gx, gy = autograd(lambda a, b: pytorch_msssim_ms_ssim(
+                a, b, data_range=255, win_size=win_size, win_sigma=1.5, weights=weights,
+                trace=trace), x.astype(np.float64), y.astype(np.float64))
+        per_level = trace[0]
+        assert per_level.shape == (levels,) + tuple(shape[:2])
+        assert (per_level > 0).all(), per_level  # every relu'd cs (and the last ssim) positive
+        src = ("VainF/pytorch-msssim pytorch_msssim/ssim.py ms_ssim(size_average=True, "
+               f"data_range=255, win_size=11, win_sigma=1.5, K=(0.01, 0.03), weights={weights}) "
+               "written out with torch ops: per level _ssim (gaussian_filter separable 'valid' "
+               "conv along H then W; ssim_per_channel, cs = per-channel spatial means of "
+               "ssim_map and cs_map = (2 sigma12 + C2)/(sigma1_sq + sigma2_sq + C2)); levels "
+               "before the last append relu(cs) and 2x2 avg_pool2d both images with padding "
+               "[s % 2 for s in X.shape[2:]] (count_include_pad=True); last level relu(ssim); "
+               "prod over levels of value ** weight per (N, C), mean over N and C; "
+               + SRC_TAPS64 + "; x and y are stored as uint8 .npy (integer pixel values "
+               "0..255, data range 255), evaluated as float64; per-level values (level, N, C) "
+               + json.dumps(np.round(per_level, 6).tolist()) + note)
+        fx = vsave(f"{name}.x.npy", x, np.uint8)
+        fy = vsave(f"{name}.y.npy", y, np.uint8)
+        vcase(name, src, options, fx, fy, v, gx, gy)
+
+    msssim_case("msssim-pytorch", (1, 2, 168, 176), MSSSIM_WEIGHTS,
+                {"preset": "pytorch-msssim", "variant": "ms-ssim"}, 0.22,
+                "; sizes per level H 168,84,42,21,11 and W 176,88,44,22,11 (the odd 21 is "
+                "pooled with a zero row in front)")
+    msssim_case("msssim-pytorch-custom-weights", (2, 1, 96, 100), [0.3, 0.3, 0.4],
+                {"preset": "pytorch-msssim", "variant": "ms-ssim", "weights": [0.3, 0.3, 0.4]},
+                0.22,
+                "; 3 levels (96x100, 48x50, 24x25). pytorch-msssim asserts smaller_side > "
+                "(win_size-1) * 2**4 = 160 whatever the number of levels, so it would refuse "
+                "this 96x100 input; ssim-grad's rule is (win_size-1) * 2**(levels-1) = 40 here, "
+                "and this fixture is the formula above evaluated without that assertion")
+
+    # -- DSSIM with pytorch-ssim's SSIM (L = 1); both cases share one image pair
+    x, y = make_pair((2, 3, 20, 24), 1.0, 0.2, gen=vrng)
+    fx, fy = vsave("dssim-half.x.npy", x), vsave("dssim-half.y.npy", y)
+    src_dssim = ("Po-Hsun-Su/pytorch-ssim pytorch_ssim/__init__.py SSIM (_ssim, conv2d zero "
+                 "padding window_size//2 ('same'), window 11, sigma 1.5, C1 = 0.01^2, "
+                 "C2 = 0.03^2, size_average=True: mean over all); " + SRC_TAPS64)
+    for name, d, options in (("dssim-half", 2, {"preset": "pytorch-ssim", "variant": "dssim"}),
+                             ("dssim-one", 1, {"preset": "pytorch-ssim", "variant": "dssim",
+                                               "dssimDivisor": 1})):
+        v, gx, gy = autograd(lambda a, b: (1 - pytorch_ssim_loss(a, b, 1.0)) / d, x, y)
+        what = "(1 - SSIM) / 2" if d == 2 else "1 - SSIM"
+        vcase(name, f"DSSIM = {what}, " + src_dssim + ("; inputs shared with dssim-half"
+                                                       if d == 1 else ""),
+              options, fx, fy, v, gx, gy)
+
+    # -- 3D Gaussian splatting training loss; x = render, y = gt; no pixel with x == y
+    x, y = make_pair((1, 3, 22, 26), 1.0, 0.15, gen=vrng)
+    x = 0.05 + 0.9 * x  # keep x off 0 and 1, where y may be clipped
+    d = y - x
+    small = np.abs(d) < 1e-3
+    y = np.where(small, x + np.where(d < 0, -1e-3, 1e-3), y)
+    assert np.abs(x - y).min() >= 1e-3 * (1 - 1e-9) and 0 <= y.min() and y.max() <= 1
+    fx, fy = vsave("3dgs-loss.x.npy", x), vsave("3dgs-loss.y.npy", y)
+    for name, lam, options in (("3dgs-loss", 0.2, {"preset": "pytorch-ssim", "variant": "3dgs-loss"}),
+                               ("3dgs-loss-lambda", 0.5, {"preset": "pytorch-ssim",
+                                                          "variant": "3dgs-loss", "lambda": 0.5})):
+        def loss_3dgs(image, gt, lam=lam):
+            l1 = torch.abs(image - gt).mean()
+            return (1.0 - lam) * l1 + lam * (1.0 - pytorch_ssim_loss(image, gt, 1.0))
+        v, gx, gy = autograd(loss_3dgs, x, y)
+        src = (f"graphdeco-inria/gaussian-splatting train.py loss = (1 - lambda_dssim) * "
+               f"l1_loss(image, gt_image) + lambda_dssim * (1 - ssim(image, gt_image)), "
+               f"lambda_dssim = {lam}; utils/loss_utils.py l1_loss = abs(a - b).mean() and "
+               "ssim = pytorch-ssim's _ssim (conv2d zero padding 'same', window 11, sigma 1.5, "
+               "C1 = 0.01^2, C2 = 0.03^2, mean over all); the fallback ssim, not the "
+               "fused_ssim CUDA kernel newer train.py uses when installed; 3DGS passes CHW "
+               "images, here NCHW with N = 1 (same conv2d result); x = image (the render), "
+               "y = gt_image; |x - y| >= 1e-3 at every pixel (|.| is not differentiable at 0); "
+               + SRC_TAPS64 + ("; inputs shared with 3dgs-loss" if lam != 0.2 else ""))
+        vcase(name, src, options, fx, fy, v, gx, gy)
+
+    with open(os.path.join(VARIANT_OUT, "manifest.json"), "w") as fh:
+        json.dump(vmanifest, fh, indent=1)
+        fh.write("\n")
+    total = sum(os.path.getsize(os.path.join(VARIANT_OUT, n)) for n in os.listdir(VARIANT_OUT))
+    print(f"wrote {len(vmanifest)} cases to {os.path.normpath(VARIANT_OUT)} ({total / 1024:.0f} KiB)")
+    for c in vmanifest:
+        print(f"  {c['name']:32s} {c['value']!r}")
+
+
+make_variants()

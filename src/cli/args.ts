@@ -76,6 +76,9 @@ export const VARIANT_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
   weights: { value: true, help: 'ms-ssim: comma-separated weights, one per scale', default: MSSSIM_WEIGHTS.join(',') },
   lambda: { value: true, help: '3dgs-loss: weight of (1 - SSIM) in (1 - lambda) L1 + lambda (1 - SSIM)', default: '0.2' },
   'dssim-divisor': { value: true, help: 'dssim: (1 - SSIM) / d with d = 2 or 1', default: '2' },
+  alpha: { value: true, help: 'wang: exponent of the luminance term l', default: '1' },
+  beta: { value: true, help: 'wang: exponent of the contrast term c', default: '1' },
+  gamma: { value: true, help: 'wang: exponent of the structure term s (C3 = C2/2)', default: '1' },
 };
 
 /** The variant options named on the command line, over the SSIM options. */
@@ -91,6 +94,10 @@ export function variantOptionsFrom(parsed: Parsed): VariantOptions {
   }
   const lambda = number(parsed, 'lambda');
   if (lambda !== undefined) o.lambda = lambda;
+  for (const k of ['alpha', 'beta', 'gamma'] as const) {
+    const v = number(parsed, k);
+    if (v !== undefined) o[k] = v;
+  }
   const d = number(parsed, 'dssim-divisor');
   if (d !== undefined) {
     if (d !== 1 && d !== 2) throw new InputError(`--dssim-divisor: got '${parsed.values.get('dssim-divisor')}', expected 1 or 2`);

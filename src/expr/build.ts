@@ -227,3 +227,55 @@ export function sign(x: Node): Node {
   if (x.op === 'abs') return step(x); // sign(|x|) = 1 for x != 0, 0 at 0
   return intern('sign', [x]);
 }
+
+/**
+ * Rebuilds `nodes` with some variables replaced by expressions, through the smart constructors
+ * (so the result is interned and simplified like any other graph).
+ */
+export function substitute(nodes: readonly Node[], replacements: ReadonlyMap<string, Node>): Node[] {
+  const memo = new Map<number, Node>();
+  const rebuild = (n: Node): Node => {
+    const hit = memo.get(n.id);
+    if (hit !== undefined) return hit;
+    const a = n.args.map(rebuild);
+    let out: Node;
+    switch (n.op) {
+      case 'const':
+        out = n;
+        break;
+      case 'var':
+        out = replacements.get(n.name!) ?? n;
+        break;
+      case 'add':
+        out = add(...a);
+        break;
+      case 'mul':
+        out = mul(...a);
+        break;
+      case 'pow':
+        out = pow(a[0]!, n.rat!);
+        break;
+      case 'exp':
+        out = exp(a[0]!);
+        break;
+      case 'log':
+        out = log(a[0]!);
+        break;
+      case 'abs':
+        out = abs(a[0]!);
+        break;
+      case 'max':
+        out = max(a[0]!, a[1]!);
+        break;
+      case 'step':
+        out = step(a[0]!);
+        break;
+      case 'sign':
+        out = sign(a[0]!);
+        break;
+    }
+    memo.set(n.id, out);
+    return out;
+  };
+  return nodes.map(rebuild);
+}

@@ -7,7 +7,7 @@
  *
  * the same chain rule as SSIM's (reference.ts), with a weight per (image, channel) plane.
  */
-import { div, evaluateVec, grad, type Node } from '../expr/index.js';
+import { add, div, evaluateVec, grad, max, mul, num, pow, relu, step, substitute, variable, type Node } from '../expr/index.js';
 import { sizeOf, type Shape4 } from '../field/index.js';
 import type { SsimConfig } from './options.js';
 import { pointwiseSsim } from './pointwise.js';
@@ -35,6 +35,47 @@ export function csMap(): MapGraph {
   const { mu_x, mu_y, m_xx, m_yy, m_xy } = p.inputs;
   const [gmx, gxx, gxy, gmy, gyy] = grad(cs, [mu_x, m_xx, m_xy, mu_y, m_yy]);
   return { name: 'cs', F: cs, dX: { mu: gmx!, sq: gxx!, cross: gxy! }, dY: { mu: gmy!, sq: gyy!, cross: gxy! } };
+}
+
+/**
+ * The general form of Wang et al. 2004, l^alpha c^beta s^gamma with C3 = C2/2:
+ *   l = A1/B1,  c = (2 sigma_x sigma_y + C2) / (sigma_x^2 + sigma_y^2 + C2),  s = (sigma_xy + C3) / (sigma_x sigma_y + C3),
+ * sigma = sqrt(max(var, 0)). With alpha = beta = gamma = 1 it is S exactly. The square root's
+ * derivative 1/(2 sigma) is infinite where a variance is zero; there the gradient takes
+ * d sigma / d var = 0 (the terms through sigma drop out; the others stay), so no NaN or
+ * infinity reaches the gradient. Non-integer exponents need l, c, s > 0 (c always is; s is not
+ * when the covariance is below -C3, where s^gamma has no real value and the result is NaN).
+ */
+export function wangMap(alpha: number, beta: number, gamma: number): MapGraph {
+  const p = pointwiseSsim();
+  const named = new Map(p.named);
+  const { mu_x, mu_y, m_xx, m_yy, m_xy, C2, c_n } = p.inputs;
+  const [varX, varY, cov, A1, B1] = ['var_x', 'var_y', 'cov', 'A1', 'B1'].map((n) => named.get(n)!) as [Node, Node, Node, Node, Node];
+  // sigma_x, sigma_y as free variables first, so that their derivative can be given its zero-variance rule
+  const sx = variable('sigma_x');
+  const sy = variable('sigma_y');
+  const C3 = mul(C2, 0.5);
+  const l = div(A1, B1);
+  const c = div(add(mul(2, sx, sy), C2), add(varX, varY, C2));
+  const s = div(add(cov, C3), add(mul(sx, sy), C3));
+  const F = mul(pow(l, alpha), pow(c, beta), pow(s, gamma));
+  const [fmx, fxx, fxy, fmy, fyy, fsx, fsy] = grad(F, [mu_x, m_xx, m_xy, mu_y, m_yy, sx, sy]);
+  // d sigma / d var = H(var) / (2 sqrt(max(var, tiny))): 1/(2 sigma) for var > 0, 0 at var = 0
+  const half = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(Number.MIN_VALUE)), -0.5));
+  const hx = half(varX);
+  const hy = half(varY);
+  const dX = {
+    mu: add(fmx!, mul(fsx!, hx, -2, c_n, mu_x)),
+    sq: add(fxx!, mul(fsx!, hx, c_n)),
+    cross: fxy!,
+  };
+  const dY = { mu: add(fmy!, mul(fsy!, hy, -2, c_n, mu_y)), sq: add(fyy!, mul(fsy!, hy, c_n)), cross: fxy! };
+  const sigmas = new Map([
+    ['sigma_x', pow(relu(varX), 0.5)],
+    ['sigma_y', pow(relu(varY), 0.5)],
+  ]);
+  const [F1, a, b, cc, d, e] = substitute([F, dX.mu, dX.sq, dX.cross, dY.mu, dY.sq], sigmas) as [Node, Node, Node, Node, Node, Node];
+  return { name: 'wang', F: F1, dX: { mu: a, sq: b, cross: cc }, dY: { mu: d, sq: e, cross: cc } };
 }
 
 const times = (a: Float64Array, b: Float64Array, c = 1): Float64Array => a.map((v, i) => c * v * b[i]!);

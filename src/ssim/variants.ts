@@ -11,14 +11,15 @@
  * - `dssim`: (1 - SSIM) / d with d = 2 (default) or 1.
  * - `3dgs-loss`: the 3D Gaussian splatting loss (graphdeco-inria/gaussian-splatting train.py),
  *   (1 - lambda) mean|x - y| + lambda (1 - SSIM), lambda = 0.2 by default, x the rendering.
+ * - `wang`: the general form l^alpha c^beta s^gamma of Wang et al. 2004 (maps.ts, `wangMap`).
  */
 import { avgPool2x2, InputError, shape4, sizeOf, toField, type Tensor } from '../field/index.js';
-import { csMap, planeMeans, ssimMap } from './maps.js';
+import { csMap, planeMeans, ssimMap, wangMap } from './maps.js';
 import { resolveOptions, type SsimOptions } from './options.js';
 import { evaluateSsim } from './reference.js';
 
-export type Variant = 'ssim' | 'ms-ssim' | 'dssim' | '3dgs-loss';
-export const VARIANTS: readonly Variant[] = ['ssim', 'ms-ssim', 'dssim', '3dgs-loss'];
+export type Variant = 'ssim' | 'ms-ssim' | 'dssim' | '3dgs-loss' | 'wang';
+export const VARIANTS: readonly Variant[] = ['ssim', 'ms-ssim', 'dssim', '3dgs-loss', 'wang'];
 
 /** pytorch-msssim's and TensorFlow's default MS-SSIM weights (Wang, Simoncelli, Bovik 2003). */
 export const MSSSIM_WEIGHTS: readonly number[] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
@@ -31,6 +32,10 @@ export interface VariantOptions extends SsimOptions {
   lambda?: number;
   /** DSSIM: (1 - SSIM) / dssimDivisor, 2 (default) or 1. */
   dssimDivisor?: 1 | 2;
+  /** Wang's general form: the exponents of luminance, contrast and structure (default 1 each). */
+  alpha?: number;
+  beta?: number;
+  gamma?: number;
 }
 
 /** A variant's value (the quantity differentiated), the plain SSIM beside it, and the gradients. */
@@ -58,13 +63,29 @@ function checkVariantOptions(o: VariantOptions): Variant {
     if (variant !== 'dssim') throw new InputError(`dssimDivisor (--dssim-divisor): only the dssim variant takes it, the variant is ${variant}`);
     if (o.dssimDivisor !== 1 && o.dssimDivisor !== 2) throw new InputError(`dssimDivisor (--dssim-divisor): got ${String(o.dssimDivisor)}, expected 1 or 2`);
   }
+  for (const k of ['alpha', 'beta', 'gamma'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (variant !== 'wang') throw new InputError(`${k} (--${k}): only the wang variant takes it, the variant is ${variant}`);
+    if (typeof v !== 'number' || !(v >= 0 && v <= 16)) throw new InputError(`${k} (--${k}): got ${String(v)}, expected a number in [0, 16]`);
+  }
+  if ((variant === 'ms-ssim' || variant === 'wang') && optionsDownsample(o)) {
+    throw new InputError(`downsample (--downsample): the ${variant} variant does not downsample first; use --downsample 1`);
+  }
   return variant;
+}
+
+/** Whether the options (or their preset) downsample the images first. */
+function optionsDownsample(o: VariantOptions): boolean {
+  const d = resolveOptions(o).downsample;
+  return d !== 1;
 }
 
 /** Evaluates the variant and its exact gradients in float64. */
 export function evaluateVariant(x: Tensor, y: Tensor, options: VariantOptions = {}): VariantResult {
   const variant = checkVariantOptions(options);
   if (variant === 'ms-ssim') return msSsim(x, y, options);
+  if (variant === 'wang') return wang(x, y, options);
   const e = evaluateSsim(x, y, options);
   if (variant === 'ssim') return { value: e.ssim, ssim: e.ssim, gradX: e.gradX, gradY: e.gradY };
   if (variant === 'dssim') {
@@ -86,6 +107,20 @@ export function evaluateVariant(x: Tensor, y: Tensor, options: VariantOptions = 
     gradX: e.gradX.map((g, i) => s * Math.sign(fx[i]! - fy[i]!) - lambda * g),
     gradY: e.gradY.map((g, i) => -s * Math.sign(fx[i]! - fy[i]!) - lambda * g),
   };
+}
+
+/** Wang's general form: the mean over the region of l^alpha c^beta s^gamma, and its gradient. */
+function wang(x: Tensor, y: Tensor, options: VariantOptions): VariantResult {
+  const config = resolveOptions(options);
+  const shape = shape4(x, 'x');
+  if (shape4(y, 'y').join() !== shape.join()) throw new InputError(`y: shape [${y.shape}] differs from x's shape [${x.shape}]`);
+  const [N, C] = shape;
+  const map = wangMap(options.alpha ?? 1, options.beta ?? 1, options.gamma ?? 1);
+  const P = N * C;
+  const w = new Float64Array(P).fill(config.reduction === 'mean' ? 1 / P : 1);
+  const r = planeMeans(toField(x, 'x').data, toField(y, 'y').data, shape, config, map, w);
+  const value = r.means.reduce((a, m, p) => a + w[p]! * m, 0);
+  return { value, ssim: evaluateSsim(x, y, options).ssim, gradX: r.gradX!, gradY: r.gradY! };
 }
 
 /** MS-SSIM (see the module comment) and its gradient: the product rule across scales, pooling transposed between them. */

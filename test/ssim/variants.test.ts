@@ -92,4 +92,40 @@ describe('variants: exact gradients against central differences', () => {
     expect(() => evaluateVariant(x, x, { variant: 'dssim', lambda: 0.3 })).toThrow(/only the 3dgs-loss variant takes lambda/);
     expect(() => evaluateVariant(x, x, { variant: 'bogus' as 'ssim' })).toThrow(/expected one of ssim, ms-ssim/);
   });
+
+  it('wang with alpha = beta = gamma = 1 is SSIM, value and gradient', () => {
+    const [xs, noise] = fc.sample(fc.tuple(fc.array(uniform(0, 1), { minLength: 300, maxLength: 300 }), fc.array(uniform(-0.3, 0.3), { minLength: 300, maxLength: 300 })), { numRuns: 1, seed: 3 })[0]!;
+    const { x, y } = pair([1, 3, 10, 10], 1, xs, noise);
+    const w = evaluateVariant(x, y, { variant: 'wang', padding: 'reflect' });
+    const s = evaluateVariant(x, y, { variant: 'ssim', padding: 'reflect' });
+    expect(w.value).toBeCloseTo(s.value, 13);
+    expect(Math.max(...Array.from(w.gradX, (v, i) => Math.abs(v - s.gradX[i]!)))).toBeLessThan(1e-14);
+  });
+
+  it('wang with other exponents agrees with central differences', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ alpha: fc.constantFrom(0.5, 1, 2), beta: fc.constantFrom(0.5, 1.5, 3), gamma: fc.constantFrom(1, 2) }),
+        fc.array(uniform(0.2, 0.8), { minLength: 2 * 12 * 13, maxLength: 2 * 12 * 13 }),
+        fc.array(uniform(-0.1, 0.1), { minLength: 2 * 12 * 13, maxLength: 2 * 12 * 13 }),
+        fc.array(fc.nat(2 * 12 * 13 - 1), { minLength: 3, maxLength: 3 }),
+        (e, xs, noise, pixels) => {
+          const { x, y } = pair([2, 12, 13], 1, xs, noise);
+          agrees(x, y, { variant: 'wang', dataRange: 1, ...e }, 1, pixels);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('wang where a variance is zero: finite value and gradient, no NaN (d sigma/d var taken as 0 there)', () => {
+    const flat = { shape: [1, 1, 12, 12], data: new Float64Array(144).fill(0.4) }; // var_x = 0 everywhere
+    const textured = { shape: [1, 1, 12, 12], data: Float64Array.from({ length: 144 }, (_, i) => 0.3 + 0.4 * ((i * 7) % 5) / 5) };
+    for (const o of [{ beta: 0.5 }, { gamma: 2 }, { alpha: 2, beta: 1.5 }]) {
+      const r = evaluateVariant(flat, textured, { variant: 'wang', dataRange: 1, ...o });
+      expect(Number.isFinite(r.value)).toBe(true);
+      expect(r.gradX.every(Number.isFinite)).toBe(true);
+      expect(r.gradY.every(Number.isFinite)).toBe(true);
+    }
+  });
 });
