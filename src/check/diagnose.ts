@@ -179,7 +179,7 @@ export function checkGradient(input: CheckInput): CheckResult {
           : `not one of the ${built.length} known mistakes that apply here; the nearest is "${c.d.title}" at ${e2(best(c.d))} relative L2 (a name needs ${e2(tolValue)})`,
       });
     }
-    diagnosis.push(scaleDiagnosis(scale, tolValue, e));
+    diagnosis.push(scaleDiagnosis(scale, tolValue, e, norm2(candidate)));
     diagnosis.push(whereDiagnosis(regions, K * floor.relL2));
     diagnosis.push(termsDiagnosis(terms, tolValue));
   }
@@ -212,7 +212,8 @@ export function checkGradient(input: CheckInput): CheckResult {
   return { report, exact, candidate, evaluation: e, context, named };
 }
 
-function scaleDiagnosis(scale: ScaleFit, tol: number, e: SsimEvaluation): Diagnosis {
+function scaleDiagnosis(scale: ScaleFit, tol: number, e: SsimEvaluation, candidateNorm: number): Diagnosis {
+  if (candidateNorm === 0) return { kind: 'scale', message: 'the candidate is zero everywhere' };
   const count = Math.round(1 / e.weights.find((w) => w > 0)!);
   if (scale.residual <= tol) {
     return {

@@ -39,6 +39,7 @@ export function differenceNorms(a: ArrayLike<number>, b: ArrayLike<number>): { m
   return { maxAbs, l2: Math.sqrt(ss) };
 }
 
+/** ||a||_2. */
 export const norm2 = (a: ArrayLike<number>): number => {
   let ss = 0;
   for (let i = 0; i < a.length; i++) ss += a[i]! * a[i]!;

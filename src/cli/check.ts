@@ -29,6 +29,7 @@ function imagesAfter(parsed: Parsed, command: string, lead: number, leadNames: s
   return imagesAndOptions({ ...parsed, positionals: parsed.positionals.slice(lead) }, command);
 }
 
+/** check, trace and check-formula, by name. */
 export const checkCommands: Record<string, Command> = {
   check: {
     usage: 'ssim-grad check CAND X Y [options] [--wrt x|y] [--json] [--heatmap FILE.png]',

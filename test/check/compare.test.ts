@@ -78,3 +78,12 @@ describe('heatmap', () => {
     expect(Array.from(img.data.subarray(o0, o0 + 3))).toEqual(inferno(0));
   });
 });
+
+describe('degenerate candidates', () => {
+  it('an all-zero candidate is a mismatch that says so', () => {
+    const r = checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: 'x', candidate: new Float64Array(e.gradX.length) }).report;
+    expect(r.verdict).toBe('mismatch');
+    expect(r.relError).toBe(1);
+    expect(r.diagnosis.find((d) => d.kind === 'scale')!.message).toBe('the candidate is zero everywhere');
+  });
+});
