@@ -3,3 +3,4 @@ export * from './expr/index.js';
 export * from './field/index.js';
 export * from './ssim/index.js';
 export * from './io/index.js';
+export * from './check/index.js';
