@@ -2,10 +2,9 @@
  * A small, strict argument parser: positionals, `--flag`, `--name value` and `--name=value`.
  * Unknown options are errors that name the option (exit code 2), never ignored.
  */
-import { InputError } from '../field/index.js';
+import { BOUNDARIES, InputError, type Boundary } from '../field/index.js';
 import { PRESETS, type SsimOptions } from '../ssim/index.js';
 import { MSSSIM_WEIGHTS, VARIANTS, type VariantOptions } from '../ssim/variants.js';
-import { BOUNDARIES, type Boundary } from '../field/index.js';
 
 export interface OptionSpec {
   /** Takes a value (`--size 11`) or is a switch (`--json`). */
@@ -61,11 +60,11 @@ export const SSIM_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
   k2: { value: true, help: 'contrast constant, C2 = (k2 L)^2', default: '0.03' },
   'data-range': { value: true, help: 'data range L', default: 'pytorch-ssim 1, pytorch-msssim and matlab 255, skimage and tf required (255 for uint8 .npy)' },
   padding: { value: true, help: `boundary rule: ${BOUNDARIES.join(', ')} (same = zero padding, reflect = scipy half-sample, mirror = torch reflect)`, default: "the preset's" },
-  'sample-covariance': { value: false, help: 'variances and covariance times NP/(NP-1) (skimage default)' },
-  'no-sample-covariance': { value: false, help: 'population variances and covariance' },
+  'sample-covariance': { value: false, help: 'variances and covariance times NP/(NP-1), NP = size^2', default: 'skimage on, the other presets off' },
+  'no-sample-covariance': { value: false, help: 'population variances and covariance', default: 'skimage off, the other presets on' },
   crop: { value: true, help: 'pixels cropped from each side of the SSIM map before the mean', default: 'skimage (size-1)/2, else 0' },
   downsample: { value: true, help: "downsample both images first by an f x f box: auto (MATLAB's rule) or f", default: 'matlab auto, else 1' },
-  'skip-short-axes': { value: false, help: "under 'valid', leave an axis shorter than the window unsmoothed (pytorch-msssim)" },
+  'skip-short-axes': { value: false, help: "under 'valid', leave an axis shorter than the window unsmoothed", default: 'pytorch-msssim on, the other presets off' },
   reduction: { value: true, help: 'mean (over batch, channels, pixels) or sum (of per-channel means)', default: 'mean' },
   precision: { value: true, help: 'kernel storage: float64 or float32 (gradient still written as float64 .npy)', default: 'float64' },
 };
@@ -84,6 +83,9 @@ export const VARIANT_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
 /** The variant options named on the command line, over the SSIM options. */
 export function variantOptionsFrom(parsed: Parsed): VariantOptions {
   const o: VariantOptions = ssimOptionsFrom(parsed);
+  for (const flag of ['weights', 'lambda', 'dssim-divisor', 'alpha', 'beta', 'gamma']) {
+    if (parsed.values.has(flag) && !parsed.values.has('variant')) throw new InputError(`--${flag}: belongs to a variant; name it with --variant`);
+  }
   const variant = oneOf(parsed, 'variant', VARIANTS);
   if (variant !== undefined) o.variant = variant;
   const w = parsed.values.get('weights');
@@ -110,7 +112,8 @@ function number(parsed: Parsed, name: string): number | undefined {
   const v = parsed.values.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new InputError(`--${name}: got '${v}', expected a number`);
+  // decimal notation only: Number() would also take '0x3', '0b11' or ' 7 '
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) || !Number.isFinite(n)) throw new InputError(`--${name}: got '${v}', expected a number`);
   return n;
 }
 

@@ -12,6 +12,12 @@ export function imagesAndOptions(parsed: Parsed, command: string): { x: LoadedTe
   const [xPath, yPath] = parsed.positionals as [string, string];
   const x = readTensor(xPath);
   const y = readTensor(yPath);
+  // the user's input is named by its file: non-finite values, and shapes that do not match
+  for (const [t, path] of [[x, xPath], [y, yPath]] as const) {
+    const i = t.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) throw new InputError(`${path}: value at flat index ${i} is ${t.data[i]}, expected a finite number`);
+  }
+  if (x.shape.join() !== y.shape.join()) throw new InputError(`${yPath}: shape [${y.shape}] differs from ${xPath}'s shape [${x.shape}]`);
   const options = ssimOptionsFrom(parsed);
   const preset = options.preset ?? 'pytorch-ssim';
   // skimage and tf take the range from the dtype for integer images: uint8 means 255

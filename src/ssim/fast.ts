@@ -29,7 +29,7 @@ export function planKernel(x: Tensor, y: Tensor, options: SsimOptions): KernelPl
   const f = downsampleFactor(config, H0, W0);
   const downsample = f > 1 ? boxDownsample(shape, f) : null;
   const [, , H, W] = downsample?.outShape ?? shape;
-  const k = config.size;
+  const k = Math.max(config.size, config.taps.length); // skimage with a Gaussian: the taps may outnumber win_size
   const short = H < k || W < k;
   if (short && config.padding === 'valid' && !config.skipShortAxes) {
     throw new InputError(`x: image of ${H} x ${W}${f > 1 ? ` (after downsampling by ${f})` : ''} is smaller than the ${k} x ${k} window under 'valid' padding`);

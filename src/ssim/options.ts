@@ -11,7 +11,11 @@ export const PRESETS: readonly PresetName[] = ['pytorch-ssim', 'pytorch-msssim',
 export interface SsimOptions {
   preset?: PresetName;
   window?: 'gaussian' | 'box';
-  /** Window size (odd). For a Gaussian without a size, 2 int(truncate sigma + 0.5) + 1 when truncate is set. */
+  /**
+   * Window size (odd). For a Gaussian without a size, 2 int(truncate sigma + 0.5) + 1 when truncate
+   * is set. Under the skimage preset with a Gaussian window, as in skimage, the filter always has
+   * 2 int(truncate sigma + 0.5) + 1 taps and `size` sets only NP (sample covariance) and the crop.
+   */
   size?: number;
   sigma?: number;
   /** Gaussian truncation in standard deviations (scipy's `truncate`). */
@@ -182,18 +186,31 @@ export function resolveOptions(options: SsimOptions = {}): SsimConfig {
   if (sampleCovariance && NP < 2) fail(`${named('sampleCovariance')}: needs a window of at least 2 pixels, size is ${size}`);
   // skimage crops (win_size - 1) / 2 of the window it uses
   const crop = options.crop ?? (presetName === 'skimage' ? (size - 1) / 2 : base.crop);
+  if (window === 'box' && (options.sigma !== undefined || options.truncate !== undefined)) {
+    fail(`${named(options.sigma !== undefined ? 'sigma' : 'truncate')}: only a gaussian window has one, the window is box`);
+  }
+  const padding = options.padding ?? base.padding;
+  if (options.skipShortAxes === true && padding !== 'valid') fail(`${named('skipShortAxes')}: applies under 'valid' padding only, the padding is ${padding}`);
+  // skimage with gaussian_weights filters with sigma truncated at `truncate` whatever win_size says;
+  // win_size sets only NP (the covariance normaliser) and the crop
+  const tapCount = presetName === 'skimage' && window === 'gaussian' ? 2 * truncatedRadius(sigma, truncate ?? 3.5) + 1 : size;
+  const taps = window === 'gaussian' ? gaussianTaps(tapCount, sigma) : boxTaps(tapCount);
+  if (!taps.every(Number.isFinite)) fail(`${named('sigma')}: got ${sigma}, too small for a ${tapCount}-tap Gaussian (its taps underflow)`);
+  const C1 = (k1 * dataRange!) ** 2;
+  const C2 = (k2 * dataRange!) ** 2;
+  if (!Number.isFinite(C1) || !Number.isFinite(C2)) fail(`${named(Number.isFinite(C1) ? 'k2' : 'k1')}: (k L)^2 overflows with L = ${dataRange}`);
   return {
     preset: presetName,
     window,
     size,
     sigma,
-    taps: window === 'gaussian' ? gaussianTaps(size, sigma) : boxTaps(size),
+    taps,
     k1,
     k2,
     dataRange: dataRange!,
-    C1: (k1 * dataRange!) ** 2,
-    C2: (k2 * dataRange!) ** 2,
-    padding: options.padding ?? base.padding,
+    C1,
+    C2,
+    padding,
     sampleCovariance,
     covNorm: sampleCovariance ? NP / (NP - 1) : 1,
     crop,

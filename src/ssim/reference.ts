@@ -60,7 +60,7 @@ const times = (a: Float64Array, b: Float64Array, c = 1): Float64Array => a.map((
  * with the checks that the image fits the window and the crop.
  */
 export function windowAndRegion(ws: Shape4, config: SsimConfig, f = 1): { window: LinearOp; region: LinearOp } {
-  const k = config.size;
+  const k = Math.max(config.size, config.taps.length); // skimage with a Gaussian: the taps may outnumber win_size
   const short = ws[2] < k || ws[3] < k;
   if (short && config.padding === 'valid' && !config.skipShortAxes) {
     throw new InputError(`x: image of ${ws[2]} x ${ws[3]}${f > 1 ? ` (after downsampling by ${f})` : ''} is smaller than the ${k} x ${k} window under 'valid' padding`);

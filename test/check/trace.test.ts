@@ -23,9 +23,12 @@ describe.each(CHECK_CONFIGS)('trace: $name', (cfg) => {
         const g = exact[((p[0] * C + p[1]) * H + p[2]) * W + p[3]]!;
         expect(t.exact).toBe(g);
         const listed = t.contributions.reduce((s, k) => s + k.contribution, 0);
-        expect(rel(listed + t.rest.sum, g)).toBeLessThan(1e-12);
-        expect(rel(t.total, g)).toBeLessThan(1e-12);
-        expect(rel(t.terms.mean + t.terms.square + t.terms.cross, g)).toBeLessThan(1e-12);
+        // relative to the size of the terms: they cancel, and the gradient at a pixel can be near 0
+        const scale = Math.abs(t.terms.mean) + Math.abs(t.terms.square) + Math.abs(t.terms.cross);
+        const near = (a: number): boolean => Math.abs(a - g) <= 1e-12 * Math.max(Math.abs(g), scale);
+        expect(near(listed + t.rest.sum)).toBe(true);
+        expect(near(t.total)).toBe(true);
+        expect(near(t.terms.mean + t.terms.square + t.terms.cross)).toBe(true);
         expect(t.contributions.length + t.rest.count).toBe(t.mapPixels);
       }),
       { numRuns: 25, examples: corners.map((c) => [c]) },

@@ -38,7 +38,7 @@ const cases = (L: fc.Arbitrary<number>): fc.Arbitrary<Case> =>
         .map(([xs, noise]) => {
           const shape = [r.N, r.C, r.H, r.W];
           const options: SsimOptions = {
-            preset: r.preset, window: r.window, size: r.size, sigma: r.sigma, padding: r.padding, sampleCovariance: r.sampleCovariance && r.size > 1,
+            preset: r.preset, window: r.window, size: r.size, ...(r.window === 'gaussian' ? { sigma: r.sigma } : {}), padding: r.padding, sampleCovariance: r.sampleCovariance && r.size > 1,
             crop: r.crop, dataRange: r.L, reduction: r.reduction, ...(r.downsample === undefined ? {} : { downsample: r.downsample }),
           };
           return {

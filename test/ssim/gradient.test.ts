@@ -43,7 +43,7 @@ const cases: fc.Arbitrary<Case> = fc
       const x = Float64Array.from(xs, (v) => v * r.L);
       const y = Float64Array.from(xs, (v, i) => Math.min(1, Math.max(0, v + noise[i]!)) * r.L);
       const options: SsimOptions = {
-        preset: r.preset, window: r.window, size: r.size, sigma: r.sigma, padding: r.padding,
+        preset: r.preset, window: r.window, size: r.size, ...(r.window === 'gaussian' ? { sigma: r.sigma } : {}), padding: r.padding,
         sampleCovariance: r.sampleCovariance, crop: r.crop, dataRange: r.L,
         ...(r.downsample === undefined ? {} : { downsample: r.downsample }),
       };
