@@ -8,20 +8,29 @@ import { PNG } from 'pngjs';
 import { InputError, sizeOf } from '../field/index.js';
 import { formatNpy, parseNpy, type LoadedTensor } from './npy.js';
 
-/** Reads a PNG: RGB(A) becomes C = 3, gray C = 1, values in [0, 1]; alpha is dropped. */
+/**
+ * Reads a PNG: RGB(A) becomes C = 3, gray (with or without alpha) C = 1, values in [0, 1]; alpha is
+ * dropped. 16-bit images keep their 16 bits (divided by 65535); 8-bit and lower by 255.
+ */
 export function parsePng(buf: Buffer, what: string): LoadedTensor {
-  let png: PNG;
-  try {
-    png = PNG.sync.read(buf);
-  } catch (e) {
-    throw new InputError(`${what}: not a readable PNG (${(e as Error).message})`);
-  }
-  const { width: W, height: H, data } = png;
-  // pngjs expands every colour type to RGBA; colorType 0 and 4 are gray (with alpha)
+  const read = (skipRescale: boolean): PNG => {
+    try {
+      return PNG.sync.read(buf, { skipRescale });
+    } catch (e) {
+      throw new InputError(`${what}: not a readable PNG (${(e as Error).message})`);
+    }
+  };
+  // pngjs expands every colour type to RGBA; without skipRescale it also cuts 16 bits to 8
+  let png = read(true);
+  const depth = (png as unknown as { depth?: number }).depth ?? 8;
+  if (depth !== 16 && depth !== 8) png = read(false); // 1, 2, 4 bits: pngjs scales them exactly to 8
+  const scale = depth === 16 ? 65535 : 255;
+  const { width: W, height: H } = png;
+  const data = png.data as unknown as ArrayLike<number>;
   const colorType = (png as unknown as { colorType?: number }).colorType;
   const C = colorType === 0 || colorType === 4 ? 1 : 3;
   const out = new Float64Array(C * H * W);
-  for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) out[c * H * W + p] = data[4 * p + c]! / 255;
+  for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) out[c * H * W + p] = data[4 * p + c]! / scale;
   return { shape: [C, H, W], data: out, dtype: 'float64' };
 }
 

@@ -69,4 +69,25 @@ describe('derivation documents', () => {
       expect(readFileSync(join(ROOT, 'derivations', f)).equals(readFileSync(join(dir, f))), `derivations/${f} is stale: run npm run docs`).toBe(true);
     }
   });
+
+  it('numbers its equations as the kernels cite them (src/emit/kernels.ts comments)', () => {
+    for (const d of docs) {
+      const shift = d.name === 'ssim-matlab' ? 1 : 0; // it opens with the downsampling
+      const eq = (n: number): string => {
+        const b = d.blocks.find((x) => x.kind === 'eq' && x.number === n + shift);
+        return b?.kind === 'eq' ? b.latex : '';
+      };
+      expect(eq(1)).toMatch(/^\\mu_x = w \\star x/);
+      expect(eq(2)).toMatch(/^m_\{xx\}/);
+      expect(eq(3)).toMatch(/^\\sigma_x\^2 =/);
+      expect(eq(10)).toMatch(/^S = /);
+      expect(eq(11)).toMatch(/^L = /);
+      expect(eq(12)).toMatch(/^\\frac\{\\partial S\}\{\\partial \\mu_x\}/);
+      expect(eq(16)).toMatch(/^\\frac\{\\partial S\}\{\\partial m_\{yy\}\}/);
+      expect(eq(17)).toMatch(/^g_\\mu = /);
+      expect(eq(18)).toMatch(/^\(W\^\\top g\)/);
+      expect(eq(19)).toMatch(/^\\frac\{\\partial L\}\{\\partial x\}/);
+      expect(eq(20)).toMatch(/^\\frac\{\\partial L\}\{\\partial y\}/);
+    }
+  });
 });

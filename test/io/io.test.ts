@@ -1,0 +1,100 @@
+/** Tensor files: .npy (float32, float64, uint8, any of HW/CHW/NCHW, either byte order), .png (8/16-bit, gray/RGB, alpha), .json. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/field/index.js';
+import { formatNpy, parseJsonTensor, parseNpy, parsePng, readTensor } from '../../src/io/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-io-'));
+
+/** An .npy by hand, independent of formatNpy: header dict, padding, raw bytes. */
+function npy(descr: string, shape: number[], bytes: Uint8Array): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const out = new Uint8Array(10 + header.length + bytes.length);
+  out.set([0x93, 78, 85, 77, 80, 89, 1, 0, header.length & 255, header.length >> 8]);
+  out.set(Array.from(header, (c) => c.charCodeAt(0)), 10);
+  out.set(bytes, 10 + header.length);
+  return out;
+}
+
+describe('.npy', () => {
+  it('reads float32, float64 and uint8 in HW, CHW and NCHW', () => {
+    const f32 = parseNpy(npy('<f4', [2, 3], new Uint8Array(Float32Array.of(1, 2, 3, 4, 5, 0.25).buffer)), 'a.npy');
+    expect(f32.dtype).toBe('float32');
+    expect(f32.shape).toEqual([2, 3]);
+    expect(Array.from(f32.data)).toEqual([1, 2, 3, 4, 5, 0.25]);
+    const f64 = parseNpy(npy('<f8', [1, 2, 1, 2], new Uint8Array(Float64Array.of(0.1, 0.2, 0.3, 0.4).buffer)), 'b.npy');
+    expect(f64.shape).toEqual([1, 2, 1, 2]);
+    expect(Array.from(f64.data)).toEqual([0.1, 0.2, 0.3, 0.4]);
+    const u8 = parseNpy(npy('|u1', [3, 1, 2], Uint8Array.of(0, 17, 128, 200, 254, 255)), 'c.npy');
+    expect(u8.dtype).toBe('uint8');
+    expect(Array.from(u8.data)).toEqual([0, 17, 128, 200, 254, 255]);
+  });
+
+  it('reads big-endian data', () => {
+    const be = new Uint8Array(16);
+    new DataView(be.buffer).setFloat64(0, 1.5, false);
+    new DataView(be.buffer).setFloat64(8, -2.25, false);
+    expect(Array.from(parseNpy(npy('>f8', [2], be), 'be.npy').data)).toEqual([1.5, -2.25]);
+  });
+
+  it('writes what it reads (float64 round trip)', () => {
+    const t = { shape: [2, 2, 3], data: Float64Array.from({ length: 12 }, (_, i) => i / 7) };
+    const back = parseNpy(formatNpy(t), 'rt.npy');
+    expect(back.shape).toEqual(t.shape);
+    expect(Array.from(back.data)).toEqual(Array.from(t.data));
+  });
+
+  it('names the file and the problem', () => {
+    expect(() => parseNpy(npy('<i8', [1], new Uint8Array(8)), 'int.npy')).toThrow(/int\.npy: unsupported dtype '<i8'/);
+    expect(() => parseNpy(npy('<f8', [4], new Uint8Array(8)), 'short.npy')).toThrow(/short\.npy: data is truncated/);
+    expect(() => parseNpy(new TextEncoder().encode('hello world'), 'x.npy')).toThrow(InputError);
+  });
+});
+
+function png(width: number, height: number, colorType: 0 | 2 | 4 | 6, bitDepth: 8 | 16, values: number[]): Buffer {
+  const p = new PNG({ width, height, bitDepth, colorType, inputColorType: colorType, inputHasAlpha: colorType === 4 || colorType === 6 });
+  p.data = bitDepth === 16 ? Buffer.from(new Uint16Array(values).buffer) : Buffer.from(values);
+  return PNG.sync.write(p, { bitDepth, colorType, inputColorType: colorType, inputHasAlpha: colorType === 4 || colorType === 6 });
+}
+
+describe('.png', () => {
+  it('gray is one channel, gray+alpha too; RGB and RGBA are three; values in [0, 1]', () => {
+    expect(parsePng(png(2, 1, 0, 8, [0, 255]), 'g.png')).toMatchObject({ shape: [1, 1, 2] });
+    expect(Array.from(parsePng(png(2, 1, 0, 8, [51, 255]), 'g.png').data)).toEqual([0.2, 1]);
+    expect(parsePng(png(1, 1, 4, 8, [102, 7]), 'ga.png').shape).toEqual([1, 1, 1]);
+    expect(Array.from(parsePng(png(1, 1, 4, 8, [102, 7]), 'ga.png').data)).toEqual([0.4]);
+    const rgb = parsePng(png(1, 2, 2, 8, [255, 0, 51, 0, 255, 102]), 'rgb.png');
+    expect(rgb.shape).toEqual([3, 2, 1]);
+    expect(Array.from(rgb.data)).toEqual([1, 0, 0, 1, 0.2, 0.4]);
+    expect(parsePng(png(1, 1, 6, 8, [10, 20, 30, 40]), 'rgba.png').shape).toEqual([3, 1, 1]);
+  });
+
+  it('keeps the 16 bits of a 16-bit image', () => {
+    const g = parsePng(png(2, 1, 0, 16, [258, 65535]), 'g16.png');
+    expect(Array.from(g.data)).toEqual([258 / 65535, 1]);
+    const rgb = parsePng(png(1, 1, 2, 16, [1, 2, 65535]), 'rgb16.png');
+    expect(Array.from(rgb.data)).toEqual([1 / 65535, 2 / 65535, 1]);
+  });
+
+  it('names an unreadable file', () => {
+    expect(() => parsePng(Buffer.from('not a png'), 'bad.png')).toThrow(/bad\.png: not a readable PNG/);
+  });
+});
+
+describe('.json and dispatch by extension', () => {
+  it('reads nested or flat data with a shape', () => {
+    expect(Array.from(parseJsonTensor('{"shape": [2, 2], "data": [[1, 2], [3, 4]]}', 'a.json').data)).toEqual([1, 2, 3, 4]);
+    expect(() => parseJsonTensor('{"shape": [2], "data": [1, "a"]}', 'b.json')).toThrow(/b\.json: "data" must hold numbers only/);
+  });
+
+  it('readTensor picks the reader by extension and names unknown ones', () => {
+    writeFileSync(join(dir, 't.json'), '{"shape": [1, 2], "data": [0.5, 1]}');
+    expect(Array.from(readTensor(join(dir, 't.json')).data)).toEqual([0.5, 1]);
+    writeFileSync(join(dir, 't.tif'), 'x');
+    expect(() => readTensor(join(dir, 't.tif'))).toThrow(/unknown file type '\.tif', expected \.npy, \.png or \.json/);
+  });
+});
