@@ -16,7 +16,7 @@
 import { avgPool2x2, InputError, shape4, sizeOf, toField, type Tensor } from '../field/index.js';
 import { csMap, planeMeans, ssimMap, wangMap } from './maps.js';
 import { resolveOptions, type SsimOptions } from './options.js';
-import { evaluateSsim } from './reference.js';
+import { ssimFast, ssimGradFast } from './fast.js';
 
 export type Variant = 'ssim' | 'ms-ssim' | 'dssim' | '3dgs-loss' | 'wang';
 export const VARIANTS: readonly Variant[] = ['ssim', 'ms-ssim', 'dssim', '3dgs-loss', 'wang'];
@@ -86,7 +86,9 @@ export function evaluateVariant(x: Tensor, y: Tensor, options: VariantOptions = 
   const variant = checkVariantOptions(options);
   if (variant === 'ms-ssim') return msSsim(x, y, options);
   if (variant === 'wang') return wang(x, y, options);
-  const e = evaluateSsim(x, y, options);
+  // SSIM and its gradients on the generated float64 kernels (equal to the reference to 1e-12)
+  const k = ssimGradFast(x, y, { ...options, precision: 'float64' }, 'float64', 'both');
+  const e = { ssim: k.ssim, gradX: k.gradX.data as Float64Array, gradY: k.gradY!.data as Float64Array };
   if (variant === 'ssim') return { value: e.ssim, ssim: e.ssim, gradX: e.gradX, gradY: e.gradY };
   if (variant === 'dssim') {
     const d = options.dssimDivisor ?? 2;
@@ -120,7 +122,7 @@ function wang(x: Tensor, y: Tensor, options: VariantOptions): VariantResult {
   const w = new Float64Array(P).fill(config.reduction === 'mean' ? 1 / P : 1);
   const r = planeMeans(toField(x, 'x').data, toField(y, 'y').data, shape, config, map, w);
   const value = r.means.reduce((a, m, p) => a + w[p]! * m, 0);
-  return { value, ssim: evaluateSsim(x, y, options).ssim, gradX: r.gradX!, gradY: r.gradY! };
+  return { value, ssim: ssimFast(x, y, options, 'float64'), gradX: r.gradX!, gradY: r.gradY! };
 }
 
 /** MS-SSIM (see the module comment) and its gradient: the product rule across scales, pooling transposed between them. */
@@ -174,7 +176,7 @@ function msSsim(x: Tensor, y: Tensor, options: VariantOptions): VariantResult {
     gx = upX === null ? g.gradX! : g.gradX!.map((v, i) => v + upX[i]!);
     gy = upY === null ? g.gradY! : g.gradY!.map((v, i) => v + upY[i]!);
   }
-  const plain = evaluateSsim(x, y, { ...options });
+  const plain = { ssim: ssimFast(x, y, options, 'float64') };
   if (sizeOf(shape) !== gx!.length) throw new Error('msSsim: gradient size');
   return { value, ssim: plain.ssim, gradX: gx!, gradY: gy! };
 }
