@@ -16,15 +16,15 @@ import { pointwiseSsim } from '../ssim/pointwise.js';
 import { PRESET_SUMMARY } from '../ssim/options.js';
 import type { Block, DerivationDoc, Equation } from './model.js';
 
-const VAR_TEX: Record<string, string> = {
+export const VAR_TEX: Record<string, string> = {
   mu_x: '\\mu_x', mu_y: '\\mu_y', m_xx: 'm_{xx}', m_yy: 'm_{yy}', m_xy: 'm_{xy}', C1: 'C_1', C2: 'C_2', c_n: 'c_n',
 };
-const NAMED_TEX: Record<string, string> = {
+export const NAMED_TEX: Record<string, string> = {
   var_x: '\\sigma_x^2', var_y: '\\sigma_y^2', cov: '\\sigma_{xy}', A1: 'A_1', B1: 'B_1', A2: 'A_2', B2: 'B_2', S: 'S',
 };
 
 /** A deterministic generator, so that documents and their samples are reproducible. */
-function lcg(seed: number): () => number {
+export function lcg(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -33,7 +33,7 @@ function lcg(seed: number): () => number {
 }
 
 /** Window statistics a real pair of windows could produce, in units of L. */
-function statistics(rand: () => number, c: SsimConfig): Env {
+export function statistics(rand: () => number, c: SsimConfig): Env {
   const L = c.dataRange;
   const mx = rand() * L, my = rand() * L, sx = 0.5 * rand() * L, sy = 0.5 * rand() * L, rho = 2 * rand() - 1;
   return {
@@ -42,7 +42,7 @@ function statistics(rand: () => number, c: SsimConfig): Env {
   };
 }
 
-function randomImage(rand: () => number, shape: number[], L: number): Tensor {
+export function randomImage(rand: () => number, shape: number[], L: number): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   return { shape, data: Float64Array.from({ length: n }, () => rand() * L) };
 }
@@ -74,7 +74,7 @@ const BOUNDARY_TEXT: Record<SsimConfig['padding'], { forward: string; transpose:
 };
 
 /** The document's equations and prose, numbered in order. */
-class Writer {
+export class Writer {
   readonly blocks: Block[] = [];
   private n = 0;
   h2(text: string, id: string): void {

@@ -26,6 +26,7 @@ function proseHtml(text: string): string {
     .map((part) => {
       if (part.startsWith('$') && part.endsWith('$') && part.length > 1) return renderKatex(part.slice(1, -1), false);
       return escapeHtml(part)
+        .replace(/\[([^\]]+)\]\(([\w.-]+)\.md\)/g, '<a href="$2.html">$1</a>')
         .replace(/`([^`]+)`/g, '<code>$1</code>')
         .replace(/eq\. (\d+)/g, '<a href="#eq-$1">eq. $1</a>');
     })
@@ -146,7 +147,9 @@ const texEscape = (s: string): string => s.replace(/([&%#_{}])/g, '\\$1');
 function proseTex(text: string): string {
   return text
     .split(/(\$[^$]+\$)/)
-    .map((part) => (part.startsWith('$') && part.endsWith('$') && part.length > 1 ? part : texEscape(part).replace(/`([^`]+)`/g, '\\texttt{$1}')))
+    .map((part) =>
+      part.startsWith('$') && part.endsWith('$') && part.length > 1 ? part : texEscape(part.replace(/\[([^\]]+)\]\([^)]+\)/g, '$1')).replace(/`([^`]+)`/g, '\\texttt{$1}'),
+    )
     .join('');
 }
 

@@ -61,8 +61,8 @@ export function wangMap(alpha: number, beta: number, gamma: number): MapGraph {
   const s = div(add(cov, C3), add(mul(sx, sy), C3));
   const F = mul(pow(l, alpha), pow(c, beta), pow(s, gamma));
   const [fmx, fxx, fxy, fmy, fyy, fsx, fsy] = grad(F, [mu_x, m_xx, m_xy, mu_y, m_yy, sx, sy]);
-  // d sigma / d var = H(var) / (2 sqrt(max(var, tiny))): 1/(2 sigma) for var > 0, 0 at var = 0
-  const half = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(Number.MIN_VALUE)), -0.5));
+  // d sigma / d var = H(var) / (2 sqrt(max(var, 1e-300))): 1/(2 sigma) for var > 1e-300, 0 at var = 0
+  const half = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(1e-300)), -0.5));
   const hx = half(varX);
   const hy = half(varY);
   const dX = {

@@ -125,8 +125,19 @@ function wang(x: Tensor, y: Tensor, options: VariantOptions): VariantResult {
   return { value, ssim: ssimFast(x, y, options, 'float64'), gradX: r.gradX!, gradY: r.gradY! };
 }
 
-/** MS-SSIM (see the module comment) and its gradient: the product rule across scales, pooling transposed between them. */
+/** MS-SSIM's pieces, for the derivation's checks: per-plane products, and at the finest scale its own term and what the pooling brings back. */
+export interface MsSsimParts {
+  readonly perPlane: Float64Array;
+  readonly ownX: Float64Array;
+  readonly backX: Float64Array;
+}
+
 function msSsim(x: Tensor, y: Tensor, options: VariantOptions): VariantResult {
+  return msSsimParts(x, y, options).result;
+}
+
+/** MS-SSIM (see the module comment) and its gradient: the product rule across scales, pooling transposed between them. */
+export function msSsimParts(x: Tensor, y: Tensor, options: VariantOptions): { result: VariantResult; parts: MsSsimParts } {
   const config = resolveOptions(options);
   const weights = options.weights ?? MSSSIM_WEIGHTS;
   const J = weights.length;
@@ -155,11 +166,13 @@ function msSsim(x: Tensor, y: Tensor, options: VariantOptions): VariantResult {
   const means = xs.map((xj, j) => planeMeans(xj, ys[j]!, shapes[j]!, config, maps[j]!, null).means);
   // per plane: prod_j relu(m_j)^w_j, and d/dm_j of the mean over planes (relu's derivative is 0 at 0, as torch)
   let value = 0;
+  const perPlane = new Float64Array(P);
   const dMeans = means.map(() => new Float64Array(P));
   for (let p = 0; p < P; p++) {
     const v = means.map((m) => Math.max(m[p]!, 0));
     const powers = v.map((vj, j) => vj ** weights[j]!);
-    value += powers.reduce((a, b) => a * b, 1) / P;
+    perPlane[p] = powers.reduce((a, b) => a * b, 1);
+    value += perPlane[p]! / P;
     for (let j = 0; j < J; j++) {
       if (v[j]! <= 0) continue;
       const others = powers.reduce((a, b, i) => (i === j ? a : a * b), 1);
@@ -169,14 +182,17 @@ function msSsim(x: Tensor, y: Tensor, options: VariantOptions): VariantResult {
   // backward: from the coarsest scale up, each scale's own gradient plus the pooled-back one
   let gx: Float64Array | null = null;
   let gy: Float64Array | null = null;
+  let ownX: Float64Array = new Float64Array(0);
+  let backX: Float64Array = new Float64Array(0);
   for (let j = J - 1; j >= 0; j--) {
     const g = planeMeans(xs[j]!, ys[j]!, shapes[j]!, config, maps[j]!, dMeans[j]!);
     const upX: Float64Array | null = gx === null ? null : pools[j]!.transpose(gx);
     const upY: Float64Array | null = gy === null ? null : pools[j]!.transpose(gy);
+    if (j === 0) [ownX, backX] = [g.gradX!, upX ?? new Float64Array(g.gradX!.length)];
     gx = upX === null ? g.gradX! : g.gradX!.map((v, i) => v + upX[i]!);
     gy = upY === null ? g.gradY! : g.gradY!.map((v, i) => v + upY[i]!);
   }
   const plain = { ssim: ssimFast(x, y, options, 'float64') };
   if (sizeOf(shape) !== gx!.length) throw new Error('msSsim: gradient size');
-  return { value, ssim: plain.ssim, gradX: gx!, gradY: gy! };
+  return { result: { value, ssim: plain.ssim, gradX: gx!, gradY: gy! }, parts: { perPlane, ownX, backX } };
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { presetDerivations } from '../../src/derive/build.js';
+import { allDerivations } from '../../src/derive/files.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const DIR = join(import.meta.dirname, '..', '..', 'derivations');
@@ -41,7 +41,7 @@ describe.skipIf(!available)('derivations in chromium', () => {
     expect(await page.locator('.katex-error').count()).toBe(0);
     expect(await page.locator('.katex-display').count()).toBe(1);
     const links = await page.locator('a[href$=".html"]').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
-    expect(links.length).toBe(presetDerivations().length);
+    expect(links.length).toBe(allDerivations().length);
     for (const link of links) {
       const response = await page.goto(link);
       expect(response?.ok(), link).toBe(true);
@@ -52,7 +52,7 @@ describe.skipIf(!available)('derivations in chromium', () => {
     await page.close();
   });
 
-  it.each(presetDerivations().map((d) => [d.name, d] as const))('%s.html: no KaTeX error, every equation displayed, links work, fonts load', async (name, d) => {
+  it.each(allDerivations().map((d) => [d.name, d] as const))('%s.html: no KaTeX error, every equation displayed, links work, fonts load', async (name, d) => {
     const page = await browser.newPage();
     await page.goto(url(`${name}.html`));
     expect(await page.locator('.katex-error').count()).toBe(0);

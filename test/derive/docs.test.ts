@@ -6,10 +6,12 @@ import { join, relative } from 'node:path';
 import { parse } from 'mathjs';
 import { describe, expect, it } from 'vitest';
 import { presetDerivations } from '../../src/derive/build.js';
+import { allDerivations } from '../../src/derive/files.js';
 import { renderKatex } from '../../src/derive/render.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const docs = presetDerivations();
+const presets = presetDerivations();
+const docs = allDerivations();
 
 function listFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? listFiles(join(dir, f)) : [join(dir, f)]));
@@ -17,7 +19,10 @@ function listFiles(dir: string): string[] {
 
 describe('derivation documents', () => {
   it('cover every preset family', () => {
-    expect(docs.map((d) => d.name)).toEqual(['ssim-pytorch-ssim', 'ssim-pytorch-msssim', 'ssim-skimage', 'ssim-skimage-gaussian', 'ssim-tf', 'ssim-matlab']);
+    expect(docs.map((d) => d.name)).toEqual([
+      'ssim-pytorch-ssim', 'ssim-pytorch-msssim', 'ssim-skimage', 'ssim-skimage-gaussian', 'ssim-tf', 'ssim-matlab',
+      'ms-ssim-pytorch-msssim', 'ms-ssim-tf', 'dssim', '3dgs-loss', 'wang',
+    ]);
   });
 
   it.each(docs.map((d) => [d.name, d] as const))('%s: every formula renders with KaTeX (throwOnError)', (_, d) => {
@@ -30,7 +35,7 @@ describe('derivation documents', () => {
       }
       for (const t of texts) for (const m of t.match(/\$[^$]+\$/g) ?? []) expect(() => renderKatex(m.slice(1, -1), false)).not.toThrow();
     }
-    expect(count).toBeGreaterThanOrEqual(20);
+    expect(count).toBeGreaterThanOrEqual(d.name.startsWith('ssim-') ? 20 : 2);
   });
 
   it.each(docs.map((d) => [d.name, d] as const))('%s: every displayed formula has a mathjs twin that evaluates to the graph', (_, d) => {
@@ -46,8 +51,8 @@ describe('derivation documents', () => {
     }
   });
 
-  it('measures the per-pixel chain rule far above the float32 floor, in every document', () => {
-    for (const d of docs) {
+  it('measures the per-pixel chain rule far above the float32 floor, in every SSIM document', () => {
+    for (const d of presets) {
       const table = d.blocks.filter((b) => b.kind === 'table').at(-1);
       expect(table?.kind).toBe('table');
       if (table?.kind !== 'table') continue;
@@ -71,7 +76,7 @@ describe('derivation documents', () => {
   });
 
   it('numbers its equations as the kernels cite them (src/emit/kernels.ts comments)', () => {
-    for (const d of docs) {
+    for (const d of presets) {
       const shift = d.name === 'ssim-matlab' ? 1 : 0; // it opens with the downsampling
       const eq = (n: number): string => {
         const b = d.blocks.find((x) => x.kind === 'eq' && x.number === n + shift);
