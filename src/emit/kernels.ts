@@ -17,6 +17,7 @@
 import type { Boundary } from '../field/index.js';
 import { mul, variable, type Node } from '../expr/index.js';
 import { pointwiseSsim } from '../ssim/pointwise.js';
+import { csMap, ssimMap, type MapGraph } from '../ssim/maps.js';
 import { emitPointwise, type Arithmetic } from './pointwise.js';
 
 export const GENERATE_COMMAND = 'npm run generate';
@@ -39,19 +40,20 @@ const BOUNDARY_SOURCE: Record<Boundary, { doc: string; body: string[] }> = {
 const pascal = (b: Boundary): string => b[0]!.toUpperCase() + b.slice(1);
 
 /** The pointwise graphs the kernels evaluate: S, and the weighted partials for the gradient. */
-function pointwiseGraphs(): { value: Array<[string, Node]>; grad: Array<[string, Node]>; names: Map<Node, string> } {
+function pointwiseGraphs(map: MapGraph = ssimMap()): { value: Array<[string, Node]>; grad: Array<[string, Node]>; names: Map<Node, string> } {
   const p = pointwiseSsim();
   const omega = variable('omega');
   const names = new Map<Node, string>(p.named.map(([n, node]) => [node, n] as [Node, string]));
+  const v = map.name;
   return {
-    value: [['S', p.S]],
+    value: [[v, map.F]],
     grad: [
-      ['S', p.S],
-      ['g_mu_x', mul(omega, p.partialsX.mu)],
-      ['g_xx', mul(omega, p.partialsX.sq)],
-      ['g_xy', mul(omega, p.partialsX.cross)],
-      ['g_mu_y', mul(omega, p.partialsY.mu)],
-      ['g_yy', mul(omega, p.partialsY.sq)],
+      [v, map.F],
+      ['g_mu_x', mul(omega, map.dX.mu)],
+      ['g_xx', mul(omega, map.dX.sq)],
+      ['g_xy', mul(omega, map.dX.cross)],
+      ['g_mu_y', mul(omega, map.dY.mu)],
+      ['g_yy', mul(omega, map.dY.sq)],
     ],
     names,
   };
@@ -75,6 +77,8 @@ const STORAGES: Storage[] = [
  * Set only by `withArithmetic` while one kernel is emitted.
  */
 let ARITH: Arithmetic = 'f64';
+/** The pointwise map being emitted (S, or MS-SSIM's cs): the name its value goes by in the kernel. */
+let MAP: { value: string; prefix: string } = { value: 'S', prefix: 'ssim' };
 const F = (e: string): string => (ARITH === 'f32' ? `Math.fround(${e})` : e);
 const PLANE = (): string => (ARITH === 'f32' ? 'Float32Array' : 'Float64Array');
 
@@ -133,7 +137,7 @@ function plus(base: string, offset: string): string {
 function setup(boundary: Boundary, k: number | null): string[] {
   const valid = boundary === 'valid';
   const lines = [
-    'const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;',
+    'const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;',
     'const kh = tapsH.length;',
     'const kw = tapsW.length;',
   ];
@@ -222,7 +226,7 @@ function moments(k: number | null): string[] {
 }
 
 function valueKernel(boundary: Boundary, s: Storage, k: number | null, pointwise: string[], flops: number): string {
-  const name = `ssimValue${pascal(boundary)}${s.suffix}${k === null ? '' : `K${k}`}`;
+  const name = `${MAP.prefix}Value${pascal(boundary)}${s.suffix}${k === null ? '' : `K${k}`}`;
   return `/**
  * SSIM of x and y (${s.array} storage), boundary ${boundary}${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}: the
  * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
@@ -230,9 +234,12 @@ function valueKernel(boundary: Boundary, s: Storage, k: number | null, pointwise
  */
 export function ${name}(x: ${s.array}, y: ${s.array}, p: KernelParams): number {
 ${indent(setup(boundary, k), 2)}
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
 ${indent(pass1(k), 4)}
     // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
@@ -241,18 +248,20 @@ ${indent(pass1(k), 4)}
       for (let i = crop; i < MH - crop; i++) {
 ${indent(pass2Rows(k), 8)}
         for (let j = jb; j < je; j++) {
-${indent([...moments(k), ...pointwise, 'sum += S;'], 10)}
+${indent([...moments(k), ...pointwise, `planeSum += ${MAP.value};`], 10)}
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 `;
 }
 
 function gradKernel(boundary: Boundary, s: Storage, k: number | null, pointwise: string[], pointwiseX: string[], flops: number): string {
-  const name = `ssimGrad${pascal(boundary)}${s.suffix}${k === null ? '' : `K${k}`}${ARITH === 'f32' ? 'Arith' : ''}`;
+  const name = `${MAP.prefix}Grad${pascal(boundary)}${s.suffix}${k === null ? '' : `K${k}`}${ARITH === 'f32' ? 'Arith' : ''}`;
   const A = s.array;
   const P = PLANE();
   const r = k === null ? 0 : (k - 1) / 2;
@@ -287,9 +296,12 @@ ${indent(setup(boundary, k), 2)}
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new ${P}(EW), e_xx = new ${P}(EW), e_xy = new ${P}(EW), e_mu_y = new ${P}(EW), e_yy = new ${P}(EW);
   const a_mu_x = new ${P}(PW), a_xx = new ${P}(PW), a_xy = new ${P}(PW), a_mu_y = new ${P}(PW), a_yy = new ${P}(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
 ${indent(pass1(k), 4)}
     // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
@@ -301,7 +313,7 @@ ${indent(pass2Rows(k), 8)}
         if (withY) {
           for (let j = jb; j < je; j++) {
 ${indent([...moments(k), ...pointwise], 12)}
-            sum += S;
+            planeSum += ${MAP.value};
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -309,7 +321,7 @@ ${indent([...moments(k), ...pointwise], 12)}
           // d/dx alone: the partials with respect to y's moments are not computed
           for (let j = jb; j < je; j++) {
 ${indent([...moments(k), ...pointwiseX], 12)}
-            sum += S;
+            planeSum += ${MAP.value};
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -377,8 +389,10 @@ ${indent(symmetricDots(k, 'W', [['s_mu_y', 'e_mu_y'], ['s_yy', 'e_yy']], p4cente
         if (gy !== null) gy[row + j] = ${F(`${F(`a_mu_y[q]! + ${F(`${F('2 * yv')} * a_yy[q]!`)}`)} + ${F('xv * a_xy[q]!')}`)};
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 `;
 }
@@ -455,6 +469,64 @@ export function emitSsimKernelFile(boundary: Boundary): string {
   return body.join('\n');
 }
 
+/**
+ * The kernels of MS-SSIM's contrast-structure map cs = A2/B2 for one boundary rule: value and
+ * value-and-gradient, float64 storage, generic and unrolled for 11 taps, with a weight per plane.
+ */
+export function emitCsKernelFile(boundary: Boundary): string {
+  const g = pointwiseGraphs(csMap());
+  const value = emitPointwise(g.value, g.names);
+  const grad = emitPointwise(g.grad, g.names);
+  const gradX = emitPointwise(g.grad.slice(0, 4), g.names);
+  const rule = BOUNDARY_SOURCE[boundary];
+  const body = [
+    `// Generated by \`${GENERATE_COMMAND}\` (scripts/generate.ts, src/emit/kernels.ts) from the SSIM
+// expression graph. Do not edit: change the emitter and regenerate; a test fails when this is stale.
+//
+// MS-SSIM's contrast-structure map cs = A2 / B2, boundary '${boundary}' (${rule.doc}): the same passes and
+// schedule as the SSIM kernels (see ssim-${boundary}.ts), with cs (${value.flops} flops; ${grad.flops} with its
+// weighted partials) in place of S. MS-SSIM calls them with planeOmega (its product rule weighs each image
+// and channel differently) and reads planeSums, the per-plane sums of cs.
+`,
+    "import type { GradientOutputs, KernelParams } from '../emit/params.js';",
+    '',
+    `/** Where index j of an axis of length n reads under '${boundary}' (-1: a zero). */`,
+    'function source(j: number, n: number): number {',
+    indent(rule.body, 2),
+    '}',
+    '',
+    'function axisSources(pw: number, n: number, offset: number): Int32Array {',
+    '  const t = new Int32Array(pw);',
+    '  for (let q = 0; q < pw; q++) t[q] = source(q - offset, n);',
+    '  return t;',
+    '}',
+    '',
+    'function windowRows(m: number, k: number, n: number, offset: number): Int32Array {',
+    '  const t = new Int32Array(m * k);',
+    '  for (let i = 0; i < m; i++) for (let s = 0; s < k; s++) t[i * k + s] = source(i + s - offset, n);',
+    '  return t;',
+    '}',
+    '',
+  ];
+  withMap({ value: 'cs', prefix: 'cs' }, () => {
+    for (const k of [null, 11]) {
+      body.push(strictAssign(valueKernel(boundary, STORAGES[0]!, k, value.lines, value.flops)));
+      body.push(strictAssign(gradKernel(boundary, STORAGES[0]!, k, grad.lines, gradX.lines, grad.flops)));
+    }
+  });
+  return body.join('\n');
+}
+
+function withMap(map: { value: string; prefix: string }, f: () => void): void {
+  const saved = MAP;
+  MAP = map;
+  try {
+    f();
+  } finally {
+    MAP = saved;
+  }
+}
+
 /** The generated index: one table from boundary to kernels. */
 export function emitIndexFile(boundaries: readonly Boundary[]): string {
   const variants = [null, ...UNROLLED_SIZES];
@@ -469,12 +541,18 @@ export function emitIndexFile(boundaries: readonly Boundary[]): string {
     '// The kernel table: boundary rule -> window size (unrolled) or generic -> kernels per storage type.',
     '',
     ...boundaries.map((b) => `import {\n  ${[...variants.flatMap((k) => names(b, k)), `ssimGrad${pascal(b)}F32Arith`].join(',\n  ')},\n} from './ssim-${b}.js';`),
+    ...boundaries.map((b) => `import { csGrad${pascal(b)}F64, csGrad${pascal(b)}F64K11, csValue${pascal(b)}F64, csValue${pascal(b)}F64K11 } from './cs-${b}.js';`),
     '',
     `/** Window sizes with unrolled kernels. */`,
     `export const unrolledSizes: readonly number[] = [${UNROLLED_SIZES.join(', ')}];`,
     '',
     'export const ssimKernels = {',
     ...boundaries.map((b) => `  ${b}: {\n    generic: ${entry(b, null)},\n${UNROLLED_SIZES.map((k) => `    k${k}: ${entry(b, k)},`).join('\n')}\n    gradF32Arith: ssimGrad${pascal(b)}F32Arith,\n  },`),
+    '} as const;',
+    '',
+    '/** MS-SSIM\'s cs kernels (float64): boundary rule -> generic or 11 taps unrolled. */',
+    'export const csKernels = {',
+    ...boundaries.map((b) => `  ${b}: { generic: { value: csValue${pascal(b)}F64, grad: csGrad${pascal(b)}F64 }, k11: { value: csValue${pascal(b)}F64K11, grad: csGrad${pascal(b)}F64K11 } },`),
     '} as const;',
     '',
   ];

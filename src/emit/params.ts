@@ -17,6 +17,10 @@ export interface KernelParams {
   readonly crop: number;
   /** Reduction weight of one map pixel (1/count for a mean). */
   readonly omega: number;
+  /** A weight per (image, channel) plane instead of `omega` (MS-SSIM's product rule gives one per plane). */
+  readonly planeOmega?: Float64Array;
+  /** If given, receives each plane's unweighted sum of the map over the region (N x C values). */
+  readonly planeSums?: Float64Array;
 }
 
 /** Where the value-and-gradient kernels write: d/dx always, d/dy when `gradY` is given. */

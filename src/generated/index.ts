@@ -76,6 +76,11 @@ import {
   ssimGradReplicateF32K11,
   ssimGradReplicateF32Arith,
 } from './ssim-replicate.js';
+import { csGradSameF64, csGradSameF64K11, csValueSameF64, csValueSameF64K11 } from './cs-same.js';
+import { csGradValidF64, csGradValidF64K11, csValueValidF64, csValueValidF64K11 } from './cs-valid.js';
+import { csGradReflectF64, csGradReflectF64K11, csValueReflectF64, csValueReflectF64K11 } from './cs-reflect.js';
+import { csGradMirrorF64, csGradMirrorF64K11, csValueMirrorF64, csValueMirrorF64K11 } from './cs-mirror.js';
+import { csGradReplicateF64, csGradReplicateF64K11, csValueReplicateF64, csValueReplicateF64K11 } from './cs-replicate.js';
 
 /** Window sizes with unrolled kernels. */
 export const unrolledSizes: readonly number[] = [7, 11];
@@ -111,4 +116,13 @@ export const ssimKernels = {
     k11: { valueF64: ssimValueReplicateF64K11, valueF32: ssimValueReplicateF32K11, gradF64: ssimGradReplicateF64K11, gradF32: ssimGradReplicateF32K11 },
     gradF32Arith: ssimGradReplicateF32Arith,
   },
+} as const;
+
+/** MS-SSIM's cs kernels (float64): boundary rule -> generic or 11 taps unrolled. */
+export const csKernels = {
+  same: { generic: { value: csValueSameF64, grad: csGradSameF64 }, k11: { value: csValueSameF64K11, grad: csGradSameF64K11 } },
+  valid: { generic: { value: csValueValidF64, grad: csGradValidF64 }, k11: { value: csValueValidF64K11, grad: csGradValidF64K11 } },
+  reflect: { generic: { value: csValueReflectF64, grad: csGradReflectF64 }, k11: { value: csValueReflectF64K11, grad: csGradReflectF64K11 } },
+  mirror: { generic: { value: csValueMirrorF64, grad: csGradMirrorF64 }, k11: { value: csValueMirrorF64K11, grad: csGradMirrorF64K11 } },
+  replicate: { generic: { value: csValueReplicateF64, grad: csGradReplicateF64 }, k11: { value: csValueReplicateF64K11, grad: csGradReplicateF64K11 } },
 } as const;

@@ -48,7 +48,7 @@ function windowRows(m: number, k: number, n: number, offset: number): Int32Array
  * 23 flops of S per pixel.
  */
 export function ssimValueMirrorF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -79,9 +79,12 @@ export function ssimValueMirrorF64(x: Float64Array, y: Float64Array, p: KernelPa
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -132,12 +135,14 @@ export function ssimValueMirrorF64(x: Float64Array, y: Float64Array, p: KernelPa
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -147,7 +152,7 @@ export function ssimValueMirrorF64(x: Float64Array, y: Float64Array, p: KernelPa
  * and 73 flops of S and its partials.
  */
 export function ssimGradMirrorF64(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -190,9 +195,12 @@ export function ssimGradMirrorF64(x: Float64Array, y: Float64Array, p: KernelPar
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -263,7 +271,7 @@ export function ssimGradMirrorF64(x: Float64Array, y: Float64Array, p: KernelPar
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -306,7 +314,7 @@ export function ssimGradMirrorF64(x: Float64Array, y: Float64Array, p: KernelPar
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -393,8 +401,10 @@ export function ssimGradMirrorF64(x: Float64Array, y: Float64Array, p: KernelPar
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -403,7 +413,7 @@ export function ssimGradMirrorF64(x: Float64Array, y: Float64Array, p: KernelPar
  * 23 flops of S per pixel.
  */
 export function ssimValueMirrorF32(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -434,9 +444,12 @@ export function ssimValueMirrorF32(x: Float32Array, y: Float32Array, p: KernelPa
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -487,12 +500,14 @@ export function ssimValueMirrorF32(x: Float32Array, y: Float32Array, p: KernelPa
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -502,7 +517,7 @@ export function ssimValueMirrorF32(x: Float32Array, y: Float32Array, p: KernelPa
  * and 73 flops of S and its partials.
  */
 export function ssimGradMirrorF32(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -545,9 +560,12 @@ export function ssimGradMirrorF32(x: Float32Array, y: Float32Array, p: KernelPar
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -618,7 +636,7 @@ export function ssimGradMirrorF32(x: Float32Array, y: Float32Array, p: KernelPar
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -661,7 +679,7 @@ export function ssimGradMirrorF32(x: Float32Array, y: Float32Array, p: KernelPar
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -748,8 +766,10 @@ export function ssimGradMirrorF32(x: Float32Array, y: Float32Array, p: KernelPar
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -758,7 +778,7 @@ export function ssimGradMirrorF32(x: Float32Array, y: Float32Array, p: KernelPar
  * 23 flops of S per pixel.
  */
 export function ssimValueMirrorF64K7(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -792,9 +812,12 @@ export function ssimValueMirrorF64K7(x: Float64Array, y: Float64Array, p: Kernel
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -846,12 +869,14 @@ export function ssimValueMirrorF64K7(x: Float64Array, y: Float64Array, p: Kernel
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -861,7 +886,7 @@ export function ssimValueMirrorF64K7(x: Float64Array, y: Float64Array, p: Kernel
  * and 73 flops of S and its partials.
  */
 export function ssimGradMirrorF64K7(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -907,9 +932,12 @@ export function ssimGradMirrorF64K7(x: Float64Array, y: Float64Array, p: KernelP
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -981,7 +1009,7 @@ export function ssimGradMirrorF64K7(x: Float64Array, y: Float64Array, p: KernelP
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1024,7 +1052,7 @@ export function ssimGradMirrorF64K7(x: Float64Array, y: Float64Array, p: KernelP
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -1098,8 +1126,10 @@ export function ssimGradMirrorF64K7(x: Float64Array, y: Float64Array, p: KernelP
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1108,7 +1138,7 @@ export function ssimGradMirrorF64K7(x: Float64Array, y: Float64Array, p: KernelP
  * 23 flops of S per pixel.
  */
 export function ssimValueMirrorF32K7(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -1142,9 +1172,12 @@ export function ssimValueMirrorF32K7(x: Float32Array, y: Float32Array, p: Kernel
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1196,12 +1229,14 @@ export function ssimValueMirrorF32K7(x: Float32Array, y: Float32Array, p: Kernel
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1211,7 +1246,7 @@ export function ssimValueMirrorF32K7(x: Float32Array, y: Float32Array, p: Kernel
  * and 73 flops of S and its partials.
  */
 export function ssimGradMirrorF32K7(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -1257,9 +1292,12 @@ export function ssimGradMirrorF32K7(x: Float32Array, y: Float32Array, p: KernelP
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1331,7 +1369,7 @@ export function ssimGradMirrorF32K7(x: Float32Array, y: Float32Array, p: KernelP
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1374,7 +1412,7 @@ export function ssimGradMirrorF32K7(x: Float32Array, y: Float32Array, p: KernelP
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -1448,8 +1486,10 @@ export function ssimGradMirrorF32K7(x: Float32Array, y: Float32Array, p: KernelP
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1458,7 +1498,7 @@ export function ssimGradMirrorF32K7(x: Float32Array, y: Float32Array, p: KernelP
  * 23 flops of S per pixel.
  */
 export function ssimValueMirrorF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1492,9 +1532,12 @@ export function ssimValueMirrorF64K11(x: Float64Array, y: Float64Array, p: Kerne
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1546,12 +1589,14 @@ export function ssimValueMirrorF64K11(x: Float64Array, y: Float64Array, p: Kerne
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1561,7 +1606,7 @@ export function ssimValueMirrorF64K11(x: Float64Array, y: Float64Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradMirrorF64K11(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1607,9 +1652,12 @@ export function ssimGradMirrorF64K11(x: Float64Array, y: Float64Array, p: Kernel
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1681,7 +1729,7 @@ export function ssimGradMirrorF64K11(x: Float64Array, y: Float64Array, p: Kernel
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1724,7 +1772,7 @@ export function ssimGradMirrorF64K11(x: Float64Array, y: Float64Array, p: Kernel
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -1798,8 +1846,10 @@ export function ssimGradMirrorF64K11(x: Float64Array, y: Float64Array, p: Kernel
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1808,7 +1858,7 @@ export function ssimGradMirrorF64K11(x: Float64Array, y: Float64Array, p: Kernel
  * 23 flops of S per pixel.
  */
 export function ssimValueMirrorF32K11(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1842,9 +1892,12 @@ export function ssimValueMirrorF32K11(x: Float32Array, y: Float32Array, p: Kerne
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1896,12 +1949,14 @@ export function ssimValueMirrorF32K11(x: Float32Array, y: Float32Array, p: Kerne
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1911,7 +1966,7 @@ export function ssimValueMirrorF32K11(x: Float32Array, y: Float32Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradMirrorF32K11(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1957,9 +2012,12 @@ export function ssimGradMirrorF32K11(x: Float32Array, y: Float32Array, p: Kernel
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -2031,7 +2089,7 @@ export function ssimGradMirrorF32K11(x: Float32Array, y: Float32Array, p: Kernel
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -2074,7 +2132,7 @@ export function ssimGradMirrorF32K11(x: Float32Array, y: Float32Array, p: Kernel
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -2148,8 +2206,10 @@ export function ssimGradMirrorF32K11(x: Float32Array, y: Float32Array, p: Kernel
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /** The same value-and-gradient kernel in emulated float32 arithmetic (Math.fround after every operation, float32 planes): what a float32 GPU kernel computes, for the rounding floor. */
@@ -2160,7 +2220,7 @@ export function ssimGradMirrorF32K11(x: Float32Array, y: Float32Array, p: Kernel
  * and 73 flops of S and its partials.
  */
 export function ssimGradMirrorF32Arith(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -2203,9 +2263,12 @@ export function ssimGradMirrorF32Arith(x: Float32Array, y: Float32Array, p: Kern
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float32Array(EW), e_xx = new Float32Array(EW), e_xy = new Float32Array(EW), e_mu_y = new Float32Array(EW), e_yy = new Float32Array(EW);
   const a_mu_x = new Float32Array(PW), a_xx = new Float32Array(PW), a_xy = new Float32Array(PW), a_mu_y = new Float32Array(PW), a_yy = new Float32Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -2276,7 +2339,7 @@ export function ssimGradMirrorF32Arith(x: Float32Array, y: Float32Array, p: Kern
             const t24 = Math.fround(Math.fround(t21 + t22) + t23);
             const g_mu_y = Math.fround(t24 * omega);
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -2319,7 +2382,7 @@ export function ssimGradMirrorF32Arith(x: Float32Array, y: Float32Array, p: Kern
             const g_mu_x = Math.fround(t20 * omega);
             const g_xx = -(Math.fround(Math.fround(Math.fround(Math.fround(Math.fround(c_n * A1) * A2) * t6) * t12) * omega));
             const g_xy = Math.fround(Math.fround(Math.fround(Math.fround(Math.fround(2 * c_n) * A1) * t6) * t11) * omega);
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -2406,6 +2469,8 @@ export function ssimGradMirrorF32Arith(x: Float32Array, y: Float32Array, p: Kern
         if (gy !== null) gy[row + j] = Math.fround(Math.fround(a_mu_y[q]! + Math.fround(Math.fround(2 * yv) * a_yy[q]!)) + Math.fround(xv * a_xy[q]!));
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }

@@ -47,7 +47,7 @@ function windowRows(m: number, k: number, n: number, offset: number): Int32Array
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -78,9 +78,12 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -131,12 +134,14 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -146,7 +151,7 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -189,9 +194,12 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -262,7 +270,7 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -305,7 +313,7 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -392,8 +400,10 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -402,7 +412,7 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -433,9 +443,12 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -486,12 +499,14 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -501,7 +516,7 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -544,9 +559,12 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -617,7 +635,7 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -660,7 +678,7 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -747,8 +765,10 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -757,7 +777,7 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -791,9 +811,12 @@ export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: Kerne
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -845,12 +868,14 @@ export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: Kerne
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -860,7 +885,7 @@ export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -906,9 +931,12 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -980,7 +1008,7 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1023,7 +1051,7 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -1097,8 +1125,10 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1107,7 +1137,7 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -1141,9 +1171,12 @@ export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: Kerne
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1195,12 +1228,14 @@ export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: Kerne
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1210,7 +1245,7 @@ export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -1256,9 +1291,12 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1330,7 +1368,7 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1373,7 +1411,7 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -1447,8 +1485,10 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1457,7 +1497,7 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1491,9 +1531,12 @@ export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1545,12 +1588,14 @@ export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1560,7 +1605,7 @@ export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1606,9 +1651,12 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1680,7 +1728,7 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1723,7 +1771,7 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -1797,8 +1845,10 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1807,7 +1857,7 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1841,9 +1891,12 @@ export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: Kern
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1895,12 +1948,14 @@ export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: Kern
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1910,7 +1965,7 @@ export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: Kern
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1956,9 +2011,12 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -2030,7 +2088,7 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -2073,7 +2131,7 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -2147,8 +2205,10 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /** The same value-and-gradient kernel in emulated float32 arithmetic (Math.fround after every operation, float32 planes): what a float32 GPU kernel computes, for the rounding floor. */
@@ -2159,7 +2219,7 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -2202,9 +2262,12 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float32Array(EW), e_xx = new Float32Array(EW), e_xy = new Float32Array(EW), e_mu_y = new Float32Array(EW), e_yy = new Float32Array(EW);
   const a_mu_x = new Float32Array(PW), a_xx = new Float32Array(PW), a_xy = new Float32Array(PW), a_mu_y = new Float32Array(PW), a_yy = new Float32Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -2275,7 +2338,7 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
             const t24 = Math.fround(Math.fround(t21 + t22) + t23);
             const g_mu_y = Math.fround(t24 * omega);
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -2318,7 +2381,7 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
             const g_mu_x = Math.fround(t20 * omega);
             const g_xx = -(Math.fround(Math.fround(Math.fround(Math.fround(Math.fround(c_n * A1) * A2) * t6) * t12) * omega));
             const g_xy = Math.fround(Math.fround(Math.fround(Math.fround(Math.fround(2 * c_n) * A1) * t6) * t11) * omega);
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -2405,6 +2468,8 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
         if (gy !== null) gy[row + j] = Math.fround(Math.fround(a_mu_y[q]! + Math.fround(Math.fround(2 * yv) * a_yy[q]!)) + Math.fround(xv * a_xy[q]!));
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }

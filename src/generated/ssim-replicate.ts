@@ -45,7 +45,7 @@ function windowRows(m: number, k: number, n: number, offset: number): Int32Array
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -76,9 +76,12 @@ export function ssimValueReplicateF64(x: Float64Array, y: Float64Array, p: Kerne
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -129,12 +132,14 @@ export function ssimValueReplicateF64(x: Float64Array, y: Float64Array, p: Kerne
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -144,7 +149,7 @@ export function ssimValueReplicateF64(x: Float64Array, y: Float64Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -187,9 +192,12 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -260,7 +268,7 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -303,7 +311,7 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -390,8 +398,10 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -400,7 +410,7 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF32(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -431,9 +441,12 @@ export function ssimValueReplicateF32(x: Float32Array, y: Float32Array, p: Kerne
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -484,12 +497,14 @@ export function ssimValueReplicateF32(x: Float32Array, y: Float32Array, p: Kerne
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -499,7 +514,7 @@ export function ssimValueReplicateF32(x: Float32Array, y: Float32Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -542,9 +557,12 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -615,7 +633,7 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -658,7 +676,7 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -745,8 +763,10 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -755,7 +775,7 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -789,9 +809,12 @@ export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: Ker
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -843,12 +866,14 @@ export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: Ker
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -858,7 +883,7 @@ export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: Ker
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -904,9 +929,12 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -978,7 +1006,7 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1021,7 +1049,7 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -1095,8 +1123,10 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1105,7 +1135,7 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -1139,9 +1169,12 @@ export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: Ker
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1193,12 +1226,14 @@ export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: Ker
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1208,7 +1243,7 @@ export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: Ker
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -1254,9 +1289,12 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1328,7 +1366,7 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1371,7 +1409,7 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -1445,8 +1483,10 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1455,7 +1495,7 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1489,9 +1529,12 @@ export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: Ke
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1543,12 +1586,14 @@ export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: Ke
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1558,7 +1603,7 @@ export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: Ke
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1604,9 +1649,12 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1678,7 +1726,7 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1721,7 +1769,7 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -1795,8 +1843,10 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1805,7 +1855,7 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1839,9 +1889,12 @@ export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: Ke
   const BLOCK = 64;
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1893,12 +1946,14 @@ export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: Ke
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          sum += S;
+          planeSum += S;
         }
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /**
@@ -1908,7 +1963,7 @@ export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: Ke
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1954,9 +2009,12 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float64Array(EW), e_xx = new Float64Array(EW), e_xy = new Float64Array(EW), e_mu_y = new Float64Array(EW), e_yy = new Float64Array(EW);
   const a_mu_x = new Float64Array(PW), a_xx = new Float64Array(PW), a_xy = new Float64Array(PW), a_mu_y = new Float64Array(PW), a_yy = new Float64Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -2028,7 +2086,7 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -2071,7 +2129,7 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -2145,8 +2203,10 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }
 
 /** The same value-and-gradient kernel in emulated float32 arithmetic (Math.fround after every operation, float32 planes): what a float32 GPU kernel computes, for the rounding floor. */
@@ -2157,7 +2217,7 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -2200,9 +2260,12 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new Float32Array(EW), e_xx = new Float32Array(EW), e_xy = new Float32Array(EW), e_mu_y = new Float32Array(EW), e_yy = new Float32Array(EW);
   const a_mu_x = new Float32Array(PW), a_xx = new Float32Array(PW), a_xy = new Float32Array(PW), a_mu_y = new Float32Array(PW), a_yy = new Float32Array(PW);
-  let sum = 0;
+  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    let planeSum = 0;
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -2273,7 +2336,7 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
             const t24 = Math.fround(Math.fround(t21 + t22) + t23);
             const g_mu_y = Math.fround(t24 * omega);
             const g_yy = g_xx;
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -2316,7 +2379,7 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
             const g_mu_x = Math.fround(t20 * omega);
             const g_xx = -(Math.fround(Math.fround(Math.fround(Math.fround(Math.fround(c_n * A1) * A2) * t6) * t12) * omega));
             const g_xy = Math.fround(Math.fround(Math.fround(Math.fround(Math.fround(2 * c_n) * A1) * t6) * t11) * omega);
-            sum += S;
+            planeSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -2403,6 +2466,8 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
         if (gy !== null) gy[row + j] = Math.fround(Math.fround(a_mu_y[q]! + Math.fround(Math.fround(2 * yv) * a_yy[q]!)) + Math.fround(xv * a_xy[q]!));
       }
     }
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
   }
-  return sum * omega;
+  return total;
 }

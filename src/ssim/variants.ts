@@ -13,10 +13,11 @@
  *   (1 - lambda) mean|x - y| + lambda (1 - SSIM), lambda = 0.2 by default, x the rendering.
  * - `wang`: the general form l^alpha c^beta s^gamma of Wang et al. 2004 (maps.ts, `wangMap`).
  */
-import { avgPool2x2, InputError, shape4, sizeOf, toField, type Tensor } from '../field/index.js';
+import { avgPool2x2, InputError, shape4, sizeOf, toField, type Shape4, type Tensor } from '../field/index.js';
 import { csMap, planeMeans, ssimMap, wangMap } from './maps.js';
 import { resolveOptions, type SsimOptions } from './options.js';
-import { ssimFast, ssimGradFast } from './fast.js';
+import { planKernel, ssimFast, ssimGradFast } from './fast.js';
+import { csKernels, ssimKernels } from '../generated/index.js';
 
 export type Variant = 'ssim' | 'ms-ssim' | 'dssim' | '3dgs-loss' | 'wang';
 export const VARIANTS: readonly Variant[] = ['ssim', 'ms-ssim', 'dssim', '3dgs-loss', 'wang'];
@@ -125,6 +126,41 @@ function wang(x: Tensor, y: Tensor, options: VariantOptions): VariantResult {
   return { value, ssim: ssimFast(x, y, options, 'float64'), gradX: r.gradX!, gradY: r.gradY! };
 }
 
+/**
+ * One scale of MS-SSIM on the generated kernels: per-plane means of S or cs over the region, and,
+ * with weights, the gradient of sum_p weights[p] mean_p (the kernels take a weight per plane).
+ */
+function scaleOnKernels(
+  x: Float64Array,
+  y: Float64Array,
+  shape: Shape4,
+  options: VariantOptions,
+  map: 'S' | 'cs',
+  weights: Float64Array | null,
+): { means: Float64Array; gradX: Float64Array | null; gradY: Float64Array | null } {
+  const X = { shape: [...shape], data: x };
+  const Y = { shape: [...shape], data: y };
+  const plan = planKernel(X, Y, { ...options, precision: 'float64' });
+  const { N, C, H, W, tapsH, tapsW, crop } = plan.params;
+  const valid = plan.config.padding === 'valid';
+  const region = ((valid ? H - tapsH.length + 1 : H) - 2 * crop) * ((valid ? W - tapsW.length + 1 : W) - 2 * crop);
+  const unrolled = tapsH.length === 11 && tapsW.length === 11;
+  const family = map === 'cs' ? csKernels[plan.config.padding][unrolled ? 'k11' : 'generic'] : null;
+  const ssimFamily = ssimKernels[plan.config.padding][unrolled ? 'k11' : 'generic'];
+  const planeSums = new Float64Array(N * C);
+  if (weights === null) {
+    const params = { ...plan.params, planeSums };
+    if (family !== null) family.value(x, y, params);
+    else ssimFamily.valueF64(x, y, params);
+    return { means: planeSums.map((v) => v / region), gradX: null, gradY: null };
+  }
+  const params = { ...plan.params, planeSums, planeOmega: weights.map((v) => v / region) };
+  const out = { gradX: new Float64Array(x.length), gradY: new Float64Array(x.length) };
+  if (family !== null) family.grad(x, y, params, out);
+  else ssimFamily.gradF64(x, y, params, out);
+  return { means: planeSums.map((v) => v / region), gradX: out.gradX, gradY: out.gradY };
+}
+
 /** MS-SSIM's pieces, for the derivation's checks: per-plane products, and at the finest scale its own term and what the pooling brings back. */
 export interface MsSsimParts {
   readonly perPlane: Float64Array;
@@ -137,7 +173,12 @@ function msSsim(x: Tensor, y: Tensor, options: VariantOptions): VariantResult {
 }
 
 /** MS-SSIM (see the module comment) and its gradient: the product rule across scales, pooling transposed between them. */
-export function msSsimParts(x: Tensor, y: Tensor, options: VariantOptions): { result: VariantResult; parts: MsSsimParts } {
+export function msSsimParts(
+  x: Tensor,
+  y: Tensor,
+  options: VariantOptions,
+  engine: 'kernels' | 'reference' = 'kernels',
+): { result: VariantResult; parts: MsSsimParts } {
   const config = resolveOptions(options);
   const weights = options.weights ?? MSSSIM_WEIGHTS;
   const J = weights.length;
@@ -162,8 +203,10 @@ export function msSsimParts(x: Tensor, y: Tensor, options: VariantOptions): { re
     shapes.push(pool.outShape);
   }
   const maps = xs.map((_, j) => (j === J - 1 ? ssimMap() : csMap()));
+  const scale = (j: number, weights: Float64Array | null) =>
+    engine === 'kernels' ? scaleOnKernels(xs[j]!, ys[j]!, shapes[j]!, options, j === J - 1 ? 'S' : 'cs', weights) : planeMeans(xs[j]!, ys[j]!, shapes[j]!, config, maps[j]!, weights);
   const P = N * C;
-  const means = xs.map((xj, j) => planeMeans(xj, ys[j]!, shapes[j]!, config, maps[j]!, null).means);
+  const means = xs.map((_, j) => scale(j, null).means);
   // per plane: prod_j relu(m_j)^w_j, and d/dm_j of the mean over planes (relu's derivative is 0 at 0, as torch)
   let value = 0;
   const perPlane = new Float64Array(P);
@@ -185,7 +228,7 @@ export function msSsimParts(x: Tensor, y: Tensor, options: VariantOptions): { re
   let ownX: Float64Array = new Float64Array(0);
   let backX: Float64Array = new Float64Array(0);
   for (let j = J - 1; j >= 0; j--) {
-    const g = planeMeans(xs[j]!, ys[j]!, shapes[j]!, config, maps[j]!, dMeans[j]!);
+    const g = scale(j, dMeans[j]!);
     const upX: Float64Array | null = gx === null ? null : pools[j]!.transpose(gx);
     const upY: Float64Array | null = gy === null ? null : pools[j]!.transpose(gy);
     if (j === 0) [ownX, backX] = [g.gradX!, upX ?? new Float64Array(g.gradX!.length)];
