@@ -402,6 +402,34 @@ function strictAssign(code: string): string {
   return code.replace(/([a-z_]+\[[^\]\n]+\]) \+= ([^;\n]+);/g, (_, lhs: string, rhs: string) => `${lhs} = ${lhs}! + ${rhs};`);
 }
 
+/** What every kernel file opens with: the import, and the boundary rule's index functions. */
+function prelude(boundary: Boundary): string[] {
+  const rule = BOUNDARY_SOURCE[boundary];
+  return [
+    "import type { GradientOutputs, KernelParams } from '../emit/params.js';",
+    '',
+    `/** Where index j of an axis of length n reads under '${boundary}' (-1: a zero). */`,
+    'function source(j: number, n: number): number {',
+    indent(rule.body, 2),
+    '}',
+    '',
+    '/** Column sources of a padded row of length pw over a row of length n, starting at -offset. */',
+    'function axisSources(pw: number, n: number, offset: number): Int32Array {',
+    '  const t = new Int32Array(pw);',
+    '  for (let q = 0; q < pw; q++) t[q] = source(q - offset, n);',
+    '  return t;',
+    '}',
+    '',
+    '/** Rows read by the k taps of each of the m output rows over an axis of length n. */',
+    'function windowRows(m: number, k: number, n: number, offset: number): Int32Array {',
+    '  const t = new Int32Array(m * k);',
+    '  for (let i = 0; i < m; i++) for (let s = 0; s < k; s++) t[i * k + s] = source(i + s - offset, n);',
+    '  return t;',
+    '}',
+    '',
+  ];
+}
+
 /** The generated file for one boundary rule. */
 export function emitSsimKernelFile(boundary: Boundary): string {
   const g = pointwiseGraphs();
@@ -431,27 +459,7 @@ export function emitSsimKernelFile(boundary: Boundary): string {
 `;
   const body = [
     header,
-    "import type { GradientOutputs, KernelParams } from '../emit/params.js';",
-    '',
-    `/** Where index j of an axis of length n reads under '${boundary}' (-1: a zero). */`,
-    'function source(j: number, n: number): number {',
-    indent(rule.body, 2),
-    '}',
-    '',
-    '/** Column sources of a padded row of length pw over a row of length n, starting at -offset. */',
-    'function axisSources(pw: number, n: number, offset: number): Int32Array {',
-    '  const t = new Int32Array(pw);',
-    '  for (let q = 0; q < pw; q++) t[q] = source(q - offset, n);',
-    '  return t;',
-    '}',
-    '',
-    '/** Rows read by the k taps of each of the m output rows over an axis of length n. */',
-    'function windowRows(m: number, k: number, n: number, offset: number): Int32Array {',
-    '  const t = new Int32Array(m * k);',
-    '  for (let i = 0; i < m; i++) for (let s = 0; s < k; s++) t[i * k + s] = source(i + s - offset, n);',
-    '  return t;',
-    '}',
-    '',
+    ...prelude(boundary),
   ];
   for (const k of [null, ...UNROLLED_SIZES]) {
     for (const s of STORAGES) {
@@ -488,25 +496,7 @@ export function emitCsKernelFile(boundary: Boundary): string {
 // weighted partials) in place of S. MS-SSIM calls them with planeOmega (its product rule weighs each image
 // and channel differently) and reads planeSums, the per-plane sums of cs.
 `,
-    "import type { GradientOutputs, KernelParams } from '../emit/params.js';",
-    '',
-    `/** Where index j of an axis of length n reads under '${boundary}' (-1: a zero). */`,
-    'function source(j: number, n: number): number {',
-    indent(rule.body, 2),
-    '}',
-    '',
-    'function axisSources(pw: number, n: number, offset: number): Int32Array {',
-    '  const t = new Int32Array(pw);',
-    '  for (let q = 0; q < pw; q++) t[q] = source(q - offset, n);',
-    '  return t;',
-    '}',
-    '',
-    'function windowRows(m: number, k: number, n: number, offset: number): Int32Array {',
-    '  const t = new Int32Array(m * k);',
-    '  for (let i = 0; i < m; i++) for (let s = 0; s < k; s++) t[i * k + s] = source(i + s - offset, n);',
-    '  return t;',
-    '}',
-    '',
+    ...prelude(boundary),
   ];
   withMap({ value: 'cs', prefix: 'cs' }, () => {
     for (const k of [null, 11]) {

@@ -16,12 +16,14 @@ function source(j: number, n: number): number {
   return k < n ? k : period - k;
 }
 
+/** Column sources of a padded row of length pw over a row of length n, starting at -offset. */
 function axisSources(pw: number, n: number, offset: number): Int32Array {
   const t = new Int32Array(pw);
   for (let q = 0; q < pw; q++) t[q] = source(q - offset, n);
   return t;
 }
 
+/** Rows read by the k taps of each of the m output rows over an axis of length n. */
 function windowRows(m: number, k: number, n: number, offset: number): Int32Array {
   const t = new Int32Array(m * k);
   for (let i = 0; i < m; i++) for (let s = 0; s < k; s++) t[i * k + s] = source(i + s - offset, n);

@@ -134,7 +134,7 @@ describe('MS-SSIM on the generated kernels', () => {
   it('equals the float64 reference path to 1e-12 (value and both gradients), both poolings, odd sizes', async () => {
     const { msSsimParts } = await import('../../src/ssim/variants.js');
     for (const [preset, shape] of [['pytorch-msssim', [2, 2, 45, 51]], ['tf', [1, 3, 47, 44]]] as const) {
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
       const x = { shape: [...shape], data: Float64Array.from({ length: n }, (_, i) => 128 + 90 * Math.sin(i / 9) * Math.cos(i / 31)) };
       const y = { shape: [...shape], data: x.data.map((v, i) => v + 15 * Math.sin(i / 3)) };
       const o = { variant: 'ms-ssim' as const, preset, dataRange: 255, weights: [0.3, 0.3, 0.4] };
