@@ -8,7 +8,7 @@ import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError, type Tensor } from '../field/index.js';
 import { readTensor } from '../io/index.js';
-import { resolveOptions, type SsimOptions } from '../ssim/index.js';
+import { MSSSIM_WEIGHTS, resolveOptions, type SsimOptions, type VariantOptions } from '../ssim/index.js';
 
 /** A candidate as the checker takes it. */
 export interface LoadedCandidate {
@@ -24,13 +24,22 @@ export type GradientFunction = (x: Tensor, y: Tensor, options: SsimOptions) => T
 const MODULE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 
 /** Every option filled from the preset, so that a candidate module needs no preset table of its own. */
-export function fullOptions(options: SsimOptions): SsimOptions {
+export function fullOptions(options: VariantOptions): VariantOptions {
   const c = resolveOptions(options);
-  return {
+  const full: VariantOptions = {
     preset: c.preset, window: c.window, size: c.size, sigma: c.sigma, k1: c.k1, k2: c.k2, dataRange: c.dataRange,
     padding: c.padding, sampleCovariance: c.sampleCovariance, crop: c.crop, skipShortAxes: c.skipShortAxes,
     downsample: c.downsample, reduction: c.reduction,
   };
+  // a variant's candidate is told the variant and its options, defaults filled
+  const v = options.variant;
+  if (v === undefined || v === 'ssim') return full;
+  full.variant = v;
+  if (v === 'ms-ssim') full.weights = [...(options.weights ?? MSSSIM_WEIGHTS)];
+  if (v === '3dgs-loss') full.lambda = options.lambda ?? 0.2;
+  if (v === 'dssim') full.dssimDivisor = options.dssimDivisor ?? 2;
+  if (v === 'wang') Object.assign(full, { alpha: options.alpha ?? 1, beta: options.beta ?? 1, gamma: options.gamma ?? 1 });
+  return full;
 }
 
 function checkValues(path: string, shape: readonly number[], data: ArrayLike<number>, x: Tensor): Float64Array {
@@ -65,7 +74,7 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
 const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;
 
 /** Reads or computes the candidate gradient for images x, y under the options. */
-export async function loadCandidate(path: string, x: Tensor, y: Tensor, options: SsimOptions): Promise<LoadedCandidate> {
+export async function loadCandidate(path: string, x: Tensor, y: Tensor, options: VariantOptions): Promise<LoadedCandidate> {
   const ext = extname(path).toLowerCase();
   if (ext === '.npy' || ext === '.json') {
     const t = readTensor(path);

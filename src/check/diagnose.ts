@@ -8,6 +8,10 @@ import { downsampleFactor } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor, type RoundingFloor } from './floor.js';
 import { applicableMistakes, type KnownMistake, type MistakeContext } from './mistakes.js';
+import { variantMistakes } from './variant-mistakes.js';
+import { plainOptions, variantGradient32, variantOf, variantPieces, type VariantPieces } from './variant-model.js';
+import { floorOf } from './floor.js';
+import type { VariantOptions } from '../ssim/index.js';
 
 /**
  * How close a float32 candidate must come to a known mistake to be named by it: a float32
@@ -45,6 +49,8 @@ export interface CheckReport {
   readonly wrt: 'x' | 'y';
   readonly shape: readonly number[];
   readonly ssim: number;
+  /** For a variant (--variant): its name, options and value (the quantity whose gradient is checked); absent for plain SSIM. */
+  readonly variant?: { readonly name: string; readonly value: number; readonly options: Readonly<Record<string, number | readonly number[]>> };
   readonly configuration: Readonly<Record<string, string | number | boolean>>;
   readonly maxAbsError: number;
   /** ||candidate - exact||_2. */
@@ -74,6 +80,8 @@ export interface CheckResult {
   readonly candidate: Float64Array;
   readonly evaluation: SsimEvaluation;
   readonly context: MistakeContext;
+  /** For a variant: its exact gradient taken apart. */
+  readonly pieces?: VariantPieces;
   /** The known mistake named first, if any. */
   readonly named: KnownMistake | null;
 }
@@ -81,7 +89,8 @@ export interface CheckResult {
 export interface CheckInput {
   readonly x: Tensor;
   readonly y: Tensor;
-  readonly options: SsimOptions;
+  /** SSIM's options, with a variant's (variant, weights, lambda, ...) when it checks one. */
+  readonly options: VariantOptions;
   readonly wrt: 'x' | 'y';
   /** The candidate gradient, with x's size (C order). */
   readonly candidate: ArrayLike<number>;
@@ -105,13 +114,21 @@ export function borderBand(e: SsimEvaluation, inputShape: Shape4): number {
 
 /** Checks a candidate gradient against the exact one. */
 export function checkGradient(input: CheckInput): CheckResult {
-  const { x, y, options, wrt } = input;
+  const { x, y, wrt } = input;
+  const variant = variantOf(input.options);
+  const options: SsimOptions = variant === 'ssim' ? input.options : plainOptions(input.options);
   const e = evaluateSsim(x, y, options);
-  const exact = wrt === 'x' ? e.gradX : e.gradY;
+  const D = (v: Float64Array): Float64Array => e.downsample.transpose(v);
+  const ssimTerms = () => {
+    const t = wrt === 'x' ? e.termsX : e.termsY;
+    return { mean: D(t.mean), square: D(t.square), cross: D(t.cross) };
+  };
+  const pieces = variant === 'ssim' ? undefined : variantPieces(x, y, input.options, wrt, ssimTerms);
+  const exact = pieces?.exact ?? (wrt === 'x' ? e.gradX : e.gradY);
   if (input.candidate.length !== exact.length) throw new Error(`checkGradient: candidate has ${input.candidate.length} values, expected ${exact.length}`);
   const candidate = Float64Array.from(input.candidate);
   const float32 = input.float32 ?? isFloat32Valued(candidate);
-  const floor = roundingFloor(x, y, options, wrt, exact);
+  const floor = pieces === undefined ? roundingFloor(x, y, options, wrt, exact) : floorOf(variantGradient32(x, y, input.options, wrt), exact);
   const err = differenceNorms(candidate, exact);
   const exactNorm = norm2(exact);
   let maxAbsExact = 0;
@@ -123,9 +140,10 @@ export function checkGradient(input: CheckInput): CheckResult {
   const shape = e.shape;
   const regions = regionErrors(candidate, exact, shape, borderBand(e, shape));
   const scale = scaleFit(candidate, exact);
-  const t = wrt === 'x' ? e.termsX : e.termsY;
-  const D = (v: Float64Array): Float64Array => e.downsample.transpose(v);
-  const terms = termFit(candidate, [D(t.mean), D(t.square), D(t.cross)]);
+  // a variant's terms: SSIM's times d value/d ssim (the L1 term taken off the candidate first), Wang's, or MS-SSIM's summed over scales
+  const t = pieces?.terms ?? ssimTerms();
+  const off = pieces?.offset ?? null;
+  const terms = termFit(off === null ? candidate : candidate.map((v, i) => v - off[i]!), [t.mean, t.square, t.cross]);
 
   const tolValue = Math.max(K * floor.relL2, float32 ? FLOAT32_MISTAKE_TOLERANCE : 0);
   const mistakeTolerance = {
@@ -135,9 +153,9 @@ export function checkGradient(input: CheckInput): CheckResult {
       : `${K} x the floor's relative L2 (${e2(floor.relL2)})`,
   };
 
-  const context: MistakeContext = { x, y, options, e, wrt };
+  const context: MistakeContext = { x, y, options, e, wrt, ...(pieces !== undefined ? { pieces } : {}) };
   const built: Array<{ m: KnownMistake; d: MistakeDistance }> = [];
-  for (const { mistake: m, gradient: g } of applicableMistakes(context, exact)) {
+  for (const { mistake: m, gradient: g } of applicableMistakes(context, exact, variantMistakes(variant))) {
     const gn = norm2(g);
     const distance = gn > 0 ? differenceNorms(candidate, g).l2 / gn : Infinity;
     let scaled: MistakeDistance['scaled'] = null;
@@ -179,7 +197,7 @@ export function checkGradient(input: CheckInput): CheckResult {
           : `not one of the ${built.length} known mistakes that apply here; the nearest is "${c.d.title}" at ${e2(best(c.d))} relative L2 (a name needs ${e2(tolValue)})`,
       });
     }
-    diagnosis.push(scaleDiagnosis(scale, tolValue, e, norm2(candidate)));
+    diagnosis.push(scaleDiagnosis(scale, tolValue, e, norm2(candidate), variant));
     diagnosis.push(whereDiagnosis(regions, K * floor.relL2));
     diagnosis.push(termsDiagnosis(terms, tolValue));
   }
@@ -190,6 +208,7 @@ export function checkGradient(input: CheckInput): CheckResult {
     wrt,
     shape: [...x.shape],
     ssim: e.ssim,
+    ...(pieces !== undefined ? { variant: { name: variant, value: pieces.value, options: variantOptionValues(input.options) } } : {}),
     configuration: {
       preset: cfg.preset, window: cfg.window, size: cfg.size, sigma: cfg.sigma, padding: cfg.padding, C1: cfg.C1, C2: cfg.C2,
       sampleCovariance: cfg.sampleCovariance, crop: cfg.crop, downsample: String(cfg.downsample), reduction: cfg.reduction,
@@ -209,17 +228,28 @@ export function checkGradient(input: CheckInput): CheckResult {
     mistakes,
     diagnosis,
   };
-  return { report, exact, candidate, evaluation: e, context, named };
+  return { report, exact, candidate, evaluation: e, context, ...(pieces !== undefined ? { pieces } : {}), named };
 }
 
-function scaleDiagnosis(scale: ScaleFit, tol: number, e: SsimEvaluation, candidateNorm: number): Diagnosis {
+/** The variant's own options as given (for the report). */
+function variantOptionValues(o: VariantOptions): Record<string, number | readonly number[]> {
+  const out: Record<string, number | readonly number[]> = {};
+  for (const k of ['weights', 'lambda', 'dssimDivisor', 'alpha', 'beta', 'gamma'] as const) if (o[k] !== undefined) out[k] = o[k]!;
+  return out;
+}
+
+function scaleDiagnosis(scale: ScaleFit, tol: number, e: SsimEvaluation, candidateNorm: number, variant = 'ssim'): Diagnosis {
   if (candidateNorm === 0) return { kind: 'scale', message: 'the candidate is zero everywhere' };
   const count = Math.round(1 / e.weights.find((w) => w > 0)!);
   if (scale.residual <= tol) {
     return {
       kind: 'scale',
       message: `the candidate is ${scale.k.toPrecision(6)} x the exact gradient (residual ${e2(scale.residual)}): a normalisation or sign mistake; ` +
-        `the exact gradient carries 1/${count}, the 1/count of the mean over ${count} map pixels`,
+        (variant === 'ssim' || variant === 'wang'
+          ? `the exact gradient carries 1/${count}, the 1/count of the mean over ${count} map pixels`
+          : variant === 'ms-ssim'
+            ? 'each scale carries the 1/count of its own mean and 1/(N C) of the mean over planes'
+            : `the exact gradient carries d ${variant}/d ssim and SSIM's 1/${count}`),
     };
   }
   return {

@@ -53,7 +53,11 @@ export const norm2 = (a: ArrayLike<number>): number => {
  */
 export function roundingFloor(x: Tensor, y: Tensor, options: SsimOptions, wrt: 'x' | 'y', exact: Float64Array): RoundingFloor {
   const f32 = ssimGradFloat32Arith(x, y, options);
-  const g = wrt === 'x' ? f32.gradX : f32.gradY;
+  return floorOf(wrt === 'x' ? f32.gradX : f32.gradY, exact);
+}
+
+/** The floor from a float32-arithmetic gradient `g` against the exact one (raised to double rounding where zero). */
+export function floorOf(g: ArrayLike<number>, exact: Float64Array): RoundingFloor {
   const d = differenceNorms(g, exact);
   const exactNorm = norm2(exact);
   let maxExact = 0;

@@ -12,6 +12,7 @@ import { evaluateVec } from '../expr/index.js';
 import { crop, sizeOf, windowMean, type Boundary, type Tensor } from '../field/index.js';
 import { evaluateSsim, type GradientTerms, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
 import { centralSsim } from './central.js';
+import type { VariantPieces } from './variant-model.js';
 
 /** What a mistake is built from: the inputs and the exact evaluation. */
 export interface MistakeContext {
@@ -21,6 +22,8 @@ export interface MistakeContext {
   readonly options: SsimOptions;
   readonly e: SsimEvaluation;
   readonly wrt: 'x' | 'y';
+  /** For a variant (--variant): its exact gradient taken apart (variant-model.ts). */
+  readonly pieces?: VariantPieces;
 }
 
 /** One wrong derivation. */
@@ -375,7 +378,11 @@ export const KNOWN_MISTAKES: readonly KnownMistake[] = [
  * configuration, differ from the exact gradient (beyond 1e-12 relative) and from every earlier
  * one (a crop can make boundary transposes coincide; N = 1 makes two normalisers one).
  */
-export function applicableMistakes(ctx: MistakeContext, exact: Float64Array): Array<{ mistake: KnownMistake; gradient: Float64Array }> {
+export function applicableMistakes(
+  ctx: MistakeContext,
+  exact: Float64Array,
+  library: readonly KnownMistake[] = KNOWN_MISTAKES,
+): Array<{ mistake: KnownMistake; gradient: Float64Array }> {
   const out: Array<{ mistake: KnownMistake; gradient: Float64Array }> = [];
   const same = (a: Float64Array, b: Float64Array): boolean => {
     let d = 0;
@@ -388,7 +395,7 @@ export function applicableMistakes(ctx: MistakeContext, exact: Float64Array): Ar
     }
     return Math.sqrt(d) <= 1e-12 * Math.sqrt(Math.max(na, nb));
   };
-  for (const mistake of KNOWN_MISTAKES) {
+  for (const mistake of library) {
     const gradient = mistake.build(ctx);
     if (gradient === null || same(gradient, exact) || out.some((o) => same(o.gradient, gradient))) continue;
     out.push({ mistake, gradient });

@@ -2,6 +2,14 @@
 import type { CheckReport } from './diagnose.js';
 import type { HeatmapInfo } from './heatmap.js';
 
+/** How a variant's float32 gradient is formed (src/check/variant-model.ts). */
+const FLOOR_HOW: Record<string, string> = {
+  dssim: "; SSIM's float32 kernel, then -g/d in float32",
+  '3dgs-loss': "; SSIM's float32 kernel, then (1 - lambda)/N sign(x - y) - lambda g in float32",
+  'ms-ssim': '; every scale, the pooling, the product rule and the transposes in float32',
+  wang: "; the window, Wang's map and its partials, and W^T in float32",
+};
+
 const e2 = (v: number): string => (Number.isFinite(v) ? v.toExponential(2) : String(v));
 
 /** Breaks text into lines of at most `width` characters, each starting with `indent`. */
@@ -29,8 +37,10 @@ export interface ReportNames {
 export function formatCheckReport(r: CheckReport, names: ReportNames, heatmap?: { path: string; info: HeatmapInfo }): string {
   const c = r.configuration;
   const out: string[] = [];
-  out.push(`ssim-grad check: ${names.candidate} against the exact d ssim/d${r.wrt}`);
-  out.push(`  images ${names.x}, ${names.y}: shape [${r.shape.join(', ')}], ssim ${r.ssim.toPrecision(10)}`);
+  const v = r.variant;
+  const opts = v === undefined ? '' : Object.entries(v.options).map(([k, val]) => `${k} ${Array.isArray(val) ? val.join(',') : String(val)}`).join(', ');
+  out.push(`ssim-grad check: ${names.candidate} against the exact d ${v?.name ?? 'ssim'}/d${r.wrt}${opts !== '' ? ` (${opts})` : ''}`);
+  out.push(`  images ${names.x}, ${names.y}: shape [${r.shape.join(', ')}], ${v !== undefined ? `${v.name} ${v.value.toPrecision(10)}, ` : ''}ssim ${r.ssim.toPrecision(10)}`);
   out.push(`  ${c['preset']}: ${c['window']} ${c['size']}${c['window'] === 'gaussian' ? ` (sigma ${c['sigma']})` : ''}, padding ${c['padding']}, C1 ${e2(c['C1'] as number)}, C2 ${e2(c['C2'] as number)}` +
     `${c['sampleCovariance'] ? ', sample covariance' : ''}${(c['crop'] as number) > 0 ? `, crop ${c['crop']}` : ''}${c['downsample'] !== '1' ? `, downsample ${c['downsample']}` : ''}, reduction ${c['reduction']}`);
   out.push('');
@@ -41,7 +51,7 @@ export function formatCheckReport(r: CheckReport, names: ReportNames, heatmap?: 
   out.push(`                       candidate error   rounding floor   allowed (${r.allowance.factor} x floor)`);
   out.push(`  max abs              ${e2(r.maxAbsError).padEnd(17)} ${e2(r.roundingFloor.maxAbs).padEnd(16)} ${e2(r.allowance.maxAbs)}    (max |exact| ${e2(r.maxAbsExact)})`);
   out.push(`  L2, relative         ${e2(r.relError).padEnd(17)} ${e2(r.roundingFloor.relL2).padEnd(16)} ${e2(r.allowance.factor * r.roundingFloor.relL2)}`);
-  out.push(...wrap('floor: the exact gradient computed in float32 arithmetic (Math.fround after every operation) minus the float64 one, on these inputs', '  '));
+  out.push(...wrap(`floor: the exact gradient computed in float32 arithmetic (Math.fround after every operation${FLOOR_HOW[v?.name ?? 'ssim'] ?? ''}) minus the float64 one, on these inputs`, '  '));
   out.push('');
   out.push('diagnosis:');
   for (const d of r.diagnosis) {

@@ -9,7 +9,7 @@
  * sum is the three terms W^T g_mu, 2x W^T g_xx, y W^T g_xy at p.
  */
 import { InputError, type Tensor } from '../field/index.js';
-import { evaluateSsim, type SsimOptions } from '../ssim/index.js';
+import { evaluateSsim, type SsimEvaluation, type VariantOptions } from '../ssim/index.js';
 import { downsampleFactor } from '../ssim/options.js';
 import { axisWeight, windowAxes } from './axes.js';
 import { checkGradient } from './diagnose.js';
@@ -35,7 +35,7 @@ export interface Contribution {
 export interface TraceInput {
   readonly x: Tensor;
   readonly y: Tensor;
-  readonly options: SsimOptions;
+  readonly options: VariantOptions;
   readonly wrt: 'x' | 'y';
   /** n, c, i, j. */
   readonly pixel: readonly [number, number, number, number];
@@ -47,6 +47,8 @@ export interface TraceInput {
 type Terms = { readonly mean: number; readonly square: number; readonly cross: number };
 
 export interface TraceResult {
+  /** The quantity traced when it is not SSIM (Wang's general form); absent for SSIM. */
+  readonly quantity?: string;
   readonly wrt: 'x' | 'y';
   readonly pixel: readonly [number, number, number, number];
   readonly shape: readonly number[];
@@ -99,8 +101,15 @@ export function parsePixel(arg: string, shape: readonly number[]): [number, numb
 
 /** Traces the exact gradient at one pixel. */
 export function tracePixel(input: TraceInput): TraceResult {
+  return traceEvaluation(evaluateSsim(input.x, input.y, input.options), input);
+}
+
+/**
+ * The trace over an evaluation's partial maps: SSIM's, or another pointwise map's (Wang's
+ * general form, `quantity` naming it) put in the evaluation's place.
+ */
+export function traceEvaluation(e: SsimEvaluation, input: TraceInput, quantity?: string): TraceResult {
   const { x, y, options, wrt, pixel } = input;
-  const e = evaluateSsim(x, y, options);
   const [N, C, H, W] = e.shape;
   const f = downsampleFactor(e.config, H, W);
   if (f > 1) throw new InputError(`--pixel: trace follows the window over the image itself; this configuration downsamples by ${f} first (add --downsample 1)`);
@@ -176,6 +185,7 @@ export function tracePixel(input: TraceInput): TraceResult {
     };
   }
   return {
+    ...(quantity !== undefined ? { quantity } : {}),
     wrt, pixel, shape: [...x.shape],
     configuration: { preset: e.config.preset, window: e.config.window, size: e.config.size, padding: e.config.padding },
     self, other, exact, terms: exactTerms, mapPixels: all.length, contributions: listed,
@@ -193,10 +203,12 @@ export function formatTrace(t: TraceResult): string {
   const other = o === 'x' ? 'y' : 'x';
   const [n, c, i, j] = t.pixel;
   const out: string[] = [];
-  out.push(`ssim-grad trace: d ssim/d${o} at pixel n ${n}, c ${c}, i ${i}, j ${j} (image shape [${t.shape.join(', ')}])`);
+  const q = t.quantity ?? 'ssim';
+  const S = t.quantity === undefined ? 'S' : 'F';
+  out.push(`ssim-grad trace: d ${q}/d${o} at pixel n ${n}, c ${c}, i ${i}, j ${j} (image shape [${t.shape.join(', ')}])`);
   out.push(`  ${t.configuration.preset}: ${t.configuration.window} ${t.configuration.size}, padding ${t.configuration.padding}; ${o}(p) = ${g4(t.self)}, ${other}(p) = ${g4(t.other)}`);
   out.push('');
-  out.push(`exact d ssim/d${o}(p) = ${g4(t.exact)}, the sum of three terms (g_* = omega dS/d(moment), omega = 1/count of the mean):`);
+  out.push(`exact d ${q}/d${o}(p) = ${g4(t.exact)}, the sum of three terms (g_* = omega d${S}/d(moment), omega = 1/count of the mean${S === 'F' ? `, F ${q}'s map` : ''}):`);
   out.push(`  W^T g_mu             ${s4(t.terms.mean)}`);
   out.push(`  2${o} . W^T g_${o}${o}        ${s4(t.terms.square)}`);
   out.push(`  ${other} . W^T g_xy         ${s4(t.terms.cross)}`);

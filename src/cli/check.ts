@@ -8,7 +8,7 @@
 import type { Command } from '../cli.js';
 import type { HeatmapInfo } from '../check/heatmap.js';
 import { InputError } from '../field/index.js';
-import { SSIM_OPTION_SPECS, type OptionSpec, type Parsed } from './args.js';
+import { SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
 import { imagesAndOptions } from './images.js';
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
@@ -26,16 +26,19 @@ function imagesAfter(parsed: Parsed, command: string, lead: number, leadNames: s
   if (parsed.positionals.length !== want) {
     throw new InputError(`expected ${leadNames}${lead > 0 ? ' ' : ''}X Y (${want} arguments), got ${parsed.positionals.length} (${parsed.positionals.join(' ') || 'none'})`);
   }
-  return imagesAndOptions({ ...parsed, positionals: parsed.positionals.slice(lead) }, command);
+  const r = imagesAndOptions({ ...parsed, positionals: parsed.positionals.slice(lead) }, command);
+  // the variant's options over the SSIM ones (the data range filled from uint8 images kept)
+  return { ...r, options: { ...variantOptionsFrom(parsed), ...r.options } };
 }
 
 /** check, trace and check-formula, by name. */
 export const checkCommands: Record<string, Command> = {
   check: {
-    usage: 'ssim-grad check CAND X Y [options] [--wrt x|y] [--json] [--heatmap FILE.png]',
+    usage: 'ssim-grad check CAND X Y [options] [--variant V [its options]] [--wrt x|y] [--json] [--heatmap FILE.png]',
     summary: "check a gradient (CAND: .npy with X's shape, or a .ts/.js module exporting gradient(x, y, options)) against the exact one; exit 0 match, 1 mismatch",
     options: {
       ...SSIM_OPTION_SPECS,
+      ...VARIANT_OPTION_SPECS,
       wrt: WRT_SPEC,
       json: JSON_SPEC,
       heatmap: { value: true, help: 'write a PNG of |candidate - exact| per channel' },
@@ -68,10 +71,11 @@ export const checkCommands: Record<string, Command> = {
     },
   },
   trace: {
-    usage: 'ssim-grad trace X Y --pixel n,c,i,j [options] [--wrt x|y] [--candidate CAND] [--json]',
+    usage: 'ssim-grad trace X Y --pixel n,c,i,j [options] [--variant V [its options]] [--wrt x|y] [--candidate CAND] [--json]',
     summary: 'show how the exact gradient at one pixel comes about: its three terms and the map pixels that contribute most',
     options: {
       ...SSIM_OPTION_SPECS,
+      ...VARIANT_OPTION_SPECS,
       pixel: { value: true, help: 'the pixel n,c,i,j (or c,i,j / i,j for CHW / HW images), 0-based (required)' },
       wrt: WRT_SPEC,
       candidate: { value: true, help: 'a candidate gradient (as for check): its value at the pixel and which term differs' },
@@ -94,6 +98,12 @@ export const checkCommands: Record<string, Command> = {
       if (candPath !== undefined) {
         const c = await loadCandidate(candPath, x, y, options);
         candidate = { path: candPath, data: c.data, float32: c.float32 };
+      }
+      if ((options.variant ?? 'ssim') !== 'ssim') {
+        const { formatVariantTrace, traceVariantPixel } = await import('../check/variant-trace.js');
+        const t = traceVariantPixel({ x, y, options, wrt, pixel, top, candidate });
+        out(parsed.switches.has('json') ? JSON.stringify(t) : formatVariantTrace(t));
+        return 0;
       }
       const t = tracePixel({ x, y, options, wrt, pixel, top, candidate });
       out(parsed.switches.has('json') ? JSON.stringify(t) : formatTrace(t));
