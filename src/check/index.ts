@@ -11,9 +11,12 @@ export {
   borderBand, checkGradient, FLOAT32_MISTAKE_TOLERANCE,
   type CheckInput, type CheckReport, type CheckResult, type Diagnosis, type MistakeDistance,
 } from './diagnose.js';
-export { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor, type RoundingFloor } from './floor.js';
+export { differenceNorms, FLOOR_ALLOWANCE, floorOf, norm2, roundingFloor, type RoundingFloor } from './floor.js';
 export { checkFormula, FORMULA_TOLERANCE, FORMULA_VARIABLES, formatFormulaResult, type FormulaOptions, type FormulaResult } from './formula.js';
 export { inferno, renderHeatmap, writeHeatmap, type HeatmapInfo } from './heatmap.js';
 export { applicableMistakes, exactFromCentral, KNOWN_MISTAKES, type KnownMistake, type MistakeContext } from './mistakes.js';
 export { formatCheckReport, type ReportNames } from './report.js';
 export { formatTrace, parsePixel, tracePixel, type Contribution, type TraceInput, type TraceResult } from './trace.js';
+export { variantMistakes } from './variant-mistakes.js';
+export { variantGradient32, variantPieces, type VariantPieces } from './variant-model.js';
+export { formatVariantTrace, traceVariantPixel, type ScaleContribution, type VariantTraceResult } from './variant-trace.js';
