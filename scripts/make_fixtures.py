@@ -34,7 +34,9 @@ format and its own RNG seed (VARIANT_SEED), so the peers output above does not
 depend on it: MS-SSIM (pytorch-msssim, default and custom weights; inputs
 stored as uint8), DSSIM ((1 - SSIM)/2 and 1 - SSIM, pytorch-ssim) and the 3D
 Gaussian splatting training loss (lambda 0.2 and 0.5), all torch float64
-autograd with float64 Gaussian taps; "value" is the variant's value.
+autograd with float64 Gaussian taps; plus tf.image.ssim_multiscale re-implemented
+in float64 numpy (value only, inputs stored as uint8); "value" is the variant's
+value.
 
 Run (Debian / Ubuntu):
     apt-get install python3-torch python3-skimage   # also pulls numpy, scipy
@@ -463,7 +465,9 @@ for c in manifest:
 # from the peers' rng, and it all runs after the peers are written, so the peers
 # output is unaffected. Same manifest format; "value" is the variant's value
 # (the quantity differentiated), gradX/gradY its gradients, all torch float64
-# autograd with float64 Gaussian taps t_i = exp(-(i-(size-1)/2)^2/(2 sigma^2)) / sum.
+# autograd with float64 Gaussian taps t_i = exp(-(i-(size-1)/2)^2/(2 sigma^2)) / sum;
+# the one exception, msssim-tf, is a float64 numpy re-implementation of
+# tf.image.ssim_multiscale (value only, gradX/gradY null), like tf-ssim in the peers.
 
 VARIANT_OUT = os.path.join(HERE, "..", "test", "fixtures", "variants")
 VARIANT_SEED = 20240917
@@ -523,6 +527,63 @@ def pytorch_msssim_ms_ssim(X, Y, data_range=255, win_size=11, win_sigma=1.5, wei
     return ms_ssim_val.mean()
 
 
+def tf_ssim_per_channel(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03):
+    """tensorflow/python/ops/image_ops_impl.py _ssim_per_channel -> _ssim_helper
+    (compensation 1.0), NCHW here (TF is NHWC): (ssim_per_channel, cs), each (N, C)."""
+    assert min(img1.shape[-2:]) >= filter_size  # TF asserts H, W >= filter_size
+    kernel = tf_fspecial_gauss(filter_size, filter_sigma)
+
+    def reducer(v):  # depthwise conv2d, 'VALID'
+        return correlate_valid(v, kernel)
+
+    c1 = (k1 * max_val) ** 2
+    c2 = (k2 * max_val) ** 2
+    mean0 = reducer(img1)
+    mean1 = reducer(img2)
+    num0 = mean0 * mean1 * 2.0
+    den0 = np.square(mean0) + np.square(mean1)
+    luminance = (num0 + c1) / (den0 + c1)
+    num1 = reducer(img1 * img2) * 2.0
+    den1 = reducer(np.square(img1) + np.square(img2))
+    c2 *= 1.0  # compensation
+    cs = (num1 - num0 + c2) / (den1 - den0 + c2)
+    return np.mean(luminance * cs, axis=(-2, -1)), np.mean(cs, axis=(-2, -1))
+
+
+def tf_ssim_multiscale(img1, img2, max_val, power_factors=None, filter_size=11,
+                       filter_sigma=1.5, k1=0.01, k2=0.03, trace=None):
+    """tensorflow/python/ops/image_ops_impl.py ssim_multiscale in float64, NCHW; returns the
+    per-image values (N,) like TF. Between scales: if H or W is odd, pad both images at the
+    bottom/right by (H % 2, W % 2) with mode SYMMETRIC (repeats the edge row/column), then
+    2x2 average pooling 'VALID', stride 2. trace, if a list, gets the (scale, N, C) values
+    that enter the product (relu'd cs of every scale but the last, then the last relu'd ssim)
+    and the (H, W) of every scale."""
+    if power_factors is None:
+        power_factors = MSSSIM_WEIGHTS
+    imgs = [np.asarray(img1, dtype=np.float64), np.asarray(img2, dtype=np.float64)]
+    mcs = []
+    sizes = []
+    for k in range(len(power_factors)):
+        if k > 0:
+            rh, rw = (s % 2 for s in imgs[0].shape[-2:])
+            if rh or rw:  # TF's cond(need_padding, do_pad, ...)
+                imgs = [np.pad(v, ((0, 0), (0, 0), (0, rh), (0, rw)), mode="symmetric")
+                        for v in imgs]
+            imgs = [(v[..., 0::2, 0::2] + v[..., 0::2, 1::2] + v[..., 1::2, 0::2]
+                     + v[..., 1::2, 1::2]) / 4.0 for v in imgs]
+        sizes.append(tuple(imgs[0].shape[-2:]))
+        ssim_per_channel, cs = tf_ssim_per_channel(*imgs, max_val=max_val, filter_size=filter_size,
+                                                   filter_sigma=filter_sigma, k1=k1, k2=k2)
+        mcs.append(np.maximum(cs, 0.0))  # relu
+    mcs.pop()  # the last scale's cs is dropped; its relu'd ssim takes the place
+    mcs_and_ssim = np.stack(mcs + [np.maximum(ssim_per_channel, 0.0)], axis=0)  # (scale, N, C)
+    if trace is not None:
+        trace.append(mcs_and_ssim.copy())
+        trace.append(sizes)
+    ms_ssim = np.prod(mcs_and_ssim ** np.asarray(power_factors).reshape(-1, 1, 1), axis=0)
+    return np.mean(ms_ssim, axis=-1)  # average over channels
+
+
 def make_variants():
     vrng = np.random.default_rng(VARIANT_SEED)
     os.makedirs(VARIANT_OUT, exist_ok=True)
@@ -536,17 +597,17 @@ def make_variants():
         np.save(os.path.join(VARIANT_OUT, name), arr)
         return name
 
-    def vcase(name, source, options, fx, fy, value, gx, gy):
+    def vcase(name, source, options, fx, fy, value, gx, gy, peer="torch-autograd"):
         vmanifest.append({
             "name": name,
-            "peer": "torch-autograd",
+            "peer": peer,
             "source": source,
             "options": options,
             "x": fx,
             "y": fy,
             "value": float(value),
-            "gradX": vsave(f"{name}.gradX.npy", gx),
-            "gradY": vsave(f"{name}.gradY.npy", gy),
+            "gradX": None if gx is None else vsave(f"{name}.gradX.npy", gx),
+            "gradY": None if gy is None else vsave(f"{name}.gradY.npy", gy),
             "centralDifferences": None,
         })
 
@@ -637,6 +698,43 @@ def make_variants():
                "y = gt_image; |x - y| >= 1e-3 at every pixel (|.| is not differentiable at 0); "
                + SRC_TAPS64 + ("; inputs shared with 3dgs-loss" if lam != 0.2 else ""))
         vcase(name, src, options, fx, fy, v, gx, gy)
+
+    # -- MS-SSIM (tf.image.ssim_multiscale), numpy float64, value only; drawn last from vrng
+    # so the cases above are unchanged. Odd sizes at several scales exercise TF's SYMMETRIC
+    # padding: H 177,89,45,23,12 and W 171,86,43,22,11.
+    x, y = make_pair((1, 2, 177, 171), 255.0, 0.22, gen=vrng)
+    x = np.round(x).astype(np.uint8)
+    y = np.round(y).astype(np.uint8)
+    trace = []
+    v = np.mean(tf_ssim_multiscale(x, y, 255.0, power_factors=MSSSIM_WEIGHTS, trace=trace))
+    per_scale, sizes = trace
+    assert per_scale.shape == (len(MSSSIM_WEIGHTS), 1, 2)
+    assert (per_scale > 0).all(), per_scale  # every relu'd factor positive
+    src = ("numpy re-implementation of tensorflow tf.image.ssim_multiscale "
+           "(tensorflow/python/ops/image_ops_impl.py ssim_multiscale) in float64, Gaussian "
+           "taps (_fspecial_gauss softmax kernel) in float64 (TF casts to float32): "
+           f"power_factors={MSSSIM_WEIGHTS}, max_val=255, filter_size=11, filter_sigma=1.5, "
+           "k1=0.01, k2=0.03; per scale _ssim_per_channel (11x11 kernel = softmax of "
+           "-0.5 (i^2 + j^2) / 1.5^2 over i, j in -5..5, depthwise conv2d 'VALID'; "
+           "_ssim_helper luminance = (2 mu_x mu_y + c1)/(mu_x^2 + mu_y^2 + c1) and "
+           "cs = (2 E[xy] - 2 mu_x mu_y + c2)/(E[x^2 + y^2] - (mu_x^2 + mu_y^2) + c2), "
+           "c1 = (0.01 L)^2, c2 = (0.03 L)^2; cs and luminance * cs averaged over H, W per "
+           "channel); relu(cs) kept for every scale but the last, relu(ssim) of the last; "
+           "between scales, if H or W is odd both images are padded at the bottom/right by "
+           "H % 2 rows and W % 2 columns with mode SYMMETRIC (repeating the edge row/column), "
+           "then 2x2 avg_pool stride 2 'VALID'; prod over scales of value ** power_factor per "
+           "channel, mean over channels (TF's per-image value), then mean over the batch "
+           "(N = 1 here); x and y are stored as uint8 .npy (integer pixel values 0..255, "
+           "data range 255), evaluated as float64 with max_val 255 (TF given uint8 would "
+           "convert both the images and max_val to [0, 1] floats, the same value up to "
+           "rounding); per-scale values (scale, N, C) "
+           + json.dumps(np.round(per_scale, 6).tolist())
+           + "; sizes per scale H " + ",".join(str(h) for h, _ in sizes)
+           + " and W " + ",".join(str(w) for _, w in sizes))
+    fx = vsave("msssim-tf.x.npy", x, np.uint8)
+    fy = vsave("msssim-tf.y.npy", y, np.uint8)
+    vcase("msssim-tf", src, {"preset": "tf", "variant": "ms-ssim", "dataRange": 255},
+          fx, fy, v, None, None, peer="numpy-reimplementation")
 
     with open(os.path.join(VARIANT_OUT, "manifest.json"), "w") as fh:
         json.dump(vmanifest, fh, indent=1)
