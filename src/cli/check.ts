@@ -9,6 +9,8 @@ import type { Command } from '../cli.js';
 import type { HeatmapInfo } from '../check/heatmap.js';
 import { InputError } from '../field/index.js';
 import { SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
+import { resolveOptions } from '../ssim/options.js';
+import { checkVariantOptions } from '../ssim/variants.js';
 import { imagesAndOptions } from './images.js';
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
@@ -55,6 +57,9 @@ export const checkCommands: Record<string, Command> = {
       }
       const { x, y, options } = imagesAfter(parsed, 'check', 1, 'CAND');
       const [candPath, xPath, yPath] = parsed.positionals as [string, string, string];
+      // the options are judged before the candidate runs: a bad option is the user's, not the module's
+      resolveOptions(options);
+      checkVariantOptions(options);
       const cand = await loadCandidate(candPath, x, y, options);
       const result = checkGradient({ x, y, options, wrt, candidate: cand.data, float32: cand.float32 });
       let heatmap: { path: string; info: HeatmapInfo } | undefined;

@@ -47,7 +47,8 @@ export interface VariantResult {
   readonly gradY: Float64Array;
 }
 
-function checkVariantOptions(o: VariantOptions): Variant {
+/** Validates the variant and its options (exit-2 errors naming the option); returns the variant. */
+export function checkVariantOptions(o: VariantOptions): Variant {
   const variant = o.variant ?? 'ssim';
   if (!VARIANTS.includes(variant)) throw new InputError(`variant (--variant): got '${String(variant)}', expected one of ${VARIANTS.join(', ')}`);
   if (o.weights !== undefined) {
