@@ -117,6 +117,8 @@ export function toLatex(node: Node, names: LatexNames = {}): string {
         return { tex: `H\\left(${go(n.args[0]!).tex}\\right)`, prec: ATOM };
       case 'sign':
         return { tex: `\\operatorname{sgn}\\left(${go(n.args[0]!).tex}\\right)`, prec: ATOM };
+      case 'powv':
+        return { tex: `${wrap(go(n.args[0]!), ATOM)}^{${go(n.args[1]!).tex}}`, prec: POWER };
     }
   };
   return go(node, true).tex;

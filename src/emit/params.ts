@@ -21,6 +21,10 @@ export interface KernelParams {
   readonly planeOmega?: Float64Array;
   /** If given, receives each plane's unweighted sum of the map over the region (N x C values). */
   readonly planeSums?: Float64Array;
+  /** Wang's exponents (the wang kernels; 1 by default). */
+  readonly alpha?: number;
+  readonly beta?: number;
+  readonly gamma?: number;
 }
 
 /** Where the value-and-gradient kernels write: d/dx always, d/dy when `gradY` is given. */

@@ -102,6 +102,10 @@ export function emitPointwise(
         e = `Math.max(${a[0]}, ${a[1]})`;
         flops += 1;
         break;
+      case 'powv':
+        e = f(`Math.pow(${a[0]}, ${a[1]})`);
+        flops += 1;
+        break;
       case 'step':
         e = `(${a[0]} > 0 ? 1 : 0)`;
         flops += 1;

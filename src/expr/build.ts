@@ -217,6 +217,22 @@ export function max(a0: Operand, b0: Operand): Node {
 export const min = (a: Operand, b: Operand): Node => neg(max(neg(a), neg(b)));
 export const relu = (x: Node): Node => max(x, ZERO);
 
+/**
+ * base ^ exponent for an exponent that is an expression (a parameter such as Wang's alpha). A
+ * constant exponent becomes `pow`; otherwise Math.pow semantics (a negative base needs an integer
+ * exponent, else NaN).
+ */
+export function powv(base0: Operand, exponent0: Operand): Node {
+  const base = lift(base0);
+  const e = lift(exponent0);
+  if (e.op === 'const') {
+    const q = e.rat ?? rationalFromNumber(e.value);
+    if (q !== undefined) return pow(base, q);
+  }
+  if (base.op === 'const' && e.op === 'const') return num(Math.pow(base.value, e.value));
+  return intern('powv', [base, e]);
+}
+
 export function step(x: Node): Node {
   if (x.op === 'const') return x.value > 0 ? ONE : ZERO;
   return intern('step', [x]);
@@ -272,6 +288,9 @@ export function substitute(nodes: readonly Node[], replacements: ReadonlyMap<str
         break;
       case 'sign':
         out = sign(a[0]!);
+        break;
+      case 'powv':
+        out = powv(a[0]!, a[1]!);
         break;
     }
     memo.set(n.id, out);

@@ -2,7 +2,7 @@
 export type { Node, Op } from './node.js';
 export { dagSize, internedCount, topoSort, variablesOf } from './node.js';
 export {
-  abs, add, div, exp, HALF, log, max, min, MINUS_ONE, mul, neg, num, ONE, pow, rat, relu, sign, sqrt, square, step, sub, substitute, variable, ZERO,
+  abs, add, div, exp, HALF, log, max, min, MINUS_ONE, mul, neg, num, ONE, pow, powv, rat, relu, sign, sqrt, square, step, sub, substitute, variable, ZERO,
 } from './build.js';
 export type { Operand } from './build.js';
 export { evaluate, evaluateMany, evaluateVec, type Env } from './eval.js';

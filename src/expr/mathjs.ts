@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { MathNode } from 'mathjs';
-import { abs, add, div, exp, log, max, min, mul, neg, num, pow, relu, sign, sqrt, step, variable } from './build.js';
+import { abs, add, div, exp, log, max, min, mul, neg, num, pow, powv, relu, sign, sqrt, step, variable } from './build.js';
 import type { Node } from './node.js';
 import type { Rational } from './rational.js';
 import { toInfix } from './print.js';
@@ -79,7 +79,8 @@ function convert(m: AnyMathNode, source: string): Node {
         case 'unaryPlus':
           return args[0]!;
         case 'pow':
-          return pow(args[0]!, constantExponent(args[1]!, source));
+          // a constant exponent is exact (rational); an expression exponent is powv
+          return args[1]!.op === 'const' ? pow(args[0]!, constantExponent(args[1]!, source)) : powv(args[0]!, args[1]!);
         default:
           throw new ExprParseError(`unsupported operator '${m.op}' in '${source}'`);
       }

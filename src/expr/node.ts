@@ -18,7 +18,8 @@ export type Op =
   | 'abs'
   | 'max' // binary maximum (relu(x) = max(x, 0))
   | 'step' // Heaviside step: 1 for x > 0, else 0 (derivative of relu and max)
-  | 'sign'; // -1, 0, 1 (derivative of abs)
+  | 'sign' // -1, 0, 1 (derivative of abs)
+  | 'powv'; // base ^ exponent, the exponent an expression (Wang's l^alpha with alpha a parameter)
 
 export interface Node {
   /** Creation index; unique, and the canonical order of commutative arguments. */

@@ -3,7 +3,7 @@
  * node (reusing the forward node where the rule allows, as CasADi's `der` does). Printers keep
  * their own tables keyed by the same `Op`.
  */
-import { add, evalPow, HALF, mul, ONE, pow, rat, sign, step, sub, ZERO } from './build.js';
+import { add, evalPow, HALF, log, mul, ONE, pow, powv, rat, sign, step, sub, ZERO } from './build.js';
 import type { Node, Op } from './node.js';
 import { addQ, rational } from './rational.js';
 
@@ -57,5 +57,10 @@ export const rules: Record<Op, OpRule> = {
   },
   step: { evaluate: (_, [x]) => (x! > 0 ? 1 : 0), derivative: () => ZERO },
   sign: { evaluate: (_, [x]) => Math.sign(x!), derivative: () => ZERO },
+  powv: {
+    evaluate: (_, [b, e]) => Math.pow(b!, e!),
+    // d/db = e b^(e-1); d/de = f log b (the latter only where b > 0)
+    derivative: (n, i) => (i === 0 ? mul(n.args[1]!, powv(n.args[0]!, add(n.args[1]!, -1))) : mul(n, log(n.args[0]!))),
+  },
 };
 

@@ -105,6 +105,9 @@ function printNode(n: Node, memo: Map<number, Printed>): Printed {
     case 'max':
       out = { text: `max(${go(n.args[0]!).text}, ${go(n.args[1]!).text})`, prec: ATOM };
       break;
+    case 'powv':
+      out = { text: `${wrap(go(n.args[0]!), ATOM)}^(${go(n.args[1]!).text})`, prec: POWER };
+      break;
     default:
       out = { text: `${n.op}(${go(n.args[0]!).text})`, prec: ATOM };
   }

@@ -81,6 +81,11 @@ import { csGradValidF64, csGradValidF64K11, csValueValidF64, csValueValidF64K11 
 import { csGradReflectF64, csGradReflectF64K11, csValueReflectF64, csValueReflectF64K11 } from './cs-reflect.js';
 import { csGradMirrorF64, csGradMirrorF64K11, csValueMirrorF64, csValueMirrorF64K11 } from './cs-mirror.js';
 import { csGradReplicateF64, csGradReplicateF64K11, csValueReplicateF64, csValueReplicateF64K11 } from './cs-replicate.js';
+import { wangGradSameF64, wangGradSameF64K11, wangValueSameF64, wangValueSameF64K11 } from './wang-same.js';
+import { wangGradValidF64, wangGradValidF64K11, wangValueValidF64, wangValueValidF64K11 } from './wang-valid.js';
+import { wangGradReflectF64, wangGradReflectF64K11, wangValueReflectF64, wangValueReflectF64K11 } from './wang-reflect.js';
+import { wangGradMirrorF64, wangGradMirrorF64K11, wangValueMirrorF64, wangValueMirrorF64K11 } from './wang-mirror.js';
+import { wangGradReplicateF64, wangGradReplicateF64K11, wangValueReplicateF64, wangValueReplicateF64K11 } from './wang-replicate.js';
 
 /** Window sizes with unrolled kernels. */
 export const unrolledSizes: readonly number[] = [7, 11];
@@ -116,6 +121,15 @@ export const ssimKernels = {
     k11: { valueF64: ssimValueReplicateF64K11, valueF32: ssimValueReplicateF32K11, gradF64: ssimGradReplicateF64K11, gradF32: ssimGradReplicateF32K11 },
     gradF32Arith: ssimGradReplicateF32Arith,
   },
+} as const;
+
+/** Wang's kernels (float64; alpha, beta, gamma in the parameters): boundary rule -> generic or 11 taps unrolled. */
+export const wangKernels = {
+  same: { generic: { value: wangValueSameF64, grad: wangGradSameF64 }, k11: { value: wangValueSameF64K11, grad: wangGradSameF64K11 } },
+  valid: { generic: { value: wangValueValidF64, grad: wangGradValidF64 }, k11: { value: wangValueValidF64K11, grad: wangGradValidF64K11 } },
+  reflect: { generic: { value: wangValueReflectF64, grad: wangGradReflectF64 }, k11: { value: wangValueReflectF64K11, grad: wangGradReflectF64K11 } },
+  mirror: { generic: { value: wangValueMirrorF64, grad: wangGradMirrorF64 }, k11: { value: wangValueMirrorF64K11, grad: wangGradMirrorF64K11 } },
+  replicate: { generic: { value: wangValueReplicateF64, grad: wangGradReplicateF64 }, k11: { value: wangValueReplicateF64K11, grad: wangGradReplicateF64K11 } },
 } as const;
 
 /** MS-SSIM's cs kernels (float64): boundary rule -> generic or 11 taps unrolled. */

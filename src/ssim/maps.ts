@@ -7,7 +7,7 @@
  *
  * the same chain rule as SSIM's (reference.ts), with a weight per (image, channel) plane.
  */
-import { add, div, grad, max, mul, num, pow, relu, step, substitute, variable, type Node } from '../expr/index.js';
+import { add, div, grad, max, mul, num, pow, powv, relu, step, substitute, variable, type Node } from '../expr/index.js';
 import { sizeOf, type Shape4 } from '../field/index.js';
 import { emitPointwise } from '../emit/pointwise.js';
 import type { SsimConfig } from './options.js';
@@ -47,7 +47,7 @@ export function csMap(): MapGraph {
  * infinity reaches the gradient. Non-integer exponents need l, c, s > 0 (c always is; s is not
  * when the covariance is below -C3, where s^gamma has no real value and the result is NaN).
  */
-export function wangMap(alpha: number, beta: number, gamma: number): MapGraph {
+export function wangMap(alpha: number | Node, beta: number | Node, gamma: number | Node): MapGraph {
   const p = pointwiseSsim();
   const named = new Map(p.named);
   const { mu_x, mu_y, m_xx, m_yy, m_xy, C2, c_n } = p.inputs;
@@ -59,7 +59,9 @@ export function wangMap(alpha: number, beta: number, gamma: number): MapGraph {
   const l = div(A1, B1);
   const c = div(add(mul(2, sx, sy), C2), add(varX, varY, C2));
   const s = div(add(cov, C3), add(mul(sx, sy), C3));
-  const F = mul(pow(l, alpha), pow(c, beta), pow(s, gamma));
+  // numbers become exact rational powers; expressions (the kernels' runtime parameters) powv
+  const power = (b: Node, e: number | Node): Node => (typeof e === 'number' ? pow(b, e) : powv(b, e));
+  const F = mul(power(l, alpha), power(c, beta), power(s, gamma));
   const [fmx, fxx, fxy, fmy, fyy, fsx, fsy] = grad(F, [mu_x, m_xx, m_xy, mu_y, m_yy, sx, sy]);
   // d sigma / d var = H(var) / (2 sqrt(max(var, 1e-300))): 1/(2 sigma) for var > 1e-300, 0 at var = 0
   const half = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(1e-300)), -0.5));
@@ -77,6 +79,11 @@ export function wangMap(alpha: number, beta: number, gamma: number): MapGraph {
   ]);
   const [F1, a, b, cc, d, e] = substitute([F, dX.mu, dX.sq, dX.cross, dY.mu, dY.sq], sigmas) as [Node, Node, Node, Node, Node, Node];
   return { name: 'wang', F: F1, dX: { mu: a, sq: b, cross: cc }, dY: { mu: d, sq: e, cross: cc } };
+}
+
+/** Wang's form with the exponents as variables alpha, beta, gamma (what its generated kernels take as parameters). */
+export function wangMapParametric(): MapGraph {
+  return wangMap(variable('alpha'), variable('beta'), variable('gamma'));
 }
 
 /**

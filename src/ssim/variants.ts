@@ -17,7 +17,7 @@ import { avgPool2x2, InputError, shape4, sizeOf, toField, type Shape4, type Tens
 import { csMap, planeMeans, ssimMap, wangMap } from './maps.js';
 import { resolveOptions, type SsimOptions } from './options.js';
 import { planKernel, ssimFast, ssimGradFast } from './fast.js';
-import { csKernels, ssimKernels } from '../generated/index.js';
+import { csKernels, ssimKernels, wangKernels } from '../generated/index.js';
 
 export type Variant = 'ssim' | 'ms-ssim' | 'dssim' | '3dgs-loss' | 'wang';
 export const VARIANTS: readonly Variant[] = ['ssim', 'ms-ssim', 'dssim', '3dgs-loss', 'wang'];
@@ -113,18 +113,32 @@ export function evaluateVariant(x: Tensor, y: Tensor, options: VariantOptions = 
   };
 }
 
-/** Wang's general form: the mean over the region of l^alpha c^beta s^gamma, and its gradient. */
-function wang(x: Tensor, y: Tensor, options: VariantOptions): VariantResult {
+/**
+ * Wang's general form: the mean over the region of l^alpha c^beta s^gamma, and its gradient, on
+ * its generated kernels (the exponents are kernel parameters), or on the reference path (the
+ * exponents exact rationals in the graph, the window operators of src/field).
+ */
+export function wang(x: Tensor, y: Tensor, options: VariantOptions, engine: 'kernels' | 'reference' = 'kernels'): VariantResult {
   const config = resolveOptions(options);
   const shape = shape4(x, 'x');
   if (shape4(y, 'y').join() !== shape.join()) throw new InputError(`y: shape [${y.shape}] differs from x's shape [${x.shape}]`);
+  const [alpha, beta, gamma] = [options.alpha ?? 1, options.beta ?? 1, options.gamma ?? 1];
+  const plain = ssimFast(x, y, options, 'float64');
+  if (engine === 'kernels') {
+    const plan = planKernel(x, y, { ...options, precision: 'float64' });
+    const { tapsH, tapsW } = plan.params;
+    const family = wangKernels[config.padding][tapsH.length === 11 && tapsW.length === 11 ? 'k11' : 'generic'];
+    const out = { gradX: new Float64Array(sizeOf(shape)), gradY: new Float64Array(sizeOf(shape)) };
+    const value = family.grad(toField(x, 'x').data, toField(y, 'y').data, { ...plan.params, alpha, beta, gamma }, out);
+    return { value, ssim: plain, gradX: out.gradX, gradY: out.gradY };
+  }
   const [N, C] = shape;
-  const map = wangMap(options.alpha ?? 1, options.beta ?? 1, options.gamma ?? 1);
+  const map = wangMap(alpha, beta, gamma);
   const P = N * C;
   const w = new Float64Array(P).fill(config.reduction === 'mean' ? 1 / P : 1);
   const r = planeMeans(toField(x, 'x').data, toField(y, 'y').data, shape, config, map, w);
   const value = r.means.reduce((a, m, p) => a + w[p]! * m, 0);
-  return { value, ssim: ssimFast(x, y, options, 'float64'), gradX: r.gradX!, gradY: r.gradY! };
+  return { value, ssim: plain, gradX: r.gradX!, gradY: r.gradY! };
 }
 
 /**

@@ -142,9 +142,23 @@ describe('printing and the mathjs bridge', () => {
 
   it('names the unsupported construct in its error', () => {
     expect(() => E.fromMathjs('sin(x)')).toThrow(/unsupported function 'sin'/);
-    expect(() => E.fromMathjs('x^y')).toThrow(/exponent/);
+    expect(E.fromMathjs('x^y')).toBe(E.powv(x, y)); // an expression exponent is powv
+    expect(() => E.fromMathjs('pow(x, y, 2)')).toThrow(/unsupported function 'pow' with 3 argument/);
     expect(() => E.fromMathjs('x > 1 ? x : 2')).toThrow(/ConditionalNode/);
     expect(() => E.fromMathjs('x mod 2')).toThrow(/unsupported operator 'mod'/);
     expect(() => E.fromMathjs('x +')).toThrow(E.ExprParseError);
+  });
+
+  it('powv: an expression exponent, differentiated in base and exponent, printed for mathjs', () => {
+    const f = E.powv(E.add(E.mul(x, x), 1), E.mul(y, 0.5));
+    expect(E.powv(x, 2)).toBe(E.pow(x, 2)); // a constant exponent is an exact power
+    const [dx, dy] = E.grad(f, [x, y]);
+    const env = { x: 0.8, y: 1.3 };
+    const h = 1e-5;
+    const cd = (v: 'x' | 'y'): number => (E.evaluate(f, { ...env, [v]: env[v] + h }) - E.evaluate(f, { ...env, [v]: env[v] - h })) / (2 * h);
+    expect(E.evaluate(dx!, env)).toBeCloseTo(cd('x'), 8);
+    expect(E.evaluate(dy!, env)).toBeCloseTo(cd('y'), 8);
+    expect(parse(E.toInfix(f)).evaluate(env)).toBeCloseTo(E.evaluate(f, env), 14);
+    expect(E.fromMathjs(E.toInfix(f))).toBe(f);
   });
 });

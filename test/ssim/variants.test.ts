@@ -148,3 +148,27 @@ describe('MS-SSIM on the generated kernels', () => {
     }
   });
 });
+
+describe("Wang's form on its generated kernels", () => {
+  it('equals the reference path (exact rational exponents, field operators) to 1e-12, for several exponents and paddings', async () => {
+    const { wang } = await import('../../src/ssim/variants.js');
+    const shape = [2, 2, 19, 23];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x = { shape, data: Float64Array.from({ length: n }, (_, i) => 0.5 + 0.35 * Math.sin(i / 7) * Math.cos(i / 19)) };
+    const y = { shape, data: x.data.map((v, i) => Math.min(1, Math.max(0, v + 0.08 * Math.sin(i / 3)))) };
+    for (const o of [
+      { alpha: 1, beta: 1, gamma: 1, padding: 'same' as const },
+      { alpha: 0.5, beta: 2, gamma: 1.5, padding: 'valid' as const },
+      { alpha: 2, beta: 0.5, gamma: 1, padding: 'reflect' as const, window: 'box' as const, size: 7 },
+    ]) {
+      const opts = { variant: 'wang' as const, dataRange: 1, ...o };
+      const k = wang(x, y, opts, 'kernels');
+      const r = wang(x, y, opts, 'reference');
+      expect(Math.abs(k.value - r.value)).toBeLessThanOrEqual(1e-12 * Math.abs(r.value));
+      for (const [a, b] of [[k.gradX, r.gradX], [k.gradY, r.gradY]] as const) {
+        const scale = Math.max(...Array.from(b, Math.abs));
+        expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)))).toBeLessThanOrEqual(1e-12 * scale);
+      }
+    }
+  });
+});
