@@ -38,7 +38,8 @@ const imageCommands: Record<string, Command> = {
         r = evaluateVariant(x, y, o);
       }
       finite(r.value, o);
-      out(parsed.switches.has('json') ? JSON.stringify(o.variant === undefined || o.variant === 'ssim' ? r : { ...r, variant: o.variant }) : String(r.value));
+      const json = o.variant === undefined || o.variant === 'ssim' ? { ssim: r.ssim, value: r.value } : { ssim: r.ssim, value: r.value, variant: o.variant };
+      out(parsed.switches.has('json') ? JSON.stringify(json) : String(r.value));
       return 0;
     },
   },

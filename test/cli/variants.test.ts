@@ -10,6 +10,8 @@ import { cli, EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 describe('ssim-grad value/grad --variant', () => {
   it('dssim: value is (1 - ssim)/2 beside ssim, and grad writes its gradient', () => {
     const v = JSON.parse(cli(['value', EXAMPLE_X, EXAMPLE_Y, '--variant', 'dssim', '--json']).stdout);
+    expect(Object.keys(v).sort()).toEqual(['ssim', 'value', 'variant']);
+    expect(v.variant).toBe('dssim');
     expect(v.value).toBeCloseTo((1 - v.ssim) / 2, 15);
     const out = join(mkdtempSync(join(tmpdir(), 'ssim-grad-v-')), 'g.npy');
     const r = cli(['grad', EXAMPLE_X, EXAMPLE_Y, '--variant', '3dgs-loss', '--lambda', '0.5', '--out', out, '--json']);
