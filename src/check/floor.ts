@@ -27,24 +27,9 @@ export interface RoundingFloor {
   readonly relL2: number;
 }
 
-/** max |a - b| and ||a - b||_2. */
-export function differenceNorms(a: ArrayLike<number>, b: ArrayLike<number>): { maxAbs: number; l2: number } {
-  let maxAbs = 0;
-  let ss = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i]! - b[i]!;
-    maxAbs = Math.max(maxAbs, Math.abs(d));
-    ss += d * d;
-  }
-  return { maxAbs, l2: Math.sqrt(ss) };
-}
-
-/** ||a||_2. */
-export const norm2 = (a: ArrayLike<number>): number => {
-  let ss = 0;
-  for (let i = 0; i < a.length; i++) ss += a[i]! * a[i]!;
-  return Math.sqrt(ss);
-};
+// the norms live with the other array numerics (src/field/tensor.ts); re-exported for the checker's users
+import { differenceNorms, norm2 } from '../field/index.js';
+export { differenceNorms, norm2 };
 
 /**
  * Measures the floor of d ssim/d`wrt` on x, y. A floor of exactly zero (inputs where float32

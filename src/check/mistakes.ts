@@ -10,7 +10,7 @@
  */
 import { evaluateVec } from '../expr/index.js';
 import { crop, sizeOf, windowMean, type Boundary, type Tensor } from '../field/index.js';
-import { evaluateSsim, type GradientTerms, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
+import { evaluateSsim, onImageGrid, type GradientTerms, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
 import { centralSsim } from './central.js';
 import type { VariantPieces } from './variant-model.js';
 
@@ -134,15 +134,6 @@ function rawFromCentral(ctx: MistakeContext, c: number, meanShare: number) {
   };
 }
 
-/** A map-grid field placed on the work grid (for 'valid' the map sits centred, zeros around it). */
-function onWorkGrid(e: SsimEvaluation, m: Float64Array): Float64Array {
-  const [, , H, W] = e.workShape;
-  const [, , MH, MW] = e.window.outShape;
-  if (MH === H && MW === W) return m;
-  const oh = (H - MH) / 2;
-  const ow = (W - MW) / 2;
-  return crop(e.workShape, oh, oh, ow, ow).transpose(m);
-}
 
 function mistake(m: Omit<KnownMistake, 'build'>): KnownMistake {
   return {
@@ -172,9 +163,9 @@ const perPixelChainRule = mistake({
     const { e } = ctx;
     const { self, other, g } = sideOf(ctx);
     const WT1 = e.window.transpose(new Float64Array(sizeOf(e.window.outShape)).fill(1));
-    const gm = onWorkGrid(e, g.mu);
-    const gs = onWorkGrid(e, g.sq);
-    const gc = onWorkGrid(e, g.cross);
+    const gm = onImageGrid(e, g.mu);
+    const gs = onImageGrid(e, g.sq);
+    const gc = onImageGrid(e, g.cross);
     return {
       mean: WT1.map((w, p) => w * gm[p]!),
       square: WT1.map((w, p) => w * 2 * self[p]! * gs[p]!),

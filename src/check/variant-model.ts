@@ -14,9 +14,8 @@
  */
 import { evaluateVec, type Node } from '../expr/index.js';
 import { axisOp, crop, InputError, sizeOf, toField, type AxisOp, type LinearOp, type Shape4, type Tensor, avgPool2x2 } from '../field/index.js';
-import { emitPointwise } from '../emit/pointwise.js';
 import { evaluateVariant, MSSSIM_WEIGHTS, resolveOptions, ssimGradFloat32Arith, type GradientTerms, type SsimConfig, type Variant, type VariantOptions } from '../ssim/index.js';
-import { csMap, ssimMap, wangMap, type MapGraph } from '../ssim/maps.js';
+import { compilePointwise, csMap, ssimMap, wangMap, type MapGraph } from '../ssim/maps.js';
 import { windowAndRegion } from '../ssim/reference.js';
 import { windowAxes } from './axes.js';
 
@@ -249,29 +248,6 @@ function pool32(shape: Shape4, mode: 'zero' | 'symmetric'): Op32 {
   return separable32(shape, axis(shape[2]), axis(shape[3]));
 }
 
-const INPUTS = ['mu_x', 'mu_y', 'm_xx', 'm_yy', 'm_xy', 'C1', 'C2', 'c_n'] as const;
-const compiled32 = new Map<string, (inputs: Float64Array[], outputs: Float64Array[], n: number) => void>();
-/** The map's outputs as one float32-arithmetic loop (src/emit/pointwise.ts, 'f32'). */
-function compile32(nodes: readonly Node[]): (inputs: Float64Array[], outputs: Float64Array[], n: number) => void {
-  const key = nodes.map((n) => n.id).join(',');
-  const hit = compiled32.get(key);
-  if (hit !== undefined) return hit;
-  const code = emitPointwise(nodes.map((n, i) => [`out_${i}`, n] as const), new Map(), 'f32');
-  const body = [
-    `const [${INPUTS.map((v) => `${v}_`).join(', ')}] = inputs;`,
-    `const [${nodes.map((_, i) => `o_${i}`).join(', ')}] = outputs;`,
-    'for (let p = 0; p < n; p++) {',
-    ...INPUTS.map((v) => `  const ${v} = ${v}_[p];`),
-    ...code.lines.map((l) => `  ${l}`),
-    ...nodes.map((_, i) => `  o_${i}[p] = out_${i};`),
-    '}',
-  ].join('\n');
-  // generated from our own graph; no user input reaches it
-  const f = new Function('inputs', 'outputs', 'n', body) as (inputs: Float64Array[], outputs: Float64Array[], n: number) => void;
-  compiled32.set(key, f);
-  return f;
-}
-
 const mul32 = (a: Float64Array, b: Float64Array): Float64Array => a.map((v, i) => fr(v * b[i]!));
 
 /** One scale in float32 arithmetic: plane means, and (with plane weights) the gradients wrt x and y. */
@@ -285,7 +261,7 @@ function mapParts32(x: Float64Array, y: Float64Array, shape: Shape4, config: Ssi
     new Float64Array(n).fill(fr(config.C1)), new Float64Array(n).fill(fr(config.C2)), new Float64Array(n).fill(fr(config.covNorm))];
   const nodes = planeWeights === null ? [map.F] : [map.F, map.dX.mu, map.dX.sq, map.dX.cross, map.dY.mu, map.dY.sq];
   const out = nodes.map(() => new Float64Array(n));
-  compile32(nodes)(inputs, out, n);
+  compilePointwise(nodes, 'f32')(inputs, out, n);
   const c = config.crop;
   const perPlane = (MH - 2 * c) * (MW - 2 * c);
   const inRegion = (q: number): boolean => {

@@ -4,7 +4,7 @@
  */
 import { BOUNDARIES, InputError, type Boundary } from '../field/index.js';
 import { PRESETS, type SsimOptions } from '../ssim/index.js';
-import { MSSSIM_WEIGHTS, VARIANTS, type VariantOptions } from '../ssim/variants.js';
+import { checkVariantOptions, MSSSIM_WEIGHTS, VARIANTS, type VariantOptions } from '../ssim/variants.js';
 
 export interface OptionSpec {
   /** Takes a value (`--size 11`) or is a switch (`--json`). */
@@ -83,9 +83,6 @@ export const VARIANT_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
 /** The variant options named on the command line, over the SSIM options. */
 export function variantOptionsFrom(parsed: Parsed): VariantOptions {
   const o: VariantOptions = ssimOptionsFrom(parsed);
-  for (const flag of ['weights', 'lambda', 'dssim-divisor', 'alpha', 'beta', 'gamma']) {
-    if (parsed.values.has(flag) && !parsed.values.has('variant')) throw new InputError(`--${flag}: belongs to a variant; name it with --variant`);
-  }
   const variant = oneOf(parsed, 'variant', VARIANTS);
   if (variant !== undefined) o.variant = variant;
   const w = parsed.values.get('weights');
@@ -101,10 +98,9 @@ export function variantOptionsFrom(parsed: Parsed): VariantOptions {
     if (v !== undefined) o[k] = v;
   }
   const d = number(parsed, 'dssim-divisor');
-  if (d !== undefined) {
-    if (d !== 1 && d !== 2) throw new InputError(`--dssim-divisor: got '${parsed.values.get('dssim-divisor')}', expected 1 or 2`);
-    o.dssimDivisor = d;
-  }
+  if (d !== undefined) o.dssimDivisor = d as 1 | 2;
+  // one set of rules for the library and the CLI: an option of another variant, a divisor of 3, ...
+  checkVariantOptions(o);
   return o;
 }
 

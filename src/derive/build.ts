@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { evaluate, toInfix, type Env, type Node } from '../expr/index.js';
 import { parsePng } from '../io/files.js';
 import { toLatex, type LatexNames } from '../emit/latex.js';
-import { InputError, type Tensor } from '../field/index.js';
-import { evaluateSsim, resolveOptions, ssimGradFloat32Arith, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
+import { differenceNorms, InputError, norm2, type Tensor } from '../field/index.js';
+import { evaluateSsim, onImageGrid, resolveOptions, ssimGradFloat32Arith, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
 import { pointwiseSsim } from '../ssim/pointwise.js';
 import { PRESET_SUMMARY } from '../ssim/options.js';
 import type { Block, DerivationDoc, Equation } from './model.js';
@@ -100,39 +100,15 @@ function examplePair(): { x: Tensor; y: Tensor } {
   return { x: parsePng(readFileSync(join(dir, 'x.png')), 'x.png'), y: parsePng(readFileSync(join(dir, 'y.png')), 'y.png') };
 }
 
-/**
- * The partial maps moved onto the image grid: map pixel m is the window centred at image pixel
- * m + r under 'valid' (zero where no window is centred), and pixel m itself under the same-size rules.
- */
-export function centredOnImage(e: SsimEvaluation, map: Float64Array): Float64Array {
-  const [N, C, H, W] = e.workShape;
-  const [, , mh, mw] = e.window.outShape;
-  if (mh === H && mw === W) return map;
-  const oi = (H - mh) >> 1;
-  const oj = (W - mw) >> 1;
-  const out = new Float64Array(N * C * H * W);
-  for (let pl = 0; pl < N * C; pl++) for (let i = 0; i < mh; i++) for (let j = 0; j < mw; j++) out[(pl * H + i + oi) * W + j + oj] = map[(pl * mh + i) * mw + j]!;
-  return out;
-}
-
 /** The per-pixel chain rule of the seed question: (W^T 1) times the partials at the pixel's own window. */
 export function perPixelChainRule(e: SsimEvaluation): Float64Array {
   const WT1 = e.window.transpose(new Float64Array(e.partialsX.mu.length).fill(1));
-  const [mu, sq, cross] = [e.partialsX.mu, e.partialsX.sq, e.partialsX.cross].map((m) => centredOnImage(e, m)) as [Float64Array, Float64Array, Float64Array];
+  const [mu, sq, cross] = [e.partialsX.mu, e.partialsX.sq, e.partialsX.cross].map((m) => onImageGrid(e, m)) as [Float64Array, Float64Array, Float64Array];
   const pre = e.x.map((xv, p) => WT1[p]! * (mu[p]! + 2 * xv * sq[p]! + e.y[p]! * cross[p]!));
   return e.downsample.transpose(pre);
 }
 
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
-const l2Rel = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i]! - b[i]!) ** 2;
-    n += b[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
-};
+const l2Rel = (a: ArrayLike<number>, b: ArrayLike<number>): number => differenceNorms(a, b).l2 / norm2(b);
 const sci = (v: number): string => v.toExponential(1).replace(/e([+-])(\d+)$/, (_, s: string, d: string) => ` \\times 10^{${s === '-' ? '-' : ''}${d}}`);
 
 /** The explicit window sum at one pixel, w_a w_b f_{a,b} over a k x k neighbourhood, as a mathjs twin. */
@@ -352,7 +328,7 @@ export function buildDerivation(name: string, title: string, options: SsimOption
       const e = evaluateSsim(randomImage(rand, [1, 1, n, n], c.dataRange), randomImage(rand, [1, 1, n, n], c.dataRange), { ...options, downsample: 1 });
       const seed = perPixelChainRule(e);
       const WT1 = e.window.transpose(new Float64Array(e.partialsX.mu.length).fill(1));
-      const [mu, sq, cross] = [e.partialsX.mu, e.partialsX.sq, e.partialsX.cross].map((m) => centredOnImage(e, m)) as [Float64Array, Float64Array, Float64Array];
+      const [mu, sq, cross] = [e.partialsX.mu, e.partialsX.sq, e.partialsX.cross].map((m) => onImageGrid(e, m)) as [Float64Array, Float64Array, Float64Array];
       const q = Math.floor(n / 2) * n + Math.floor(n / 2);
       return [{ scope: { WT_1: WT1[q]!, g_mu: mu[q]!, g_xx: sq[q]!, g_xy: cross[q]!, x: e.x[q]!, y: e.y[q]! }, expected: seed[q]! }];
     },
@@ -369,8 +345,8 @@ export function buildDerivation(name: string, title: string, options: SsimOption
   }
   const seed = perPixelChainRule(e);
   const f32 = ssimGradFloat32Arith(x, y, exampleOptions).gradX;
-  const seedErr = maxAbsDiff(seed, e.gradX);
-  const floor = maxAbsDiff(f32, e.gradX);
+  const seedErr = differenceNorms(seed, e.gradX).maxAbs;
+  const floor = differenceNorms(f32, e.gradX).maxAbs;
   w.p(
     `It is exact only where the partial maps are constant over a window. Measured when this document was generated, on the built-in example (\`examples/pair\`, 3 x 48 x 64, values in [0, 1], these options with $L = 1$; SSIM ${e.ssim.toFixed(6)}), against the exact gradient (eq. ${gx.number}):`,
   );

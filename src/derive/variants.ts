@@ -3,10 +3,10 @@
  * computes, its own chain rule on top of SSIM's (whose derivation it links), and the final
  * gradient; every displayed formula has a mathjs twin checked against the implementation.
  */
-import { evaluate, toInfix, type Node } from '../expr/index.js';
+import { evaluate, toInfix, variable, type Node } from '../expr/index.js';
 import { toLatex } from '../emit/latex.js';
 import { avgPool2x2, type Tensor } from '../field/index.js';
-import { csMap, wangMap } from '../ssim/maps.js';
+import { csMap, dSigmaDVar, wangMap } from '../ssim/maps.js';
 import { resolveOptions } from '../ssim/options.js';
 import { evaluateVariant, MSSSIM_WEIGHTS, msSsimParts, type VariantOptions } from '../ssim/variants.js';
 import { pointwiseSsim } from '../ssim/pointwise.js';
@@ -97,8 +97,15 @@ function msssimDoc(preset: 'pytorch-msssim' | 'tf'): DerivationDoc {
   });
   w.p('The product rule gives the adjoint of each scale\'s mean (zero where the mean is not positive, relu\'s derivative there, as PyTorch takes it):');
   w.eq('\\lambda_{j,p} = \\frac{\\partial M}{\\partial m_{j,p}} = \\frac{1}{P} \\, w_j \\, m_{j,p}^{w_j - 1} \\prod_{i \\ne j} m_{i,p}^{w_i}', '1 / P * w_j * m_j ^ (w_j - 1) * others', () => {
-    const m = 0.3 + 0.6 * rand(), wj = 0.2 + 0.3 * rand(), others = 0.5 + 0.4 * rand(), P = 6;
-    return [{ scope: { P, w_j: wj, m_j: m, others }, expected: (wj * m ** (wj - 1) * others) / P }];
+    // against the adjoints the implementation propagates, at every scale and plane of the example
+    const { parts } = msSsimParts(ms.x, ms.y(), small);
+    const P = parts.perPlane.length;
+    return parts.means.flatMap((m, j) =>
+      Array.from(m, (mj, p) => ({
+        scope: { P, w_j: parts.weights[j]!, m_j: mj, others: parts.means.reduce((acc, mi, i) => (i === j ? acc : acc * mi[p]! ** parts.weights[i]!), 1) },
+        expected: parts.dMeans[j]![p]!,
+      })),
+    );
   });
   w.p('Each scale then contributes exactly as SSIM does (equations 17-19 of the SSIM derivation), with the weight $\\omega$ of a map pixel in plane $p$ now $\\lambda_{j,p}$ divided by the map\'s size, and the scales are chained from the coarsest back to the finest through the transpose of the pooling ($P_j^\\top$ spreads each pooled adjoint, a quarter each, over the 2 x 2 block it averaged, and drops what fell on the padding or folds it back onto the repeated edge):');
   w.eq(
@@ -147,7 +154,8 @@ function wangDoc(): DerivationDoc {
   );
   w.p('(the twin is for $\\alpha = 1/2$, $\\beta = 2$, $\\gamma = 3/2$). The square root\'s derivative, $1/(2\\sigma)$, is infinite where a variance is zero; there the gradient takes $\\partial\\sigma/\\partial\\sigma^2 = 0$, so the terms through $\\sigma$ drop out and no NaN or infinity reaches the gradient:');
   w.eq('\\frac{\\partial \\sigma_x}{\\partial \\sigma_x^2} = \\frac{H(\\sigma_x^2)}{2 \\sqrt{\\max(\\sigma_x^2, \\epsilon)}}, \\qquad \\epsilon = 10^{-300}', 'step(v) / (2 * sqrt(v + 1e-300 * (1 - step(v))))', () =>
-    [0, 0.04, 1e-300, 0.5].map((v) => ({ scope: { v, step: (t: number) => (t > 0 ? 1 : 0) } as unknown as Record<string, number>, expected: v > 0 ? 1 / (2 * Math.sqrt(Math.max(v, 1e-300))) : 0 })),
+    // against the node the Wang map's partials are built with
+    [0, 0.04, 1e-300, 0.5].map((v) => ({ scope: { v, step: (t: number) => (t > 0 ? 1 : 0) } as unknown as Record<string, number>, expected: evaluate(dSigmaDVar(variable('v')), { v }) })),
   );
   w.p('With this rule, the partials with respect to the raw moments, as the graph holds them (here for $\\alpha = \\beta = \\gamma = 1$, where they equal SSIM\'s), feed the same chain rule as SSIM\'s (equations 17-19 there):');
   w.eq(`\\frac{\\partial S_{111}}{\\partial m_{xy}} = ${toLatex(map.dX.cross, n)}`, toInfix(map.dX.cross), () =>

@@ -60,3 +60,22 @@ export function dot(a: Float64Array, b: Float64Array): number {
   };
   return rec(0, a.length);
 }
+
+/** max |a - b| and ||a - b||_2. */
+export function differenceNorms(a: ArrayLike<number>, b: ArrayLike<number>): { maxAbs: number; l2: number } {
+  let maxAbs = 0;
+  let ss = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    maxAbs = Math.max(maxAbs, Math.abs(d));
+    ss += d * d;
+  }
+  return { maxAbs, l2: Math.sqrt(ss) };
+}
+
+/** ||a||_2. */
+export const norm2 = (a: ArrayLike<number>): number => {
+  let ss = 0;
+  for (let i = 0; i < a.length; i++) ss += a[i]! * a[i]!;
+  return Math.sqrt(ss);
+};

@@ -7,7 +7,7 @@
 import type { KernelParams } from '../emit/params.js';
 import { boxDownsample, InputError, shape4, sizeOf, toField, type LinearOp, type Shape4, type Tensor } from '../field/index.js';
 import { ssimKernels, unrolledSizes } from '../generated/index.js';
-import { downsampleFactor, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
+import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
 
 /** Storage precision of the kernel: float64 (default, exact to rounding) or float32 (half the memory). */
 export type Precision = 'float64' | 'float32';
@@ -29,27 +29,12 @@ export function planKernel(x: Tensor, y: Tensor, options: SsimOptions): KernelPl
   const f = downsampleFactor(config, H0, W0);
   const downsample = f > 1 ? boxDownsample(shape, f) : null;
   const [, , H, W] = downsample?.outShape ?? shape;
-  const k = Math.max(config.size, config.taps.length); // skimage with a Gaussian: the taps may outnumber win_size
-  const short = H < k || W < k;
-  if (short && config.padding === 'valid' && !config.skipShortAxes) {
-    throw new InputError(`x: image of ${H} x ${W}${f > 1 ? ` (after downsampling by ${f})` : ''} is smaller than the ${k} x ${k} window under 'valid' padding`);
-  }
-  if (short && config.crop > 0) {
-    throw new InputError(`x: image of ${H} x ${W} is smaller than the ${k} x ${k} window (the ${config.preset} preset needs at least ${k} x ${k})`);
-  }
-  const axisTaps = (n: number): Float64Array => (config.padding === 'valid' && n < k ? Float64Array.of(1) : config.taps);
-  const tapsH = axisTaps(H);
-  const tapsW = axisTaps(W);
+  const { tapsH, tapsW, region } = mapGeometry(config, H, W, f);
   // the kernels pair mirrored taps; every window ssim-grad builds is symmetric
   for (const t of [tapsH, tapsW]) {
     if (!t.every((v, i) => v === t[t.length - 1 - i])) throw new Error('planKernel: the generated kernels need symmetric taps');
   }
-  const valid = config.padding === 'valid';
-  const MH = valid ? H - tapsH.length + 1 : H;
-  const MW = valid ? W - tapsW.length + 1 : W;
   const c = config.crop;
-  if (2 * c >= MH || 2 * c >= MW) throw new InputError(`crop (--crop): cropping ${c} pixels from each side leaves nothing of the ${MH} x ${MW} SSIM map`);
-  const region = (MH - 2 * c) * (MW - 2 * c);
   const omega = config.reduction === 'mean' ? 1 / (N * C * region) : 1 / region;
   return {
     config,

@@ -5,7 +5,7 @@ import { resolveOptions, type SsimOptions } from './options.js';
 
 export { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, type PresetName, type SsimConfig, type SsimOptions } from './options.js';
 export { pointwiseSsim, type PointwiseSsim } from './pointwise.js';
-export { evaluateSsim, ssimGradReference, ssimReference, type GradientTerms, type SsimEvaluation } from './reference.js';
+export { evaluateSsim, onImageGrid, ssimGradReference, ssimReference, type GradientTerms, type SsimEvaluation } from './reference.js';
 
 /** The SSIM of x and y (tensors HW, CHW or NCHW) under the options (default preset pytorch-ssim). */
 export function ssim(x: Tensor, y: Tensor, options: SsimOptions = {}): number {

@@ -9,7 +9,7 @@
  */
 import { add, div, grad, max, mul, num, pow, powv, relu, step, substitute, variable, type Node } from '../expr/index.js';
 import { sizeOf, type Shape4 } from '../field/index.js';
-import { emitPointwise } from '../emit/pointwise.js';
+import { emitPointwise, type Arithmetic } from '../emit/pointwise.js';
 import type { SsimConfig } from './options.js';
 import { pointwiseSsim } from './pointwise.js';
 import { windowAndRegion } from './reference.js';
@@ -47,6 +47,9 @@ export function csMap(): MapGraph {
  * infinity reaches the gradient. Non-integer exponents need l, c, s > 0 (c always is; s is not
  * when the covariance is below -C3, where s^gamma has no real value and the result is NaN).
  */
+/** d sigma / d var = H(var) / (2 sqrt(max(var, 1e-300))): 1/(2 sigma) for var > 1e-300, 0 at var = 0. */
+export const dSigmaDVar = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(1e-300)), -0.5));
+
 export function wangMap(alpha: number | Node, beta: number | Node, gamma: number | Node): MapGraph {
   const p = pointwiseSsim();
   const named = new Map(p.named);
@@ -64,7 +67,7 @@ export function wangMap(alpha: number | Node, beta: number | Node, gamma: number
   const F = mul(power(l, alpha), power(c, beta), power(s, gamma));
   const [fmx, fxx, fxy, fmy, fyy, fsx, fsy] = grad(F, [mu_x, m_xx, m_xy, mu_y, m_yy, sx, sy]);
   // d sigma / d var = H(var) / (2 sqrt(max(var, 1e-300))): 1/(2 sigma) for var > 1e-300, 0 at var = 0
-  const half = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(1e-300)), -0.5));
+  const half = dSigmaDVar;
   const hx = half(varX);
   const hy = half(varY);
   const dX = {
@@ -86,28 +89,33 @@ export function wangMapParametric(): MapGraph {
   return wangMap(variable('alpha'), variable('beta'), variable('gamma'));
 }
 
+/** The inputs of a compiled map, in the order `compilePointwise`'s function takes them. */
+export const MAP_INPUTS = ['mu_x', 'mu_y', 'm_xx', 'm_yy', 'm_xy', 'C1', 'C2', 'c_n'] as const;
+
+export type CompiledMap = (inputs: Float64Array[], outputs: Float64Array[], n: number) => void;
+const compiled = new Map<string, CompiledMap>();
+
 /**
- * The map's outputs compiled to one loop over the pixels (the emitter's straight-line code inside
- * `new Function`), far faster than evaluating the graph node by node; cached per output list.
+ * Outputs of a map (functions of MAP_INPUTS) compiled to one loop over the pixels: the emitter's
+ * straight-line code inside `new Function`, far faster than evaluating the graph node by node;
+ * float64, or float32 emulated (Math.fround after every operation). Cached per outputs and arithmetic.
  */
-const compiled = new Map<string, (inputs: Float64Array[], outputs: Float64Array[], n: number) => void>();
-const INPUTS = ['mu_x', 'mu_y', 'm_xx', 'm_yy', 'm_xy', 'C1', 'C2', 'c_n'] as const;
-function compile(nodes: readonly Node[]): (inputs: Float64Array[], outputs: Float64Array[], n: number) => void {
-  const key = nodes.map((n) => n.id).join(',');
+export function compilePointwise(nodes: readonly Node[], arith: Arithmetic = 'f64'): CompiledMap {
+  const key = `${arith}:${nodes.map((n) => n.id).join(',')}`;
   const hit = compiled.get(key);
   if (hit !== undefined) return hit;
-  const code = emitPointwise(nodes.map((n, i) => [`out_${i}`, n] as const), new Map());
+  const code = emitPointwise(nodes.map((n, i) => [`out_${i}`, n] as const), new Map(), arith);
   const body = [
-    `const [${INPUTS.map((v) => `${v}_`).join(', ')}] = inputs;`,
+    `const [${MAP_INPUTS.map((v) => `${v}_`).join(', ')}] = inputs;`,
     `const [${nodes.map((_, i) => `o_${i}`).join(', ')}] = outputs;`,
     'for (let p = 0; p < n; p++) {',
-    ...INPUTS.map((v) => `  const ${v} = ${v}_[p];`),
+    ...MAP_INPUTS.map((v) => `  const ${v} = ${v}_[p];`),
     ...code.lines.map((l) => `  ${l}`),
     ...nodes.map((_, i) => `  o_${i}[p] = out_${i};`),
     '}',
   ].join('\n');
   // the code is generated from our own graph (no user input reaches it)
-  const f = new Function('inputs', 'outputs', 'n', body) as (inputs: Float64Array[], outputs: Float64Array[], n: number) => void;
+  const f = new Function('inputs', 'outputs', 'n', body) as CompiledMap;
   compiled.set(key, f);
   return f;
 }
@@ -141,7 +149,7 @@ export function planeMeans(
   };
   const outputs = planeWeights === null ? [map.F] : [map.F, map.dX.mu, map.dX.sq, map.dX.cross, map.dY.mu, map.dY.sq];
   const results = outputs.map(() => new Float64Array(n));
-  compile(outputs)(INPUTS.map((v) => env[v]), results, n);
+  compilePointwise(outputs)(MAP_INPUTS.map((v) => env[v]), results, n);
   const [F, gmx, gxx, gxy, gmy, gyy] = results;
   const [, , rh, rw] = region.outShape;
   const perPlane = rh * rw;

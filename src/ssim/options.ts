@@ -226,3 +226,38 @@ export function downsampleFactor(config: SsimConfig, H: number, W: number): numb
   if (config.downsample === 'auto') return Math.max(1, Math.round(Math.min(H, W) / 256));
   return config.downsample;
 }
+
+/** The taps along each axis, the SSIM map's size and the region the loss averages, for images of H x W. */
+export interface MapGeometry {
+  readonly tapsH: Float64Array;
+  readonly tapsW: Float64Array;
+  /** Height and width of the SSIM map (the image's under same-size rules, smaller under 'valid'). */
+  readonly MH: number;
+  readonly MW: number;
+  /** Map pixels per plane that the loss averages (the map less the crop). */
+  readonly region: number;
+}
+
+/**
+ * Where the window and the crop fit an image of H x W (after downsampling by f), and the errors
+ * that name what does not fit. The one place these rules live: the reference, the kernels' plan
+ * and MS-SSIM's scales all ask here.
+ */
+export function mapGeometry(config: SsimConfig, H: number, W: number, f = 1): MapGeometry {
+  const k = Math.max(config.size, config.taps.length); // skimage with a Gaussian: the taps may outnumber win_size
+  const short = H < k || W < k;
+  if (short && config.padding === 'valid' && !config.skipShortAxes) {
+    fail(`x: image of ${H} x ${W}${f > 1 ? ` (after downsampling by ${f})` : ''} is smaller than the ${k} x ${k} window under 'valid' padding`);
+  }
+  if (short && config.crop > 0) fail(`x: image of ${H} x ${W} is smaller than the ${k} x ${k} window (the ${config.preset} preset needs at least ${k} x ${k})`);
+  // pytorch-msssim: under 'valid', an axis shorter than the window is left unsmoothed
+  const axisTaps = (n: number): Float64Array => (config.padding === 'valid' && n < config.taps.length ? Float64Array.of(1) : config.taps);
+  const tapsH = axisTaps(H);
+  const tapsW = axisTaps(W);
+  const valid = config.padding === 'valid';
+  const MH = valid ? H - tapsH.length + 1 : H;
+  const MW = valid ? W - tapsW.length + 1 : W;
+  const c = config.crop;
+  if (2 * c >= MH || 2 * c >= MW) fail(`crop (--crop): cropping ${c} pixels from each side leaves nothing of the ${MH} x ${MW} SSIM map`);
+  return { tapsH, tapsW, MH, MW, region: (MH - 2 * c) * (MW - 2 * c) };
+}

@@ -13,7 +13,7 @@ import {
   boxDownsample, crop, identity, InputError, shape4, sizeOf, toField, windowMean,
   type LinearOp, type Shape4, type Tensor,
 } from '../field/index.js';
-import { downsampleFactor, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
+import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
 import { pointwiseSsim } from './pointwise.js';
 
 /** The three chain-rule terms of the gradient with respect to one image (before D^T). */
@@ -60,18 +60,9 @@ const times = (a: Float64Array, b: Float64Array, c = 1): Float64Array => a.map((
  * with the checks that the image fits the window and the crop.
  */
 export function windowAndRegion(ws: Shape4, config: SsimConfig, f = 1): { window: LinearOp; region: LinearOp } {
-  const k = Math.max(config.size, config.taps.length); // skimage with a Gaussian: the taps may outnumber win_size
-  const short = ws[2] < k || ws[3] < k;
-  if (short && config.padding === 'valid' && !config.skipShortAxes) {
-    throw new InputError(`x: image of ${ws[2]} x ${ws[3]}${f > 1 ? ` (after downsampling by ${f})` : ''} is smaller than the ${k} x ${k} window under 'valid' padding`);
-  }
-  if (short && config.crop > 0) {
-    throw new InputError(`x: image of ${ws[2]} x ${ws[3]} is smaller than the ${k} x ${k} window (the ${config.preset} preset needs at least ${k} x ${k})`);
-  }
+  mapGeometry(config, ws[2], ws[3], f);
   const window = windowMean(ws, config.taps, config.padding, { skipShortAxes: config.skipShortAxes });
-  const [, , mh, mw] = window.outShape;
   const c = config.crop;
-  if (2 * c >= mh || 2 * c >= mw) throw new InputError(`crop (--crop): cropping ${c} pixels from each side leaves nothing of the ${mh} x ${mw} SSIM map`);
   return { window, region: crop(window.outShape, c, c, c, c) };
 }
 
@@ -89,10 +80,10 @@ function prepare(x: Tensor, y: Tensor, config: SsimConfig) {
   return { shape: sx, fx, fy, downsample, window, region, N, C };
 }
 
-/** Evaluates SSIM and its exact gradient with respect to both images. */
-export function evaluateSsim(x: Tensor, y: Tensor, options: SsimOptions = {}): SsimEvaluation {
-  const config = resolveOptions(options);
-  const { shape, fx, fy, downsample, window, region, N, C } = prepare(x, y, config);
+/** The images (after downsampling), the window moments as the graph's inputs, and the reduction weights omega. */
+function momentsOf(x: Tensor, y: Tensor, config: SsimConfig) {
+  const prepared = prepare(x, y, config);
+  const { fx, fy, downsample, window, region, N, C } = prepared;
   const xs = downsample.apply(fx.data);
   const ys = downsample.apply(fy.data);
   const Wop = (v: Float64Array): Float64Array => window.apply(v);
@@ -107,6 +98,17 @@ export function evaluateSsim(x: Tensor, y: Tensor, options: SsimOptions = {}): S
     C2: new Float64Array(n).fill(config.C2),
     c_n: new Float64Array(n).fill(config.covNorm),
   };
+  // omega: 1/count on the region for 'mean'; 1/(region pixels per plane) for 'sum'
+  const [, , rh, rw] = region.outShape;
+  const perPlane = config.reduction === 'mean' ? 1 / (N * C * rh * rw) : 1 / (rh * rw);
+  const weights = region.transpose(new Float64Array(sizeOf(region.outShape)).fill(perPlane));
+  return { ...prepared, xs, ys, env, n, weights };
+}
+
+/** Evaluates SSIM and its exact gradient with respect to both images. */
+export function evaluateSsim(x: Tensor, y: Tensor, options: SsimOptions = {}): SsimEvaluation {
+  const config = resolveOptions(options);
+  const { shape, downsample, window, region, xs, ys, env, n, weights } = momentsOf(x, y, config);
   const p = pointwiseSsim();
   const [S, gmx, gxx, gxy, gmy, gyy] = evaluateVec(
     [p.S, p.partialsX.mu, p.partialsX.sq, p.partialsX.cross, p.partialsY.mu, p.partialsY.sq],
@@ -114,10 +116,6 @@ export function evaluateSsim(x: Tensor, y: Tensor, options: SsimOptions = {}): S
     n,
   ) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
 
-  // omega: 1/count on the region for 'mean'; 1/(region pixels per plane) for 'sum'
-  const [, , rh, rw] = region.outShape;
-  const perPlane = config.reduction === 'mean' ? 1 / (N * C * rh * rw) : 1 / (rh * rw);
-  const weights = region.transpose(new Float64Array(sizeOf(region.outShape)).fill(perPlane));
   let ssim = 0;
   for (let i = 0; i < n; i++) ssim += weights[i]! * S[i]!;
 
@@ -151,11 +149,30 @@ export function evaluateSsim(x: Tensor, y: Tensor, options: SsimOptions = {}): S
 
 /** The SSIM value (float64 reference). */
 export function ssimReference(x: Tensor, y: Tensor, options: SsimOptions = {}): number {
-  return evaluateSsim(x, y, options).ssim;
+  // S alone: the partials and the transposes are the gradient's work
+  const { env, n, weights } = momentsOf(x, y, resolveOptions(options));
+  const [S] = evaluateVec([pointwiseSsim().S], env, n) as [Float64Array];
+  let ssim = 0;
+  for (let i = 0; i < n; i++) ssim += weights[i]! * S[i]!;
+  return ssim;
 }
 
 /** SSIM and its exact gradients with respect to x and y, each with x's shape (float64 reference). */
 export function ssimGradReference(x: Tensor, y: Tensor, options: SsimOptions = {}): { ssim: number; gradX: Tensor; gradY: Tensor } {
   const e = evaluateSsim(x, y, options);
   return { ssim: e.ssim, gradX: { shape: [...x.shape], data: e.gradX }, gradY: { shape: [...y.shape], data: e.gradY } };
+}
+
+/**
+ * A map-grid field placed on the (downsampled) image grid: the same grid under the same-size
+ * rules; under 'valid' the map pixel of the window centred at each image pixel, zeros where no
+ * window is centred (the transpose of cropping the image to the map).
+ */
+export function onImageGrid(e: SsimEvaluation, map: Float64Array): Float64Array {
+  const [, , H, W] = e.workShape;
+  const [, , MH, MW] = e.window.outShape;
+  if (MH === H && MW === W) return map;
+  const oh = (H - MH) / 2;
+  const ow = (W - MW) / 2;
+  return crop(e.workShape, oh, oh, ow, ow).transpose(map);
 }

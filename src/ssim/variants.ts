@@ -15,7 +15,7 @@
  */
 import { avgPool2x2, InputError, shape4, sizeOf, toField, type Shape4, type Tensor } from '../field/index.js';
 import { csMap, planeMeans, ssimMap, wangMap } from './maps.js';
-import { resolveOptions, type SsimOptions } from './options.js';
+import { mapGeometry, PRESET_DEFAULTS, resolveOptions, type SsimOptions } from './options.js';
 import { planKernel, ssimFast, ssimGradFast } from './fast.js';
 import { csKernels, ssimKernels, wangKernels } from '../generated/index.js';
 
@@ -77,10 +77,9 @@ export function checkVariantOptions(o: VariantOptions): Variant {
   return variant;
 }
 
-/** Whether the options (or their preset) downsample the images first. */
+/** Whether the options (or their preset) downsample the images first (read without resolving the rest). */
 function optionsDownsample(o: VariantOptions): boolean {
-  const d = resolveOptions(o).downsample;
-  return d !== 1;
+  return (o.downsample ?? PRESET_DEFAULTS[o.preset ?? 'pytorch-ssim'].downsample) !== 1;
 }
 
 /** Evaluates the variant and its exact gradients in float64. */
@@ -156,9 +155,8 @@ function scaleOnKernels(
   const X = { shape: [...shape], data: x };
   const Y = { shape: [...shape], data: y };
   const plan = planKernel(X, Y, { ...options, precision: 'float64' });
-  const { N, C, H, W, tapsH, tapsW, crop } = plan.params;
-  const valid = plan.config.padding === 'valid';
-  const region = ((valid ? H - tapsH.length + 1 : H) - 2 * crop) * ((valid ? W - tapsW.length + 1 : W) - 2 * crop);
+  const { N, C, H, W, tapsH, tapsW } = plan.params;
+  const { region } = mapGeometry(plan.config, H, W);
   const unrolled = tapsH.length === 11 && tapsW.length === 11;
   const family = map === 'cs' ? csKernels[plan.config.padding][unrolled ? 'k11' : 'generic'] : null;
   const ssimFamily = ssimKernels[plan.config.padding][unrolled ? 'k11' : 'generic'];
@@ -178,6 +176,10 @@ function scaleOnKernels(
 
 /** MS-SSIM's pieces, for the derivation's checks: per-plane products, and at the finest scale its own term and what the pooling brings back. */
 export interface MsSsimParts {
+  /** Per scale, per plane: the mean of cs (S at the coarsest), and d value / d mean. */
+  readonly means: readonly Float64Array[];
+  readonly dMeans: readonly Float64Array[];
+  readonly weights: readonly number[];
   readonly perPlane: Float64Array;
   readonly ownX: Float64Array;
   readonly backX: Float64Array;
@@ -252,5 +254,5 @@ export function msSsimParts(
   }
   const plain = { ssim: ssimFast(x, y, options, 'float64') };
   if (sizeOf(shape) !== gx!.length) throw new Error('msSsim: gradient size');
-  return { result: { value, ssim: plain.ssim, gradX: gx!, gradY: gy! }, parts: { perPlane, ownX, backX } };
+  return { result: { value, ssim: plain.ssim, gradX: gx!, gradY: gy! }, parts: { means, dMeans, weights, perPlane, ownX, backX } };
 }

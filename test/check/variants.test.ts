@@ -136,10 +136,10 @@ describe('ssim-grad check/trace --variant (in-process)', () => {
   writeFileSync(zeros, formatNpy({ shape: [3, 48, 64], data: new Float64Array(3 * 48 * 64) }));
   it.each([
     [['check', zeros, EXAMPLE_X, EXAMPLE_Y, '--variant', 'dssim', '--lambda', '0.3'], /lambda \(--lambda\): only the 3dgs-loss variant/],
-    [['check', zeros, EXAMPLE_X, EXAMPLE_Y, '--weights', '1,1'], /--weights: belongs to a variant/],
+    [['check', zeros, EXAMPLE_X, EXAMPLE_Y, '--weights', '1,1'], /weights \(--weights\): only the ms-ssim variant takes weights, the variant is ssim/],
     [['check', zeros, EXAMPLE_X, EXAMPLE_Y, '--variant', 'msssim'], /--variant: got 'msssim'/],
     [['trace', EXAMPLE_X, EXAMPLE_Y, '--pixel', '0,0,1,1', '--variant', 'ms-ssim', '--weights', '1,x'], /--weights: got '1,x'/],
-    [['trace', EXAMPLE_X, EXAMPLE_Y, '--pixel', '0,0,1,1', '--variant', 'dssim', '--dssim-divisor', '3'], /--dssim-divisor: got '3'/],
+    [['trace', EXAMPLE_X, EXAMPLE_Y, '--pixel', '0,0,1,1', '--variant', 'dssim', '--dssim-divisor', '3'], /dssimDivisor \(--dssim-divisor\): got 3, expected 1 or 2/],
     [['trace', EXAMPLE_X, EXAMPLE_Y, '--pixel', '0,0,1,1', '--variant', 'ms-ssim'], /MS-SSIM with 5 scales/],
   ])('a bad variant option exits 2: %j', async (args, message) => {
     const r = await run(args);

@@ -93,7 +93,7 @@ describe('bad input: exit 2, one line naming the argument, nothing written', () 
     ['hexadecimal number', ['value', small, small, '--size', '0x3'], /--size: got '0x3', expected a number/],
     ['sigma with a box window', ['value', small, small, '--window', 'box', '--sigma', '2'], /sigma \(--sigma\): only a gaussian window has one/],
     ['a sigma whose taps underflow', ['value', small, small, '--sigma', '1e-170'], /sigma \(--sigma\): got 1e-170, too small/],
-    ['a variant option without the variant', ['value', small, small, '--lambda', '0.3'], /--lambda: belongs to a variant; name it with --variant/],
+    ['a variant option without the variant', ['value', small, small, '--lambda', '0.3'], /lambda \(--lambda\): only the 3dgs-loss variant takes lambda, the variant is ssim/],
     ['a result that is not a number', ['value', small, small, '--k1', '0', '--k2', '0'], /the result is NaN under these options; with --k1 0 or --k2 0/],
     ['even size', ['value', small, small, '--size', '8'], /size \(--size\): got 8, expected an odd integer/],
     ['sigma <= 0', ['value', small, small, '--sigma', '0'], /sigma \(--sigma\): got 0, expected a number > 0/],

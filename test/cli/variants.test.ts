@@ -26,7 +26,7 @@ describe('ssim-grad value/grad --variant', () => {
       [['--variant', 'ms-ssim'], /MS-SSIM with 5 scales and a 11-tap window needs images larger than 160/],
       [['--variant', 'fancy'], /--variant: got 'fancy'/],
       [['--variant', 'ms-ssim', '--weights', 'a,b'], /--weights: got 'a,b', expected comma-separated numbers/],
-      [['--variant', 'dssim', '--dssim-divisor', '3'], /--dssim-divisor: got '3', expected 1 or 2/],
+      [['--variant', 'dssim', '--dssim-divisor', '3'], /dssimDivisor \(--dssim-divisor\): got 3, expected 1 or 2/],
     ];
     for (const [args, message] of cases) {
       const r = cli(['value', EXAMPLE_X, EXAMPLE_Y, ...args]);
