@@ -41,6 +41,15 @@ describe('.npy', () => {
     expect(Array.from(parseNpy(npy('>f8', [2], be), 'be.npy').data)).toEqual([1.5, -2.25]);
   });
 
+  it('reads big-endian float32 (>f4) byte by byte as NumPy writes it', () => {
+    // numpy.array([1.5, -2.25, 3e-7], dtype='>f4').tobytes(), written out here so no reader or writer of ours is involved.
+    const be = Uint8Array.of(0x3f, 0xc0, 0x00, 0x00, 0xc0, 0x10, 0x00, 0x00, 0x34, 0xa1, 0x0f, 0xb0);
+    const t = parseNpy(npy('>f4', [1, 3], be), 'be32.npy');
+    expect(t.dtype).toBe('float32');
+    expect(t.shape).toEqual([1, 3]);
+    expect(Array.from(t.data)).toEqual([1.5, -2.25, Math.fround(3e-7)]);
+  });
+
   it('writes what it reads (float64 round trip)', () => {
     const t = { shape: [2, 2, 3], data: Float64Array.from({ length: 12 }, (_, i) => i / 7) };
     const back = parseNpy(formatNpy(t), 'rt.npy');
