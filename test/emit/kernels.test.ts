@@ -1,10 +1,10 @@
-/** Generated kernels against the float64 reference: float64 to 1e-12, float32 storage to 1e-5 (L2). */
+/** Generated kernels against the float64 reference: float64 to 1e-12 of the case's condition, float32 storage to 1e-5 (L2). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BOUNDARIES, InputError, type Tensor } from '../../src/field/index.js';
 import { ssimFast, ssimGradFast, ssimGradFloat32Arith } from '../../src/ssim/fast.js';
 import { PRESETS, type SsimOptions } from '../../src/ssim/options.js';
-import { evaluateSsim } from '../../src/ssim/reference.js';
+import { evaluateSsim, type GradientTerms, type SsimEvaluation } from '../../src/ssim/reference.js';
 import { uniform } from '../support/uniform.js';
 
 interface Case {
@@ -62,8 +62,7 @@ function orSkip<T>(f: () => T): T {
 const rounded = (t: Tensor): Tensor => ({ shape: t.shape, data: Float64Array.from(Float32Array.from(t.data)) });
 
 const maxAbs = (a: ArrayLike<number>): number => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>): number =>
-  Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0) / Math.max(maxAbs(b), 1e-300);
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 const l2Rel = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let d = 0;
   let n = 0;
@@ -74,17 +73,29 @@ const l2Rel = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return Math.sqrt(d / Math.max(n, 1e-300));
 };
 
+/**
+ * The size of what a float64 evaluation adds up, per case: a sum's rounding error scales with the sum of
+ * its terms' magnitudes, not with the result. The gradient is D^T (mean + square + cross) (reference.ts);
+ * where those terms cancel (a size-1 window: no variance, the terms nearly annul) the result is tiny and
+ * a bound relative to it would be a bound on cancellation, not on the kernel (issue 10: 1.35e-12 on such a case).
+ */
+function conditionScales(ref: SsimEvaluation): { value: number; gradX: number; gradY: number } {
+  const grad = (t: GradientTerms): number => maxAbs(ref.downsample.transpose(t.mean.map((m, i) => Math.abs(m) + Math.abs(t.square[i]!) + Math.abs(t.cross[i]!))));
+  return { value: ref.map.reduce((s, v, i) => s + Math.abs(ref.weights[i]! * v), 0), gradX: grad(ref.termsX), gradY: grad(ref.termsY) };
+}
+
 describe('generated kernels', () => {
-  it('float64 kernels equal the reference to 1e-12 relative (value and both gradients)', () => {
+  it('float64 kernels equal the reference to 1e-12 relative to the case\'s condition (value and both gradients)', () => {
     fc.assert(
       fc.property(cases(fc.constantFrom(1, 255)), (c) => {
         const ref = orSkip(() => evaluateSsim(c.x, c.y, c.options));
         const value = ssimFast(c.x, c.y, c.options);
         const g = ssimGradFast(c.x, c.y, c.options);
-        expect(Math.abs(value - ref.ssim)).toBeLessThanOrEqual(1e-12 * Math.abs(ref.ssim) + 1e-15);
-        expect(Math.abs(g.ssim - ref.ssim)).toBeLessThanOrEqual(1e-12 * Math.abs(ref.ssim) + 1e-15);
-        expect(maxRel(g.gradX.data, ref.gradX)).toBeLessThanOrEqual(1e-12);
-        expect(maxRel(g.gradY!.data, ref.gradY)).toBeLessThanOrEqual(1e-12);
+        const scale = conditionScales(ref);
+        expect(Math.abs(value - ref.ssim)).toBeLessThanOrEqual(1e-12 * scale.value + 1e-15);
+        expect(Math.abs(g.ssim - ref.ssim)).toBeLessThanOrEqual(1e-12 * scale.value + 1e-15);
+        expect(maxAbsDiff(g.gradX.data, ref.gradX)).toBeLessThanOrEqual(1e-12 * scale.gradX + 1e-300);
+        expect(maxAbsDiff(g.gradY!.data, ref.gradY)).toBeLessThanOrEqual(1e-12 * scale.gradY + 1e-300);
       }),
       { numRuns: 150 },
     );
