@@ -35,8 +35,9 @@ depend on it: MS-SSIM (pytorch-msssim, default and custom weights; inputs
 stored as uint8), DSSIM ((1 - SSIM)/2 and 1 - SSIM, pytorch-ssim) and the 3D
 Gaussian splatting training loss (lambda 0.2 and 0.5), all torch float64
 autograd with float64 Gaussian taps; plus tf.image.ssim_multiscale re-implemented
-in float64 numpy (value only, inputs stored as uint8); "value" is the variant's
-value.
+in float64 numpy (value only, inputs stored as uint8); and Wang et al.'s general
+form l^alpha c^beta s^gamma with exponents != 1 ('same' and 'valid', its own RNG
+seed WANG_SEED); "value" is the variant's value.
 
 Run (Debian / Ubuntu):
     apt-get install python3-torch python3-skimage   # also pulls numpy, scipy
@@ -584,6 +585,34 @@ def tf_ssim_multiscale(img1, img2, max_val, power_factors=None, filter_size=11,
     return np.mean(ms_ssim, axis=-1)  # average over channels
 
 
+WANG_SEED = 20261201
+
+
+def wang_general_loss(img1, img2, L, alpha, beta, gamma, padding, window_size=11, sigma=1.5,
+                      trace=None):
+    """Wang et al. 2004 eq. 12, l^alpha c^beta s^gamma with C3 = C2/2, over pytorch-ssim's
+    window statistics (float64 taps; conv2d zero padding 'same' or no padding, 'valid');
+    mean over the map. trace gets (min variance, min s)."""
+    channel = img1.shape[1]
+    g = torch.tensor(gauss_taps64(window_size, sigma), dtype=torch.float64).unsqueeze(1)
+    window = g.mm(g.t()).expand(channel, 1, window_size, window_size).contiguous().type_as(img1)
+    pad = window_size // 2 if padding == "same" else 0
+    conv = lambda t: F.conv2d(t, window, padding=pad, groups=channel)
+    mu1, mu2 = conv(img1), conv(img2)
+    var1 = conv(img1 * img1) - mu1 * mu1
+    var2 = conv(img2 * img2) - mu2 * mu2
+    cov = conv(img1 * img2) - mu1 * mu2
+    C1, C2 = (0.01 * L) ** 2, (0.03 * L) ** 2
+    C3 = C2 / 2
+    s1, s2 = torch.sqrt(torch.clamp(var1, min=0)), torch.sqrt(torch.clamp(var2, min=0))
+    lum = (2 * mu1 * mu2 + C1) / (mu1 * mu1 + mu2 * mu2 + C1)
+    con = (2 * s1 * s2 + C2) / (var1 + var2 + C2)
+    struct = (cov + C3) / (s1 * s2 + C3)
+    if trace is not None:
+        trace.append((float(torch.min(torch.minimum(var1, var2))), float(struct.min())))
+    return (lum ** alpha * con ** beta * struct ** gamma).mean()
+
+
 def make_variants():
     vrng = np.random.default_rng(VARIANT_SEED)
     os.makedirs(VARIANT_OUT, exist_ok=True)
@@ -735,6 +764,33 @@ def make_variants():
     fy = vsave("msssim-tf.y.npy", y, np.uint8)
     vcase("msssim-tf", src, {"preset": "tf", "variant": "ms-ssim", "dataRange": 255},
           fx, fy, v, None, None, peer="numpy-reimplementation")
+
+    # -- Wang et al. 2004's general form l^alpha c^beta s^gamma (their eq. 12), exponents != 1,
+    # torch float64 autograd. Its own RNG (WANG_SEED), so the cases above are unchanged.
+    wrng = np.random.default_rng(WANG_SEED)
+    for name, shape, pad, (alpha, beta, gamma), options in (
+            ("wang-same", (2, 2, 18, 21), "same", (1.5, 0.5, 1.25),
+             {"preset": "pytorch-ssim", "variant": "wang", "alpha": 1.5, "beta": 0.5, "gamma": 1.25}),
+            ("wang-valid", (1, 3, 19, 17), "valid", (0.5, 2.0, 3.0),
+             {"preset": "pytorch-ssim", "variant": "wang", "padding": "valid",
+              "alpha": 0.5, "beta": 2, "gamma": 3})):
+        x, y = make_pair(shape, 1.0, 0.12, gen=wrng)
+        trace = []
+        v, gx, gy = autograd(lambda a, b: wang_general_loss(a, b, 1.0, alpha, beta, gamma, pad,
+                                                            trace=trace), x, y)
+        var_min, s_min = trace[0]
+        # sqrt(var) has no derivative at 0 and s^gamma none for s <= 0: keep both away
+        assert var_min > 1e-6 and s_min > 0, (name, var_min, s_min)
+        src = ("Wang, Bovik, Sheikh, Simoncelli 2004, eqs. 6, 9, 10, 12: l = (2 mu_x mu_y + C1)/"
+               "(mu_x^2 + mu_y^2 + C1), c = (2 sigma_x sigma_y + C2)/(sigma_x^2 + sigma_y^2 + C2), "
+               "s = (sigma_xy + C3)/(sigma_x sigma_y + C3), C3 = C2/2, sigma = sqrt(max(sigma^2, 0)); "
+               f"map l^{alpha} c^{beta} s^{gamma}, mean over the map; statistics as "
+               "Po-Hsun-Su/pytorch-ssim _ssim (11x11 Gaussian, sigma 1.5, conv2d "
+               + ("zero padding 5, 'same'" if pad == "same" else "padding 0, 'valid'")
+               + ", C1 = 0.01^2, C2 = 0.03^2, L = 1); " + SRC_TAPS64
+               + f"; min variance {var_min:.3g}, min s {s_min:.3g}")
+        fx, fy = vsave(f"{name}.x.npy", x), vsave(f"{name}.y.npy", y)
+        vcase(name, src, options, fx, fy, v, gx, gy)
 
     with open(os.path.join(VARIANT_OUT, "manifest.json"), "w") as fh:
         json.dump(vmanifest, fh, indent=1)

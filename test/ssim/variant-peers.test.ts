@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTensor } from '../../src/io/index.js';
-import { evaluateVariant, type VariantOptions } from '../../src/ssim/variants.js';
+import { evaluateVariant, wang, type VariantOptions } from '../../src/ssim/variants.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'variants');
 interface Case {
@@ -20,11 +20,18 @@ const load = (f: string) => readTensor(join(DIR, f));
 const maxAbs = (a: ArrayLike<number>): number => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 describe('variants reproduce PyTorch autograd (float64)', () => {
-  it('has the ms-ssim, dssim and 3dgs-loss fixtures', () => {
-    expect(new Set(cases.map((c) => c.options.variant))).toEqual(new Set(['ms-ssim', 'dssim', '3dgs-loss']));
+  it('has the ms-ssim, dssim, 3dgs-loss and wang fixtures', () => {
+    expect(new Set(cases.map((c) => c.options.variant))).toEqual(new Set(['ms-ssim', 'dssim', '3dgs-loss', 'wang']));
+    // Wang's fixtures must tell the exponents apart (l^beta for l^alpha passed every test before them)
+    for (const c of cases.filter((k) => k.options.variant === 'wang')) expect(new Set([c.options.alpha, c.options.beta, c.options.gamma]).size).toBe(3);
   });
-  it.each(cases.map((c) => [c.name, c] as const))('%s: value to 1e-10, gradients (where the peer gives them) to 1e-9 relative', (_, c) => {
-    const r = evaluateVariant(load(c.x), load(c.y), c.options);
+  const runs = [
+    ...cases.map((c) => [c.name, c, 'default'] as const),
+    // Wang's reference path (the graph of maps.ts with exact exponents) as well as its generated kernels
+    ...cases.filter((c) => c.options.variant === 'wang').map((c) => [`${c.name} (reference path)`, c, 'reference'] as const),
+  ];
+  it.each(runs)('%s: value to 1e-10, gradients (where the peer gives them) to 1e-9 relative', (_, c, engine) => {
+    const r = engine === 'reference' ? wang(load(c.x), load(c.y), c.options, 'reference') : evaluateVariant(load(c.x), load(c.y), c.options);
     expect(Math.abs(r.value - c.value) / Math.abs(c.value)).toBeLessThanOrEqual(1e-10);
     for (const [ours, file] of [[r.gradX, c.gradX], [r.gradY, c.gradY]] as const) {
       if (file === null) continue;
