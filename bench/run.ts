@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: ssim-grad against the peers a TypeScript user would otherwise reach for, each
- * row measured side by side in this one process on the same inputs; medians over repeated runs
- * after warm-up. Prints one table (markdown) and the machine it ran on.
+ * row measured side by side in this one process on the same inputs; each timing warms up until
+ * steady and reports the minimum with the median (bench/measure.ts). Prints one table (markdown),
+ * the machine it ran on and its load before and after.
  */
 import * as tf from '@tensorflow/tfjs';
 import { cpus } from 'node:os';
@@ -9,31 +10,13 @@ import { ssim as ssimJs } from 'ssim.js';
 import { ssimGradFast, ssimFast, planKernel } from '../src/ssim/fast.js';
 import { gaussianTaps } from '../src/field/index.js';
 import { evaluateVariant } from '../src/ssim/variants.js';
+import { fmtMs, fmtTiming, formatReport, machineLoad, measure, type Row } from './measure.js';
 
-interface Row {
-  what: string;
-  ours: string;
-  peer: string;
-  ratio: string;
-  target: string;
-  met: boolean;
-}
+const loadBefore = machineLoad();
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-/** Median wall time of f in milliseconds over `runs` runs after `warmup` runs. */
-async function time(f: () => unknown, runs: number, warmup = 2): Promise<number> {
-  for (let i = 0; i < warmup; i++) await f();
-  const ts: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await f();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
+/** Minimum wall time of f in ms over `runs` runs, after at least `warmup` warm-up runs and until steady (bench/measure.ts): for rows that need only the number. */
+async function time(f: () => unknown, runs: number, warmup = 5): Promise<number> {
+  return (await measure(f, { runs, minWarmup: warmup })).min;
 }
 
 let seed = 2024;
@@ -58,7 +41,7 @@ function pair(C: number, H: number, W: number): { x: Float32Array; y: Float32Arr
 }
 
 const rows: Row[] = [];
-const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
+const fmt = fmtMs;
 
 // ---- 1. value and gradient, pytorch-ssim, 512 x 512 x 3 float32: ours vs tfjs autograd ----
 {
@@ -66,7 +49,8 @@ const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.t
   const { x, y } = pair(C, H, W);
   const X = { shape: [1, C, H, W], data: x };
   const Y = { shape: [1, C, H, W], data: y };
-  const oursMs = await time(() => ssimGradFast(X, Y, { preset: 'pytorch-ssim' }, 'float32', 'x'), 7);
+  const oursT = await measure(() => ssimGradFast(X, Y, { preset: 'pytorch-ssim' }, 'float32', 'x'), { runs: 7 });
+  const oursMs = oursT.min;
   const ours = ssimGradFast(X, Y, { preset: 'pytorch-ssim' }, 'float32', 'x');
 
   await tf.setBackend('cpu');
@@ -90,27 +74,29 @@ const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.t
   };
   const vg = tf.valueAndGrad(loss);
   let tfValue = 0;
-  const tfMs = await time(() => {
+  const tfT = await measure(() => {
     const r = tf.tidy(() => vg(tx));
     tfValue = r.value.dataSync()[0]!;
     r.grad.dispose();
     r.value.dispose();
-  }, 3, 1);
+  }, { runs: 3 });
+  const tfMs = tfT.min;
   const ratio = tfMs / oursMs;
   rows.push({
     what: `value + d/dx, pytorch-ssim, ${H}x${W}x${C} float32 (value ${ours.ssim.toFixed(7)} vs tfjs ${tfValue.toFixed(7)}, |diff| ${Math.abs(ours.ssim - tfValue).toExponential(1)})`,
-    ours: fmt(oursMs),
-    peer: `tfjs-backend-cpu valueAndGrad: ${fmt(tfMs)}`,
+    ours: fmtTiming(oursT),
+    peer: `tfjs-backend-cpu valueAndGrad: ${fmtTiming(tfT)}`,
     ratio: `${ratio.toFixed(1)}x faster`,
     target: '>= 30x, value to 1e-5',
     met: ratio >= 30 && Math.abs(ours.ssim - tfValue) <= 1e-5,
   });
 
   // ---- 3. gradient-and-value over value-only (same inputs) ----
-  const valueMs = await time(() => ssimFast(X, Y, { preset: 'pytorch-ssim' }, 'float32'), 7);
+  const valueT = await measure(() => ssimFast(X, Y, { preset: 'pytorch-ssim' }, 'float32'), { runs: 7 });
+  const valueMs = valueT.min;
   rows.push({
-    what: `value + d/dx over value only, same inputs (value only: ${fmt(valueMs)})`,
-    ours: fmt(oursMs),
+    what: `value + d/dx over value only, same inputs (value only: ${fmtTiming(valueT)})`,
+    ours: fmtTiming(oursT),
     peer: '',
     ratio: `${(oursMs / valueMs).toFixed(2)}`,
     target: '<= 2.0',
@@ -125,7 +111,7 @@ const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.t
   const b = new Float64Array(n).map(() => rand());
   const reps = 20000;
   let sink = 0;
-  const loopMs = await time(() => {
+  const loopT = await measure(() => {
     for (let r = 0; r < reps; r++) {
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       for (let j = 0; j < n; j += 4) {
@@ -136,14 +122,15 @@ const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.t
       }
       sink += s0 + s1 + s2 + s3;
     }
-  }, 5);
+  }, { runs: 5 });
+  const loopMs = loopT.min;
   if (!Number.isFinite(sink)) throw new Error('unreachable');
   const macRate = (n * reps) / loopMs; // multiply-adds per ms
   const macsPerPixel = 5 * 11 + 5 * 11 + 3 * 11 + 3 * 11; // passes 1-4 for d/dx, header of src/generated/ssim-same.ts
   const floorMs = (macsPerPixel * C * H * W) / macRate;
   rows.push({
     what: `floor: ${macsPerPixel} multiply-adds per pixel x ${C * H * W} pixels at ${(macRate / 1e6).toFixed(2)} G multiply-adds/s (plain dot-product loop)`,
-    ours: fmt(oursMs),
+    ours: fmtTiming(oursT),
     peer: `floor ${fmt(floorMs)}`,
     ratio: `${((100 * floorMs) / oursMs).toFixed(0)} % of the floor`,
     target: '>= 50 %',
@@ -163,7 +150,8 @@ const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.t
   const X = { shape: [1, C, H, W], data: x255 };
   const Y = { shape: [1, C, H, W], data: y255 };
   const opts = { preset: 'pytorch-msssim' as const, variant: 'ms-ssim' as const };
-  const oursMs = await time(() => evaluateVariant(X, Y, opts), 5, 1);
+  const oursT = await measure(() => evaluateVariant(X, Y, opts), { runs: 5 });
+  const oursMs = oursT.min;
   const ours = evaluateVariant(X, Y, opts);
   const nhwc = (a: Float64Array): tf.Tensor4D => tf.tidy(() => tf.transpose(tf.tensor4d(Float32Array.from(a), [1, C, H, W]), [0, 2, 3, 1]));
   const tx = nhwc(x255);
@@ -195,16 +183,17 @@ const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.t
   };
   const vg = tf.valueAndGrad(msssim);
   let tfValue = 0;
-  const tfMs = await time(() => {
+  const tfT = await measure(() => {
     const r = tf.tidy(() => vg(tx));
     tfValue = r.value.dataSync()[0]!;
     r.grad.dispose();
     r.value.dispose();
-  }, 3, 1);
+  }, { runs: 3 });
+  const tfMs = tfT.min;
   rows.push({
     what: `MS-SSIM value + d/dx, pytorch-msssim, ${H}x${W}x${C}, L = 255 (value ${ours.value.toFixed(7)} vs tfjs ${tfValue.toFixed(7)}); ours on the generated S and cs kernels, float64`,
-    ours: fmt(oursMs),
-    peer: `tfjs-backend-cpu valueAndGrad: ${fmt(tfMs)}`,
+    ours: fmtTiming(oursT),
+    peer: `tfjs-backend-cpu valueAndGrad: ${fmtTiming(tfT)}`,
     ratio: `${(tfMs / oursMs).toFixed(1)}x faster`,
     target: '(reported)',
     met: true,
@@ -231,15 +220,17 @@ const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.t
   const X = { shape: [H, W], data: gx };
   const Y = { shape: [H, W], data: gy };
   const opts = { preset: 'pytorch-msssim' as const, dataRange: 255 }; // Gaussian 11, sigma 1.5, 'valid', L = 255
-  const oursMs = await time(() => ssimFast(X, Y, opts), 9);
+  const oursT = await measure(() => ssimFast(X, Y, opts), { runs: 9 });
+  const oursMs = oursT.min;
   const ours = ssimFast(X, Y, opts);
   for (const variant of ['fast', 'original', 'weber'] as const) {
-    const peerMs = await time(() => ssimJs(ix, iy, { ssim: variant, downsample: false }), 5);
+    const peerT = await measure(() => ssimJs(ix, iy, { ssim: variant, downsample: false }), { runs: 5 });
+    const peerMs = peerT.min;
     const v = ssimJs(ix, iy, { ssim: variant, downsample: false }).mssim;
     rows.push({
       what: `value, gray ${H}x${W}, Gaussian 11 valid, L = 255 (ours ${ours.toFixed(6)}, ssim.js '${variant}' ${v.toFixed(6)})`,
-      ours: fmt(oursMs),
-      peer: `ssim.js '${variant}': ${fmt(peerMs)}`,
+      ours: fmtTiming(oursT),
+      peer: `ssim.js '${variant}': ${fmtTiming(peerT)}`,
       ratio: `${(peerMs / oursMs).toFixed(1)}x faster`,
       target: variant === 'fast' ? '>= 3x' : '(reported)',
       met: variant === 'fast' ? peerMs / oursMs >= 3 : true,
@@ -277,8 +268,5 @@ const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.t
 }
 
 const cpu = cpus();
-console.log(`ssim-grad benchmarks, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpu.length} cores (${cpu[0]?.model.trim()})`);
-console.log('medians over repeated runs after warm-up; every row measured side by side in this one process\n');
-console.log('| measurement | ours | peer | ratio | target | met |');
-console.log('|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.what} | ${r.ours} | ${r.peer} | ${r.ratio} | ${r.target} | ${r.met ? 'yes' : 'NO'} |`);
+const machine = { date: new Date().toISOString().slice(0, 10), node: process.version, cores: cpu.length, model: cpu[0]?.model.trim() ?? 'unknown cpu' };
+console.log(formatReport(rows, machine, loadBefore, machineLoad()));
