@@ -101,6 +101,23 @@ describe('generated kernels', () => {
     );
   });
 
+  it('a size-1 window on a mostly-zero image (the terms cancel): within the condition bound, far beyond a result-relative one', () => {
+    // fast-check's shrunk counterexample (seed 2) to the old bound, 1e-12 of max |gradient|: one nonzero pixel
+    const x = { shape: [1, 1, 7, 8], data: new Float64Array(56) };
+    const y = { shape: [1, 1, 7, 8], data: new Float64Array(56) };
+    x.data[27] = 0.5907456800341606;
+    y.data[27] = 0.6707617796957492;
+    const options: SsimOptions = { preset: 'matlab', window: 'box', size: 1, padding: 'mirror', sampleCovariance: false, crop: 3, dataRange: 1, reduction: 'sum' };
+    const ref = evaluateSsim(x, y, options);
+    const g = ssimGradFast(x, y, options);
+    const scale = conditionScales(ref);
+    // the terms are 1.6e4 times the result (printed): a few ulps of them are 1.2e-12 of it
+    console.log(`size-1 case: terms / result ${(scale.gradY / maxAbs(ref.gradY)).toExponential(2)}, result-relative error ${(maxAbsDiff(g.gradY!.data, ref.gradY) / maxAbs(ref.gradY)).toExponential(2)}`);
+    expect(scale.gradY / maxAbs(ref.gradY)).toBeGreaterThan(1e3);
+    expect(maxAbsDiff(g.gradY!.data, ref.gradY)).toBeLessThanOrEqual(1e-12 * scale.gradY);
+    expect(maxAbsDiff(g.gradX.data, ref.gradX)).toBeLessThanOrEqual(1e-12 * scale.gradX);
+  });
+
   it('the d/dx-only kernel gives the same d/dx', () => {
     fc.assert(
       fc.property(cases(fc.constant(1)), (c) => {
