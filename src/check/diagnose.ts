@@ -6,7 +6,7 @@ import type { Shape4, Tensor } from '../field/index.js';
 import { evaluateSsim, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
 import { downsampleFactor } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
-import { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor, type RoundingFloor } from './floor.js';
+import { differenceNorms, FLOOR_ALLOWANCE, norm2, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
 import { applicableMistakes, type KnownMistake, type MistakeContext } from './mistakes.js';
 import { variantMistakes } from './variant-mistakes.js';
 import { plainOptions, variantGradient32, variantOf, variantPieces, type VariantPieces } from './variant-model.js';
@@ -35,7 +35,7 @@ export interface Diagnosis {
 export interface MistakeDistance {
   readonly kind: string;
   readonly title: string;
-  /** ||candidate - mistake|| / ||mistake||. */
+  /** ||candidate - mistake|| / ||mistake|| (over the allowance where the mistake is smaller: relativeScale). */
   readonly distance: number;
   /** For mistakes that are not themselves scales: the best scale of the mistake and the distance after it. */
   readonly scaled: { readonly k: number; readonly distance: number } | null;
@@ -55,7 +55,10 @@ export interface CheckReport {
   readonly maxAbsError: number;
   /** ||candidate - exact||_2. */
   readonly l2Error: number;
-  /** ||candidate - exact||_2 / ||exact||_2. */
+  /**
+   * ||candidate - exact||_2 / ||exact||_2, or over the allowance (FLOOR_ALLOWANCE x the floor's L2)
+   * where the exact gradient is within it of zero and has no scale of its own (relativeScale).
+   */
   readonly relError: number;
   readonly maxAbsExact: number;
   readonly roundingFloor: RoundingFloor;
@@ -128,7 +131,10 @@ export function checkGradient(input: CheckInput): CheckResult {
   if (input.candidate.length !== exact.length) throw new Error(`checkGradient: candidate has ${input.candidate.length} values, expected ${exact.length}`);
   const candidate = Float64Array.from(input.candidate);
   const float32 = input.float32 ?? isFloat32Valued(candidate);
-  const floor = pieces === undefined ? roundingFloor(x, y, options, wrt, exact) : floorOf(variantGradient32(x, y, input.options, wrt), exact);
+  // the loss's own gradient scale per pixel (largest reduction weight over L): what a floor of zero is raised to
+  let unit = 0;
+  for (const w of e.weights) unit = Math.max(unit, w / e.config.dataRange);
+  const floor = pieces === undefined ? roundingFloor(x, y, options, wrt, exact, unit) : floorOf(variantGradient32(x, y, input.options, wrt), exact, unit);
   const err = differenceNorms(candidate, exact);
   const exactNorm = norm2(exact);
   let maxAbsExact = 0;
@@ -138,7 +144,7 @@ export function checkGradient(input: CheckInput): CheckResult {
   const verdict = err.maxAbs <= allowance.maxAbs && err.l2 <= allowance.l2 ? 'match' : 'mismatch';
 
   const shape = e.shape;
-  const regions = regionErrors(candidate, exact, shape, borderBand(e, shape));
+  const regions = regionErrors(candidate, exact, shape, borderBand(e, shape), floor.l2);
   const scale = scaleFit(candidate, exact);
   // a variant's terms: SSIM's times d value/d ssim (the L1 term taken off the candidate first), Wang's, or MS-SSIM's summed over scales
   const t = pieces?.terms ?? ssimTerms();
@@ -157,13 +163,14 @@ export function checkGradient(input: CheckInput): CheckResult {
   const built: Array<{ m: KnownMistake; d: MistakeDistance }> = [];
   for (const { mistake: m, gradient: g } of applicableMistakes(context, exact, variantMistakes(variant))) {
     const gn = norm2(g);
-    const distance = gn > 0 ? differenceNorms(candidate, g).l2 / gn : Infinity;
+    // a mistake within the allowance of zero (all of them where x = y) has no scale of its own
+    const distance = differenceNorms(candidate, g).l2 / relativeScale(gn, floor.l2);
     let scaled: MistakeDistance['scaled'] = null;
     if (!m.scaleOnly) {
       const s = scaleFit(candidate, g);
       const kg = g.map((v) => s.k * v);
       const kn = norm2(kg);
-      scaled = { k: s.k, distance: kn > 0 ? differenceNorms(candidate, kg).l2 / kn : Infinity };
+      scaled = { k: s.k, distance: differenceNorms(candidate, kg).l2 / relativeScale(kn, floor.l2) };
     }
     const matched = distance <= tolValue ? 'as-is' : scaled !== null && scaled.distance <= tolValue ? 'scaled' : false;
     built.push({ m, d: { kind: m.kind, title: m.title, distance, scaled, matched } });
@@ -215,7 +222,7 @@ export function checkGradient(input: CheckInput): CheckResult {
     },
     maxAbsError: err.maxAbs,
     l2Error: err.l2,
-    relError: exactNorm > 0 ? err.l2 / exactNorm : err.l2 > 0 ? Infinity : 0,
+    relError: err.l2 / relativeScale(exactNorm, floor.l2),
     maxAbsExact,
     roundingFloor: floor,
     allowance,

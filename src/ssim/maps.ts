@@ -48,7 +48,7 @@ export function csMap(): MapGraph {
  * when the covariance is below -C3, where s^gamma has no real value and the result is NaN).
  */
 /** d sigma / d var = H(var) / (2 sqrt(max(var, 1e-300))): 1/(2 sigma) for var > 1e-300, 0 at var = 0. */
-export const dSigmaDVar = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(1e-300)), -0.5));
+export const dSigmaDVar = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(1e-30)), -0.5));
 
 export function wangMap(alpha: number | Node, beta: number | Node, gamma: number | Node): MapGraph {
   const p = pointwiseSsim();
