@@ -151,7 +151,11 @@ export function checkGradient(input: CheckInput): CheckResult {
   const off = pieces?.offset ?? null;
   const terms = termFit(off === null ? candidate : candidate.map((v, i) => v - off[i]!), [t.mean, t.square, t.cross]);
 
-  const tolValue = Math.max(K * floor.relL2, float32 ? FLOAT32_MISTAKE_TOLERANCE : 0);
+  // relative to the larger of the exact gradient and the mistake: where the exact gradient is ~0 (x = y)
+  // a mistake that is not (the factor 2 of d(x^2)/dx dropped) must come within the allowance itself
+  const tolOf = (mistakeNorm: number): number =>
+    Math.max((K * floor.l2) / relativeScale(Math.max(exactNorm, mistakeNorm), floor.l2), float32 ? FLOAT32_MISTAKE_TOLERANCE : 0);
+  const tolValue = tolOf(0);
   const mistakeTolerance = {
     value: tolValue,
     reason: float32 && FLOAT32_MISTAKE_TOLERANCE > K * floor.relL2
@@ -163,16 +167,17 @@ export function checkGradient(input: CheckInput): CheckResult {
   const built: Array<{ m: KnownMistake; d: MistakeDistance }> = [];
   for (const { mistake: m, gradient: g } of applicableMistakes(context, exact, variantMistakes(variant))) {
     const gn = norm2(g);
-    // a mistake within the allowance of zero (all of them where x = y) has no scale of its own
+    // a mistake within the allowance of zero (most of them where x = y) has no scale of its own
     const distance = differenceNorms(candidate, g).l2 / relativeScale(gn, floor.l2);
     let scaled: MistakeDistance['scaled'] = null;
+    let kn = 0;
     if (!m.scaleOnly) {
       const s = scaleFit(candidate, g);
       const kg = g.map((v) => s.k * v);
-      const kn = norm2(kg);
+      kn = norm2(kg);
       scaled = { k: s.k, distance: differenceNorms(candidate, kg).l2 / relativeScale(kn, floor.l2) };
     }
-    const matched = distance <= tolValue ? 'as-is' : scaled !== null && scaled.distance <= tolValue ? 'scaled' : false;
+    const matched = distance <= tolOf(gn) ? 'as-is' : scaled !== null && scaled.distance <= tolOf(kn) ? 'scaled' : false;
     built.push({ m, d: { kind: m.kind, title: m.title, distance, scaled, matched } });
   }
   const best = (d: MistakeDistance): number => Math.min(d.distance, d.scaled?.distance ?? Infinity);
