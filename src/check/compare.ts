@@ -126,8 +126,10 @@ export interface TermFit {
 
 /**
  * Below this fraction of the largest eigenvalue of the normalised Gram matrix (unit diagonal), a
- * direction counts as unresolved: float64 dot products carry relative errors of about 1e-16 per
- * term, so an eigenvalue of 1e-12 still leaves the coefficients good to about 1e-4 relative.
+ * direction counts as unresolved: the terms' combination along it is under 1e-6 (the square root)
+ * of the terms themselves, so its coefficient would be fitted to whatever small part of the
+ * candidate lies outside the terms (float32 rounding of a candidate is 1e-7 relative) and come out
+ * as large as that part divided by 1e-6.
  */
 const TERM_RCOND = 1e-12;
 
