@@ -39,6 +39,8 @@ export interface MistakeDistance {
   readonly distance: number;
   /** For mistakes that are not themselves scales: the best scale of the mistake and the distance after it. */
   readonly scaled: { readonly k: number; readonly distance: number } | null;
+  /** The distance within which it is named: the mistake tolerance, less for a mistake larger than the exact gradient. */
+  readonly tolerance: number;
   /** 'as-is' when within tolerance unscaled, 'scaled' when only after the scale, else false. */
   readonly matched: 'as-is' | 'scaled' | false;
 }
@@ -177,8 +179,9 @@ export function checkGradient(input: CheckInput): CheckResult {
       kn = norm2(kg);
       scaled = { k: s.k, distance: differenceNorms(candidate, kg).l2 / relativeScale(kn, floor.l2) };
     }
-    const matched = distance <= tolOf(gn) ? 'as-is' : scaled !== null && scaled.distance <= tolOf(kn) ? 'scaled' : false;
-    built.push({ m, d: { kind: m.kind, title: m.title, distance, scaled, matched } });
+    const tolerance = tolOf(gn);
+    const matched = distance <= tolerance ? 'as-is' : scaled !== null && scaled.distance <= tolOf(kn) ? 'scaled' : false;
+    built.push({ m, d: { kind: m.kind, title: m.title, distance, scaled, tolerance, matched } });
   }
   const best = (d: MistakeDistance): number => Math.min(d.distance, d.scaled?.distance ?? Infinity);
   built.sort((a, b) => best(a.d) - best(b.d) || a.d.distance - b.d.distance);
@@ -206,12 +209,14 @@ export function checkGradient(input: CheckInput): CheckResult {
         kind: 'unexplained',
         message: c === undefined
           ? 'not one of the known mistakes'
-          : `not one of the ${built.length} known mistakes that apply here; the nearest is "${c.d.title}" at ${e2(best(c.d))} relative L2 (a name needs ${e2(tolValue)})`,
+          : `not one of the ${built.length} known mistakes that apply here; the nearest is "${c.d.title}" at ${e2(best(c.d))} relative L2 (a name needs ${e2(c.d.tolerance)})`,
       });
     }
-    diagnosis.push(scaleDiagnosis(scale, tolValue, e, norm2(candidate), variant));
+    // residuals relative to the candidate: where the exact gradient is ~0, the allowance over the candidate's norm
+    const candidateTol = tolOf(norm2(candidate));
+    diagnosis.push(scaleDiagnosis(scale, candidateTol, e, norm2(candidate), variant));
     diagnosis.push(whereDiagnosis(regions, K * floor.relL2));
-    diagnosis.push(termsDiagnosis(terms, tolValue));
+    diagnosis.push(termsDiagnosis(terms, candidateTol));
   }
 
   const cfg = e.config;
@@ -289,7 +294,9 @@ function whereDiagnosis(r: RegionErrors, allowedRel: number): Diagnosis {
 }
 
 function termsDiagnosis(t: TermFit, tol: number): Diagnosis {
-  const c = `${t.mean.toPrecision(4)} W^T g_mu + ${t.square.toPrecision(4)} (2x W^T g_xx) + ${t.cross.toPrecision(4)} (y W^T g_xy)`;
+  // on constant images, say, the terms are not independent; the fit leaves what they cannot tell apart at 1
+  const rank = t.rank < 3 ? ` (the three terms span only ${t.rank} direction${t.rank === 1 ? '' : 's'} on these inputs; what they cannot tell apart is left at 1)` : '';
+  const c = `${t.mean.toPrecision(4)} W^T g_mu + ${t.square.toPrecision(4)} (2x W^T g_xx) + ${t.cross.toPrecision(4)} (y W^T g_xy)${rank}`;
   if (t.residual <= tol) {
     const off = (['mean', 'square', 'cross'] as const).filter((k) => Math.abs(t[k] - 1) > 10 * tol);
     return { kind: 'terms', message: `candidate = ${c} (residual ${e2(t.residual)}): ${off.length === 0 ? 'every term as in the exact gradient' : `the ${off.join(' and ')} term${off.length > 1 ? 's are' : ' is'} scaled`}` };
