@@ -151,6 +151,9 @@ describe('relative figures where the exact gradient is ~0', () => {
     expect(r.report.relError).toBeCloseTo(r.report.l2Error / (FLOOR_ALLOWANCE * r.report.roundingFloor.l2), 12);
     expect(r.named).toBeNull();
     expect(r.report.diagnosis.map((d) => d.kind)).toEqual(['unexplained', 'scale', 'where', 'terms']);
+    // no "k x the exact gradient: a normalisation mistake" against a gradient that is zero to rounding
+    expect(r.report.diagnosis[1]!.message).toMatch(/^no single scale explains it/);
+    expect(r.report.diagnosis[3]!.message).toMatch(/^not a combination of the three exact terms/);
   });
 
   it('constant x = y: a candidate that is a mistake not zero there (the factor 2 dropped) is still named', () => {
