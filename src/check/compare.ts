@@ -4,7 +4,7 @@
  * terms. All least squares are in float64 over the whole tensor.
  */
 import type { Shape4 } from '../field/index.js';
-import { norm2 } from './floor.js';
+import { norm2, relativeScale } from './floor.js';
 
 /** Error statistics over a set of pixels. */
 export interface ErrorStats {
@@ -12,7 +12,7 @@ export interface ErrorStats {
   readonly maxAbs: number;
   /** ||candidate - exact||_2. */
   readonly l2: number;
-  /** l2 / ||exact||_2 over the same pixels (0 when both are 0). */
+  /** l2 / ||exact||_2 over the same pixels (0 when both are 0); with the floor given, over relativeScale of it (src/check/floor.ts). */
   readonly relL2: number;
   /** How many pixels. */
   readonly count: number;
@@ -39,9 +39,10 @@ class Acc {
     this.ssExact += e * e;
     this.count++;
   }
-  stats(): ErrorStats {
+  /** `floorL2`: the floor's share of these pixels (0: none known). */
+  stats(floorL2: number): ErrorStats {
     const l2 = Math.sqrt(this.ssDiff);
-    const ref = Math.sqrt(this.ssExact);
+    const ref = relativeScale(Math.sqrt(this.ssExact), floorL2);
     return { maxAbs: this.maxAbs, l2, relL2: ref > 0 ? l2 / ref : l2 > 0 ? Infinity : 0, count: this.count };
   }
 }
@@ -50,8 +51,13 @@ class Acc {
 export const inBand = (i: number, j: number, H: number, W: number, band: number): boolean =>
   i < band || j < band || i >= H - band || j >= W - band;
 
-/** Splits |candidate - exact| into the interior and the border band of width `band`. */
-export function regionErrors(candidate: ArrayLike<number>, exact: ArrayLike<number>, shape: Shape4, band: number): RegionErrors {
+/**
+ * Splits |candidate - exact| into the interior and the border band of width `band`. With the
+ * rounding floor's L2 over the whole tensor (`floorL2`), each region's relative error divides by
+ * relativeScale of its share, floorL2 sqrt(count / total), so that a region where the exact
+ * gradient is ~0 (a flat patch, constant images) gets a finite figure.
+ */
+export function regionErrors(candidate: ArrayLike<number>, exact: ArrayLike<number>, shape: Shape4, band: number, floorL2 = 0): RegionErrors {
   const [N, C, H, W] = shape;
   const all = { interior: new Acc(), border: new Acc() };
   const per = Array.from({ length: C }, () => ({ interior: new Acc(), border: new Acc() }));
@@ -67,11 +73,13 @@ export function regionErrors(candidate: ArrayLike<number>, exact: ArrayLike<numb
       }
     }
   }
+  const total = N * C * H * W;
+  const stats = (a: Acc): ErrorStats => a.stats(total > 0 ? floorL2 * Math.sqrt(a.count / total) : 0);
   return {
     band,
-    interior: all.interior.stats(),
-    border: all.border.stats(),
-    channels: per.map((a, channel) => ({ channel, interior: a.interior.stats(), border: a.border.stats() })),
+    interior: stats(all.interior),
+    border: stats(all.border),
+    channels: per.map((a, channel) => ({ channel, interior: stats(a.interior), border: stats(a.border) })),
   };
 }
 
@@ -108,23 +116,91 @@ export interface TermFit {
   readonly cross: number;
   /** ||candidate - fit|| / ||candidate||. */
   readonly residual: number;
+  /**
+   * How many independent directions the three terms span on these inputs: 3 normally, fewer where
+   * terms vanish or are proportional (constant images: x = y makes 2x W^T g_xx = -y W^T g_xy).
+   * Along a combination the data cannot resolve, the coefficients stay at the exact gradient's 1.
+   */
+  readonly rank: number;
 }
 
-/** Solves the 3 x 3 normal equations of candidate ~ a T1 + b T2 + c T3 (Cramer's rule; NaN when singular). */
+/**
+ * Below this fraction of the largest eigenvalue of the normalised Gram matrix (unit diagonal), a
+ * direction counts as unresolved: the terms' combination along it is under 1e-6 (the square root)
+ * of the terms themselves, so its coefficient would be fitted to whatever small part of the
+ * candidate lies outside the terms (float32 rounding of a candidate is 1e-7 relative) and come out
+ * as large as that part divided by 1e-6.
+ */
+const TERM_RCOND = 1e-12;
+
+/** Eigenvalues and eigenvectors (columns of `vectors`) of a symmetric 3 x 3 matrix, by cyclic Jacobi rotations. */
+function symmetricEigen3(m: readonly (readonly number[])[]): { values: number[]; vectors: number[][] } {
+  const a = m.map((r) => [...r]);
+  const v = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
+  for (let sweep = 0; sweep < 64; sweep++) {
+    const off = a[0]![1]! ** 2 + a[0]![2]! ** 2 + a[1]![2]! ** 2;
+    const diag = a[0]![0]! ** 2 + a[1]![1]! ** 2 + a[2]![2]! ** 2;
+    if (off <= 1e-32 * diag || off === 0) break;
+    for (const [p, q] of [[0, 1], [0, 2], [1, 2]] as const) {
+      const apq = a[p]![q]!;
+      if (apq === 0) continue;
+      const theta = (a[q]![q]! - a[p]![p]!) / (2 * apq);
+      // the smaller rotation angle; for a huge theta, t ~ 1/(2 theta) without squaring it
+      const t = Math.abs(theta) > 1e150 ? 1 / (2 * theta) : (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+      const c = 1 / Math.sqrt(t * t + 1);
+      const s = t * c;
+      for (let k = 0; k < 3; k++) {
+        const kp = a[k]![p]!, kq = a[k]![q]!;
+        a[k]![p] = c * kp - s * kq;
+        a[k]![q] = s * kp + c * kq;
+      }
+      for (let k = 0; k < 3; k++) {
+        const pk = a[p]![k]!, qk = a[q]![k]!;
+        a[p]![k] = c * pk - s * qk;
+        a[q]![k] = s * pk + c * qk;
+      }
+      for (let k = 0; k < 3; k++) {
+        const kp = v[k]![p]!, kq = v[k]![q]!;
+        v[k]![p] = c * kp - s * kq;
+        v[k]![q] = s * kp + c * kq;
+      }
+    }
+  }
+  return { values: [a[0]![0]!, a[1]![1]!, a[2]![2]!], vectors: v };
+}
+
+/**
+ * Least squares of candidate ~ a T1 + b T2 + c T3. The exact gradient is T1 + T2 + T3, so the fit
+ * is of the candidate's departure from it, (a, b, c) = 1 + d, d the minimum-norm solution of the
+ * normal equations (a pseudo-inverse that drops directions the terms do not resolve). Where the
+ * terms are independent this is the ordinary least-squares fit; where they are not (constant
+ * images, a zero gradient) the coefficients stay finite, at 1 along what the data cannot tell apart,
+ * instead of the NaN that a singular 3 x 3 system gives.
+ */
 export function termFit(candidate: ArrayLike<number>, terms: readonly [ArrayLike<number>, ArrayLike<number>, ArrayLike<number>]): TermFit {
-  // normalised columns keep the Gram matrix near unit scale whatever the gradient's magnitude
-  const s = terms.map((t) => norm2(t) || 1);
+  const [t0, t1, t2] = terms;
+  const departure = new Float64Array(candidate.length);
+  for (let i = 0; i < candidate.length; i++) departure[i] = candidate[i]! - t0[i]! - t1[i]! - t2[i]!;
+  // normalised columns keep the Gram matrix near unit scale whatever the gradient's magnitude; a
+  // column under 1e-6 of the largest is scaled as if it were that size, so that one under 1e-12
+  // (float64 cancellation noise of the others, e.g. W^T g_mu where x = y) falls below TERM_RCOND
+  const norms = terms.map((t) => norm2(t));
+  const s = norms.map((n) => Math.max(n, 1e-6 * Math.max(...norms)) || 1);
   const G = terms.map((a, i) => terms.map((b, j) => dotp(a, b) / (s[i]! * s[j]!)));
-  const r = terms.map((a, i) => dotp(a, candidate) / s[i]!);
-  const det3 = (m: number[][]): number =>
-    m[0]![0]! * (m[1]![1]! * m[2]![2]! - m[1]![2]! * m[2]![1]!) -
-    m[0]![1]! * (m[1]![0]! * m[2]![2]! - m[1]![2]! * m[2]![0]!) +
-    m[0]![2]! * (m[1]![0]! * m[2]![1]! - m[1]![1]! * m[2]![0]!);
-  const d = det3(G);
-  const coef = [0, 1, 2].map((col) => det3(G.map((row, i) => row.map((v, j) => (j === col ? r[i]! : v)))) / d / s[col]!);
-  const [a, b, c] = coef as [number, number, number];
+  const r = terms.map((a, i) => dotp(a, departure) / s[i]!);
+  const { values, vectors } = symmetricEigen3(G);
+  const largest = Math.max(...values);
+  const d = [0, 0, 0];
+  let rank = 0;
+  for (let k = 0; k < 3; k++) {
+    if (!(largest > 0) || values[k]! <= TERM_RCOND * largest) continue;
+    rank++;
+    const along = (vectors[0]![k]! * r[0]! + vectors[1]![k]! * r[1]! + vectors[2]![k]! * r[2]!) / values[k]!;
+    for (let i = 0; i < 3; i++) d[i] = d[i]! + along * vectors[i]![k]!;
+  }
+  const [a, b, c] = d.map((di, i) => 1 + di / s[i]!) as [number, number, number];
   let ss = 0;
-  for (let i = 0; i < candidate.length; i++) ss += (candidate[i]! - a * terms[0][i]! - b * terms[1][i]! - c * terms[2][i]!) ** 2;
+  for (let i = 0; i < candidate.length; i++) ss += (candidate[i]! - a * t0[i]! - b * t1[i]! - c * t2[i]!) ** 2;
   const cn = norm2(candidate);
-  return { mean: a, square: b, cross: c, residual: cn > 0 ? Math.sqrt(ss) / cn : 0 };
+  return { mean: a, square: b, cross: c, residual: cn > 0 ? Math.sqrt(ss) / cn : 0, rank };
 }

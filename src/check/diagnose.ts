@@ -6,7 +6,7 @@ import type { Shape4, Tensor } from '../field/index.js';
 import { evaluateSsim, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
 import { downsampleFactor } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
-import { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor, type RoundingFloor } from './floor.js';
+import { differenceNorms, FLOOR_ALLOWANCE, norm2, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
 import { applicableMistakes, type KnownMistake, type MistakeContext } from './mistakes.js';
 import { variantMistakes } from './variant-mistakes.js';
 import { plainOptions, variantGradient32, variantOf, variantPieces, type VariantPieces } from './variant-model.js';
@@ -35,10 +35,12 @@ export interface Diagnosis {
 export interface MistakeDistance {
   readonly kind: string;
   readonly title: string;
-  /** ||candidate - mistake|| / ||mistake||. */
+  /** ||candidate - mistake|| / ||mistake|| (over the allowance where the mistake is smaller: relativeScale). */
   readonly distance: number;
   /** For mistakes that are not themselves scales: the best scale of the mistake and the distance after it. */
   readonly scaled: { readonly k: number; readonly distance: number } | null;
+  /** The distance within which it is named: the mistake tolerance, less for a mistake larger than the exact gradient. */
+  readonly tolerance: number;
   /** 'as-is' when within tolerance unscaled, 'scaled' when only after the scale, else false. */
   readonly matched: 'as-is' | 'scaled' | false;
 }
@@ -55,7 +57,10 @@ export interface CheckReport {
   readonly maxAbsError: number;
   /** ||candidate - exact||_2. */
   readonly l2Error: number;
-  /** ||candidate - exact||_2 / ||exact||_2. */
+  /**
+   * ||candidate - exact||_2 / ||exact||_2, or over the allowance (FLOOR_ALLOWANCE x the floor's L2)
+   * where the exact gradient is within it of zero and has no scale of its own (relativeScale).
+   */
   readonly relError: number;
   readonly maxAbsExact: number;
   readonly roundingFloor: RoundingFloor;
@@ -128,7 +133,10 @@ export function checkGradient(input: CheckInput): CheckResult {
   if (input.candidate.length !== exact.length) throw new Error(`checkGradient: candidate has ${input.candidate.length} values, expected ${exact.length}`);
   const candidate = Float64Array.from(input.candidate);
   const float32 = input.float32 ?? isFloat32Valued(candidate);
-  const floor = pieces === undefined ? roundingFloor(x, y, options, wrt, exact) : floorOf(variantGradient32(x, y, input.options, wrt), exact);
+  // the loss's own gradient scale per pixel (largest reduction weight over L): what a floor of zero is raised to
+  let unit = 0;
+  for (const w of e.weights) unit = Math.max(unit, w / e.config.dataRange);
+  const floor = pieces === undefined ? roundingFloor(x, y, options, wrt, exact, unit) : floorOf(variantGradient32(x, y, input.options, wrt), exact, unit);
   const err = differenceNorms(candidate, exact);
   const exactNorm = norm2(exact);
   let maxAbsExact = 0;
@@ -138,14 +146,18 @@ export function checkGradient(input: CheckInput): CheckResult {
   const verdict = err.maxAbs <= allowance.maxAbs && err.l2 <= allowance.l2 ? 'match' : 'mismatch';
 
   const shape = e.shape;
-  const regions = regionErrors(candidate, exact, shape, borderBand(e, shape));
+  const regions = regionErrors(candidate, exact, shape, borderBand(e, shape), floor.l2);
   const scale = scaleFit(candidate, exact);
   // a variant's terms: SSIM's times d value/d ssim (the L1 term taken off the candidate first), Wang's, or MS-SSIM's summed over scales
   const t = pieces?.terms ?? ssimTerms();
   const off = pieces?.offset ?? null;
   const terms = termFit(off === null ? candidate : candidate.map((v, i) => v - off[i]!), [t.mean, t.square, t.cross]);
 
-  const tolValue = Math.max(K * floor.relL2, float32 ? FLOAT32_MISTAKE_TOLERANCE : 0);
+  // relative to the larger of the exact gradient and the mistake: where the exact gradient is ~0 (x = y)
+  // a mistake that is not (the factor 2 of d(x^2)/dx dropped) must come within the allowance itself
+  const tolOf = (mistakeNorm: number): number =>
+    Math.max((K * floor.l2) / relativeScale(Math.max(exactNorm, mistakeNorm), floor.l2), float32 ? FLOAT32_MISTAKE_TOLERANCE : 0);
+  const tolValue = tolOf(0);
   const mistakeTolerance = {
     value: tolValue,
     reason: float32 && FLOAT32_MISTAKE_TOLERANCE > K * floor.relL2
@@ -157,16 +169,19 @@ export function checkGradient(input: CheckInput): CheckResult {
   const built: Array<{ m: KnownMistake; d: MistakeDistance }> = [];
   for (const { mistake: m, gradient: g } of applicableMistakes(context, exact, variantMistakes(variant))) {
     const gn = norm2(g);
-    const distance = gn > 0 ? differenceNorms(candidate, g).l2 / gn : Infinity;
+    // a mistake within the allowance of zero (most of them where x = y) has no scale of its own
+    const distance = differenceNorms(candidate, g).l2 / relativeScale(gn, floor.l2);
     let scaled: MistakeDistance['scaled'] = null;
+    let kn = 0;
     if (!m.scaleOnly) {
       const s = scaleFit(candidate, g);
       const kg = g.map((v) => s.k * v);
-      const kn = norm2(kg);
-      scaled = { k: s.k, distance: kn > 0 ? differenceNorms(candidate, kg).l2 / kn : Infinity };
+      kn = norm2(kg);
+      scaled = { k: s.k, distance: differenceNorms(candidate, kg).l2 / relativeScale(kn, floor.l2) };
     }
-    const matched = distance <= tolValue ? 'as-is' : scaled !== null && scaled.distance <= tolValue ? 'scaled' : false;
-    built.push({ m, d: { kind: m.kind, title: m.title, distance, scaled, matched } });
+    const tolerance = tolOf(gn);
+    const matched = distance <= tolerance ? 'as-is' : scaled !== null && scaled.distance <= tolOf(kn) ? 'scaled' : false;
+    built.push({ m, d: { kind: m.kind, title: m.title, distance, scaled, tolerance, matched } });
   }
   const best = (d: MistakeDistance): number => Math.min(d.distance, d.scaled?.distance ?? Infinity);
   built.sort((a, b) => best(a.d) - best(b.d) || a.d.distance - b.d.distance);
@@ -194,12 +209,14 @@ export function checkGradient(input: CheckInput): CheckResult {
         kind: 'unexplained',
         message: c === undefined
           ? 'not one of the known mistakes'
-          : `not one of the ${built.length} known mistakes that apply here; the nearest is "${c.d.title}" at ${e2(best(c.d))} relative L2 (a name needs ${e2(tolValue)})`,
+          : `not one of the ${built.length} known mistakes that apply here; the nearest is "${c.d.title}" at ${e2(best(c.d))} relative L2 (a name needs ${e2(c.d.tolerance)})`,
       });
     }
-    diagnosis.push(scaleDiagnosis(scale, tolValue, e, norm2(candidate), variant));
+    // residuals relative to the candidate: where the exact gradient is ~0, the allowance over the candidate's norm
+    const candidateTol = tolOf(norm2(candidate));
+    diagnosis.push(scaleDiagnosis(scale, candidateTol, e, norm2(candidate), variant));
     diagnosis.push(whereDiagnosis(regions, K * floor.relL2));
-    diagnosis.push(termsDiagnosis(terms, tolValue));
+    diagnosis.push(termsDiagnosis(terms, candidateTol));
   }
 
   const cfg = e.config;
@@ -215,7 +232,7 @@ export function checkGradient(input: CheckInput): CheckResult {
     },
     maxAbsError: err.maxAbs,
     l2Error: err.l2,
-    relError: exactNorm > 0 ? err.l2 / exactNorm : err.l2 > 0 ? Infinity : 0,
+    relError: err.l2 / relativeScale(exactNorm, floor.l2),
     maxAbsExact,
     roundingFloor: floor,
     allowance,
@@ -277,7 +294,9 @@ function whereDiagnosis(r: RegionErrors, allowedRel: number): Diagnosis {
 }
 
 function termsDiagnosis(t: TermFit, tol: number): Diagnosis {
-  const c = `${t.mean.toPrecision(4)} W^T g_mu + ${t.square.toPrecision(4)} (2x W^T g_xx) + ${t.cross.toPrecision(4)} (y W^T g_xy)`;
+  // on constant images, say, the terms are not independent; the fit leaves what they cannot tell apart at 1
+  const rank = t.rank < 3 ? ` (the three terms span only ${t.rank} direction${t.rank === 1 ? '' : 's'} on these inputs; what they cannot tell apart is left at 1)` : '';
+  const c = `${t.mean.toPrecision(4)} W^T g_mu + ${t.square.toPrecision(4)} (2x W^T g_xx) + ${t.cross.toPrecision(4)} (y W^T g_xy)${rank}`;
   if (t.residual <= tol) {
     const off = (['mean', 'square', 'cross'] as const).filter((k) => Math.abs(t[k] - 1) > 10 * tol);
     return { kind: 'terms', message: `candidate = ${c} (residual ${e2(t.residual)}): ${off.length === 0 ? 'every term as in the exact gradient' : `the ${off.join(' and ')} term${off.length > 1 ? 's are' : ' is'} scaled`}` };

@@ -23,7 +23,7 @@ export const FLOOR_ALLOWANCE = 32;
 export interface RoundingFloor {
   readonly maxAbs: number;
   readonly l2: number;
-  /** l2 / ||exact||. */
+  /** l2 / relativeScale(||exact||, l2): l2 / ||exact|| unless the exact gradient is within the allowance of zero. */
   readonly relL2: number;
 }
 
@@ -32,23 +32,41 @@ import { differenceNorms, norm2 } from '../field/index.js';
 export { differenceNorms, norm2 };
 
 /**
- * Measures the floor of d ssim/d`wrt` on x, y. A floor of exactly zero (inputs where float32
- * happens to be exact, or a zero gradient) is raised to double rounding of the exact gradient,
- * so that the verdict never demands more than float64 can give.
+ * What the checker's relative L2 figures divide by: the reference's norm (the exact gradient's, or a
+ * known mistake's), but never less than the allowance, FLOOR_ALLOWANCE x the floor's L2. A gradient
+ * within the allowance of zero (x = y, where SSIM is at its maximum; constant images) cannot be told
+ * from zero by float32 arithmetic and has no scale of its own; dividing by its norm gave ratios of
+ * 1e9 and more, or infinity where it is exactly zero. Above the allowance the figure is the usual
+ * ||. || / ||reference||.
  */
-export function roundingFloor(x: Tensor, y: Tensor, options: SsimOptions, wrt: 'x' | 'y', exact: Float64Array): RoundingFloor {
-  const f32 = ssimGradFloat32Arith(x, y, options);
-  return floorOf(wrt === 'x' ? f32.gradX : f32.gradY, exact);
+export function relativeScale(referenceNorm: number, floorL2: number): number {
+  return Math.max(referenceNorm, FLOOR_ALLOWANCE * floorL2);
 }
 
-/** The floor from a float32-arithmetic gradient `g` against the exact one (raised to double rounding where zero). */
-export function floorOf(g: ArrayLike<number>, exact: Float64Array): RoundingFloor {
+/**
+ * Measures the floor of d ssim/d`wrt` on x, y. A floor of exactly zero (inputs where float32
+ * happens to be exact, or a zero gradient) is raised to double rounding of the exact gradient,
+ * so that the verdict never demands more than float64 can give; `unit` as in floorOf.
+ */
+export function roundingFloor(x: Tensor, y: Tensor, options: SsimOptions, wrt: 'x' | 'y', exact: Float64Array, unit = 0): RoundingFloor {
+  const f32 = ssimGradFloat32Arith(x, y, options);
+  return floorOf(wrt === 'x' ? f32.gradX : f32.gradY, exact, unit);
+}
+
+/**
+ * The floor from a float32-arithmetic gradient `g` against the exact one, raised where it is zero
+ * to double rounding of the exact gradient or, where that is zero too (black images: every term
+ * vanishes), of `unit`, the size per pixel of a gradient of the loss's own scale (the checker
+ * passes the largest reduction weight over the data range). The floor is then never zero, so
+ * error / floor stays finite.
+ */
+export function floorOf(g: ArrayLike<number>, exact: Float64Array, unit = 0): RoundingFloor {
   const d = differenceNorms(g, exact);
   const exactNorm = norm2(exact);
   let maxExact = 0;
   for (const v of exact) maxExact = Math.max(maxExact, Math.abs(v));
   const eps = Number.EPSILON;
-  const maxAbs = Math.max(d.maxAbs, eps * maxExact, Number.MIN_VALUE);
-  const l2 = Math.max(d.l2, eps * exactNorm, Number.MIN_VALUE);
-  return { maxAbs, l2, relL2: exactNorm > 0 ? l2 / exactNorm : 0 };
+  const maxAbs = Math.max(d.maxAbs, eps * maxExact, eps * unit, Number.MIN_VALUE);
+  const l2 = Math.max(d.l2, eps * exactNorm, eps * unit * Math.sqrt(exact.length), Number.MIN_VALUE);
+  return { maxAbs, l2, relL2: l2 / relativeScale(exactNorm, l2) };
 }

@@ -70,7 +70,9 @@ export function formatCheckReport(r: CheckReport, names: ReportNames, heatmap?: 
     out.push(`nearest known mistakes (relative L2 distance; a name needs ${e2(r.mistakeTolerance.value)}, ${r.mistakeTolerance.reason}):`);
     for (const m of r.mistakes.slice(0, 4)) {
       const s = m.scaled !== null && m.scaled.distance < 0.5 * m.distance ? `, ${e2(m.scaled.distance)} after scaling by ${m.scaled.k.toPrecision(4)}` : '';
-      out.push(`  ${e2(m.distance).padEnd(10)}${m.kind}${s}`);
+      // a mistake larger than the exact gradient is held to the allowance over its own norm
+      const needs = m.tolerance < 0.99 * r.mistakeTolerance.value ? ` (needs ${e2(m.tolerance)})` : '';
+      out.push(`  ${e2(m.distance).padEnd(10)}${m.kind}${s}${needs}`);
     }
   }
   if (heatmap !== undefined) {

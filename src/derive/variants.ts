@@ -152,10 +152,11 @@ function wangDoc(): DerivationDoc {
         return { scope: { ...env }, expected: evaluate(general.F, env) };
       }),
   );
-  w.p('(the twin is for $\\alpha = 1/2$, $\\beta = 2$, $\\gamma = 3/2$). The square root\'s derivative, $1/(2\\sigma)$, is infinite where a variance is zero; there the gradient takes $\\partial\\sigma/\\partial\\sigma^2 = 0$, so the terms through $\\sigma$ drop out and no NaN or infinity reaches the gradient:');
-  w.eq('\\frac{\\partial \\sigma_x}{\\partial \\sigma_x^2} = \\frac{H(\\sigma_x^2)}{2 \\sqrt{\\max(\\sigma_x^2, \\epsilon)}}, \\qquad \\epsilon = 10^{-300}', 'step(v) / (2 * sqrt(v + 1e-300 * (1 - step(v))))', () =>
-    // against the node the Wang map's partials are built with
-    [0, 0.04, 1e-300, 0.5].map((v) => ({ scope: { v, step: (t: number) => (t > 0 ? 1 : 0) } as unknown as Record<string, number>, expected: evaluate(dSigmaDVar(variable('v')), { v }) })),
+  w.p('(the twin is for $\\alpha = 1/2$, $\\beta = 2$, $\\gamma = 3/2$). The square root\'s derivative, $1/(2\\sigma)$, is infinite where a variance is zero; there the gradient takes $\\partial\\sigma/\\partial\\sigma^2 = 0$, so the terms through $\\sigma$ drop out and no NaN or infinity reaches the gradient. The guard $\\epsilon$ is a normal float32 number, so that the float32-arithmetic rounding floor follows the same rule (a guard of $10^{-300}$ rounds to 0 in float32, where $H(0)/\\sqrt{0} = 0 \\cdot \\infty$ is NaN):');
+  w.eq('\\frac{\\partial \\sigma_x}{\\partial \\sigma_x^2} = \\frac{H(\\sigma_x^2)}{2 \\sqrt{\\max(\\sigma_x^2, \\epsilon)}}, \\qquad \\epsilon = 10^{-30}', 'step(v) / (2 * sqrt(step(v - 1e-30) * v + (1 - step(v - 1e-30)) * 1e-30))', () =>
+    // against the node the Wang map's partials are built with; max(v, 1e-30) spelled with step, since
+    // mathjs's max compares within its epsilon and takes 1e-40 for as large as 1e-30
+    [-1e-12, 0, 1e-40, 1e-30, 0.04, 0.5].map((v) => ({ scope: { v, step: (t: number) => (t > 0 ? 1 : 0) } as unknown as Record<string, number>, expected: evaluate(dSigmaDVar(variable('v')), { v }) })),
   );
   w.p('With this rule, the partials with respect to the raw moments, as the graph holds them (here for $\\alpha = \\beta = \\gamma = 1$, where they equal SSIM\'s), feed the same chain rule as SSIM\'s (equations 17-19 there):');
   w.eq(`\\frac{\\partial S_{111}}{\\partial m_{xy}} = ${toLatex(map.dX.cross, n)}`, toInfix(map.dX.cross), () =>

@@ -286,7 +286,7 @@ export function wangGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
             const t40 = 2 * mu_x * t39;
             const t41 = 2 * mu_y * t3 * alpha * t37 * t18 * t27;
             const t42 = (var_x > 0 ? 1 : 0);
-            const t43 = Math.max(var_x, 1e-300);
+            const t43 = Math.max(var_x, 1e-30);
             const t44 = 1 / Math.sqrt(t43);
             const t45 = 1 / (t24 * t24);
             const t46 = -(gamma * t22 * t5 * t14 * t18 * t29 * t45);
@@ -304,7 +304,7 @@ export function wangGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
             const t55 = 2 * mu_y * t39;
             const t56 = 2 * mu_x * t3 * alpha * t37 * t18 * t27;
             const t57 = (var_y > 0 ? 1 : 0);
-            const t58 = Math.max(var_y, 1e-300);
+            const t58 = Math.max(var_y, 1e-30);
             const t59 = 1 / Math.sqrt(t58);
             const t60 = -(gamma * t22 * t5 * t12 * t18 * t29 * t45);
             const t61 = 2 * t10 * beta * t5 * t12 * t27 * t33;
@@ -377,7 +377,7 @@ export function wangGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
             const t40 = 2 * mu_x * t39;
             const t41 = 2 * mu_y * t3 * alpha * t37 * t18 * t27;
             const t42 = (var_x > 0 ? 1 : 0);
-            const t43 = Math.max(var_x, 1e-300);
+            const t43 = Math.max(var_x, 1e-30);
             const t44 = 1 / Math.sqrt(t43);
             const t45 = 1 / (t24 * t24);
             const t46 = -(gamma * t22 * t5 * t14 * t18 * t29 * t45);
@@ -752,7 +752,7 @@ export function wangGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
             const t40 = 2 * mu_x * t39;
             const t41 = 2 * mu_y * t3 * alpha * t37 * t18 * t27;
             const t42 = (var_x > 0 ? 1 : 0);
-            const t43 = Math.max(var_x, 1e-300);
+            const t43 = Math.max(var_x, 1e-30);
             const t44 = 1 / Math.sqrt(t43);
             const t45 = 1 / (t24 * t24);
             const t46 = -(gamma * t22 * t5 * t14 * t18 * t29 * t45);
@@ -770,7 +770,7 @@ export function wangGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
             const t55 = 2 * mu_y * t39;
             const t56 = 2 * mu_x * t3 * alpha * t37 * t18 * t27;
             const t57 = (var_y > 0 ? 1 : 0);
-            const t58 = Math.max(var_y, 1e-300);
+            const t58 = Math.max(var_y, 1e-30);
             const t59 = 1 / Math.sqrt(t58);
             const t60 = -(gamma * t22 * t5 * t12 * t18 * t29 * t45);
             const t61 = 2 * t10 * beta * t5 * t12 * t27 * t33;
@@ -843,7 +843,7 @@ export function wangGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
             const t40 = 2 * mu_x * t39;
             const t41 = 2 * mu_y * t3 * alpha * t37 * t18 * t27;
             const t42 = (var_x > 0 ? 1 : 0);
-            const t43 = Math.max(var_x, 1e-300);
+            const t43 = Math.max(var_x, 1e-30);
             const t44 = 1 / Math.sqrt(t43);
             const t45 = 1 / (t24 * t24);
             const t46 = -(gamma * t22 * t5 * t14 * t18 * t29 * t45);

@@ -47,8 +47,12 @@ export function csMap(): MapGraph {
  * infinity reaches the gradient. Non-integer exponents need l, c, s > 0 (c always is; s is not
  * when the covariance is below -C3, where s^gamma has no real value and the result is NaN).
  */
-/** d sigma / d var = H(var) / (2 sqrt(max(var, 1e-300))): 1/(2 sigma) for var > 1e-300, 0 at var = 0. */
-export const dSigmaDVar = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(1e-300)), -0.5));
+/**
+ * d sigma / d var = H(var) / (2 sqrt(max(var, 1e-30))): 1/(2 sigma) for var > 1e-30, 0 where var <= 0.
+ * The guard is a normal float32 number, so the float32-arithmetic floor (every constant rounded to
+ * float32) follows the same rule: 1e-300 rounded to 0 there, and H(0) / sqrt(0) = 0 x infinity was NaN.
+ */
+export const dSigmaDVar = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(1e-30)), -0.5));
 
 export function wangMap(alpha: number | Node, beta: number | Node, gamma: number | Node): MapGraph {
   const p = pointwiseSsim();
@@ -66,7 +70,7 @@ export function wangMap(alpha: number | Node, beta: number | Node, gamma: number
   const power = (b: Node, e: number | Node): Node => (typeof e === 'number' ? pow(b, e) : powv(b, e));
   const F = mul(power(l, alpha), power(c, beta), power(s, gamma));
   const [fmx, fxx, fxy, fmy, fyy, fsx, fsy] = grad(F, [mu_x, m_xx, m_xy, mu_y, m_yy, sx, sy]);
-  // d sigma / d var = H(var) / (2 sqrt(max(var, 1e-300))): 1/(2 sigma) for var > 1e-300, 0 at var = 0
+  // d sigma / d var = H(var) / (2 sqrt(max(var, 1e-30))): 1/(2 sigma) for var > 1e-30, 0 where var <= 0
   const half = dSigmaDVar;
   const hx = half(varX);
   const hy = half(varY);
