@@ -15,6 +15,8 @@ import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, ssimGradFast,
 export interface Command {
   usage: string;
   summary: string;
+  /** More for `COMMAND --help`, after the summary (what a candidate module is handed, ...). */
+  details?: string;
   options: Readonly<Record<string, OptionSpec>>;
   run(parsed: Parsed, out: (s: string) => void): number | Promise<number>;
 }
@@ -172,7 +174,7 @@ export async function main(argv: readonly string[], io: { out?: (s: string) => v
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    out(`${command.usage}\n  ${command.summary}\n\nOptions:\n${describeOptions(command.options)}`);
+    out(`${command.usage}\n  ${command.summary}\n${command.details !== undefined ? `\n${command.details}\n` : ''}\nOptions:\n${describeOptions(command.options)}`);
     return 0;
   }
   try {
