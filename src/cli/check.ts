@@ -11,7 +11,7 @@ import { InputError } from '../field/index.js';
 import { SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
 import { resolveOptions } from '../ssim/options.js';
 import { checkVariantOptions } from '../ssim/variants.js';
-import { imagesAndOptions } from './images.js';
+import { imagesAndOptions, overflowMessage } from './images.js';
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
 const WRT_SPEC: OptionSpec = { value: true, help: 'the gradient with respect to x or y', default: 'x' };
@@ -90,6 +90,12 @@ export const checkCommands: Record<string, Command> = {
       checkVariantOptions(options);
       const cand = await loadCandidate(candPath, x, y, options, { wrt, timeoutS });
       const result = checkGradient({ x, y, options, wrt, candidate: cand.data, float32: cand.float32 });
+      // overflow, named by the magnitude that caused it: of SSIM in float64, or of the float32 floor
+      const named = [[x, xPath], [y, yPath]] as const;
+      const overflow = !Number.isFinite(result.report.ssim)
+        ? overflowMessage(named, resolveOptions(options).dataRange, 'float64')
+        : !Number.isFinite(result.report.roundingFloor.maxAbs) ? overflowMessage(named, resolveOptions(options).dataRange, 'float32') : undefined;
+      if (overflow !== undefined) throw new InputError(`the exact gradient or its rounding floor is not finite: ${overflow}`);
       let heatmap: { path: string; info: HeatmapInfo } | undefined;
       if (heatmapPath !== undefined) {
         const e = result.evaluation;
