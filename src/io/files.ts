@@ -15,7 +15,7 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
  * dropped. 16-bit images keep their 16 bits (divided by 65535); 8-bit and lower by 255.
  */
 export function parsePng(buf: Buffer, what: string): LoadedTensor {
-  if (buf.length < 8 || !buf.subarray(0, 8).equals(PNG_SIGNATURE)) throw new InputError(`${what}: not a PNG file (no PNG signature), expected a .png image`);
+  if (buf.length < 8 || !buf.subarray(0, 8).equals(PNG_SIGNATURE)) throw new InputError(`${what}: not a readable PNG (no PNG signature), expected a .png image`);
   const read = (skipRescale: boolean): PNG => {
     try {
       return PNG.sync.read(buf, { skipRescale });
