@@ -7,9 +7,12 @@
  * and no TypeScript loader touches a user's .js module. A .ts candidate is loaded with tsx's
  * tsImport, as before isolation.
  *
- * Protocol (IPC, 'advanced' serialisation, so Float64Array/Float32Array travel as binary):
- *   parent -> child  { path, x: {shape, data}, y: {shape, data}, options }
- *   child -> parent  { type: 'result', shape, data, float32 }   the gradient (then the child drains and exits)
+ * Protocol: IPC messages for control; the tensors as raw little-endian files in a temporary
+ * folder the parent owns (IPC serialisation of a 4K image takes seconds, a file a fraction):
+ *   parent -> child  { path, x: {shape, dtype, file}, y: {shape, dtype, file}, options, out }
+ *   child -> parent  { type: 'result', shape, float32, file: true }  the gradient, written to `out`
+ *                    { type: 'result', shape, data, float32 }         ... or, when its data holds non-numbers, sent as values
+ *                    (then the child drains and exits)
  *                    { type: 'not-tensor', what }               gradient() returned something else
  *                    { type: 'no-gradient' }                    the module exports no gradient function
  *                    { type: 'threw', message }                 gradient() threw or rejected, or an uncaught error while it ran
@@ -19,6 +22,7 @@
  *                    { type: 'late-error', message }            a throw or rejection after the result was sent
  * The candidate's own stdout and stderr go to pipes the parent keeps (never to the user's stdout).
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 /** @param {unknown} e */
@@ -63,6 +67,19 @@ process.on('beforeExit', () => {
 process.on('disconnect', () => {
   if (!ended && phase !== 'returned') process.exit(1);
 });
+
+/**
+ * A tensor from its raw file: Float64Array or Float32Array, as the parent stored it.
+ * @param {{ shape: number[], dtype: 'float64' | 'float32', file: string }} t
+ */
+function readTensorFile(t) {
+  const b = readFileSync(t.file);
+  const size = t.dtype === 'float32' ? 4 : 8;
+  // a view when the bytes are aligned (a large file's Buffer is its own allocation), else a copy
+  const bytes = b.byteOffset % size === 0 ? b : new Uint8Array(b);
+  const n = b.byteLength / size;
+  return { shape: t.shape, data: t.dtype === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Float64Array(bytes.buffer, bytes.byteOffset, n) };
+}
 
 /**
  * Loads the module: tsx for TypeScript (no build step), import() for JavaScript.
@@ -110,7 +127,7 @@ process.once('message', async (/** @type {any} (the parent's message, shaped as 
   /** @type {unknown} */
   let r;
   try {
-    r = await f(msg.x, msg.y, msg.options);
+    r = await f(readTensorFile(msg.x), readTensorFile(msg.y), msg.options);
   } catch (e) {
     return finish({ type: 'threw', message: firstLine(e) }, 1);
   }
@@ -121,15 +138,31 @@ process.once('message', async (/** @type {any} (the parent's message, shaped as 
     return finish({ type: 'not-tensor', what: describe(r) }, 1);
   }
   const float32 = d instanceof Float32Array;
-  // typed arrays travel as they are; anything else array-like as plain values (a non-number as its text, for the message)
-  const data =
-    d instanceof Float64Array || d instanceof Float32Array
-      ? d
-      : Array.from(/** @type {ArrayLike<unknown>} */ (d), (v) => (typeof v === 'number' ? v : `${typeof v} ${String(v)}`));
   const shape = t.shape.map((v) => (typeof v === 'number' ? v : NaN));
+  /** @type {Record<string, unknown>} */
+  let msgOut;
+  const values = /** @type {ArrayLike<unknown>} */ (d);
+  let numbers = d instanceof Float64Array || d instanceof Float32Array;
+  if (!numbers) {
+    numbers = true;
+    for (let i = 0; i < values.length && numbers; i++) numbers = typeof values[i] === 'number';
+  }
+  if (numbers) {
+    // numbers go back as float64 bytes (a Float32Array's values are exact in float64), flagged float32
+    const out = d instanceof Float64Array ? d : Float64Array.from(/** @type {ArrayLike<number>} */ (values));
+    try {
+      writeFileSync(msg.out, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    } catch (e) {
+      return finish({ type: 'threw', message: `cannot hand the gradient back (${firstLine(e)})` }, 1);
+    }
+    msgOut = { type: 'result', shape, float32, file: true };
+  } else {
+    // a non-number goes as its text, for the message that names its index
+    msgOut = { type: 'result', shape, float32, data: Array.from(values, (v) => (typeof v === 'number' ? v : `${typeof v} ${String(v)}`)) };
+  }
   phase = 'returned';
   process.channel?.ref();
-  process.send?.({ type: 'result', shape, data, float32 }, () => {
+  process.send?.(msgOut, () => {
     // a late throw still reaches onUncaught; otherwise the child ends when the candidate's own work does
     if (!ended) process.channel?.unref();
   });

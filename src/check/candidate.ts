@@ -8,8 +8,9 @@
  * it returns is an error, not a result, and a timeout stops it and its process group.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { basename, extname, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, type Tensor } from '../field/index.js';
 import { readTensor } from '../io/index.js';
@@ -131,7 +132,7 @@ function loadErrorText(name: string | undefined, message: string, stderr: string
 const CHILD = fileURLToPath(new URL('../../src/check/candidate-child.mjs', import.meta.url));
 
 type ChildMessage =
-  | { type: 'result'; shape: number[]; data: Float64Array | Float32Array | Array<number | string>; float32: boolean }
+  | { type: 'result'; shape: number[]; float32: boolean; file?: true; data?: Array<number | string> }
   | { type: 'not-tensor'; what: string }
   | { type: 'no-gradient' }
   | { type: 'threw'; message: string }
@@ -150,6 +151,21 @@ export async function runCandidateModule(
   options: CandidateOptions,
   timeoutS = DEFAULT_CANDIDATE_TIMEOUT_S,
 ): Promise<{ shape: number[]; data: ArrayLike<number | string>; float32: boolean }> {
+  // the tensors travel as raw files (IPC serialisation of a 4K image takes seconds)
+  const tmp = mkdtempSync(join(tmpdir(), 'ssim-grad-candidate-'));
+  const put = (name: string, t: Tensor): { shape: number[]; dtype: 'float64' | 'float32'; file: string } => {
+    const file = join(tmp, name);
+    writeFileSync(file, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    return { shape: [...t.shape], dtype: t.data instanceof Float32Array ? 'float32' : 'float64', file };
+  };
+  const outFile = join(tmp, 'gradient.bin');
+  let input: { x: ReturnType<typeof put>; y: ReturnType<typeof put> };
+  try {
+    input = { x: put('x.bin', x), y: put('y.bin', y) };
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new InputError(`${path}: cannot hand the images to the candidate (${(e as NodeJS.ErrnoException).code ?? (e as Error).message} in ${tmpdir()})`);
+  }
   const child = spawn(process.execPath, [CHILD], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced',
@@ -199,7 +215,13 @@ export async function runCandidateModule(
       let grace: NodeJS.Timeout | undefined;
       child.on('message', (m: ChildMessage) => {
         if (m.type === 'result' && result === undefined && report === undefined) {
-          result = { shape: m.shape, data: m.data, float32: m.float32 };
+          let data: ArrayLike<number | string>;
+          try {
+            data = m.file === true ? readRaw(outFile) : m.data ?? [];
+          } catch (e) {
+            return settle(() => rejectRun(fail(`cannot read the gradient back (${(e as Error).message})`)));
+          }
+          result = { shape: m.shape, data, float32: m.float32 };
           clearTimeout(timer);
           // keeping a timer or a worker open after returning is allowed; the result stands after the grace
           grace = setTimeout(() => settle(() => resolveRun(result!)), LATE_GRACE_MS);
@@ -218,15 +240,25 @@ export async function runCandidateModule(
       // 'close' comes after the last message and output; a grandchild holding the pipes open must not hold us
       child.on('exit', (code, signal) => setTimeout(() => onEnd(code, signal), 500).unref());
       child.on('close', onEnd);
-      child.send({ path: resolve(path), x: { shape: [...x.shape], data: x.data }, y: { shape: [...y.shape], data: y.data }, options }, (e) => {
+      child.send({ path: resolve(path), ...input, options, out: outFile }, (e) => {
         if (e) settle(() => rejectRun(fail(`cannot pass the images to the candidate's process (${e.message})`)));
       });
     });
   } finally {
+    rmSync(tmp, { recursive: true, force: true });
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('exit', killGroup);
   }
+}
+
+/** A float64 file written by the child. */
+function readRaw(file: string): Float64Array {
+  const b = readFileSync(file);
+  if (b.byteOffset % 8 === 0) return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+  const out = new Float64Array(b.byteLength / 8);
+  new Uint8Array(out.buffer).set(b);
+  return out;
 }
 
 function reportText(m: ChildMessage, stderr: string): string {
