@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadCandidate } from '../../src/check/index.js';
 import { main } from '../../src/cli.js';
 import { cli, EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 
@@ -172,6 +173,31 @@ describe('what a candidate is handed', () => {
     expect(r.stdout).toMatch(/d ssim, not of a loss 1 - ssim/);
     expect(r.stdout).toMatch(/^ {2}--timeout VALUE +seconds a candidate module may take .* \(default: 60\)$/m);
     expect((await run(['trace', '--help'])).stdout).toMatch(/^ {2}--timeout VALUE/m);
+  });
+});
+
+describe('the tensors cross the process boundary intact (library: loadCandidate)', () => {
+  const x = { shape: [2, 3, 4], data: Float64Array.from({ length: 24 }, (_, i) => Math.sin(i) / 3) };
+  const y = { shape: [2, 3, 4], data: Float64Array.from({ length: 24 }, (_, i) => Math.cos(i) / 7) };
+
+  it('x and y arrive with their values and element type; a Float32Array back is flagged float32, exactly', async () => {
+    const echo = file('echo.mjs', 'export function gradient(x, y) { return { shape: x.shape, data: Float32Array.from(x.data, (v, i) => v - y.data[i]) }; }');
+    const r = await loadCandidate(echo, x, y, {}, { timeoutS: 30 });
+    expect(r.source).toBe('module');
+    expect(r.float32).toBe(true);
+    expect(Array.from(r.data)).toEqual(Array.from(x.data, (v, i) => Math.fround(v - y.data[i]!)));
+    const x32 = { shape: x.shape, data: Float32Array.from(x.data) };
+    const kind = file('kind.mjs', 'export function gradient(x) { throw new Error(x.data.constructor.name + " " + x.data[1]); }');
+    await expect(loadCandidate(kind, x32, y, {})).rejects.toThrow(new RegExp(`gradient\\(\\) threw: Float32Array ${Math.fround(x.data[1]!)}$`));
+  });
+
+  it('a plain array of numbers is taken (float64); a non-number in it is named by its index', async () => {
+    const plain = file('plain.mjs', 'export function gradient(x, y) { return { shape: [...x.shape], data: Array.from(x.data, (v, i) => 2 * v + y.data[i]) }; }');
+    const r = await loadCandidate(plain, x, y, {});
+    expect(r.float32).toBe(false);
+    expect(Array.from(r.data)).toEqual(Array.from(x.data, (v, i) => 2 * v + y.data[i]!));
+    const bad = file('str.mjs', "export function gradient(x) { const d = Array.from(x.data); d[7] = 'oops'; return { shape: x.shape, data: d }; }");
+    await expect(loadCandidate(bad, x, y, {})).rejects.toThrow(/str\.mjs: gradient\(\): value at flat index 7 is string oops, expected a finite number/);
   });
 });
 
