@@ -6,15 +6,17 @@
 import { checkCommands } from './cli/check.js';
 import { describeOptions, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed } from './cli/args.js';
 import { evaluateVariant } from './ssim/variants.js';
-import { InputError } from './field/index.js';
+import { InputError, type Tensor } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
-import { imagesAndOptions } from './cli/images.js';
+import { imagesAndOptions, overflowMessage } from './cli/images.js';
 import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, ssimGradFast, ssim, type SsimOptions } from './ssim/index.js';
 
 /** One CLI command: its usage line, options, and how it runs (returning the exit code). */
 export interface Command {
   usage: string;
   summary: string;
+  /** More for `COMMAND --help`, after the summary (what a candidate module is handed, ...). */
+  details?: string;
   options: Readonly<Record<string, OptionSpec>>;
   run(parsed: Parsed, out: (s: string) => void): number | Promise<number>;
 }
@@ -29,6 +31,7 @@ const imageCommands: Record<string, Command> = {
     run(parsed, out) {
       const { x, y, options } = imagesAndOptions(parsed, 'value');
       const o = { ...options, ...variantOptionsFrom(parsed) };
+      const named = [[x, parsed.positionals[0]!], [y, parsed.positionals[1]!]] as const;
       let r: { ssim: number; value: number };
       if ((o.variant ?? 'ssim') === 'ssim') {
         const s = ssim(x, y, o);
@@ -37,7 +40,7 @@ const imageCommands: Record<string, Command> = {
         if (o.precision !== undefined) throw new InputError(`--precision: the ${o.variant} variant runs in float64 only`);
         r = evaluateVariant(x, y, o);
       }
-      finite(r.value, o);
+      finite(r.value, o, named);
       const json = o.variant === undefined || o.variant === 'ssim' ? { ssim: r.ssim, value: r.value } : { ssim: r.ssim, value: r.value, variant: o.variant };
       out(parsed.switches.has('json') ? JSON.stringify(json) : String(r.value));
       return 0;
@@ -61,6 +64,7 @@ const imageCommands: Record<string, Command> = {
       if (!outPath.toLowerCase().endsWith('.npy')) throw new InputError(`--out: got '${outPath}', expected a file name ending in .npy`);
       const { x, y, options } = imagesAndOptions(parsed, 'grad');
       const o = { ...options, ...variantOptionsFrom(parsed) };
+      const named = [[x, parsed.positionals[0]!], [y, parsed.positionals[1]!]] as const;
       let result: { ssim: number; value: number; g: Float64Array | Float32Array };
       if ((o.variant ?? 'ssim') === 'ssim') {
         // one gradient only: S is symmetric in x and y, so d/dy S(x, y) is d/dx S(y, x)
@@ -71,9 +75,9 @@ const imageCommands: Record<string, Command> = {
         const r = evaluateVariant(x, y, o);
         result = { ssim: r.ssim, value: r.value, g: wrt === 'x' ? r.gradX : r.gradY };
       }
-      finite(result.value, o);
+      finite(result.value, o, named);
       const bad = result.g.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new InputError(`the gradient is ${result.g[bad]} at flat index ${bad} under these options (nothing written); ${hint(o)}`);
+      if (bad >= 0) throw new InputError(`the gradient is ${result.g[bad]} at flat index ${bad} under these options (nothing written); ${hint(o, named)}`);
       writeNpy(outPath, x.shape, result.g instanceof Float64Array ? result.g : Float64Array.from(result.g));
       const what = (o.variant ?? 'ssim') === 'ssim' ? 'ssim' : o.variant!;
       out(
@@ -86,13 +90,17 @@ const imageCommands: Record<string, Command> = {
   },
 };
 
-/** What to say when SSIM itself is not a number: 0/0 where C1 or C2 is 0 on a flat window. */
-function hint(o: SsimOptions): string {
-  return o.k1 === 0 || o.k2 === 0 ? 'with --k1 0 or --k2 0 a flat window gives 0/0; use k1, k2 > 0' : 'check the options against the data';
+/**
+ * What to say when SSIM itself is not a number: 0/0 where C1 or C2 is 0 on a flat window, or
+ * values (or a data range) so large that SSIM's arithmetic overflows.
+ */
+function hint(o: SsimOptions, images: ReadonlyArray<readonly [Tensor, string]>): string {
+  if (o.k1 === 0 || o.k2 === 0) return 'with --k1 0 or --k2 0 a flat window gives 0/0; use k1, k2 > 0';
+  return overflowMessage(images, resolveOptions(o).dataRange, 'float64') ?? 'check the options against the data';
 }
 
-function finite(value: number, o: SsimOptions): void {
-  if (!Number.isFinite(value)) throw new InputError(`the result is ${value} under these options; ${hint(o)}`);
+function finite(value: number, o: SsimOptions, images: ReadonlyArray<readonly [Tensor, string]>): void {
+  if (!Number.isFinite(value)) throw new InputError(`the result is ${value} under these options; ${hint(o, images)}`);
 }
 
 const deriveCommands: Record<string, Command> = {
@@ -172,7 +180,7 @@ export async function main(argv: readonly string[], io: { out?: (s: string) => v
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    out(`${command.usage}\n  ${command.summary}\n\nOptions:\n${describeOptions(command.options)}`);
+    out(`${command.usage}\n  ${command.summary}\n${command.details !== undefined ? `\n${command.details}\n` : ''}\nOptions:\n${describeOptions(command.options)}`);
     return 0;
   }
   try {

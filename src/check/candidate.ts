@@ -2,13 +2,19 @@
  * Loading a candidate gradient: a tensor file (.npy, .json) with X's shape, or a JavaScript or
  * TypeScript module exporting `gradient(x, y, options)`. Every way it can be wrong is an
  * InputError naming the file (exit code 2).
+ *
+ * A module runs isolated, in a child process (candidate-child.mjs): its stdout and stderr never
+ * reach ours (a short tail appears in the message when it fails), `process.exit` or a crash before
+ * it returns is an error, not a result, and a timeout stops it and its process group.
  */
-import { existsSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InputError, type Tensor } from '../field/index.js';
 import { readTensor } from '../io/index.js';
-import { MSSSIM_WEIGHTS, resolveOptions, type SsimOptions, type VariantOptions } from '../ssim/index.js';
+import { MSSSIM_WEIGHTS, resolveOptions, type VariantOptions } from '../ssim/index.js';
 
 /** A candidate as the checker takes it. */
 export interface LoadedCandidate {
@@ -18,8 +24,35 @@ export interface LoadedCandidate {
   readonly source: 'file' | 'module';
 }
 
-/** The module interface a candidate implements. */
-export type GradientFunction = (x: Tensor, y: Tensor, options: SsimOptions) => Tensor | { shape: readonly number[]; data: ArrayLike<number> } | Promise<unknown>;
+/**
+ * The options a candidate module receives: every SSIM option filled from the preset, the variant
+ * and its options when one is checked, and `wrt`, the image the gradient is taken with respect to
+ * (the gradient of the SSIM value itself, d ssim, not of a loss 1 - ssim).
+ */
+export type CandidateOptions = VariantOptions & { readonly wrt: 'x' | 'y' };
+
+/**
+ * The module interface a candidate implements: x and y as stored (shape HW, CHW or NCHW as in the
+ * files, Float64Array, or Float32Array for a float32 .npy), returning d value/d wrt with X's shape.
+ */
+export type GradientFunction = (x: Tensor, y: Tensor, options: CandidateOptions) => Tensor | { shape: readonly number[]; data: ArrayLike<number> } | Promise<unknown>;
+
+/** How a candidate module is run. */
+export interface CandidateRun {
+  /** Seconds the module may take to load and return (default 60); the child is then killed. */
+  readonly timeoutS?: number;
+  /** The gradient asked for, passed to the module in its options (default 'x'). */
+  readonly wrt?: 'x' | 'y';
+}
+
+/** The default of --timeout, in seconds. */
+export const DEFAULT_CANDIDATE_TIMEOUT_S = 60;
+
+/**
+ * After returning, how long a candidate that keeps handles open (a timer, a worker) may go on
+ * before it is stopped and its result taken; a throw inside this time is still an error.
+ */
+const LATE_GRACE_MS = 2000;
 
 const MODULE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 
@@ -42,7 +75,7 @@ export function fullOptions(options: VariantOptions): VariantOptions {
   return full;
 }
 
-function checkValues(path: string, shape: readonly number[], data: ArrayLike<number>, x: Tensor): Float64Array {
+function checkValues(path: string, shape: readonly number[], data: ArrayLike<unknown>, x: Tensor): Float64Array {
   if (shape.length !== x.shape.length || shape.some((d, i) => d !== x.shape[i])) {
     throw new InputError(`${path}: shape [${shape.join(', ')}] differs from X's shape [${x.shape.join(', ')}]`);
   }
@@ -56,25 +89,202 @@ function checkValues(path: string, shape: readonly number[], data: ArrayLike<num
   return out;
 }
 
-async function importModule(path: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(resolve(path)).href;
-  const ext = extname(path).toLowerCase();
-  try {
-    if (ext === '.ts' || ext === '.mts' || ext === '.cts') {
-      // a user's TypeScript runs without a build step
-      const { tsImport } = await import('tsx/esm/api');
-      return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-    }
-    return (await import(url)) as Record<string, unknown>;
-  } catch (e) {
-    throw new InputError(`${path}: cannot load the module (${firstLine(e)})`);
+/** The last `max` characters of a child's output, kept as it streams. */
+class Tail {
+  private text = '';
+  constructor(private readonly max: number) {}
+  add(chunk: Buffer | string): void {
+    this.text = (this.text + chunk.toString()).slice(-this.max);
+  }
+  get value(): string {
+    return this.text;
   }
 }
 
-const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;
+/** One line from the end of a child's output, for a message that must stay on one line. */
+function tailNote(out: string, err: string): string {
+  const lines = `${out}\n${err}`.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  if (lines.length === 0) return '';
+  const shown = lines.slice(-3).join(' | ');
+  return `; its output ended: "${shown.length > 200 ? `...${shown.slice(-200)}` : shown}"`;
+}
 
-/** Reads or computes the candidate gradient for images x, y under the options. */
-export async function loadCandidate(path: string, x: Tensor, y: Tensor, options: VariantOptions): Promise<LoadedCandidate> {
+/**
+ * The compiler's message and place for a module that does not load: esbuild (tsx) puts
+ * "file:line:col: ERROR: text" in its message; node prints a SyntaxError's "file:line", the
+ * source line and a caret on the child's stderr.
+ */
+function loadErrorText(name: string | undefined, message: string, stderr: string): string {
+  const esbuild = /^(.*?):(\d+):(\d+): ERROR: (.*)$/m.exec(message);
+  if (esbuild !== null) return `${esbuild[4]} (${basename(esbuild[1]!)}:${esbuild[2]}:${esbuild[3]})`;
+  const first = message.split('\n')[0]!;
+  if (name === 'SyntaxError') {
+    const m = /^(?:file:\/\/)?(\/[^\n]*?):(\d+)\n(?:([^\n]*)\n( *)\^)?/m.exec(stderr);
+    const col = m?.[4] !== undefined ? `:${m[4].length + 1}` : '';
+    const src = m?.[3]?.trim() ? `: ${m[3].trim()}` : '';
+    const at = m !== null ? ` (${basename(m[1]!)}:${m[2]}${col}${src})` : '';
+    return `SyntaxError: ${first}${at}`;
+  }
+  return first;
+}
+
+/** The child entry, the same relative path from src/check/ and dist/check/. */
+const CHILD = fileURLToPath(new URL('../../src/check/candidate-child.mjs', import.meta.url));
+
+type ChildMessage =
+  | { type: 'result'; shape: number[]; float32: boolean; file?: true; data?: Array<number | string> }
+  | { type: 'not-tensor'; what: string }
+  | { type: 'no-gradient' }
+  | { type: 'threw'; message: string }
+  | { type: 'load-error'; name?: string; message: string }
+  | { type: 'never-settled' }
+  | { type: 'late-error'; message: string };
+
+/**
+ * Runs a candidate module's gradient(x, y, options) in a child process and returns what it
+ * returned (a tensor-like {shape, data}), or throws an InputError naming the file.
+ */
+export async function runCandidateModule(
+  path: string,
+  x: Tensor,
+  y: Tensor,
+  options: CandidateOptions,
+  timeoutS = DEFAULT_CANDIDATE_TIMEOUT_S,
+): Promise<{ shape: number[]; data: ArrayLike<number | string>; float32: boolean }> {
+  // the tensors travel as raw files (IPC serialisation of a 4K image takes seconds)
+  const tmp = mkdtempSync(join(tmpdir(), 'ssim-grad-candidate-'));
+  const put = (name: string, t: Tensor): { shape: number[]; dtype: 'float64' | 'float32'; file: string } => {
+    const file = join(tmp, name);
+    writeFileSync(file, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    return { shape: [...t.shape], dtype: t.data instanceof Float32Array ? 'float32' : 'float64', file };
+  };
+  const outFile = join(tmp, 'gradient.bin');
+  let input: { x: ReturnType<typeof put>; y: ReturnType<typeof put> };
+  try {
+    input = { x: put('x.bin', x), y: put('y.bin', y) };
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new InputError(`${path}: cannot hand the images to the candidate (${(e as NodeJS.ErrnoException).code ?? (e as Error).message} in ${tmpdir()})`);
+  }
+  const child = spawn(process.execPath, [CHILD], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    serialization: 'advanced',
+    // its own process group, so that a timeout also stops anything it started
+    detached: true,
+  });
+  const out = new Tail(4000);
+  const err = new Tail(4000);
+  child.stdout!.on('data', (c: Buffer) => out.add(c));
+  child.stderr!.on('data', (c: Buffer) => err.add(c));
+  const killGroup = (): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  // we are stopped or exit: the child goes with us
+  const onSignal = (sig: NodeJS.Signals): void => {
+    killGroup();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.kill(process.pid, sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killGroup);
+  // a SyntaxError's output is node's own trace, already read for the line: no tail then
+  const fail = (what: string, tail = true): InputError => new InputError(`${path}: ${what}${tail ? tailNote(out.value, err.value) : ''}`);
+  try {
+    return await new Promise((resolveRun, rejectRun) => {
+      let result: { shape: number[]; data: ArrayLike<number | string>; float32: boolean } | undefined;
+      let report: ChildMessage | undefined;
+      let done = false;
+      const settle = (f: () => void): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        clearTimeout(grace);
+        killGroup();
+        f();
+      };
+      const timer = setTimeout(
+        () => settle(() => rejectRun(fail(`--timeout ${timeoutS} s exceeded before gradient() returned (the candidate was stopped)`))),
+        timeoutS * 1000,
+      );
+      let grace: NodeJS.Timeout | undefined;
+      child.on('message', (m: ChildMessage) => {
+        if (m.type === 'result' && result === undefined && report === undefined) {
+          let data: ArrayLike<number | string>;
+          try {
+            data = m.file === true ? readRaw(outFile) : m.data ?? [];
+          } catch (e) {
+            return settle(() => rejectRun(fail(`cannot read the gradient back (${(e as Error).message})`)));
+          }
+          result = { shape: m.shape, data, float32: m.float32 };
+          clearTimeout(timer);
+          // keeping a timer or a worker open after returning is allowed; the result stands after the grace
+          grace = setTimeout(() => settle(() => resolveRun(result!)), LATE_GRACE_MS);
+        } else if (report === undefined) report = m;
+      });
+      child.on('error', (e) => settle(() => rejectRun(fail(`cannot start the candidate's process (${e.message})`))));
+      const onEnd = (code: number | null, signal: NodeJS.Signals | null): void => {
+        const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+        settle(() => {
+          if (report !== undefined) return rejectRun(fail(reportText(report, err.value), !(report.type === 'load-error' && report.name === 'SyntaxError')));
+          if (result === undefined) return rejectRun(fail(`the candidate ${how} before returning a gradient (process.exit or a crash in it is an error, not a result)`));
+          if (code !== 0) return rejectRun(fail(`the candidate ${how} after returning its gradient (a late failure counts as an error)`));
+          resolveRun(result);
+        });
+      };
+      // 'close' comes after the last message and output; a grandchild holding the pipes open must not hold us
+      child.on('exit', (code, signal) => setTimeout(() => onEnd(code, signal), 500).unref());
+      child.on('close', onEnd);
+      child.send({ path: resolve(path), ...input, options, out: outFile }, (e) => {
+        if (e) settle(() => rejectRun(fail(`cannot pass the images to the candidate's process (${e.message})`)));
+      });
+    });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('exit', killGroup);
+  }
+}
+
+/** A float64 file written by the child. */
+function readRaw(file: string): Float64Array {
+  const b = readFileSync(file);
+  if (b.byteOffset % 8 === 0) return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+  const out = new Float64Array(b.byteLength / 8);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
+
+function reportText(m: ChildMessage, stderr: string): string {
+  switch (m.type) {
+    case 'load-error':
+      return `cannot load the module (${loadErrorText(m.name, m.message, stderr)})`;
+    case 'no-gradient':
+      return "exports no function 'gradient' (expected export function gradient(x, y, options) returning {shape, data})";
+    case 'threw':
+      return `gradient() threw: ${m.message}`;
+    case 'not-tensor':
+      return `gradient() returned ${m.what}, expected a tensor {shape, data} with X's shape`;
+    case 'never-settled':
+      return "gradient() returned a promise that never settles (the candidate's event loop emptied while it was pending)";
+    case 'late-error':
+      return `gradient() returned, then threw: ${m.message} (a late throw or unhandled rejection counts as an error)`;
+    case 'result':
+      return 'returned twice';
+  }
+}
+
+/**
+ * Reads or computes the candidate gradient for images x, y under the options. A module runs in a
+ * child process (see runCandidateModule) and receives the options with `wrt`.
+ */
+export async function loadCandidate(path: string, x: Tensor, y: Tensor, options: VariantOptions, run: CandidateRun = {}): Promise<LoadedCandidate> {
   const ext = extname(path).toLowerCase();
   if (ext === '.npy' || ext === '.json') {
     const t = readTensor(path);
@@ -84,28 +294,7 @@ export async function loadCandidate(path: string, x: Tensor, y: Tensor, options:
     throw new InputError(`${path}: unknown candidate type '${ext}', expected a gradient as .npy (or .json) or a module (.ts, .js, .mjs) exporting gradient(x, y, options)`);
   }
   if (!existsSync(path)) throw new InputError(`${path}: cannot read (no such file)`);
-  const mod = await importModule(path);
-  // tsx hands CommonJS-shaped TypeScript back under `default`
-  const f = mod['gradient'] ?? (mod['default'] as Record<string, unknown> | undefined)?.['gradient'];
-  if (typeof f !== 'function') throw new InputError(`${path}: exports no function 'gradient' (expected export function gradient(x, y, options) returning {shape, data})`);
-  const copy = (t: Tensor): Tensor => ({ shape: [...t.shape], data: t.data.slice() });
-  let r: unknown;
-  try {
-    r = await (f as GradientFunction)(copy(x), copy(y), fullOptions(options));
-  } catch (e) {
-    throw new InputError(`${path}: gradient() threw: ${firstLine(e)}`);
-  }
-  const t = r as { shape?: unknown; data?: unknown } | null;
-  if (typeof t !== 'object' || t === null || !Array.isArray(t.shape) || t.data === null || typeof t.data !== 'object' || typeof (t.data as ArrayLike<number>).length !== 'number') {
-    throw new InputError(`${path}: gradient() returned ${describe(r)}, expected a tensor {shape, data} with X's shape [${x.shape.join(', ')}]`);
-  }
-  const data = checkValues(`${path}: gradient()`, t.shape as number[], t.data as ArrayLike<number>, x);
-  return { data, float32: t.data instanceof Float32Array, source: 'module' };
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  if (typeof v === 'object') return `an object with keys ${Object.keys(v as object).join(', ') || '(none)'}`;
-  return typeof v;
+  const r = await runCandidateModule(path, x, y, { ...fullOptions(options), wrt: run.wrt ?? 'x' }, run.timeoutS);
+  const data = checkValues(`${path}: gradient()`, r.shape, r.data, x);
+  return { data, float32: r.float32, source: 'module' };
 }

@@ -4,7 +4,10 @@
  * pointwise partial right.
  */
 export { axisWeight, windowAxes, type WindowAxes } from './axes.js';
-export { loadCandidate, fullOptions, type GradientFunction, type LoadedCandidate } from './candidate.js';
+export {
+  DEFAULT_CANDIDATE_TIMEOUT_S, fullOptions, loadCandidate, runCandidateModule,
+  type CandidateOptions, type CandidateRun, type GradientFunction, type LoadedCandidate,
+} from './candidate.js';
 export { centralSsim, type CentralSsim } from './central.js';
 export { inBand, regionErrors, scaleFit, termFit, type ErrorStats, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 export {

@@ -1,6 +1,6 @@
 /**
  * A small, strict argument parser: positionals, `--flag`, `--name value` and `--name=value`.
- * Unknown options are errors that name the option (exit code 2), never ignored.
+ * Unknown options, and an option given twice, are errors that name the option (exit code 2), never ignored.
  */
 import { BOUNDARIES, InputError, type Boundary } from '../field/index.js';
 import { PRESETS, type SsimOptions } from '../ssim/index.js';
@@ -38,11 +38,15 @@ export function parseArgs(argv: readonly string[], specs: Readonly<Record<string
     if (spec === undefined) throw new InputError(`unknown option --${name} (see ssim-grad ${command} --help)`);
     if (!spec.value) {
       if (eq >= 0) throw new InputError(`--${name}: takes no value, got '${arg.slice(eq + 1)}'`);
+      if (switches.has(name)) throw new InputError(`--${name}: given twice, expected at most once`);
       switches.add(name);
       continue;
     }
     const v = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
     if (v === undefined) throw new InputError(`--${name}: expected a value`);
+    // the last one silently winning would hide a typo in a long command line
+    const before = values.get(name);
+    if (before !== undefined) throw new InputError(`--${name}: given twice ('${before}' and '${v}'), expected at most once`);
     values.set(name, v);
   }
   return { raw: argv, positionals, values, switches };

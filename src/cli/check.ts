@@ -11,10 +11,35 @@ import { InputError } from '../field/index.js';
 import { SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
 import { resolveOptions } from '../ssim/options.js';
 import { checkVariantOptions } from '../ssim/variants.js';
-import { imagesAndOptions } from './images.js';
+import { imagesAndOptions, overflowMessage } from './images.js';
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
 const WRT_SPEC: OptionSpec = { value: true, help: 'the gradient with respect to x or y', default: 'x' };
+const TIMEOUT_SPEC: OptionSpec = { value: true, help: 'seconds a candidate module may take to load and return before it is stopped (exit 2)', default: '60' };
+
+/** --timeout in seconds: a positive number. */
+function timeoutOf(parsed: Parsed): number {
+  const v = parsed.values.get('timeout');
+  if (v === undefined) return 60;
+  const n = Number(v);
+  if (!/^[+]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) || !Number.isFinite(n) || n <= 0 || n * 1000 > 2 ** 31 - 1) {
+    throw new InputError(`--timeout: got '${v}', expected a positive number of seconds (at most ${Math.floor((2 ** 31 - 1) / 1000)})`);
+  }
+  return n;
+}
+
+/** What a candidate module is handed, for check --help. */
+const CANDIDATE_HELP = [
+  'A candidate module exports gradient(x, y, options) and returns {shape, data} with X\'s shape:',
+  '  x, y     the images as stored in the files: {shape, data}, shape HW, CHW or NCHW as given (a PNG is C,H,W,',
+  '           values in [0, 1]), data a Float64Array (a Float32Array for a float32 .npy), C order',
+  '  options  every SSIM option filled from the preset (preset, window, size, sigma, k1, k2, dataRange, padding,',
+  '           sampleCovariance, crop, skipShortAxes, downsample, reduction), the variant and its options when',
+  '           --variant is given, and wrt (\'x\' or \'y\'): the gradient asked for',
+  '  return   d value / d wrt: the gradient of the SSIM value itself (or the variant\'s value), d ssim, not of a loss 1 - ssim',
+  'It runs in a child process: its stdout and stderr are kept out of ours; process.exit or a crash before it returns,',
+  'a throw or rejection (also after returning), a promise that never settles, or --timeout exceeded is exit 2.',
+].join('\n');
 
 function wrtOf(parsed: Parsed): 'x' | 'y' {
   const wrt = parsed.values.get('wrt') ?? 'x';
@@ -36,12 +61,14 @@ function imagesAfter(parsed: Parsed, command: string, lead: number, leadNames: s
 /** check, trace and check-formula, by name. */
 export const checkCommands: Record<string, Command> = {
   check: {
-    usage: 'ssim-grad check CAND X Y [options] [--variant V [its options]] [--wrt x|y] [--json] [--heatmap FILE.png]',
+    usage: 'ssim-grad check CAND X Y [options] [--variant V [its options]] [--wrt x|y] [--timeout S] [--json] [--heatmap FILE.png]',
     summary: "check a gradient (CAND: .npy with X's shape, or a .ts/.js module exporting gradient(x, y, options)) against the exact one; exit 0 match, 1 mismatch",
+    details: CANDIDATE_HELP,
     options: {
       ...SSIM_OPTION_SPECS,
       ...VARIANT_OPTION_SPECS,
       wrt: WRT_SPEC,
+      timeout: TIMEOUT_SPEC,
       json: JSON_SPEC,
       heatmap: { value: true, help: 'write a PNG of |candidate - exact| per channel' },
     },
@@ -51,6 +78,7 @@ export const checkCommands: Record<string, Command> = {
       const { writeHeatmap } = await import('../check/heatmap.js');
       const { formatCheckReport } = await import('../check/report.js');
       const wrt = wrtOf(parsed);
+      const timeoutS = timeoutOf(parsed);
       const heatmapPath = parsed.values.get('heatmap');
       if (heatmapPath !== undefined && !heatmapPath.toLowerCase().endsWith('.png')) {
         throw new InputError(`--heatmap: got '${heatmapPath}', expected a file name ending in .png`);
@@ -60,8 +88,14 @@ export const checkCommands: Record<string, Command> = {
       // the options are judged before the candidate runs: a bad option is the user's, not the module's
       resolveOptions(options);
       checkVariantOptions(options);
-      const cand = await loadCandidate(candPath, x, y, options);
+      const cand = await loadCandidate(candPath, x, y, options, { wrt, timeoutS });
       const result = checkGradient({ x, y, options, wrt, candidate: cand.data, float32: cand.float32 });
+      // overflow, named by the magnitude that caused it: of SSIM in float64, or of the float32 floor
+      const named = [[x, xPath], [y, yPath]] as const;
+      const overflow = !Number.isFinite(result.report.ssim)
+        ? overflowMessage(named, resolveOptions(options).dataRange, 'float64')
+        : !Number.isFinite(result.report.roundingFloor.maxAbs) ? overflowMessage(named, resolveOptions(options).dataRange, 'float32') : undefined;
+      if (overflow !== undefined) throw new InputError(`the exact gradient or its rounding floor is not finite: ${overflow}`);
       let heatmap: { path: string; info: HeatmapInfo } | undefined;
       if (heatmapPath !== undefined) {
         const e = result.evaluation;
@@ -76,7 +110,7 @@ export const checkCommands: Record<string, Command> = {
     },
   },
   trace: {
-    usage: 'ssim-grad trace X Y --pixel n,c,i,j [options] [--variant V [its options]] [--wrt x|y] [--candidate CAND] [--json]',
+    usage: 'ssim-grad trace X Y --pixel n,c,i,j [options] [--variant V [its options]] [--wrt x|y] [--candidate CAND [--timeout S]] [--json]',
     summary: 'show how the exact gradient at one pixel comes about: its three terms and the map pixels that contribute most',
     options: {
       ...SSIM_OPTION_SPECS,
@@ -84,6 +118,7 @@ export const checkCommands: Record<string, Command> = {
       pixel: { value: true, help: 'the pixel n,c,i,j (or c,i,j / i,j for CHW / HW images), 0-based (required)' },
       wrt: WRT_SPEC,
       candidate: { value: true, help: 'a candidate gradient (as for check): its value at the pixel and which term differs' },
+      timeout: TIMEOUT_SPEC,
       top: { value: true, help: 'how many contributing map pixels to list', default: '8' },
       json: JSON_SPEC,
     },
@@ -91,6 +126,7 @@ export const checkCommands: Record<string, Command> = {
       const { loadCandidate } = await import('../check/candidate.js');
       const { formatTrace, parsePixel, tracePixel } = await import('../check/trace.js');
       const wrt = wrtOf(parsed);
+      const timeoutS = timeoutOf(parsed);
       const pixelArg = parsed.values.get('pixel');
       if (pixelArg === undefined) throw new InputError('--pixel: required, the pixel n,c,i,j to trace');
       const topArg = parsed.values.get('top') ?? '8';
@@ -101,7 +137,7 @@ export const checkCommands: Record<string, Command> = {
       const candPath = parsed.values.get('candidate');
       let candidate: { path: string; data: Float64Array; float32: boolean } | undefined;
       if (candPath !== undefined) {
-        const c = await loadCandidate(candPath, x, y, options);
+        const c = await loadCandidate(candPath, x, y, options, { wrt, timeoutS });
         candidate = { path: candPath, data: c.data, float32: c.float32 };
       }
       if ((options.variant ?? 'ssim') !== 'ssim') {

@@ -8,16 +8,21 @@ import { PNG } from 'pngjs';
 import { InputError, sizeOf } from '../field/index.js';
 import { formatNpy, parseNpy, type LoadedTensor } from './npy.js';
 
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
 /**
  * Reads a PNG: RGB(A) becomes C = 3, gray (with or without alpha) C = 1, values in [0, 1]; alpha is
  * dropped. 16-bit images keep their 16 bits (divided by 65535); 8-bit and lower by 255.
  */
 export function parsePng(buf: Buffer, what: string): LoadedTensor {
+  if (buf.length < 8 || !buf.subarray(0, 8).equals(PNG_SIGNATURE)) throw new InputError(`${what}: not a readable PNG (no PNG signature), expected a .png image`);
   const read = (skipRescale: boolean): PNG => {
     try {
       return PNG.sync.read(buf, { skipRescale });
     } catch (e) {
-      throw new InputError(`${what}: not a readable PNG (${(e as Error).message})`);
+      // pngjs's own words ("There are some read requests waitng on finished stream") say nothing to a user
+      const detail = /crc/i.test((e as Error).message) ? ' (a chunk checksum does not match)' : /unsupported|not supported/i.test((e as Error).message) ? ` (${(e as Error).message})` : '';
+      throw new InputError(`${what}: truncated or corrupt PNG${detail}, expected a complete PNG image`);
     }
   };
   // pngjs expands every colour type to RGBA; without skipRescale it also cuts 16 bits to 8
