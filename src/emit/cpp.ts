@@ -509,3 +509,14 @@ inline torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) { retu
 }  // namespace ssim_grad
 `;
 }
+
+/**
+ * The files `ssim-grad emit cpp` writes for one configuration, by name: the kernels, the binding
+ * for these options and the CUDA source. `command` is named in each file's header.
+ */
+export function emitCppFiles(config: SsimConfig, command: string): Map<string, string> {
+  return new Map([
+    ['ssim_grad.hpp', emitCppHeader(command)],
+    ['ssim_torch.hpp', emitTorchBinding(config, command)],
+  ]);
+}

@@ -25,7 +25,7 @@ describe('generated C++ against libtorch autograd', () => {
 
   beforeAll(() => {
     if (missingToolchain() !== null) return;
-    const bin = buildCpp({ main: join(ROOT, 'test/cpp/autograd.cpp'), includes: [GENERATED_CPP], torch: true });
+    const bin = buildCpp({ main: join(ROOT, 'test/cpp/autograd.cpp'), includes: [GENERATED_CPP, join(ROOT, 'test/cpp')], torch: true });
     rows = runJsonLines(bin);
   }, 600_000);
 
