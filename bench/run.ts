@@ -282,3 +282,6 @@ console.log('medians over repeated runs after warm-up; every row measured side b
 console.log('| measurement | ours | peer | ratio | target | met |');
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.what} | ${r.ours} | ${r.peer} | ${r.ratio} | ${r.target} | ${r.met ? 'yes' : 'NO'} |`);
+
+// the C++ and libtorch rows (own file; needs g++ and libtorch, says so when they are missing)
+(await import('./cpp.js')).printCppBench();

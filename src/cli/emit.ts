@@ -1,6 +1,6 @@
 /**
  * `ssim-grad emit cpp --preset P [options] --out DIR`: writes the C++ kernels (ssim_grad.hpp), the
- * libtorch binding for these options (ssim_torch.hpp) and the CUDA source (ssim_grad.cu), generated
+ * libtorch binding for these options (ssim_torch.hpp) and the CUDA kernels (ssim_grad.cuh), generated
  * from the graph now (nothing is read from the package). All files are made before any is written,
  * and each is written atomically, so a bad option leaves nothing behind.
  */
@@ -16,7 +16,7 @@ import { SSIM_OPTION_SPECS, ssimOptionsFrom } from './args.js';
 export const emitCommands: Record<string, Command> = {
   emit: {
     usage: 'ssim-grad emit cpp [--preset NAME | options] --out DIR [--json]',
-    summary: 'write the C++ kernels (ssim_grad.hpp), a libtorch SsimFunction for these options (ssim_torch.hpp) and the CUDA source (ssim_grad.cu) into DIR',
+    summary: 'write the C++ kernels (ssim_grad.hpp), a libtorch SsimFunction for these options (ssim_torch.hpp) and the CUDA kernels (ssim_grad.cuh) into DIR',
     options: {
       ...SSIM_OPTION_SPECS,
       out: { value: true, help: 'the folder to write into (created if missing; required)' },

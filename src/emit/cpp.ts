@@ -511,6 +511,220 @@ inline torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) { retu
 }
 
 /**
+ * The CUDA source from the same graph: one thread per pixel, 16 x 16 blocks, shared-memory tiles
+ * with a halo of the window radius (as fused-ssim does). Two kernels:
+ *   ssim_forward   tile of x, y -> horizontal sums in shared memory -> vertical sums at the thread's
+ *                  map pixel -> S and its five omega-weighted partials (the pointwise code of the
+ *                  header, printed again as __device__ functions), written as maps
+ *   ssim_backward  tile of the partial maps -> the transposed window (separable, in shared memory)
+ *                  at the thread's image pixel -> the padding folded back (border pixels read the
+ *                  few mirrored positions from global memory) -> the chain rule
+ * Square windows of radius 3 (box 7) or 5 (Gaussian 11); the taps live in constant memory.
+ */
+export function emitCudaSource(command = GENERATE_COMMAND): string {
+  const pw = pointwiseCpp();
+  const cases = BOUNDARIES.map((b, i) => `    case ${i}: { // ${b}: ${BOUNDARY_SOURCE[b].doc}\n${indent(sourceCpp(b), 6)}\n    }`).join('\n');
+  return `${headerLines(command, 'SSIM kernels in CUDA from the SSIM expression graph: value maps and d/dx, d/dy; T = float or double.')}//
+// Host side: ssim_grad::cuda::ssim_value_and_grad<T>(x, y, p, s_map, g, grad_x, grad_y, stream) with device
+// pointers: s_map receives S (N C MH MW, zero outside the region), g five partial maps of the same size,
+// grad_x and grad_y (grad_y may be null) N C H W. The value is omega times the sum of s_map.
+// Equation numbers as in ssim_grad.hpp (derivations/ssim-<preset>.md).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <stdexcept>
+
+#include "ssim_grad.hpp"
+
+namespace ssim_grad {
+namespace cuda {
+
+constexpr int BX = 16, BY = 16, MAXR = 5;
+__constant__ double c_taps[2 * MAXR + 1];
+
+/** source() of ssim_grad.hpp on the device; b is the Boundary's index. */
+__device__ __forceinline__ long source(int b, long j, long n) {
+  switch (b) {
+${cases}
+  }
+  return -1;
+}
+
+/** S (eq. 3-10) and its five omega-weighted partials (eq. 12-17) at one map pixel. */
+template <typename T>
+__device__ __forceinline__ T pointwise_grad(const T mu_x, const T mu_y, const T m_xx, const T m_yy, const T m_xy, const T C1, const T C2, const T c_n,
+                                            const T omega, T* out) {
+${indent(pw.grad, 2)}
+  out[0] = g_mu_x; out[1] = g_xx; out[2] = g_xy; out[3] = g_mu_y; out[4] = g_yy;
+  return S;
+}
+
+/** The sizes both kernels need (MH, MW: the map; off: where map row 0's window starts in padded rows). */
+struct Dims {
+  long H, W, MH, MW, off, crop;
+  int boundary;
+};
+
+/**
+ * Forward: block (bx, by, plane) computes map pixels [by BY, +BY) x [bx BX, +BX) of one plane. Padded
+ * row r reads image row source(r - off); map pixel (i, j) reads padded rows i .. i + 2R (eq. 1-2).
+ */
+template <typename T, int R>
+__global__ void ssim_forward(const T* __restrict__ x, const T* __restrict__ y, Dims d, T C1, T C2, T c_n, T omega, T* s_map, T* g) {
+  constexpr int TH = BY + 2 * R, TW = BX + 2 * R, K = 2 * R + 1;
+  __shared__ T xs[TH][TW], ys[TH][TW];
+  __shared__ T hs[5][TH][BX];
+  const long plane = blockIdx.z, i0 = long(blockIdx.y) * BY, j0 = long(blockIdx.x) * BX;
+  const T* xp = x + plane * d.H * d.W;
+  const T* yp = y + plane * d.H * d.W;
+  // the tile: padded rows i0 .. i0 + TH - 1, columns j0 .. j0 + TW - 1, zero where the rule reads nothing
+  for (int a = threadIdx.y; a < TH; a += BY)
+    for (int b = threadIdx.x; b < TW; b += BX) {
+      const long r = source(d.boundary, i0 + a - d.off, d.H), c = source(d.boundary, j0 + b - d.off, d.W);
+      const bool in = r >= 0 && c >= 0 && r < d.H && c < d.W;
+      xs[a][b] = in ? xp[r * d.W + c] : T(0);
+      ys[a][b] = in ? yp[r * d.W + c] : T(0);
+    }
+  __syncthreads();
+  // horizontal pass over every tile row (eq. 1-2)
+  for (int a = threadIdx.y; a < TH; a += BY) {
+    const int b = threadIdx.x;
+    T s[5] = {0, 0, 0, 0, 0};
+    for (int u = 0; u < K; u++) {
+      const T w = T(c_taps[u]), xv = xs[a][b + u], yv = ys[a][b + u];
+      s[0] += w * xv; s[1] += w * yv; s[2] += w * xv * xv; s[3] += w * yv * yv; s[4] += w * xv * yv;
+    }
+    for (int m = 0; m < 5; m++) hs[m][a][b] = s[m];
+  }
+  __syncthreads();
+  const long i = i0 + threadIdx.y, j = j0 + threadIdx.x;
+  if (i >= d.MH || j >= d.MW) return;
+  // vertical pass at the thread's map pixel: the five moments
+  T mom[5] = {0, 0, 0, 0, 0};
+  for (int t = 0; t < K; t++)
+    for (int m = 0; m < 5; m++) mom[m] += T(c_taps[t]) * hs[m][threadIdx.y + t][threadIdx.x];
+  const long plane_size = d.MH * d.MW, o = plane * 5 * plane_size + i * d.MW + j;
+  const bool region = i >= d.crop && i < d.MH - d.crop && j >= d.crop && j < d.MW - d.crop;
+  T gm[5] = {0, 0, 0, 0, 0};
+  T S = 0;
+  if (region) S = pointwise_grad<T>(mom[0], mom[1], mom[2], mom[3], mom[4], C1, C2, c_n, omega, gm);
+  s_map[plane * plane_size + i * d.MW + j] = S;
+  for (int m = 0; m < 5; m++) g[o + m * plane_size] = gm[m];
+}
+
+/** (W^T g_m) at padded position (r, c) from global memory: the border pixels' folded-back positions (eq. 18). */
+template <typename T, int R>
+__device__ T transposed_at(const T* gm, const Dims& d, long r, long c) {
+  constexpr int K = 2 * R + 1;
+  T s = 0;
+  for (int t = 0; t < K; t++) {
+    const long i = r - t;
+    if (i < 0 || i >= d.MH) continue;
+    for (int u = 0; u < K; u++) {
+      const long j = c - u;
+      if (j < 0 || j >= d.MW) continue;
+      s += T(c_taps[t]) * T(c_taps[u]) * gm[i * d.MW + j];
+    }
+  }
+  return s;
+}
+
+/**
+ * Backward: thread (i, j) of a plane gathers (W^T g_m)(p) for the maps it needs, from a shared tile
+ * of the partial maps (separable: horizontal then vertical, eq. 18), adds the padded positions that
+ * the rule folds back onto p, and applies the chain rule (eq. 19-20).
+ */
+template <typename T, int R>
+__global__ void ssim_backward(const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ g, Dims d, T* grad_x, T* grad_y) {
+  constexpr int TH = BY + 2 * R, TW = BX + 2 * R, K = 2 * R + 1;
+  const int nm = grad_y != nullptr ? 5 : 3;
+  // map rows ty + 2R - t and columns tx + 2R - u of the tile feed the thread's position (t, u < K)
+  __shared__ T gs[5][TH][TW];
+  __shared__ T hs[5][TH][BX];
+  const long plane = blockIdx.z, i0 = long(blockIdx.y) * BY, j0 = long(blockIdx.x) * BX;
+  const long plane_size = d.MH * d.MW;
+  const T* gp = g + plane * 5 * plane_size;
+  // the tile: map rows i0 + off - 2R .. and columns j0 + off - 2R .., zero outside the map
+  for (int a = threadIdx.y; a < TH; a += BY)
+    for (int b = threadIdx.x; b < TW; b += BX) {
+      const long r = i0 + d.off - 2 * R + a, c = j0 + d.off - 2 * R + b;
+      const bool in = r >= 0 && r < d.MH && c >= 0 && c < d.MW;
+      for (int m = 0; m < nm; m++) gs[m][a][b] = in ? gp[m * plane_size + r * d.MW + c] : T(0);
+    }
+  __syncthreads();
+  for (int a = threadIdx.y; a < TH; a += BY) {
+    const int b = threadIdx.x;
+    for (int m = 0; m < nm; m++) {
+      T s = 0;
+      for (int u = 0; u < K; u++) s += T(c_taps[u]) * gs[m][a][b + 2 * R - u];
+      hs[m][a][b] = s;
+    }
+  }
+  __syncthreads();
+  const long i = i0 + threadIdx.y, j = j0 + threadIdx.x;
+  if (i >= d.H || j >= d.W) return;
+  T acc[5] = {0, 0, 0, 0, 0};
+  for (int m = 0; m < nm; m++)
+    for (int t = 0; t < K; t++) acc[m] += T(c_taps[t]) * hs[m][threadIdx.y + 2 * R - t][threadIdx.x];
+  // the padding's transpose: padded positions outside the image whose source is this pixel
+  const long PH = d.MH + 2 * R, PW = d.MW + 2 * R;
+  if (d.boundary != ${BOUNDARIES.indexOf('same')} && d.boundary != ${BOUNDARIES.indexOf('valid')}) {
+    long rows[2 * MAXR + 1], cols[2 * MAXR + 1];
+    int nr = 0, nc = 0;
+    rows[nr++] = i + d.off;
+    cols[nc++] = j + d.off;
+    for (long r = 0; r < PH; r++) {
+      if (r >= d.off && r < d.off + d.H) continue;
+      if (source(d.boundary, r - d.off, d.H) == i && nr < 2 * MAXR + 1) rows[nr++] = r;
+    }
+    for (long c = 0; c < PW; c++) {
+      if (c >= d.off && c < d.off + d.W) continue;
+      if (source(d.boundary, c - d.off, d.W) == j && nc < 2 * MAXR + 1) cols[nc++] = c;
+    }
+    for (int a = 0; a < nr; a++)
+      for (int b = 0; b < nc; b++) {
+        if (a == 0 && b == 0) continue;  // the pixel's own position: the shared-memory sum above
+        for (int m = 0; m < nm; m++) acc[m] += transposed_at<T, R>(gp + m * plane_size, d, rows[a], cols[b]);
+      }
+  }
+  const long q = plane * d.H * d.W + i * d.W + j;
+  const T xv = x[q], yv = y[q];
+  grad_x[q] = acc[0] + T(2) * xv * acc[1] + yv * acc[2];
+  if (grad_y != nullptr) grad_y[q] = acc[3] + T(2) * yv * acc[4] + xv * acc[2];
+}
+
+template <typename T, int R>
+cudaError_t launch(const T* x, const T* y, const Params& p, const Dims& d, T* s_map, T* g, T* grad_x, T* grad_y, cudaStream_t stream) {
+  const dim3 block(BX, BY);
+  const dim3 fgrid(unsigned((d.MW + BX - 1) / BX), unsigned((d.MH + BY - 1) / BY), unsigned(p.N * p.C));
+  ssim_forward<T, R><<<fgrid, block, 0, stream>>>(x, y, d, T(p.C1), T(p.C2), T(p.c_n), T(p.omega), s_map, g);
+  const dim3 bgrid(unsigned((d.W + BX - 1) / BX), unsigned((d.H + BY - 1) / BY), unsigned(p.N * p.C));
+  ssim_backward<T, R><<<bgrid, block, 0, stream>>>(x, y, g, d, grad_x, grad_y);
+  return cudaGetLastError();
+}
+
+/**
+ * S map, partial maps and d/dx (and d/dy unless grad_y is null) on the device. Square windows of
+ * 7 or 11 taps; all pointers are device memory (sizes in the header comment).
+ */
+template <typename T>
+cudaError_t ssim_value_and_grad(const T* x, const T* y, const Params& p, T* s_map, T* g, T* grad_x, T* grad_y = nullptr, cudaStream_t stream = 0) {
+  const long k = static_cast<long>(p.tapsH.size());
+  if (p.tapsW != p.tapsH || (k != 7 && k != 11)) throw std::invalid_argument("ssim_grad::cuda: square windows of 7 or 11 taps only");
+  const detail::Plan<double> plan(p);  // the same checks and sizes as the C++ kernels
+  cudaError_t e = cudaMemcpyToSymbolAsync(c_taps, p.tapsH.data(), sizeof(double) * k, 0, cudaMemcpyHostToDevice, stream);
+  if (e != cudaSuccess) return e;
+  const Dims d{p.H, p.W, plan.MH, plan.MW, plan.offH, p.crop, static_cast<int>(p.boundary)};
+  return k == 7 ? launch<T, 3>(x, y, p, d, s_map, g, grad_x, grad_y, stream) : launch<T, 5>(x, y, p, d, s_map, g, grad_x, grad_y, stream);
+}
+
+}  // namespace cuda
+}  // namespace ssim_grad
+`;
+}
+
+/**
  * The files `ssim-grad emit cpp` writes for one configuration, by name: the kernels, the binding
  * for these options and the CUDA source. `command` is named in each file's header.
  */
@@ -518,5 +732,6 @@ export function emitCppFiles(config: SsimConfig, command: string): Map<string, s
   return new Map([
     ['ssim_grad.hpp', emitCppHeader(command)],
     ['ssim_torch.hpp', emitTorchBinding(config, command)],
+    ['ssim_grad.cuh', emitCudaSource(command)],
   ]);
 }

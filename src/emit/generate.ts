@@ -1,7 +1,7 @@
 /** The complete set of generated files, by path under src/generated (deterministic). */
 import { BOUNDARIES } from '../field/index.js';
 import { resolveOptions } from '../ssim/options.js';
-import { emitCppHeader, emitTorchBinding } from './cpp.js';
+import { emitCppHeader, emitCudaSource, emitTorchBinding } from './cpp.js';
 import { emitCsKernelFile, emitIndexFile, emitSsimKernelFile, emitWangKernelFile } from './kernels.js';
 
 export function generatedFiles(): Map<string, string> {
@@ -14,5 +14,6 @@ export function generatedFiles(): Map<string, string> {
   // (\`ssim-grad emit cpp\` writes both for any other options)
   files.set('cpp/ssim_grad.hpp', emitCppHeader());
   files.set('cpp/ssim_torch.hpp', emitTorchBinding(resolveOptions({}), 'npm run generate'));
+  files.set('cpp/ssim_grad.cuh', emitCudaSource());
   return files;
 }
