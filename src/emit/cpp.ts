@@ -531,11 +531,18 @@ export function emitCudaSource(command = GENERATE_COMMAND): string {
 // Equation numbers as in ssim_grad.hpp (derivations/ssim-<preset>.md).
 #pragma once
 
+// SSIM_GRAD_CUDA_SHIM: the tests' CPU emulation of CUDA (test/cpp/cuda_shim.hpp) stands in for the runtime
+#ifndef SSIM_GRAD_CUDA_SHIM
 #include <cuda_runtime.h>
+#endif
 
 #include <stdexcept>
 
 #include "ssim_grad.hpp"
+
+#ifndef SSIM_GRAD_LAUNCH
+#define SSIM_GRAD_LAUNCH(kernel, grid, block, stream, ...) kernel<<<grid, block, 0, stream>>>(__VA_ARGS__)
+#endif
 
 namespace ssim_grad {
 namespace cuda {
@@ -698,9 +705,9 @@ template <typename T, int R>
 cudaError_t launch(const T* x, const T* y, const Params& p, const Dims& d, T* s_map, T* g, T* grad_x, T* grad_y, cudaStream_t stream) {
   const dim3 block(BX, BY);
   const dim3 fgrid(unsigned((d.MW + BX - 1) / BX), unsigned((d.MH + BY - 1) / BY), unsigned(p.N * p.C));
-  ssim_forward<T, R><<<fgrid, block, 0, stream>>>(x, y, d, T(p.C1), T(p.C2), T(p.c_n), T(p.omega), s_map, g);
+  SSIM_GRAD_LAUNCH((ssim_forward<T, R>), fgrid, block, stream, x, y, d, T(p.C1), T(p.C2), T(p.c_n), T(p.omega), s_map, g);
   const dim3 bgrid(unsigned((d.W + BX - 1) / BX), unsigned((d.H + BY - 1) / BY), unsigned(p.N * p.C));
-  ssim_backward<T, R><<<bgrid, block, 0, stream>>>(x, y, g, d, grad_x, grad_y);
+  SSIM_GRAD_LAUNCH((ssim_backward<T, R>), bgrid, block, stream, x, y, g, d, grad_x, grad_y);
   return cudaGetLastError();
 }
 

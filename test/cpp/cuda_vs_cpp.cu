@@ -3,16 +3,20 @@
 // relative differences of the value and of d/dx, d/dy. Built by test/emit/cuda.test.ts with nvcc;
 // run only where a GPU is present.
 #include <cstdio>
+#include <string>
 #include <cmath>
 #include <vector>
 
 #include "ssim_grad.cuh"
 #include "ssim_grad.hpp"
 
+/** Planes of the test images: 2 x 3, or 1 x 1 with argv[1] == "small" (the CPU emulation runs a thread per pixel). */
+static long planesN = 2, planesC = 3;
+
 template <typename T>
 static void runCase(const char* name, ssim_grad::Boundary b, const std::vector<double>& taps, long crop, double cn) {
   ssim_grad::Params p;
-  p.N = 2; p.C = 3; p.H = 45; p.W = 70;
+  p.N = planesN; p.C = planesC; p.H = 45; p.W = 70;
   p.tapsH = p.tapsW = taps;
   p.C1 = 1e-4; p.C2 = 9e-4; p.c_n = cn; p.crop = crop; p.boundary = b;
   const ssim_grad::detail::Plan<double> plan(p);
@@ -46,7 +50,8 @@ static void runCase(const char* name, ssim_grad::Boundary b, const std::vector<d
   cudaFree(dx); cudaFree(dy); cudaFree(dgx); cudaFree(dgy); cudaFree(ds); cudaFree(dg);
 }
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "small") planesN = planesC = 1;
   std::vector<double> g11(11), box7(7, 1.0 / 7);
   double sum = 0;
   for (int i = 0; i < 11; i++) sum += g11[i] = std::exp(-double((i - 5) * (i - 5)) / 4.5);

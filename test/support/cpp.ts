@@ -49,6 +49,8 @@ export interface CppBuild {
   readonly includes: readonly string[];
   /** Link libtorch. */
   readonly torch: boolean;
+  /** More compiler flags, before the source (e.g. -x c++ to compile a .cu as C++). */
+  readonly flags?: readonly string[];
 }
 
 /**
@@ -59,7 +61,7 @@ export function buildCpp(b: CppBuild): string {
   const missing = missingToolchain();
   if (missing !== null) throw new Error(missing);
   const tp = torchPaths();
-  const flags = ['-std=c++17', '-O2', '-Wall', '-Wextra', ...b.includes.map((d) => `-I${d}`)];
+  const flags = ['-std=c++17', '-O2', '-Wall', '-Wextra', ...b.includes.map((d) => `-I${d}`), ...(b.flags ?? [])];
   if (b.torch) flags.push(...tp.include.map((d) => `-isystem${d}`));
   const libs = b.torch ? [...tp.lib.map((d) => `-L${d}`), ...tp.lib.map((d) => `-Wl,-rpath,${d}`), '-ltorch', '-ltorch_cpu', '-lc10'] : [];
   const hash = createHash('sha256');
