@@ -33,9 +33,6 @@ export const emitCommands: Record<string, Command> = {
       const options = ssimOptionsFrom(parsed);
       if (options.precision !== undefined) throw new InputError('--precision: the C++ kernels are templated on float and double; choose with the tensor dtype');
       const config = resolveOptions(options);
-      if (config.downsample !== 1) {
-        throw new InputError(`--downsample: got ${config.downsample} (the ${config.preset} preset's), expected 1: the C++ kernels do not include MATLAB's downsampling (pass --downsample 1)`);
-      }
       const files = emitCppFiles(config, `ssim-grad emit cpp ${parsed.raw.filter((a) => a !== 'cpp').join(' ')}`.trimEnd());
       mkdirSync(dir, { recursive: true });
       for (const [name, text] of files) writeAtomic(join(dir, name), text);

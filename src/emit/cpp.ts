@@ -411,17 +411,19 @@ const dbl = (v: number): string => {
  * axes, the errors for what does not fit) is worked out per call as src/ssim/options.ts mapGeometry does.
  */
 export function emitTorchBinding(config: SsimConfig, command: string): string {
-  if (config.downsample !== 1) throw new Error('emitTorchBinding: downsampling is not emitted (the caller rejects it)');
   const taps = Array.from(config.taps, dbl).join(', ');
-  return `${headerLines(command, `libtorch binding: SsimFunction, a torch::autograd::Function over ssim_grad.hpp, for the options\n// preset ${config.preset}, ${config.window} window of ${config.taps.length} taps${config.window === 'gaussian' ? ` (sigma ${config.sigma})` : ''}, padding ${config.padding}, C1 = ${config.C1}, C2 = ${config.C2},\n// covariance normaliser ${config.covNorm}, crop ${config.crop}, reduction ${config.reduction}.`)}//
+  return `${headerLines(command, `libtorch binding: SsimFunction, a torch::autograd::Function over ssim_grad.hpp, for the options\n// preset ${config.preset}, ${config.window} window of ${config.taps.length} taps${config.window === 'gaussian' ? ` (sigma ${config.sigma})` : ''}, padding ${config.padding}, C1 = ${config.C1}, C2 = ${config.C2},\n// covariance normaliser ${config.covNorm}, crop ${config.crop}, reduction ${config.reduction}, downsampling ${config.downsample}.`)}//
 // Use (NCHW CPU tensors, float32 or float64, x and y the same shape):
-//   auto s = ssim_grad::SsimFunction::apply(x, y);  // a 0-dim tensor; s.backward() fills x.grad(), y.grad()
+//   auto s = ssim_grad::ssim(x, y);  // a 0-dim tensor; s.backward() fills x.grad(), y.grad()
+// (ssim() runs the options' downsampling, if any, in libtorch, then SsimFunction::apply(x, y).)
 // Forward runs the value-and-gradient kernel when x or y requires grad and keeps the gradients;
 // backward scales them by the incoming gradient (SSIM's gradient is exact, computed once).
 #pragma once
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -441,10 +443,12 @@ struct Config {
   bool skip_short_axes;
   /** true: mean over batch, channels and the region; false: sum over batch and channels of per-plane means. */
   bool mean;
+  /** Wang's ssim.m: an f x f box downsampling first; 0 = auto (f = max(1, round(min(H, W) / 256))). */
+  long downsample;
 };
 
 inline Config config() {
-  return Config{{${taps}}, ${config.size}, Boundary::${config.padding}, ${dbl(config.C1)}, ${dbl(config.C2)}, ${dbl(config.covNorm)}, ${config.crop}, ${config.skipShortAxes}, ${config.reduction === 'mean'}};
+  return Config{{${taps}}, ${config.size}, Boundary::${config.padding}, ${dbl(config.C1)}, ${dbl(config.C2)}, ${dbl(config.covNorm)}, ${config.crop}, ${config.skipShortAxes}, ${config.reduction === 'mean'}, ${config.downsample === 'auto' ? 0 : config.downsample}};
 }
 
 /** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/ssim/options.ts). */
@@ -503,8 +507,38 @@ class SsimFunction : public torch::autograd::Function<SsimFunction> {
   }
 };
 
-/** SSIM of x and y with the emitted options, differentiable with respect to both. */
-inline torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) { return SsimFunction::apply(x, y); }
+/**
+ * MATLAB's f x f box downsampling along one dimension (src/field/linear.ts boxDownsample): output i
+ * averages input samples i f + t - origin, t < f, under the half-sample symmetric rule. Written as
+ * index_select and a sum, so libtorch's autograd gives its exact transpose (the fold back).
+ */
+inline torch::Tensor box_downsample_dim(const torch::Tensor& z, int64_t dim, long f) {
+  const long n = z.size(dim), out = (n + f - 1) / f, origin = (f + 1) / 2 - 1;
+  std::vector<int64_t> idx(out * f);
+  for (long i = 0; i < out; i++)
+    for (long t = 0; t < f; t++) idx[i * f + t] = source(Boundary::reflect, i * f + t - origin, n);
+  auto sel = z.index_select(dim, torch::tensor(idx, torch::kLong));
+  auto shape = sel.sizes().vec();
+  shape[dim] = out;
+  shape.insert(shape.begin() + dim + 1, f);
+  return (sel.reshape(shape) * (1.0 / double(f))).sum(dim + 1);
+}
+
+/** The downsampling factor for images of H x W under the options (MATLAB rounds halves up, as lround does for positives). */
+inline long downsample_factor(const Config& c, long H, long W) {
+  return c.downsample > 0 ? c.downsample : std::max(1L, std::lround(double(std::min(H, W)) / 256.0));
+}
+
+/**
+ * SSIM of x and y with the emitted options, differentiable with respect to both: the downsampling
+ * (when the options have one) in libtorch, then SsimFunction.
+ */
+inline torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) {
+  const long f = x.dim() == 4 ? downsample_factor(config(), x.size(2), x.size(3)) : 1;
+  if (f == 1) return SsimFunction::apply(x, y);
+  auto down = [&](const torch::Tensor& z) { return box_downsample_dim(box_downsample_dim(z, 2, f), 3, f); };
+  return SsimFunction::apply(down(x), down(y));
+}
 
 }  // namespace ssim_grad
 `;

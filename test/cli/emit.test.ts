@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
+import { parseNpy } from '../../src/io/index.js';
 import { buildCpp, ROOT, runJsonLines } from '../support/cpp.js';
 
 describe('ssim-grad emit cpp', () => {
@@ -34,12 +35,36 @@ describe('ssim-grad emit cpp', () => {
     expect(small.tooSmall).toMatch(/x: image of 5 x 5 is smaller than the window/);
   }, 600_000);
 
+  it("matlab's options: the binding downsamples (f = 2 on 400 x 420) and equals `ssim-grad grad --preset matlab` to 1e-12", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-emit-matlab-'));
+    const out = join(dir, 'm');
+    const r = cli(['emit', 'cpp', '--preset', 'matlab', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const bin = buildCpp({ main: join(ROOT, 'test/cpp/matlab.cpp'), includes: [out], torch: true });
+    const [run] = runJsonLines(bin, [dir]) as Array<Record<string, number>>;
+    expect(run!.factor).toBe(2);
+    const g = cli(['grad', join(dir, 'x.npy'), join(dir, 'y.npy'), '--preset', 'matlab', '--out', join(dir, 'exact.npy'), '--json']);
+    expect(g.status, g.stderr).toBe(0);
+    const exactValue = JSON.parse(g.stdout).ssim as number;
+    expect(Math.abs(run!.ssim! - exactValue) / Math.abs(exactValue)).toBeLessThan(1e-12);
+    const ours = parseNpy(readFileSync(join(dir, 'grad.npy')), 'grad.npy').data;
+    const exact = parseNpy(readFileSync(join(dir, 'exact.npy')), 'exact.npy').data;
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < exact.length; i++) {
+      diff = Math.max(diff, Math.abs(ours[i]! - exact[i]!));
+      scale = Math.max(scale, Math.abs(exact[i]!));
+    }
+    expect(scale).toBeGreaterThan(0);
+    expect(diff / scale).toBeLessThan(1e-12);
+  }, 600_000);
+
   it('rejects bad input with exit 2, one line, and writes nothing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-emit-bad-'));
     const cases: Array<[string[], RegExp]> = [
       [['emit', 'cuda', '--out', join(dir, 'a')], /expected the target cpp .*got 'cuda'/],
       [['emit', 'cpp'], /--out: required/],
-      [['emit', 'cpp', '--preset', 'matlab', '--out', join(dir, 'b')], /--downsample: got auto .*expected 1/],
+      [['emit', 'cpp', '--preset', 'matlab', '--downsample', '0', '--out', join(dir, 'b')], /downsample \(--downsample\): got 0, expected 'auto' or an integer >= 1/],
       [['emit', 'cpp', '--preset', 'tf', '--out', join(dir, 'c')], /dataRange \(--data-range\): the tf preset needs the data range/],
       [['emit', 'cpp', '--size', '4', '--out', join(dir, 'd')], /size \(--size\): got 4, expected an odd integer/],
       [['emit', 'cpp', '--precision', 'float32', '--out', join(dir, 'e')], /--precision: the C\+\+ kernels are templated/],
