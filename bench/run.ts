@@ -270,3 +270,6 @@ const fmt = fmtMs;
 const cpu = cpus();
 const machine = { date: new Date().toISOString().slice(0, 10), node: process.version, cores: cpu.length, model: cpu[0]?.model.trim() ?? 'unknown cpu' };
 console.log(formatReport(rows, machine, loadBefore, machineLoad()));
+
+// the C++ and libtorch rows (own file; needs g++ and libtorch, says so when they are missing)
+(await import('./cpp.js')).printCppBench();

@@ -4,6 +4,7 @@
  * No stack trace reaches the user, and no output file is half-written.
  */
 import { checkCommands } from './cli/check.js';
+import { emitCommands } from './cli/emit.js';
 import { describeOptions, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed } from './cli/args.js';
 import { evaluateVariant } from './ssim/variants.js';
 import { InputError, type Tensor } from './field/index.js';
@@ -139,7 +140,7 @@ const deriveCommands: Record<string, Command> = {
   },
 };
 
-const commands: Record<string, Command> = { ...imageCommands, ...deriveCommands, ...checkCommands };
+const commands: Record<string, Command> = { ...imageCommands, ...deriveCommands, ...checkCommands, ...emitCommands };
 
 function usage(): string {
   const lines = [

@@ -46,14 +46,14 @@ function sameLine(shown: string, actual: string): boolean {
 
 describe('README examples', () => {
   const all = examples();
-  it('there are examples for value, grad, check and trace', () => {
-    expect(new Set(all.map((e) => e.args[0]))).toEqual(new Set(['value', 'grad', 'check', 'trace']));
+  it('there are examples for value, grad, check, trace and emit', () => {
+    expect(new Set(all.map((e) => e.args[0]))).toEqual(new Set(['value', 'grad', 'check', 'trace', 'emit']));
   });
 
   it.each(all.map((e) => [e.args.join(' '), e] as const))('ssim-grad %s', (_, e) => {
     const r = cli(e.args, ROOT);
     const written = e.args[e.args.indexOf('--out') + 1];
-    if (e.args.includes('--out') && written !== undefined) rmSync(join(ROOT, written), { force: true });
+    if (e.args.includes('--out') && written !== undefined) rmSync(join(ROOT, written), { force: true, recursive: true }); // emit cpp writes a folder
     const actual = r.stdout.split('\n').map((l) => l.trimEnd());
     let at = 0;
     for (const line of e.shown) {

@@ -1,5 +1,7 @@
-/** The complete set of generated files, by file name (deterministic). */
+/** The complete set of generated files, by path under src/generated (deterministic). */
 import { BOUNDARIES } from '../field/index.js';
+import { resolveOptions } from '../ssim/options.js';
+import { emitCppHeader, emitCudaSource, emitTorchBinding } from './cpp.js';
 import { emitCsKernelFile, emitIndexFile, emitSsimKernelFile, emitWangKernelFile } from './kernels.js';
 
 export function generatedFiles(): Map<string, string> {
@@ -8,5 +10,10 @@ export function generatedFiles(): Map<string, string> {
   for (const b of BOUNDARIES) files.set(`cs-${b}.ts`, emitCsKernelFile(b));
   for (const b of BOUNDARIES) files.set(`wang-${b}.ts`, emitWangKernelFile(b));
   files.set('index.ts', emitIndexFile(BOUNDARIES));
+  // C++: the header for every boundary rule, and the libtorch binding for the default preset
+  // (\`ssim-grad emit cpp\` writes both for any other options)
+  files.set('cpp/ssim_grad.hpp', emitCppHeader());
+  files.set('cpp/ssim_torch.hpp', emitTorchBinding(resolveOptions({}), 'npm run generate'));
+  files.set('cpp/ssim_grad.cuh', emitCudaSource());
   return files;
 }

@@ -23,7 +23,7 @@ import { emitPointwise, type Arithmetic } from './pointwise.js';
 export const GENERATE_COMMAND = 'npm run generate';
 
 /** The body of `source(j, n)`: where index j of a padded axis of length n reads (-1: a zero). */
-const BOUNDARY_SOURCE: Record<Boundary, { doc: string; body: string[] }> = {
+export const BOUNDARY_SOURCE: Record<Boundary, { doc: string; body: string[] }> = {
   same: { doc: 'zero padding', body: ['return j >= 0 && j < n ? j : -1;'] },
   valid: { doc: "'valid': no padding, the map shrinks by k - 1", body: ['return j;'] },
   reflect: {

@@ -9,6 +9,18 @@ import { topoSort, type Node } from '../expr/index.js';
 
 export type Arithmetic = 'f64' | 'f32';
 
+/**
+ * The language printed: TypeScript (`const a = ...`, Math.*) or C++ (`const T a = ...`, std::*,
+ * literals as T(...) so that a float kernel computes in float). The scheduling is the same.
+ */
+export type Language = 'ts' | 'cpp';
+
+/** The spellings that differ between the languages (one table, so the two printers cannot drift). */
+const SPELLING: Record<Language, { decl: string; fn: (name: string) => string; lit: (s: string) => string; bool: (cond: string) => string }> = {
+  ts: { decl: 'const', fn: (name) => `Math.${name}`, lit: (s) => s, bool: (cond) => `(${cond} ? 1 : 0)` },
+  cpp: { decl: 'const T', fn: (name) => `std::${name}`, lit: (s) => `T(${s.replace(/^\((.*)\)$/, '$1')})`, bool: (cond) => `T(${cond} ? 1 : 0)` },
+};
+
 export interface PointwiseCode {
   /** Lines, without indentation. */
   readonly lines: string[];
@@ -33,7 +45,10 @@ export function emitPointwise(
   outputs: ReadonlyArray<readonly [string, Node]>,
   names: ReadonlyMap<Node, string>,
   arith: Arithmetic = 'f64',
+  lang: Language = 'ts',
 ): PointwiseCode {
+  if (lang === 'cpp' && arith === 'f32') throw new Error('emitPointwise: C++ computes in its type T; emulated float32 is for TypeScript');
+  const sp = SPELLING[lang];
   const f = (e: string): string => (arith === 'f32' ? `Math.fround(${e})` : e);
   const ref = new Map<number, string>();
   const lines: string[] = [];
@@ -47,7 +62,7 @@ export function emitPointwise(
       continue;
     }
     if (n.op === 'const') {
-      ref.set(n.id, arith === 'f32' ? `${Math.fround(n.value)}` : literal(n));
+      ref.set(n.id, arith === 'f32' ? `${Math.fround(n.value)}` : sp.lit(literal(n)));
       continue;
     }
     const a = n.args.map((m) => ref.get(m.id)!);
@@ -78,15 +93,15 @@ export function emitPointwise(
           '2/1': [f(`${x} * ${x}`), 1],
           '-1/1': [f(`1 / ${x}`), 1],
           '-2/1': [f(`1 / (${f(`${x} * ${x}`)})`), 2],
-          '1/2': [f(`Math.sqrt(${x})`), 1],
-          '-1/2': [f(`1 / ${f(`Math.sqrt(${x})`)}`), 2],
+          '1/2': [f(`${sp.fn('sqrt')}(${x})`), 1],
+          '-1/2': [f(`1 / ${f(`${sp.fn('sqrt')}(${x})`)}`), 2],
           '3/1': [f(`${f(`${x} * ${x}`)} * ${x}`), 2],
         };
         const hit = table[key];
         if (hit !== undefined) {
           [e, flops] = [hit[0], flops + hit[1]];
         } else {
-          e = f(`Math.pow(${x}, ${Number(r.num) / Number(r.den)})`);
+          e = f(`${sp.fn('pow')}(${x}, ${sp.lit(String(Number(r.num) / Number(r.den)))})`);
           flops += 1;
         }
         break;
@@ -94,34 +109,38 @@ export function emitPointwise(
       case 'exp':
       case 'log':
       case 'abs':
+        e = f(`${sp.fn(n.op)}(${a[0]})`);
+        flops += 1;
+        break;
       case 'sign':
-        e = f(`Math.${n.op}(${a[0]})`);
+        // C++ has no std::sign; (a > 0) - (a < 0) is its usual spelling
+        e = lang === 'ts' ? f(`Math.sign(${a[0]})`) : `T((${a[0]} > 0) - (${a[0]} < 0))`;
         flops += 1;
         break;
       case 'max':
-        e = `Math.max(${a[0]}, ${a[1]})`;
+        e = `${sp.fn('max')}(${a[0]}, ${a[1]})`;
         flops += 1;
         break;
       case 'powv':
-        e = f(`Math.pow(${a[0]}, ${a[1]})`);
+        e = f(`${sp.fn('pow')}(${a[0]}, ${a[1]})`);
         flops += 1;
         break;
       case 'step':
-        e = `(${a[0]} > 0 ? 1 : 0)`;
+        e = sp.bool(`${a[0]} > 0`);
         flops += 1;
         break;
       default:
         throw new Error(`emitPointwise: no rule for ${n.op}`);
     }
     const name = outNames.get(n.id) ?? names.get(n) ?? `t${temp++}`;
-    lines.push(`const ${name} = ${e};`);
+    lines.push(`${sp.decl} ${name} = ${e};`);
     ref.set(n.id, name);
   }
   // an output that is the same node as an earlier one (interning found them equal: dS/dm_yy is
   // dS/dm_xx) or a leaf gets an alias, so every output name is in scope
   const outputNames = outputs.map(([name, node]) => {
     const r = ref.get(node.id)!;
-    if (r !== name) lines.push(`const ${name} = ${r};`);
+    if (r !== name) lines.push(`${sp.decl} ${name} = ${r};`);
     return name;
   });
   return { lines, outputNames, flops };

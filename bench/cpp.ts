@@ -1,0 +1,59 @@
+/**
+ * The C++ rows of `npm run bench` (also runnable alone: `npx tsx bench/cpp.ts`): the generated C++
+ * kernel (value + d/dx) against libtorch autograd of pytorch-ssim's formula (11 x 11 conv2d) and of
+ * a separable-convolution version, in one C++ process on one thread (bench/cpp/bench.cpp). Needs
+ * g++ and libtorch; says so and prints no rows when they are missing.
+ */
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { buildCpp, missingToolchain } from '../test/support/cpp.js';
+
+const ROOT = join(import.meta.dirname, '..');
+
+interface Timing {
+  shape: string;
+  dtype: string;
+  impl: 'generated' | 'conv2d' | 'separable';
+  medianMs: number;
+  minMs: number;
+  value: number;
+  gradRel: number;
+}
+
+/** Compiles and runs the C++ bench; prints its table. `reps`: timed runs on 1x3x512x512 and on 1x3x1080x1920. */
+export function printCppBench(reps: readonly [number, number] = [5, 1]): void {
+  console.log('\nC++ and libtorch (bench/cpp.ts): value + d/dx, one thread (torch::set_num_threads(1)), one process');
+  const missing = missingToolchain();
+  if (missing !== null) {
+    console.log(`  C++ rows not measured: ${missing}`);
+    return;
+  }
+  const bin = buildCpp({ main: join(ROOT, 'bench/cpp/bench.cpp'), includes: [join(ROOT, 'src/generated/cpp')], torch: true });
+  const before = loadavg().map((v) => v.toFixed(2)).join(' ');
+  const r = spawnSync(bin, reps.map(String), { encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (r.status !== 0) throw new Error(`bench/cpp/bench.cpp exited with ${r.status}: ${r.stderr}`);
+  const after = loadavg().map((v) => v.toFixed(2)).join(' ');
+  const rows = r.stdout
+    .split('\n')
+    .filter((l) => l.includes('"impl"'))
+    .map((l) => JSON.parse(l) as Timing);
+  const ms = (t: Timing): string => `${t.medianMs.toFixed(0)} ms (min ${t.minMs.toFixed(0)})`;
+  console.log(`load average (1, 5, 15 min) before ${before}, after ${after}; runs: ${reps[0]} on 512x512 after a warm-up, ${reps[1]} on 1080x1920 without\n`);
+  console.log('| shape, dtype | generated C++ | libtorch conv2d autograd | libtorch separable autograd | vs conv2d | vs separable | target | met |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const g of rows.filter((t) => t.impl === 'generated')) {
+    const conv = rows.find((t) => t.shape === g.shape && t.dtype === g.dtype && t.impl === 'conv2d')!;
+    const sep = rows.find((t) => t.shape === g.shape && t.dtype === g.dtype && t.impl === 'separable')!;
+    const vsConv = conv.medianMs / g.medianMs;
+    const vsSep = sep.medianMs / g.medianMs;
+    // the goals: 3x faster than conv2d autograd in float32, never slower than the separable version
+    const target = g.dtype === 'float32' ? '>= 3x vs conv2d, >= 1x vs separable' : '>= 1x vs separable';
+    const met = vsSep >= 1 && (g.dtype !== 'float32' || vsConv >= 3);
+    console.log(
+      `| ${g.shape} ${g.dtype} | ${ms(g)} | ${ms(conv)}, grad ${conv.gradRel.toExponential(1)} rel | ${ms(sep)}, grad ${sep.gradRel.toExponential(1)} rel | ${vsConv.toFixed(1)}x | ${vsSep.toFixed(1)}x | ${target} | ${met ? 'yes' : 'NO'} |`,
+    );
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.filename === process.argv[1]) printCppBench();

@@ -1,0 +1,44 @@
+/**
+ * `ssim-grad emit cpp --preset P [options] --out DIR`: writes the C++ kernels (ssim_grad.hpp), the
+ * libtorch binding for these options (ssim_torch.hpp) and the CUDA kernels (ssim_grad.cuh), generated
+ * from the graph now (nothing is read from the package). All files are made before any is written,
+ * and each is written atomically, so a bad option leaves nothing behind.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from '../cli.js';
+import { InputError } from '../field/index.js';
+import { writeAtomic } from '../io/index.js';
+import { resolveOptions } from '../ssim/options.js';
+import { SSIM_OPTION_SPECS, ssimOptionsFrom } from './args.js';
+
+/** The emit command, by name (registered by src/cli.ts). */
+export const emitCommands: Record<string, Command> = {
+  emit: {
+    usage: 'ssim-grad emit cpp [--preset NAME | options] --out DIR [--json]',
+    summary: 'write the C++ kernels (ssim_grad.hpp), a libtorch SsimFunction for these options (ssim_torch.hpp) and the CUDA kernels (ssim_grad.cuh) into DIR',
+    options: {
+      ...SSIM_OPTION_SPECS,
+      out: { value: true, help: 'the folder to write into (created if missing; required)' },
+      json: { value: false, help: 'print one JSON object' },
+    },
+    async run(parsed, out) {
+      const { emitCppFiles } = await import('../emit/cpp.js');
+      const [target, ...extra] = parsed.positionals;
+      if (target !== 'cpp') throw new InputError(`expected the target cpp (ssim-grad emit cpp ...), got ${target === undefined ? 'none' : `'${target}'`}`);
+      if (extra.length > 0) throw new InputError(`emit cpp takes no files, got '${extra[0]}'`);
+      const dir = parsed.values.get('out');
+      if (dir === undefined) throw new InputError('--out: required, the folder to write the C++ files into');
+      if (existsSync(dir) && !statSync(dir).isDirectory()) throw new InputError(`--out: '${dir}' is a file, expected a folder`);
+      const options = ssimOptionsFrom(parsed);
+      if (options.precision !== undefined) throw new InputError('--precision: the C++ kernels are templated on float and double; choose with the tensor dtype');
+      const config = resolveOptions(options);
+      const files = emitCppFiles(config, `ssim-grad emit cpp ${parsed.raw.filter((a) => a !== 'cpp').join(' ')}`.trimEnd());
+      mkdirSync(dir, { recursive: true });
+      for (const [name, text] of files) writeAtomic(join(dir, name), text);
+      const names = [...files.keys()];
+      out(parsed.switches.has('json') ? JSON.stringify({ out: dir, files: names }) : `wrote ${names.join(', ')} to ${dir}`);
+      return 0;
+    },
+  },
+};

@@ -1,0 +1,39 @@
+// The binding that `ssim-grad emit cpp --preset skimage --data-range 1 --out DIR` writes, against
+// libtorch autograd of skimage's SSIM as written here (box 7, scipy 'reflect', sample covariance
+// 49/48, the map cropped by 3, C1 = 1e-4, C2 = 9e-4): the options are stated here, not read from
+// the binding. One JSON line per dtype; test/cli/emit.test.ts judges them.
+#include <torch/torch.h>
+
+#include <cstdio>
+
+#include "ssim_torch.hpp"
+#include "torch_reference.hpp"
+
+int main() {
+  torch::manual_seed(7);
+  const std::vector<double> box7(7, 1.0 / 7);
+  auto x0 = torch::rand({2, 3, 23, 30}, torch::kFloat64);
+  auto y0 = (x0 + 0.2 * torch::randn({2, 3, 23, 30}, torch::kFloat64)).clamp(0, 1);
+  auto run = [&](bool ours, torch::ScalarType t) {
+    auto x = x0.to(t).detach().requires_grad_(true), y = y0.to(t).detach().requires_grad_(true);
+    auto s = ours ? ssim_grad::ssim(x, y) : ssimTorch(x, y, box7, Boundary::reflect, 1e-4, 9e-4, 49.0 / 48, 3);
+    s.backward();
+    return std::vector<torch::Tensor>{s.detach(), x.grad(), y.grad()};
+  };
+  auto truth = run(false, torch::kFloat64);
+  for (auto t : {torch::kFloat64, torch::kFloat32}) {
+    auto ours = run(true, t);
+    std::printf("{\"dtype\":\"%s\",\"ssim\":%.17g,\"value\":%.3e,\"gradX\":%.3e,\"gradY\":%.3e}\n", t == torch::kFloat64 ? "float64" : "float32",
+                truth[0].item<double>(), std::abs(ours[0].item<double>() - truth[0].item<double>()) / truth[0].item<double>(), relErr(ours[1], truth[1]),
+                relErr(ours[2], truth[2]));
+  }
+  // a shape the options do not fit: libtorch's error (c10::Error) carries the binding's message
+  try {
+    ssim_grad::ssim(torch::rand({1, 1, 5, 5}, torch::kFloat64), torch::rand({1, 1, 5, 5}, torch::kFloat64));
+    std::printf("{\"tooSmall\":\"no error\"}\n");
+  } catch (const std::exception& e) {
+    std::string m = e.what();
+    std::printf("{\"tooSmall\":\"%s\"}\n", m.substr(0, m.find('\n')).c_str());
+  }
+  return 0;
+}

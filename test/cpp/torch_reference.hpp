@@ -1,0 +1,60 @@
+// pytorch-ssim's formula in libtorch, written independently of the generated header (conv2d with the
+// outer product of the taps, each boundary rule in libtorch's own spelling): the reference the
+// C++ test programs differentiate with libtorch autograd.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <vector>
+
+#include "ssim_grad.hpp"
+
+namespace F = torch::nn::functional;
+using ssim_grad::Boundary;
+
+/** Gaussian taps, normalised (pytorch-ssim's gaussian()). */
+inline std::vector<double> gaussian(int k, double sigma) {
+  std::vector<double> t(k);
+  double s = 0;
+  for (int i = 0; i < k; i++) s += t[i] = std::exp(-double((i - k / 2) * (i - k / 2)) / (2 * sigma * sigma));
+  for (auto& v : t) v /= s;
+  return t;
+}
+
+/** z padded by r on each side of H and W under the rule (the torch spelling of each). */
+inline torch::Tensor padded(const torch::Tensor& z, Boundary b, long r) {
+  using M = F::PadFuncOptions;
+  switch (b) {
+    case Boundary::same: return F::pad(z, M({r, r, r, r}).mode(torch::kConstant));
+    case Boundary::valid: return z;
+    case Boundary::mirror: return F::pad(z, M({r, r, r, r}).mode(torch::kReflect));
+    case Boundary::replicate: return F::pad(z, M({r, r, r, r}).mode(torch::kReplicate));
+    case Boundary::reflect: {
+      // half-sample symmetric: the first r samples, flipped, before; the last r, flipped, after
+      auto h = torch::cat({z.slice(2, 0, r).flip({2}), z, z.slice(2, z.size(2) - r).flip({2})}, 2);
+      return torch::cat({h.slice(3, 0, r).flip({3}), h, h.slice(3, h.size(3) - r).flip({3})}, 3);
+    }
+  }
+  return z;
+}
+
+/** pytorch-ssim's _ssim with a boundary rule, covariance normaliser and crop: the mean of the map. */
+inline torch::Tensor ssimTorch(const torch::Tensor& x, const torch::Tensor& y, const std::vector<double>& taps, Boundary b, double C1, double C2,
+                               double cn, long crop) {
+  const long k = static_cast<long>(taps.size()), C = x.size(1);
+  auto t = torch::tensor(taps, torch::kFloat64).to(x.scalar_type());
+  auto w = torch::outer(t, t).expand({C, 1, k, k}).contiguous();
+  auto filt = [&](const torch::Tensor& z) { return F::conv2d(padded(z, b, k / 2), w, F::Conv2dFuncOptions().groups(C)); };
+  auto mu1 = filt(x), mu2 = filt(y);
+  auto s11 = cn * (filt(x * x) - mu1 * mu1), s22 = cn * (filt(y * y) - mu2 * mu2), s12 = cn * (filt(x * y) - mu1 * mu2);
+  auto map = ((2 * mu1 * mu2 + C1) * (2 * s12 + C2)) / ((mu1 * mu1 + mu2 * mu2 + C1) * (s11 + s22 + C2));
+  if (crop > 0) map = map.slice(2, crop, map.size(2) - crop).slice(3, crop, map.size(3) - crop);
+  return map.mean();
+}
+
+inline double relErr(const torch::Tensor& a, const torch::Tensor& ref) {
+  auto r = ref.to(torch::kFloat64);
+  return ((a.to(torch::kFloat64) - r).abs().max() / r.abs().max()).item<double>();
+}
+

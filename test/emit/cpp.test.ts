@@ -1,0 +1,66 @@
+/**
+ * The generated C++ (src/generated/cpp) compiled with g++ against libtorch, and compared in C++
+ * with libtorch autograd of pytorch-ssim's formula (test/cpp/autograd.cpp writes that formula
+ * independently of the header): float64 to 1e-12 relative, float32 within the float32 floor
+ * (libtorch's own float32 autograd's distance from float64). Without g++ or libtorch this fails
+ * with what to install: CI installs both (.ci/run).
+ */
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCpp, missingToolchain, ROOT, runJsonLines } from '../support/cpp.js';
+
+const GENERATED_CPP = join(ROOT, 'src', 'generated', 'cpp');
+
+describe('generated C++ against libtorch autograd', () => {
+  let rows: Array<Record<string, unknown>> = [];
+  const row = (name: string): Record<string, number> => {
+    const r = rows.find((x) => x.case === name);
+    if (r === undefined) throw new Error(`no output for case ${name}`);
+    return r as Record<string, number>;
+  };
+
+  it('g++ and libtorch are installed (CI: .ci/run installs g++ and libtorch-dev)', () => {
+    expect(missingToolchain()).toBeNull();
+  });
+
+  beforeAll(() => {
+    if (missingToolchain() !== null) return;
+    const bin = buildCpp({ main: join(ROOT, 'test/cpp/autograd.cpp'), includes: [GENERATED_CPP, join(ROOT, 'test/cpp')], torch: true });
+    rows = runJsonLines(bin);
+  }, 600_000);
+
+  const cases = ['same-gauss11', 'valid-gauss11', 'reflect-box7-skimage', 'mirror-gauss11', 'replicate-gauss11'];
+
+  it.each(cases)('%s: float64 value and d/dx, d/dy equal libtorch autograd to 1e-12 relative', (name) => {
+    const r = row(name);
+    expect(r.ssim).toBeGreaterThan(0.5);
+    for (const k of ['value64', 'valueOnly64', 'gradX64', 'gradY64', 'gradXOnly64']) expect(r[k], k).toBeLessThan(1e-12);
+  });
+
+  it.each(cases)('%s: float32 kernels are within the float32 floor of libtorch float32 autograd', (name) => {
+    const r = row(name);
+    // the floor: how far libtorch's own float32 autograd lands from float64 (about 1e-6 relative)
+    expect(r.torchGradX32).toBeGreaterThan(1e-8);
+    expect(r.gradX32).toBeLessThan(2 * r.torchGradX32!);
+    expect(r.gradY32).toBeLessThan(2 * r.torchGradY32!);
+    expect(r.value32).toBeLessThan(1e-6);
+  });
+
+  it('SsimFunction (the binding) inside a larger graph: float64 to 1e-12, float32 within the floor, grads keep the dtype', () => {
+    const f64 = row('binding-f64');
+    expect(f64.value).toBeLessThan(1e-12);
+    expect(f64.gradX).toBeLessThan(1e-12);
+    expect(f64.gradY).toBeLessThan(1e-12);
+    expect(rows.find((x) => x.case === 'binding-f64')!.dtype).toBe('Double');
+    const f32 = row('binding-f32');
+    expect(rows.find((x) => x.case === 'binding-f32')!.dtype).toBe('Float');
+    expect(f32.gradX).toBeLessThan(2 * f32.torchGradX32!);
+    expect(f32.gradY).toBeLessThan(1e-5);
+  });
+
+  it('SsimFunction without inputs requiring grad computes the value only', () => {
+    const r = rows.find((x) => x.case === 'no-grad')!;
+    expect(r.requiresGrad).toBe(false);
+    expect(r.value as number).toBeLessThan(1e-12);
+  });
+});
