@@ -25,12 +25,12 @@ export function bandHalo(kh: number, crop: number): number {
 /**
  * Bands per plane for `planes` planes of `H` rows on `threads` threads: enough units that they share
  * out evenly (threads / gcd(planes, threads)), fewer when a band would be thinner than twice the halo
- * (its halo would cost more than its rows).
+ * (its halo would cost more than its rows) or than one row.
  */
 export function bandsPerPlane(planes: number, H: number, threads: number, halo: number): number {
   const gcd = (p: number, q: number): number => (q === 0 ? p : gcd(q, p % q));
   let bands = threads / gcd(planes, threads);
-  while (bands > 1 && Math.floor(H / bands) < 2 * halo) bands--;
+  while (bands > 1 && Math.floor(H / bands) < Math.max(1, 2 * halo)) bands--;
   return bands;
 }
 
@@ -42,10 +42,11 @@ export function splitWork(planes: number, H: number, threads: number, halo: numb
   const bands = bandsPerPlane(planes, H, threads, halo);
   const units = planes * bands;
   const edge = (band: number): number => Math.floor((band * H) / bands);
+  const shares = Math.min(threads, units);
   const out: Segment[][] = [];
-  for (let t = 0; t < Math.min(threads, units); t++) {
+  for (let t = 0; t < shares; t++) {
     const segs: Segment[] = [];
-    for (let u = Math.floor((t * units) / threads); u < Math.floor(((t + 1) * units) / threads); u++) {
+    for (let u = Math.floor((t * units) / shares); u < Math.floor(((t + 1) * units) / shares); u++) {
       const plane = Math.floor(u / bands), band = u % bands;
       const last = segs[segs.length - 1];
       if (last !== undefined && last.plane === plane && last.b === edge(band)) segs[segs.length - 1] = { plane, a: last.a, b: edge(band + 1) };
