@@ -9,6 +9,13 @@ import { ssim as ssimJs } from 'ssim.js';
 import { ssimGradFast, ssimFast, planKernel } from '../src/ssim/fast.js';
 import { gaussianTaps } from '../src/field/index.js';
 import { evaluateVariant } from '../src/ssim/variants.js';
+import { parallelRows, printParallel } from './parallel.js';
+
+// `npm run bench -- parallel`: the worker-thread rows alone
+if (process.argv[2] === 'parallel') {
+  await printParallel();
+  process.exit(0);
+}
 
 interface Row {
   what: string;
@@ -275,6 +282,8 @@ const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.t
     met: Math.max(counted, measured) <= 48,
   });
 }
+
+rows.push(...(await parallelRows()));
 
 const cpu = cpus();
 console.log(`ssim-grad benchmarks, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpu.length} cores (${cpu[0]?.model.trim()})`);

@@ -60,6 +60,13 @@ function sharedZeros(precision: Precision, n: number): Float64Array | Float32Arr
   return precision === 'float32' ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float64Array(new SharedArrayBuffer(8 * n));
 }
 
+/** A copy in ordinary memory (set: one memcpy). */
+function unshared(precision: Precision, a: Float64Array | Float32Array): Float64Array | Float32Array {
+  const out = precision === 'float32' ? new Float32Array(a.length) : new Float64Array(a.length);
+  out.set(a);
+  return out;
+}
+
 /** Runs the plan's kernel over threads; returns the value (and fills the gradients when given). */
 async function runParallel(
   plan: KernelPlan,
@@ -108,8 +115,8 @@ export async function ssimAsync(x: Tensor, y: Tensor, options: SsimOptions = {},
 
 /**
  * `ssimGradFast` on worker threads: SSIM and its exact gradients (d/dy skipped when `wrt` is 'x'),
- * bit-identical to the single-thread result. Gradients come back in shared memory (a Float64Array or
- * Float32Array over a SharedArrayBuffer), with x's shape.
+ * bit-identical to the single-thread result. Gradients come back as ssimGradFast's do (Float64Array or
+ * Float32Array in ordinary memory, x's shape).
  */
 export async function ssimGradFastAsync(
   x: Tensor,
@@ -127,6 +134,10 @@ export async function ssimGradFastAsync(
   let gx = sharedZeros(precision, xs.length);
   let gy = wrt === 'both' ? sharedZeros(precision, xs.length) : null;
   const s = await runParallel(plan, precision, threads, xs, ys, gx, gy);
+  // back in ordinary memory: typed arrays over a SharedArrayBuffer are slow in V8's optimised loops
+  // (see job.ts), and a caller's code would pay for it on every access
+  gx = unshared(precision, gx);
+  gy = gy === null ? null : unshared(precision, gy);
   if (plan.downsample !== null) {
     // D^T back to the input grid (in float64), as ssimGradFast does
     const back = (g: Float64Array | Float32Array): Float64Array | Float32Array => {

@@ -1,5 +1,5 @@
 /**
- * One worker's share of a kernel call, and how it runs: whole planes go to the kernel as they are
+ * One worker's share of a kernel call, and how it runs: whole planes go to the kernel together
  * (consecutive ones in one call, so the kernel's scratch planes are made once); a row band goes to
  * the kernel as a sub-image with its halo rows, and only the rows it owns are copied out.
  * Runs the same in a worker thread and on the calling thread (tests).
@@ -40,6 +40,18 @@ function newStorage(precision: Precision, n: number): Storage {
   return precision === 'float32' ? new Float32Array(n) : new Float64Array(n);
 }
 
+/**
+ * A copy of n values from `offset` in ordinary (unshared) memory. The kernels run on copies, in and
+ * out: typed arrays over a SharedArrayBuffer ran the kernel loops about twice as slowly here (512 x 512
+ * gray value + d/dx, best of 4 x 8 runs on a loaded machine: 95 ms against 45 ms;
+ * `npx tsx bench/shared-memory.ts`), and a memcpy costs far less than that.
+ */
+function local(job: Job, a: Storage, offset: number, n: number): Storage {
+  const out = newStorage(job.precision, n);
+  out.set(a.subarray(offset, offset + n));
+  return out;
+}
+
 /** Runs the kernel on `count` consecutive rows-planes: sub-arrays of x and y, N = 1, C = count, height Hs. */
 function kernelCall(job: Job, x: Storage, y: Storage, params: KernelParams, out: { gradX: Storage; gradY: Storage | null } | null): void {
   const k = ssimKernels[job.padding][job.variant];
@@ -68,10 +80,16 @@ export function runJob(job: Job): void {
       let e = s + 1;
       while (e < segs.length && segs[e]!.a === 0 && segs[e]!.b === H && segs[e]!.plane === segs[e - 1]!.plane + 1) e++;
       const p0 = seg.plane, count = e - s;
-      const span = (a: Storage): Storage => a.subarray(p0 * plane, (p0 + count) * plane);
-      const params: KernelParams = { ...job.params, N: 1, C: count, rowSums: job.rowSums.subarray(p0 * MH, (p0 + count) * MH) };
-      const out = grad ? { gradX: span(job.gradX!), gradY: job.gradY === null ? null : span(job.gradY) } : null;
-      kernelCall(job, span(job.x), span(job.y), params, out);
+      const rows = new Float64Array(count * MH);
+      const params: KernelParams = { ...job.params, N: 1, C: count, rowSums: rows };
+      const n = count * plane;
+      const out = grad ? { gradX: newStorage(job.precision, n), gradY: job.gradY === null ? null : newStorage(job.precision, n) } : null;
+      kernelCall(job, local(job, job.x, p0 * plane, n), local(job, job.y, p0 * plane, n), params, out);
+      job.rowSums.set(rows, p0 * MH);
+      if (out !== null) {
+        job.gradX!.set(out.gradX, p0 * plane);
+        if (out.gradY !== null) job.gradY!.set(out.gradY, p0 * plane);
+      }
       s = e;
       continue;
     }
@@ -83,7 +101,7 @@ export function runJob(job: Job): void {
     const rows = new Float64Array(MHb);
     const params: KernelParams = { ...job.params, N: 1, C: 1, H: Hb, rowSums: rows };
     const out = grad ? { gradX: newStorage(job.precision, Hb * W), gradY: job.gradY === null ? null : newStorage(job.precision, Hb * W) } : null;
-    kernelCall(job, job.x.subarray(base + lo * W, base + hi * W), job.y.subarray(base + lo * W, base + hi * W), params, out);
+    kernelCall(job, local(job, job.x, base + lo * W, Hb * W), local(job, job.y, base + lo * W, Hb * W), params, out);
     // map row i of the plane is row i - lo of the band's map (under every boundary rule, 'valid' included)
     for (let i = seg.a; i < Math.min(seg.b, MH); i++) job.rowSums[seg.plane * MH + i] = rows[i - lo]!;
     if (out !== null) {
