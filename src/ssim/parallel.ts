@@ -17,11 +17,13 @@ import { bandHalo, splitWork } from './_internals/split.js';
 import { resolveOptions, type SsimOptions } from './options.js';
 
 /**
- * Inputs smaller than this many values (N x C x H x W) run on the calling thread: below it, handing
- * the work to threads (copies into shared memory, messages, halo rows) costs more than it saves.
- * Measured with `npm run bench -- parallel` on 2 cores (README, "Generated kernels and speed").
+ * Inputs smaller than this many values (N x C x H x W) run on the calling thread. A parallel call
+ * costs about 0.3 ms more than the kernel's own work (a 3 x 24 x 24 value + d/dx: 0.3 ms against
+ * 0.2 ms on the calling thread; `node --import tsx bench/parallel.ts threshold`), and the kernel
+ * takes 110-160 ns per value, so at 65536 values (about 7-10 ms of work) the overhead is a few
+ * per cent; below, the saving shrinks towards nothing.
  */
-export const PARALLEL_MIN_PIXELS = 1 << 17;
+export const PARALLEL_MIN_PIXELS = 1 << 16;
 
 /** How to run in parallel. */
 export interface ParallelOptions {
