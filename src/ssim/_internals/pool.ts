@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Job } from './job.js';
 
 interface Pending {
-  readonly resolve: () => void;
+  readonly resolve: (cpuMs: number) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -28,12 +28,12 @@ let nextId = 0;
 function spawn(): PoolWorker {
   const worker = fromSource ? new Worker(bootstrap, { workerData: { entry: entry.href } }) : new Worker(entry);
   const pw: PoolWorker = { worker, pending: new Map() };
-  worker.on('message', (msg: { id: number; ok: boolean; error?: string }) => {
+  worker.on('message', (msg: { id: number; ok: boolean; error?: string; cpuMs?: number }) => {
     const p = pw.pending.get(msg.id);
     if (p === undefined) return;
     pw.pending.delete(msg.id);
     if (pw.pending.size === 0) worker.unref();
-    if (msg.ok) p.resolve();
+    if (msg.ok) p.resolve(msg.cpuMs ?? Number.NaN);
     else p.reject(new Error(`ssim worker thread: ${msg.error}`));
   });
   const fail = (e: Error): void => {
@@ -49,13 +49,16 @@ function spawn(): PoolWorker {
   return pw;
 }
 
+/** CPU ms each worker spent on its job in the last runOnPool call (Linux; NaN elsewhere): for the bench. */
+export let lastJobCpuMs: number[] = [];
+
 /** Runs the jobs, job t on worker t (the pool grows to the number of jobs), and resolves when all are done. */
 export function runOnPool(jobs: readonly Job[]): Promise<void> {
   while (workers.length < jobs.length) workers.push(spawn());
   return Promise.all(
     jobs.map(
       (job, t) =>
-        new Promise<void>((resolve, reject) => {
+        new Promise<number>((resolve, reject) => {
           const pw = workers[t]!;
           const id = nextId++;
           pw.pending.set(id, { resolve, reject });
@@ -63,7 +66,9 @@ export function runOnPool(jobs: readonly Job[]): Promise<void> {
           pw.worker.postMessage({ id, job });
         }),
     ),
-  ).then(() => undefined);
+  ).then((cpu) => {
+    lastJobCpuMs = cpu;
+  });
 }
 
 /** Number of live workers in the pool (tests). */
