@@ -174,6 +174,18 @@ describe('when threads are used', () => {
     expect(poolSize()).toBe(2);
   });
 
+  it('calls in flight together share the pool and each gets its own result', async () => {
+    const a = image([3, 50, 40], 2), b = image([1, 90, 33], 3);
+    const [ra, rb] = await Promise.all([
+      ssimGradFastAsync(a.x, a.y, {}, 'float64', 'both', { threads: 2, minPixels: 0 }),
+      ssimGradFastAsync(b.x, b.y, { preset: 'skimage', dataRange: 1 }, 'float64', 'both', { threads: 2, minPixels: 0 }),
+    ]);
+    const [oa, ob] = [ssimGradFast(a.x, a.y, {}, 'float64', 'both'), ssimGradFast(b.x, b.y, { preset: 'skimage', dataRange: 1 }, 'float64', 'both')];
+    expect([Object.is(ra.ssim, oa.ssim), Object.is(rb.ssim, ob.ssim)]).toEqual([true, true]);
+    expect(differing(oa.gradX.data, ra.gradX.data)).toEqual([]);
+    expect(differing(ob.gradY!.data, rb.gradY!.data)).toEqual([]);
+  });
+
   it('rejects bad threads and minPixels with a one-line error naming them', async () => {
     const { x, y } = image([8, 8], 1);
     for (const threads of [0, -1, 1.5, Number.NaN, 'many']) {
