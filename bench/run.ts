@@ -11,6 +11,13 @@ import { ssimGradFast, ssimFast, planKernel } from '../src/ssim/fast.js';
 import { gaussianTaps } from '../src/field/index.js';
 import { evaluateVariant } from '../src/ssim/variants.js';
 import { fmtMs, fmtTiming, formatReport, machineLoad, measure, type Row } from './measure.js';
+import { parallelRows, printParallel } from './parallel.js';
+
+// `npm run bench -- parallel`: the worker-thread rows alone
+if (process.argv[2] === 'parallel') {
+  await printParallel();
+  process.exit(0);
+}
 
 const loadBefore = machineLoad();
 
@@ -266,6 +273,8 @@ const fmt = fmtMs;
     met: Math.max(counted, measured) <= 48,
   });
 }
+
+rows.push(...(await parallelRows()));
 
 const cpu = cpus();
 const machine = { date: new Date().toISOString().slice(0, 10), node: process.version, cores: cpu.length, model: cpu[0]?.model.trim() ?? 'unknown cpu' };

@@ -137,7 +137,7 @@ function plus(base: string, offset: string): string {
 function setup(boundary: Boundary, k: number | null): string[] {
   const valid = boundary === 'valid';
   const lines = [
-    'const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;',
+    'const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;',
     ...(MAP.prefix === 'wang' ? ['const { alpha = 1, beta = 1, gamma = 1 } = p;'] : []),
     'const kh = tapsH.length;',
     'const kw = tapsW.length;',
@@ -172,6 +172,9 @@ function setup(boundary: Boundary, k: number | null): string[] {
     'const cH = tapsH[rH]!, cW = tapsW[rW]!;',
     '// column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1',
     'const BLOCK = 64;',
+    '// each map row\'s sum of the map over the region, block after block; a plane\'s sum adds the rows in order,',
+    '// so a band of rows computed elsewhere (worker threads) combines to the same bits',
+    'const rowSum = new Float64Array(MH);',
   );
   if (k !== null) {
     const r = (k - 1) / 2;
@@ -210,6 +213,17 @@ function pass1(k: number | null): string[] {
   ];
 }
 
+/** A plane's sum: its map rows' sums added in row order, weighted into the total; reported per plane and per row when asked. */
+function planeTotal(): string[] {
+  return [
+    'let planeSum = 0;',
+    'for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;',
+    'total += omega * planeSum;',
+    'if (planeSums !== undefined) planeSums[plane] = planeSum;',
+    'if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);',
+  ];
+}
+
 /** Row offsets of the vertical taps of map row i, in locals when unrolled. */
 function pass2Rows(k: number | null): string[] {
   if (k === null) return ['const ik = i * kh;'];
@@ -240,7 +254,7 @@ ${indent(setup(boundary, k), 2)}
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
 ${indent(pass1(k), 4)}
     // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
@@ -248,13 +262,14 @@ ${indent(pass1(k), 4)}
       const je = Math.min(jb + BLOCK, MW - crop);
       for (let i = crop; i < MH - crop; i++) {
 ${indent(pass2Rows(k), 8)}
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
-${indent([...moments(k), ...pointwise, `planeSum += ${MAP.value};`], 10)}
+${indent([...moments(k), ...pointwise, `blockSum += ${MAP.value};`], 10)}
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
-    total += omega * planeSum;
-    if (planeSums !== undefined) planeSums[plane] = planeSum;
+${indent(planeTotal(), 4)}
   }
   return total;
 }
@@ -302,7 +317,7 @@ ${indent(setup(boundary, k), 2)}
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
 ${indent(pass1(k), 4)}
     // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
@@ -311,10 +326,11 @@ ${indent(pass1(k), 4)}
       for (let i = crop; i < MH - crop; i++) {
 ${indent(pass2Rows(k), 8)}
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
 ${indent([...moments(k), ...pointwise], 12)}
-            planeSum += ${MAP.value};
+            blockSum += ${MAP.value};
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -322,10 +338,11 @@ ${indent([...moments(k), ...pointwise], 12)}
           // d/dx alone: the partials with respect to y's moments are not computed
           for (let j = jb; j < je; j++) {
 ${indent([...moments(k), ...pointwiseX], 12)}
-            planeSum += ${MAP.value};
+            blockSum += ${MAP.value};
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -390,8 +407,7 @@ ${indent(symmetricDots(k, 'W', [['s_mu_y', 'e_mu_y'], ['s_yy', 'e_yy']], p4cente
         if (gy !== null) gy[row + j] = ${F(`${F(`a_mu_y[q]! + ${F(`${F('2 * yv')} * a_yy[q]!`)}`)} + ${F('xv * a_xy[q]!')}`)};
       }
     }
-    total += omega * planeSum;
-    if (planeSums !== undefined) planeSums[plane] = planeSum;
+${indent(planeTotal(), 4)}
   }
   return total;
 }

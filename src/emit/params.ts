@@ -21,6 +21,12 @@ export interface KernelParams {
   readonly planeOmega?: Float64Array;
   /** If given, receives each plane's unweighted sum of the map over the region (N x C values). */
   readonly planeSums?: Float64Array;
+  /**
+   * If given, receives each map row's unweighted sum over the region (N x C x MH values, MH the map's
+   * height; zero outside the region). A plane's sum is these added in row order, so row bands run on
+   * worker threads combine to the single-thread kernel's bits.
+   */
+  readonly rowSums?: Float64Array;
   /** Wang's exponents (the wang kernels; 1 by default). */
   readonly alpha?: number;
   readonly beta?: number;

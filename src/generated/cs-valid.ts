@@ -33,7 +33,7 @@ function windowRows(m: number, k: number, n: number, offset: number): Int32Array
  * 15 flops of S per pixel.
  */
 export function csValueValidF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map: one value per window that fits
@@ -64,12 +64,15 @@ export function csValueValidF64(x: Float64Array, y: Float64Array, p: KernelParam
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -95,6 +98,7 @@ export function csValueValidF64(x: Float64Array, y: Float64Array, p: KernelParam
       const je = Math.min(jb + BLOCK, MW - crop);
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
           for (let t = 0; t < rH; t++) {
@@ -116,12 +120,16 @@ export function csValueValidF64(x: Float64Array, y: Float64Array, p: KernelParam
           const B2 = C2 + var_x + var_y;
           const t9 = 1 / B2;
           const cs = A2 * t9;
-          planeSum += cs;
+          blockSum += cs;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -133,7 +141,7 @@ export function csValueValidF64(x: Float64Array, y: Float64Array, p: KernelParam
  * and 41 flops of S and its partials.
  */
 export function csGradValidF64(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map: one value per window that fits
@@ -164,6 +172,9 @@ export function csGradValidF64(x: Float64Array, y: Float64Array, p: KernelParams
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const withY = out.gradY !== null;
   // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
@@ -181,7 +192,7 @@ export function csGradValidF64(x: Float64Array, y: Float64Array, p: KernelParams
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -208,6 +219,7 @@ export function csGradValidF64(x: Float64Array, y: Float64Array, p: KernelParams
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
@@ -242,7 +254,7 @@ export function csGradValidF64(x: Float64Array, y: Float64Array, p: KernelParams
             const t16 = t14 + t15;
             const g_mu_y = omega * t16;
             const g_yy = g_xx;
-            planeSum += cs;
+            blockSum += cs;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -276,10 +288,11 @@ export function csGradValidF64(x: Float64Array, y: Float64Array, p: KernelParams
             const g_mu_x = omega * t13;
             const g_xx = -(c_n * A2 * t10 * omega);
             const g_xy = 2 * c_n * t9 * omega;
-            planeSum += cs;
+            blockSum += cs;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -363,8 +376,11 @@ export function csGradValidF64(x: Float64Array, y: Float64Array, p: KernelParams
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -375,7 +391,7 @@ export function csGradValidF64(x: Float64Array, y: Float64Array, p: KernelParams
  * 15 flops of S per pixel.
  */
 export function csValueValidF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -407,6 +423,9 @@ export function csValueValidF64K11(x: Float64Array, y: Float64Array, p: KernelPa
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   let total = 0;
@@ -414,7 +433,7 @@ export function csValueValidF64K11(x: Float64Array, y: Float64Array, p: KernelPa
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -441,6 +460,7 @@ export function csValueValidF64K11(x: Float64Array, y: Float64Array, p: KernelPa
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
           let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
@@ -462,12 +482,16 @@ export function csValueValidF64K11(x: Float64Array, y: Float64Array, p: KernelPa
           const B2 = C2 + var_x + var_y;
           const t9 = 1 / B2;
           const cs = A2 * t9;
-          planeSum += cs;
+          blockSum += cs;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -479,7 +503,7 @@ export function csValueValidF64K11(x: Float64Array, y: Float64Array, p: KernelPa
  * and 41 flops of S and its partials.
  */
 export function csGradValidF64K11(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -511,6 +535,9 @@ export function csGradValidF64K11(x: Float64Array, y: Float64Array, p: KernelPar
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   const withY = out.gradY !== null;
@@ -530,7 +557,7 @@ export function csGradValidF64K11(x: Float64Array, y: Float64Array, p: KernelPar
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -558,6 +585,7 @@ export function csGradValidF64K11(x: Float64Array, y: Float64Array, p: KernelPar
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
@@ -592,7 +620,7 @@ export function csGradValidF64K11(x: Float64Array, y: Float64Array, p: KernelPar
             const t16 = t14 + t15;
             const g_mu_y = omega * t16;
             const g_yy = g_xx;
-            planeSum += cs;
+            blockSum += cs;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -626,10 +654,11 @@ export function csGradValidF64K11(x: Float64Array, y: Float64Array, p: KernelPar
             const g_mu_x = omega * t13;
             const g_xx = -(c_n * A2 * t10 * omega);
             const g_xy = 2 * c_n * t9 * omega;
-            planeSum += cs;
+            blockSum += cs;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -700,8 +729,11 @@ export function csGradValidF64K11(x: Float64Array, y: Float64Array, p: KernelPar
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }

@@ -47,7 +47,7 @@ function windowRows(m: number, k: number, n: number, offset: number): Int32Array
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -78,12 +78,15 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -109,6 +112,7 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
       const je = Math.min(jb + BLOCK, MW - crop);
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
           for (let t = 0; t < rH; t++) {
@@ -134,12 +138,16 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -151,7 +159,7 @@ export function ssimValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -182,6 +190,9 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const withY = out.gradY !== null;
   // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
@@ -199,7 +210,7 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -226,6 +237,7 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
@@ -270,7 +282,7 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -313,10 +325,11 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -400,8 +413,11 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -412,7 +428,7 @@ export function ssimGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -443,12 +459,15 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -474,6 +493,7 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
       const je = Math.min(jb + BLOCK, MW - crop);
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
           for (let t = 0; t < rH; t++) {
@@ -499,12 +519,16 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -516,7 +540,7 @@ export function ssimValueReflectF32(x: Float32Array, y: Float32Array, p: KernelP
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -547,6 +571,9 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const withY = out.gradY !== null;
   // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
@@ -564,7 +591,7 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -591,6 +618,7 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
@@ -635,7 +663,7 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -678,10 +706,11 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -765,8 +794,11 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -777,7 +809,7 @@ export function ssimGradReflectF32(x: Float32Array, y: Float32Array, p: KernelPa
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -809,6 +841,9 @@ export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: Kerne
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
   let total = 0;
@@ -816,7 +851,7 @@ export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: Kerne
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -843,6 +878,7 @@ export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: Kerne
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
           let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
@@ -868,12 +904,16 @@ export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: Kerne
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -885,7 +925,7 @@ export function ssimValueReflectF64K7(x: Float64Array, y: Float64Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -917,6 +957,9 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
   const withY = out.gradY !== null;
@@ -936,7 +979,7 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -964,6 +1007,7 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
@@ -1008,7 +1052,7 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1051,10 +1095,11 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -1125,8 +1170,11 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1137,7 +1185,7 @@ export function ssimGradReflectF64K7(x: Float64Array, y: Float64Array, p: Kernel
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -1169,6 +1217,9 @@ export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: Kerne
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
   let total = 0;
@@ -1176,7 +1227,7 @@ export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: Kerne
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1203,6 +1254,7 @@ export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: Kerne
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
           let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
@@ -1228,12 +1280,16 @@ export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: Kerne
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1245,7 +1301,7 @@ export function ssimValueReflectF32K7(x: Float32Array, y: Float32Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -1277,6 +1333,9 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
   const withY = out.gradY !== null;
@@ -1296,7 +1355,7 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1324,6 +1383,7 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
@@ -1368,7 +1428,7 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1411,10 +1471,11 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -1485,8 +1546,11 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1497,7 +1561,7 @@ export function ssimGradReflectF32K7(x: Float32Array, y: Float32Array, p: Kernel
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1529,6 +1593,9 @@ export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   let total = 0;
@@ -1536,7 +1603,7 @@ export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1563,6 +1630,7 @@ export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
           let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
@@ -1588,12 +1656,16 @@ export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1605,7 +1677,7 @@ export function ssimValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1637,6 +1709,9 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   const withY = out.gradY !== null;
@@ -1656,7 +1731,7 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1684,6 +1759,7 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
@@ -1728,7 +1804,7 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1771,10 +1847,11 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -1845,8 +1922,11 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1857,7 +1937,7 @@ export function ssimGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
  * 23 flops of S per pixel.
  */
 export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1889,6 +1969,9 @@ export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: Kern
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   let total = 0;
@@ -1896,7 +1979,7 @@ export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: Kern
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1923,6 +2006,7 @@ export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: Kern
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
           let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
@@ -1948,12 +2032,16 @@ export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: Kern
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1965,7 +2053,7 @@ export function ssimValueReflectF32K11(x: Float32Array, y: Float32Array, p: Kern
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1997,6 +2085,9 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   const withY = out.gradY !== null;
@@ -2016,7 +2107,7 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -2044,6 +2135,7 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
@@ -2088,7 +2180,7 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -2131,10 +2223,11 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -2205,8 +2298,11 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -2219,7 +2315,7 @@ export function ssimGradReflectF32K11(x: Float32Array, y: Float32Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -2250,6 +2346,9 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const withY = out.gradY !== null;
   // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
@@ -2267,7 +2366,7 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -2294,6 +2393,7 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = Math.fround(cH * h_x[rowOffset[ik + rH]! + j]!), mu_y = Math.fround(cH * h_y[rowOffset[ik + rH]! + j]!), m_xx = Math.fround(cH * h_xx[rowOffset[ik + rH]! + j]!), m_yy = Math.fround(cH * h_yy[rowOffset[ik + rH]! + j]!), m_xy = Math.fround(cH * h_xy[rowOffset[ik + rH]! + j]!);
@@ -2338,7 +2438,7 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
             const t24 = Math.fround(Math.fround(t21 + t22) + t23);
             const g_mu_y = Math.fround(t24 * omega);
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -2381,10 +2481,11 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
             const g_mu_x = Math.fround(t20 * omega);
             const g_xx = -(Math.fround(Math.fround(Math.fround(Math.fround(Math.fround(c_n * A1) * A2) * t6) * t12) * omega));
             const g_xy = Math.fround(Math.fround(Math.fround(Math.fround(Math.fround(2 * c_n) * A1) * t6) * t11) * omega);
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -2468,8 +2569,11 @@ export function ssimGradReflectF32Arith(x: Float32Array, y: Float32Array, p: Ker
         if (gy !== null) gy[row + j] = Math.fround(Math.fround(a_mu_y[q]! + Math.fround(Math.fround(2 * yv) * a_yy[q]!)) + Math.fround(xv * a_xy[q]!));
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }

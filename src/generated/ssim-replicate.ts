@@ -45,7 +45,7 @@ function windowRows(m: number, k: number, n: number, offset: number): Int32Array
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -76,12 +76,15 @@ export function ssimValueReplicateF64(x: Float64Array, y: Float64Array, p: Kerne
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -107,6 +110,7 @@ export function ssimValueReplicateF64(x: Float64Array, y: Float64Array, p: Kerne
       const je = Math.min(jb + BLOCK, MW - crop);
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
           for (let t = 0; t < rH; t++) {
@@ -132,12 +136,16 @@ export function ssimValueReplicateF64(x: Float64Array, y: Float64Array, p: Kerne
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -149,7 +157,7 @@ export function ssimValueReplicateF64(x: Float64Array, y: Float64Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -180,6 +188,9 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const withY = out.gradY !== null;
   // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
@@ -197,7 +208,7 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -224,6 +235,7 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
@@ -268,7 +280,7 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -311,10 +323,11 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -398,8 +411,11 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -410,7 +426,7 @@ export function ssimGradReplicateF64(x: Float64Array, y: Float64Array, p: Kernel
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF32(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -441,12 +457,15 @@ export function ssimValueReplicateF32(x: Float32Array, y: Float32Array, p: Kerne
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -472,6 +491,7 @@ export function ssimValueReplicateF32(x: Float32Array, y: Float32Array, p: Kerne
       const je = Math.min(jb + BLOCK, MW - crop);
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
           for (let t = 0; t < rH; t++) {
@@ -497,12 +517,16 @@ export function ssimValueReplicateF32(x: Float32Array, y: Float32Array, p: Kerne
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -514,7 +538,7 @@ export function ssimValueReplicateF32(x: Float32Array, y: Float32Array, p: Kerne
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -545,6 +569,9 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const withY = out.gradY !== null;
   // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
@@ -562,7 +589,7 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -589,6 +616,7 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
@@ -633,7 +661,7 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -676,10 +704,11 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -763,8 +792,11 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -775,7 +807,7 @@ export function ssimGradReplicateF32(x: Float32Array, y: Float32Array, p: Kernel
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -807,6 +839,9 @@ export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: Ker
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
   let total = 0;
@@ -814,7 +849,7 @@ export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: Ker
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -841,6 +876,7 @@ export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: Ker
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
           let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
@@ -866,12 +902,16 @@ export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: Ker
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -883,7 +923,7 @@ export function ssimValueReplicateF64K7(x: Float64Array, y: Float64Array, p: Ker
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -915,6 +955,9 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
   const withY = out.gradY !== null;
@@ -934,7 +977,7 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -962,6 +1005,7 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
@@ -1006,7 +1050,7 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1049,10 +1093,11 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -1123,8 +1168,11 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1135,7 +1183,7 @@ export function ssimGradReplicateF64K7(x: Float64Array, y: Float64Array, p: Kern
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -1167,6 +1215,9 @@ export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: Ker
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
   let total = 0;
@@ -1174,7 +1225,7 @@ export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: Ker
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1201,6 +1252,7 @@ export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: Ker
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
           let mu_y = cH * h_y[o3 + j]! + wH0 * (h_y[o0 + j]! + h_y[o6 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o5 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o4 + j]!);
@@ -1226,12 +1278,16 @@ export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: Ker
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1243,7 +1299,7 @@ export function ssimValueReplicateF32K7(x: Float32Array, y: Float32Array, p: Ker
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
@@ -1275,6 +1331,9 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!;
   const withY = out.gradY !== null;
@@ -1294,7 +1353,7 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1322,6 +1381,7 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[o3 + j]! + wH0 * (h_x[o0 + j]! + h_x[o6 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o5 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o4 + j]!);
@@ -1366,7 +1426,7 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1409,10 +1469,11 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -1483,8 +1544,11 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1495,7 +1559,7 @@ export function ssimGradReplicateF32K7(x: Float32Array, y: Float32Array, p: Kern
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1527,6 +1591,9 @@ export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: Ke
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   let total = 0;
@@ -1534,7 +1601,7 @@ export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: Ke
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1561,6 +1628,7 @@ export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: Ke
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
           let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
@@ -1586,12 +1654,16 @@ export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: Ke
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1603,7 +1675,7 @@ export function ssimValueReplicateF64K11(x: Float64Array, y: Float64Array, p: Ke
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1635,6 +1707,9 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   const withY = out.gradY !== null;
@@ -1654,7 +1729,7 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1682,6 +1757,7 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
@@ -1726,7 +1802,7 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -1769,10 +1845,11 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -1843,8 +1920,11 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1855,7 +1935,7 @@ export function ssimGradReplicateF64K11(x: Float64Array, y: Float64Array, p: Ker
  * 23 flops of S per pixel.
  */
 export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1887,6 +1967,9 @@ export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: Ke
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   let total = 0;
@@ -1894,7 +1977,7 @@ export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: Ke
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -1921,6 +2004,7 @@ export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: Ke
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
           let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
@@ -1946,12 +2030,16 @@ export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: Ke
           const B2 = C2 + var_x + var_y;
           const t11 = 1 / B2;
           const S = A1 * A2 * t6 * t11;
-          planeSum += S;
+          blockSum += S;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -1963,7 +2051,7 @@ export function ssimValueReplicateF32K11(x: Float32Array, y: Float32Array, p: Ke
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
@@ -1995,6 +2083,9 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   const withY = out.gradY !== null;
@@ -2014,7 +2105,7 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -2042,6 +2133,7 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
@@ -2086,7 +2178,7 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
             const t24 = t21 + t22 + t23;
             const g_mu_y = t24 * omega;
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -2129,10 +2221,11 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
             const g_mu_x = t20 * omega;
             const g_xx = -(c_n * A1 * A2 * t6 * t12 * omega);
             const g_xy = 2 * c_n * A1 * t6 * t11 * omega;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -2203,8 +2296,11 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -2217,7 +2313,7 @@ export function ssimGradReplicateF32K11(x: Float32Array, y: Float32Array, p: Ker
  * and 73 flops of S and its partials.
  */
 export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
   // the SSIM map has the image size
@@ -2248,6 +2344,9 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const withY = out.gradY !== null;
   // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
@@ -2265,7 +2364,7 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -2292,6 +2391,7 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = Math.fround(cH * h_x[rowOffset[ik + rH]! + j]!), mu_y = Math.fround(cH * h_y[rowOffset[ik + rH]! + j]!), m_xx = Math.fround(cH * h_xx[rowOffset[ik + rH]! + j]!), m_yy = Math.fround(cH * h_yy[rowOffset[ik + rH]! + j]!), m_xy = Math.fround(cH * h_xy[rowOffset[ik + rH]! + j]!);
@@ -2336,7 +2436,7 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
             const t24 = Math.fround(Math.fround(t21 + t22) + t23);
             const g_mu_y = Math.fround(t24 * omega);
             const g_yy = g_xx;
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -2379,10 +2479,11 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
             const g_mu_x = Math.fround(t20 * omega);
             const g_xx = -(Math.fround(Math.fround(Math.fround(Math.fround(Math.fround(c_n * A1) * A2) * t6) * t12) * omega));
             const g_xy = Math.fround(Math.fround(Math.fround(Math.fround(Math.fround(2 * c_n) * A1) * t6) * t11) * omega);
-            planeSum += S;
+            blockSum += S;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -2466,8 +2567,11 @@ export function ssimGradReplicateF32Arith(x: Float32Array, y: Float32Array, p: K
         if (gy !== null) gy[row + j] = Math.fround(Math.fround(a_mu_y[q]! + Math.fround(Math.fround(2 * yv) * a_yy[q]!)) + Math.fround(xv * a_xy[q]!));
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }

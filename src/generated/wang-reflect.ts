@@ -34,7 +34,7 @@ function windowRows(m: number, k: number, n: number, offset: number): Int32Array
  * 38 flops of S per pixel.
  */
 export function wangValueReflectF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const { alpha = 1, beta = 1, gamma = 1 } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
@@ -66,12 +66,15 @@ export function wangValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -97,6 +100,7 @@ export function wangValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
       const je = Math.min(jb + BLOCK, MW - crop);
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
           for (let t = 0; t < rH; t++) {
@@ -138,12 +142,16 @@ export function wangValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
           const t26 = t22 * t25;
           const t27 = Math.pow(t26, gamma);
           const wang = t5 * t18 * t27;
-          planeSum += wang;
+          blockSum += wang;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -155,7 +163,7 @@ export function wangValueReflectF64(x: Float64Array, y: Float64Array, p: KernelP
  * and 164 flops of S and its partials.
  */
 export function wangGradReflectF64(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const { alpha = 1, beta = 1, gamma = 1 } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
@@ -187,6 +195,9 @@ export function wangGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const withY = out.gradY !== null;
   // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
@@ -204,7 +215,7 @@ export function wangGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -231,6 +242,7 @@ export function wangGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
@@ -317,7 +329,7 @@ export function wangGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
             const t65 = 0.5 * c_n * t57 * t59 * t62;
             const t66 = t51 + t65;
             const g_yy = omega * t66;
-            planeSum += wang;
+            blockSum += wang;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -393,10 +405,11 @@ export function wangGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
             const t53 = t51 + t52;
             const g_xx = omega * t53;
             const g_xy = c_n * omega * gamma * t5 * t18 * t25 * t29;
-            planeSum += wang;
+            blockSum += wang;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -480,8 +493,11 @@ export function wangGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -492,7 +508,7 @@ export function wangGradReflectF64(x: Float64Array, y: Float64Array, p: KernelPa
  * 38 flops of S per pixel.
  */
 export function wangValueReflectF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const { alpha = 1, beta = 1, gamma = 1 } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
@@ -525,6 +541,9 @@ export function wangValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   let total = 0;
@@ -532,7 +551,7 @@ export function wangValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -559,6 +578,7 @@ export function wangValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
           let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
@@ -600,12 +620,16 @@ export function wangValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
           const t26 = t22 * t25;
           const t27 = Math.pow(t26, gamma);
           const wang = t5 * t18 * t27;
-          planeSum += wang;
+          blockSum += wang;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -617,7 +641,7 @@ export function wangValueReflectF64K11(x: Float64Array, y: Float64Array, p: Kern
  * and 164 flops of S and its partials.
  */
 export function wangGradReflectF64K11(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const { alpha = 1, beta = 1, gamma = 1 } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
@@ -650,6 +674,9 @@ export function wangGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   const withY = out.gradY !== null;
@@ -669,7 +696,7 @@ export function wangGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -697,6 +724,7 @@ export function wangGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
@@ -783,7 +811,7 @@ export function wangGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
             const t65 = 0.5 * c_n * t57 * t59 * t62;
             const t66 = t51 + t65;
             const g_yy = omega * t66;
-            planeSum += wang;
+            blockSum += wang;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -859,10 +887,11 @@ export function wangGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
             const t53 = t51 + t52;
             const g_xx = omega * t53;
             const g_xy = c_n * omega * gamma * t5 * t18 * t25 * t29;
-            planeSum += wang;
+            blockSum += wang;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -933,8 +962,11 @@ export function wangGradReflectF64K11(x: Float64Array, y: Float64Array, p: Kerne
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }

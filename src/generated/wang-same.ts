@@ -32,7 +32,7 @@ function windowRows(m: number, k: number, n: number, offset: number): Int32Array
  * 38 flops of S per pixel.
  */
 export function wangValueSameF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const { alpha = 1, beta = 1, gamma = 1 } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
@@ -64,12 +64,15 @@ export function wangValueSameF64(x: Float64Array, y: Float64Array, p: KernelPara
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -95,6 +98,7 @@ export function wangValueSameF64(x: Float64Array, y: Float64Array, p: KernelPara
       const je = Math.min(jb + BLOCK, MW - crop);
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
           for (let t = 0; t < rH; t++) {
@@ -136,12 +140,16 @@ export function wangValueSameF64(x: Float64Array, y: Float64Array, p: KernelPara
           const t26 = t22 * t25;
           const t27 = Math.pow(t26, gamma);
           const wang = t5 * t18 * t27;
-          planeSum += wang;
+          blockSum += wang;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -153,7 +161,7 @@ export function wangValueSameF64(x: Float64Array, y: Float64Array, p: KernelPara
  * and 164 flops of S and its partials.
  */
 export function wangGradSameF64(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const { alpha = 1, beta = 1, gamma = 1 } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
@@ -185,6 +193,9 @@ export function wangGradSameF64(x: Float64Array, y: Float64Array, p: KernelParam
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const withY = out.gradY !== null;
   // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
@@ -202,7 +213,7 @@ export function wangGradSameF64(x: Float64Array, y: Float64Array, p: KernelParam
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -229,6 +240,7 @@ export function wangGradSameF64(x: Float64Array, y: Float64Array, p: KernelParam
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[rowOffset[ik + rH]! + j]!, mu_y = cH * h_y[rowOffset[ik + rH]! + j]!, m_xx = cH * h_xx[rowOffset[ik + rH]! + j]!, m_yy = cH * h_yy[rowOffset[ik + rH]! + j]!, m_xy = cH * h_xy[rowOffset[ik + rH]! + j]!;
@@ -315,7 +327,7 @@ export function wangGradSameF64(x: Float64Array, y: Float64Array, p: KernelParam
             const t65 = 0.5 * c_n * t57 * t59 * t62;
             const t66 = t51 + t65;
             const g_yy = omega * t66;
-            planeSum += wang;
+            blockSum += wang;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -391,10 +403,11 @@ export function wangGradSameF64(x: Float64Array, y: Float64Array, p: KernelParam
             const t53 = t51 + t52;
             const g_xx = omega * t53;
             const g_xy = c_n * omega * gamma * t5 * t18 * t25 * t29;
-            planeSum += wang;
+            blockSum += wang;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -478,8 +491,11 @@ export function wangGradSameF64(x: Float64Array, y: Float64Array, p: KernelParam
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -490,7 +506,7 @@ export function wangGradSameF64(x: Float64Array, y: Float64Array, p: KernelParam
  * 38 flops of S per pixel.
  */
 export function wangValueSameF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const { alpha = 1, beta = 1, gamma = 1 } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
@@ -523,6 +539,9 @@ export function wangValueSameF64K11(x: Float64Array, y: Float64Array, p: KernelP
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   let total = 0;
@@ -530,7 +549,7 @@ export function wangValueSameF64K11(x: Float64Array, y: Float64Array, p: KernelP
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -557,6 +576,7 @@ export function wangValueSameF64K11(x: Float64Array, y: Float64Array, p: KernelP
       for (let i = crop; i < MH - crop; i++) {
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
+        let blockSum = 0;
         for (let j = jb; j < je; j++) {
           let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
           let mu_y = cH * h_y[o5 + j]! + wH0 * (h_y[o0 + j]! + h_y[o10 + j]!) + wH1 * (h_y[o1 + j]! + h_y[o9 + j]!) + wH2 * (h_y[o2 + j]! + h_y[o8 + j]!) + wH3 * (h_y[o3 + j]! + h_y[o7 + j]!) + wH4 * (h_y[o4 + j]! + h_y[o6 + j]!);
@@ -598,12 +618,16 @@ export function wangValueSameF64K11(x: Float64Array, y: Float64Array, p: KernelP
           const t26 = t22 * t25;
           const t27 = Math.pow(t26, gamma);
           const wang = t5 * t18 * t27;
-          planeSum += wang;
+          blockSum += wang;
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }
@@ -615,7 +639,7 @@ export function wangValueSameF64K11(x: Float64Array, y: Float64Array, p: KernelP
  * and 164 flops of S and its partials.
  */
 export function wangGradSameF64K11(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number {
-  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums } = p;
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;
   const { alpha = 1, beta = 1, gamma = 1 } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
@@ -648,6 +672,9 @@ export function wangGradSameF64K11(x: Float64Array, y: Float64Array, p: KernelPa
   const cH = tapsH[rH]!, cW = tapsW[rW]!;
   // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
   const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
   const wH0 = tapsH[0]!, wH1 = tapsH[1]!, wH2 = tapsH[2]!, wH3 = tapsH[3]!, wH4 = tapsH[4]!;
   const wW0 = tapsW[0]!, wW1 = tapsW[1]!, wW2 = tapsW[2]!, wW3 = tapsW[3]!, wW4 = tapsW[4]!;
   const withY = out.gradY !== null;
@@ -667,7 +694,7 @@ export function wangGradSameF64K11(x: Float64Array, y: Float64Array, p: KernelPa
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    let planeSum = 0;
+    rowSum.fill(0);
     // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
     for (let i = 0; i < H; i++) {
       const row = base + i * W;
@@ -695,6 +722,7 @@ export function wangGradSameF64K11(x: Float64Array, y: Float64Array, p: KernelPa
         const ik = i * kh;
         const o0 = rowOffset[ik]!, o1 = rowOffset[ik + 1]!, o2 = rowOffset[ik + 2]!, o3 = rowOffset[ik + 3]!, o4 = rowOffset[ik + 4]!, o5 = rowOffset[ik + 5]!, o6 = rowOffset[ik + 6]!, o7 = rowOffset[ik + 7]!, o8 = rowOffset[ik + 8]!, o9 = rowOffset[ik + 9]!, o10 = rowOffset[ik + 10]!;
         const o = (i + kh - 1) * SW;
+        let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
             let mu_x = cH * h_x[o5 + j]! + wH0 * (h_x[o0 + j]! + h_x[o10 + j]!) + wH1 * (h_x[o1 + j]! + h_x[o9 + j]!) + wH2 * (h_x[o2 + j]! + h_x[o8 + j]!) + wH3 * (h_x[o3 + j]! + h_x[o7 + j]!) + wH4 * (h_x[o4 + j]! + h_x[o6 + j]!);
@@ -781,7 +809,7 @@ export function wangGradSameF64K11(x: Float64Array, y: Float64Array, p: KernelPa
             const t65 = 0.5 * c_n * t57 * t59 * t62;
             const t66 = t51 + t65;
             const g_yy = omega * t66;
-            planeSum += wang;
+            blockSum += wang;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
@@ -857,10 +885,11 @@ export function wangGradSameF64K11(x: Float64Array, y: Float64Array, p: KernelPa
             const t53 = t51 + t52;
             const g_xx = omega * t53;
             const g_xy = c_n * omega * gamma * t5 * t18 * t25 * t29;
-            planeSum += wang;
+            blockSum += wang;
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
+        rowSum[i] = rowSum[i]! + blockSum;
       }
     }
     // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
@@ -931,8 +960,11 @@ export function wangGradSameF64K11(x: Float64Array, y: Float64Array, p: KernelPa
         if (gy !== null) gy[row + j] = a_mu_y[q]! + 2 * yv * a_yy[q]! + xv * a_xy[q]!;
       }
     }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
     total += omega * planeSum;
     if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
   }
   return total;
 }

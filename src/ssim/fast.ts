@@ -51,8 +51,11 @@ function checkFinite(t: Tensor, what: string): void {
   }
 }
 
-/** The input as the kernel's storage: as given when it already is, else converted (and downsampled). */
-function storage(t: Tensor, plan: KernelPlan, precision: Precision, what: string): Float64Array | Float32Array {
+/**
+ * The input as the kernel's storage: as given when it already is, else converted (and downsampled).
+ * Internal (the worker-thread path shares it); not re-exported by the library.
+ */
+export function storage(t: Tensor, plan: KernelPlan, precision: Precision, what: string): Float64Array | Float32Array {
   checkFinite(t, what);
   if (plan.downsample !== null) {
     const d = plan.downsample.apply(toField(t, what).data);
@@ -62,12 +65,15 @@ function storage(t: Tensor, plan: KernelPlan, precision: Precision, what: string
   return t.data instanceof Float64Array ? t.data : Float64Array.from(t.data);
 }
 
-/** The kernels for a plan: unrolled for the window size when there are such, else the generic loops. */
+/** Which kernels of a boundary rule's family a plan runs: unrolled for the window size when there are such, else the generic loops. */
+export function kernelVariant(params: KernelParams): 'k7' | 'k11' | 'generic' {
+  const k = params.tapsH.length;
+  return k === params.tapsW.length && unrolledSizes.includes(k) ? (`k${k}` as 'k7' | 'k11') : 'generic';
+}
+
+/** The kernels for a plan (see kernelVariant). */
 function kernelsFor(plan: KernelPlan) {
-  const family = ssimKernels[plan.config.padding];
-  const k = plan.params.tapsH.length;
-  if (k === plan.params.tapsW.length && unrolledSizes.includes(k)) return family[`k${k}` as `k${7 | 11}`];
-  return family.generic;
+  return ssimKernels[plan.config.padding][kernelVariant(plan.params)];
 }
 
 /** SSIM on the generated value kernel. */

@@ -23,4 +23,6 @@ export function ssimGrad(x: Tensor, y: Tensor, options: SsimOptions = {}): { ssi
 
 export { planKernel, ssimFast, ssimGradFast, ssimGradFloat32Arith, type KernelPlan, type Precision } from './fast.js';
 
+export { PARALLEL_MIN_PIXELS, ssimAsync, ssimGradAsync, ssimGradFastAsync, terminateWorkers, type ParallelOptions } from './parallel.js';
+
 export { evaluateVariant, MSSSIM_WEIGHTS, VARIANTS, type Variant, type VariantOptions, type VariantResult } from './variants.js';
