@@ -21,6 +21,6 @@ export function ssimGrad(x: Tensor, y: Tensor, options: SsimOptions = {}): { ssi
   return { ssim: r.ssim, gradX: r.gradX, gradY: r.gradY! };
 }
 
-export { planKernel, ssimFast, ssimGradFast, ssimGradFloat32Arith, type KernelPlan, type Precision } from './fast.js';
+export { planKernel, ssimFast, ssimGradFast, ssimGradFloat32Arith, ssimGradXFloat32Arith, type KernelPlan, type Precision } from './fast.js';
 
 export { evaluateVariant, MSSSIM_WEIGHTS, VARIANTS, type Variant, type VariantOptions, type VariantResult } from './variants.js';
