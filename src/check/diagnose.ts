@@ -8,7 +8,7 @@ import { downsampleFactor, resolveOptions } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor, type RoundingFloor } from './floor.js';
 import { applicableMistakes, distinctMistakes, type KnownMistake, type MistakeContext } from './mistakes.js';
-import { cutStrip, describeSubsample, keptInStrip, keptRange, planFor, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
+import { describeSubsample, keptInStrip, keptRange, planFor, stripContext, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
 import { variantMistakes } from './variant-mistakes.js';
 import { plainOptions, variantGradient32, variantOf, variantPieces, type VariantPieces } from './variant-model.js';
 import { floorOf } from './floor.js';
@@ -231,13 +231,7 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
   let o = 0;
   plan.strips.forEach((s, i) => {
     progress(3 + i, units, `known mistakes, strip ${i + 1} of ${plan.strips.length}`);
-    const xs = cutStrip(x, shape, s);
-    const ys = cutStrip(y, shape, s);
-    const e = evaluateSsim(xs, ys, options);
-    const rho = plan.whole.omega / e.weights.find((w) => w > 0)!;
-    const ssimTerms = () => (wrt === 'x' ? e.termsX : e.termsY);
-    const pieces = variant === 'ssim' ? undefined : variantPieces(xs, ys, input.options, wrt, ssimTerms);
-    const ctx: MistakeContext = { x: xs, y: ys, options, e, wrt, whole: plan.whole, ...(pieces !== undefined ? { pieces } : {}) };
+    const { ctx, rho, exact: stripExact, terms: t } = stripContext(input, options, plan, s);
     const [a, b] = keptRange(shape, s);
     const [u, v] = keptInStrip(shape, s);
     const put = (dst: Float64Array, src: ArrayLike<number>, k: number, from: number, to: number): void => {
@@ -245,8 +239,7 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
     };
     put(at.cand, candidate, 1, a, b);
     put(at.exact, exact, 1, a, b);
-    put(at.fromStrips, pieces?.exact ?? (wrt === 'x' ? e.gradX : e.gradY), rho, u, v);
-    const t = pieces?.terms ?? ssimTerms();
+    put(at.fromStrips, stripExact, rho, u, v);
     put(termsKept.mean, t.mean, rho, u, v);
     put(termsKept.square, t.square, rho, u, v);
     put(termsKept.cross, t.cross, rho, u, v);

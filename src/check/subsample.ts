@@ -17,8 +17,9 @@
  */
 import { shape4, type Shape4, type Tensor } from '../field/index.js';
 import { downsampleFactor, mapGeometry, type SsimConfig } from '../ssim/options.js';
-import type { Variant } from '../ssim/index.js';
-import type { WholeCounts } from './mistakes.js';
+import { evaluateSsim, type GradientTerms, type SsimOptions, type Variant, type VariantOptions } from '../ssim/index.js';
+import type { MistakeContext, WholeCounts } from './mistakes.js';
+import { variantOf, variantPieces } from './variant-model.js';
 
 /** When and how the checker subsamples (tests set smaller values to subsample small images). */
 export interface SubsampleOptions {
@@ -134,4 +135,26 @@ export function describeSubsample(p: SubsamplePlan): string {
     `(rows ${perPlane.join(', ')} of plane${planes.length > 1 ? 's' : ''} ${planes.join(', ')}; ${p.kept} of ${p.total} values, ` +
     `each strip cut with ${p.halo} rows of halo so its values are the whole images'); the verdict, floor, errors, regions and scale use the whole images`
   );
+}
+
+/**
+ * A strip's mistake context, with rho (the whole images' omega over the strip's) and the strip's
+ * exact gradient and chain-rule terms: rho times any of the strip's gradients, at its kept rows,
+ * is the whole images' (the module comment says why).
+ */
+export function stripContext(
+  input: { readonly x: Tensor; readonly y: Tensor; readonly options: VariantOptions; readonly wrt: 'x' | 'y' },
+  ssimOptions: SsimOptions,
+  plan: SubsamplePlan,
+  s: Strip,
+): { ctx: MistakeContext; rho: number; exact: Float64Array; terms: GradientTerms } {
+  const { wrt } = input;
+  const xs = cutStrip(input.x, plan.shape, s);
+  const ys = cutStrip(input.y, plan.shape, s);
+  const e = evaluateSsim(xs, ys, ssimOptions);
+  const rho = plan.whole.omega / e.weights.find((w) => w > 0)!;
+  const ssimTerms = (): GradientTerms => (wrt === 'x' ? e.termsX : e.termsY);
+  const pieces = variantOf(input.options) === 'ssim' ? undefined : variantPieces(xs, ys, input.options, wrt, ssimTerms);
+  const ctx: MistakeContext = { x: xs, y: ys, options: ssimOptions, e, wrt, whole: plan.whole, ...(pieces !== undefined ? { pieces } : {}) };
+  return { ctx, rho, exact: pieces?.exact ?? (wrt === 'x' ? e.gradX : e.gradY), terms: pieces?.terms ?? ssimTerms() };
 }

@@ -1,0 +1,208 @@
+/**
+ * The checker's subsample of large images (src/check/subsample.ts): a strip cut with its halo
+ * gives, at its kept rows and times rho, the whole images' exact gradient, terms and every known
+ * mistake (each compared with the same thing built on the whole images by the whole-image path);
+ * a subsampled check names the same mistakes as the whole check; small images are not
+ * subsampled. Images are made here (a smooth scene plus seeded noise), large enough in rows for
+ * strips of 4 rows and their halos to cover less than half of each plane.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkGradient } from '../../src/check/diagnose.js';
+import { differenceNorms, norm2 } from '../../src/check/floor.js';
+import { applicableMistakes, KNOWN_MISTAKES, type MistakeContext } from '../../src/check/mistakes.js';
+import { keptInStrip, keptRange, planSubsample, stripContext } from '../../src/check/subsample.js';
+import { variantMistakes } from '../../src/check/variant-mistakes.js';
+import { plainOptions, variantPieces } from '../../src/check/variant-model.js';
+import type { Shape4, Tensor } from '../../src/field/index.js';
+import { evaluateSsim, resolveOptions, type VariantOptions } from '../../src/ssim/index.js';
+import { CHECK_CONFIGS } from './configs.js';
+
+/** A 1 x C x H x W pair in [0, 1] (or [0, 255]): a smooth scene, noise, and a noisy copy. */
+function pair(C: number, H: number, W: number, range = 1, seed = 7): { x: Tensor; y: Tensor } {
+  let s = seed;
+  const rand = (): number => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const x = new Float64Array(C * H * W);
+  const y = new Float64Array(C * H * W);
+  for (let c = 0; c < C; c++) {
+    for (let i = 0; i < H; i++) {
+      for (let j = 0; j < W; j++) {
+        const p = (c * H + i) * W + j;
+        const v = 0.5 + 0.25 * Math.sin(i / 7 + c) * Math.cos(j / 5) + 0.2 * rand();
+        x[p] = range * v;
+        y[p] = range * Math.min(1, Math.max(0, v + 0.1 * (rand() - 0.5)));
+      }
+    }
+  }
+  return { x: { shape: [1, C, H, W], data: x }, y: { shape: [1, C, H, W], data: y } };
+}
+
+const FORCE = { minValues: 0, stripRows: 4 } as const;
+const SHAPE: Shape4 = [1, 3, 160, 44];
+const IMG = pair(3, 160, 44);
+const IMG255 = pair(3, 160, 44, 255);
+
+interface Case {
+  readonly name: string;
+  readonly x: Tensor;
+  readonly y: Tensor;
+  readonly options: VariantOptions;
+  readonly wrt: 'x' | 'y';
+}
+
+// every boundary rule, a crop with sample covariance, 'valid', 'sum', d/dy, and the subsampled variants
+const CASES: readonly Case[] = [
+  { name: 'pytorch-ssim (zero padding), d/dx', ...IMG, options: {}, wrt: 'x' },
+  { name: 'pytorch-ssim, d/dy', ...IMG, options: {}, wrt: 'y' },
+  { name: 'mirror padding', ...IMG, options: { padding: 'mirror' }, wrt: 'x' },
+  { name: 'replicate padding, reduction sum', ...IMG, options: { padding: 'replicate', reduction: 'sum' }, wrt: 'x' },
+  { name: 'skimage (reflect, sample covariance, crop 3)', ...IMG, options: { preset: 'skimage', dataRange: 1 }, wrt: 'x' },
+  { name: 'skimage with a Gaussian (11 taps, crop 3)', ...IMG, options: { preset: 'skimage', dataRange: 1, window: 'gaussian' }, wrt: 'y' },
+  { name: "pytorch-msssim ('valid', L 255)", ...IMG255, options: { preset: 'pytorch-msssim' }, wrt: 'x' },
+  { name: 'dssim', ...IMG, options: { variant: 'dssim' }, wrt: 'x' },
+  { name: 'wang (alpha 1.5, gamma 0.5), d/dy', ...IMG, options: { variant: 'wang', alpha: 1.5, gamma: 0.5 }, wrt: 'y' },
+];
+
+const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => differenceNorms(a, b).l2 / (norm2(b) || 1);
+
+describe.each(CASES)('strips give the whole images\' values: $name', (c) => {
+  const variant = c.options.variant ?? 'ssim';
+  const ssimOptions = variant === 'ssim' ? c.options : plainOptions(c.options);
+  const plan = planSubsample(SHAPE, resolveOptions(ssimOptions), variant, FORCE)!;
+  // the whole-image path, as checkGradient takes it for small images
+  const e = evaluateSsim(c.x, c.y, ssimOptions);
+  const ssimTerms = () => (c.wrt === 'x' ? e.termsX : e.termsY);
+  const pieces = variant === 'ssim' ? undefined : variantPieces(c.x, c.y, c.options, c.wrt, ssimTerms);
+  const whole: MistakeContext = { x: c.x, y: c.y, options: ssimOptions, e, wrt: c.wrt, ...(pieces ? { pieces } : {}) };
+  const exact = pieces?.exact ?? (c.wrt === 'x' ? e.gradX : e.gradY);
+  const library = variantMistakes(variant);
+  const wholeMistakes = library.map((m) => m.build(whole));
+
+  it('plans three strips per plane that cover less than half of it', () => {
+    expect(plan).not.toBeNull();
+    expect(plan.strips.length).toBe(9);
+    expect(plan.halo).toBe(resolveOptions(ssimOptions).taps.length - 1 + resolveOptions(ssimOptions).crop);
+  });
+
+  it('the exact gradient and its three terms, at the kept rows (1e-12 relative)', () => {
+    const t = pieces?.terms ?? ssimTerms();
+    for (const s of plan.strips) {
+      const st = stripContext(c, ssimOptions, plan, s);
+      const [a, b] = keptRange(SHAPE, s);
+      const [u, v] = keptInStrip(SHAPE, s);
+      const scaled = (g: Float64Array): Float64Array => g.subarray(u, v).map((w) => st.rho * w);
+      expect(relDiff(scaled(st.exact), exact.subarray(a, b))).toBeLessThan(1e-12);
+      for (const k of ['mean', 'square', 'cross'] as const) expect(relDiff(scaled(st.terms[k]), t[k].subarray(a, b))).toBeLessThan(1e-12);
+    }
+  });
+
+  it.each(library.map((m, j) => [m.kind, j] as const))('mistake %s, at the kept rows (1e-10 relative)', (_, j) => {
+    const m = library[j]!;
+    const w = wholeMistakes[j]!;
+    for (const s of plan.strips) {
+      const st = stripContext(c, ssimOptions, plan, s);
+      const g = m.build(st.ctx);
+      expect(g === null).toBe(w === null);
+      if (g === null || w === null) continue;
+      const [a, b] = keptRange(SHAPE, s);
+      const [u, v] = keptInStrip(SHAPE, s);
+      const ref = w.subarray(a, b);
+      // relative to the mistake's size over the whole plane row band: a border-only mistake may vanish inside
+      expect(differenceNorms(g.subarray(u, v).map((q) => st.rho * q), ref).l2).toBeLessThanOrEqual(1e-10 * (norm2(w) || 1));
+    }
+  });
+});
+
+describe('a subsampled check', () => {
+  it.each(CASES.map((c) => [c.name, c] as const))('names the same mistake as the whole check, every known mistake as the candidate: %s', (_, c) => {
+    const variant = c.options.variant ?? 'ssim';
+    const ssimOptions = variant === 'ssim' ? c.options : plainOptions(c.options);
+    const e = evaluateSsim(c.x, c.y, ssimOptions);
+    const pieces = variant === 'ssim' ? undefined : variantPieces(c.x, c.y, c.options, c.wrt, () => (c.wrt === 'x' ? e.termsX : e.termsY));
+    const ctx: MistakeContext = { x: c.x, y: c.y, options: ssimOptions, e, wrt: c.wrt, ...(pieces ? { pieces } : {}) };
+    const exact = pieces?.exact ?? (c.wrt === 'x' ? e.gradX : e.gradY);
+    const list = applicableMistakes(ctx, exact, variantMistakes(variant));
+    expect(list.length).toBeGreaterThan(3);
+    for (const { mistake, gradient } of list) {
+      const input = { x: c.x, y: c.y, options: c.options, wrt: c.wrt, candidate: gradient };
+      const sub = checkGradient({ ...input, subsample: FORCE }).report;
+      const all = checkGradient({ ...input, subsample: false }).report;
+      expect(sub.subsample).toBeDefined();
+      expect(all.subsample).toBeUndefined();
+      expect(sub.verdict).toBe('mismatch');
+      // a mistake that coincides with an earlier one on the whole images is named by that one in both
+      expect(sub.diagnosis[0]!.kind).toBe(all.diagnosis[0]!.kind);
+      expect(sub.mistakes[0]!.matched).toBe('as-is');
+      // the whole-image figures: the kernels' exact gradient against the reference's, equal to rounding
+      expect(Math.abs(sub.maxAbsError - all.maxAbsError)).toBeLessThanOrEqual(1e-12 * all.maxAbsError);
+      expect(Math.abs(sub.scale.k - all.scale.k)).toBeLessThanOrEqual(1e-12 * Math.abs(all.scale.k));
+    }
+  });
+
+  it('matches the exact gradient and its float32 rounding, and says what it subsampled', () => {
+    const c = CASES[0]!;
+    const e = evaluateSsim(c.x, c.y, {});
+    for (const candidate of [e.gradX, Float32Array.from(e.gradX)]) {
+      const r = checkGradient({ x: c.x, y: c.y, options: {}, wrt: 'x', candidate, subsample: FORCE }).report;
+      expect(r.verdict).toBe('match');
+      expect(r.subsample!.values).toBe(9 * 4 * 44);
+      expect(r.subsample!.of).toBe(3 * 160 * 44);
+      expect(r.subsample!.exactAgreement).toBeLessThan(1e-12);
+      expect(r.subsample!.strips.map((s) => s.rows)).toEqual([0, 1, 2].flatMap(() => [[0, 4], [78, 82], [156, 160]]));
+      expect(r.subsample!.note).toMatch(/^known mistakes and the term fit on 9 strips of 4 full-width rows/);
+      expect(r.terms.residual).toBeLessThan(1e-6);
+    }
+  });
+
+  it('the whole-image arrays of the result (evaluation, context) are the whole images\'', () => {
+    const c = CASES[4]!;
+    const e = evaluateSsim(c.x, c.y, c.options);
+    const r = checkGradient({ x: c.x, y: c.y, options: c.options, wrt: 'x', candidate: e.gradX.map((v) => 2 * v), subsample: FORCE });
+    expect(r.evaluation.shape).toEqual(SHAPE);
+    expect(r.context.e.gradX).toEqual(e.gradX);
+    expect(r.context.whole).toBeUndefined();
+  });
+});
+
+describe('what is subsampled', () => {
+  const cfg = resolveOptions({});
+  it('small images are checked whole (every test configuration, default thresholds)', () => {
+    for (const c of CHECK_CONFIGS) {
+      const e = evaluateSsim(c.x, c.y, c.options);
+      const r = checkGradient({ x: c.x, y: c.y, options: c.options, wrt: c.wrt, candidate: c.wrt === 'x' ? e.gradX : e.gradY }).report;
+      expect(r.subsample).toBeUndefined();
+    }
+  });
+
+  it('from 2^20 values on (default), 3 x 2160 x 3840 among them', () => {
+    expect(planSubsample([1, 3, 590, 590], cfg, 'ssim')).toBeNull();
+    expect(planSubsample([1, 3, 600, 600], cfg, 'ssim')).not.toBeNull();
+    const p = planSubsample([1, 3, 2160, 3840], cfg, 'ssim')!;
+    expect(p.strips.map((s) => s.keep)).toEqual([0, 1, 2].flatMap(() => [[0, 16], [1072, 1088], [2144, 2160]]));
+    expect(p.strips.map((s) => s.cut)).toEqual([0, 1, 2].flatMap(() => [[0, 26], [1062, 1098], [2134, 2160]]));
+  });
+
+  it('not MS-SSIM, the 3DGS loss, MATLAB downsampling, or planes too short for the strips', () => {
+    expect(planSubsample([1, 3, 2160, 3840], cfg, 'ms-ssim')).toBeNull();
+    expect(planSubsample([1, 3, 2160, 3840], cfg, '3dgs-loss')).toBeNull();
+    expect(planSubsample([1, 3, 2160, 3840], resolveOptions({ preset: 'matlab' }), 'ssim')).toBeNull();
+    expect(planSubsample([1, 3, 2160, 3840], resolveOptions({ preset: 'matlab', downsample: 1 }), 'ssim')).not.toBeNull();
+    expect(planSubsample([1, 1, 100, 20000], cfg, 'ssim')).toBeNull();
+  });
+
+  it('at most four planes, the first and the last among them', () => {
+    const p = planSubsample([4, 3, 2160, 3840], cfg, 'ssim')!;
+    expect([...new Set(p.strips.map((s) => s.plane))]).toEqual([0, 4, 7, 11]);
+  });
+
+  it('every mistake kind of the SSIM library is compared on the strips (none lost to the halo)', () => {
+    const c = CASES[4]!;
+    const e = evaluateSsim(c.x, c.y, c.options);
+    const r = checkGradient({ x: c.x, y: c.y, options: c.options, wrt: 'x', candidate: e.gradX.map((v) => 2 * v), subsample: FORCE }).report;
+    const whole = checkGradient({ x: c.x, y: c.y, options: c.options, wrt: 'x', candidate: e.gradX.map((v) => 2 * v), subsample: false }).report;
+    expect(r.mistakes.map((m) => m.kind).sort()).toEqual(whole.mistakes.map((m) => m.kind).sort());
+    expect(KNOWN_MISTAKES.length).toBeGreaterThan(r.mistakes.length - 1);
+  });
+});
