@@ -9,7 +9,7 @@ import type { Command } from '../cli.js';
 import type { CheckResult } from '../check/diagnose.js';
 import type { HeatmapInfo } from '../check/heatmap.js';
 import { InputError, shape4 } from '../field/index.js';
-import { progressBar, type ProgressStream } from './progress.js';
+import { progressBar, type ProgressOptions, type ProgressStream } from './progress.js';
 import { SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
 import { resolveOptions } from '../ssim/options.js';
 import { checkVariantOptions } from '../ssim/variants.js';
@@ -35,13 +35,13 @@ function imagesAfter(parsed: Parsed, command: string, lead: number, leadNames: s
   return { ...r, options: { ...variantOptionsFrom(parsed), ...r.options } };
 }
 
-/** Where check draws its progress bar (a terminal only; tests replace it with setProgressStream). */
-let progressStream: ProgressStream = process.stderr;
+/** Where check draws its progress bar, and when (a terminal only; tests replace it with setProgress). */
+let progress: { stream: ProgressStream; options: ProgressOptions } = { stream: process.stderr, options: {} };
 
-/** Redirects check's progress bar (tests: a fake terminal); returns the previous stream. */
-export function setProgressStream(s: ProgressStream): ProgressStream {
-  const old = progressStream;
-  progressStream = s;
+/** Redirects check's progress bar (tests: a fake terminal, no delay); returns the previous setting. */
+export function setProgress(stream: ProgressStream, options: ProgressOptions = {}): { stream: ProgressStream; options: ProgressOptions } {
+  const old = progress;
+  progress = { stream, options };
   return old;
 }
 
@@ -72,7 +72,7 @@ export const checkCommands: Record<string, Command> = {
       // the options are judged before the candidate runs: a bad option is the user's, not the module's
       resolveOptions(options);
       checkVariantOptions(options);
-      const bar = progressBar(progressStream);
+      const bar = progressBar(progress.stream, progress.options);
       let result: CheckResult;
       let heatmap: { path: string; info: HeatmapInfo } | undefined;
       try {
