@@ -10,6 +10,12 @@ import { ssimGradFast, ssimFast, planKernel } from '../src/ssim/fast.js';
 import { gaussianTaps } from '../src/field/index.js';
 import { evaluateVariant } from '../src/ssim/variants.js';
 
+// `npm run bench -- check4k`: the checker-at-scale row alone (its own file, child processes)
+if (process.argv.slice(2).includes('check4k')) {
+  await import('./check-4k.js');
+  process.exit(process.exitCode ?? 0);
+}
+
 interface Row {
   what: string;
   ours: string;
