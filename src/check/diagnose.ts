@@ -225,19 +225,22 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
   // the strips: each mistake's values on the kept rows, put end to end, scaled by rho
   const library = variantMistakes(variant);
   const kept = plan.kept;
-  const at = { cand: new Float64Array(kept), exact: new Float64Array(kept), fromStrips: new Float64Array(kept) };
+  const at = { cand: new Float64Array(kept), termsCand: new Float64Array(kept), exact: new Float64Array(kept), fromStrips: new Float64Array(kept) };
   const termsKept = { mean: new Float64Array(kept), square: new Float64Array(kept), cross: new Float64Array(kept) };
   const built: Array<Float64Array | null> = library.map(() => new Float64Array(kept));
   let o = 0;
   plan.strips.forEach((s, i) => {
     progress(3 + i, units, `known mistakes, strip ${i + 1} of ${plan.strips.length}`);
-    const { ctx, rho, exact: stripExact, terms: t } = stripContext(input, options, plan, s);
+    const { ctx, rho, exact: stripExact, terms: t, offset } = stripContext(input, options, plan, s);
     const [a, b] = keptRange(shape, s);
     const [u, v] = keptInStrip(shape, s);
     const put = (dst: Float64Array, src: ArrayLike<number>, k: number, from: number, to: number): void => {
       for (let q = from; q < to; q++) dst[o + q - from] = k * src[q]!;
     };
     put(at.cand, candidate, 1, a, b);
+    // the terms are fitted to the candidate less the part outside them (the 3DGS loss's L1 term)
+    put(at.termsCand, candidate, 1, a, b);
+    if (offset !== null) for (let q = u; q < v; q++) at.termsCand[o + q - u]! -= rho * offset[q]!;
     put(at.exact, exact, 1, a, b);
     put(at.fromStrips, stripExact, rho, u, v);
     put(termsKept.mean, t.mean, rho, u, v);
@@ -253,7 +256,7 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
     o += b - a;
   });
   const mistakes = distinctMistakes(library.map((mistake, j) => ({ mistake, gradient: built[j] ?? null })), at.exact);
-  const terms = termFit(at.cand, [termsKept.mean, termsKept.square, termsKept.cross]);
+  const terms = termFit(at.termsCand, [termsKept.mean, termsKept.square, termsKept.cross]);
   const agreement = differenceNorms(at.fromStrips, at.exact).l2 / (norm2(at.exact) || 1);
   const { report, named } = finish({
     input, variant, whole, terms, mistakes, mistakeCandidate: at.cand, count: Math.round(1 / plan.whole.omega), config, ssim, value,

@@ -34,8 +34,12 @@ export interface SubsampleOptions {
 /** The defaults: whole images up to 2^20 values (3 x 590 x 590), then strips of 16 rows. */
 export const SUBSAMPLE_DEFAULTS: Required<SubsampleOptions> = { minValues: 2 ** 20, stripRows: 16, maxPlanes: 4 };
 
-/** The variants whose exact gradient and mistakes scale with omega alone (see the module comment). */
-export const SUBSAMPLED_VARIANTS: readonly Variant[] = ['ssim', 'dssim', 'wang'];
+/**
+ * The variants whose exact gradient and mistakes a strip reproduces: those that scale with omega
+ * alone, and the 3DGS loss, whose L1 term (1/N of the values, not omega) is rescaled on the strip
+ * (stripContext). Not MS-SSIM: its plane means couple every pixel of a plane at every scale.
+ */
+export const SUBSAMPLED_VARIANTS: readonly Variant[] = ['ssim', 'dssim', 'wang', '3dgs-loss'];
 
 /** One strip: rows [cut0, cut1) of plane `plane` cut out, rows [keep0, keep1) of it kept (image rows). */
 export interface Strip {
@@ -139,7 +143,8 @@ export function describeSubsample(p: SubsamplePlan): string {
 
 /**
  * A strip's mistake context, with rho (the whole images' omega over the strip's) and the strip's
- * exact gradient and chain-rule terms: rho times any of the strip's gradients, at its kept rows,
+ * exact gradient, chain-rule terms and the part outside them (the 3DGS loss's L1 term, else null):
+ * rho times any of the strip's gradients, at its kept rows,
  * is the whole images' (the module comment says why).
  */
 export function stripContext(
@@ -147,14 +152,22 @@ export function stripContext(
   ssimOptions: SsimOptions,
   plan: SubsamplePlan,
   s: Strip,
-): { ctx: MistakeContext; rho: number; exact: Float64Array; terms: GradientTerms } {
+): { ctx: MistakeContext; rho: number; exact: Float64Array; terms: GradientTerms; offset: Float64Array | null } {
   const { wrt } = input;
   const xs = cutStrip(input.x, plan.shape, s);
   const ys = cutStrip(input.y, plan.shape, s);
   const e = evaluateSsim(xs, ys, ssimOptions);
   const rho = plan.whole.omega / e.weights.find((w) => w > 0)!;
   const ssimTerms = (): GradientTerms => (wrt === 'x' ? e.termsX : e.termsY);
-  const pieces = variantOf(input.options) === 'ssim' ? undefined : variantPieces(xs, ys, input.options, wrt, ssimTerms);
+  let pieces = variantOf(input.options) === 'ssim' ? undefined : variantPieces(xs, ys, input.options, wrt, ssimTerms);
+  if (pieces?.offset != null) {
+    // the 3DGS loss's L1 term carries 1/N of the values, not omega: put it in the whole images' scale over rho
+    const [N, C, H, W] = plan.shape;
+    const kappa = xs.data.length / (N * C * H * W) / rho;
+    const sub = pieces.offset;
+    const offset = sub.map((v) => kappa * v);
+    pieces = { ...pieces, offset, exact: pieces.exact.map((v, i) => v - sub[i]! + offset[i]!) };
+  }
   const ctx: MistakeContext = { x: xs, y: ys, options: ssimOptions, e, wrt, whole: plan.whole, ...(pieces !== undefined ? { pieces } : {}) };
-  return { ctx, rho, exact: pieces?.exact ?? (wrt === 'x' ? e.gradX : e.gradY), terms: pieces?.terms ?? ssimTerms() };
+  return { ctx, rho, exact: pieces?.exact ?? (wrt === 'x' ? e.gradX : e.gradY), terms: pieces?.terms ?? ssimTerms(), offset: pieces?.offset ?? null };
 }

@@ -63,6 +63,8 @@ const CASES: readonly Case[] = [
   { name: "pytorch-msssim ('valid', L 255)", ...IMG255, options: { preset: 'pytorch-msssim' }, wrt: 'x' },
   { name: 'dssim', ...IMG, options: { variant: 'dssim' }, wrt: 'x' },
   { name: 'wang (alpha 1.5, gamma 0.5), d/dy', ...IMG, options: { variant: 'wang', alpha: 1.5, gamma: 0.5 }, wrt: 'y' },
+  { name: '3dgs-loss (lambda 0.3)', ...IMG, options: { variant: '3dgs-loss', lambda: 0.3 }, wrt: 'x' },
+  { name: '3dgs-loss, skimage, d/dy', ...IMG, options: { variant: '3dgs-loss', preset: 'skimage', dataRange: 1 }, wrt: 'y' },
 ];
 
 const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => differenceNorms(a, b).l2 / (norm2(b) || 1);
@@ -141,6 +143,23 @@ describe('a subsampled check', () => {
     }
   });
 
+  it.each(CASES.map((c) => [c.name, c] as const))('fits the terms on the strips: a candidate with the square term halved is 1, 0.5, 1: %s', (_, c) => {
+    const variant = c.options.variant ?? 'ssim';
+    const ssimOptions = variant === 'ssim' ? c.options : plainOptions(c.options);
+    const e = evaluateSsim(c.x, c.y, ssimOptions);
+    const ssimTerms = () => (c.wrt === 'x' ? e.termsX : e.termsY);
+    const pieces = variant === 'ssim' ? undefined : variantPieces(c.x, c.y, c.options, c.wrt, ssimTerms);
+    const t = pieces?.terms ?? ssimTerms();
+    const off = pieces?.offset ?? null;
+    const candidate = t.mean.map((v, i) => v + 0.5 * t.square[i]! + t.cross[i]! + (off === null ? 0 : off[i]!));
+    const r = checkGradient({ x: c.x, y: c.y, options: c.options, wrt: c.wrt, candidate, subsample: FORCE }).report;
+    expect(r.subsample).toBeDefined();
+    expect(r.terms.residual).toBeLessThan(1e-8);
+    expect(r.terms.mean).toBeCloseTo(1, 8);
+    expect(r.terms.square).toBeCloseTo(0.5, 8);
+    expect(r.terms.cross).toBeCloseTo(1, 8);
+  });
+
   it('matches the exact gradient and its float32 rounding, and says what it subsampled', () => {
     const c = CASES[0]!;
     const e = evaluateSsim(c.x, c.y, {});
@@ -184,9 +203,8 @@ describe('what is subsampled', () => {
     expect(p.strips.map((s) => s.cut)).toEqual([0, 1, 2].flatMap(() => [[0, 26], [1062, 1098], [2134, 2160]]));
   });
 
-  it('not MS-SSIM, the 3DGS loss, MATLAB downsampling, or planes too short for the strips', () => {
+  it('not MS-SSIM, MATLAB downsampling, or planes too short for the strips', () => {
     expect(planSubsample([1, 3, 2160, 3840], cfg, 'ms-ssim')).toBeNull();
-    expect(planSubsample([1, 3, 2160, 3840], cfg, '3dgs-loss')).toBeNull();
     expect(planSubsample([1, 3, 2160, 3840], resolveOptions({ preset: 'matlab' }), 'ssim')).toBeNull();
     expect(planSubsample([1, 3, 2160, 3840], resolveOptions({ preset: 'matlab', downsample: 1 }), 'ssim')).not.toBeNull();
     expect(planSubsample([1, 1, 100, 20000], cfg, 'ssim')).toBeNull();
