@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkGradient } from '../../src/check/diagnose.js';
+import { formatCheckReport } from '../../src/check/report.js';
 import { differenceNorms, norm2 } from '../../src/check/floor.js';
 import { applicableMistakes, KNOWN_MISTAKES, type MistakeContext } from '../../src/check/mistakes.js';
 import { keptInStrip, keptRange, planSubsample, stripContext } from '../../src/check/subsample.js';
@@ -172,6 +173,9 @@ describe('a subsampled check', () => {
       expect(r.subsample!.strips.map((s) => s.rows)).toEqual([0, 1, 2].flatMap(() => [[0, 4], [78, 82], [156, 160]]));
       expect(r.subsample!.note).toMatch(/^known mistakes and the term fit on 9 strips of 4 full-width rows/);
       expect(r.terms.residual).toBeLessThan(1e-6);
+      expect(formatCheckReport(r, { candidate: 'g.npy', x: 'x.npy', y: 'y.npy' }).replace(/\n +/g, ' ')).toMatch(
+        /subsample: known mistakes and the term fit on 9 strips of 4 full-width rows \(rows 0-3, 78-81, 156-159 of planes 0, 1, 2; 864 of 11520 values/,
+      );
     }
   });
 
