@@ -141,6 +141,9 @@ describe('a subsampled check', () => {
       // the whole-image figures: the kernels' exact gradient against the reference's, equal to rounding
       expect(Math.abs(sub.maxAbsError - all.maxAbsError)).toBeLessThanOrEqual(1e-12 * all.maxAbsError);
       expect(Math.abs(sub.scale.k - all.scale.k)).toBeLessThanOrEqual(1e-12 * Math.abs(all.scale.k));
+      // the floor from one float32 kernel run (d/dy as d/dx with x and y swapped): the same size as the whole path's
+      expect(sub.roundingFloor.l2 / all.roundingFloor.l2).toBeGreaterThan(0.5);
+      expect(sub.roundingFloor.l2 / all.roundingFloor.l2).toBeLessThan(2);
     }
   });
 
