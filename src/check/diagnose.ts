@@ -8,7 +8,7 @@ import { downsampleFactor, resolveOptions } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor, type RoundingFloor } from './floor.js';
 import { applicableMistakes, distinctMistakes, type KnownMistake, type MistakeContext } from './mistakes.js';
-import { describeSubsample, keptInStrip, keptRange, planFor, stripContext, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
+import { describeSubsample, keptRuns, planFor, stripContext, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
 import { variantMistakes } from './variant-mistakes.js';
 import { plainOptions, variantGradient32, variantOf, variantPieces, type VariantPieces } from './variant-model.js';
 import { floorOf } from './floor.js';
@@ -113,9 +113,18 @@ export interface CheckInput {
 
 /** Where the known mistakes and the term fit were evaluated, when not on the whole images. */
 export interface SubsampleReport {
-  /** Per strip: the plane (n C + c), the image rows [start, end) compared, the rows [start, end) cut out with the halo. */
-  readonly strips: ReadonlyArray<{ readonly plane: number; readonly rows: readonly [number, number]; readonly cut: readonly [number, number] }>;
-  /** Rows of halo beyond the compared rows at a cut (2r + crop): with it the strips' gradients are the whole images'. */
+  /**
+   * Per tile: the plane (n C + c), the image rows and columns [start, end) compared, and the rows and
+   * columns [start, end) cut out with the halo.
+   */
+  readonly strips: ReadonlyArray<{
+    readonly plane: number;
+    readonly rows: readonly [number, number];
+    readonly cut: readonly [number, number];
+    readonly columns: readonly [number, number];
+    readonly cutColumns: readonly [number, number];
+  }>;
+  /** Pixels of halo beyond the compared ones at a cut (2r + crop): with it the tiles' gradients are the whole images'. */
   readonly halo: number;
   /** Values compared, of the whole images'. */
   readonly values: number;
@@ -232,28 +241,31 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
   plan.strips.forEach((s, i) => {
     progress(3 + i, units, `known mistakes, strip ${i + 1} of ${plan.strips.length}`);
     const { ctx, rho, exact: stripExact, terms: t, offset } = stripContext(input, options, plan, s);
-    const [a, b] = keptRange(shape, s);
-    const [u, v] = keptInStrip(shape, s);
-    const put = (dst: Float64Array, src: ArrayLike<number>, k: number, from: number, to: number): void => {
-      for (let q = from; q < to; q++) dst[o + q - from] = k * src[q]!;
+    const runs = keptRuns(shape, s);
+    const put = (dst: Float64Array, src: ArrayLike<number>, k: number, from: 'whole' | 'strip'): void => {
+      let d = o;
+      for (const r of runs) for (let q = 0; q < r.length; q++) dst[d++] = k * src[r[from] + q]!;
     };
-    put(at.cand, candidate, 1, a, b);
+    put(at.cand, candidate, 1, 'whole');
     // the terms are fitted to the candidate less the part outside them (the 3DGS loss's L1 term)
-    put(at.termsCand, candidate, 1, a, b);
-    if (offset !== null) for (let q = u; q < v; q++) at.termsCand[o + q - u]! -= rho * offset[q]!;
-    put(at.exact, exact, 1, a, b);
-    put(at.fromStrips, stripExact, rho, u, v);
-    put(termsKept.mean, t.mean, rho, u, v);
-    put(termsKept.square, t.square, rho, u, v);
-    put(termsKept.cross, t.cross, rho, u, v);
+    put(at.termsCand, candidate, 1, 'whole');
+    if (offset !== null) {
+      let d = o;
+      for (const r of runs) for (let q = 0; q < r.length; q++) at.termsCand[d++]! -= rho * offset[r.strip + q]!;
+    }
+    put(at.exact, exact, 1, 'whole');
+    put(at.fromStrips, stripExact, rho, 'strip');
+    put(termsKept.mean, t.mean, rho, 'strip');
+    put(termsKept.square, t.square, rho, 'strip');
+    put(termsKept.cross, t.cross, rho, 'strip');
     library.forEach((m, j) => {
       const dst = built[j];
       if (dst === null || dst === undefined) return;
       const g = m.build(ctx);
       if (g === null) built[j] = null;
-      else put(dst, g, rho, u, v);
+      else put(dst, g, rho, 'strip');
     });
-    o += b - a;
+    o += runs.reduce((n, r) => n + r.length, 0);
   });
   const mistakes = distinctMistakes(library.map((mistake, j) => ({ mistake, gradient: built[j] ?? null })), at.exact);
   const terms = termFit(at.termsCand, [termsKept.mean, termsKept.square, termsKept.cross]);
@@ -261,7 +273,10 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
   const { report, named } = finish({
     input, variant, whole, terms, mistakes, mistakeCandidate: at.cand, count: Math.round(1 / plan.whole.omega), config, ssim, value,
     subsample: {
-      strips: plan.strips.map((s) => ({ plane: s.plane, rows: [s.keep[0], s.keep[1]] as const, cut: [s.cut[0], s.cut[1]] as const })),
+      strips: plan.strips.map((s) => ({
+        plane: s.plane, rows: [s.keep[0], s.keep[1]] as const, cut: [s.cut[0], s.cut[1]] as const,
+        columns: [s.keepCols[0], s.keepCols[1]] as const, cutColumns: [s.cutCols[0], s.cutCols[1]] as const,
+      })),
       halo: plan.halo,
       values: plan.kept,
       of: plan.total,

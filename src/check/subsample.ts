@@ -25,14 +25,16 @@ import { variantOf, variantPieces } from './variant-model.js';
 export interface SubsampleOptions {
   /** Images of fewer values (N C H W) are checked whole. */
   readonly minValues?: number;
-  /** Rows kept per strip. */
+  /** Rows kept per tile. */
   readonly stripRows?: number;
+  /** Columns kept per tile (tiles are as wide as the image when three of them and their halos would cover half its width). */
+  readonly stripCols?: number;
   /** At most this many planes (N C) carry strips, evenly spaced, the first and the last among them. */
   readonly maxPlanes?: number;
 }
 
-/** The defaults: whole images up to 2^20 values (3 x 590 x 590), then strips of 16 rows. */
-export const SUBSAMPLE_DEFAULTS: Required<SubsampleOptions> = { minValues: 2 ** 20, stripRows: 16, maxPlanes: 4 };
+/** The defaults: whole images up to 2^20 values (3 x 590 x 590), then tiles of 16 x 64. */
+export const SUBSAMPLE_DEFAULTS: Required<SubsampleOptions> = { minValues: 2 ** 20, stripRows: 16, stripCols: 64, maxPlanes: 4 };
 
 /**
  * The variants whose exact gradient and mistakes a strip reproduces: those that scale with omega
@@ -41,11 +43,17 @@ export const SUBSAMPLE_DEFAULTS: Required<SubsampleOptions> = { minValues: 2 ** 
  */
 export const SUBSAMPLED_VARIANTS: readonly Variant[] = ['ssim', 'dssim', 'wang', '3dgs-loss'];
 
-/** One strip: rows [cut0, cut1) of plane `plane` cut out, rows [keep0, keep1) of it kept (image rows). */
+/**
+ * One tile: rows [cut0, cut1) x columns [cutCols0, cutCols1) of plane `plane` cut out, rows
+ * [keep0, keep1) x columns [keepCols0, keepCols1) of it kept (image coordinates). A tile as wide
+ * as the image is a strip.
+ */
 export interface Strip {
   readonly plane: number;
   readonly cut: readonly [number, number];
   readonly keep: readonly [number, number];
+  readonly cutCols: readonly [number, number];
+  readonly keepCols: readonly [number, number];
 }
 
 /** The strips and what they cover. */
@@ -82,14 +90,20 @@ export function planSubsample(shape: Shape4, config: SsimConfig, variant: Varian
   const k = Math.max(config.size, config.taps.length);
   if (H < k || W < k) return null;
   const halo = config.taps.length - 1 + config.crop;
-  const rows = o.stripRows;
-  const starts = [...new Set([0, Math.floor((H - rows) / 2), H - rows])];
-  const cuts = starts.map((s): [number, number] => [Math.max(0, s - halo), Math.min(H, s + rows + halo)]);
-  const cutRows = cuts.reduce((a, [c0, c1]) => a + c1 - c0, 0);
-  if (rows < 1 || 2 * cutRows > H) return null;
+  // along an axis of length n: the first, middle and last `m` indices, each with its halo (or null: too short)
+  const bands = (n: number, m: number) => {
+    const starts = [...new Set([0, Math.floor((n - m) / 2), n - m])];
+    const cuts = starts.map((s): [number, number] => [Math.max(0, s - halo), Math.min(n, s + m + halo)]);
+    if (m < 1 || 2 * cuts.reduce((a, [c0, c1]) => a + c1 - c0, 0) > n) return null;
+    return starts.map((s, i) => ({ keep: [s, s + m] as [number, number], cut: cuts[i]! }));
+  };
+  const rowBands = bands(H, o.stripRows);
+  if (rowBands === null) return null;
+  // columns: the first, middle and last stripCols, or the whole width
+  const colBands = bands(W, o.stripCols) ?? [{ keep: [0, W] as [number, number], cut: [0, W] as [number, number] }];
   const strips: Strip[] = [];
   for (const plane of spread(N * C, o.maxPlanes)) {
-    starts.forEach((s, i) => strips.push({ plane, cut: cuts[i]!, keep: [s, s + rows] }));
+    for (const r of rowBands) for (const c of colBands) strips.push({ plane, cut: r.cut, keep: r.keep, cutCols: c.cut, keepCols: c.keep });
   }
   const g = mapGeometry(config, H, W);
   const c = config.crop;
@@ -100,7 +114,8 @@ export function planSubsample(shape: Shape4, config: SsimConfig, variant: Varian
     omega: mean ? 1 / (N * C * g.region) : 1 / g.region,
     omegaUncropped: mean ? 1 / (N * C * g0.region) : 1 / g0.region,
   };
-  return { shape, strips, halo, kept: strips.length * rows * W, total, whole };
+  const kept = strips.reduce((a, t) => a + (t.keep[1] - t.keep[0]) * (t.keepCols[1] - t.keepCols[0]), 0);
+  return { shape, strips, halo, kept, total, whole };
 }
 
 /** The plan for tensors x, y (null: check them whole). */
@@ -108,36 +123,62 @@ export function planFor(x: Tensor, config: SsimConfig, variant: Variant, opts?: 
   return planSubsample(shape4(x, 'x'), config, variant, opts);
 }
 
-/** A strip's rows of one plane as a 1 x 1 x rows x W tensor (a view, not a copy, of typed data). */
+/** A tile's cut of one plane as a 1 x 1 x rows x cols tensor (a view when it is whole rows of typed data). */
 export function cutStrip(t: Tensor, shape: Shape4, s: Strip): Tensor {
   const [, , H, W] = shape;
-  const from = (s.plane * H + s.cut[0]) * W;
-  const to = (s.plane * H + s.cut[1]) * W;
-  const d = t.data as ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> };
-  const data = typeof d.subarray === 'function' ? d.subarray(from, to) : Array.prototype.slice.call(d, from, to);
-  return { shape: [1, 1, s.cut[1] - s.cut[0], W], data: data as Tensor['data'] };
+  const [r0, r1] = s.cut;
+  const [c0, c1] = s.cutCols;
+  const w = c1 - c0;
+  const d = t.data;
+  if (w === W && (d instanceof Float64Array || d instanceof Float32Array)) {
+    return { shape: [1, 1, r1 - r0, W], data: d.subarray((s.plane * H + r0) * W, (s.plane * H + r1) * W) };
+  }
+  const out = new Float64Array((r1 - r0) * w);
+  for (let i = r0; i < r1; i++) for (let j = c0; j < c1; j++) out[(i - r0) * w + j - c0] = d[(s.plane * H + i) * W + j]!;
+  return { shape: [1, 1, r1 - r0, w], data: out };
 }
 
-/** Flat indices, in the whole images, of a strip's kept values: [start, end). */
-export function keptRange(shape: Shape4, s: Strip): [number, number] {
+/** A kept row of a tile: where it starts in the whole images and in the tile's own tensor, and its length. */
+export interface KeptRun {
+  readonly whole: number;
+  readonly strip: number;
+  readonly length: number;
+}
+
+/** The tile's kept values, one run per kept row, in order. */
+export function keptRuns(shape: Shape4, s: Strip): KeptRun[] {
   const [, , H, W] = shape;
-  return [(s.plane * H + s.keep[0]) * W, (s.plane * H + s.keep[1]) * W];
+  const w = s.cutCols[1] - s.cutCols[0];
+  const length = s.keepCols[1] - s.keepCols[0];
+  const runs: KeptRun[] = [];
+  for (let i = s.keep[0]; i < s.keep[1]; i++) {
+    runs.push({ whole: (s.plane * H + i) * W + s.keepCols[0], strip: (i - s.cut[0]) * w + s.keepCols[0] - s.cutCols[0], length });
+  }
+  return runs;
 }
 
-/** Flat indices, within the strip's own tensor, of its kept values: [start, end). */
-export function keptInStrip(shape: Shape4, s: Strip): [number, number] {
-  const W = shape[3];
-  return [(s.keep[0] - s.cut[0]) * W, (s.keep[1] - s.cut[0]) * W];
+/** The kept values of `a` (an array over the whole images, or over the tile's tensor), end to end. */
+export function takeKept(a: ArrayLike<number>, runs: readonly KeptRun[], from: 'whole' | 'strip', k = 1): Float64Array {
+  const out = new Float64Array(runs.reduce((n, r) => n + r.length, 0));
+  let o = 0;
+  for (const r of runs) for (let q = 0; q < r.length; q++) out[o++] = k * a[r[from] + q]!;
+  return out;
 }
 
 /** One line for the report: what the subsample is. */
 export function describeSubsample(p: SubsamplePlan): string {
   const planes = [...new Set(p.strips.map((s) => s.plane))];
-  const perPlane = p.strips.filter((s) => s.plane === planes[0]).map((s) => `${s.keep[0]}-${s.keep[1] - 1}`);
+  const t0 = p.strips[0]!;
+  const range = (a: readonly [number, number]): string => `${a[0]}-${a[1] - 1}`;
+  const rows = [...new Set(p.strips.map((s) => range(s.keep)))];
+  const cols = [...new Set(p.strips.map((s) => range(s.keepCols)))];
+  const fullWidth = t0.keepCols[1] - t0.keepCols[0] === p.shape[3];
+  const what = fullWidth
+    ? `${p.strips.length} strips of ${t0.keep[1] - t0.keep[0]} full-width rows (rows ${rows.join(', ')}`
+    : `${p.strips.length} tiles of ${t0.keep[1] - t0.keep[0]} x ${t0.keepCols[1] - t0.keepCols[0]} (rows ${rows.join(', ')} x columns ${cols.join(', ')}`;
   return (
-    `known mistakes and the term fit on ${p.strips.length} strips of ${p.strips[0]!.keep[1] - p.strips[0]!.keep[0]} full-width rows ` +
-    `(rows ${perPlane.join(', ')} of plane${planes.length > 1 ? 's' : ''} ${planes.join(', ')}; ${p.kept} of ${p.total} values, ` +
-    `each strip cut with ${p.halo} rows of halo so its values are the whole images'); the verdict, floor, errors, regions and scale use the whole images`
+    `known mistakes and the term fit on ${what} of plane${planes.length > 1 ? 's' : ''} ${planes.join(', ')}; ${p.kept} of ${p.total} values, ` +
+    `each cut with ${p.halo} pixels of halo so its values are the whole images'); the verdict, floor, errors, regions and scale use the whole images`
   );
 }
 
