@@ -352,8 +352,9 @@ export function variantGradient32(x: Tensor, y: Tensor, options: VariantOptions,
   }
   if (variant === '3dgs-loss') {
     const lam = fr(options.lambda ?? 0.2);
-    const fx = toField(x, 'x').data;
-    const fy = toField(y, 'y').data;
+    // the values as stored (no float64 copy of two whole images)
+    const fx = x.data;
+    const fy = y.data;
     const k = fr(fr(1 - lam) / fx.length);
     const sgn = side === 'x' ? 1 : -1;
     return Float64Array.from(g, (v, i) => fr(fr(sgn * k * Math.sign(fr(fr(fx[i]!) - fr(fy[i]!)))) - fr(lam * v)));
