@@ -1,19 +1,22 @@
 /**
  * The checker's subsample for large images: the known mistakes and the term fit are evaluated on
- * a few full-width strips of rows (the top, middle and bottom rows of up to four planes) instead
- * of the whole images, so that their cost no longer grows with the image; the verdict, the floor,
- * the errors, the regions and the scale fit still use the whole images.
+ * a few tiles (16 x 64 at the corners, the middle of each edge and the centre of up to four
+ * planes; full-width strips where the image is too narrow for three tiles across) instead of the
+ * whole images, so that their cost no longer grows with the image; the verdict, the floor, the
+ * errors, the regions and the scale fit still use the whole images.
  *
- * Why a strip gives the whole images' values exactly: the gradient at pixel p reads the map
- * pixels whose windows cover p (within r = (taps - 1)/2 rows of p, or k - 1 rows above p under
- * 'valid'), and each of those reads the image within r rows of itself, so p's gradient depends
- * only on the rows within 2r of p; a crop of c map rows at a strip's cut edge takes c more. A
- * strip cut out with a halo of 2r + c rows beyond the rows it keeps (nothing beyond a true edge of
- * the image, where the boundary rule applies as it does on the whole image) computes, at the kept
- * rows, the whole images' gradients times one factor: the ratio rho of the whole images' weight
- * omega of a map pixel to the strip's. Every mistake built on the strip is scaled by rho; those
- * that change a normaliser take the whole images' counts (MistakeContext.whole). The report
- * carries how well the strips reproduce the exact gradient (exactAgreement, rounding only).
+ * Why a tile gives the whole images' values exactly: the window is separable, and along each axis
+ * the gradient at pixel p reads the map pixels whose windows cover p (within r = (taps - 1)/2 of
+ * p, or k - 1 before p under 'valid'), each of which reads the image within r of itself, so p's
+ * gradient depends only on the pixels within 2r of p; a crop of c map pixels at a tile's cut edge
+ * takes c more. A tile cut out with a halo of 2r + c pixels beyond the ones it keeps (nothing
+ * beyond a true edge of the image, where the boundary rule applies as it does on the whole image)
+ * computes, at the kept pixels, the whole images' gradients times one factor: the ratio rho of the
+ * whole images' weight omega of a map pixel to the tile's. Every mistake built on the tile is
+ * scaled by rho; those that change a normaliser take the whole images' counts
+ * (MistakeContext.whole). The report carries how well the tiles reproduce the exact gradient
+ * (exactAgreement: rounding only). Types and functions keep the name "strip" (a tile as wide as
+ * the image is one).
  */
 import { shape4, type Shape4, type Tensor } from '../field/index.js';
 import { downsampleFactor, mapGeometry, type SsimConfig } from '../ssim/options.js';
