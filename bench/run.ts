@@ -19,6 +19,12 @@ if (process.argv[2] === 'parallel') {
   process.exit(0);
 }
 
+// `npm run bench -- check4k`: the checker-at-scale row alone (its own file, child processes)
+if (process.argv.slice(2).includes('check4k')) {
+  await import('./check-4k.js');
+  process.exit(process.exitCode ?? 0);
+}
+
 const loadBefore = machineLoad();
 
 /** Minimum wall time of f in ms over `runs` runs, after at least `warmup` warm-up runs and until steady (bench/measure.ts): for rows that need only the number. */

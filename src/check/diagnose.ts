@@ -2,12 +2,13 @@
  * The checker: compares a candidate gradient with the exact one, decides whether the difference
  * is rounding (against the measured floor), and says what the mistake is when it is not.
  */
-import type { Shape4, Tensor } from '../field/index.js';
-import { evaluateSsim, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
-import { downsampleFactor } from '../ssim/options.js';
+import { shape4, type Shape4, type Tensor } from '../field/index.js';
+import { evaluateSsim, evaluateVariant, ssimGradFast, ssimGradXFloat32Arith, type SsimConfig, type SsimEvaluation, type SsimOptions, type Variant } from '../ssim/index.js';
+import { downsampleFactor, resolveOptions } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
-import { applicableMistakes, type KnownMistake, type MistakeContext } from './mistakes.js';
+import { applicableMistakes, distinctMistakes, type KnownMistake, type MistakeContext } from './mistakes.js';
+import { describeSubsample, keptRuns, planFor, stripContext, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
 import { variantMistakes } from './variant-mistakes.js';
 import { plainOptions, variantGradient32, variantOf, variantPieces, type VariantPieces } from './variant-model.js';
 import { floorOf } from './floor.js';
@@ -76,6 +77,11 @@ export interface CheckReport {
   /** Known mistakes that apply to this configuration, nearest first. */
   readonly mistakes: readonly MistakeDistance[];
   readonly diagnosis: readonly Diagnosis[];
+  /**
+   * Present when the images were large enough to subsample: `mistakes`, `terms` and the names in
+   * `diagnosis` come from these strips; everything else from the whole images.
+   */
+  readonly subsample?: SubsampleReport;
 }
 
 /** The report with the arrays it was made from (for the heatmap and the tracer). */
@@ -101,6 +107,37 @@ export interface CheckInput {
   readonly candidate: ArrayLike<number>;
   /** Whether the candidate holds float32 values; detected (every value float32-representable) when omitted. */
   readonly float32?: boolean;
+  /**
+   * When to fit the known mistakes and the terms on a subsample of large images (subsample.ts), or
+   * false to use the whole images whatever their size. Default: SUBSAMPLE_DEFAULTS.
+   */
+  readonly subsample?: SubsampleOptions | false;
+  /** Called as the work proceeds (the CLI's progress bar). */
+  readonly progress?: CheckProgress;
+}
+
+/** Where the known mistakes and the term fit were evaluated, when not on the whole images. */
+export interface SubsampleReport {
+  /**
+   * Per tile: the plane (n C + c), the image rows and columns [start, end) compared, and the rows and
+   * columns [start, end) cut out with the halo.
+   */
+  readonly strips: ReadonlyArray<{
+    readonly plane: number;
+    readonly rows: readonly [number, number];
+    readonly cut: readonly [number, number];
+    readonly columns: readonly [number, number];
+    readonly cutColumns: readonly [number, number];
+  }>;
+  /** Pixels of halo beyond the compared ones at a cut (2r + crop): with it the tiles' gradients are the whole images'. */
+  readonly halo: number;
+  /** Values compared, of the whole images'. */
+  readonly values: number;
+  readonly of: number;
+  /** ||exact from the strips - exact|| / ||exact|| over the compared values: rounding only (about 1e-15) when the strips are sound. */
+  readonly exactAgreement: number;
+  /** The same in words. */
+  readonly note: string;
 }
 
 const isFloat32Valued = (a: ArrayLike<number>): boolean => {
@@ -112,16 +149,32 @@ const e2 = (v: number): string => v.toExponential(2);
 
 /** The border band: pixels whose gradient involves the boundary rule, the map's edge or the crop. */
 export function borderBand(e: SsimEvaluation, inputShape: Shape4): number {
-  const r = (e.config.size - 1) / 2;
-  const f = downsampleFactor(e.config, inputShape[2], inputShape[3]);
-  return (e.config.padding === 'valid' ? 2 * r : r) * f + e.config.crop * f;
+  return bandOf(e.config, inputShape);
+}
+
+/** borderBand from the configuration alone (what the checker uses when it has no whole-image evaluation). */
+export function bandOf(config: SsimConfig, inputShape: Shape4): number {
+  const r = (config.size - 1) / 2;
+  const f = downsampleFactor(config, inputShape[2], inputShape[3]);
+  return (config.padding === 'valid' ? 2 * r : r) * f + config.crop * f;
 }
 
 /** Checks a candidate gradient against the exact one. */
 export function checkGradient(input: CheckInput): CheckResult {
-  const { x, y, wrt } = input;
   const variant = variantOf(input.options);
   const options: SsimOptions = variant === 'ssim' ? input.options : plainOptions(input.options);
+  const plan = input.subsample === false ? null : planFor(input.x, resolveOptions(options), variant, input.subsample);
+  return plan === null ? checkWhole(input, variant, options) : checkSubsampled(input, variant, options, plan);
+}
+
+/** Reports progress: `done` of `total` units of work, and what runs now. */
+export type CheckProgress = (done: number, total: number, what: string) => void;
+
+/** The whole images at once: every array over the whole images (small images; the tracer). */
+function checkWhole(input: CheckInput, variant: Variant, options: SsimOptions): CheckResult {
+  const { x, y, wrt } = input;
+  const progress = input.progress ?? (() => {});
+  progress(0, 3, 'exact gradient');
   const e = evaluateSsim(x, y, options);
   const D = (v: Float64Array): Float64Array => e.downsample.transpose(v);
   const ssimTerms = () => {
@@ -130,33 +183,204 @@ export function checkGradient(input: CheckInput): CheckResult {
   };
   const pieces = variant === 'ssim' ? undefined : variantPieces(x, y, input.options, wrt, ssimTerms);
   const exact = pieces?.exact ?? (wrt === 'x' ? e.gradX : e.gradY);
-  if (input.candidate.length !== exact.length) throw new Error(`checkGradient: candidate has ${input.candidate.length} values, expected ${exact.length}`);
-  const candidate = Float64Array.from(input.candidate);
-  const float32 = input.float32 ?? isFloat32Valued(candidate);
+  const candidate = candidateOf(input, exact.length);
+  progress(1, 3, 'rounding floor');
   // the loss's own gradient scale per pixel (largest reduction weight over L): what a floor of zero is raised to
   let unit = 0;
   for (const w of e.weights) unit = Math.max(unit, w / e.config.dataRange);
   const floor = pieces === undefined ? roundingFloor(x, y, options, wrt, exact, unit) : floorOf(variantGradient32(x, y, input.options, wrt), exact, unit);
-  const err = differenceNorms(candidate, exact);
-  const exactNorm = norm2(exact);
-  let maxAbsExact = 0;
-  for (const v of exact) maxAbsExact = Math.max(maxAbsExact, Math.abs(v));
-  const K = FLOOR_ALLOWANCE;
-  const allowance = { factor: K, maxAbs: K * floor.maxAbs, l2: K * floor.l2 };
-  const verdict = err.maxAbs <= allowance.maxAbs && err.l2 <= allowance.l2 ? 'match' : 'mismatch';
-
-  const shape = e.shape;
-  const regions = regionErrors(candidate, exact, shape, borderBand(e, shape), floor.l2);
-  const scale = scaleFit(candidate, exact);
+  const whole = compareWhole(candidate, exact, floor, shape4(x, 'x'), borderBand(e, e.shape), input.float32);
   // a variant's terms: SSIM's times d value/d ssim (the L1 term taken off the candidate first), Wang's, or MS-SSIM's summed over scales
   const t = pieces?.terms ?? ssimTerms();
   const off = pieces?.offset ?? null;
   const terms = termFit(off === null ? candidate : candidate.map((v, i) => v - off[i]!), [t.mean, t.square, t.cross]);
+  progress(2, 3, 'known mistakes');
+  const context: MistakeContext = { x, y, options, e, wrt, ...(pieces !== undefined ? { pieces } : {}) };
+  const mistakes = applicableMistakes(context, exact, variantMistakes(variant));
+  const { report, named } = finish({
+    input, variant, whole, terms, mistakes, mistakeCandidate: candidate, count: Math.round(1 / e.weights.find((w) => w > 0)!),
+    config: e.config, ssim: e.ssim, value: pieces?.value,
+  });
+  progress(3, 3, 'done');
+  return { report, exact, candidate, evaluation: e, context, ...(pieces !== undefined ? { pieces } : {}), named };
+}
+
+/**
+ * Large images (subsample.ts): the exact gradient and the floor from the generated kernels over
+ * the whole images, the known mistakes and the term fit on the plan's strips. The evaluation, the
+ * context and the pieces of the result are computed over the whole images when first read.
+ */
+function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptions, plan: SubsamplePlan): CheckResult {
+  const { x, y, wrt } = input;
+  const progress = input.progress ?? (() => {});
+  const units = 3 + plan.strips.length;
+  progress(0, units, 'exact gradient');
+  let exact: Float64Array;
+  let ssim: number;
+  let value: number | undefined;
+  if (variant === 'ssim') {
+    // one gradient only: S is symmetric, so d/dy S(x, y) is d/dx S(y, x)
+    const r = wrt === 'x' ? ssimGradFast(x, y, options, 'float64', 'x') : ssimGradFast(y, x, options, 'float64', 'x');
+    exact = r.gradX.data as Float64Array;
+    ssim = r.ssim;
+  } else {
+    const r = evaluateVariant(x, y, input.options);
+    exact = wrt === 'x' ? r.gradX : r.gradY;
+    ssim = r.ssim;
+    value = r.value;
+  }
+  const candidate = candidateOf(input, exact.length);
+  progress(1, units, 'rounding floor');
+  const config = resolveOptions(options);
+  // the loss's own gradient scale per pixel (the mean's weight over L): what a floor of zero is raised to
+  const unit = plan.whole.omega / config.dataRange;
+  const floor = variant === 'ssim'
+    ? floorOf((wrt === 'x' ? ssimGradXFloat32Arith(x, y, options) : ssimGradXFloat32Arith(y, x, options)).gradX, exact, unit)
+    : floorOf(variantGradient32(x, y, input.options, wrt), exact, unit);
+  progress(2, units, 'errors');
+  const shape = plan.shape;
+  const whole = compareWhole(candidate, exact, floor, shape, bandOf(config, shape), input.float32);
+
+  // the strips: each mistake's values on the kept rows, put end to end, scaled by rho
+  const library = variantMistakes(variant);
+  const kept = plan.kept;
+  const at = { cand: new Float64Array(kept), termsCand: new Float64Array(kept), exact: new Float64Array(kept), fromStrips: new Float64Array(kept) };
+  const termsKept = { mean: new Float64Array(kept), square: new Float64Array(kept), cross: new Float64Array(kept) };
+  const built: Array<Float64Array | null> = library.map(() => new Float64Array(kept));
+  let o = 0;
+  plan.strips.forEach((s, i) => {
+    progress(3 + i, units, `known mistakes, strip ${i + 1} of ${plan.strips.length}`);
+    const { ctx, rho, exact: stripExact, terms: t, offset } = stripContext(input, options, plan, s);
+    const runs = keptRuns(shape, s);
+    const put = (dst: Float64Array, src: ArrayLike<number>, k: number, from: 'whole' | 'strip'): void => {
+      let d = o;
+      for (const r of runs) for (let q = 0; q < r.length; q++) dst[d++] = k * src[r[from] + q]!;
+    };
+    put(at.cand, candidate, 1, 'whole');
+    // the terms are fitted to the candidate less the part outside them (the 3DGS loss's L1 term)
+    put(at.termsCand, candidate, 1, 'whole');
+    if (offset !== null) {
+      let d = o;
+      for (const r of runs) for (let q = 0; q < r.length; q++) at.termsCand[d++]! -= rho * offset[r.strip + q]!;
+    }
+    put(at.exact, exact, 1, 'whole');
+    put(at.fromStrips, stripExact, rho, 'strip');
+    put(termsKept.mean, t.mean, rho, 'strip');
+    put(termsKept.square, t.square, rho, 'strip');
+    put(termsKept.cross, t.cross, rho, 'strip');
+    library.forEach((m, j) => {
+      const dst = built[j];
+      if (dst === null || dst === undefined) return;
+      const g = m.build(ctx);
+      if (g === null) built[j] = null;
+      else put(dst, g, rho, 'strip');
+    });
+    o += runs.reduce((n, r) => n + r.length, 0);
+  });
+  const mistakes = distinctMistakes(library.map((mistake, j) => ({ mistake, gradient: built[j] ?? null })), at.exact);
+  const terms = termFit(at.termsCand, [termsKept.mean, termsKept.square, termsKept.cross]);
+  const agreement = differenceNorms(at.fromStrips, at.exact).l2 / (norm2(at.exact) || 1);
+  const { report, named } = finish({
+    input, variant, whole, terms, mistakes, mistakeCandidate: at.cand, count: Math.round(1 / plan.whole.omega), config, ssim, value,
+    // the floor's share of the kept values, as if spread evenly (the floor's L2 is a whole-image figure)
+    mistakeScale: { exactNorm: norm2(at.exact), floorL2: floor.l2 * Math.sqrt(plan.kept / plan.total) },
+    subsample: {
+      strips: plan.strips.map((s) => ({
+        plane: s.plane, rows: [s.keep[0], s.keep[1]] as const, cut: [s.cut[0], s.cut[1]] as const,
+        columns: [s.keepCols[0], s.keepCols[1]] as const, cutColumns: [s.cutCols[0], s.cutCols[1]] as const,
+      })),
+      halo: plan.halo,
+      values: plan.kept,
+      of: plan.total,
+      exactAgreement: agreement,
+      note: describeSubsample(plan),
+    },
+  });
+  progress(units, units, 'done');
+  const lazy = <T,>(f: () => T): (() => T) => {
+    let v: { value: T } | undefined;
+    return () => (v ??= { value: f() }).value;
+  };
+  const evaluation = lazy(() => evaluateSsim(x, y, options));
+  const pieces = lazy(() => {
+    const e = evaluation();
+    return variant === 'ssim' ? undefined : variantPieces(x, y, input.options, wrt, () => (wrt === 'x' ? e.termsX : e.termsY));
+  });
+  const result = { report, exact, candidate, named } as CheckResult;
+  Object.defineProperty(result, 'evaluation', { get: evaluation, enumerable: true });
+  Object.defineProperty(result, 'context', {
+    get: lazy((): MistakeContext => { const p = pieces(); return { x, y, options, e: evaluation(), wrt, ...(p !== undefined ? { pieces: p } : {}) }; }),
+    enumerable: true,
+  });
+  if (variant !== 'ssim') Object.defineProperty(result, 'pieces', { get: pieces, enumerable: true });
+  return result;
+}
+
+/** The candidate as float64 (the loader's array as it is when it already is one: it is not written to). */
+function candidateOf(input: CheckInput, n: number): Float64Array {
+  if (input.candidate.length !== n) throw new Error(`checkGradient: candidate has ${input.candidate.length} values, expected ${n}`);
+  return input.candidate instanceof Float64Array ? input.candidate : Float64Array.from(input.candidate);
+}
+
+/** What the verdict and the whole-image comparison rest on. */
+interface WholeComparison {
+  readonly floor: RoundingFloor;
+  readonly err: { maxAbs: number; l2: number };
+  readonly exactNorm: number;
+  readonly maxAbsExact: number;
+  /** The candidate holds float32 values (as given, or detected). */
+  readonly float32: boolean;
+  readonly candidateNorm: number;
+  readonly regions: RegionErrors;
+  readonly scale: ScaleFit;
+}
+
+function compareWhole(candidate: Float64Array, exact: Float64Array, floor: RoundingFloor, shape: Shape4, band: number, float32?: boolean): WholeComparison {
+  let maxAbsExact = 0;
+  for (const v of exact) maxAbsExact = Math.max(maxAbsExact, Math.abs(v));
+  return {
+    floor,
+    err: differenceNorms(candidate, exact),
+    exactNorm: norm2(exact),
+    maxAbsExact,
+    float32: float32 ?? isFloat32Valued(candidate),
+    candidateNorm: norm2(candidate),
+    regions: regionErrors(candidate, exact, shape, band, floor.l2),
+    scale: scaleFit(candidate, exact),
+  };
+}
+
+/** The report from the whole-image comparison and the mistakes (over the whole images or the subsample). */
+function finish(a: {
+  input: CheckInput;
+  variant: Variant;
+  whole: WholeComparison;
+  terms: TermFit;
+  mistakes: ReadonlyArray<{ mistake: KnownMistake; gradient: Float64Array }>;
+  /** The candidate over the same values as the mistakes' gradients. */
+  mistakeCandidate: Float64Array;
+  /** The exact gradient's norm and the floor's L2 over those values (the whole image's unless subsampled). */
+  mistakeScale?: { exactNorm: number; floorL2: number };
+  /** The count of the mean (1/omega), for the scale diagnosis. */
+  count: number;
+  config: SsimConfig;
+  ssim: number;
+  value: number | undefined;
+  subsample?: SubsampleReport;
+}): { report: CheckReport; named: KnownMistake | null } {
+  const { input, variant, whole: w, terms } = a;
+  const { floor, err } = w;
+  const candidate = a.mistakeCandidate;
+  const float32 = w.float32;
+  const K = FLOOR_ALLOWANCE;
+  const allowance = { factor: K, maxAbs: K * floor.maxAbs, l2: K * floor.l2 };
+  const verdict = err.maxAbs <= allowance.maxAbs && err.l2 <= allowance.l2 ? 'match' : 'mismatch';
 
   // relative to the larger of the exact gradient and the mistake: where the exact gradient is ~0 (x = y)
   // a mistake that is not (the factor 2 of d(x^2)/dx dropped) must come within the allowance itself
-  const tolOf = (mistakeNorm: number): number =>
-    Math.max((K * floor.l2) / relativeScale(Math.max(exactNorm, mistakeNorm), floor.l2), float32 ? FLOAT32_MISTAKE_TOLERANCE : 0);
+  const ms = a.mistakeScale ?? { exactNorm: w.exactNorm, floorL2: floor.l2 };
+  const tolOf = (mistakeNorm: number, s = ms): number =>
+    Math.max((K * s.floorL2) / relativeScale(Math.max(s.exactNorm, mistakeNorm), s.floorL2), float32 ? FLOAT32_MISTAKE_TOLERANCE : 0);
   const tolValue = tolOf(0);
   const mistakeTolerance = {
     value: tolValue,
@@ -165,26 +389,25 @@ export function checkGradient(input: CheckInput): CheckResult {
       : `${K} x the floor's relative L2 (${e2(floor.relL2)})`,
   };
 
-  const context: MistakeContext = { x, y, options, e, wrt, ...(pieces !== undefined ? { pieces } : {}) };
   const built: Array<{ m: KnownMistake; d: MistakeDistance }> = [];
-  for (const { mistake: m, gradient: g } of applicableMistakes(context, exact, variantMistakes(variant))) {
+  for (const { mistake: m, gradient: g } of a.mistakes) {
     const gn = norm2(g);
     // a mistake within the allowance of zero (most of them where x = y) has no scale of its own
-    const distance = differenceNorms(candidate, g).l2 / relativeScale(gn, floor.l2);
+    const distance = differenceNorms(candidate, g).l2 / relativeScale(gn, ms.floorL2);
     let scaled: MistakeDistance['scaled'] = null;
     let kn = 0;
     if (!m.scaleOnly) {
       const s = scaleFit(candidate, g);
       const kg = g.map((v) => s.k * v);
       kn = norm2(kg);
-      scaled = { k: s.k, distance: differenceNorms(candidate, kg).l2 / relativeScale(kn, floor.l2) };
+      scaled = { k: s.k, distance: differenceNorms(candidate, kg).l2 / relativeScale(kn, ms.floorL2) };
     }
     const tolerance = tolOf(gn);
     const matched = distance <= tolerance ? 'as-is' : scaled !== null && scaled.distance <= tolOf(kn) ? 'scaled' : false;
     built.push({ m, d: { kind: m.kind, title: m.title, distance, scaled, tolerance, matched } });
   }
   const best = (d: MistakeDistance): number => Math.min(d.distance, d.scaled?.distance ?? Infinity);
-  built.sort((a, b) => best(a.d) - best(b.d) || a.d.distance - b.d.distance);
+  built.sort((p, q) => best(p.d) - best(q.d) || p.d.distance - q.d.distance);
   const mistakes = built.map((b) => b.d);
 
   const diagnosis: Diagnosis[] = [];
@@ -213,39 +436,40 @@ export function checkGradient(input: CheckInput): CheckResult {
       });
     }
     // residuals relative to the candidate: where the exact gradient is ~0, the allowance over the candidate's norm
-    const candidateTol = tolOf(norm2(candidate));
-    diagnosis.push(scaleDiagnosis(scale, candidateTol, e, norm2(candidate), variant));
-    diagnosis.push(whereDiagnosis(regions, K * floor.relL2));
+    const candidateTol = tolOf(w.candidateNorm, { exactNorm: w.exactNorm, floorL2: floor.l2 });
+    diagnosis.push(scaleDiagnosis(w.scale, candidateTol, a.count, w.candidateNorm, variant));
+    diagnosis.push(whereDiagnosis(w.regions, K * floor.relL2));
     diagnosis.push(termsDiagnosis(terms, candidateTol));
   }
 
-  const cfg = e.config;
+  const cfg = a.config;
   const report: CheckReport = {
     verdict,
-    wrt,
-    shape: [...x.shape],
-    ssim: e.ssim,
-    ...(pieces !== undefined ? { variant: { name: variant, value: pieces.value, options: variantOptionValues(input.options) } } : {}),
+    wrt: input.wrt,
+    shape: [...input.x.shape],
+    ssim: a.ssim,
+    ...(variant !== 'ssim' ? { variant: { name: variant, value: a.value!, options: variantOptionValues(input.options) } } : {}),
     configuration: {
       preset: cfg.preset, window: cfg.window, size: cfg.size, sigma: cfg.sigma, padding: cfg.padding, C1: cfg.C1, C2: cfg.C2,
       sampleCovariance: cfg.sampleCovariance, crop: cfg.crop, downsample: String(cfg.downsample), reduction: cfg.reduction,
     },
     maxAbsError: err.maxAbs,
     l2Error: err.l2,
-    relError: err.l2 / relativeScale(exactNorm, floor.l2),
-    maxAbsExact,
+    relError: err.l2 / relativeScale(w.exactNorm, floor.l2),
+    maxAbsExact: w.maxAbsExact,
     roundingFloor: floor,
     allowance,
     errorOverFloor: { maxAbs: err.maxAbs / floor.maxAbs, l2: err.l2 / floor.l2 },
     candidateIsFloat32: float32,
-    regions,
-    scale,
+    regions: w.regions,
+    scale: w.scale,
     terms,
     mistakeTolerance,
     mistakes,
     diagnosis,
+    ...(a.subsample !== undefined ? { subsample: a.subsample } : {}),
   };
-  return { report, exact, candidate, evaluation: e, context, ...(pieces !== undefined ? { pieces } : {}), named };
+  return { report, named };
 }
 
 /** The variant's own options as given (for the report). */
@@ -255,9 +479,8 @@ function variantOptionValues(o: VariantOptions): Record<string, number | readonl
   return out;
 }
 
-function scaleDiagnosis(scale: ScaleFit, tol: number, e: SsimEvaluation, candidateNorm: number, variant = 'ssim'): Diagnosis {
+function scaleDiagnosis(scale: ScaleFit, tol: number, count: number, candidateNorm: number, variant = 'ssim'): Diagnosis {
   if (candidateNorm === 0) return { kind: 'scale', message: 'the candidate is zero everywhere' };
-  const count = Math.round(1 / e.weights.find((w) => w > 0)!);
   if (scale.residual <= tol) {
     return {
       kind: 'scale',

@@ -11,13 +11,14 @@ export {
 export { centralSsim, type CentralSsim } from './central.js';
 export { inBand, regionErrors, scaleFit, termFit, type ErrorStats, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 export {
-  borderBand, checkGradient, FLOAT32_MISTAKE_TOLERANCE,
-  type CheckInput, type CheckReport, type CheckResult, type Diagnosis, type MistakeDistance,
+  bandOf, borderBand, checkGradient, FLOAT32_MISTAKE_TOLERANCE,
+  type CheckInput, type CheckProgress, type CheckReport, type CheckResult, type Diagnosis, type MistakeDistance, type SubsampleReport,
 } from './diagnose.js';
 export { differenceNorms, FLOOR_ALLOWANCE, floorOf, norm2, roundingFloor, type RoundingFloor } from './floor.js';
 export { checkFormula, FORMULA_TOLERANCE, FORMULA_VARIABLES, formatFormulaResult, type FormulaOptions, type FormulaResult } from './formula.js';
 export { inferno, renderHeatmap, writeHeatmap, type HeatmapInfo } from './heatmap.js';
-export { applicableMistakes, exactFromCentral, KNOWN_MISTAKES, type KnownMistake, type MistakeContext } from './mistakes.js';
+export { applicableMistakes, distinctMistakes, exactFromCentral, KNOWN_MISTAKES, type KnownMistake, type MistakeContext, type WholeCounts } from './mistakes.js';
+export { planSubsample, SUBSAMPLE_DEFAULTS, SUBSAMPLED_VARIANTS, type Strip, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
 export { formatCheckReport, type ReportNames } from './report.js';
 export { formatTrace, parsePixel, tracePixel, type Contribution, type TraceInput, type TraceResult } from './trace.js';
 export { variantMistakes } from './variant-mistakes.js';

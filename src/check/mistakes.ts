@@ -24,6 +24,26 @@ export interface MistakeContext {
   readonly wrt: 'x' | 'y';
   /** For a variant (--variant): its exact gradient taken apart (variant-model.ts). */
   readonly pieces?: VariantPieces;
+  /**
+   * Set when x, y are a strip cut out of larger images (the checker's subsample, subsample.ts):
+   * the whole images' counts, so that the mistakes that change a normaliser scale as they would
+   * on the whole images. Absent: the context's own images are the whole images.
+   */
+  readonly whole?: WholeCounts;
+}
+
+/** The counts of the whole images that a strip's context needs (see MistakeContext.whole). */
+export interface WholeCounts {
+  /** Batch, channels, the averaged region of the map (RH x RW) and the work grid (H x W). */
+  readonly N: number;
+  readonly C: number;
+  readonly RH: number;
+  readonly RW: number;
+  readonly H: number;
+  readonly W: number;
+  /** The weight omega of one averaged map pixel, and the same with the crop set to 0. */
+  readonly omega: number;
+  readonly omegaUncropped: number;
 }
 
 /** One wrong derivation. */
@@ -192,11 +212,16 @@ const meansIndependent = mistake({
 });
 
 /** (3) Normalisers: the gradient of a mean divided by the wrong count. */
-type Count = (e: SsimEvaluation) => number;
-const regionCounts = (e: SsimEvaluation) => {
+type Count = (c: { N: number; C: number; RH: number; RW: number; H: number; W: number }) => number;
+/** The counts a normaliser is built from: the whole images' (a strip's context carries them). */
+const regionCounts = (ctx: MistakeContext) => {
+  if (ctx.whole !== undefined) return ctx.whole;
+  const { e } = ctx;
   const [N, C, RH, RW] = e.region.outShape;
   return { N, C, RH, RW, H: e.workShape[2], W: e.workShape[3] };
 };
+/** omega of one averaged map pixel in the context's own evaluation. */
+const omegaOf = (e: SsimEvaluation): number => e.weights.find((w) => w > 0)!;
 function normaliser(kind: string, countName: string, why: string, count: Count): KnownMistake {
   return mistake({
     kind: `normaliser-${kind}`,
@@ -207,32 +232,27 @@ function normaliser(kind: string, countName: string, why: string, count: Count):
     correctFormula: `${CORRECT}; for this configuration omega = 1/(N C H_r W_r) for --reduction mean (H_r x W_r the averaged region of the map), 1/(H_r W_r) for sum`,
     scaleOnly: true,
     terms(ctx) {
-      const actual = 1 / ctx.e.weights.find((w) => w > 0)!;
-      const wrong = count(ctx.e);
+      const actual = 1 / (ctx.whole?.omega ?? omegaOf(ctx.e));
+      const wrong = count(regionCounts(ctx));
       if (Math.abs(wrong - actual) <= 1e-9 * actual) return null;
       return scaled(sideOf(ctx).terms, actual / wrong);
     },
   });
 }
 const normalisers: KnownMistake[] = [
-  normaliser('plane', 'the pixels of one channel (H x W)', 'the mean of one plane; the channels and the batch are left out', (e) => {
-    const c = regionCounts(e);
+  normaliser('plane', 'the pixels of one channel (H x W)', 'the mean of one plane; the channels and the batch are left out', (c) => {
     return c.RH * c.RW;
   }),
-  normaliser('image', 'one image (C x H x W)', 'the batch is left out', (e) => {
-    const c = regionCounts(e);
+  normaliser('image', 'one image (C x H x W)', 'the batch is left out', (c) => {
     return c.C * c.RH * c.RW;
   }),
-  normaliser('all', 'every pixel of every channel and image (N x C x H x W)', 'the mean of the batch over the averaged region', (e) => {
-    const c = regionCounts(e);
+  normaliser('all', 'every pixel of every channel and image (N x C x H x W)', 'the mean of the batch over the averaged region', (c) => {
     return c.N * c.C * c.RH * c.RW;
   }),
-  normaliser('size1-size2', 'C x H (size(1) * size(2) of an NCHW tensor)', 'size(1) * size(2) is H x W only for a CHW tensor', (e) => {
-    const c = regionCounts(e);
+  normaliser('size1-size2', 'C x H (size(1) * size(2) of an NCHW tensor)', 'size(1) * size(2) is H x W only for a CHW tensor', (c) => {
     return c.C * c.H;
   }),
-  normaliser('uncropped-count', 'the input size N x C x H x W instead of the averaged region', "the map is cropped or 'valid', so it has fewer pixels than the image", (e) => {
-    const c = regionCounts(e);
+  normaliser('uncropped-count', 'the input size N x C x H x W instead of the averaged region', "the map is cropped or 'valid', so it has fewer pixels than the image", (c) => {
     return c.N * c.C * c.H * c.W;
   }),
   normaliser('none', '1 (the gradient of the sum, not the mean)', 'the 1/count of the mean is missing', () => 1),
@@ -321,7 +341,10 @@ const uncroppedMean = mistake({
   terms(ctx) {
     if (ctx.e.config.crop === 0) return null;
     const e0 = memo(ctx, 'uncropped', () => evaluateSsim(ctx.x, ctx.y, { ...ctx.options, crop: 0 }));
-    return ctx.wrt === 'x' ? e0.termsX : e0.termsY;
+    const t = ctx.wrt === 'x' ? e0.termsX : e0.termsY;
+    // a strip's gradients are scaled to the whole images' omega as a whole: this one's own omega differs
+    const w = ctx.whole;
+    return w === undefined ? t : scaled(t, (w.omegaUncropped / omegaOf(e0)) / (w.omega / omegaOf(ctx.e)));
   },
 });
 
@@ -374,6 +397,18 @@ export function applicableMistakes(
   exact: Float64Array,
   library: readonly KnownMistake[] = KNOWN_MISTAKES,
 ): Array<{ mistake: KnownMistake; gradient: Float64Array }> {
+  return distinctMistakes(library.map((mistake) => ({ mistake, gradient: mistake.build(ctx) })), exact);
+}
+
+/**
+ * The mistakes with a gradient (not null) that differs from the exact gradient (beyond 1e-12
+ * relative) and from every earlier one, in order: applicableMistakes' rule, also applied to the
+ * checker's subsample (the gradients there being the strips' values put end to end).
+ */
+export function distinctMistakes(
+  built: ReadonlyArray<{ mistake: KnownMistake; gradient: Float64Array | null }>,
+  exact: Float64Array,
+): Array<{ mistake: KnownMistake; gradient: Float64Array }> {
   const out: Array<{ mistake: KnownMistake; gradient: Float64Array }> = [];
   const same = (a: Float64Array, b: Float64Array): boolean => {
     let d = 0;
@@ -386,8 +421,7 @@ export function applicableMistakes(
     }
     return Math.sqrt(d) <= 1e-12 * Math.sqrt(Math.max(na, nb));
   };
-  for (const mistake of library) {
-    const gradient = mistake.build(ctx);
+  for (const { mistake, gradient } of built) {
     if (gradient === null || same(gradient, exact) || out.some((o) => same(o.gradient, gradient))) continue;
     out.push({ mistake, gradient });
   }

@@ -51,6 +51,9 @@ export function formatCheckReport(r: CheckReport, names: ReportNames, heatmap?: 
   out.push(`                       candidate error   rounding floor   allowed (${r.allowance.factor} x floor)`);
   out.push(`  max abs              ${e2(r.maxAbsError).padEnd(17)} ${e2(r.roundingFloor.maxAbs).padEnd(16)} ${e2(r.allowance.maxAbs)}    (max |exact| ${e2(r.maxAbsExact)})`);
   out.push(`  L2, relative         ${e2(r.relError).padEnd(17)} ${e2(r.roundingFloor.relL2).padEnd(16)} ${e2(r.allowance.factor * r.roundingFloor.relL2)}`);
+  if (r.subsample !== undefined) {
+    out.push(...wrap(`subsample: ${r.subsample.note} (the tiles reproduce the exact gradient to ${e2(r.subsample.exactAgreement)} relative L2)`, '  '));
+  }
   out.push(...wrap(`floor: the exact gradient computed in float32 arithmetic (Math.fround after every operation${FLOOR_HOW[v?.name ?? 'ssim'] ?? ''}) minus the float64 one, on these inputs`, '  '));
   out.push('');
   out.push('diagnosis:');

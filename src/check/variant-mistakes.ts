@@ -85,7 +85,12 @@ const gsMistakes: KnownMistake[] = [
     explanation: "mean|x - y| averages N = N C H W values, so d/dx(p) of it is sign(x(p) - y(p))/N. The candidate differentiates the sum of |x - y|: its L1 part is N times too large and swamps the SSIM part.",
     correctFormula: GS_CORRECT,
     scaleOnly: false,
-    build: (ctx) => plus(l1Gradient(ctx.x, ctx.y, lam(ctx), ctx.wrt, false), ssimExact(ctx), -lam(ctx)),
+    build: (ctx) => {
+      // on a strip (subsample.ts) the L1 term is carried in the whole images' scale: times their N
+      const w = ctx.whole;
+      const l1Sum = w === undefined ? l1Gradient(ctx.x, ctx.y, lam(ctx), ctx.wrt, false) : l1(ctx).map((v) => v * w.N * w.C * w.H * w.W);
+      return plus(l1Sum, ssimExact(ctx), -lam(ctx));
+    },
   }),
   variantMistake({
     kind: '3dgs-ssim-term-sign',

@@ -14,7 +14,7 @@
  */
 import { evaluateVec, type Node } from '../expr/index.js';
 import { axisOp, crop, InputError, sizeOf, toField, type AxisOp, type LinearOp, type Shape4, type Tensor, avgPool2x2 } from '../field/index.js';
-import { evaluateVariant, MSSSIM_WEIGHTS, resolveOptions, ssimGradFloat32Arith, type GradientTerms, type SsimConfig, type Variant, type VariantOptions } from '../ssim/index.js';
+import { evaluateVariant, MSSSIM_WEIGHTS, resolveOptions, ssimGradFloat32Arith, ssimGradXFloat32Arith, type GradientTerms, type SsimConfig, type Variant, type VariantOptions } from '../ssim/index.js';
 import { compilePointwise, csMap, ssimMap, wangMap, type MapGraph } from '../ssim/maps.js';
 import { windowAndRegion } from '../ssim/reference.js';
 import { windowAxes } from './axes.js';
@@ -344,19 +344,20 @@ export function variantGradient32(x: Tensor, y: Tensor, options: VariantOptions,
   const variant = variantOf(options);
   if (variant === 'ms-ssim') return msGradient32(x, y, options)[side === 'x' ? 'gradX' : 'gradY'];
   if (variant === 'wang') return wangGradient32(x, y, options)[side === 'x' ? 'gradX' : 'gradY'];
-  const s = ssimGradFloat32Arith(x, y, plainOptions(options));
-  const g = side === 'x' ? s.gradX : s.gradY;
+  // d/dx alone (the same values, half the kernel's work and no float64 copy of d/dy)
+  const g: ArrayLike<number> = side === 'x' ? ssimGradXFloat32Arith(x, y, plainOptions(options)).gradX : ssimGradFloat32Arith(x, y, plainOptions(options)).gradY;
   if (variant === 'dssim') {
     const d = fr(options.dssimDivisor ?? 2);
-    return g.map((v) => fr(-v / d));
+    return Float64Array.from(g, (v) => fr(-v / d));
   }
   if (variant === '3dgs-loss') {
     const lam = fr(options.lambda ?? 0.2);
-    const fx = toField(x, 'x').data;
-    const fy = toField(y, 'y').data;
+    // the values as stored (no float64 copy of two whole images)
+    const fx = x.data;
+    const fy = y.data;
     const k = fr(fr(1 - lam) / fx.length);
     const sgn = side === 'x' ? 1 : -1;
-    return g.map((v, i) => fr(fr(sgn * k * Math.sign(fr(fr(fx[i]!) - fr(fy[i]!)))) - fr(lam * v)));
+    return Float64Array.from(g, (v, i) => fr(fr(sgn * k * Math.sign(fr(fr(fx[i]!) - fr(fy[i]!)))) - fr(lam * v)));
   }
   throw new Error(`variantGradient32: ${variant}`);
 }

@@ -6,8 +6,10 @@
  * The checker (with fast-check, pngjs and tsx) loads only when one of these commands runs.
  */
 import type { Command } from '../cli.js';
+import type { CheckResult } from '../check/diagnose.js';
 import type { HeatmapInfo } from '../check/heatmap.js';
-import { InputError } from '../field/index.js';
+import { InputError, shape4 } from '../field/index.js';
+import { progressBar, type ProgressOptions, type ProgressStream } from './progress.js';
 import { SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
 import { resolveOptions } from '../ssim/options.js';
 import { checkVariantOptions } from '../ssim/variants.js';
@@ -58,6 +60,16 @@ function imagesAfter(parsed: Parsed, command: string, lead: number, leadNames: s
   return { ...r, options: { ...variantOptionsFrom(parsed), ...r.options } };
 }
 
+/** Where check draws its progress bar, and when (a terminal only; tests replace it with setProgress). */
+let progress: { stream: ProgressStream; options: ProgressOptions } = { stream: process.stderr, options: {} };
+
+/** Redirects check's progress bar (tests: a fake terminal, no delay); returns the previous setting. */
+export function setProgress(stream: ProgressStream, options: ProgressOptions = {}): { stream: ProgressStream; options: ProgressOptions } {
+  const old = progress;
+  progress = { stream, options };
+  return old;
+}
+
 /** check, trace and check-formula, by name. */
 export const checkCommands: Record<string, Command> = {
   check: {
@@ -74,7 +86,7 @@ export const checkCommands: Record<string, Command> = {
     },
     async run(parsed, out) {
       const { loadCandidate } = await import('../check/candidate.js');
-      const { borderBand, checkGradient } = await import('../check/diagnose.js');
+      const { bandOf, checkGradient } = await import('../check/diagnose.js');
       const { writeHeatmap } = await import('../check/heatmap.js');
       const { formatCheckReport } = await import('../check/report.js');
       const wrt = wrtOf(parsed);
@@ -88,18 +100,26 @@ export const checkCommands: Record<string, Command> = {
       // the options are judged before the candidate runs: a bad option is the user's, not the module's
       resolveOptions(options);
       checkVariantOptions(options);
-      const cand = await loadCandidate(candPath, x, y, options, { wrt, timeoutS });
-      const result = checkGradient({ x, y, options, wrt, candidate: cand.data, float32: cand.float32 });
-      // overflow, named by the magnitude that caused it: of SSIM in float64, or of the float32 floor
-      const named = [[x, xPath], [y, yPath]] as const;
-      const overflow = !Number.isFinite(result.report.ssim)
-        ? overflowMessage(named, resolveOptions(options).dataRange, 'float64')
-        : !Number.isFinite(result.report.roundingFloor.maxAbs) ? overflowMessage(named, resolveOptions(options).dataRange, 'float32') : undefined;
-      if (overflow !== undefined) throw new InputError(`the exact gradient or its rounding floor is not finite: ${overflow}`);
+      const bar = progressBar(progress.stream, progress.options);
+      let result: CheckResult;
       let heatmap: { path: string; info: HeatmapInfo } | undefined;
-      if (heatmapPath !== undefined) {
-        const e = result.evaluation;
-        heatmap = { path: heatmapPath, info: writeHeatmap(heatmapPath, result.candidate, result.exact, e.shape, borderBand(e, e.shape)) };
+      try {
+        bar.update(0, 1, 'running the candidate');
+        const cand = await loadCandidate(candPath, x, y, options, { wrt, timeoutS });
+        result = checkGradient({ x, y, options, wrt, candidate: cand.data, float32: cand.float32, progress: (d, t, what) => bar.update(d, t, what) });
+        // overflow, named by the magnitude that caused it: of SSIM in float64, or of the float32 floor
+        const named = [[x, xPath], [y, yPath]] as const;
+        const overflow = !Number.isFinite(result.report.ssim)
+          ? overflowMessage(named, resolveOptions(options).dataRange, 'float64')
+          : !Number.isFinite(result.report.roundingFloor.maxAbs) ? overflowMessage(named, resolveOptions(options).dataRange, 'float32') : undefined;
+        if (overflow !== undefined) throw new InputError(`the exact gradient or its rounding floor is not finite: ${overflow}`);
+        if (heatmapPath !== undefined) {
+          bar.update(1, 1, 'heatmap');
+          const shape = shape4(x, 'x');
+          heatmap = { path: heatmapPath, info: writeHeatmap(heatmapPath, result.candidate, result.exact, shape, bandOf(resolveOptions(options), shape)) };
+        }
+      } finally {
+        bar.end();
       }
       if (parsed.switches.has('json')) {
         out(JSON.stringify({ candidate: candPath, x: xPath, y: yPath, ...result.report, ...(heatmap ? { heatmap: { path: heatmap.path, ...heatmap.info } } : {}) }));

@@ -134,6 +134,20 @@ export function ssimGradFast(
  * distance from the float64 gradient is the rounding floor a float32 implementation cannot beat.
  */
 export function ssimGradFloat32Arith(x: Tensor, y: Tensor, options: SsimOptions = {}): { ssim: number; gradX: Float64Array; gradY: Float64Array } {
+  const r = float32Arith(x, y, options, true);
+  return { ssim: r.ssim, gradX: Float64Array.from(r.gradX), gradY: Float64Array.from(r.gradY!) };
+}
+
+/**
+ * d ssim/dx alone as ssimGradFloat32Arith computes it, without d/dy's work and left in float32
+ * storage (the same values): the checker's floor on large images, at the cost of one kernel run.
+ */
+export function ssimGradXFloat32Arith(x: Tensor, y: Tensor, options: SsimOptions = {}): { ssim: number; gradX: Float32Array | Float64Array } {
+  const r = float32Arith(x, y, options, false);
+  return { ssim: r.ssim, gradX: r.gradX };
+}
+
+function float32Arith(x: Tensor, y: Tensor, options: SsimOptions, withY: boolean): { ssim: number; gradX: Float32Array | Float64Array; gradY: Float32Array | Float64Array | null } {
   const plan = planKernel(x, y, options);
   const f = Math.fround;
   const p = plan.params;
@@ -148,8 +162,8 @@ export function ssimGradFloat32Arith(x: Tensor, y: Tensor, options: SsimOptions 
   };
   const xs = storage(x, plan, 'float32', 'x') as Float32Array;
   const ys = storage(y, plan, 'float32', 'y') as Float32Array;
-  const out = { gradX: new Float32Array(xs.length), gradY: new Float32Array(xs.length) };
+  const out = { gradX: new Float32Array(xs.length), gradY: withY ? new Float32Array(xs.length) : null };
   const s = ssimKernels[plan.config.padding].gradF32Arith(xs, ys, params, out);
-  const back = (g: Float32Array): Float64Array => (plan.downsample === null ? Float64Array.from(g) : plan.downsample.transpose(Float64Array.from(g)));
-  return { ssim: s, gradX: back(out.gradX), gradY: back(out.gradY) };
+  const back = (g: Float32Array): Float32Array | Float64Array => (plan.downsample === null ? g : plan.downsample.transpose(Float64Array.from(g)));
+  return { ssim: s, gradX: back(out.gradX), gradY: out.gradY === null ? null : back(out.gradY) };
 }

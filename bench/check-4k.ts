@@ -1,0 +1,95 @@
+/**
+ * `npm run bench -- check4k` (or `node --import tsx bench/check-4k.ts [--size CxHxW] [--runs N] [--variant V]`):
+ * the checker at scale, one row: `check` of a candidate .npy against `grad` on the same pair,
+ * each in a child process of its own (bench/cli-child.ts), wall time of the command (the minimum
+ * over the runs) and peak RSS (the child's process.resourceUsage().maxRSS), with the load average
+ * beside them, since the machine may be shared. Targets (issue 10): check <= 4 x grad's time and
+ * <= 2 x its memory at 3 x 2160 x 3840. The candidate is grad's own output (a float64 .npy, so the
+ * verdict is a match; a mismatch costs the same: the known mistakes run either way).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatNpy } from '../src/io/index.js';
+
+const arg = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+};
+const [C, H, W] = arg('size', '3x2160x3840').split('x').map(Number) as [number, number, number];
+const runs = Number(arg('runs', '1'));
+// a variant goes to both commands (grad writes its gradient, check checks it)
+const variant = arg('variant', 'ssim');
+const variantArgs = variant === 'ssim' ? [] : ['--variant', variant];
+if (![C, H, W, runs].every((n) => Number.isInteger(n) && n >= 1)) {
+  console.error(`check-4k: --size: expected CxHxW (positive integers), --runs: a positive integer`);
+  process.exit(2);
+}
+
+/** bench/run.ts's scene: smooth, noise, and a noisy copy, float32 in [0, 1]. */
+function pair(): { x: Float32Array; y: Float32Array } {
+  let seed = 2024;
+  const rand = (): number => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const x = new Float32Array(C * H * W);
+  const y = new Float32Array(C * H * W);
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < H; i++)
+      for (let j = 0; j < W; j++) {
+        const p = (c * H + i) * W + j;
+        const v = 0.5 + 0.25 * Math.sin(i / 17 + c) * Math.cos(j / 23) + 0.2 * rand();
+        x[p] = v;
+        y[p] = Math.min(1, Math.max(0, v + 0.1 * (rand() - 0.5)));
+      }
+  return { x, y };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-check4k-'));
+const CHILD = join(import.meta.dirname, 'cli-child.ts');
+
+/** Runs the CLI in a child process; its wall time (ms) and peak RSS (bytes). */
+function child(args: string[]): { ms: number; rss: number; load: number } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const line = r.stderr.split('\n').find((l) => l.startsWith('BENCH '));
+  if (line === undefined) throw new Error(`check-4k: ${args[0]} failed (status ${r.status}): ${r.stderr.slice(-2000)}`);
+  const m = JSON.parse(line.slice(6)) as { ms: number; maxRssKiB: number; code: number };
+  // grad's own gradient is a match: check exits 0 like grad
+  if (m.code !== 0) throw new Error(`check-4k: ${args[0]} exited ${m.code}: ${r.stderr.slice(-2000)}`);
+  return { ms: m.ms, rss: m.maxRssKiB * 1024, load: loadavg()[0]! };
+}
+
+try {
+  const { x, y } = pair();
+  const [xp, yp, gp] = ['x.npy', 'y.npy', 'g.npy'].map((f) => join(dir, f)) as [string, string, string];
+  writeFileSync(xp, formatNpy({ shape: [C, H, W], data: x }));
+  writeFileSync(yp, formatNpy({ shape: [C, H, W], data: y }));
+  const grads: Array<ReturnType<typeof child>> = [];
+  const checks: Array<ReturnType<typeof child>> = [];
+  // one at a time, alternating, so that a change in the machine's load falls on both
+  for (let i = 0; i < runs; i++) {
+    grads.push(child(['grad', xp, yp, '--out', gp, ...variantArgs]));
+    checks.push(child(['check', gp, xp, yp, '--json', ...variantArgs]));
+  }
+  const best = (a: Array<ReturnType<typeof child>>) => ({ ms: Math.min(...a.map((r) => r.ms)), rss: Math.min(...a.map((r) => r.rss)) });
+  const g = best(grads);
+  const c = best(checks);
+  const tr = c.ms / g.ms;
+  const mr = c.rss / g.rss;
+  const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+  const gb = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const loads = [...grads, ...checks].map((r) => r.load.toFixed(1));
+  const cpu = cpus();
+  console.log(`ssim-grad check at scale, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpu.length} cores (${cpu[0]?.model.trim()}); load average (1 min) after each run: ${loads.join(', ')}`);
+  console.log(`each command in its own process, the minimum over ${runs} run${runs > 1 ? 's' : ''}; wall time of main(), peak RSS from process.resourceUsage()\n`);
+  console.log('| measurement | ours | peer | ratio | target | met |');
+  console.log('|---|---|---|---|---|---|');
+  console.log(
+    `| check vs grad at ${C}x${H}x${W}: time ratio, peak RSS ratio (candidate: grad's .npy; pytorch-ssim${variant === 'ssim' ? '' : `, --variant ${variant}`}) | check ${s(c.ms)}, ${gb(c.rss)} | grad ${s(g.ms)}, ${gb(g.rss)} | ` +
+      `${tr.toFixed(2)} x time, ${mr.toFixed(2)} x memory | <= 4 x time, <= 2 x memory | ${tr <= 4 && mr <= 2 ? 'yes' : 'NO'} |`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
