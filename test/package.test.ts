@@ -73,7 +73,7 @@ describe('package.json dependencies', () => {
       for (const e of readdirSync(d, { withFileTypes: true })) {
         const p = join(d, e.name);
         if (e.isDirectory()) walk(p);
-        else if (/\.(ts|js)$/.test(e.name)) {
+        else if (/\.(ts|js|mjs|cjs|mts|cts)$/.test(e.name)) {
           const text = readFileSync(p, 'utf8');
           for (const m of text.matchAll(/(?:from\s+|import\(\s*|require\(\s*)'([^'.][^']*)'/g)) {
             const spec = m[1]!;
