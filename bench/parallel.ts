@@ -16,16 +16,10 @@ import { Worker } from 'node:worker_threads';
 import { ssimGradFast } from '../src/ssim/fast.js';
 import { ssimGradFastAsync, terminateWorkers } from '../src/ssim/parallel.js';
 import { lastJobCpuMs } from '../src/ssim/_internals/pool.js';
+import type { Row } from './measure.js';
 
 /** A row of bench/run.ts's table. */
-export interface ParallelRow {
-  what: string;
-  ours: string;
-  peer: string;
-  ratio: string;
-  target: string;
-  met: boolean;
-}
+export type ParallelRow = Row;
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -72,6 +72,18 @@ export function kernelVariant(params: KernelParams): 'k7' | 'k11' | 'generic' {
 }
 
 /** The kernels for a plan (see kernelVariant). */
+/** Gradients on the kernel's grid carried back to the input's: D^T (in float64) after MATLAB's downsampling, else as they are. */
+export function toInputGrid<G extends Float64Array | Float32Array>(
+  plan: KernelPlan, precision: Precision, gx: G, gy: G | null,
+): [Float64Array | Float32Array, Float64Array | Float32Array | null] {
+  if (plan.downsample === null) return [gx, gy];
+  const back = (g: Float64Array | Float32Array): Float64Array | Float32Array => {
+    const full = plan.downsample!.transpose(Float64Array.from(g));
+    return precision === 'float32' ? Float32Array.from(full) : full;
+  };
+  return [back(gx), gy === null ? null : back(gy)];
+}
+
 function kernelsFor(plan: KernelPlan) {
   return ssimKernels[plan.config.padding][kernelVariant(plan.params)];
 }
@@ -113,15 +125,7 @@ export function ssimGradFast(
     s = k.gradF64(xs as Float64Array, ys as Float64Array, plan.params, out);
     [gx, gy] = [out.gradX, out.gradY];
   }
-  if (plan.downsample !== null) {
-    // D^T back to the input grid (in float64)
-    const back = (g: Float64Array | Float32Array): Float64Array | Float32Array => {
-      const full = plan.downsample!.transpose(Float64Array.from(g));
-      return precision === 'float32' ? Float32Array.from(full) : full;
-    };
-    gx = back(gx);
-    gy = gy === null ? null : back(gy);
-  }
+  [gx, gy] = toInputGrid(plan, precision, gx, gy);
   const shape = [...x.shape];
   if (sizeOf(shape) !== gx.length) throw new Error('ssimGradFast: gradient size does not match the input');
   return { ssim: s, gradX: { shape, data: gx }, gradY: gy === null ? null : { shape, data: gy } };

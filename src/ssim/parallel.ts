@@ -10,7 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { InputError, sizeOf, type Tensor } from '../field/index.js';
-import { kernelVariant, planKernel, ssimFast, ssimGradFast, storage, type KernelPlan, type Precision } from './fast.js';
+import { kernelVariant, planKernel, ssimFast, ssimGradFast, storage, toInputGrid, type KernelPlan, type Precision } from './fast.js';
 import { combineRowSums, mapRows, type Job } from './_internals/job.js';
 import { runOnPool, terminatePool } from './_internals/pool.js';
 import { bandHalo, splitWork } from './_internals/split.js';
@@ -140,15 +140,8 @@ export async function ssimGradFastAsync(
   // (see job.ts), and a caller's code would pay for it on every access
   gx = unshared(precision, gx);
   gy = gy === null ? null : unshared(precision, gy);
-  if (plan.downsample !== null) {
-    // D^T back to the input grid (in float64), as ssimGradFast does
-    const back = (g: Float64Array | Float32Array): Float64Array | Float32Array => {
-      const full = plan.downsample!.transpose(Float64Array.from(g));
-      return precision === 'float32' ? Float32Array.from(full) : full;
-    };
-    gx = back(gx);
-    gy = gy === null ? null : back(gy);
-  }
+  // D^T back to the input grid, as ssimGradFast does
+  [gx, gy] = toInputGrid(plan, precision, gx, gy);
   const shape = [...x.shape];
   return { ssim: s, gradX: { shape, data: gx }, gradY: gy === null ? null : { shape, data: gy } };
 }
