@@ -33,6 +33,11 @@ describe('ssim-grad emit cpp', () => {
     for (const k of ['value', 'gradX', 'gradY']) expect(f64[k], `float64 ${k}`).toBeLessThan(1e-12);
     for (const k of ['value', 'gradX', 'gradY']) expect(f32[k], `float32 ${k}`).toBeLessThan(1e-5);
     expect(small.tooSmall).toMatch(/x: image of 5 x 5 is smaller than the window/);
+    const only = rows[3] as Record<string, number | boolean>;
+    expect(only.onlyY as number, 'd/dy when only y requires grad').toBeLessThan(1e-12);
+    expect(only.xGradDefined).toBe(false);
+    expect((rows[4] as Record<string, string>).secondOrder).toMatch(/SsimFunction: second derivatives .* are not supported/);
+    expect((rows[5] as Record<string, string>).empty).toMatch(/SsimFunction: x and y are empty/);
   }, 600_000);
 
   it("matlab's options: the binding downsamples (f = 2 on 400 x 420) and equals `ssim-grad grad --preset matlab` to 1e-12", () => {

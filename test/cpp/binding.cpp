@@ -35,5 +35,29 @@ int main() {
     std::string m = e.what();
     std::printf("{\"tooSmall\":\"%s\"}\n", m.substr(0, m.find('\n')).c_str());
   }
+  // only y needs a gradient: d/dy from the kernel with x and y swapped (S is symmetric)
+  {
+    auto x = x0.detach(), y = y0.detach().requires_grad_(true);
+    ssim_grad::ssim(x, y).backward();
+    auto yt = y0.detach().requires_grad_(true);
+    ssimTorch(x0, yt, box7, Boundary::reflect, 1e-4, 9e-4, 49.0 / 48, 3).backward();
+    std::printf("{\"onlyY\":%.3e,\"xGradDefined\":%s}\n", relErr(y.grad(), yt.grad()), x.grad().defined() ? "true" : "false");
+  }
+  // a second derivative through the saved gradient would be silently wrong: it is refused
+  auto firstLine = [](const std::exception& e) { std::string m = e.what(); return m.substr(0, m.find('\n')); };
+  try {
+    auto x = x0.detach().requires_grad_(true);
+    auto g = torch::autograd::grad({ssim_grad::ssim(x, y0)}, {x}, {}, true, true)[0];
+    g.pow(2).sum().backward();
+    std::printf("{\"secondOrder\":\"no error\"}\n");
+  } catch (const std::exception& e) {
+    std::printf("{\"secondOrder\":\"%s\"}\n", firstLine(e).c_str());
+  }
+  try {
+    ssim_grad::ssim(torch::rand({0, 1, 12, 14}, torch::kFloat64), torch::rand({0, 1, 12, 14}, torch::kFloat64));
+    std::printf("{\"empty\":\"no error\"}\n");
+  } catch (const std::exception& e) {
+    std::printf("{\"empty\":\"%s\"}\n", firstLine(e).c_str());
+  }
   return 0;
 }

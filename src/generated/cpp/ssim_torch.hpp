@@ -74,16 +74,24 @@ class SsimFunction : public torch::autograd::Function<SsimFunction> {
     TORCH_CHECK(x.device().is_cpu() && y.device().is_cpu(), "SsimFunction: CPU tensors only");
     TORCH_CHECK(x.scalar_type() == y.scalar_type(), "SsimFunction: x and y must have the same dtype");
     TORCH_CHECK(x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kFloat64, "SsimFunction: float32 or float64 only");
+    TORCH_CHECK(x.numel() > 0, "SsimFunction: x and y are empty (shape ", x.sizes(), "), expected at least one pixel");
     const torch::Tensor xc = x.contiguous(), yc = y.contiguous();
     const Params p = params_for(config(), x.size(0), x.size(1), x.size(2), x.size(3));
     const bool gx = x.requires_grad(), gy = y.requires_grad();
     torch::Tensor dx, dy;
     double s = 0;
-    if (gx || gy) {
+    if (gx) {
+      // d/dy only when y needs it (a quarter of the backward work)
       dx = torch::empty_like(xc);
+      if (gy) dy = torch::empty_like(yc);
+      AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "SsimFunction", [&] {
+        s = ssim_value_and_grad<scalar_t>(xc.data_ptr<scalar_t>(), yc.data_ptr<scalar_t>(), p, dx.data_ptr<scalar_t>(), gy ? dy.data_ptr<scalar_t>() : nullptr);
+      });
+    } else if (gy) {
+      // S is symmetric in x and y, so d/dy S(x, y) is d/dx S(y, x)
       dy = torch::empty_like(yc);
       AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "SsimFunction", [&] {
-        s = ssim_value_and_grad<scalar_t>(xc.data_ptr<scalar_t>(), yc.data_ptr<scalar_t>(), p, dx.data_ptr<scalar_t>(), dy.data_ptr<scalar_t>());
+        s = ssim_value_and_grad<scalar_t>(yc.data_ptr<scalar_t>(), xc.data_ptr<scalar_t>(), p, dy.data_ptr<scalar_t>());
       });
     } else {
       AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "SsimFunction", [&] { s = ssim_value<scalar_t>(xc.data_ptr<scalar_t>(), yc.data_ptr<scalar_t>(), p); });
@@ -93,6 +101,8 @@ class SsimFunction : public torch::autograd::Function<SsimFunction> {
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grad_out) {
+    // the saved gradient is a constant to autograd: a second derivative through it would be silently wrong
+    TORCH_CHECK(!torch::GradMode::is_enabled(), "SsimFunction: second derivatives (backward with create_graph=true) are not supported; the saved gradient carries no graph of its own");
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor& go = grad_out[0];
     return {saved[0].defined() ? saved[0] * go : torch::Tensor(), saved[1].defined() ? saved[1] * go : torch::Tensor()};
