@@ -284,6 +284,7 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
     input, variant, whole, terms, mistakes, mistakeCandidate: at.cand, count: Math.round(1 / plan.whole.omega), config, ssim, value,
     // the floor's share of the kept values, as if spread evenly (the floor's L2 is a whole-image figure)
     mistakeScale: { exactNorm: norm2(at.exact), floorL2: floor.l2 * Math.sqrt(plan.kept / plan.total) },
+    mistakeExact: at.exact,
     subsample: {
       strips: plan.strips.map((s) => ({
         plane: s.plane, rows: [s.keep[0], s.keep[1]] as const, cut: [s.cut[0], s.cut[1]] as const,
@@ -361,6 +362,8 @@ function finish(a: {
   mistakeCandidate: Float64Array;
   /** The exact gradient's norm and the floor's L2 over those values (the whole image's unless subsampled). */
   mistakeScale?: { exactNorm: number; floorL2: number };
+  /** The exact gradient over the subsample's values (when the mistakes ran on a subsample). */
+  mistakeExact?: Float64Array;
   /** The count of the mean (1/omega), for the scale diagnosis. */
   count: number;
   config: SsimConfig;
@@ -417,6 +420,15 @@ function finish(a: {
       kind: 'rounding',
       message: `within rounding: max abs error ${e2(err.maxAbs)} is ${(err.maxAbs / floor.maxAbs).toPrecision(2)} x the floor, L2 error ${(err.l2 / floor.l2).toPrecision(2)} x (a match allows ${K} x)`,
     });
+  } else if (a.mistakeExact !== undefined && differenceNorms(candidate, a.mistakeExact).l2 <= K * ms.floorL2) {
+    // the tiles hold no error beyond rounding: what the mistakes and the terms fit saw says nothing of the mismatch
+    diagnosis.push({
+      kind: 'unexplained',
+      message: `the candidate equals the exact gradient on the ${a.subsample?.strips.length ?? 0} sampled tiles, so the known mistakes and the terms fit (which run on them) cannot say what its error is; see where it lies`,
+    });
+    const candidateTol = tolOf(w.candidateNorm, { exactNorm: w.exactNorm, floorL2: floor.l2 });
+    diagnosis.push(scaleDiagnosis(w.scale, candidateTol, a.count, w.candidateNorm, variant));
+    diagnosis.push(whereDiagnosis(w.regions, K * floor.relL2));
   } else {
     for (const { m, d } of built) {
       if (d.matched === false) continue;

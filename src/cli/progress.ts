@@ -49,7 +49,8 @@ export function progressBar(stream: ProgressStream, opts: ProgressOptions = {}):
       const full = Math.round(frac * width);
       const line = `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.round(100 * frac)).padStart(3)}% ${what}`;
       // one line, cut to the terminal: a wrapped line could not be erased by \r
-      const cols = (stream.columns ?? 80) - 1;
+      // a terminal that reports no size (0 columns) gets the default width
+      const cols = (stream.columns || 80) - 1;
       stream.write(`\r\x1b[K${line.slice(0, Math.max(0, cols))}`);
       drawn = true;
     },

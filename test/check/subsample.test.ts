@@ -193,6 +193,23 @@ describe('a subsampled check', () => {
     }
   });
 
+  it('an error only outside the tiles: a mismatch whose cause the tiles cannot see is said so, not fitted', () => {
+    const c = CASES[0]!;
+    const e = evaluateSsim(c.x, c.y, {});
+    // a 10 x 10 block tripled in the first plane, clear of every tile (rows 78-81 and columns 73-76 hold the middle ones)
+    const candidate = Float64Array.from(e.gradX);
+    for (let i = 30; i < 40; i++) for (let j = 30; j < 40; j++) candidate[i * 150 + j]! *= 3;
+    const r = checkGradient({ x: c.x, y: c.y, options: {}, wrt: 'x', candidate, subsample: FORCE }).report;
+    expect(r.verdict).toBe('mismatch');
+    const kinds = r.diagnosis.map((d) => d.kind);
+    expect(kinds).not.toContain('terms');
+    expect(r.diagnosis.find((d) => d.kind === 'unexplained')!.message).toMatch(/equals the exact gradient on the 18 sampled tiles/);
+    // the whole check (no tiles) sees the block and fits no known mistake either
+    const whole = checkGradient({ x: c.x, y: c.y, options: {}, wrt: 'x', candidate, subsample: false }).report;
+    expect(whole.verdict).toBe('mismatch');
+    expect(whole.diagnosis.map((d) => d.kind)).toContain('terms');
+  });
+
   it.each([[0], [4], [6]])('full-width strips name the same mistakes as tiles (case %i)', (i) => {
     const c = CASES[i]!;
     const e = evaluateSsim(c.x, c.y, c.options);

@@ -32,6 +32,16 @@ describe('progressBar', () => {
     expect(bar.drawn).toBe(false);
   });
 
+  it('a terminal that reports 0 columns (no size known) still gets a bar, at the default width', () => {
+    let t = 0;
+    const s = { ...fakeStream(true), columns: 0 };
+    s.write = (x: string) => { s.text += x; return true; };
+    const bar = progressBar(s, { now: () => t });
+    t = 2001;
+    bar.update(1, 2, 'work');
+    expect(s.text).toMatch(/\[#+\.+\]  50% work/);
+  });
+
   it('on a terminal: nothing before 2 s, then a bar on one line, erased at the end', () => {
     let t = 0;
     const s = fakeStream(true);
