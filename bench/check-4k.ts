@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { lcg, scenePair } from './scene.js';
 import { formatNpy } from '../src/io/index.js';
 
 const arg = (name: string, fallback: string): string => {
@@ -27,25 +28,8 @@ if (![C, H, W, runs].every((n) => Number.isInteger(n) && n >= 1)) {
   process.exit(2);
 }
 
-/** bench/run.ts's scene: smooth, noise, and a noisy copy, float32 in [0, 1]. */
-function pair(): { x: Float32Array; y: Float32Array } {
-  let seed = 2024;
-  const rand = (): number => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
-  const x = new Float32Array(C * H * W);
-  const y = new Float32Array(C * H * W);
-  for (let c = 0; c < C; c++)
-    for (let i = 0; i < H; i++)
-      for (let j = 0; j < W; j++) {
-        const p = (c * H + i) * W + j;
-        const v = 0.5 + 0.25 * Math.sin(i / 17 + c) * Math.cos(j / 23) + 0.2 * rand();
-        x[p] = v;
-        y[p] = Math.min(1, Math.max(0, v + 0.1 * (rand() - 0.5)));
-      }
-  return { x, y };
-}
+/** bench/run.ts's scene, float32 in [0, 1]. */
+const pair = (): { x: Float32Array; y: Float32Array } => scenePair(C, H, W, lcg(2024));
 
 const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-check4k-'));
 const CHILD = join(import.meta.dirname, 'cli-child.ts');

@@ -17,6 +17,7 @@ import { ssimGradFast } from '../src/ssim/fast.js';
 import { ssimGradFastAsync, terminateWorkers } from '../src/ssim/parallel.js';
 import { lastJobCpuMs } from '../src/ssim/_internals/pool.js';
 import type { Row } from './measure.js';
+import { lcg, scenePair } from './scene.js';
 
 /** A row of bench/run.ts's table. */
 export type ParallelRow = Row;
@@ -28,25 +29,10 @@ const median = (xs: number[]): number => {
 const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
 const load = (): string => loadavg().map((v) => v.toFixed(2)).join(' ');
 
-/** A smooth scene with noise in [0, 1] and a distorted copy, float32 (deterministic). */
-function pair(n: number, C: number, H: number, W: number): { x: Float32Array; y: Float32Array } {
-  let seed = 12;
-  const rand = (): number => ((seed = (seed * 1664525 + 1013904223) >>> 0), seed / 2 ** 32);
-  const x = new Float32Array(n * C * H * W);
-  const y = new Float32Array(x.length);
-  for (let p = 0; p < x.length; p++) {
-    const j = p % W, i = Math.floor(p / W) % H, c = Math.floor(p / (H * W));
-    const v = 0.5 + 0.25 * Math.sin(i / 17 + c) * Math.cos(j / 23) + 0.2 * rand();
-    x[p] = v;
-    y[p] = Math.min(1, Math.max(0, v + 0.1 * (rand() - 0.5)));
-  }
-  return { x, y };
-}
-
 /** One size: single vs parallel, alternating, `runs` times each after a warm-up of each. */
 async function measure(C: number, H: number, W: number, runs: number): Promise<ParallelRow> {
   const threads = availableParallelism();
-  const { x, y } = pair(1, C, H, W);
+  const { x, y } = scenePair(C, H, W, lcg(12));
   const X = { shape: C === 1 ? [H, W] : [C, H, W], data: x };
   const Y = { shape: X.shape, data: y };
   const single = (): ReturnType<typeof ssimGradFast> => ssimGradFast(X, Y, {}, 'float32', 'x');
@@ -151,7 +137,7 @@ export async function printThreshold(): Promise<void> {
   console.log('| values (3 x S x S) | 1 thread, min | threads, min | speed-up |');
   console.log('|---|---|---|---|');
   for (const S of [24, 48, 96, 128, 160, 192, 256, 384]) {
-    const { x, y } = pair(1, 3, S, S);
+    const { x, y } = scenePair(3, S, S, lcg(12));
     const X = { shape: [3, S, S], data: x };
     const Y = { shape: X.shape, data: y };
     const runs = Math.max(7, Math.round(4e6 / (3 * S * S)));

@@ -12,6 +12,7 @@ import { gaussianTaps } from '../src/field/index.js';
 import { evaluateVariant } from '../src/ssim/variants.js';
 import { fmtMs, fmtTiming, formatReport, machineLoad, measure, type Row } from './measure.js';
 import { parallelRows, printParallel } from './parallel.js';
+import { lcg, scenePair } from './scene.js';
 
 // `npm run bench -- parallel`: the worker-thread rows alone
 if (process.argv[2] === 'parallel') {
@@ -32,26 +33,10 @@ async function time(f: () => unknown, runs: number, warmup = 5): Promise<number>
   return (await measure(f, { runs, minWarmup: warmup })).min;
 }
 
-let seed = 2024;
-const rand = (): number => {
-  seed = (seed * 1664525 + 1013904223) >>> 0;
-  return seed / 2 ** 32;
-};
+const rand = lcg(2024);
 
-/** A smooth random scene in [0, 1] and a distorted copy (noise), as float32 NCHW. */
-function pair(C: number, H: number, W: number): { x: Float32Array; y: Float32Array } {
-  const x = new Float32Array(C * H * W);
-  const y = new Float32Array(C * H * W);
-  for (let c = 0; c < C; c++)
-    for (let i = 0; i < H; i++)
-      for (let j = 0; j < W; j++) {
-        const p = (c * H + i) * W + j;
-        const v = 0.5 + 0.25 * Math.sin(i / 17 + c) * Math.cos(j / 23) + 0.2 * rand();
-        x[p] = v;
-        y[p] = Math.min(1, Math.max(0, v + 0.1 * (rand() - 0.5)));
-      }
-  return { x, y };
-}
+/** A smooth random scene in [0, 1] and a distorted copy (noise), as float32 NCHW (one generator for every row). */
+const pair = (C: number, H: number, W: number): { x: Float32Array; y: Float32Array } => scenePair(C, H, W, rand);
 
 const rows: Row[] = [];
 const fmt = fmtMs;

@@ -3,7 +3,7 @@
  * is rounding (against the measured floor), and says what the mistake is when it is not.
  */
 import { shape4, type Shape4, type Tensor } from '../field/index.js';
-import { evaluateSsim, evaluateVariant, ssimGradFast, ssimGradXFloat32Arith, type SsimConfig, type SsimEvaluation, type SsimOptions, type Variant } from '../ssim/index.js';
+import { evaluateSsim, evaluateVariant, ssimGradFast, type SsimConfig, type SsimEvaluation, type SsimOptions, type Variant } from '../ssim/index.js';
 import { downsampleFactor, resolveOptions } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
@@ -234,9 +234,7 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
   const config = resolveOptions(options);
   // the loss's own gradient scale per pixel (the mean's weight over L): what a floor of zero is raised to
   const unit = plan.whole.omega / config.dataRange;
-  const floor = variant === 'ssim'
-    ? floorOf((wrt === 'x' ? ssimGradXFloat32Arith(x, y, options) : ssimGradXFloat32Arith(y, x, options)).gradX, exact, unit)
-    : floorOf(variantGradient32(x, y, input.options, wrt), exact, unit);
+  const floor = variant === 'ssim' ? roundingFloor(x, y, options, wrt, exact, unit) : floorOf(variantGradient32(x, y, input.options, wrt), exact, unit);
   progress(2, units, 'errors');
   const shape = plan.shape;
   const whole = compareWhole(candidate, exact, floor, shape, bandOf(config, shape), input.float32);
@@ -415,20 +413,18 @@ function finish(a: {
 
   const diagnosis: Diagnosis[] = [];
   let named: KnownMistake | null = null;
+  // subsampled: the tiles hold no error beyond rounding, so what ran on them says nothing of the mismatch
+  const tilesBlind = a.mistakeExact !== undefined && differenceNorms(candidate, a.mistakeExact).l2 <= K * ms.floorL2;
   if (verdict === 'match') {
     diagnosis.push({
       kind: 'rounding',
       message: `within rounding: max abs error ${e2(err.maxAbs)} is ${(err.maxAbs / floor.maxAbs).toPrecision(2)} x the floor, L2 error ${(err.l2 / floor.l2).toPrecision(2)} x (a match allows ${K} x)`,
     });
-  } else if (a.mistakeExact !== undefined && differenceNorms(candidate, a.mistakeExact).l2 <= K * ms.floorL2) {
-    // the tiles hold no error beyond rounding: what the mistakes and the terms fit saw says nothing of the mismatch
+  } else if (tilesBlind) {
     diagnosis.push({
       kind: 'unexplained',
       message: `the candidate equals the exact gradient on the ${a.subsample?.strips.length ?? 0} sampled tiles, so the known mistakes and the terms fit (which run on them) cannot say what its error is; see where it lies`,
     });
-    const candidateTol = tolOf(w.candidateNorm, { exactNorm: w.exactNorm, floorL2: floor.l2 });
-    diagnosis.push(scaleDiagnosis(w.scale, candidateTol, a.count, w.candidateNorm, variant));
-    diagnosis.push(whereDiagnosis(w.regions, K * floor.relL2));
   } else {
     for (const { m, d } of built) {
       if (d.matched === false) continue;
@@ -447,11 +443,14 @@ function finish(a: {
           : `not one of the ${built.length} known mistakes that apply here; the nearest is "${c.d.title}" at ${e2(best(c.d))} relative L2 (a name needs ${e2(c.d.tolerance)})`,
       });
     }
+  }
+  if (verdict === 'mismatch') {
     // residuals relative to the candidate: where the exact gradient is ~0, the allowance over the candidate's norm
     const candidateTol = tolOf(w.candidateNorm, { exactNorm: w.exactNorm, floorL2: floor.l2 });
     diagnosis.push(scaleDiagnosis(w.scale, candidateTol, a.count, w.candidateNorm, variant));
     diagnosis.push(whereDiagnosis(w.regions, K * floor.relL2));
-    diagnosis.push(termsDiagnosis(terms, candidateTol));
+    // the terms fit, unless it ran on tiles that hold no error
+    if (!tilesBlind) diagnosis.push(termsDiagnosis(terms, candidateTol));
   }
 
   const cfg = a.config;

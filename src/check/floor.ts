@@ -5,7 +5,7 @@
  * generated kernel with inputs, taps and constants rounded too) against float64.
  */
 import type { Tensor } from '../field/index.js';
-import { ssimGradFloat32Arith, type SsimOptions } from '../ssim/index.js';
+import { ssimGradXFloat32Arith, type SsimOptions } from '../ssim/index.js';
 
 /**
  * How many times the floor a candidate may differ from the exact gradient and still match.
@@ -49,8 +49,9 @@ export function relativeScale(referenceNorm: number, floorL2: number): number {
  * so that the verdict never demands more than float64 can give; `unit` as in floorOf.
  */
 export function roundingFloor(x: Tensor, y: Tensor, options: SsimOptions, wrt: 'x' | 'y', exact: Float64Array, unit = 0): RoundingFloor {
-  const f32 = ssimGradFloat32Arith(x, y, options);
-  return floorOf(wrt === 'x' ? f32.gradX : f32.gradY, exact, unit);
+  // one gradient only: S is symmetric, so d/dy S(x, y) is d/dx S(y, x)
+  const g = wrt === 'x' ? ssimGradXFloat32Arith(x, y, options) : ssimGradXFloat32Arith(y, x, options);
+  return floorOf(g.gradX, exact, unit);
 }
 
 /**

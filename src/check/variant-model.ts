@@ -14,7 +14,7 @@
  */
 import { evaluateVec, type Node } from '../expr/index.js';
 import { axisOp, crop, InputError, sizeOf, toField, type AxisOp, type LinearOp, type Shape4, type Tensor, avgPool2x2 } from '../field/index.js';
-import { evaluateVariant, MSSSIM_WEIGHTS, resolveOptions, ssimGradFloat32Arith, ssimGradXFloat32Arith, type GradientTerms, type SsimConfig, type Variant, type VariantOptions } from '../ssim/index.js';
+import { evaluateVariant, MSSSIM_WEIGHTS, resolveOptions, ssimGradXFloat32Arith, type GradientTerms, type SsimConfig, type Variant, type VariantOptions } from '../ssim/index.js';
 import { compilePointwise, csMap, ssimMap, wangMap, type MapGraph } from '../ssim/maps.js';
 import { windowAndRegion } from '../ssim/reference.js';
 import { windowAxes } from './axes.js';
@@ -345,7 +345,8 @@ export function variantGradient32(x: Tensor, y: Tensor, options: VariantOptions,
   if (variant === 'ms-ssim') return msGradient32(x, y, options)[side === 'x' ? 'gradX' : 'gradY'];
   if (variant === 'wang') return wangGradient32(x, y, options)[side === 'x' ? 'gradX' : 'gradY'];
   // d/dx alone (the same values, half the kernel's work and no float64 copy of d/dy)
-  const g: ArrayLike<number> = side === 'x' ? ssimGradXFloat32Arith(x, y, plainOptions(options)).gradX : ssimGradFloat32Arith(x, y, plainOptions(options)).gradY;
+  // one gradient only: S is symmetric, so d/dy S(x, y) is d/dx S(y, x)
+  const g: ArrayLike<number> = (side === 'x' ? ssimGradXFloat32Arith(x, y, plainOptions(options)) : ssimGradXFloat32Arith(y, x, plainOptions(options))).gradX;
   if (variant === 'dssim') {
     const d = fr(options.dssimDivisor ?? 2);
     return Float64Array.from(g, (v) => fr(-v / d));

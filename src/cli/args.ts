@@ -108,12 +108,13 @@ export function variantOptionsFrom(parsed: Parsed): VariantOptions {
   return o;
 }
 
-function number(parsed: Parsed, name: string): number | undefined {
+/** A decimal number option, or undefined when it is not given. */
+export function number(parsed: Parsed, name: string, expected = 'a number'): number | undefined {
   const v = parsed.values.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
   // decimal notation only: Number() would also take '0x3', '0b11' or ' 7 '
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) || !Number.isFinite(n)) throw new InputError(`--${name}: got '${v}', expected a number`);
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) || !Number.isFinite(n)) throw new InputError(`--${name}: got '${v}', expected ${expected}`);
   return n;
 }
 

@@ -10,7 +10,7 @@ import type { CheckResult } from '../check/diagnose.js';
 import type { HeatmapInfo } from '../check/heatmap.js';
 import { InputError, shape4 } from '../field/index.js';
 import { progressBar, type ProgressOptions, type ProgressStream } from './progress.js';
-import { SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
+import { SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, number, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
 import { resolveOptions } from '../ssim/options.js';
 import { checkVariantOptions } from '../ssim/variants.js';
 import { imagesAndOptions, overflowMessage } from './images.js';
@@ -19,14 +19,11 @@ const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
 const WRT_SPEC: OptionSpec = { value: true, help: 'the gradient with respect to x or y', default: 'x' };
 const TIMEOUT_SPEC: OptionSpec = { value: true, help: 'seconds a candidate module may take to load and return before it is stopped (exit 2)', default: '60' };
 
-/** --timeout in seconds: a positive number. */
+/** --timeout in seconds: a positive number that a timer can hold (2^31 - 1 ms). */
 function timeoutOf(parsed: Parsed): number {
-  const v = parsed.values.get('timeout');
-  if (v === undefined) return 60;
-  const n = Number(v);
-  if (!/^[+]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) || !Number.isFinite(n) || n <= 0 || n * 1000 > 2 ** 31 - 1) {
-    throw new InputError(`--timeout: got '${v}', expected a positive number of seconds (at most ${Math.floor((2 ** 31 - 1) / 1000)})`);
-  }
+  const expected = `a positive number of seconds (at most ${Math.floor((2 ** 31 - 1) / 1000)})`;
+  const n = number(parsed, 'timeout', expected) ?? Number(TIMEOUT_SPEC.default);
+  if (n <= 0 || n * 1000 > 2 ** 31 - 1) throw new InputError(`--timeout: got '${parsed.values.get('timeout')}', expected ${expected}`);
   return n;
 }
 

@@ -16,29 +16,16 @@
  */
 import type { Boundary } from '../field/index.js';
 import { BOUNDARIES } from '../field/index.js';
-import { mul, variable, type Node } from '../expr/index.js';
-import { pointwiseSsim } from '../ssim/pointwise.js';
-import { ssimMap } from '../ssim/maps.js';
 import type { SsimConfig } from '../ssim/options.js';
-import { BOUNDARY_SOURCE, GENERATE_COMMAND } from './kernels.js';
+import { BOUNDARY_SOURCE, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
 import { emitPointwise } from './pointwise.js';
 
 /** The pointwise code of the kernels, in C++: S, and S with its five omega-weighted partials. */
 function pointwiseCpp(): { value: string[]; grad: string[]; gradX: string[]; flops: number; gradFlops: number } {
-  const p = pointwiseSsim();
-  const m = ssimMap();
-  const omega = variable('omega');
-  const names = new Map<Node, string>(p.named.map(([n, node]) => [node, n] as [Node, string]));
-  const grad: Array<[string, Node]> = [
-    ['S', m.F],
-    ['g_mu_x', mul(omega, m.dX.mu)],
-    ['g_xx', mul(omega, m.dX.sq)],
-    ['g_xy', mul(omega, m.dX.cross)],
-    ['g_mu_y', mul(omega, m.dY.mu)],
-    ['g_yy', mul(omega, m.dY.sq)],
-  ];
-  const value = emitPointwise([['S', m.F]], names, 'f64', 'cpp');
+  const { value: v, grad, names } = pointwiseGraphs();
+  const value = emitPointwise(v, names, 'f64', 'cpp');
   const g = emitPointwise(grad, names, 'f64', 'cpp');
+  // d/dx alone: S and the three partials that d/dx reads
   const gx = emitPointwise(grad.slice(0, 4), names, 'f64', 'cpp');
   return { value: value.lines, grad: g.lines, gradX: gx.lines, flops: value.flops, gradFlops: g.flops };
 }
@@ -725,12 +712,15 @@ __global__ void ssim_backward(const T* __restrict__ x, const T* __restrict__ y, 
     int nr = 0, nc = 0;
     rows[nr++] = i + d.off;
     cols[nc++] = j + d.off;
-    for (long r = 0; r < PH; r++) {
-      if (r >= d.off && r < d.off + d.H) continue;
+    // only the padding itself, [0, off) and [off + H, PH): O(R) per thread, not O(H)
+    const long r1 = d.off < PH ? d.off : PH, r2 = PH > d.off + d.H ? PH - d.off - d.H : 0;
+    for (long k = 0; k < r1 + r2; k++) {
+      const long r = k < r1 ? k : d.off + d.H + (k - r1);
       if (source(d.boundary, r - d.off, d.H) == i && nr < 2 * MAXR + 1) rows[nr++] = r;
     }
-    for (long c = 0; c < PW; c++) {
-      if (c >= d.off && c < d.off + d.W) continue;
+    const long c1 = d.off < PW ? d.off : PW, c2 = PW > d.off + d.W ? PW - d.off - d.W : 0;
+    for (long k = 0; k < c1 + c2; k++) {
+      const long c = k < c1 ? k : d.off + d.W + (k - c1);
       if (source(d.boundary, c - d.off, d.W) == j && nc < 2 * MAXR + 1) cols[nc++] = c;
     }
     for (int a = 0; a < nr; a++)

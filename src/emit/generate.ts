@@ -1,8 +1,8 @@
 /** The complete set of generated files, by path under src/generated (deterministic). */
 import { BOUNDARIES } from '../field/index.js';
 import { resolveOptions } from '../ssim/options.js';
-import { emitCppHeader, emitCudaSource, emitTorchBinding } from './cpp.js';
-import { emitCsKernelFile, emitIndexFile, emitSsimKernelFile, emitWangKernelFile } from './kernels.js';
+import { emitCppFiles } from './cpp.js';
+import { emitCsKernelFile, emitIndexFile, emitSsimKernelFile, emitWangKernelFile, GENERATE_COMMAND } from './kernels.js';
 
 export function generatedFiles(): Map<string, string> {
   const files = new Map<string, string>();
@@ -12,8 +12,6 @@ export function generatedFiles(): Map<string, string> {
   files.set('index.ts', emitIndexFile(BOUNDARIES));
   // C++: the header for every boundary rule, and the libtorch binding for the default preset
   // (\`ssim-grad emit cpp\` writes both for any other options)
-  files.set('cpp/ssim_grad.hpp', emitCppHeader());
-  files.set('cpp/ssim_torch.hpp', emitTorchBinding(resolveOptions({}), 'npm run generate'));
-  files.set('cpp/ssim_grad.cuh', emitCudaSource());
+  for (const [name, text] of emitCppFiles(resolveOptions({}), GENERATE_COMMAND)) files.set(`cpp/${name}`, text);
   return files;
 }

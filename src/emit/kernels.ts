@@ -39,8 +39,8 @@ export const BOUNDARY_SOURCE: Record<Boundary, { doc: string; body: string[] }> 
 
 const pascal = (b: Boundary): string => b[0]!.toUpperCase() + b.slice(1);
 
-/** The pointwise graphs the kernels evaluate: S, and the weighted partials for the gradient. */
-function pointwiseGraphs(map: MapGraph = ssimMap()): { value: Array<[string, Node]>; grad: Array<[string, Node]>; names: Map<Node, string> } {
+/** The pointwise graphs the kernels evaluate: S, and the weighted partials for the gradient (the TS and the C++ kernels'). */
+export function pointwiseGraphs(map: MapGraph = ssimMap()): { value: Array<[string, Node]>; grad: Array<[string, Node]>; names: Map<Node, string> } {
   const p = pointwiseSsim();
   const omega = variable('omega');
   const names = new Map<Node, string>(p.named.map(([n, node]) => [node, n] as [Node, string]));

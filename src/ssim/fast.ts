@@ -71,7 +71,6 @@ export function kernelVariant(params: KernelParams): 'k7' | 'k11' | 'generic' {
   return k === params.tapsW.length && unrolledSizes.includes(k) ? (`k${k}` as 'k7' | 'k11') : 'generic';
 }
 
-/** The kernels for a plan (see kernelVariant). */
 /** Gradients on the kernel's grid carried back to the input's: D^T (in float64) after MATLAB's downsampling, else as they are. */
 export function toInputGrid<G extends Float64Array | Float32Array>(
   plan: KernelPlan, precision: Precision, gx: G, gy: G | null,
@@ -84,6 +83,7 @@ export function toInputGrid<G extends Float64Array | Float32Array>(
   return [back(gx), gy === null ? null : back(gy)];
 }
 
+/** The kernels for a plan (see kernelVariant). */
 function kernelsFor(plan: KernelPlan) {
   return ssimKernels[plan.config.padding][kernelVariant(plan.params)];
 }

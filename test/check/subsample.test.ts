@@ -276,6 +276,7 @@ describe('what is subsampled', () => {
     const r = checkGradient({ x: c.x, y: c.y, options: c.options, wrt: 'x', candidate: e.gradX.map((v) => 2 * v), subsample: FORCE }).report;
     const whole = checkGradient({ x: c.x, y: c.y, options: c.options, wrt: 'x', candidate: e.gradX.map((v) => 2 * v), subsample: false }).report;
     expect(r.mistakes.map((m) => m.kind).sort()).toEqual(whole.mistakes.map((m) => m.kind).sort());
-    expect(KNOWN_MISTAKES.length).toBeGreaterThan(r.mistakes.length - 1);
+    // not an empty comparison: most of the library applies to this case
+    expect(r.mistakes.length).toBeGreaterThanOrEqual(KNOWN_MISTAKES.length / 2);
   });
 });

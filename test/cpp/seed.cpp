@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "npy.hpp"
+
 // ---- the seed's code, as posted ----
 std::pair<torch::Tensor, torch::Tensor> ssim(const torch::Tensor& img1, const torch::Tensor& img2, const torch::Tensor& window, int window_size, int channel) {
 static const float C1 = 0.01f * 0.01f;
@@ -42,22 +44,6 @@ static torch::Tensor createWindow(int size, int channel) {
   return torch::outer(g, g).expand({channel, 1, size, size}).contiguous();
 }
 
-/** A float32 .npy (version 1.0, C order). */
-static void writeNpy(const std::string& path, const torch::Tensor& t) {
-  auto c = t.detach().to(torch::kFloat32).contiguous();
-  std::string shape;
-  for (auto s : c.sizes()) shape += std::to_string(s) + ", ";
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shape.substr(0, shape.size() - 2) + (c.dim() == 1 ? "," : "") + "), }";
-  while ((10 + dict.size() + 1) % 64 != 0) dict += ' ';
-  dict += '\n';
-  std::ofstream f(path, std::ios::binary);
-  f.write("\x93NUMPY\x01\x00", 8);
-  const uint16_t n = static_cast<uint16_t>(dict.size());
-  f.put(char(n & 0xff)).put(char(n >> 8));
-  f << dict;
-  f.write(reinterpret_cast<const char*>(c.data_ptr<float>()), c.numel() * 4);
-}
-
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: seed OUT_DIR\n");
@@ -73,10 +59,10 @@ int main(int argc, char** argv) {
   auto img1 = x.clone().requires_grad_(true);
   const int channel = 3, window_size = 11;
   auto [loss, grad] = ssim(img1, y, createWindow(window_size, channel), window_size, channel);
-  writeNpy(dir + "/x.npy", x);
-  writeNpy(dir + "/y.npy", y);
-  writeNpy(dir + "/seed_grad.npy", grad);
-  writeNpy(dir + "/autograd_grad.npy", img1.grad());
+  writeNpy<float>(dir + "/x.npy", x);
+  writeNpy<float>(dir + "/y.npy", y);
+  writeNpy<float>(dir + "/seed_grad.npy", grad);
+  writeNpy<float>(dir + "/autograd_grad.npy", img1.grad());
   std::printf("{\"loss\":%.9g,\"shape\":[%ld,%ld,%ld]}\n", loss.item<double>(), long(grad.size(0)), long(grad.size(1)), long(grad.size(2)));
   return 0;
 }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -66,7 +66,8 @@ export function buildCpp(b: CppBuild): string {
   const libs = b.torch ? [...tp.lib.map((d) => `-L${d}`), ...tp.lib.map((d) => `-Wl,-rpath,${d}`), '-ltorch', '-ltorch_cpu', '-lc10'] : [];
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ flags, libs }));
-  for (const f of [b.main, ...b.includes.flatMap(filesUnder)]) hash.update(f).update(readFileSync(f));
+  // the main file's own folder too: the headers it includes by a relative path (test/cpp/npy.hpp)
+  for (const f of [...new Set([b.main, ...filesUnder(dirname(b.main)), ...b.includes.flatMap(filesUnder)])]) hash.update(f).update(readFileSync(f));
   const key = hash.digest('hex').slice(0, 20);
   const dir = join(tmpdir(), 'ssim-grad-cpp');
   mkdirSync(dir, { recursive: true });

@@ -214,12 +214,15 @@ __global__ void ssim_backward(const T* __restrict__ x, const T* __restrict__ y, 
     int nr = 0, nc = 0;
     rows[nr++] = i + d.off;
     cols[nc++] = j + d.off;
-    for (long r = 0; r < PH; r++) {
-      if (r >= d.off && r < d.off + d.H) continue;
+    // only the padding itself, [0, off) and [off + H, PH): O(R) per thread, not O(H)
+    const long r1 = d.off < PH ? d.off : PH, r2 = PH > d.off + d.H ? PH - d.off - d.H : 0;
+    for (long k = 0; k < r1 + r2; k++) {
+      const long r = k < r1 ? k : d.off + d.H + (k - r1);
       if (source(d.boundary, r - d.off, d.H) == i && nr < 2 * MAXR + 1) rows[nr++] = r;
     }
-    for (long c = 0; c < PW; c++) {
-      if (c >= d.off && c < d.off + d.W) continue;
+    const long c1 = d.off < PW ? d.off : PW, c2 = PW > d.off + d.W ? PW - d.off - d.W : 0;
+    for (long k = 0; k < c1 + c2; k++) {
+      const long c = k < c1 ? k : d.off + d.W + (k - c1);
       if (source(d.boundary, c - d.off, d.W) == j && nc < 2 * MAXR + 1) cols[nc++] = c;
     }
     for (int a = 0; a < nr; a++)
