@@ -16,21 +16,14 @@ import { Worker } from 'node:worker_threads';
 import { ssimGradFast } from '../src/ssim/fast.js';
 import { ssimGradFastAsync, terminateWorkers } from '../src/ssim/parallel.js';
 import { lastJobCpuMs } from '../src/ssim/_internals/pool.js';
-import type { Row } from './measure.js';
+import { fmtMs, median, type Row } from './measure.js';
 import { lcg, scenePair } from './scene.js';
 
-/** A row of bench/run.ts's table. */
-export type ParallelRow = Row;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const fmt = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
+const fmt = fmtMs;
 const load = (): string => loadavg().map((v) => v.toFixed(2)).join(' ');
 
 /** One size: single vs parallel, alternating, `runs` times each after a warm-up of each. */
-async function measure(C: number, H: number, W: number, runs: number): Promise<ParallelRow> {
+async function measure(C: number, H: number, W: number, runs: number): Promise<Row> {
   const threads = availableParallelism();
   const { x, y } = scenePair(C, H, W, lcg(12));
   const X = { shape: C === 1 ? [H, W] : [C, H, W], data: x };
@@ -82,7 +75,7 @@ async function measure(C: number, H: number, W: number, runs: number): Promise<P
  * work halved on two, min of 3. What it shows is how many cores this process really gets now; on an
  * idle machine with 2 cores it is close to 2x, and the rows above cannot beat it.
  */
-async function control(): Promise<ParallelRow> {
+async function control(): Promise<Row> {
   const code = `const { parentPort } = require('node:worker_threads');
 parentPort.on('message', (n) => { let s = 0; for (let i = 0; i < n; i++) s += Math.sqrt(i); parentPort.postMessage(s); });`;
   const ws = [new Worker(code, { eval: true }), new Worker(code, { eval: true })];
@@ -112,7 +105,7 @@ parentPort.on('message', (n) => { let s = 0; for (let i = 0; i < n; i++) s += Ma
 }
 
 /** The rows bench/run.ts prints. */
-export async function parallelRows(): Promise<ParallelRow[]> {
+export async function parallelRows(): Promise<Row[]> {
   const rows = [await control(), await measure(3, 1080, 1920, 5), await measure(3, 512, 512, 9), await measure(1, 512, 512, 9), await control()];
   await terminateWorkers();
   return rows;
