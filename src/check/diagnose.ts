@@ -8,7 +8,7 @@ import { downsampleFactor, resolveOptions } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
 import { applicableMistakes, distinctMistakes, type KnownMistake, type MistakeContext } from './mistakes.js';
-import { describeSubsample, keptRuns, planFor, stripContext, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
+import { describeSubsample, keptRuns, planFor, stripContext, takeKept, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
 import { variantMistakes } from './variant-mistakes.js';
 import { plainOptions, variantGradient32, variantOf, variantPieces, type VariantPieces } from './variant-model.js';
 import { floorOf } from './floor.js';
@@ -242,7 +242,7 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
   // the strips: each mistake's values on the kept rows, put end to end, scaled by rho
   const library = variantMistakes(variant);
   const kept = plan.kept;
-  const at = { cand: new Float64Array(kept), termsCand: new Float64Array(kept), exact: new Float64Array(kept), fromStrips: new Float64Array(kept) };
+  const at = { cand: new Float64Array(kept), offset: new Float64Array(kept), exact: new Float64Array(kept), fromStrips: new Float64Array(kept) };
   const termsKept = { mean: new Float64Array(kept), square: new Float64Array(kept), cross: new Float64Array(kept) };
   const built: Array<Float64Array | null> = library.map(() => new Float64Array(kept));
   let o = 0;
@@ -250,17 +250,10 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
     progress(3 + i, units, `known mistakes, strip ${i + 1} of ${plan.strips.length}`);
     const { ctx, rho, exact: stripExact, terms: t, offset } = stripContext(input, options, plan, s);
     const runs = keptRuns(shape, s);
-    const put = (dst: Float64Array, src: ArrayLike<number>, k: number, from: 'whole' | 'strip'): void => {
-      let d = o;
-      for (const r of runs) for (let q = 0; q < r.length; q++) dst[d++] = k * src[r[from] + q]!;
-    };
+    const put = (dst: Float64Array, src: ArrayLike<number>, k: number, from: 'whole' | 'strip'): void => dst.set(takeKept(src, runs, from, k), o);
     put(at.cand, candidate, 1, 'whole');
-    // the terms are fitted to the candidate less the part outside them (the 3DGS loss's L1 term)
-    put(at.termsCand, candidate, 1, 'whole');
-    if (offset !== null) {
-      let d = o;
-      for (const r of runs) for (let q = 0; q < r.length; q++) at.termsCand[d++]! -= rho * offset[r.strip + q]!;
-    }
+    // the part of the candidate outside the three terms (the 3DGS loss's L1 term), taken off before the terms fit
+    if (offset !== null) put(at.offset, offset, rho, 'strip');
     put(at.exact, exact, 1, 'whole');
     put(at.fromStrips, stripExact, rho, 'strip');
     put(termsKept.mean, t.mean, rho, 'strip');
@@ -276,7 +269,7 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
     o += runs.reduce((n, r) => n + r.length, 0);
   });
   const mistakes = distinctMistakes(library.map((mistake, j) => ({ mistake, gradient: built[j] ?? null })), at.exact);
-  const terms = termFit(at.termsCand, [termsKept.mean, termsKept.square, termsKept.cross]);
+  const terms = termFit(at.cand.map((v, i) => v - at.offset[i]!), [termsKept.mean, termsKept.square, termsKept.cross]);
   const agreement = differenceNorms(at.fromStrips, at.exact).l2 / (norm2(at.exact) || 1);
   const { report, named } = finish({
     input, variant, whole, terms, mistakes, mistakeCandidate: at.cand, count: Math.round(1 / plan.whole.omega), config, ssim, value,
