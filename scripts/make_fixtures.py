@@ -39,6 +39,16 @@ in float64 numpy (value only, inputs stored as uint8); and Wang et al.'s general
 form l^alpha c^beta s^gamma with exponents != 1 ('same' and 'valid', its own RNG
 seed WANG_SEED); "value" is the variant's value.
 
+A third section (make_examples, after it) writes test/fixtures/examples/, with its
+own manifest.json and RNG seed (EXAMPLE_SEED), for the two user-written SSIM variants
+examples/variants/masked-ssim.ts and examples/variants/luma-ssim.ts, all torch
+float64 autograd over pytorch_ssim_map (pytorch-ssim's per-pixel map, 'same' zero
+padding, float64 taps, L = 1): masked SSIM sum(m S) / (C sum(m)) with a soft mask m
+[N, 1, H, W] broadcast over channels (cases add a "mask" field, the mask's .npy);
+and SSIM of luma Y = c0 R + c1 G + c2 B (Rec. 709 and BT.601; options.coefficients),
+differentiated w.r.t. the RGB inputs (cases have "mask": null). Every case carries
+centralDifferences at 5 pixels of x, h = 1e-6.
+
 Run (Debian / Ubuntu):
     apt-get install python3-torch python3-skimage   # also pulls numpy, scipy
     python3 scripts/make_fixtures.py
@@ -122,6 +132,12 @@ def add_case(name, peer, source, options, x, y, value, gradX=None, gradY=None, c
 def pytorch_ssim_loss(img1, img2, L, window_size=11, sigma=1.5):
     """Po-Hsun-Su/pytorch-ssim pytorch_ssim/__init__.py: gaussian/create_window/_ssim
     with size_average=True; float64 taps; C1, C2 = (0.01 L)^2, (0.03 L)^2."""
+    return pytorch_ssim_map(img1, img2, L, window_size, sigma).mean()
+
+
+def pytorch_ssim_map(img1, img2, L, window_size=11, sigma=1.5):
+    """pytorch_ssim_loss's per-pixel SSIM map (NCHW, conv2d zero padding window_size//2,
+    'same'), before the mean; the same ops in the same order."""
     channel = img1.shape[1]
     g = torch.tensor(gauss_taps64(window_size, sigma), dtype=torch.float64).unsqueeze(1)
     w2 = g.mm(g.t()).unsqueeze(0).unsqueeze(0)
@@ -139,7 +155,7 @@ def pytorch_ssim_loss(img1, img2, L, window_size=11, sigma=1.5):
     C2 = (0.03 * L) ** 2
     ssim_map = ((2 * mu1_mu2 + C1) * (2 * sigma12 + C2)) / \
         ((mu1_sq + mu2_sq + C1) * (sigma1_sq + sigma2_sq + C2))
-    return ssim_map.mean()
+    return ssim_map
 
 
 def pytorch_ssim_loss_float32(img1, img2, window_size=11):
@@ -802,3 +818,197 @@ def make_variants():
 
 
 make_variants()
+
+
+# ============================================================================
+# Example fixtures: test/fixtures/examples/ (examples/variants/masked-ssim.ts and
+# examples/variants/luma-ssim.ts, SSIM variants a user writes in one file each)
+#
+# A separate output folder, manifest and RNG (EXAMPLE_SEED), run after the peers and
+# the variants are written, so neither is affected. Same manifest format; "value" is
+# the example's value, gradX/gradY its gradients, torch float64 autograd over
+# pytorch_ssim_map (pytorch-ssim's _ssim map, float64 taps); centralDifferences are
+# (f(x+h) - f(x-h)) / (2h) of the same float64 value, h = 1e-6, at 5 pixels of x, with
+# the per-pixel terms subtracted before the (linear) reduction; checked against the
+# autograd gradient to 1e-6 relative (the script asserts it).
+
+EXAMPLE_OUT = os.path.join(HERE, "..", "test", "fixtures", "examples")
+EXAMPLE_SEED = 20261202
+EXAMPLE_STEP = 1e-6
+
+SRC_PTSSIM_MAP = ("S = Po-Hsun-Su/pytorch-ssim pytorch_ssim/__init__.py _ssim's ssim_map "
+                  "(11x11 Gaussian window, sigma 1.5, F.conv2d zero padding 5 ('same'), "
+                  "groups = channels; C1 = (0.01 L)^2, C2 = (0.03 L)^2, L = 1; "
+                  "S = ((2 mu1 mu2 + C1)(2 sigma12 + C2)) / ((mu1^2 + mu2^2 + C1)"
+                  "(sigma1^2 + sigma2^2 + C2)) per pixel and channel); " + SRC_TAPS64)
+
+
+def soft_mask(shape, gen):
+    """[N, 1, H, W] float64 mask in [0, 1]: per image a smooth Gaussian blob, mapped by
+    clip(1.6 b - 0.3, 0, 1) (exact ones at its core, fractional on its slopes, exact zeros
+    far out), then a hard-zero rectangle."""
+    N, _, H, W = shape
+    m = np.zeros(shape)
+    ii, jj = np.meshgrid(np.arange(H, dtype=np.float64), np.arange(W, dtype=np.float64),
+                         indexing="ij")
+    rects = []
+    for n in range(N):
+        cy, cx = gen.uniform(0.35, 0.65) * (H - 1), gen.uniform(0.35, 0.65) * (W - 1)
+        sy, sx = gen.uniform(0.3, 0.45) * H, gen.uniform(0.3, 0.45) * W
+        blob = np.exp(-0.5 * (((ii - cy) / sy) ** 2 + ((jj - cx) / sx) ** 2))
+        m[n, 0] = np.clip(1.6 * blob - 0.3, 0.0, 1.0)
+        r0, c0 = int(gen.integers(2, H // 3)), int(gen.integers(W // 2, W - 12))
+        r1, c1 = r0 + H // 3, c0 + 10
+        m[n, 0, r0:r1, c0:c1] = 0.0
+        rects.append([r0, r1, c0, c1])
+    return m, rects
+
+
+def make_examples():
+    erng = np.random.default_rng(EXAMPLE_SEED)
+    os.makedirs(EXAMPLE_OUT, exist_ok=True)
+    for old in os.listdir(EXAMPLE_OUT):  # drop stale outputs of earlier runs
+        if old.endswith(".npy") or old == "manifest.json":
+            os.remove(os.path.join(EXAMPLE_OUT, old))
+    emanifest = []
+
+    def esave(name, arr):
+        arr = np.ascontiguousarray(np.asarray(arr, dtype=np.float64))
+        np.save(os.path.join(EXAMPLE_OUT, name), arr)
+        return name
+
+    # Each example's value is reduce(terms(x, y)) with reduce linear (a weighted sum), so
+    # f(x+h) - f(x-h) = reduce(terms(x+h) - terms(x-h)): subtracting the per-pixel terms
+    # before the reduction leaves only the ~121 changed terms' rounding, where subtracting
+    # the two values cancels the whole sum's (~1e-16 |f| / 2h ~ 1e-10 absolute).
+    def t64(a):
+        return torch.tensor(a, dtype=torch.float64)
+
+    def central_differences(terms, reduce, x, y, pixels, gx, name):
+        h = EXAMPLE_STEP
+        values = []
+        with torch.no_grad():
+            ty = t64(y)
+            for p in pixels:
+                xp, xm = x.copy(), x.copy()
+                xp[tuple(p)] += h
+                xm[tuple(p)] -= h
+                tp, tm_ = terms(t64(xp), ty), terms(t64(xm), ty)
+                cd = (reduce(tp - tm_) / (2 * h)).item()
+                plain = (reduce(tp).item() - reduce(tm_).item()) / (2 * h)
+                g = gx[tuple(p)]
+                rel, rel_plain = abs(cd - g) / abs(g), abs(plain - g) / abs(g)
+                print(f"  {name:22s} d/dx{p}: autograd {g:+.12e} central {cd:+.12e} rel "
+                      f"{rel:.1e} (values subtracted: rel {rel_plain:.1e})")
+                assert g != 0 and rel < 1e-6, (name, p, g, cd)
+                values.append(cd)
+        return {"wrt": "x", "pixels": pixels, "values": values, "step": h}
+
+    def ecase(name, source, options, x, y, terms, reduce, pixels, fx=None, fy=None, mask=None):
+        v, gx, gy = autograd(lambda a, b: reduce(terms(a, b)), x, y)
+        cd = central_differences(terms, reduce, x, y, pixels, gx, name)
+        emanifest.append({
+            "name": name,
+            "peer": "torch-autograd",
+            "source": source,
+            "options": options,
+            "x": fx or esave(f"{name}.x.npy", x),
+            "y": fy or esave(f"{name}.y.npy", y),
+            "mask": mask,
+            "value": float(v),
+            "gradX": esave(f"{name}.gradX.npy", gx),
+            "gradY": esave(f"{name}.gradY.npy", gy),
+            "centralDifferences": cd,
+        })
+        return emanifest[-1]["x"], emanifest[-1]["y"]
+
+    CD_SRC = ("; centralDifferences: (f(x+h) - f(x-h))/(2h) wrt x, h = 1e-06, float64, "
+              "evaluated as the reduction above applied to (terms at x+h) - (terms at x-h) "
+              "(f is linear in its per-pixel terms; subtracting before the reduction avoids "
+              "the cancellation of the whole sum)")
+
+    # -- masked SSIM: sum(m * S) / (C * sum(m)), m [N, 1, H, W] broadcast over channels
+    for name, shape in (("masked-ssim-rgb", (1, 3, 40, 52)),
+                        ("masked-ssim-gray-batch", (2, 1, 33, 29))):
+        N, C, H, W = shape
+        x, y = make_pair(shape, 1.0, 0.2, gen=erng)
+        m, rects = soft_mask((N, 1, H, W), erng)
+        tm = torch.tensor(m, dtype=torch.float64)
+        n_zero, n_one = int((m == 0).sum()), int((m == 1).sum())
+        n_frac = m.size - n_zero - n_one
+        assert n_zero > 0 and n_one > 0 and n_frac > 0
+
+        def masked_terms(a, b, tm=tm):  # m * S, [N, C, H, W]
+            return tm * pytorch_ssim_map(a, b, 1.0)
+
+        def masked_reduce(t, tm=tm, C=C):
+            return t.sum() / (C * tm.sum())
+
+        # pixels: two corners, one where 0 < m < 1, one just inside the first hard-zero
+        # rectangle (its gradient comes from unmasked neighbours), one at random
+        frac = np.argwhere((m[:, 0] > 0) & (m[:, 0] < 1))
+        fn, fi, fj = (int(v) for v in frac[erng.integers(0, len(frac))])
+        r0, r1, c0, c1 = rects[0]
+        pixels = [[0, 0, 0, 0], [N - 1, C - 1, H - 1, W - 1],
+                  [fn, int(erng.integers(0, C)), fi, fj],
+                  [0, C - 1, r0 + 1, c0 + 2],
+                  [int(erng.integers(0, N)), int(erng.integers(0, C)),
+                   int(erng.integers(0, H)), int(erng.integers(0, W))]]
+        src = ("masked SSIM (the 3D Gaussian splatting masked-loss form): value = "
+               "sum_{n,c,i,j} m[n,0,i,j] S[n,c,i,j] / (C sum_{n,i,j} m[n,0,i,j]) = "
+               "mean(m * S) / mean(m) with m broadcast over channels, computed as "
+               "(m * S).sum() / (C * m.sum()) in torch float64; gradX, gradY by "
+               "loss.backward() (m is a constant); " + SRC_PTSSIM_MAP
+               + f"; mask m (file in \"mask\", float64 [N, 1, H, W]): per image "
+               "clip(1.6 b - 0.3, 0, 1) of a Gaussian blob b, then a hard-zero rectangle "
+               f"(rows r0:r1, cols c0:c1 per image: {rects}); {n_zero} zeros, {n_one} ones, "
+               f"{n_frac} fractional values; terms m * S, reduction sum / (C * m.sum())" + CD_SRC)
+        ecase(name, src, {"preset": "pytorch-ssim", "dataRange": 1}, x, y, masked_terms,
+              masked_reduce, pixels, mask=esave(f"{name}.mask.npy", m))
+
+    # -- SSIM on luma: Y = c0 R + c1 G + c2 B of linear RGB in [0, 1], then pytorch-ssim
+    REC709 = [0.2126, 0.7152, 0.0722]
+    BT601 = [0.299, 0.587, 0.114]
+    shared = {}
+    for name, shape, coef, inputs_of in (("luma-ssim-709", (1, 3, 48, 40), REC709, None),
+                                         ("luma-ssim-709-batch", (2, 3, 31, 37), REC709, None),
+                                         ("luma-ssim-601", (1, 3, 48, 40), BT601,
+                                          "luma-ssim-709")):
+        N, C, H, W = shape
+        if inputs_of:
+            x, y, fx, fy = shared[inputs_of]
+        else:
+            x, y = make_pair(shape, 1.0, 0.2, gen=erng)
+            fx = fy = None
+
+        def luma_terms(a, b, coef=coef):  # S(Y(a), Y(b)), [N, 1, H, W]
+            ya = coef[0] * a[:, 0:1] + coef[1] * a[:, 1:2] + coef[2] * a[:, 2:3]
+            yb = coef[0] * b[:, 0:1] + coef[1] * b[:, 1:2] + coef[2] * b[:, 2:3]
+            return pytorch_ssim_map(ya, yb, 1.0)
+
+        # pixels: two corners (channels R and B), then one at random in each of R, G, B
+        pixels = [[0, 0, 0, 0], [N - 1, 2, H - 1, W - 1]] + \
+            [[int(erng.integers(0, N)), c, int(erng.integers(0, H)), int(erng.integers(0, W))]
+             for c in range(3)]
+        which = "Rec. 709" if coef == REC709 else "BT.601"
+        src = (f"SSIM on luma: x, y linear RGB [N, 3, H, W] in [0, 1]; Y = {coef[0]} R + "
+               f"{coef[1]} G + {coef[2]} B per pixel ({which} luma coefficients), computed in "
+               f"torch float64 as {coef[0]} * img[:, 0:1] + {coef[1]} * img[:, 1:2] + "
+               f"{coef[2]} * img[:, 2:3] ([N, 1, H, W]); value = mean over all of S(Y(x), Y(y)); "
+               "gradX, gradY (wrt the RGB x and y, [N, 3, H, W]) by loss.backward(); "
+               + SRC_PTSSIM_MAP + "; terms S(Y(x), Y(y)), reduction mean" + CD_SRC
+               + " (x the RGB input)" + (f"; inputs shared with {inputs_of}" if inputs_of else ""))
+        fx, fy = ecase(name, src, {"preset": "pytorch-ssim", "dataRange": 1, "coefficients": coef},
+                       x, y, luma_terms, lambda t: t.mean(), pixels, fx=fx, fy=fy)
+        shared[name] = (x, y, fx, fy)
+
+    with open(os.path.join(EXAMPLE_OUT, "manifest.json"), "w") as fh:
+        json.dump(emanifest, fh, indent=1)
+        fh.write("\n")
+    total = sum(os.path.getsize(os.path.join(EXAMPLE_OUT, n)) for n in os.listdir(EXAMPLE_OUT))
+    print(f"wrote {len(emanifest)} cases to {os.path.normpath(EXAMPLE_OUT)} ({total / 1024:.0f} KiB)")
+    for c in emanifest:
+        print(f"  {c['name']:32s} {c['value']!r}")
+
+
+make_examples()
