@@ -18,12 +18,13 @@ import { evaluateVariant, MSSSIM_WEIGHTS, resolveOptions, ssimGradXFloat32Arith,
 import { compilePointwise, csMap, ssimMap, wangMap, type MapGraph } from '../ssim/maps.js';
 import { windowAndRegion } from '../ssim/reference.js';
 import { windowAxes } from './axes.js';
+import { variantName } from '../variants/registry.js';
 
 export type Side = 'x' | 'y';
 type Partials = { mu: Float64Array; sq: Float64Array; cross: Float64Array };
 
 /** The variant named by the options ('ssim' when none). */
-export const variantOf = (o: VariantOptions): Variant => o.variant ?? 'ssim';
+export const variantOf = (o: VariantOptions): Variant => variantName(o.variant);
 
 /** The SSIM options without the variant's own (what evaluateSsim and a plain-SSIM trace take). */
 export function plainOptions(o: VariantOptions): VariantOptions {

@@ -77,42 +77,37 @@ export function identityAxis(n: number): AxisOp {
 }
 
 /**
- * Applies op along one axis of a block of `outer` x n x `inner` values (inner contiguous):
- * forward reads `src` with the input length, transpose reads with the output length.
+ * How arithmetic is done: float64 as written, or float32 (taps rounded to float32 and
+ * Math.fround after every multiply and add, what a float32 kernel computes). One loop serves
+ * both; the rounding is the parameter.
  */
-export function applyAxis(op: AxisOp, src: Float64Array, outer: number, inner: number, transpose: boolean): Float64Array {
+export type FieldArithmetic = 'f64' | 'f32';
+const exact = (v: number): number => v;
+
+/**
+ * Applies op along one axis of a block of `outer` x n x `inner` values (inner contiguous):
+ * forward reads `src` with the input length, transpose reads with the output length; the
+ * transpose scatters through the same index table as the forward gathers.
+ */
+export function applyAxis(op: AxisOp, src: Float64Array, outer: number, inner: number, transpose: boolean, arith: FieldArithmetic = 'f64'): Float64Array {
   const k = op.taps.length;
-  const { taps, index, inLength, outLength } = op;
-  if (!transpose) {
-    const dst = new Float64Array(outer * outLength * inner);
-    for (let o = 0; o < outer; o++) {
-      const sBase = o * inLength * inner;
-      const dBase = o * outLength * inner;
-      for (let i = 0; i < outLength; i++) {
-        const d = dBase + i * inner;
-        for (let t = 0; t < k; t++) {
-          const j = index[i * k + t]!;
-          if (j < 0) continue;
-          const w = taps[t]!;
-          const s = sBase + j * inner;
-          for (let q = 0; q < inner; q++) dst[d + q] = dst[d + q]! + w * src[s + q]!;
-        }
-      }
-    }
-    return dst;
-  }
-  const dst = new Float64Array(outer * inLength * inner);
+  const r = arith === 'f32' ? Math.fround : exact;
+  const taps = arith === 'f32' ? op.taps.map(Math.fround) : op.taps;
+  const { index, inLength, outLength } = op;
+  const [srcLength, dstLength] = transpose ? [outLength, inLength] : [inLength, outLength];
+  const dst = new Float64Array(outer * dstLength * inner);
   for (let o = 0; o < outer; o++) {
-    const sBase = o * outLength * inner;
-    const dBase = o * inLength * inner;
+    const sBase = o * srcLength * inner;
+    const dBase = o * dstLength * inner;
     for (let i = 0; i < outLength; i++) {
-      const s = sBase + i * inner;
       for (let t = 0; t < k; t++) {
         const j = index[i * k + t]!;
         if (j < 0) continue;
         const w = taps[t]!;
-        const d = dBase + j * inner;
-        for (let q = 0; q < inner; q++) dst[d + q] = dst[d + q]! + w * src[s + q]!;
+        // output i reads input j; its transpose writes input j from output i
+        const s = sBase + (transpose ? i : j) * inner;
+        const d = dBase + (transpose ? j : i) * inner;
+        for (let q = 0; q < inner; q++) dst[d + q] = r(dst[d + q]! + r(w * src[s + q]!));
       }
     }
   }

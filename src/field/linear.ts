@@ -3,7 +3,7 @@
  * itself and its adjoint (JAX's transpose rules; tinygrad's pad <-> shrink). A dot-product
  * test proves every pair: <A a, b> = <a, A^T b>.
  */
-import { applyAxis, axisOp, identityAxis, type AxisOp, type Boundary } from './axis.js';
+import { applyAxis, axisOp, identityAxis, type AxisOp, type Boundary, type FieldArithmetic } from './axis.js';
 import { sizeOf, type Shape4 } from './tensor.js';
 
 export interface LinearOp {
@@ -11,8 +11,10 @@ export interface LinearOp {
   readonly name: string;
   readonly inShape: Shape4;
   readonly outShape: Shape4;
-  apply(x: Float64Array): Float64Array;
-  transpose(y: Float64Array): Float64Array;
+  /** A x, in float64 or float32 arithmetic (Math.fround after every operation). */
+  apply(x: Float64Array, arith?: FieldArithmetic): Float64Array;
+  /** A^T y, in the same arithmetics. */
+  transpose(y: Float64Array, arith?: FieldArithmetic): Float64Array;
 }
 
 /** A separable operator on each N, C plane: `rows` along H, then `cols` along W. */
@@ -24,8 +26,8 @@ export function separable(name: string, inShape: Shape4, rows: AxisOp, cols: Axi
     name,
     inShape,
     outShape,
-    apply: (x) => applyAxis(cols, applyAxis(rows, x, N * C, W, false), N * C * rows.outLength, 1, false),
-    transpose: (y) => applyAxis(rows, applyAxis(cols, y, N * C * rows.outLength, 1, true), N * C, W, true),
+    apply: (x, a) => applyAxis(cols, applyAxis(rows, x, N * C, W, false, a), N * C * rows.outLength, 1, false, a),
+    transpose: (y, a) => applyAxis(rows, applyAxis(cols, y, N * C * rows.outLength, 1, true, a), N * C, W, true, a),
   };
 }
 
@@ -79,12 +81,13 @@ export function mean(inShape: Shape4): LinearOp {
     name: 'mean',
     inShape,
     outShape: [1, 1, 1, 1],
-    apply: (x) => {
+    apply: (x, a) => {
+      const r = a === 'f32' ? Math.fround : (v: number) => v;
       let s = 0;
-      for (let i = 0; i < n; i++) s += x[i]!;
-      return Float64Array.of(s / n);
+      for (let i = 0; i < n; i++) s = r(s + x[i]!);
+      return Float64Array.of(r(s / n));
     },
-    transpose: (y) => new Float64Array(n).fill(y[0]! / n),
+    transpose: (y, a) => new Float64Array(n).fill(a === 'f32' ? Math.fround(y[0]! / n) : y[0]! / n),
   };
 }
 
@@ -118,12 +121,48 @@ export function compose(a: LinearOp, b: LinearOp): LinearOp {
     name: `${b.name} . ${a.name}`,
     inShape: a.inShape,
     outShape: b.outShape,
-    apply: (x) => b.apply(a.apply(x)),
-    transpose: (y) => a.transpose(b.transpose(y)),
+    apply: (x, ar) => b.apply(a.apply(x, ar), ar),
+    transpose: (y, ar) => a.transpose(b.transpose(y, ar), ar),
   };
 }
 
 /** The identity. */
 export function identity(shape: Shape4): LinearOp {
   return { name: 'identity', inShape: shape, outShape: shape, apply: (x) => x.slice(), transpose: (y) => y.slice() };
+}
+
+/**
+ * A linear map across channels at every pixel: out[n, o] = sum_c matrix[o][c] in[n, c] (an RGB to
+ * luma conversion is the 1 x 3 matrix of its coefficients); its transpose applies matrix^T.
+ */
+export function channelMix(inShape: Shape4, matrix: readonly (readonly number[])[]): LinearOp {
+  const [N, C, H, W] = inShape;
+  const O = matrix.length;
+  if (O < 1 || !matrix.every((row) => row.length === C && row.every((v) => Number.isFinite(v)))) {
+    throw new Error(`channels: expected ${O || 'one or more'} rows of ${C} finite coefficients for ${C} channels`);
+  }
+  const hw = H * W;
+  const outShape: Shape4 = [N, O, H, W];
+  const run = (src: Float64Array, from: number, to: number, m: (o: number, c: number) => number, a?: FieldArithmetic): Float64Array => {
+    const r = a === 'f32' ? Math.fround : (v: number) => v;
+    const dst = new Float64Array(N * to * hw);
+    for (let n = 0; n < N; n++) {
+      for (let o = 0; o < to; o++) {
+        const d = (n * to + o) * hw;
+        for (let c = 0; c < from; c++) {
+          const w = a === 'f32' ? Math.fround(m(o, c)) : m(o, c);
+          const s = (n * from + c) * hw;
+          for (let q = 0; q < hw; q++) dst[d + q] = r(dst[d + q]! + r(w * src[s + q]!));
+        }
+      }
+    }
+    return dst;
+  };
+  return {
+    name: `channels(${matrix.map((row) => `[${row.join(', ')}]`).join(', ')})`,
+    inShape,
+    outShape,
+    apply: (x, a) => run(x, C, O, (o, c) => matrix[o]![c]!, a),
+    transpose: (y, a) => run(y, O, C, (c, o) => matrix[o]![c]!, a),
+  };
 }

@@ -18,15 +18,20 @@ import { csMap, planeMeans, ssimMap, wangMap } from './maps.js';
 import { mapGeometry, PRESET_DEFAULTS, resolveOptions, type SsimOptions } from './options.js';
 import { planKernel, ssimFast, ssimGradFast } from './fast.js';
 import { csKernels, ssimKernels, wangKernels } from '../generated/index.js';
+import { resolveVariant, VARIANT_NAMES, type VariantRef } from '../variants/registry.js';
+import { MSSSIM_WEIGHTS } from '../variants/ms-ssim.js';
+import { runVariant, variantGraph } from '../variants/evaluate.js';
 
-export type Variant = 'ssim' | 'ms-ssim' | 'dssim' | '3dgs-loss' | 'wang';
-export const VARIANTS: readonly Variant[] = ['ssim', 'ms-ssim', 'dssim', '3dgs-loss', 'wang'];
+/** A variant's name: a built-in (src/variants/registry.ts) or a user's declaration's. */
+export type Variant = string;
+/** The built-in variants' names. */
+export const VARIANTS: readonly string[] = VARIANT_NAMES;
 
-/** pytorch-msssim's and TensorFlow's default MS-SSIM weights (Wang, Simoncelli, Bovik 2003). */
-export const MSSSIM_WEIGHTS: readonly number[] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
+export { MSSSIM_WEIGHTS };
 
 export interface VariantOptions extends SsimOptions {
-  variant?: Variant;
+  /** The variant: a built-in's name, or a declaration (`defineVariant`, `--variant-file`). */
+  variant?: VariantRef;
   /** MS-SSIM: one weight per scale (their count is the number of scales). */
   weights?: readonly number[];
   /** 3DGS loss: the weight of the (1 - SSIM) term. */
@@ -37,6 +42,8 @@ export interface VariantOptions extends SsimOptions {
   alpha?: number;
   beta?: number;
   gamma?: number;
+  /** A variant's own options by the keys it declares (numbers, lists of numbers, tensors): how a user's variant takes its options. */
+  variantOptions?: Readonly<Record<string, unknown>>;
 }
 
 /** A variant's value (the quantity differentiated), the plain SSIM beside it, and the gradients. */
@@ -47,69 +54,17 @@ export interface VariantResult {
   readonly gradY: Float64Array;
 }
 
-/** Validates the variant and its options (exit-2 errors naming the option); returns the variant. */
+/** Validates the variant and its options (exit-2 errors naming the option); returns the variant's name. */
 export function checkVariantOptions(o: VariantOptions): Variant {
-  const variant = o.variant ?? 'ssim';
-  if (!VARIANTS.includes(variant)) throw new InputError(`variant (--variant): got '${String(variant)}', expected one of ${VARIANTS.join(', ')}`);
-  if (o.weights !== undefined) {
-    if (variant !== 'ms-ssim') throw new InputError(`weights (--weights): only the ms-ssim variant takes weights, the variant is ${variant}`);
-    if (!Array.isArray(o.weights) || o.weights.length < 1 || !o.weights.every((w) => typeof w === 'number' && Number.isFinite(w) && w >= 0)) {
-      throw new InputError(`weights (--weights): got ${JSON.stringify(o.weights)}, expected one or more numbers >= 0`);
-    }
-  }
-  if (o.lambda !== undefined) {
-    if (variant !== '3dgs-loss') throw new InputError(`lambda (--lambda): only the 3dgs-loss variant takes lambda, the variant is ${variant}`);
-    if (typeof o.lambda !== 'number' || !(o.lambda >= 0 && o.lambda <= 1)) throw new InputError(`lambda (--lambda): got ${String(o.lambda)}, expected a number in [0, 1]`);
-  }
-  if (o.dssimDivisor !== undefined) {
-    if (variant !== 'dssim') throw new InputError(`dssimDivisor (--dssim-divisor): only the dssim variant takes it, the variant is ${variant}`);
-    if (o.dssimDivisor !== 1 && o.dssimDivisor !== 2) throw new InputError(`dssimDivisor (--dssim-divisor): got ${String(o.dssimDivisor)}, expected 1 or 2`);
-  }
-  for (const k of ['alpha', 'beta', 'gamma'] as const) {
-    const v = o[k];
-    if (v === undefined) continue;
-    if (variant !== 'wang') throw new InputError(`${k} (--${k}): only the wang variant takes it, the variant is ${variant}`);
-    if (typeof v !== 'number' || !(v >= 0 && v <= 16)) throw new InputError(`${k} (--${k}): got ${String(v)}, expected a number in [0, 16]`);
-  }
-  if ((variant === 'ms-ssim' || variant === 'wang') && optionsDownsample(o)) {
-    throw new InputError(`downsample (--downsample): the ${variant} variant does not downsample first; use --downsample 1`);
-  }
-  return variant;
+  return resolveVariant(o).decl.name;
 }
 
-/** Whether the options (or their preset) downsample the images first (read without resolving the rest). */
-function optionsDownsample(o: VariantOptions): boolean {
-  return (o.downsample ?? PRESET_DEFAULTS[o.preset ?? 'pytorch-ssim'].downsample) !== 1;
-}
-
-/** Evaluates the variant and its exact gradients in float64. */
+/** Evaluates the variant and its exact gradients in float64: reverse mode over its graph (src/graph). */
 export function evaluateVariant(x: Tensor, y: Tensor, options: VariantOptions = {}): VariantResult {
-  const variant = checkVariantOptions(options);
-  if (variant === 'ms-ssim') return msSsim(x, y, options);
-  if (variant === 'wang') return wang(x, y, options);
-  // SSIM and its gradients on the generated float64 kernels (equal to the reference to 1e-12)
-  const k = ssimGradFast(x, y, { ...options, precision: 'float64' }, 'float64', 'both');
-  const e = { ssim: k.ssim, gradX: k.gradX.data as Float64Array, gradY: k.gradY!.data as Float64Array };
-  if (variant === 'ssim') return { value: e.ssim, ssim: e.ssim, gradX: e.gradX, gradY: e.gradY };
-  if (variant === 'dssim') {
-    const d = options.dssimDivisor ?? 2;
-    return { value: (1 - e.ssim) / d, ssim: e.ssim, gradX: e.gradX.map((g) => -g / d), gradY: e.gradY.map((g) => -g / d) };
-  }
-  // 3dgs-loss: (1 - lambda) mean|x - y| + lambda (1 - SSIM); d|u|/du = sign(u), 0 at 0 as torch
-  const lambda = options.lambda ?? 0.2;
-  const fx = toField(x, 'x').data;
-  const fy = toField(y, 'y').data;
-  const n = fx.length;
-  let l1 = 0;
-  for (let i = 0; i < n; i++) l1 += Math.abs(fx[i]! - fy[i]!);
-  l1 /= n;
-  const s = (1 - lambda) / n;
-  return {
-    value: (1 - lambda) * l1 + lambda * (1 - e.ssim),
-    ssim: e.ssim,
-    gradX: e.gradX.map((g, i) => s * Math.sign(fx[i]! - fy[i]!) - lambda * g),
-    gradY: e.gradY.map((g, i) => -s * Math.sign(fx[i]! - fy[i]!) - lambda * g),
-  };
+  const g = variantGraph(x, y, options);
+  const r = runVariant(g, { wrt: ['x', 'y'] });
+  const ssim = ssimFast(x, y, g.variant.ssimOptions, 'float64');
+  return { value: r.value[0]!, ssim, gradX: r.grads.x!, gradY: r.grads.y! };
 }
 
 /**

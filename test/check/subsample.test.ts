@@ -73,7 +73,7 @@ const CASES: readonly Case[] = [
 const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => differenceNorms(a, b).l2 / (norm2(b) || 1);
 
 describe.each(CASES)('strips give the whole images\' values: $name', (c) => {
-  const variant = c.options.variant ?? 'ssim';
+  const variant = (c.options.variant ?? 'ssim') as string;
   const ssimOptions = variant === 'ssim' ? c.options : plainOptions(c.options);
   const plan = planSubsample(SHAPE, resolveOptions(ssimOptions), variant, FORCE)!;
   // the whole-image path, as checkGradient takes it for small images
@@ -122,7 +122,7 @@ describe('a subsampled check', () => {
   // a representative few (each runs two checks per mistake): zero padding, Gaussian skimage d/dy, 'valid', Wang d/dy, the 3DGS loss under skimage
   const FEW = [0, 5, 6, 8, 10].map((i) => CASES[i]!);
   it.each(FEW.map((c) => [c.name, c] as const))('names the same mistake as the whole check, every known mistake as the candidate: %s', (_, c) => {
-    const variant = c.options.variant ?? 'ssim';
+    const variant = (c.options.variant ?? 'ssim') as string;
     const ssimOptions = variant === 'ssim' ? c.options : plainOptions(c.options);
     const e = evaluateSsim(c.x, c.y, ssimOptions);
     const pieces = variant === 'ssim' ? undefined : variantPieces(c.x, c.y, c.options, c.wrt, () => (c.wrt === 'x' ? e.termsX : e.termsY));
@@ -152,7 +152,7 @@ describe('a subsampled check', () => {
   });
 
   it.each(CASES.map((c) => [c.name, c] as const))('fits the terms on the strips: a candidate with the square term halved is 1, 0.5, 1: %s', (_, c) => {
-    const variant = c.options.variant ?? 'ssim';
+    const variant = (c.options.variant ?? 'ssim') as string;
     const ssimOptions = variant === 'ssim' ? c.options : plainOptions(c.options);
     const e = evaluateSsim(c.x, c.y, ssimOptions);
     const ssimTerms = () => (c.wrt === 'x' ? e.termsX : e.termsY);

@@ -62,7 +62,7 @@ describe.each(CONFIGS)('check --variant: $name', ({ options, wrt }) => {
 
   it("the variant's own mistakes, and SSIM's per-pixel chain rule carried through it, are named first (float64 and float32)", () => {
     const ctx = check(exact).context;
-    const own = applicableMistakes(ctx, exact, variantMistakes(options.variant!)).filter(
+    const own = applicableMistakes(ctx, exact, variantMistakes(options.variant as string)).filter(
       (m) => !m.mistake.kind.includes('/') || m.mistake.kind.endsWith('/per-pixel-chain-rule'),
     );
     expect(own.length).toBeGreaterThanOrEqual(options.variant === 'wang' ? 2 : 3);

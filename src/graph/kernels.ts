@@ -1,0 +1,79 @@
+/**
+ * A block on its generated kernels: the same windowed map, reduced over its region, that the
+ * block's fine graph computes, in the kernels' fused four-pass schedule (src/emit/kernels.ts
+ * writes them from the map's scalar graph). Value: per-plane sums of the map over the region.
+ * Gradient: the kernels take one weight per plane (planeOmega), the block's adjoint spread over
+ * the region, and return sum_p omega_p d(plane sum_p)/dx and /dy.
+ */
+import { mapGeometry } from '../ssim/options.js';
+import { planKernel } from '../ssim/fast.js';
+import type { GradientOutputs, KernelParams } from '../emit/params.js';
+import type { Boundary } from '../field/index.js';
+import { csKernels, ssimKernels, wangKernels } from '../generated/index.js';
+import { kernelVariant } from '../ssim/fast.js';
+import type { BlockNode } from './node.js';
+
+export interface BlockRun {
+  /** The block's value: a scalar ('loss') or per-plane means ('planes'). */
+  readonly value: Float64Array;
+  readonly gradX: Float64Array | null;
+  readonly gradY: Float64Array | null;
+}
+
+/**
+ * Runs a block on its kernels in float64; `bar` (its adjoint: one value, or one per plane) asks for
+ * the gradient. A block whose map has no kernels throws: the evaluator expands those.
+ */
+export function runBlockKernel(b: BlockNode, x: Float64Array, y: Float64Array, bar: Float64Array | null): BlockRun {
+  if (b.map.kernels === null) throw new Error(`block ${b.label}: its map has no generated kernels`);
+  const shape = [...b.x.shape];
+  const plan = planKernel({ shape, data: x }, { shape, data: y }, { ...b.options, precision: 'float64' });
+  const [N, C, H, W] = b.x.shape;
+  const P = N * C;
+  const { region } = mapGeometry(plan.config, H, W);
+  const family = kernelFamily(b.map.kernels, plan.config.padding, plan.params);
+  const planeSums = new Float64Array(P);
+  const perPlane = (sums: Float64Array): Float64Array => {
+    if (b.reduce === 'planes') return sums.map((s) => s / region);
+    let t = 0;
+    for (let p = 0; p < P; p++) t += sums[p]!;
+    return Float64Array.of(plan.config.reduction === 'mean' ? t / (P * region) : t / region);
+  };
+  const params = { ...plan.params, ...b.map.kernelParams, planeSums };
+  if (bar === null) {
+    family.value(x, y, params);
+    return { value: perPlane(planeSums), gradX: null, gradY: null };
+  }
+  // d value / d plane sum p: the adjoint over the region (and over the planes for a mean)
+  const planeOmega = new Float64Array(P);
+  for (let p = 0; p < P; p++) {
+    planeOmega[p] = b.reduce === 'planes' ? bar[p]! / region : plan.config.reduction === 'mean' ? bar[0]! / (P * region) : bar[0]! / region;
+  }
+  const out = { gradX: new Float64Array(x.length), gradY: new Float64Array(x.length) };
+  family.grad(x, y, { ...params, planeOmega }, out);
+  return { value: perPlane(planeSums), gradX: out.gradX, gradY: out.gradY };
+}
+
+interface Family {
+  value(x: Float64Array, y: Float64Array, p: KernelParams): number;
+  grad(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number;
+}
+
+/** The generated families by the name a block's map gives (float64 storage). */
+const FAMILIES: Readonly<Record<string, (b: Boundary, k: 'k7' | 'k11' | 'generic') => Family>> = {
+  ssim: (b, k) => {
+    const f = ssimKernels[b][k];
+    return { value: f.valueF64, grad: f.gradF64 };
+  },
+  cs: (b, k) => csKernels[b][k === 'k11' ? 'k11' : 'generic'],
+  wang: (b, k) => wangKernels[b][k === 'k11' ? 'k11' : 'generic'],
+};
+
+/** The names of the kernel families there are. */
+export const KERNEL_FAMILIES: readonly string[] = Object.keys(FAMILIES);
+
+function kernelFamily(name: string, boundary: Boundary, params: KernelParams): Family {
+  const f = FAMILIES[name];
+  if (f === undefined) throw new Error(`no generated kernels named ${name} (there are ${KERNEL_FAMILIES.join(', ')})`);
+  return f(boundary, kernelVariant(params));
+}

@@ -1,0 +1,27 @@
+/**
+ * The 3D Gaussian splatting loss (graphdeco-inria/gaussian-splatting train.py):
+ * (1 - lambda) mean|x - y| + lambda (1 - SSIM), lambda = 0.2 by default, x the rendering.
+ * d|u|/du = sign(u), 0 at 0, as torch.
+ */
+import { defineVariant } from './define.js';
+
+export default defineVariant({
+  name: '3dgs-loss',
+  summary: '(1 - lambda) mean|x - y| + lambda (1 - SSIM), the 3D Gaussian splatting loss',
+  options: {
+    lambda: {
+      kind: 'number',
+      default: 0.2,
+      noun: 'lambda',
+      help: '3dgs-loss: weight of (1 - SSIM) in (1 - lambda) L1 + lambda (1 - SSIM)',
+      check: (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'expected a number in [0, 1]'),
+    },
+  },
+  loss: ({ x, y, values, g }) => {
+    const lambda = values.lambda as number;
+    const { e } = g;
+    const l1 = g.mean(g.map(({ a, b }) => e.abs(e.sub(a!, b!)), { a: x, b: y }, { label: '|x - y|' }));
+    return g.map(({ l, s }) => e.add(e.mul(1 - lambda, l!), e.mul(lambda, e.sub(1, s!))), { l: l1, s: g.ssim(x, y) }, { label: '3dgs-loss' });
+  },
+  scaleNote: "the exact gradient carries d loss/d ssim = -lambda and SSIM's 1/N, beside the L1 term",
+});

@@ -1,0 +1,20 @@
+/** DSSIM, the structural dissimilarity (1 - SSIM) / d, d = 2 by default or 1 (the loss 1 - SSIM). */
+import { defineVariant } from './define.js';
+
+export default defineVariant({
+  name: 'dssim',
+  summary: '(1 - SSIM) / d, d = 2 (default) or 1',
+  options: {
+    dssimDivisor: {
+      flag: 'dssim-divisor',
+      kind: 'number',
+      default: 2,
+      help: 'dssim: (1 - SSIM) / d with d = 2 or 1',
+      check: (v) => (v === 1 || v === 2 ? undefined : 'expected 1 or 2'),
+    },
+  },
+  loss: ({ x, y, values, g }) => {
+    const d = values.dssimDivisor as number;
+    return g.map(({ s }) => g.e.div(g.e.sub(1, s!), d), { s: g.ssim(x, y) }, { label: 'dssim' });
+  },
+});

@@ -1,0 +1,62 @@
+/**
+ * Multi-scale SSIM. At scales j < J-1 the per-channel mean of cs = A2/B2, at the last the
+ * per-channel mean of S; each passed through relu, raised to its weight and multiplied; the mean
+ * over channels and images. Between scales both images are 2 x 2 average-pooled: with a zero
+ * row/column in front of an odd size (pytorch-msssim, VainF/pytorch-msssim pytorch_msssim/ssim.py
+ * `ms_ssim`), or the last one repeated (`tf.image.ssim_multiscale`,
+ * tensorflow/python/ops/image_ops_impl.py) for the tf preset. The product rule across scales and
+ * the pooling's transpose between them come from reverse mode over this graph.
+ */
+import { InputError } from '../field/index.js';
+import type { Node } from '../expr/index.js';
+import { defineVariant } from './define.js';
+
+/** pytorch-msssim's and TensorFlow's default MS-SSIM weights (Wang, Simoncelli, Bovik 2003). */
+export const MSSSIM_WEIGHTS: readonly number[] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
+
+export default defineVariant({
+  name: 'ms-ssim',
+  summary: 'multi-scale SSIM: prod_j relu(mean cs_j)^w_j (S at the coarsest), 2 x 2 pooling between scales',
+  options: {
+    weights: {
+      kind: 'numbers',
+      default: MSSSIM_WEIGHTS,
+      noun: 'weights',
+      help: 'ms-ssim: comma-separated weights, one per scale',
+      check: (v) => (Array.isArray(v) && v.every((w) => w >= 0) ? undefined : 'expected one or more numbers >= 0'),
+    },
+  },
+  downsamples: false,
+  loss: ({ x, y, values, config, g }) => {
+    const weights = values.weights as readonly number[];
+    const J = weights.length;
+    const [, , H, W] = x.shape;
+    const need = (config.size - 1) * 2 ** (J - 1);
+    if (Math.min(H, W) <= need) {
+      throw new InputError(`x: MS-SSIM with ${J} scales and a ${config.size}-tap window needs images larger than ${need} pixels on the shorter side, got ${H} x ${W}`);
+    }
+    const mode = config.preset === 'tf' ? 'symmetric' : 'zero';
+    const means: Record<string, typeof x> = {};
+    let [xj, yj] = [x, y];
+    for (let j = 0; j < J; j++) {
+      if (j > 0) [xj, yj] = [g.pool(xj, mode), g.pool(yj, mode)];
+      means[`m${j}`] = j === J - 1 ? g.ssimPlanes(xj, yj) : g.csPlanes(xj, yj);
+    }
+    const { e } = g;
+    const factor = (m: Node, j: number): Node => e.powv(e.relu(m), e.num(weights[j]!));
+    const perPlane = g.map((v) => e.mul(...weights.map((_, j) => factor(v[`m${j}`]!, j))), means, {
+      label: 'ms-ssim',
+      // relu(m)^w has derivative w m^(w-1) for m > 0 and 0 for m <= 0 (as torch's relu at 0)
+      partials: (v) =>
+        Object.fromEntries(
+          weights.map((w, j) => {
+            const m = v[`m${j}`]!;
+            const own = e.mul(e.step(m), w, e.powv(e.max(m, e.num(1e-300)), e.num(w - 1)));
+            return [`m${j}`, e.mul(own, ...weights.map((_, i) => (i === j ? e.num(1) : factor(v[`m${i}`]!, i))))];
+          }),
+        ),
+    });
+    return g.mean(perPlane);
+  },
+  scaleNote: "MS-SSIM's gradient is a product over scales, not a multiple of SSIM's",
+});

@@ -1,0 +1,83 @@
+/**
+ * A variant as a declaration: its options with defaults and checks, its loss as a field graph,
+ * and its words for the documents and reports. Built-in variants (src/variants/*.ts) and a user's
+ * (`--variant-file`, `defineVariant`) are written the same way; nothing else in ssim-grad knows a
+ * variant by name.
+ */
+import type { Node } from '../expr/index.js';
+import type { FieldNode } from '../graph/node.js';
+import type { SsimConfig, SsimOptions } from '../ssim/options.js';
+import type { GraphKit } from './kit.js';
+
+/** One option of a variant: how it is spelt on the command line, its default and its check. */
+export interface OptionDeclaration {
+  /** The flag without dashes (`--dssim-divisor` is 'dssim-divisor'); by default the option's key. */
+  readonly flag?: string;
+  readonly help: string;
+  /**
+   * 'number': one number; 'numbers': comma-separated numbers; 'field': a tensor the loss reads (on
+   * the command line a .npy or .png file, in the library a tensor of any shape that broadcasts).
+   */
+  readonly kind: 'number' | 'numbers' | 'field';
+  /** The default (absent for a field, which is then required). */
+  readonly default?: number | readonly number[];
+  /** What an error calls it in "only the V variant takes ...": the key, or 'it' (default). */
+  readonly noun?: string;
+  /** The error's "expected ..." when the value is bad, or undefined when it is good. */
+  readonly check?: (value: number | readonly number[]) => string | undefined;
+}
+
+/** A tensor as the library takes it. */
+export interface FieldValue {
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Float64Array;
+}
+
+/** A variant's own options as its loss sees them, defaults filled in. */
+export type VariantValues = Readonly<Record<string, number | readonly number[]>>;
+
+/** What a variant's loss is built from. */
+export interface LossContext {
+  /** The images (after the preset's downsampling, where there is one). */
+  readonly x: FieldNode;
+  readonly y: FieldNode;
+  /** The field options, as graph inputs, shaped NCHW. */
+  readonly fields: Readonly<Record<string, FieldNode>>;
+  /** The variant's number options, defaults filled in. */
+  readonly values: VariantValues;
+  /** SSIM's resolved configuration (preset, window, constants, boundary, crop, reduction). */
+  readonly config: SsimConfig;
+  /** The SSIM options as given, for blocks the kernels run. */
+  readonly ssimOptions: SsimOptions;
+  /** Builders of graph nodes (windowed SSIM, pooling, pointwise maps, reductions). */
+  readonly g: GraphKit;
+}
+
+/** A paragraph or a displayed formula of a variant's derivation document. */
+export type DocBlock = { readonly p: string } | { readonly h2: string } | { readonly eq: string; readonly twin?: string };
+
+export interface VariantDeclaration {
+  /** Its name on the command line (`--variant NAME`), lower case, digits and dashes. */
+  readonly name: string;
+  /** One line: what it computes. */
+  readonly summary: string;
+  readonly options?: Readonly<Record<string, OptionDeclaration>>;
+  /** Whether it can take a preset's downsampling (default true). */
+  readonly downsamples?: boolean;
+  /** The loss, a scalar field node. */
+  readonly loss: (ctx: LossContext) => FieldNode;
+  /** Its derivation document's prose: what it computes and why, before the chain rule the graph gives. */
+  readonly doc?: readonly DocBlock[];
+  /** Extra checks across options (an InputError naming the option), after each option's own. */
+  readonly validate?: (values: VariantValues, ssim: SsimOptions) => void;
+  /**
+   * For the checker's words: how the exact gradient relates to SSIM's (the scale a candidate off by
+   * a constant factor is told about); by default "the exact gradient carries d value/d ssim".
+   */
+  readonly scaleNote?: string;
+  /** Extension points for built-ins that carry more (derivation documents, kernels); see registry.ts. */
+  readonly extras?: Readonly<Record<string, unknown>>;
+}
+
+/** A scalar expression builder a user's map receives (the scalar graph's constructors). */
+export type ExprBuilder = (vars: Readonly<Record<string, Node>>) => Node;
