@@ -1,18 +1,17 @@
 /**
  * Pointwise maps of the window moments beyond S itself (the contrast-structure term cs = A2/B2
- * that MS-SSIM multiplies across scales), and, for any such map F, the per-plane means of F over
- * the region and the exact gradient of a weighted sum of those means:
- *
- *   d/dx sum_p lambda_p mean_p(F) = W^T g_mu + 2 x W^T g_xx + y W^T g_xy,  g = lambda_plane omega dF/d(moment)
- *
- * the same chain rule as SSIM's (reference.ts), with a weight per (image, channel) plane.
+ * that MS-SSIM multiplies across scales), as scalar graphs with their partials; and, for any such
+ * map F, the per-plane means of F over the region with the exact gradient of a weighted sum of
+ * them, which the field graph's reverse mode gives (src/graph/evaluate.ts).
  */
 import { add, div, grad, max, mul, num, pow, powv, relu, step, substitute, variable, type Node } from '../expr/index.js';
-import { sizeOf, type Shape4 } from '../field/index.js';
+import type { Shape4 } from '../field/index.js';
+import { binary, input, reduce } from '../graph/build.js';
+import { evaluateGraph } from '../graph/evaluate.js';
+import { windowedMap } from '../graph/ssim.js';
 import { emitPointwise, type Arithmetic } from '../emit/pointwise.js';
 import type { SsimConfig } from './options.js';
 import { pointwiseSsim } from './pointwise.js';
-import { windowAndRegion } from './reference.js';
 
 /** A pointwise map F(mu_x, mu_y, m_xx, m_yy, m_xy; C1, C2, c_n) and its partials. */
 export interface MapGraph {
@@ -124,11 +123,10 @@ export function compilePointwise(nodes: readonly Node[], arith: Arithmetic = 'f6
   return f;
 }
 
-const times = (a: Float64Array, b: Float64Array, c = 1): Float64Array => a.map((v, i) => c * v * b[i]!);
-
 /**
  * Per-plane means of F over the region (shape N x C), and, when `planeWeights` is given, the
- * gradient of sum_p planeWeights[p] * means[p] with respect to x and y (each of `shape`).
+ * gradient of sum_p planeWeights[p] * means[p] with respect to x and y (each of `shape`): F's
+ * block in the field graph (src/graph/ssim.ts), weighted and summed, by the one reverse mode.
  */
 export function planeMeans(
   x: Float64Array,
@@ -139,40 +137,10 @@ export function planeMeans(
   planeWeights: Float64Array | null,
 ): { means: Float64Array; gradX: Float64Array | null; gradY: Float64Array | null } {
   const [N, C] = shape;
-  const { window, region } = windowAndRegion(shape, config);
-  const n = sizeOf(window.outShape);
-  const env = {
-    mu_x: window.apply(x),
-    mu_y: window.apply(y),
-    m_xx: window.apply(times(x, x)),
-    m_yy: window.apply(times(y, y)),
-    m_xy: window.apply(times(x, y)),
-    C1: new Float64Array(n).fill(config.C1),
-    C2: new Float64Array(n).fill(config.C2),
-    c_n: new Float64Array(n).fill(config.covNorm),
-  };
-  const outputs = planeWeights === null ? [map.F] : [map.F, map.dX.mu, map.dX.sq, map.dX.cross, map.dY.mu, map.dY.sq];
-  const results = outputs.map(() => new Float64Array(n));
-  compilePointwise(outputs)(MAP_INPUTS.map((v) => env[v]), results, n);
-  const [F, gmx, gxx, gxy, gmy, gyy] = results;
-  const [, , rh, rw] = region.outShape;
-  const perPlane = rh * rw;
-  const inRegion = region.apply(F!);
-  const means = new Float64Array(N * C);
-  for (let p = 0; p < N * C; p++) {
-    let s = 0;
-    for (let q = 0; q < perPlane; q++) s += inRegion[p * perPlane + q]!;
-    means[p] = s / perPlane;
-  }
-  if (planeWeights === null) return { means, gradX: null, gradY: null };
-  // omega: each plane's weight over its region pixels, zero outside the region
-  const w = new Float64Array(sizeOf(region.outShape));
-  for (let p = 0; p < N * C; p++) w.fill(planeWeights[p]! / perPlane, p * perPlane, (p + 1) * perPlane);
-  const omega = region.transpose(w);
-  const WT = (v: Float64Array): Float64Array => window.transpose(times(omega, v));
-  const crossT = WT(gxy!);
-  const mxT = WT(gmx!), xxT = WT(gxx!), myT = WT(gmy!), yyT = WT(gyy!);
-  const gradX = x.map((xv, i) => mxT[i]! + 2 * xv * xxT[i]! + y[i]! * crossT[i]!);
-  const gradY = y.map((yv, i) => myT[i]! + 2 * yv * yyT[i]! + x[i]! * crossT[i]!);
-  return { means, gradX, gradY };
+  const planes = windowedMap(input('x', shape), input('y', shape), config, {}, { graph: map, kernels: null }, 'planes');
+  const weighted = reduce('sum', binary(mul, planes, input('w', [N, C, 1, 1])));
+  const w = planeWeights ?? new Float64Array(N * C);
+  const r = evaluateGraph(weighted, { x, y, w }, { fused: false, record: true, ...(planeWeights === null ? {} : { wrt: ['x', 'y'] }) });
+  const means = r.values.get(planes.expanded.id)!;
+  return { means, gradX: planeWeights === null ? null : r.grads.x!, gradY: planeWeights === null ? null : r.grads.y! };
 }

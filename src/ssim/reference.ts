@@ -1,20 +1,25 @@
 /**
  * SSIM over whole images and its exact gradient, in float64: the reference every kernel,
- * document and checker verdict is tested against. The pointwise part comes from the expression
- * graph (pointwise.ts), the spatial part from the field operators; reverse mode composes them:
+ * document and checker verdict is tested against. It is SSIM's field graph (src/graph/ssim.ts)
+ * evaluated node by node by the one reverse mode (src/graph/evaluate.ts), and read back as the
+ * pieces a reader of the derivation knows:
  *
  *   d loss / dx = D^T [ W^T g_mu + 2 x (W^T g_xx) + y (W^T g_xy) ]
  *
- * with g_* = omega * dS/d(moment), omega the reduction weights on the region the loss averages
- * (R^T of the mean's transpose), W the windowed mean and D the optional downsampling.
+ * g_* = omega * dS/d(moment) are the contributions of the map S to the moments, omega the
+ * adjoint reaching S (the reduction weights on the region, zero outside it), and the three terms
+ * are the contributions reaching x through mu_x = W x, m_xx = W (x x) and m_xy = W (x y). Nothing
+ * here applies the chain rule itself.
  */
-import { evaluateVec } from '../expr/index.js';
 import {
-  boxDownsample, crop, identity, InputError, shape4, sizeOf, toField, windowMean,
+  crop, identity, InputError, shape4, toField, windowMean,
   type LinearOp, type Shape4, type Tensor,
 } from '../field/index.js';
-import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
-import { pointwiseSsim } from './pointwise.js';
+import { evaluateGraph, type Contribution } from '../graph/evaluate.js';
+import type { FieldNode } from '../graph/node.js';
+import { imageInputs, windowedMap } from '../graph/ssim.js';
+import { ssimMap } from './maps.js';
+import { mapGeometry, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
 
 /** The three chain-rule terms of the gradient with respect to one image (before D^T). */
 export interface GradientTerms {
@@ -53,8 +58,6 @@ export interface SsimEvaluation {
   readonly gradY: Float64Array;
 }
 
-const times = (a: Float64Array, b: Float64Array, c = 1): Float64Array => a.map((v, i) => c * v * b[i]!);
-
 /**
  * The windowed mean and the averaged region for images of shape `ws` (after downsampling by f),
  * with the checks that the image fits the window and the crop.
@@ -66,66 +69,51 @@ export function windowAndRegion(ws: Shape4, config: SsimConfig, f = 1): { window
   return { window, region: crop(window.outShape, c, c, c, c) };
 }
 
-/** Checks that the two images can be compared under the configuration; returns their fields. */
-function prepare(x: Tensor, y: Tensor, config: SsimConfig) {
+/** SSIM's graph for two images of one shape: the inputs, the downsampled images, the block and its fine parts. */
+function ssimGraph(x: Tensor, y: Tensor, config: SsimConfig) {
   const sx = shape4(x, 'x');
   const sy = shape4(y, 'y');
   if (sx.join() !== sy.join()) throw new InputError(`y: shape [${y.shape}] differs from x's shape [${x.shape}]`);
-  const fx = toField(x, 'x');
-  const fy = toField(y, 'y');
-  const [N, C, H, W] = sx;
-  const f = downsampleFactor(config, H, W);
-  const downsample = f > 1 ? boxDownsample(sx, f) : identity(sx);
-  const { window, region } = windowAndRegion(downsample.outShape, config, f);
-  return { shape: sx, fx, fy, downsample, window, region, N, C };
+  const img = imageInputs(sx, config);
+  const block = windowedMap(img.xs, img.ys, config, {}, { graph: ssimMap(), kernels: null }, 'loss', img.f);
+  const inputs = { x: toField(x, 'x').data, y: toField(y, 'y').data };
+  return { shape: sx, img, block, inputs };
 }
 
-/** The images (after downsampling), the window moments as the graph's inputs, and the reduction weights omega. */
-function momentsOf(x: Tensor, y: Tensor, config: SsimConfig) {
-  const prepared = prepare(x, y, config);
-  const { fx, fy, downsample, window, region, N, C } = prepared;
-  const xs = downsample.apply(fx.data);
-  const ys = downsample.apply(fy.data);
-  const Wop = (v: Float64Array): Float64Array => window.apply(v);
-  const n = sizeOf(window.outShape);
-  const env = {
-    mu_x: Wop(xs),
-    mu_y: Wop(ys),
-    m_xx: Wop(times(xs, xs)),
-    m_yy: Wop(times(ys, ys)),
-    m_xy: Wop(times(xs, ys)),
-    C1: new Float64Array(n).fill(config.C1),
-    C2: new Float64Array(n).fill(config.C2),
-    c_n: new Float64Array(n).fill(config.covNorm),
-  };
-  // omega: 1/count on the region for 'mean'; 1/(region pixels per plane) for 'sum'
-  const [, , rh, rw] = region.outShape;
-  const perPlane = config.reduction === 'mean' ? 1 / (N * C * rh * rw) : 1 / (rh * rw);
-  const weights = region.transpose(new Float64Array(sizeOf(region.outShape)).fill(perPlane));
-  return { ...prepared, xs, ys, env, n, weights };
+/** What reached `to` from `from` in a recorded evaluation (zeros where nothing did). */
+function contribution(cs: readonly Contribution[], from: FieldNode, to: FieldNode, size: number): Float64Array {
+  const c = cs.find((k) => k.from.id === from.id && k.to.id === to.id);
+  return c?.value ?? new Float64Array(size);
 }
+
+type Moment = 'mu_x' | 'mu_y' | 'm_xx' | 'm_yy' | 'm_xy';
 
 /** Evaluates SSIM and its exact gradient with respect to both images. */
 export function evaluateSsim(x: Tensor, y: Tensor, options: SsimOptions = {}): SsimEvaluation {
   const config = resolveOptions(options);
-  const { shape, downsample, window, region, xs, ys, env, n, weights } = momentsOf(x, y, config);
-  const p = pointwiseSsim();
-  const [S, gmx, gxx, gxy, gmy, gyy] = evaluateVec(
-    [p.S, p.partialsX.mu, p.partialsX.sq, p.partialsX.cross, p.partialsY.mu, p.partialsY.sq],
-    env,
-    n,
-  ) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-
-  let ssim = 0;
-  for (let i = 0; i < n; i++) ssim += weights[i]! * S[i]!;
-
-  const partialsX = { mu: times(weights, gmx), sq: times(weights, gxx), cross: times(weights, gxy) };
-  const partialsY = { mu: times(weights, gmy), sq: times(weights, gyy), cross: partialsX.cross };
-  const WT = (v: Float64Array): Float64Array => window.transpose(v);
-  const crossT = WT(partialsX.cross);
-  const termsX: GradientTerms = { mean: WT(partialsX.mu), square: times(xs, WT(partialsX.sq), 2), cross: times(ys, crossT) };
-  const termsY: GradientTerms = { mean: WT(partialsY.mu), square: times(ys, WT(partialsY.sq), 2), cross: times(xs, crossT) };
-  const sum3 = (t: GradientTerms): Float64Array => t.mean.map((v, i) => v + t.square[i]! + t.cross[i]!);
+  const { shape, img, block, inputs } = ssimGraph(x, y, config);
+  const r = evaluateGraph(block, inputs, { wrt: ['x', 'y'], fused: false, record: true });
+  const p = block.parts as Readonly<Record<Moment | 'map' | 'region', FieldNode>>;
+  const cs = r.contributions;
+  const mapSize = r.values.get(p.map.id)!.length;
+  // g_*: what the map hands each moment
+  const g = (m: Moment): Float64Array => contribution(cs, p.map, p[m], mapSize);
+  // a moment's argument: the image itself (mu) or the product map (m_xx, m_xy) under the window
+  const argOf = (m: FieldNode): FieldNode => (m.kind === 'linear' ? m.arg : m);
+  const xs = r.values.get(img.xs.id)!;
+  const ys = r.values.get(img.ys.id)!;
+  const n = xs.length;
+  const terms = (self: FieldNode, mu: Moment, sq: Moment): GradientTerms => ({
+    mean: contribution(cs, p[mu], self, n),
+    square: contribution(cs, argOf(p[sq]), self, n),
+    cross: contribution(cs, argOf(p.m_xy), self, n),
+  });
+  const mu = p.mu_x;
+  if (mu.kind !== 'linear') throw new Error('evaluateSsim: mu_x is not a window node');
+  const window = mu.op;
+  const region = p.region.kind === 'linear' ? p.region.op : crop(window.outShape, 0, 0, 0, 0);
+  const downsample = img.xs.kind === 'linear' ? img.xs.op : identity(shape);
+  const cross = g('m_xy');
   return {
     config,
     shape,
@@ -133,28 +121,24 @@ export function evaluateSsim(x: Tensor, y: Tensor, options: SsimOptions = {}): S
     downsample,
     window,
     region,
-    ssim,
-    map: S,
-    weights,
-    partialsX,
-    partialsY,
+    ssim: r.value[0]!,
+    map: r.values.get(p.map.id)!,
+    weights: r.adjoints.get(p.map.id) ?? new Float64Array(mapSize),
+    partialsX: { mu: g('mu_x'), sq: g('m_xx'), cross },
+    partialsY: { mu: g('mu_y'), sq: g('m_yy'), cross },
     x: xs,
     y: ys,
-    termsX,
-    termsY,
-    gradX: downsample.transpose(sum3(termsX)),
-    gradY: downsample.transpose(sum3(termsY)),
+    termsX: terms(img.xs, 'mu_x', 'm_xx'),
+    termsY: terms(img.ys, 'mu_y', 'm_yy'),
+    gradX: r.grads.x!,
+    gradY: r.grads.y!,
   };
 }
 
 /** The SSIM value (float64 reference). */
 export function ssimReference(x: Tensor, y: Tensor, options: SsimOptions = {}): number {
-  // S alone: the partials and the transposes are the gradient's work
-  const { env, n, weights } = momentsOf(x, y, resolveOptions(options));
-  const [S] = evaluateVec([pointwiseSsim().S], env, n) as [Float64Array];
-  let ssim = 0;
-  for (let i = 0; i < n; i++) ssim += weights[i]! * S[i]!;
-  return ssim;
+  const { block, inputs } = ssimGraph(x, y, resolveOptions(options));
+  return evaluateGraph(block, inputs, { fused: false }).value[0]!;
 }
 
 /** SSIM and its exact gradients with respect to x and y, each with x's shape (float64 reference). */
