@@ -69,8 +69,9 @@ export interface GraphResult {
   readonly value: Float64Array;
   /** d output / d input, per requested input, each of the input's shape. */
   readonly grads: Readonly<Record<string, Float64Array>>;
-  /** With `record`: values and adjoints by node id, and the contributions in the order reverse mode made them. */
+  /** Every node's value by id (a block's, not its fine graph's, when it ran on its kernels). */
   readonly values: ReadonlyMap<number, Float64Array>;
+  /** With `record`: adjoints by node id, and the contributions in the order reverse mode made them. */
   readonly adjoints: ReadonlyMap<number, Float64Array>;
   readonly contributions: readonly Contribution[];
 }
@@ -88,9 +89,19 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
   const values = new Map<number, Float64Array>();
   const val = (n: FieldNode): Float64Array => values.get(at(n).id)!;
 
-  for (const n of order) values.set(n.id, forward(n, val, inputs, arith, a, r));
-
   const wrt = opts.wrt ?? [];
+  // A block's plane sums depend on its own plane's pixels only, so its gradient for any adjoint is
+  // the gradient for a unit adjoint scaled plane by plane: with a gradient to come, the forward pass
+  // runs the value-and-gradient kernel once (for adjoint 1) and reverse mode scales what it gave.
+  const unitGrads = new Map<number, { gradX: Float64Array; gradY: Float64Array }>();
+  for (const n of order) {
+    if (n.kind === 'block' && wrt.length > 0) {
+      const run = runBlockKernel(n, val(n.x), val(n.y), new Float64Array(sizeOf(n.shape)).fill(1));
+      unitGrads.set(n.id, { gradX: run.gradX!, gradY: run.gradY! });
+      values.set(n.id, run.value);
+    } else values.set(n.id, forward(n, val, inputs, arith, a, r));
+  }
+
   const adjoints = new Map<number, Float64Array>();
   const contributions: Contribution[] = [];
   const grads: Record<string, Float64Array> = {};
@@ -110,7 +121,7 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
       const n = order[k]!;
       const bar = adjoints.get(n.id);
       if (bar === undefined) continue;
-      backward(n, bar, val, give, a, opts.rewrite);
+      backward(n, bar, val, give, a, opts.rewrite, unitGrads);
     }
     for (const name of wrt) {
       const node = order.find((n) => n.kind === 'input' && n.name === name);
@@ -121,7 +132,7 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
     }
   }
   const keep = opts.record === true;
-  return { value: val(output), grads, values: keep ? values : new Map(), adjoints: keep ? adjoints : new Map(), contributions };
+  return { value: val(output), grads, values, adjoints: keep ? adjoints : new Map(), contributions };
 }
 
 function inputShape(output: FieldNode, name: string): Shape4 {
@@ -163,6 +174,7 @@ function backward(
   give: (from: FieldNode, to: FieldNode, via: string, c: Float64Array) => void,
   a: FieldArithmetic,
   rewrite: Rewrite | undefined,
+  unitGrads: ReadonlyMap<number, { gradX: Float64Array; gradY: Float64Array }>,
 ): void {
   switch (n.kind) {
     case 'input':
@@ -194,9 +206,12 @@ function backward(
       return;
     }
     case 'block': {
-      const g = runBlockKernel(n, val(n.x), val(n.y), bar);
-      give(n, n.x, 'x', g.gradX!);
-      give(n, n.y, 'y', g.gradY!);
+      const unit = unitGrads.get(n.id)!;
+      // one factor per plane (a 'loss' block has one adjoint for every plane)
+      const per = unit.gradX.length / (n.x.shape[0] * n.x.shape[1]);
+      const scale = (g: Float64Array): Float64Array => (bar.length === 1 && bar[0] === 1 ? g : g.map((v, i) => v * bar[bar.length === 1 ? 0 : Math.floor(i / per)]!));
+      give(n, n.x, 'x', scale(unit.gradX));
+      give(n, n.y, 'y', scale(unit.gradY));
       return;
     }
   }

@@ -20,7 +20,7 @@ import { planKernel, ssimFast, ssimGradFast } from './fast.js';
 import { csKernels, ssimKernels, wangKernels } from '../generated/index.js';
 import { resolveVariant, VARIANT_NAMES, type VariantRef } from '../variants/registry.js';
 import { MSSSIM_WEIGHTS } from '../variants/ms-ssim.js';
-import { runVariant, variantGraph } from '../variants/evaluate.js';
+import { plainSsimOf, runVariant, variantGraph } from '../variants/evaluate.js';
 
 /** A variant's name: a built-in (src/variants/registry.ts) or a user's declaration's. */
 export type Variant = string;
@@ -63,7 +63,7 @@ export function checkVariantOptions(o: VariantOptions): Variant {
 export function evaluateVariant(x: Tensor, y: Tensor, options: VariantOptions = {}): VariantResult {
   const g = variantGraph(x, y, options);
   const r = runVariant(g, { wrt: ['x', 'y'] });
-  const ssim = ssimFast(x, y, g.variant.ssimOptions, 'float64');
+  const ssim = plainSsimOf(g, r) ?? ssimFast(x, y, g.variant.ssimOptions, 'float64');
   return { value: r.value[0]!, ssim, gradX: r.grads.x!, gradY: r.grads.y! };
 }
 

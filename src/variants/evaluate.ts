@@ -4,7 +4,7 @@
  */
 import { input } from '../graph/build.js';
 import { evaluateGraph, type Arithmetic, type EvaluateOptions, type GraphResult } from '../graph/evaluate.js';
-import type { FieldNode } from '../graph/node.js';
+import { topoOrder, type FieldNode } from '../graph/node.js';
 import { imageInputs } from '../graph/ssim.js';
 import { InputError, shape4, toField, type Shape4, type Tensor } from '../field/index.js';
 import { resolveOptions, type SsimConfig } from '../ssim/options.js';
@@ -20,6 +20,8 @@ export interface VariantGraph {
   readonly loss: FieldNode;
   /** Values of every input node by name (x, y and the field options). */
   readonly inputs: Readonly<Record<string, Float64Array>>;
+  /** The images the loss windows (x and y, downsampled where the preset says). */
+  readonly images: { readonly x: FieldNode; readonly y: FieldNode };
 }
 
 export type VariantInput = { readonly variant?: VariantRef; readonly variantOptions?: Readonly<Record<string, unknown>> };
@@ -45,7 +47,7 @@ export function variantGraph(x: Tensor, y: Tensor, options: VariantInput): Varia
   if (loss.shape.some((d) => d !== 1)) throw new InputError(`variant ${variant.decl.name}: the loss has shape [${loss.shape}], expected a scalar (reduce it with g.mean or g.sum)`);
   const inputs: Record<string, Float64Array> = { x: toField(x, 'x').data, y: toField(y, 'y').data };
   for (const [k, f] of Object.entries(variant.fields)) inputs[k] = f.data;
-  return { variant, config, shape, loss, inputs };
+  return { variant, config, shape, loss, inputs, images: { x: img.xs, y: img.ys } };
 }
 
 /** Evaluates a variant's graph (value, and the gradient with respect to `wrt`). */
@@ -58,4 +60,18 @@ export function variantValueAndGrad(x: Tensor, y: Tensor, options: VariantInput,
   const g = variantGraph(x, y, options);
   const r = runVariant(g, { arith, wrt: ['x', 'y'] });
   return { value: r.value[0]!, gradX: r.grads.x!, gradY: r.grads.y! };
+}
+
+/**
+ * Plain SSIM of the images as the options say, read from an evaluation of the variant's graph when
+ * the graph has SSIM's block on the images themselves (dssim, the 3DGS loss, plain SSIM), else null.
+ */
+export function plainSsimOf(g: VariantGraph, r: GraphResult): number | null {
+  for (const n of topoOrder([g.loss])) {
+    if (n.kind === 'block' && n.map.kernels === 'ssim' && n.reduce === 'loss' && n.x === g.images.x && n.y === g.images.y) {
+      const v = r.values.get(n.id);
+      if (v !== undefined) return v[0]!;
+    }
+  }
+  return null;
 }

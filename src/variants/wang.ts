@@ -8,6 +8,15 @@ import { wangMap } from '../ssim/maps.js';
 import { defineVariant } from './define.js';
 import type { OptionDeclaration } from './types.js';
 
+/** Wang's map for given exponents, built once per exponents (the symbolic work is not free). */
+const maps = new Map<string, ReturnType<typeof wangMap>>();
+const mapFor = (alpha: number, beta: number, gamma: number): ReturnType<typeof wangMap> => {
+  const key = `${alpha},${beta},${gamma}`;
+  let m = maps.get(key);
+  if (m === undefined) maps.set(key, (m = wangMap(alpha, beta, gamma)));
+  return m;
+};
+
 const exponent = (term: string): OptionDeclaration => ({
   kind: 'number',
   default: 1,
@@ -22,7 +31,7 @@ export default defineVariant({
   downsamples: false,
   loss: ({ x, y, values, g }) => {
     const [alpha, beta, gamma] = [values.alpha as number, values.beta as number, values.gamma as number];
-    return g.windowed(x, y, { graph: wangMap(alpha, beta, gamma), kernels: 'wang', kernelParams: { alpha, beta, gamma } }, 'loss');
+    return g.windowed(x, y, { graph: mapFor(alpha, beta, gamma), kernels: 'wang', kernelParams: { alpha, beta, gamma } }, 'loss');
   },
   scaleNote: 'the exact gradient is d value/dx of the mean of l^alpha c^beta s^gamma',
 });
