@@ -23,8 +23,8 @@ import { emitPointwise } from './pointwise.js';
 /**
  * The body of the C++ `source(j, n)`: where index j of a padded axis of length n reads (-1: a zero).
  * The C++ kernels' copy of the rule the TypeScript kernels call (boundaryIndex in src/field/axis.ts),
- * written in the shared subset of the two languages and translated by sourceCpp; the C++ tests
- * compare these kernels with the TypeScript ones under every rule.
+ * written in the shared subset of the two languages and translated by sourceCpp; test/emit/cpp.test.ts
+ * compares the C++ kernels with libtorch autograd under every rule (test/cpp/autograd.cpp).
  */
 const BOUNDARY_SOURCE: Record<Boundary, { doc: string; body: string[] }> = {
   same: { doc: 'zero padding', body: ['return j >= 0 && j < n ? j : -1;'] },
