@@ -14,7 +14,10 @@ export interface KernelFamily {
   readonly name: string;
   /** The pointwise map and its partials. */
   readonly map: MapGraph;
-  /** Scalar parameters of the map read from the kernel parameters at run time, with their defaults. */
+  /**
+   * Scalar parameters of the map (variables of its graph) read from the kernel parameters at run
+   * time, with their defaults; each must be a field of KernelParams (src/emit/params.ts).
+   */
   readonly params: Readonly<Record<string, number>>;
   /** One line on what the map is (the file's header). */
   readonly what: string;

@@ -1,7 +1,8 @@
 /**
  * The TypeScript kernel emitter. From a pointwise map of the window moments (S, from pointwise.ts
  * in src/ssim, or another: families.ts) and a schedule it writes a value kernel and a
- * value-and-gradient kernel per storage type, for every boundary rule. The algorithm is the graph; the schedule (Halide's split) is here:
+ * value-and-gradient kernel per storage type, for every boundary rule. The algorithm is the graph;
+ * the schedule (Halide's split) is here:
  *
  *   pass 1  horizontal correlation of x, y, x*x, y*y, x*y with tapsW (rows padded by the rule)
  *   pass 2  vertical correlation with tapsH, fused with the pointwise S (and its partials) and the sum
@@ -228,8 +229,8 @@ function moments(k: number | null): string[] {
 function valueKernel(s: Storage, k: number | null, pointwise: string[], flops: number): string {
   const name = `${MAP.name}Value${s.suffix}${k === null ? '' : `K${k}`}`;
   return `/**
- * ${MAP.value} of x and y (${s.array} storage), boundary rule p.padding${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}: the
- * omega-weighted sum of ${MAP.value} over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * The omega-weighted sum of ${MAP.value} over the region of the map of x and y (${s.array} storage),
+ * boundary rule p.padding${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}. Passes 1-2; 5 kw + 5 kh multiply-adds and
  * ${flops} flops of ${MAP.value} per pixel.
  */
 export function ${name}(x: ${s.array}, y: ${s.array}, p: KernelParams): number {
@@ -279,8 +280,8 @@ function gradKernel(s: Storage, k: number | null, pointwise: string[], pointwise
   const p4a = (t: string): string => (k === null ? `q - ${t} + kw - 1` : plus('q', String(k - 1 - Number(t))));
   const p4b = (t: string): string => (k === null ? `q + ${t}` : plus('q', t));
   return `/**
- * ${MAP.value} of x and y and its gradient (${A} storage), boundary rule p.padding${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}:
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of ${MAP.value} over the region of the map of x and y, and its gradient (${A} storage),
+ * boundary rule p.padding${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}: returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and ${flops} flops of ${MAP.value} and its partials.
  */

@@ -35,8 +35,8 @@ function windowRows(m: number, k: number, n: number, offset: number, rule: Bound
 }
 
 /**
- * cs of x and y (Float64Array storage), boundary rule p.padding: the
- * omega-weighted sum of cs over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * The omega-weighted sum of cs over the region of the map of x and y (Float64Array storage),
+ * boundary rule p.padding. Passes 1-2; 5 kw + 5 kh multiply-adds and
  * 15 flops of cs per pixel.
  */
 export function csValueF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
@@ -144,8 +144,8 @@ export function csValueF64(x: Float64Array, y: Float64Array, p: KernelParams): n
 }
 
 /**
- * cs of x and y and its gradient (Float64Array storage), boundary rule p.padding:
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of cs over the region of the map of x and y, and its gradient (Float64Array storage),
+ * boundary rule p.padding: returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and 41 flops of cs and its partials.
  */
@@ -408,8 +408,8 @@ export function csGradF64(x: Float64Array, y: Float64Array, p: KernelParams, out
 }
 
 /**
- * cs of x and y (Float64Array storage), boundary rule p.padding, 11 x 11 window (taps unrolled): the
- * omega-weighted sum of cs over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * The omega-weighted sum of cs over the region of the map of x and y (Float64Array storage),
+ * boundary rule p.padding, 11 x 11 window (taps unrolled). Passes 1-2; 5 kw + 5 kh multiply-adds and
  * 15 flops of cs per pixel.
  */
 export function csValueF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
@@ -521,8 +521,8 @@ export function csValueF64K11(x: Float64Array, y: Float64Array, p: KernelParams)
 }
 
 /**
- * cs of x and y and its gradient (Float64Array storage), boundary rule p.padding, 11 x 11 window (taps unrolled):
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of cs over the region of the map of x and y, and its gradient (Float64Array storage),
+ * boundary rule p.padding, 11 x 11 window (taps unrolled): returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and 41 flops of cs and its partials.
  */

@@ -36,8 +36,8 @@ function windowRows(m: number, k: number, n: number, offset: number, rule: Bound
 }
 
 /**
- * S of x and y (Float64Array storage), boundary rule p.padding: the
- * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * The omega-weighted sum of S over the region of the map of x and y (Float64Array storage),
+ * boundary rule p.padding. Passes 1-2; 5 kw + 5 kh multiply-adds and
  * 23 flops of S per pixel.
  */
 export function ssimValueF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
@@ -149,8 +149,8 @@ export function ssimValueF64(x: Float64Array, y: Float64Array, p: KernelParams):
 }
 
 /**
- * S of x and y and its gradient (Float64Array storage), boundary rule p.padding:
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of S over the region of the map of x and y, and its gradient (Float64Array storage),
+ * boundary rule p.padding: returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and 73 flops of S and its partials.
  */
@@ -432,8 +432,8 @@ export function ssimGradF64(x: Float64Array, y: Float64Array, p: KernelParams, o
 }
 
 /**
- * S of x and y (Float32Array storage), boundary rule p.padding: the
- * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * The omega-weighted sum of S over the region of the map of x and y (Float32Array storage),
+ * boundary rule p.padding. Passes 1-2; 5 kw + 5 kh multiply-adds and
  * 23 flops of S per pixel.
  */
 export function ssimValueF32(x: Float32Array, y: Float32Array, p: KernelParams): number {
@@ -545,8 +545,8 @@ export function ssimValueF32(x: Float32Array, y: Float32Array, p: KernelParams):
 }
 
 /**
- * S of x and y and its gradient (Float32Array storage), boundary rule p.padding:
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of S over the region of the map of x and y, and its gradient (Float32Array storage),
+ * boundary rule p.padding: returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and 73 flops of S and its partials.
  */
@@ -828,8 +828,8 @@ export function ssimGradF32(x: Float32Array, y: Float32Array, p: KernelParams, o
 }
 
 /**
- * S of x and y (Float64Array storage), boundary rule p.padding, 7 x 7 window (taps unrolled): the
- * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * The omega-weighted sum of S over the region of the map of x and y (Float64Array storage),
+ * boundary rule p.padding, 7 x 7 window (taps unrolled). Passes 1-2; 5 kw + 5 kh multiply-adds and
  * 23 flops of S per pixel.
  */
 export function ssimValueF64K7(x: Float64Array, y: Float64Array, p: KernelParams): number {
@@ -945,8 +945,8 @@ export function ssimValueF64K7(x: Float64Array, y: Float64Array, p: KernelParams
 }
 
 /**
- * S of x and y and its gradient (Float64Array storage), boundary rule p.padding, 7 x 7 window (taps unrolled):
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of S over the region of the map of x and y, and its gradient (Float64Array storage),
+ * boundary rule p.padding, 7 x 7 window (taps unrolled): returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and 73 flops of S and its partials.
  */
@@ -1219,8 +1219,8 @@ export function ssimGradF64K7(x: Float64Array, y: Float64Array, p: KernelParams,
 }
 
 /**
- * S of x and y (Float32Array storage), boundary rule p.padding, 7 x 7 window (taps unrolled): the
- * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * The omega-weighted sum of S over the region of the map of x and y (Float32Array storage),
+ * boundary rule p.padding, 7 x 7 window (taps unrolled). Passes 1-2; 5 kw + 5 kh multiply-adds and
  * 23 flops of S per pixel.
  */
 export function ssimValueF32K7(x: Float32Array, y: Float32Array, p: KernelParams): number {
@@ -1336,8 +1336,8 @@ export function ssimValueF32K7(x: Float32Array, y: Float32Array, p: KernelParams
 }
 
 /**
- * S of x and y and its gradient (Float32Array storage), boundary rule p.padding, 7 x 7 window (taps unrolled):
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of S over the region of the map of x and y, and its gradient (Float32Array storage),
+ * boundary rule p.padding, 7 x 7 window (taps unrolled): returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and 73 flops of S and its partials.
  */
@@ -1610,8 +1610,8 @@ export function ssimGradF32K7(x: Float32Array, y: Float32Array, p: KernelParams,
 }
 
 /**
- * S of x and y (Float64Array storage), boundary rule p.padding, 11 x 11 window (taps unrolled): the
- * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * The omega-weighted sum of S over the region of the map of x and y (Float64Array storage),
+ * boundary rule p.padding, 11 x 11 window (taps unrolled). Passes 1-2; 5 kw + 5 kh multiply-adds and
  * 23 flops of S per pixel.
  */
 export function ssimValueF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
@@ -1727,8 +1727,8 @@ export function ssimValueF64K11(x: Float64Array, y: Float64Array, p: KernelParam
 }
 
 /**
- * S of x and y and its gradient (Float64Array storage), boundary rule p.padding, 11 x 11 window (taps unrolled):
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of S over the region of the map of x and y, and its gradient (Float64Array storage),
+ * boundary rule p.padding, 11 x 11 window (taps unrolled): returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and 73 flops of S and its partials.
  */
@@ -2001,8 +2001,8 @@ export function ssimGradF64K11(x: Float64Array, y: Float64Array, p: KernelParams
 }
 
 /**
- * S of x and y (Float32Array storage), boundary rule p.padding, 11 x 11 window (taps unrolled): the
- * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * The omega-weighted sum of S over the region of the map of x and y (Float32Array storage),
+ * boundary rule p.padding, 11 x 11 window (taps unrolled). Passes 1-2; 5 kw + 5 kh multiply-adds and
  * 23 flops of S per pixel.
  */
 export function ssimValueF32K11(x: Float32Array, y: Float32Array, p: KernelParams): number {
@@ -2118,8 +2118,8 @@ export function ssimValueF32K11(x: Float32Array, y: Float32Array, p: KernelParam
 }
 
 /**
- * S of x and y and its gradient (Float32Array storage), boundary rule p.padding, 11 x 11 window (taps unrolled):
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of S over the region of the map of x and y, and its gradient (Float32Array storage),
+ * boundary rule p.padding, 11 x 11 window (taps unrolled): returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and 73 flops of S and its partials.
  */
@@ -2393,8 +2393,8 @@ export function ssimGradF32K11(x: Float32Array, y: Float32Array, p: KernelParams
 
 /** The same value-and-gradient kernel in emulated float32 arithmetic (Math.fround after every operation, float32 planes): what a float32 GPU kernel computes, for the rounding floor. */
 /**
- * S of x and y and its gradient (Float32Array storage), boundary rule p.padding:
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of S over the region of the map of x and y, and its gradient (Float32Array storage),
+ * boundary rule p.padding: returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and 73 flops of S and its partials.
  */

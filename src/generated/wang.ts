@@ -34,8 +34,8 @@ function windowRows(m: number, k: number, n: number, offset: number, rule: Bound
 }
 
 /**
- * wang of x and y (Float64Array storage), boundary rule p.padding: the
- * omega-weighted sum of wang over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * The omega-weighted sum of wang over the region of the map of x and y (Float64Array storage),
+ * boundary rule p.padding. Passes 1-2; 5 kw + 5 kh multiply-adds and
  * 38 flops of wang per pixel.
  */
 export function wangValueF64(x: Float64Array, y: Float64Array, p: KernelParams): number {
@@ -164,8 +164,8 @@ export function wangValueF64(x: Float64Array, y: Float64Array, p: KernelParams):
 }
 
 /**
- * wang of x and y and its gradient (Float64Array storage), boundary rule p.padding:
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of wang over the region of the map of x and y, and its gradient (Float64Array storage),
+ * boundary rule p.padding: returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and 164 flops of wang and its partials.
  */
@@ -523,8 +523,8 @@ export function wangGradF64(x: Float64Array, y: Float64Array, p: KernelParams, o
 }
 
 /**
- * wang of x and y (Float64Array storage), boundary rule p.padding, 11 x 11 window (taps unrolled): the
- * omega-weighted sum of wang over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * The omega-weighted sum of wang over the region of the map of x and y (Float64Array storage),
+ * boundary rule p.padding, 11 x 11 window (taps unrolled). Passes 1-2; 5 kw + 5 kh multiply-adds and
  * 38 flops of wang per pixel.
  */
 export function wangValueF64K11(x: Float64Array, y: Float64Array, p: KernelParams): number {
@@ -657,8 +657,8 @@ export function wangValueF64K11(x: Float64Array, y: Float64Array, p: KernelParam
 }
 
 /**
- * wang of x and y and its gradient (Float64Array storage), boundary rule p.padding, 11 x 11 window (taps unrolled):
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of wang over the region of the map of x and y, and its gradient (Float64Array storage),
+ * boundary rule p.padding, 11 x 11 window (taps unrolled): returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
  * and 164 flops of wang and its partials.
  */
