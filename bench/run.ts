@@ -124,7 +124,7 @@ const fmt = fmtMs;
   const loopMs = loopT.min;
   if (!Number.isFinite(sink)) throw new Error('unreachable');
   const macRate = (n * reps) / loopMs; // multiply-adds per ms
-  const macsPerPixel = 5 * 11 + 5 * 11 + 3 * 11 + 3 * 11; // passes 1-4 for d/dx, header of src/generated/ssim-same.ts
+  const macsPerPixel = 5 * 11 + 5 * 11 + 3 * 11 + 3 * 11; // passes 1-4 for d/dx, header of src/generated/ssim.ts
   const floorMs = (macsPerPixel * C * H * W) / macRate;
   rows.push({
     what: `floor: ${macsPerPixel} multiply-adds per pixel x ${C * H * W} pixels at ${(macRate / 1e6).toFixed(2)} G multiply-adds/s (plain dot-product loop)`,

@@ -17,8 +17,28 @@
 import type { Boundary } from '../field/index.js';
 import { BOUNDARIES } from '../field/index.js';
 import type { SsimConfig } from '../ssim/options.js';
-import { BOUNDARY_SOURCE, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
+import { GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
 import { emitPointwise } from './pointwise.js';
+
+/**
+ * The body of the C++ `source(j, n)`: where index j of a padded axis of length n reads (-1: a zero).
+ * The C++ kernels' copy of the rule the TypeScript kernels call (boundaryIndex in src/field/axis.ts),
+ * written in the shared subset of the two languages and translated by sourceCpp; test/emit/cpp.test.ts
+ * compares the C++ kernels with libtorch autograd under every rule (test/cpp/autograd.cpp).
+ */
+const BOUNDARY_SOURCE: Record<Boundary, { doc: string; body: string[] }> = {
+  same: { doc: 'zero padding', body: ['return j >= 0 && j < n ? j : -1;'] },
+  valid: { doc: "'valid': no padding, the map shrinks by k - 1", body: ['return j;'] },
+  reflect: {
+    doc: "half-sample symmetric (scipy 'reflect'): d c b a | a b c d | d c b a",
+    body: ['const period = 2 * n;', 'const k = ((j % period) + period) % period;', 'return k < n ? k : period - 1 - k;'],
+  },
+  mirror: {
+    doc: "whole-sample mirror (PyTorch 'reflect'): c b | a b c d | c b",
+    body: ['if (n === 1) return 0;', 'const period = 2 * n - 2;', 'const k = ((j % period) + period) % period;', 'return k < n ? k : period - k;'],
+  },
+  replicate: { doc: 'replicate: a a | a b c d | d d', body: ['return j < 0 ? 0 : j >= n ? n - 1 : j;'] },
+};
 
 /** The pointwise code of the kernels, in C++: S, and S with its five omega-weighted partials. */
 function pointwiseCpp(): { value: string[]; grad: string[]; gradX: string[]; flops: number; gradFlops: number } {
@@ -32,7 +52,7 @@ function pointwiseCpp(): { value: string[]; grad: string[]; gradX: string[]; flo
 
 const indent = (lines: readonly string[], n: number): string => lines.map((l) => (l === '' ? '' : ' '.repeat(n) + l)).join('\n');
 
-/** The TypeScript body of a boundary's source(j, n), in C++ (the table in kernels.ts is the one home of the rules). */
+/** A boundary's source(j, n) body in C++. */
 function sourceCpp(b: Boundary): string[] {
   return BOUNDARY_SOURCE[b].body.map((l) => l.replace(/\bconst /g, 'const long ').replace(/===/g, '=='));
 }
@@ -51,7 +71,7 @@ export function emitCppHeader(command = GENERATE_COMMAND): string {
   const pw = pointwiseCpp();
   const cases = BOUNDARIES.map((b) => `    case Boundary::${b}: { // ${BOUNDARY_SOURCE[b].doc}\n${indent(sourceCpp(b), 6)}\n    }`).join('\n');
   return `${headerLines(command, 'SSIM kernels in C++17, header-only, standard library only; templated on the storage type T\n// (float or double) and the type Acc of the arithmetic and the intermediate planes (T by default).')}//
-// Value, 2 passes over memory (the schedule of src/generated/ssim-*.ts):
+// Value, 2 passes over memory (the schedule of src/generated/ssim.ts):
 //   1. horizontal correlation of x, y, x*x, y*y, x*y with tapsW: 5 kw multiply-adds per pixel
 //   2. vertical correlation with tapsH (5 kh multiply-adds per map pixel) fused with S (${pw.flops} flops) and the sum
 // Value and gradient, 4 passes:

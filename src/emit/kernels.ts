@@ -1,7 +1,8 @@
 /**
- * The TypeScript kernel emitter. From the SSIM graph (pointwise.ts in src/ssim) and a schedule it
- * writes, for one boundary rule, a value kernel and a value-and-gradient kernel for Float64Array
- * and Float32Array storage. The algorithm is the graph; the schedule (Halide's split) is here:
+ * The TypeScript kernel emitter. From a pointwise map of the window moments (S, from pointwise.ts
+ * in src/ssim, or another: families.ts) and a schedule it writes a value kernel and a
+ * value-and-gradient kernel per storage type, for every boundary rule. The algorithm is the graph;
+ * the schedule (Halide's split) is here:
  *
  *   pass 1  horizontal correlation of x, y, x*x, y*y, x*y with tapsW (rows padded by the rule)
  *   pass 2  vertical correlation with tapsH, fused with the pointwise S (and its partials) and the sum
@@ -11,33 +12,19 @@
  *
  * Every pass gathers (a dot product per output, accumulators in registers, one store). Window
  * taps, constants and sizes are parameters; taps must be symmetric (every window ssim-grad builds
- * is), so passes 1-2 share one multiply between mirrored samples. The boundary rule (how a row is
- * padded and how the padding is folded back) and the storage type are specialised.
+ * is), so passes 1-2 share one multiply between mirrored samples. The boundary rule is a runtime
+ * parameter (p.padding): it only builds the index tables (where a padded sample reads, where its
+ * adjoint is folded back), through boundaryIndex of src/field/axis.ts, outside the inner loops.
+ * Specialised: the storage type, the unrolled window sizes, and the emulated float32 arithmetic.
+ * Which maps get kernels, and with what, is a list (families.ts).
  */
-import type { Boundary } from '../field/index.js';
-import { mul, variable, type Node } from '../expr/index.js';
-import { pointwiseSsim } from '../ssim/pointwise.js';
-import { csMap, ssimMap, wangMapParametric, type MapGraph } from '../ssim/maps.js';
-import { emitPointwise, type Arithmetic } from './pointwise.js';
+import { mul, variable, vjp, type Node } from '../expr/index.js';
+import { momentProducts, pointwiseSsim } from '../ssim/pointwise.js';
+import { ssimMap, type MapGraph } from '../ssim/maps.js';
+import type { KernelFamily, StorageSuffix } from './families.js';
+import { emitPointwise, type Arithmetic, type PointwiseCode } from './pointwise.js';
 
 export const GENERATE_COMMAND = 'npm run generate';
-
-/** The body of `source(j, n)`: where index j of a padded axis of length n reads (-1: a zero). */
-export const BOUNDARY_SOURCE: Record<Boundary, { doc: string; body: string[] }> = {
-  same: { doc: 'zero padding', body: ['return j >= 0 && j < n ? j : -1;'] },
-  valid: { doc: "'valid': no padding, the map shrinks by k - 1", body: ['return j;'] },
-  reflect: {
-    doc: "half-sample symmetric (scipy 'reflect'): d c b a | a b c d | d c b a",
-    body: ['const period = 2 * n;', 'const k = ((j % period) + period) % period;', 'return k < n ? k : period - 1 - k;'],
-  },
-  mirror: {
-    doc: "whole-sample mirror (PyTorch 'reflect'): c b | a b c d | c b",
-    body: ['if (n === 1) return 0;', 'const period = 2 * n - 2;', 'const k = ((j % period) + period) % period;', 'return k < n ? k : period - k;'],
-  },
-  replicate: { doc: 'replicate: a a | a b c d | d d', body: ['return j < 0 ? 0 : j >= n ? n - 1 : j;'] },
-};
-
-const pascal = (b: Boundary): string => b[0]!.toUpperCase() + b.slice(1);
 
 /** The pointwise graphs the kernels evaluate: S, and the weighted partials for the gradient (the TS and the C++ kernels'). */
 export function pointwiseGraphs(map: MapGraph = ssimMap()): { value: Array<[string, Node]>; grad: Array<[string, Node]>; names: Map<Node, string> } {
@@ -62,14 +49,14 @@ export function pointwiseGraphs(map: MapGraph = ssimMap()): { value: Array<[stri
 const indent = (lines: readonly string[], n: number): string => lines.map((l) => ' '.repeat(n) + l).join('\n');
 
 interface Storage {
-  suffix: 'F64' | 'F32';
+  suffix: StorageSuffix;
   array: 'Float64Array' | 'Float32Array';
 }
 
-const STORAGES: Storage[] = [
-  { suffix: 'F64', array: 'Float64Array' },
-  { suffix: 'F32', array: 'Float32Array' },
-];
+const STORAGE: Record<StorageSuffix, Storage> = {
+  F64: { suffix: 'F64', array: 'Float64Array' },
+  F32: { suffix: 'F32', array: 'Float32Array' },
+};
 
 /**
  * The arithmetic being emitted: 'f64' as written, or 'f32' (Math.fround after every operation and
@@ -77,8 +64,8 @@ const STORAGES: Storage[] = [
  * Set only by `withArithmetic` while one kernel is emitted.
  */
 let ARITH: Arithmetic = 'f64';
-/** The pointwise map being emitted (S, or MS-SSIM's cs): the name its value goes by in the kernel. */
-let MAP: { value: string; prefix: string } = { value: 'S', prefix: 'ssim' };
+/** The family being emitted: the name its map's value goes by in the kernel, its name, its runtime scalar parameters. */
+let MAP: { value: string; name: string; params: Readonly<Record<string, number>> } = { value: 'S', name: 'ssim', params: {} };
 const F = (e: string): string => (ARITH === 'f32' ? `Math.fround(${e})` : e);
 const PLANE = (): string => (ARITH === 'f32' ? 'Float32Array' : 'Float64Array');
 
@@ -91,9 +78,6 @@ function withArithmetic<T>(arith: Arithmetic, f: () => T): T {
     ARITH = saved;
   }
 }
-
-/** Window sizes that get kernels with the tap loops unrolled (Gaussian 11, skimage's box 7); others run the generic loops. */
-export const UNROLLED_SIZES = [7, 11] as const;
 
 /**
  * One symmetric dot product per accumulator: acc = c * arr[center] + sum_{t < r} w_t (arr[a(t)] + arr[b(t)]).
@@ -134,29 +118,31 @@ function plus(base: string, offset: string): string {
 }
 
 /** Shared set-up of both kernels: sizes, index tables, pass-1 buffers, taps in locals. */
-function setup(boundary: Boundary, k: number | null): string[] {
-  const valid = boundary === 'valid';
+function setup(k: number | null): string[] {
+  const params = Object.entries(MAP.params);
   const lines = [
-    'const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums } = p;',
-    ...(MAP.prefix === 'wang' ? ['const { alpha = 1, beta = 1, gamma = 1 } = p;'] : []),
+    'const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums, padding } = p;',
+    ...(params.length === 0 ? [] : [`const { ${params.map(([name, d]) => `${name} = ${d}`).join(', ')} } = p;`]),
     'const kh = tapsH.length;',
     'const kw = tapsW.length;',
   ];
   if (k !== null) lines.push(`if (kh !== ${k} || kw !== ${k}) throw new Error('this kernel is unrolled for ${k} x ${k} windows');`);
   lines.push(
-    valid ? '// the SSIM map: one value per window that fits' : '// the SSIM map has the image size',
-    `const MH = ${valid ? 'H - kh + 1' : 'H'};`,
-    `const MW = ${valid ? 'W - kw + 1' : 'W'};`,
-    `const offH = ${valid ? '0' : '(kh - 1) >> 1'};`,
-    `const offW = ${valid ? '0' : '(kw - 1) >> 1'};`,
-    '// padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; source(q - off) is what each reads',
+    "// the map has the image size, or under 'valid' one value per window that fits (no padding: the",
+    '// index tables then never read outside, and nothing is folded back)',
+    "const valid = padding === 'valid';",
+    'const MH = valid ? H - kh + 1 : H;',
+    'const MW = valid ? W - kw + 1 : W;',
+    'const offH = valid ? 0 : (kh - 1) >> 1;',
+    'const offW = valid ? 0 : (kw - 1) >> 1;',
+    '// padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads',
     'const PW = MW + kw - 1;',
     '// row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do',
     '// not all fall in the same L1 sets (a power-of-two width would alias them)',
     'const SW = MW + 8;',
     'const PH = MH + kh - 1;',
-    'const colSource = axisSources(PW, W, offW);',
-    'const rowSource = windowRows(MH, kh, H, offH);',
+    'const colSource = axisSources(PW, W, offW, padding);',
+    'const rowSource = windowRows(MH, kh, H, offH, padding);',
     '// the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64',
     '// whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.',
     '// One more row, kept zero: what a window reads outside the image under zero padding.',
@@ -240,15 +226,15 @@ function moments(k: number | null): string[] {
   return symmetricDots(k, 'H', terms, `o${r} + j`, (t) => `o${t} + j`, (t) => `o${k - 1 - Number(t)} + j`);
 }
 
-function valueKernel(boundary: Boundary, s: Storage, k: number | null, pointwise: string[], flops: number): string {
-  const name = `${MAP.prefix}Value${pascal(boundary)}${s.suffix}${k === null ? '' : `K${k}`}`;
+function valueKernel(s: Storage, k: number | null, pointwise: string[], flops: number): string {
+  const name = `${MAP.name}Value${s.suffix}${k === null ? '' : `K${k}`}`;
   return `/**
- * SSIM of x and y (${s.array} storage), boundary ${boundary}${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}: the
- * omega-weighted sum of S over the region of the map. Passes 1-2; 5 kw + 5 kh multiply-adds and
- * ${flops} flops of S per pixel.
+ * The omega-weighted sum of ${MAP.value} over the region of the map of x and y (${s.array} storage),
+ * boundary rule p.padding${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * ${flops} flops of ${MAP.value} per pixel.
  */
 export function ${name}(x: ${s.array}, y: ${s.array}, p: KernelParams): number {
-${indent(setup(boundary, k), 2)}
+${indent(setup(k), 2)}
   let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
@@ -276,8 +262,9 @@ ${indent(planeTotal(), 4)}
 `;
 }
 
-function gradKernel(boundary: Boundary, s: Storage, k: number | null, pointwise: string[], pointwiseX: string[], flops: number): string {
-  const name = `${MAP.prefix}Grad${pascal(boundary)}${s.suffix}${k === null ? '' : `K${k}`}${ARITH === 'f32' ? 'Arith' : ''}`;
+function gradKernel(s: Storage, k: number | null, pointwise: string[], pointwiseX: string[], flops: number): string {
+  const name = `${MAP.name}Grad${s.suffix}${k === null ? '' : `K${k}`}${ARITH === 'f32' ? 'Arith' : ''}`;
+  const chain = chainRule(ARITH);
   const A = s.array;
   const P = PLANE();
   const r = k === null ? 0 : (k - 1) / 2;
@@ -293,13 +280,13 @@ function gradKernel(boundary: Boundary, s: Storage, k: number | null, pointwise:
   const p4a = (t: string): string => (k === null ? `q - ${t} + kw - 1` : plus('q', String(k - 1 - Number(t))));
   const p4b = (t: string): string => (k === null ? `q + ${t}` : plus('q', t));
   return `/**
- * SSIM of x and y and its gradient (${A} storage), boundary ${boundary}${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}:
- * returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * The omega-weighted sum of ${MAP.value} over the region of the map of x and y, and its gradient (${A} storage),
+ * boundary rule p.padding${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}: returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
- * and ${flops} flops of S and its partials.
+ * and ${flops} flops of ${MAP.value} and its partials.
  */
 export function ${name}(x: ${A}, y: ${A}, p: KernelParams, out: GradientOutputs<${A}>): number {
-${indent(setup(boundary, k), 2)}
+${indent(setup(k), 2)}
   const withY = out.gradY !== null;
   // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
@@ -368,7 +355,7 @@ ${indent(symmetricDots(k, 'H', [['s_mu_y', 'g_mu_ys'], ['s_yy', 'g_yys']], p3cen
     }
     for (let rho = 0; rho < PH; rho++) {
       if (rho >= offH && rho < offH + H) continue; // an image row: nothing to fold
-      const s = source(rho - offH, H);
+      const s = boundaryIndex(rho - offH, H, padding);
       if (s < 0) continue;
       const from = rho * SW, to = (s + offH) * SW;
       for (let j = 0; j < MW; j++) {
@@ -377,7 +364,8 @@ ${indent(symmetricDots(k, 'H', [['s_mu_y', 'g_mu_ys'], ['s_yy', 'g_yys']], p3cen
       }
     }
     // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
-    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy): the vjp of the
+    // moment products x, y, x x, y y, x y seeded with the transposed partials t_* (momentProducts)
     const gx = out.gradX, gy = out.gradY;
     for (let i = 0; i < H; i++) {
       const o = (i + offH) * SW;
@@ -403,8 +391,14 @@ ${indent(symmetricDots(k, 'W', [['s_mu_y', 'e_mu_y'], ['s_yy', 'e_yy']], p4cente
       const row = base + i * W;
       for (let j = 0; j < W; j++) {
         const xv = x[row + j]!, yv = y[row + j]!, q = j + offW;
-        gx[row + j] = ${F(`${F(`a_mu_x[q]! + ${F(`${F('2 * xv')} * a_xx[q]!`)}`)} + ${F('yv * a_xy[q]!')}`)};
-        if (gy !== null) gy[row + j] = ${F(`${F(`a_mu_y[q]! + ${F(`${F('2 * yv')} * a_yy[q]!`)}`)} + ${F('xv * a_xy[q]!')}`)};
+        const t_mu_x = a_mu_x[q]!, t_xx = a_xx[q]!, t_xy = a_xy[q]!;
+${indent(chain.dx, 8)}
+        gx[row + j] = d_x;
+        if (gy !== null) {
+          const t_mu_y = a_mu_y[q]!, t_yy = a_yy[q]!;
+${indent(chain.dy, 10)}
+          gy[row + j] = d_y;
+        }
       }
     }
 ${indent(planeTotal(), 4)}
@@ -419,120 +413,105 @@ function strictAssign(code: string): string {
   return code.replace(/([a-z_]+\[[^\]\n]+\]) \+= ([^;\n]+);/g, (_, lhs: string, rhs: string) => `${lhs} = ${lhs}! + ${rhs};`);
 }
 
-/** What every kernel file opens with: the import, and the boundary rule's index functions. */
-function prelude(boundary: Boundary): string[] {
-  const rule = BOUNDARY_SOURCE[boundary];
+/**
+ * The chain rule of pass 4, derived: d/dx (and d/dy) of the moment products x, y, x x, y y, x y
+ * (momentProducts), seeded with the transposed partials t_mu_x, t_mu_y, t_xx, t_yy, t_xy, printed
+ * as pointwise code over the locals xv, yv and t_* into d_x and d_y. The reverse sweep creates the
+ * later products' contributions first and a sum keeps its terms in creation order, so the products
+ * go in as x, y, x y, x x, y y: the sums then read t_mu + 2 x t_xx + y t_xy, left to right, the
+ * order the kernels have always added in (the same bits).
+ */
+function chainRule(arith: Arithmetic): { dx: string[]; dy: string[] } {
+  const { x, y, products: p } = momentProducts('xv', 'yv');
+  const seeds = ['t_mu_x', 't_mu_y', 't_xy', 't_xx', 't_yy'].map(variable);
+  const outputs = [p.mu_x, p.mu_y, p.m_xy, p.m_xx, p.m_yy];
+  const [dx] = vjp(outputs, seeds, [x]);
+  const [dy] = vjp(outputs, seeds, [y]);
+  const code = (name: string, node: Node, temp: string): string[] =>
+    // temporaries tx0, ... and ty0, ...: d/dy's block does not shadow d/dx's
+    emitPointwise([[name, node]], new Map(), arith).lines.map((l) => l.replace(/\bt(\d+)\b/g, `${temp}$1`));
+  return { dx: code('d_x', dx!, 'tx'), dy: code('d_y', dy!, 'ty') };
+}
+
+/** What every kernel file opens with: the imports, and the index tables built by the boundary rule. */
+function prelude(): string[] {
   return [
     "import type { GradientOutputs, KernelParams } from '../emit/params.js';",
+    "import { boundaryIndex, type Boundary } from '../field/axis.js';",
     '',
-    `/** Where index j of an axis of length n reads under '${boundary}' (-1: a zero). */`,
-    'function source(j: number, n: number): number {',
-    indent(rule.body, 2),
-    '}',
-    '',
-    '/** Column sources of a padded row of length pw over a row of length n, starting at -offset. */',
-    'function axisSources(pw: number, n: number, offset: number): Int32Array {',
+    '/** Column sources of a padded row of length pw over a row of length n, starting at -offset (-1: a zero). */',
+    'function axisSources(pw: number, n: number, offset: number, rule: Boundary): Int32Array {',
     '  const t = new Int32Array(pw);',
-    '  for (let q = 0; q < pw; q++) t[q] = source(q - offset, n);',
+    '  for (let q = 0; q < pw; q++) t[q] = boundaryIndex(q - offset, n, rule);',
     '  return t;',
     '}',
     '',
-    '/** Rows read by the k taps of each of the m output rows over an axis of length n. */',
-    'function windowRows(m: number, k: number, n: number, offset: number): Int32Array {',
+    '/** Rows read by the k taps of each of the m output rows over an axis of length n (-1: a zero). */',
+    'function windowRows(m: number, k: number, n: number, offset: number, rule: Boundary): Int32Array {',
     '  const t = new Int32Array(m * k);',
-    '  for (let i = 0; i < m; i++) for (let s = 0; s < k; s++) t[i * k + s] = source(i + s - offset, n);',
+    '  for (let i = 0; i < m; i++) for (let s = 0; s < k; s++) t[i * k + s] = boundaryIndex(i + s - offset, n, rule);',
     '  return t;',
     '}',
     '',
   ];
 }
 
-/** The generated file for one boundary rule. */
-export function emitSsimKernelFile(boundary: Boundary): string {
-  const g = pointwiseGraphs();
+/** The kernel names of a family at one window size (null: generic), by storage. */
+function kernelNames(family: KernelFamily, k: number | null, s: StorageSuffix): { value: string; grad: string } {
+  const size = k === null ? '' : `K${k}`;
+  return { value: `${family.name}Value${s}${size}`, grad: `${family.name}Grad${s}${size}` };
+}
+
+/**
+ * The generated file of one family: value and value-and-gradient kernels for each of its storage
+ * types, generic and unrolled for each of its window sizes, and the emulated float32 one if asked.
+ */
+export function emitMapKernelFile(family: KernelFamily): string {
+  const g = pointwiseGraphs(family.map);
   const value = emitPointwise(g.value, g.names);
   const grad = emitPointwise(g.grad, g.names);
   const gradX = emitPointwise(g.grad.slice(0, 4), g.names);
-  const rule = BOUNDARY_SOURCE[boundary];
+  const v = family.map.name;
   const header = `// Generated by \`${GENERATE_COMMAND}\` (scripts/generate.ts, src/emit/kernels.ts) from the SSIM
 // expression graph. Do not edit: change the emitter and regenerate; a test fails when this is stale.
 //
-// SSIM kernels, boundary '${boundary}' (${rule.doc}).
+// ${family.what}, map ${v}; every boundary rule (p.padding, at run time: it builds the index tables).
 // Value kernel, 2 passes over memory:
 //   1. horizontal correlation of x, y, x*x, y*y, x*y with tapsW: 5 kw multiply-adds per pixel
-//   2. vertical correlation with tapsH (5 kh multiply-adds per map pixel) fused with S (${value.flops} flops) and the sum
+//   2. vertical correlation with tapsH (5 kh multiply-adds per map pixel) fused with ${v} (${value.flops} flops) and the sum
 //   multiply-adds per pixel: 5 kw + 5 kh = 110 for 11 taps
 // Value-and-gradient kernel, 4 passes:
-//   1-2. as above, with S's five weighted partials (${grad.flops} flops)
+//   1-2. as above, with ${v}'s five weighted partials (${grad.flops} flops)
 //   3. vertical transpose of the partial maps: 5 kh multiply-adds (3 kh for d/dx alone)
 //   4. horizontal transpose fused with the chain rule: 5 kw multiply-adds + 5 (3 kw + 3 for d/dx alone)
 //   multiply-adds per pixel: 10 kw + 10 kh = 220 for 11 taps (8 kw + 8 kh = 176 for d/dx alone)
 // Taps are symmetric, so each dot product pairs mirrored samples (11 taps: 6 multiplies, 10 adds); the
-// K7 and K11 kernels have their taps unrolled, the others loop. Vertical passes run in column blocks
+// ${family.unrolled.map((k) => `K${k}`).join(' and ')} kernels have their taps unrolled, the others loop. Vertical passes run in column blocks
 // over planes with a row stride of width + 8 (no 4 KiB aliasing between the rows a tap reads).
-// Temporaries keep the derivation's names: mu_x, var_x, cov, A1, B1, A2, B2, S; g_* are omega dS/d(moment).
-// Equation numbers refer to derivations/ssim-<preset>.md (ssim-matlab.md numbers one higher: it opens with
-// the downsampling, which runs before these kernels).
+// ${family.note.split('\n').join('\n// ')}
 `;
-  const body = [
-    header,
-    ...prelude(boundary),
-  ];
-  for (const k of [null, ...UNROLLED_SIZES]) {
-    for (const s of STORAGES) {
-      body.push(strictAssign(valueKernel(boundary, s, k, value.lines, value.flops)));
-      body.push(strictAssign(gradKernel(boundary, s, k, grad.lines, gradX.lines, grad.flops)));
+  const body = [header, ...prelude()];
+  withMap({ value: v, name: family.name, params: family.params }, () => {
+    for (const k of [null, ...family.unrolled]) {
+      for (const s of family.storages) {
+        body.push(strictAssign(valueKernel(STORAGE[s], k, value.lines, value.flops)));
+        body.push(strictAssign(gradKernel(STORAGE[s], k, grad.lines, gradX.lines, grad.flops)));
+      }
     }
-  }
-  // float32 arithmetic emulated (the rounding floor of the checker): loops, Float32Array storage
-  const g32 = emitPointwise(g.grad, g.names, 'f32');
-  const g32x = emitPointwise(g.grad.slice(0, 4), g.names, 'f32');
-  body.push(
-    '/** The same value-and-gradient kernel in emulated float32 arithmetic (Math.fround after every operation, float32 planes): what a float32 GPU kernel computes, for the rounding floor. */',
-    withArithmetic('f32', () => strictAssign(gradKernel(boundary, STORAGES[1]!, null, g32.lines, g32x.lines, g32.flops))),
-  );
-  return body.join('\n');
-}
-
-/**
- * The kernels of MS-SSIM's contrast-structure map cs = A2/B2 for one boundary rule: value and
- * value-and-gradient, float64 storage, generic and unrolled for 11 taps, with a weight per plane.
- */
-export function emitCsKernelFile(boundary: Boundary): string {
-  return emitMapKernelFile(boundary, csMap(), 'cs', `MS-SSIM's contrast-structure map cs = A2 / B2`, 'MS-SSIM calls them with planeOmega (its product rule weighs each image\n// and channel differently) and reads planeSums, the per-plane sums of cs.');
-}
-
-/** The kernels of Wang's general form l^alpha c^beta s^gamma, the exponents runtime parameters (p.alpha, p.beta, p.gamma). */
-export function emitWangKernelFile(boundary: Boundary): string {
-  return emitMapKernelFile(boundary, wangMapParametric(), 'wang', "Wang et al.'s general form l^alpha c^beta s^gamma (alpha, beta, gamma parameters)", 'Where a variance is zero, d sigma / d var is taken as 0 (see src/ssim/maps.ts, wangMap).');
-}
-
-function emitMapKernelFile(boundary: Boundary, map: MapGraph, prefix: string, what: string, note: string): string {
-  const g = pointwiseGraphs(map);
-  const value = emitPointwise(g.value, g.names);
-  const grad = emitPointwise(g.grad, g.names);
-  const gradX = emitPointwise(g.grad.slice(0, 4), g.names);
-  const rule = BOUNDARY_SOURCE[boundary];
-  const body = [
-    `// Generated by \`${GENERATE_COMMAND}\` (scripts/generate.ts, src/emit/kernels.ts) from the SSIM
-// expression graph. Do not edit: change the emitter and regenerate; a test fails when this is stale.
-//
-// ${what}, boundary '${boundary}' (${rule.doc}): the same passes and schedule as the SSIM kernels
-// (see ssim-${boundary}.ts), with this map (${value.flops} flops; ${grad.flops} with its weighted partials) in place of S.
-// ${note}
-`,
-    ...prelude(boundary),
-  ];
-  withMap({ value: map.name, prefix }, () => {
-    for (const k of [null, 11]) {
-      body.push(strictAssign(valueKernel(boundary, STORAGES[0]!, k, value.lines, value.flops)));
-      body.push(strictAssign(gradKernel(boundary, STORAGES[0]!, k, grad.lines, gradX.lines, grad.flops)));
+    if (family.f32Arith) {
+      // float32 arithmetic emulated (the rounding floor of the checker): loops, Float32Array storage
+      const g32: PointwiseCode = emitPointwise(g.grad, g.names, 'f32');
+      const g32x = emitPointwise(g.grad.slice(0, 4), g.names, 'f32');
+      body.push(
+        '/** The same value-and-gradient kernel in emulated float32 arithmetic (Math.fround after every operation, float32 planes): what a float32 GPU kernel computes, for the rounding floor. */',
+        withArithmetic('f32', () => strictAssign(gradKernel(STORAGE.F32, null, g32.lines, g32x.lines, g32.flops))),
+      );
     }
   });
   return body.join('\n');
 }
 
-function withMap(map: { value: string; prefix: string }, f: () => void): void {
+function withMap(map: typeof MAP, f: () => void): void {
   const saved = MAP;
   MAP = map;
   try {
@@ -542,40 +521,64 @@ function withMap(map: { value: string; prefix: string }, f: () => void): void {
   }
 }
 
-/** The generated index: one table from boundary to kernels. */
-export function emitIndexFile(boundaries: readonly Boundary[]): string {
-  const variants = [null, ...UNROLLED_SIZES];
-  const names = (b: Boundary, k: number | null): string[] =>
-    ['Value', 'Grad'].flatMap((kind) => ['F64', 'F32'].map((st) => `ssim${kind}${pascal(b)}${st}${k === null ? '' : `K${k}`}`));
-  const entry = (b: Boundary, k: number | null): string => {
-    const [vf64, vf32, gf64, gf32] = names(b, k);
-    return `{ valueF64: ${vf64}, valueF32: ${vf32}, gradF64: ${gf64}, gradF32: ${gf32} }`;
-  };
+/**
+ * The generated index: per family, a table from boundary rule to window size (k<size>, unrolled, or
+ * generic) to kernels per storage type. Every rule's entry holds the same kernels with the rule set:
+ * the table's key is the boundary the kernel runs (p.padding is set to it).
+ */
+export function emitIndexFile(families: readonly KernelFamily[]): string {
   const lines = [
     `// Generated by \`${GENERATE_COMMAND}\` (scripts/generate.ts). Do not edit.`,
-    '// The kernel table: boundary rule -> window size (unrolled) or generic -> kernels per storage type.',
+    '// The kernel tables: boundary rule -> window size (unrolled) or generic -> kernels per storage type.',
     '',
-    ...boundaries.map((b) => `import {\n  ${[...variants.flatMap((k) => names(b, k)), `ssimGrad${pascal(b)}F32Arith`].join(',\n  ')},\n} from './ssim-${b}.js';`),
-    ...boundaries.map((b) => `import { csGrad${pascal(b)}F64, csGrad${pascal(b)}F64K11, csValue${pascal(b)}F64, csValue${pascal(b)}F64K11 } from './cs-${b}.js';`),
-    ...boundaries.map((b) => `import { wangGrad${pascal(b)}F64, wangGrad${pascal(b)}F64K11, wangValue${pascal(b)}F64, wangValue${pascal(b)}F64K11 } from './wang-${b}.js';`),
-    '',
-    `/** Window sizes with unrolled kernels. */`,
-    `export const unrolledSizes: readonly number[] = [${UNROLLED_SIZES.join(', ')}];`,
-    '',
-    'export const ssimKernels = {',
-    ...boundaries.map((b) => `  ${b}: {\n    generic: ${entry(b, null)},\n${UNROLLED_SIZES.map((k) => `    k${k}: ${entry(b, k)},`).join('\n')}\n    gradF32Arith: ssimGrad${pascal(b)}F32Arith,\n  },`),
-    '} as const;',
-    '',
-    '/** Wang\'s kernels (float64; alpha, beta, gamma in the parameters): boundary rule -> generic or 11 taps unrolled. */',
-    'export const wangKernels = {',
-    ...boundaries.map((b) => `  ${b}: { generic: { value: wangValue${pascal(b)}F64, grad: wangGrad${pascal(b)}F64 }, k11: { value: wangValue${pascal(b)}F64K11, grad: wangGrad${pascal(b)}F64K11 } },`),
-    '} as const;',
-    '',
-    '/** MS-SSIM\'s cs kernels (float64): boundary rule -> generic or 11 taps unrolled. */',
-    'export const csKernels = {',
-    ...boundaries.map((b) => `  ${b}: { generic: { value: csValue${pascal(b)}F64, grad: csGrad${pascal(b)}F64 }, k11: { value: csValue${pascal(b)}F64K11, grad: csGrad${pascal(b)}F64K11 } },`),
-    '} as const;',
-    '',
+    "import type { GradientOutputs, KernelParams } from '../emit/params.js';",
+    "import { BOUNDARIES, type Boundary } from '../field/axis.js';",
   ];
+  for (const f of families) {
+    const names = [null, ...f.unrolled].flatMap((k) => f.storages.flatMap((s) => Object.values(kernelNames(f, k, s))));
+    if (f.f32Arith) names.push(`${f.name}GradF32Arith`);
+    lines.push(`import {\n  ${names.join(',\n  ')},\n} from './${f.name}.js';`);
+  }
+  const sizes = [...new Set(families.flatMap((f) => f.unrolled))].sort((a, b) => a - b);
+  lines.push(
+    '',
+    '/** Window sizes with unrolled kernels. */',
+    `export const unrolledSizes: readonly number[] = [${sizes.join(', ')}];`,
+    '',
+    '/** A value kernel with the boundary rule b. */',
+    'function value<A>(b: Boundary, f: (x: A, y: A, p: KernelParams) => number): (x: A, y: A, p: KernelParams) => number {',
+    '  return (x, y, p) => f(x, y, p.padding === b ? p : { ...p, padding: b });',
+    '}',
+    '',
+    '/** A value-and-gradient kernel with the boundary rule b. */',
+    'function grad<A>(b: Boundary, f: (x: A, y: A, p: KernelParams, out: GradientOutputs<A>) => number): (x: A, y: A, p: KernelParams, out: GradientOutputs<A>) => number {',
+    '  return (x, y, p, out) => f(x, y, p.padding === b ? p : { ...p, padding: b }, out);',
+    '}',
+    '',
+    '/** The table of every boundary rule. */',
+    'function byBoundary<T>(entry: (b: Boundary) => T): Readonly<Record<Boundary, T>> {',
+    '  return Object.fromEntries(BOUNDARIES.map((b) => [b, entry(b)])) as Record<Boundary, T>;',
+    '}',
+  );
+  for (const f of families) {
+    const one = f.storages.length === 1;
+    const entry = (k: number | null): string =>
+      `{ ${f.storages
+        .flatMap((s) => {
+          const n = kernelNames(f, k, s);
+          return [`value${one ? '' : s}: value(b, ${n.value})`, `grad${one ? '' : s}: grad(b, ${n.grad})`];
+        })
+        .join(', ')} }`;
+    lines.push(
+      '',
+      `/** ${f.what}: boundary rule -> generic or ${f.unrolled.map((k) => `${k}`).join(' or ')} taps unrolled -> ${one ? `the ${f.storages[0]} kernels` : 'kernels per storage type'}. */`,
+      `export const ${f.name}Kernels = byBoundary((b) => ({`,
+      `  generic: ${entry(null)},`,
+      ...f.unrolled.map((k) => `  k${k}: ${entry(k)},`),
+      ...(f.f32Arith ? [`  gradF32Arith: grad(b, ${f.name}GradF32Arith),`] : []),
+      '}));',
+    );
+  }
+  lines.push('');
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 /** The parameters every generated SSIM kernel takes (hand-written; the generated files import it). */
+import type { Boundary } from '../field/axis.js';
 
 export interface KernelParams {
   /** Batch, channels, height, width of x and y (NCHW, C order). */
@@ -6,6 +7,11 @@ export interface KernelParams {
   readonly C: number;
   readonly H: number;
   readonly W: number;
+  /**
+   * The boundary rule: how the windows read outside the image (and how their adjoint folds back).
+   * It builds the kernel's index tables; under 'valid' the map shrinks by the window size - 1.
+   */
+  readonly padding: Boundary;
   /** Normalised window taps along H and along W (odd lengths; [1] leaves an axis unsmoothed). */
   readonly tapsH: Float64Array;
   readonly tapsW: Float64Array;
@@ -27,7 +33,7 @@ export interface KernelParams {
    * worker threads combine to the single-thread kernel's bits.
    */
   readonly rowSums?: Float64Array;
-  /** Wang's exponents (the wang kernels; 1 by default). */
+  /** Wang's exponents (its kernels' runtime parameters; 1 by default). */
   readonly alpha?: number;
   readonly beta?: number;
   readonly gamma?: number;

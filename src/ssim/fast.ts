@@ -40,7 +40,7 @@ export function planKernel(x: Tensor, y: Tensor, options: SsimOptions): KernelPl
     config,
     shape,
     downsample,
-    params: { N, C, H, W, tapsH, tapsW, C1: config.C1, C2: config.C2, c_n: config.covNorm, crop: c, omega },
+    params: { N, C, H, W, padding: config.padding, tapsH, tapsW, C1: config.C1, C2: config.C2, c_n: config.covNorm, crop: c, omega },
   };
 }
 

@@ -42,6 +42,10 @@ export function pointwiseSsim(): PointwiseSsim {
   const B2 = add(var_x, var_y, C2);
   const S = div(mul(A1, A2), mul(B1, B2));
   const [gmx, gxx, gxyX, gmy, gyy] = grad(S, [mu_x, m_xx, m_xy, mu_y, m_yy]);
+  // the kernels' reduction weight (src/emit/kernels.ts, pointwiseGraphs), interned here, after S and
+  // before any other map's nodes: products order their factors by creation, so the generated code of
+  // every map is the same whenever and in whatever order the maps are built
+  variable('omega');
   return {
     inputs: { mu_x, mu_y, m_xx, m_yy, m_xy, C1, C2, c_n },
     named: [
@@ -52,4 +56,25 @@ export function pointwiseSsim(): PointwiseSsim {
     partialsX: { mu: gmx!, sq: gxx!, cross: gxyX! },
     partialsY: { mu: gmy!, sq: gyy!, cross: gxyX! },
   };
+}
+
+/** The five per-pixel products the window moments average, as scalar graphs over the pixel values x and y. */
+export interface MomentProducts {
+  /** The pixel values (variables). */
+  readonly x: Node;
+  readonly y: Node;
+  /** What each moment averages: mu_x over x, m_xx over x*x, ... (keyed by the moment's name in pointwiseSsim). */
+  readonly products: { readonly mu_x: Node; readonly mu_y: Node; readonly m_xx: Node; readonly m_yy: Node; readonly m_xy: Node };
+}
+
+/**
+ * The moment products p_x = x, p_y = y, p_xx = x x, p_yy = y y, p_xy = x y. A moment is a window
+ * sum of its product, so the gradient with respect to x of anything of the moments is
+ * sum_m (W^T g_m) d p_m / dx: the chain rule the kernels apply after the transposed windows
+ * (vjp of these products, seeded with W^T g). The variables are named `xName`, `yName`.
+ */
+export function momentProducts(xName = 'x', yName = 'y'): MomentProducts {
+  const x = variable(xName);
+  const y = variable(yName);
+  return { x, y, products: { mu_x: x, mu_y: y, m_xx: mul(x, x), m_yy: mul(y, y), m_xy: mul(x, y) } };
 }

@@ -4,7 +4,7 @@
 // SSIM kernels in C++17, header-only, standard library only; templated on the storage type T
 // (float or double) and the type Acc of the arithmetic and the intermediate planes (T by default).
 //
-// Value, 2 passes over memory (the schedule of src/generated/ssim-*.ts):
+// Value, 2 passes over memory (the schedule of src/generated/ssim.ts):
 //   1. horizontal correlation of x, y, x*x, y*y, x*y with tapsW: 5 kw multiply-adds per pixel
 //   2. vertical correlation with tapsH (5 kh multiply-adds per map pixel) fused with S (23 flops) and the sum
 // Value and gradient, 4 passes:
