@@ -74,7 +74,8 @@ export async function loadVariantFile(path: string): Promise<LoadedVariant> {
   try {
     decl = defineVariant(candidate as VariantDeclaration);
   } catch (e) {
-    throw new InputError(`${where}: ${oneLine(e)}`);
+    // defineVariant's own words name the declaration and what is wrong with it
+    throw new InputError(`${where}: ${e instanceof TypeError ? e.message : oneLine(e)}`);
   }
   return { path, decl: guarded(decl, where) };
 }
