@@ -14,7 +14,7 @@ import { evaluateVariant } from '../../src/ssim/variants.js';
 import { defineVariant } from '../../src/index.js';
 import lumaSsim from '../../examples/variants/luma-ssim.js';
 import maskedSsim from '../../examples/variants/masked-ssim.js';
-import { cli } from '../support/cli.js';
+import { cli, EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'test/fixtures/examples');
@@ -206,5 +206,41 @@ describe('bad variant files and options: exit 2, one line naming the argument, n
   it('defineVariant from the library refuses a broken declaration, naming what is wrong', () => {
     expect(() => defineVariant({ name: 'ok', summary: '', loss: maskedSsim.loss })).toThrow(/summary must be a non-empty string/);
     expect(defineVariant(maskedSsim)).toBe(maskedSsim);
+  });
+});
+
+describe('a user variant in a .mjs file: a named export `variant`, a number option with its check', () => {
+  const path = join(tmp, 'dssim-squared.mjs');
+  writeFileSync(
+    path,
+    [
+      'export const variant = {',
+      "  name: 'dssim-squared',",
+      "  summary: '((1 - SSIM) / d)^2',",
+      "  options: { divisor: { kind: 'number', default: 1, help: 'd', check: (v) => (v > 0 ? undefined : 'expected a number > 0') } },",
+      '  loss: ({ x, y, values, g }) => g.map(({ s }) => g.e.square(g.e.div(g.e.sub(1, s), values.divisor)), { s: g.ssim(x, y) }),',
+      '};',
+    ].join('\n'),
+  );
+
+  it('value and grad follow the chain rule over SSIM: d/dx ((1 - s)/d)^2 = -2 (1 - s)/d^2 ds/dx', () => {
+    const v = JSON.parse(cli(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--divisor', '2', '--json']).stdout) as { value: number; ssim: number; variant: string };
+    expect(v.variant).toBe('dssim-squared');
+    expect(v.value).toBeCloseTo(((1 - v.ssim) / 2) ** 2, 14);
+    const out = join(tmp, 'dssim-squared.npy');
+    const plain = join(tmp, 'plain.npy');
+    expect(cli(['grad', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--divisor', '2', '--out', out]).status).toBe(0);
+    expect(cli(['grad', EXAMPLE_X, EXAMPLE_Y, '--out', plain]).status).toBe(0);
+    const factor = (-2 * (1 - v.ssim)) / 4;
+    const want = Float64Array.from(readTensor(plain).data, (g) => factor * g);
+    expect(relative(readTensor(out).data, want)).toBeLessThan(1e-12);
+  });
+
+  it('the default applies, and a value its check refuses is exit 2 naming the option', () => {
+    const v = JSON.parse(cli(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--json']).stdout) as { value: number; ssim: number };
+    expect(v.value).toBeCloseTo((1 - v.ssim) ** 2, 14);
+    const r = cli(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--divisor', '0']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/divisor \(--divisor\): got 0, expected a number > 0/);
   });
 });
