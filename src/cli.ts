@@ -46,7 +46,7 @@ const imageCommands: Record<string, Command> = {
         r = evaluateVariant(x, y, o);
       }
       finite(r.value, o, named);
-      const json = o.variant === undefined || isPlainVariant(o) ? { ssim: r.ssim, value: r.value } : { ssim: r.ssim, value: r.value, variant: variantName(o.variant) };
+      const json = isPlainVariant(o) ? { ssim: r.ssim, value: r.value } : { ssim: r.ssim, value: r.value, variant: variantName(o.variant) };
       out(parsed.switches.has('json') ? JSON.stringify(json) : String(r.value));
       return 0;
     },
