@@ -5,8 +5,12 @@
  */
 import { checkCommands } from './cli/check.js';
 import { emitCommands } from './cli/emit.js';
-import { describeOptions, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed } from './cli/args.js';
+import {
+  BUILT_IN_VARIANT_FLAGS, declarationSpecs, describeOptions, isPlainVariant, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed,
+} from './cli/args.js';
+import { findVariantFile, loadVariantFile, VARIANT_FILE, type LoadedVariant } from './cli/variant-file.js';
 import { evaluateVariant } from './ssim/variants.js';
+import { BUILT_IN_VARIANTS, variantName } from './variants/registry.js';
 import { InputError, type Tensor } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
 import { imagesAndOptions, overflowMessage } from './cli/images.js';
@@ -26,29 +30,29 @@ const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
 
 const imageCommands: Record<string, Command> = {
   value: {
-    usage: 'ssim-grad value X Y [options] [--variant V] [--json]',
+    usage: 'ssim-grad value X Y [options] [--variant V | --variant-file FILE] [its options] [--json]',
     summary: 'print the SSIM of images X and Y (or the variant\'s value)',
     options: { ...SSIM_OPTION_SPECS, ...VARIANT_OPTION_SPECS, json: JSON_SPEC },
     run(parsed, out) {
       const { x, y, options } = imagesAndOptions(parsed, 'value');
-      const o = { ...options, ...variantOptionsFrom(parsed) };
+      const o = { ...options, ...variantOptionsFrom(parsed, x) };
       const named = [[x, parsed.positionals[0]!], [y, parsed.positionals[1]!]] as const;
       let r: { ssim: number; value: number };
-      if ((o.variant ?? 'ssim') === 'ssim') {
+      if (isPlainVariant(o)) {
         const s = ssim(x, y, o);
         r = { ssim: s, value: s };
       } else {
-        if (o.precision !== undefined) throw new InputError(`--precision: the ${o.variant} variant runs in float64 only`);
+        if (o.precision !== undefined) throw new InputError(`--precision: the ${variantName(o.variant)} variant runs in float64 only`);
         r = evaluateVariant(x, y, o);
       }
       finite(r.value, o, named);
-      const json = o.variant === undefined || o.variant === 'ssim' ? { ssim: r.ssim, value: r.value } : { ssim: r.ssim, value: r.value, variant: o.variant };
+      const json = isPlainVariant(o) ? { ssim: r.ssim, value: r.value } : { ssim: r.ssim, value: r.value, variant: variantName(o.variant) };
       out(parsed.switches.has('json') ? JSON.stringify(json) : String(r.value));
       return 0;
     },
   },
   grad: {
-    usage: 'ssim-grad grad X Y [options] [--variant V] [--wrt x|y] --out G.npy [--json]',
+    usage: 'ssim-grad grad X Y [options] [--variant V | --variant-file FILE] [its options] [--wrt x|y] --out G.npy [--json]',
     summary: 'write d SSIM / dX (or dY; or of the variant\'s value) as a float64 .npy with X\'s shape',
     options: {
       ...SSIM_OPTION_SPECS,
@@ -64,15 +68,15 @@ const imageCommands: Record<string, Command> = {
       if (outPath === undefined) throw new InputError('--out: required, the .npy file to write the gradient to');
       if (!outPath.toLowerCase().endsWith('.npy')) throw new InputError(`--out: got '${outPath}', expected a file name ending in .npy`);
       const { x, y, options } = imagesAndOptions(parsed, 'grad');
-      const o = { ...options, ...variantOptionsFrom(parsed) };
+      const o = { ...options, ...variantOptionsFrom(parsed, x) };
       const named = [[x, parsed.positionals[0]!], [y, parsed.positionals[1]!]] as const;
       let result: { ssim: number; value: number; g: Float64Array | Float32Array };
-      if ((o.variant ?? 'ssim') === 'ssim') {
+      if (isPlainVariant(o)) {
         // one gradient only: S is symmetric in x and y, so d/dy S(x, y) is d/dx S(y, x)
         const r = wrt === 'x' ? ssimGradFast(x, y, o, resolveOptions(o).precision, 'x') : ssimGradFast(y, x, o, resolveOptions(o).precision, 'x');
         result = { ssim: r.ssim, value: r.ssim, g: r.gradX.data };
       } else {
-        if (o.precision !== undefined) throw new InputError(`--precision: the ${o.variant} variant runs in float64 only`);
+        if (o.precision !== undefined) throw new InputError(`--precision: the ${variantName(o.variant)} variant runs in float64 only`);
         const r = evaluateVariant(x, y, o);
         result = { ssim: r.ssim, value: r.value, g: wrt === 'x' ? r.gradX : r.gradY };
       }
@@ -80,7 +84,7 @@ const imageCommands: Record<string, Command> = {
       const bad = result.g.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) throw new InputError(`the gradient is ${result.g[bad]} at flat index ${bad} under these options (nothing written); ${hint(o, named)}`);
       writeNpy(outPath, x.shape, result.g instanceof Float64Array ? result.g : Float64Array.from(result.g));
-      const what = (o.variant ?? 'ssim') === 'ssim' ? 'ssim' : o.variant!;
+      const what = variantName(o.variant);
       out(
         parsed.switches.has('json')
           ? JSON.stringify({ ssim: result.ssim, value: result.value, out: outPath })
@@ -106,10 +110,11 @@ function finite(value: number, o: SsimOptions, images: ReadonlyArray<readonly [T
 
 const deriveCommands: Record<string, Command> = {
   derive: {
-    usage: 'ssim-grad derive [--preset NAME | options] [--format latex|md|html] [--out FILE]',
-    summary: 'print (or write) the derivation of the SSIM gradient for these options',
+    usage: 'ssim-grad derive [--preset NAME | options] [--variant-file FILE] [--format latex|md|html] [--out FILE]',
+    summary: 'print (or write) the derivation of the SSIM gradient (or of your variant\'s) for these options',
     options: {
       ...SSIM_OPTION_SPECS,
+      [VARIANT_FILE]: { value: true, help: 'derive your own variant: a .ts, .mts, .js or .mjs module whose default export is a declaration (defineVariant)' },
       format: { value: true, help: 'md (GitHub-renderable, $$ blocks), html (one self-contained page, KaTeX rendered), or latex', default: 'md' },
       out: { value: true, help: 'write to this file instead of standard output' },
     },
@@ -126,7 +131,10 @@ const deriveCommands: Record<string, Command> = {
       const assumed = options.dataRange === undefined && PRESET_DEFAULTS[options.preset ?? 'pytorch-ssim'].dataRange === undefined;
       if (assumed) options.dataRange = 1;
       const config = resolveOptions(options);
-      const doc = buildDerivation(`ssim-${config.preset}`, `SSIM gradient: ${config.preset} preset${Object.keys(options).length > (assumed ? 2 : 1) ? ' with options' : ''}${assumed ? ' (L = 1 assumed: pass --data-range)' : ''}`, options);
+      const file = parsed.variantFile;
+      const doc = file !== undefined
+        ? (await import('./cli/derive-variant.js')).variantDerivation(file.decl, options)
+        : buildDerivation(`ssim-${config.preset}`, `SSIM gradient: ${config.preset} preset${Object.keys(options).length > (assumed ? 2 : 1) ? ' with options' : ''}${assumed ? ' (L = 1 assumed: pass --data-range)' : ''}`, options);
       const header = `Generated by \`ssim-grad derive ${parsed.raw.join(' ')}\`.`;
       const text = format === 'md' ? renderMarkdown(doc, header) : format === 'html' ? renderHtml(doc, header, { standalone: true }) : renderLatex(doc, header);
       const path = parsed.values.get('out');
@@ -152,7 +160,10 @@ function usage(): string {
     'Options of value, grad and derive:',
     describeOptions(SSIM_OPTION_SPECS),
     '',
-    'Variants (value and grad):',
+    'Variants (value, grad, check and trace: --variant NAME, or --variant-file FILE for your own, written with defineVariant):',
+    ...BUILT_IN_VARIANTS.map((v) => `  ${v.name.padEnd(15)} ${v.summary}`),
+    '',
+    'Options of the variants:',
     describeOptions(VARIANT_OPTION_SPECS),
     '',
     'Presets:',
@@ -164,6 +175,20 @@ function usage(): string {
     'Run "ssim-grad COMMAND --help" for one command.',
   ];
   return lines.join('\n');
+}
+
+/**
+ * The command's options with a user variant's own flags: a flag may stand for a built-in variant's
+ * option (the user's wins), never for one of the command's own (--out, --size, ...).
+ */
+function withDeclaration(specs: Readonly<Record<string, OptionSpec>>, v: LoadedVariant, command: string): Record<string, OptionSpec> {
+  const own = declarationSpecs(v.decl);
+  for (const flag of Object.keys(own)) {
+    if (specs[flag] !== undefined && !BUILT_IN_VARIANT_FLAGS.has(flag)) {
+      throw new InputError(`--${VARIANT_FILE}: '${v.path}': variant ${v.decl.name}'s option flag --${flag} is one of ${command}'s own options; expected another flag (its declaration's \`flag\`)`);
+    }
+  }
+  return { ...specs, ...own };
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -180,12 +205,21 @@ export async function main(argv: readonly string[], io: { out?: (s: string) => v
     err(`ssim-grad: unknown command '${name}', expected one of ${Object.keys(commands).join(', ')} (see ssim-grad --help)`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    out(`${command.usage}\n  ${command.summary}\n${command.details !== undefined ? `\n${command.details}\n` : ''}\nOptions:\n${describeOptions(command.options)}`);
-    return 0;
-  }
   try {
-    return await command.run(parseArgs(rest, command.options, name), out);
+    // two phases: --variant-file first, whose declaration adds its own flags; then the arguments
+    const path = command.options[VARIANT_FILE] !== undefined ? findVariantFile(rest) : undefined;
+    if (path !== undefined && rest.some((a) => a === '--variant' || a.startsWith('--variant='))) {
+      throw new InputError(`--${VARIANT_FILE}: conflicts with --variant; give one or the other`);
+    }
+    const variantFile = path === undefined ? undefined : await loadVariantFile(path);
+    const specs = variantFile === undefined || name === 'derive' ? command.options : withDeclaration(command.options, variantFile, name);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      out(`${command.usage}\n  ${command.summary}\n${command.details !== undefined ? `\n${command.details}\n` : ''}\nOptions:\n${describeOptions(specs)}`);
+      return 0;
+    }
+    const parsed = parseArgs(rest, specs, name);
+    if (variantFile !== undefined) parsed.variantFile = variantFile;
+    return await command.run(parsed, out);
   } catch (e) {
     if (e instanceof InputError) {
       err(`ssim-grad ${name}: ${e.message}`);

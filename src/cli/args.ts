@@ -2,9 +2,14 @@
  * A small, strict argument parser: positionals, `--flag`, `--name value` and `--name=value`.
  * Unknown options, and an option given twice, are errors that name the option (exit code 2), never ignored.
  */
-import { BOUNDARIES, InputError, type Boundary } from '../field/index.js';
+import { BOUNDARIES, InputError, shape4, type Boundary, type Tensor } from '../field/index.js';
+import { readTensor } from '../io/index.js';
 import { PRESETS, type SsimOptions } from '../ssim/index.js';
-import { checkVariantOptions, MSSSIM_WEIGHTS, VARIANTS, type VariantOptions } from '../ssim/variants.js';
+import { checkVariantOptions, type VariantOptions } from '../ssim/variants.js';
+import { flagOf } from '../variants/define.js';
+import { BUILT_IN_VARIANTS, PLAIN, VARIANT_NAMES } from '../variants/registry.js';
+import type { OptionDeclaration, VariantDeclaration } from '../variants/types.js';
+import { VARIANT_FILE, type LoadedVariant } from './variant-file.js';
 
 export interface OptionSpec {
   /** Takes a value (`--size 11`) or is a switch (`--json`). */
@@ -20,6 +25,8 @@ export interface Parsed {
   positionals: string[];
   values: Map<string, string>;
   switches: Set<string>;
+  /** The user's variant named by --variant-file, loaded before the arguments were parsed (its flags are among the specs). */
+  variantFile?: LoadedVariant;
 }
 
 export function parseArgs(argv: readonly string[], specs: Readonly<Record<string, OptionSpec>>, command: string): Parsed {
@@ -73,37 +80,100 @@ export const SSIM_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
   precision: { value: true, help: 'kernel storage: float64 or float32 (gradient still written as float64 .npy)', default: 'float64' },
 };
 
-/** The options of the variants (value and grad). */
+/** A variant option's flag spec, from its declaration. */
+export function optionSpecOf(o: OptionDeclaration): OptionSpec {
+  const help = o.kind === 'field' ? `${o.help} (required: a .npy or .png file)` : o.help;
+  const d = o.default;
+  return d === undefined ? { value: true, help } : { value: true, help, default: typeof d === 'number' ? String(d) : d.join(',') };
+}
+
+/** A declaration's options as flag specs, by flag. */
+export function declarationSpecs(decl: VariantDeclaration): Record<string, OptionSpec> {
+  return Object.fromEntries(Object.entries(decl.options ?? {}).map(([key, o]) => [flagOf(key, o), optionSpecOf(o)]));
+}
+
+/** The flags of the built-in variants' options (--weights, --lambda, ...), from the registry. */
+export const BUILT_IN_VARIANT_FLAGS: ReadonlySet<string> = new Set(BUILT_IN_VARIANTS.flatMap((d) => Object.keys(declarationSpecs(d))));
+
+/** The options of the variants (value, grad, check, trace): --variant, --variant-file and every built-in's own, from the registry. */
 export const VARIANT_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
-  variant: { value: true, help: `what to compute: ${VARIANTS.join(', ')}`, default: 'ssim' },
-  weights: { value: true, help: 'ms-ssim: comma-separated weights, one per scale', default: MSSSIM_WEIGHTS.join(',') },
-  lambda: { value: true, help: '3dgs-loss: weight of (1 - SSIM) in (1 - lambda) L1 + lambda (1 - SSIM)', default: '0.2' },
-  'dssim-divisor': { value: true, help: 'dssim: (1 - SSIM) / d with d = 2 or 1', default: '2' },
-  alpha: { value: true, help: 'wang: exponent of the luminance term l', default: '1' },
-  beta: { value: true, help: 'wang: exponent of the contrast term c', default: '1' },
-  gamma: { value: true, help: 'wang: exponent of the structure term s (C3 = C2/2)', default: '1' },
+  variant: { value: true, help: `what to compute: ${VARIANT_NAMES.join(', ')}`, default: PLAIN.name },
+  [VARIANT_FILE]: {
+    value: true,
+    help: "your own variant: a .ts, .mts, .js or .mjs module whose default export is a declaration (defineVariant); its options become flags",
+  },
+  ...Object.assign({}, ...BUILT_IN_VARIANTS.map(declarationSpecs)),
 };
 
-/** The variant options named on the command line, over the SSIM options. */
-export function variantOptionsFrom(parsed: Parsed): VariantOptions {
+/** Whether the options name plain SSIM (no variant, or the plain one by name). */
+export const isPlainVariant = (o: VariantOptions): boolean => o.variant === undefined || o.variant === PLAIN.name || o.variant === PLAIN;
+
+/**
+ * One variant option's value from its flag, as its kind says: a number, comma-separated numbers,
+ * or a field read from a .npy or .png file, which must broadcast against X's shape.
+ */
+function optionValue(parsed: Parsed, flag: string, o: OptionDeclaration, x: Tensor | undefined): unknown {
+  const v = parsed.values.get(flag);
+  if (v === undefined) return undefined;
+  if (o.kind === 'number') return number(parsed, flag);
+  if (o.kind === 'numbers') {
+    const ws = v.split(',').map((s) => Number(s.trim()));
+    if (v.trim() === '' || !ws.every((w) => Number.isFinite(w))) throw new InputError(`--${flag}: got '${v}', expected comma-separated numbers`);
+    return ws;
+  }
+  let t: Tensor;
+  try {
+    t = readTensor(v);
+  } catch (e) {
+    throw e instanceof InputError ? new InputError(`--${flag}: ${e.message}`) : e;
+  }
+  const bad = t.data.findIndex((w) => !Number.isFinite(w));
+  if (bad >= 0) throw new InputError(`--${flag}: ${v}: value at flat index ${bad} is ${t.data[bad]}, expected a finite number`);
+  const s = shape4(t, `--${flag}: ${v}`);
+  if (x !== undefined) {
+    const xs = shape4(x, 'x');
+    if (s.some((d, i) => d !== 1 && d !== xs[i])) {
+      throw new InputError(`--${flag}: ${v} has shape [${t.shape.join(', ')}], which does not broadcast against X's shape [${x.shape.join(', ')}] (each of N, C, H, W equal to X's or 1)`);
+    }
+  }
+  return t;
+}
+
+/**
+ * The variant and its options named on the command line, over the SSIM options: a built-in by
+ * --variant with its flags (at their keys, as the library takes them), or the user's declaration
+ * of --variant-file with its own flags (in `variantOptions`). `x` is the image a field option must
+ * broadcast against.
+ */
+export function variantOptionsFrom(parsed: Parsed, x?: Tensor): VariantOptions {
   const o: VariantOptions = ssimOptionsFrom(parsed);
-  const variant = oneOf(parsed, 'variant', VARIANTS);
+  const file = parsed.variantFile;
+  if (file !== undefined && parsed.values.has('variant')) {
+    throw new InputError(`--${VARIANT_FILE}: conflicts with --variant ${parsed.values.get('variant')}; give one or the other`);
+  }
+  const variant = oneOf(parsed, 'variant', VARIANT_NAMES);
   if (variant !== undefined) o.variant = variant;
-  const w = parsed.values.get('weights');
-  if (w !== undefined) {
-    const ws = w.split(',').map((s) => Number(s.trim()));
-    if (w.trim() === '' || !ws.every((v) => Number.isFinite(v))) throw new InputError(`--weights: got '${w}', expected comma-separated numbers`);
-    o.weights = ws;
+  const own = Object.entries(file?.decl.options ?? {});
+  const ownFlags = new Set(own.map(([key, opt]) => flagOf(key, opt)));
+  const top = o as Record<string, unknown>;
+  for (const decl of BUILT_IN_VARIANTS) {
+    for (const [key, opt] of Object.entries(decl.options ?? {})) {
+      const flag = flagOf(key, opt);
+      if (ownFlags.has(flag)) continue;
+      const v = optionValue(parsed, flag, opt, x);
+      if (v !== undefined) top[key] = v;
+    }
   }
-  const lambda = number(parsed, 'lambda');
-  if (lambda !== undefined) o.lambda = lambda;
-  for (const k of ['alpha', 'beta', 'gamma'] as const) {
-    const v = number(parsed, k);
-    if (v !== undefined) o[k] = v;
+  if (file !== undefined) {
+    o.variant = file.decl;
+    const values: Record<string, unknown> = {};
+    for (const [key, opt] of own) {
+      const v = optionValue(parsed, flagOf(key, opt), opt, x);
+      if (v !== undefined) values[key] = v;
+    }
+    o.variantOptions = values;
   }
-  const d = number(parsed, 'dssim-divisor');
-  if (d !== undefined) o.dssimDivisor = d as 1 | 2;
-  // one set of rules for the library and the CLI: an option of another variant, a divisor of 3, ...
+  // one set of rules for the library and the CLI: an option of another variant, a divisor of 3, a missing field, ...
   checkVariantOptions(o);
   return o;
 }

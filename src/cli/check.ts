@@ -10,7 +10,7 @@ import type { CheckResult } from '../check/diagnose.js';
 import type { HeatmapInfo } from '../check/heatmap.js';
 import { InputError, shape4 } from '../field/index.js';
 import { progressBar, type ProgressOptions, type ProgressStream } from './progress.js';
-import { SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, number, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
+import { isPlainVariant, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, number, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
 import { resolveOptions } from '../ssim/options.js';
 import { checkVariantOptions } from '../ssim/variants.js';
 import { imagesAndOptions, overflowMessage } from './images.js';
@@ -54,7 +54,7 @@ function imagesAfter(parsed: Parsed, command: string, lead: number, leadNames: s
   }
   const r = imagesAndOptions({ ...parsed, positionals: parsed.positionals.slice(lead) }, command);
   // the variant's options over the SSIM ones (the data range filled from uint8 images kept)
-  return { ...r, options: { ...variantOptionsFrom(parsed), ...r.options } };
+  return { ...r, options: { ...variantOptionsFrom(parsed, r.x), ...r.options } };
 }
 
 /** Where check draws its progress bar, and when (a terminal only; tests replace it with setProgress). */
@@ -70,7 +70,7 @@ export function setProgress(stream: ProgressStream, options: ProgressOptions = {
 /** check, trace and check-formula, by name. */
 export const checkCommands: Record<string, Command> = {
   check: {
-    usage: 'ssim-grad check CAND X Y [options] [--variant V [its options]] [--wrt x|y] [--timeout S] [--json] [--heatmap FILE.png]',
+    usage: 'ssim-grad check CAND X Y [options] [--variant V | --variant-file FILE] [its options] [--wrt x|y] [--timeout S] [--json] [--heatmap FILE.png]',
     summary: "check a gradient (CAND: .npy with X's shape, or a .ts/.js module exporting gradient(x, y, options)) against the exact one; exit 0 match, 1 mismatch",
     details: CANDIDATE_HELP,
     options: {
@@ -127,7 +127,7 @@ export const checkCommands: Record<string, Command> = {
     },
   },
   trace: {
-    usage: 'ssim-grad trace X Y --pixel n,c,i,j [options] [--variant V [its options]] [--wrt x|y] [--candidate CAND [--timeout S]] [--json]',
+    usage: 'ssim-grad trace X Y --pixel n,c,i,j [options] [--variant V | --variant-file FILE] [its options] [--wrt x|y] [--candidate CAND [--timeout S]] [--json]',
     summary: 'show how the exact gradient at one pixel comes about: its three terms and the map pixels that contribute most',
     options: {
       ...SSIM_OPTION_SPECS,
@@ -157,7 +157,7 @@ export const checkCommands: Record<string, Command> = {
         const c = await loadCandidate(candPath, x, y, options, { wrt, timeoutS });
         candidate = { path: candPath, data: c.data, float32: c.float32 };
       }
-      if ((options.variant ?? 'ssim') !== 'ssim') {
+      if (!isPlainVariant(options)) {
         const { formatVariantTrace, traceVariantPixel } = await import('../check/variant-trace.js');
         const t = traceVariantPixel({ x, y, options, wrt, pixel, top, candidate });
         out(parsed.switches.has('json') ? JSON.stringify(t) : formatVariantTrace(t));
