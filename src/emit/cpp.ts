@@ -17,7 +17,11 @@
 import type { Boundary } from '../field/index.js';
 import { BOUNDARIES } from '../field/index.js';
 import type { SsimConfig } from '../ssim/options.js';
-import { GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
+import { chainRule, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
+
+/** The chain rule of the last pass, printed from the scalar graph (kernels.ts, chainRule): in the header's accumulator type, and in CUDA's T. */
+const HEADER_CHAIN = chainRule('f64', 'cpp', 'Acc');
+const CUDA_CHAIN = chainRule('f64', 'cpp', 'T');
 import { emitPointwise } from './pointwise.js';
 
 /**
@@ -388,12 +392,20 @@ double ssim_value_and_grad(const T* x, const T* y, const Params& p, T* grad_x, T
       const Acc* a_xx = a_mu_x + P.PW;
       const Acc* a_xy = a_xx + P.PW;
       T* gx = grad_x + base + i * p.W;
-      for (long j = 0; j < p.W; j++) gx[j] = T(a_mu_x[j] + Acc(2) * Acc(xr[j]) * a_xx[j] + Acc(yr[j]) * a_xy[j]);
+      for (long j = 0; j < p.W; j++) {
+        const Acc xv = Acc(xr[j]), yv = Acc(yr[j]), t_mu_x = a_mu_x[j], t_xx = a_xx[j], t_xy = a_xy[j];
+${HEADER_CHAIN.dx.map((l) => `        ${l}`).join('\n')}
+        gx[j] = T(d_x);
+      }
       if (withY) {
         const Acc* a_mu_y = a_xy + P.PW;
         const Acc* a_yy = a_mu_y + P.PW;
         T* gy = grad_y + base + i * p.W;
-        for (long j = 0; j < p.W; j++) gy[j] = T(a_mu_y[j] + Acc(2) * Acc(yr[j]) * a_yy[j] + Acc(xr[j]) * a_xy[j]);
+        for (long j = 0; j < p.W; j++) {
+          const Acc xv = Acc(xr[j]), yv = Acc(yr[j]), t_mu_y = a_mu_y[j], t_yy = a_yy[j], t_xy = a_xy[j];
+${HEADER_CHAIN.dy.map((l) => `          ${l}`).join('\n')}
+          gy[j] = T(d_y);
+        }
       }
     }
     total += p.omega * planeSum;
@@ -751,8 +763,16 @@ __global__ void ssim_backward(const T* __restrict__ x, const T* __restrict__ y, 
   }
   const long q = plane * d.H * d.W + i * d.W + j;
   const T xv = x[q], yv = y[q];
-  grad_x[q] = acc[0] + T(2) * xv * acc[1] + yv * acc[2];
-  if (grad_y != nullptr) grad_y[q] = acc[3] + T(2) * yv * acc[4] + xv * acc[2];
+  {
+    const T t_mu_x = acc[0], t_xx = acc[1], t_xy = acc[2];
+${CUDA_CHAIN.dx.map((l) => `    ${l}`).join('\n')}
+    grad_x[q] = d_x;
+  }
+  if (grad_y != nullptr) {
+    const T t_mu_y = acc[3], t_yy = acc[4], t_xy = acc[2];
+${CUDA_CHAIN.dy.map((l) => `    ${l}`).join('\n')}
+    grad_y[q] = d_y;
+  }
 }
 
 template <typename T, int R>

@@ -22,7 +22,7 @@ import { mul, variable, vjp, type Node } from '../expr/index.js';
 import { momentProducts, pointwiseSsim } from '../ssim/pointwise.js';
 import { ssimMap, type MapGraph } from '../ssim/maps.js';
 import type { KernelFamily, StorageSuffix } from './families.js';
-import { emitPointwise, type Arithmetic, type PointwiseCode } from './pointwise.js';
+import { emitPointwise, type Arithmetic, type Language, type PointwiseCode } from './pointwise.js';
 
 export const GENERATE_COMMAND = 'npm run generate';
 
@@ -421,7 +421,13 @@ function strictAssign(code: string): string {
  * go in as x, y, x y, x x, y y: the sums then read t_mu + 2 x t_xx + y t_xy, left to right, the
  * order the kernels have always added in (the same bits).
  */
-function chainRule(arith: Arithmetic): { dx: string[]; dy: string[] } {
+/**
+ * The chain rule of pass 4, printed from the scalar graph: the vector-Jacobian product of the
+ * moment products (x, y, x x, y y, x y) seeded with the transposed partials t_*, so the 2x of
+ * d(x x)/dx comes from the graph, not from this file. d_x and d_y are the outputs; TypeScript or
+ * C++ (with `type` for its declarations).
+ */
+export function chainRule(arith: Arithmetic, lang: Language = 'ts', type = 'T'): { dx: string[]; dy: string[] } {
   const { x, y, products: p } = momentProducts('xv', 'yv');
   const seeds = ['t_mu_x', 't_mu_y', 't_xy', 't_xx', 't_yy'].map(variable);
   const outputs = [p.mu_x, p.mu_y, p.m_xy, p.m_xx, p.m_yy];
@@ -429,7 +435,7 @@ function chainRule(arith: Arithmetic): { dx: string[]; dy: string[] } {
   const [dy] = vjp(outputs, seeds, [y]);
   const code = (name: string, node: Node, temp: string): string[] =>
     // temporaries tx0, ... and ty0, ...: d/dy's block does not shadow d/dx's
-    emitPointwise([[name, node]], new Map(), arith).lines.map((l) => l.replace(/\bt(\d+)\b/g, `${temp}$1`));
+    emitPointwise([[name, node]], new Map(), arith, lang).lines.map((l) => l.replace(/\bt(\d+)\b/g, `${temp}$1`).replace(/^const T /, `const ${type} `).replace(/\bT\(/g, `${type}(`));
   return { dx: code('d_x', dx!, 'tx'), dy: code('d_y', dy!, 'ty') };
 }
 

@@ -7,19 +7,13 @@
  * region R is cropped and reduced. `windowedMap` builds that as a block (runs on the generated
  * kernels of F where it has some); `ssimMapField` gives the map itself for a loss that weighs it.
  */
-import { mul, variable, type Node } from '../expr/index.js';
+import type { Node } from '../expr/index.js';
+import { momentProducts } from '../ssim/pointwise.js';
 import { mapGeometry, downsampleFactor, type SsimConfig, type SsimOptions } from '../ssim/options.js';
 import type { MapGraph } from '../ssim/maps.js';
 import { input, linear, map, reduce } from './build.js';
 import { newId, type BlockNode, type FieldNode } from './node.js';
 import type { Shape4 } from '../field/index.js';
-
-/** The pointwise products the window averages, as scalar expressions of x and y. */
-export function momentProducts(): { x: Node; y: Node; products: Readonly<Record<'mu_x' | 'mu_y' | 'm_xx' | 'm_yy' | 'm_xy', Node>> } {
-  const x = variable('x');
-  const y = variable('y');
-  return { x, y, products: { mu_x: x, mu_y: y, m_xx: mul(x, x), m_yy: mul(y, y), m_xy: mul(x, y) } };
-}
 
 /** A map to window: its graph, and the name of its generated kernels with their runtime parameters. */
 export interface WindowedMapSpec {

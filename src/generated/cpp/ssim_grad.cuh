@@ -233,8 +233,20 @@ __global__ void ssim_backward(const T* __restrict__ x, const T* __restrict__ y, 
   }
   const long q = plane * d.H * d.W + i * d.W + j;
   const T xv = x[q], yv = y[q];
-  grad_x[q] = acc[0] + T(2) * xv * acc[1] + yv * acc[2];
-  if (grad_y != nullptr) grad_y[q] = acc[3] + T(2) * yv * acc[4] + xv * acc[2];
+  {
+    const T t_mu_x = acc[0], t_xx = acc[1], t_xy = acc[2];
+    const T tx0 = T(2) * xv * t_xx;
+    const T tx1 = yv * t_xy;
+    const T d_x = t_mu_x + tx0 + tx1;
+    grad_x[q] = d_x;
+  }
+  if (grad_y != nullptr) {
+    const T t_mu_y = acc[3], t_yy = acc[4], t_xy = acc[2];
+    const T ty0 = T(2) * yv * t_yy;
+    const T ty1 = xv * t_xy;
+    const T d_y = t_mu_y + ty0 + ty1;
+    grad_y[q] = d_y;
+  }
 }
 
 template <typename T, int R>

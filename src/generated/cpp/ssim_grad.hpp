@@ -424,12 +424,24 @@ double ssim_value_and_grad(const T* x, const T* y, const Params& p, T* grad_x, T
       const Acc* a_xx = a_mu_x + P.PW;
       const Acc* a_xy = a_xx + P.PW;
       T* gx = grad_x + base + i * p.W;
-      for (long j = 0; j < p.W; j++) gx[j] = T(a_mu_x[j] + Acc(2) * Acc(xr[j]) * a_xx[j] + Acc(yr[j]) * a_xy[j]);
+      for (long j = 0; j < p.W; j++) {
+        const Acc xv = Acc(xr[j]), yv = Acc(yr[j]), t_mu_x = a_mu_x[j], t_xx = a_xx[j], t_xy = a_xy[j];
+        const Acc tx0 = Acc(2) * xv * t_xx;
+        const Acc tx1 = yv * t_xy;
+        const Acc d_x = t_mu_x + tx0 + tx1;
+        gx[j] = T(d_x);
+      }
       if (withY) {
         const Acc* a_mu_y = a_xy + P.PW;
         const Acc* a_yy = a_mu_y + P.PW;
         T* gy = grad_y + base + i * p.W;
-        for (long j = 0; j < p.W; j++) gy[j] = T(a_mu_y[j] + Acc(2) * Acc(yr[j]) * a_yy[j] + Acc(xr[j]) * a_xy[j]);
+        for (long j = 0; j < p.W; j++) {
+          const Acc xv = Acc(xr[j]), yv = Acc(yr[j]), t_mu_y = a_mu_y[j], t_yy = a_yy[j], t_xy = a_xy[j];
+          const Acc ty0 = Acc(2) * yv * t_yy;
+          const Acc ty1 = xv * t_xy;
+          const Acc d_y = t_mu_y + ty0 + ty1;
+          gy[j] = T(d_y);
+        }
       }
     }
     total += p.omega * planeSum;
