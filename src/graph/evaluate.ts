@@ -26,7 +26,7 @@ import { grad, mul, substitute, variable, type Node } from '../expr/index.js';
 import { sizeOf, type FieldArithmetic, type Shape4 } from '../field/index.js';
 import { emitPointwise } from '../emit/pointwise.js';
 import { runBlockKernel } from './kernels.js';
-import { topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from './node.js';
+import { resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from './node.js';
 
 export type Arithmetic = 'float64' | 'float32-storage' | 'float32';
 
@@ -84,8 +84,10 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
   const a: FieldArithmetic = arith === 'float32' ? 'f32' : 'f64';
   const r = arith === 'float32' ? Math.fround : exactly;
   const fused = opts.fused ?? (arith === 'float64' && opts.rewrite === undefined);
-  const order = topoOrder([output], !fused);
-  const at = (n: FieldNode): FieldNode => (!fused && n.kind === 'block' ? at(n.expanded) : n);
+  // a block runs on its kernels when fused and its map has some; otherwise its fine graph
+  const expand = (b: BlockNode): boolean => !fused || b.map.kernels === null;
+  const order = topoOrder([output], expand);
+  const at = (n: FieldNode): FieldNode => resolved(n, expand);
   const values = new Map<number, Float64Array>();
   const val = (n: FieldNode): Float64Array => values.get(at(n).id)!;
 

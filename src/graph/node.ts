@@ -109,8 +109,12 @@ export function argsOf(n: FieldNode): FieldNode[] {
   }
 }
 
-/** Nodes reachable from the outputs, arguments before users. `expand` walks blocks' fine graphs instead of the blocks. */
-export function topoOrder(outputs: readonly FieldNode[], expand = false): FieldNode[] {
+/**
+ * Nodes reachable from the outputs, arguments before users. `expand` walks blocks' fine graphs
+ * instead of the blocks (all of them, or those it returns true for).
+ */
+export function topoOrder(outputs: readonly FieldNode[], expand: boolean | ((b: BlockNode) => boolean) = false): FieldNode[] {
+  const expands = (b: BlockNode): boolean => (typeof expand === 'function' ? expand(b) : expand);
   const seen = new Set<number>();
   const order: FieldNode[] = [];
   const visit = (root: FieldNode): void => {
@@ -122,7 +126,7 @@ export function topoOrder(outputs: readonly FieldNode[], expand = false): FieldN
         continue;
       }
       if (seen.has(n.id)) continue;
-      if (expand && n.kind === 'block') {
+      if (n.kind === 'block' && expands(n)) {
         stack.push([n.expanded, false]);
         continue;
       }
@@ -136,4 +140,4 @@ export function topoOrder(outputs: readonly FieldNode[], expand = false): FieldN
 }
 
 /** The output of a node as the evaluator sees it (a block stands for its fine graph's output when expanded). */
-export const resolved = (n: FieldNode, expand: boolean): FieldNode => (expand && n.kind === 'block' ? resolved(n.expanded, expand) : n);
+export const resolved = (n: FieldNode, expand: (b: BlockNode) => boolean): FieldNode => (n.kind === 'block' && expand(n) ? resolved(n.expanded, expand) : n);

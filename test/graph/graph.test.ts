@@ -195,6 +195,21 @@ describe('blocks: the kernels equal the fine graph', () => {
   });
 });
 
+describe('a block whose map has no kernels runs its fine graph, fused or not', () => {
+  it('gives the same value and gradient as the same map on its kernels', () => {
+    const rand = mulberry(17);
+    const shape: Shape4 = [1, 2, 16, 15];
+    const inputs = { x: Float64Array.from({ length: sizeOf(shape) }, () => rand()), y: Float64Array.from({ length: sizeOf(shape) }, () => rand()) };
+    const options = { preset: 'skimage' as const, dataRange: 1 };
+    const config = resolveOptions(options);
+    const blk = (kernels: string | null) => windowedMap(input('x', shape), input('y', shape), config, options, { graph: csMap(), kernels }, 'loss');
+    const own = evaluateGraph(blk(null), inputs, { wrt: ['x'] });
+    const kernels = evaluateGraph(blk('cs'), inputs, { wrt: ['x'] });
+    expect(Math.abs(own.value[0]! - kernels.value[0]!)).toBeLessThanOrEqual(1e-14);
+    expect(norm2(own.grads.x!.map((v, i) => v - kernels.grads.x![i]!))).toBeLessThanOrEqual(1e-12 * norm2(kernels.grads.x!));
+  });
+});
+
 describe('rewrites change the rule they name', () => {
   const rand = mulberry(5);
   const shape: Shape4 = [1, 1, 12, 12];
