@@ -15,13 +15,9 @@ import { evaluateSsim, onImageGrid, resolveOptions, ssimGradFloat32Arith, type S
 import { pointwiseSsim } from '../ssim/pointwise.js';
 import { PRESET_SUMMARY } from '../ssim/options.js';
 import type { Block, DerivationDoc, Equation } from './model.js';
+import { NAMED_TEX, VAR_TEX } from './graph-doc.js';
 
-export const VAR_TEX: Record<string, string> = {
-  mu_x: '\\mu_x', mu_y: '\\mu_y', m_xx: 'm_{xx}', m_yy: 'm_{yy}', m_xy: 'm_{xy}', C1: 'C_1', C2: 'C_2', c_n: 'c_n',
-};
-export const NAMED_TEX: Record<string, string> = {
-  var_x: '\\sigma_x^2', var_y: '\\sigma_y^2', cov: '\\sigma_{xy}', A1: 'A_1', B1: 'B_1', A2: 'A_2', B2: 'B_2', S: 'S',
-};
+export { NAMED_TEX, VAR_TEX };
 
 /** A deterministic generator, so that documents and their samples are reproducible. */
 export function lcg(seed: number): () => number {
