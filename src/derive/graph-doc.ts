@@ -18,7 +18,7 @@
  * the table to the field the term computes. The twins are checked against the evaluator's values
  * and adjoints (recorded over the fine graph) and against its fused gradient.
  */
-import { dagSize, evaluate, evaluateVec, grad, substitute, toInfix, topoSort, variable, type Node } from '../expr/index.js';
+import { dagSize, evaluate, evaluateVec, grad, mathjsScope, substitute, toInfix, topoSort, variable, type Node } from '../expr/index.js';
 import { toLatex, type LatexNames } from '../emit/latex.js';
 import { sizeOf, type Shape4 } from '../field/index.js';
 import { evaluateGraph, type GraphResult } from '../graph/evaluate.js';
@@ -27,6 +27,10 @@ import { LINEAR_RULES } from '../graph/linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
 import { pointwiseSsim } from '../ssim/pointwise.js';
 import type { Equation } from './model.js';
+
+/** Samples whose scope also holds the functions the printer's infix uses (step, relu). */
+export const withFunctions = (samples: Equation['samples']): Equation['samples'] => () =>
+  samples().map((s) => ({ scope: { ...(mathjsScope as unknown as Record<string, number>), ...s.scope }, expected: s.expected }));
 
 /** LaTeX of the scalar graph's variables. */
 export const VAR_TEX: Record<string, string> = {
@@ -90,6 +94,8 @@ export interface GraphDocOptions {
   readonly seedTex?: string;
   /** Counts of reductions inside a block print as |\Omega|. */
   readonly regionCounts?: boolean;
+  /** Leave out the nodes the targets are computed from (a block inside a larger loss). */
+  readonly fromTargets?: boolean;
   /** Evaluation on sample images: values and adjoints over the fine graph, and the fused gradient. */
   readonly run: () => SampleRun;
 }
@@ -115,7 +121,7 @@ const isSum = (t: Term): boolean => t.k === 'sum' && t.terms.length > 1;
  * local partials, reverse-mode steps and the gradients, each with its twin.
  */
 export class GraphDoc {
-  readonly nodes: FieldNode[];
+  nodes: FieldNode[];
   private readonly users = new Map<number, Array<FieldNode>>();
   private readonly names = new Map<number, string>();
   private readonly partialNames = new Map<string, string>();
@@ -136,6 +142,8 @@ export class GraphDoc {
     // the nodes that depend on a target (the only ones with adjoints worth writing)
     const targets = new Set(o.targets.map((t) => this.at(t.node).id));
     for (const n of this.nodes) if (targets.has(n.id) || argsOf(n).some((a) => this.onPath.has(this.at(a).id))) this.onPath.add(n.id);
+    // a block's fine graph starts at its images: what comes before them belongs to the loss around it
+    if (o.fromTargets === true) this.nodes = this.nodes.filter((n) => this.onPath.has(n.id));
     this.nameNodes();
   }
 
@@ -528,7 +536,7 @@ export class GraphDoc {
         return exps.map((e, k) => ({ scope: (parts.length === 1 ? scope : { ...scope, part: k + 1 }) as Record<string, number>, expected: e[q]! }));
       });
     };
-    return { latex: parts.map((p) => `${p.lhs} = ${this.tex(p.term)}`).join(', \qquad '), twin, samples };
+    return { latex: parts.map((p) => `${p.lhs} = ${this.tex(p.term)}`).join(', \\qquad '), twin, samples };
   }
 
   /** The twin's text, without numbers (the same names twin() gives). */
@@ -676,6 +684,7 @@ function labelTex(label: string): string | undefined {
   if (/^[A-Za-z]$/.test(label)) return label;
   if (/^[A-Za-z]_[A-Za-z0-9]+$/.test(label)) return label.replace(/_(\w+)$/, '_{$1}');
   if (/^[A-Za-z]+$/.test(label)) return `\\mathrm{${label}}`;
+  if (/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(label)) return `\\text{${label}}`;
   return undefined;
 }
 

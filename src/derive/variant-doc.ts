@@ -15,7 +15,7 @@ import { resolveOptions } from '../ssim/options.js';
 import { BUILT_IN_VARIANTS } from '../variants/registry.js';
 import { variantGraph, type VariantGraph } from '../variants/evaluate.js';
 import type { DocBlock, VariantDeclaration } from '../variants/types.js';
-import { GraphDoc, NAMED_TEX, namedIntermediates, sampleRun, type GraphEquation, type SampleRun } from './graph-doc.js';
+import { GraphDoc, NAMED_TEX, namedIntermediates, sampleRun, withFunctions, type GraphEquation, type SampleRun } from './graph-doc.js';
 import type { DerivationDoc } from './model.js';
 import { lcg, Writer } from './build.js';
 
@@ -68,7 +68,7 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
   const shared = (): SampleRun => (run ??= sampleRun(vg.loss, vg.inputs));
   const outer = new GraphDoc({ output: vg.loss, expand: false, targets: [{ node: img('x'), tex: 'x' }, { node: img('y'), tex: 'y' }], outputTex: '\\mathcal{L}', run: shared });
   const put = (e: GraphEquation | null): void => {
-    if (e !== null) w.eq(e.latex, e.twin, e.samples);
+    if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples));
   };
 
   w.p(
@@ -192,10 +192,11 @@ function blockSection(w: Writer, outer: GraphDoc, group: readonly BlockNode[], r
     outputTex: name,
     seedTex: `\\overline{${name}}`,
     regionCounts: true,
+    fromTargets: true,
     run,
   });
   const put = (e: GraphEquation | null): void => {
-    if (e !== null) w.eq(e.latex, e.twin, e.samples);
+    if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples));
   };
   w.h2(`The windowed map $${name}$`, `map-${F.label.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}-${b.reduce}`);
   const where = group.length > 1 ? ` It appears ${group.length} times (${group.map((g) => `$${outer.nameOf(g)}$`).join(', ')}); shown for the first, on its images written $x$, $y$.` : '';
