@@ -327,7 +327,7 @@ export function buildDerivation(name: string, title: string, options: SsimOption
     'A common hand derivation (the question this project started from) applies the chain rule at one pixel as if the statistics at pixel $p$ depended only on $x_p$: it multiplies the pixel\'s own partials by $W^\\top \\mathbf{1}$, the column sums of the window, instead of correlating the partial maps with the window:',
   );
   w.eq(
-    '\\frac{\\partial L}{\\partial x} \\overset{?}{=} \\left(W^\\top \\mathbf{1}\\right) \\odot \\left(g_\\mu + 2\\, x \\odot g_{xx} + y \\odot g_{xy}\\right)',
+    '\\frac{\\partial L}{\\partial x} \\overset{?}{=} \\left(W^\\top \\mathbf{1}\\right) \\odot \\left(g_{\\mu_x} + 2\\, x \\odot g_{xx} + y \\odot g_{xy}\\right)',
     'WT_1 * (g_mu + 2 * x * g_xx + y * g_xy)',
     () => {
       const n = k + 5;
