@@ -12,8 +12,8 @@ import { InputError, type Tensor } from '../field/index.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { resolved, topoOrder, type BlockNode, type FieldNode, type MapNode } from '../graph/node.js';
 import { resolveOptions } from '../ssim/options.js';
-import { BUILT_IN_VARIANTS } from '../variants/registry.js';
-import { variantGraph, type VariantGraph } from '../variants/evaluate.js';
+import { BUILT_IN_VARIANTS, resolveVariant } from '../variants/registry.js';
+import { variantGraph, type VariantGraph, type VariantInput } from '../variants/evaluate.js';
 import type { DocBlock, VariantDeclaration } from '../variants/types.js';
 import { GraphDoc, NAMED_TEX, namedIntermediates, sampleRun, withFunctions, type GraphEquation, type SampleRun } from './graph-doc.js';
 import type { DerivationDoc } from './model.js';
@@ -32,7 +32,7 @@ export interface DeriveVariantOptions {
 
 /** Sample images for a variant's twins: the smallest of a few sizes its options accept. */
 function sampleGraph(decl: VariantDeclaration, options: Readonly<Record<string, unknown>>): VariantGraph {
-  const config = resolveOptions({ ...(options as object), variant: undefined } as never);
+  const config = resolveOptions(resolveVariant({ ...options, variant: decl } as VariantInput).ssimOptions);
   const L = config.dataRange;
   let last: unknown;
   for (const side of [14, 24, 40, 72, 170]) {
@@ -101,12 +101,7 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
     if (n.kind === 'block') blocks.push(n);
     put(outer.forward(n));
   }
-  const legend = outer.nodes.filter((n) => n.kind === 'linear');
-  if (legend.length > 0) {
-    const seen = new Set<string>();
-    const rows = legend.filter((n) => n.kind === 'linear' && !seen.has(n.spec.kind) && seen.add(n.spec.kind)).map((n) => linearRow(n));
-    w.table(['operator', 'forward', 'transpose'], rows);
-  }
+  operatorTable(w, outer.nodes);
 
   // ---- each windowed map once ----
   const distinct = new Map<string, BlockNode[]>();
@@ -158,6 +153,13 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
   };
 }
 
+/** The linear operators a section uses: symbol, and what the forward and the transpose do (LINEAR_RULES' words). */
+function operatorTable(w: Writer, nodes: readonly FieldNode[]): void {
+  const seen = new Set<string>();
+  const rows = nodes.filter((n) => n.kind === 'linear' && !seen.has(n.spec.kind) && seen.add(n.spec.kind)).map((n) => linearRow(n));
+  if (rows.length > 0) w.table(['operator', 'forward', 'transpose'], rows);
+}
+
 function linearRow(n: FieldNode): string[] {
   if (n.kind !== 'linear') return [];
   const r = LINEAR_RULES_ROWS[n.spec.kind]!;
@@ -198,7 +200,7 @@ function blockSection(w: Writer, outer: GraphDoc, group: readonly BlockNode[], r
   const put = (e: GraphEquation | null): void => {
     if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples));
   };
-  w.h2(`The windowed map $${name}$`, `map-${F.label.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}-${b.reduce}`);
+  w.h2(`The windowed map ${b.label}`, `map-${F.label.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}-${b.reduce}`);
   const where = group.length > 1 ? ` It appears ${group.length} times (${group.map((g) => `$${outer.nameOf(g)}$`).join(', ')}); shown for the first, on its images written $x$, $y$.` : '';
   w.p(
     `$${name}$ is the mean of a pointwise map $${doc.nameOf(F)}$ of the window moments over the region $\\Omega$${b.reduce === 'planes' ? ' of each plane $p$ (image and channel)' : ''}.${where} The moments are windowed means $W$ of the images and their products; the statistics and the map, as the scalar graph holds them:`,
@@ -216,6 +218,7 @@ function blockSection(w: Writer, outer: GraphDoc, group: readonly BlockNode[], r
     put({ latex: `${doc.partialName(F, v)} = ${toLatex(p, doc.mapNames(F))}`, ...pointwiseTwin(doc, F, p, at) });
   }
   w.p(`Reverse mode from $\\overline{${name}}$ (the adjoint the loss hands it) down to the moments, and through the transposed windows and the products' partials to the images:`);
+  operatorTable(w, doc.nodes);
   for (const n of doc.namedAdjoints()) put(doc.termEquation(doc.adjointOf(n), doc.adjointTerm(n), GraphDoc.pixels(n.shape), () => doc.adjointValue(n)));
   for (const which of ['x', 'y'] as const) {
     const img = which === 'x' ? b.x : b.y;
