@@ -171,7 +171,7 @@ export class GraphDoc {
         level.set(n.id, [stem, l + 1]);
         this.names.set(n.id, `${stem}^{(${l + 1})}`);
         continue;
-      } else if (n.kind === 'block') b = `\\langle ${labelTex(n.label) ?? `\\mathrm{${n.label}}`} \\rangle`;
+      } else if (n.kind === 'block') b = blockTex(n);
       else if (LABEL_TEX[n.label] !== undefined) b = LABEL_TEX[n.label]!;
       else if (n.label === 'region') b = `${this.nameOf(n.kind === 'linear' ? n.arg : n)}_\\Omega`;
       else if (!GENERIC.has(n.label) && labelTex(n.label) !== undefined) b = labelTex(n.label)!;
@@ -679,7 +679,11 @@ function runBlockKernelOrFine(doc: GraphDoc, b: BlockNode, bar: Float64Array): {
   return { x: sum(b.x), y: sum(b.y) };
 }
 
-function labelTex(label: string): string | undefined {
+/** LaTeX of a block's value: the mean of its map, <F>. */
+export const blockTex = (b: BlockNode): string => `\\langle ${labelTex(b.label) ?? `\\mathrm{${b.label}}`} \\rangle`;
+
+/** LaTeX of a label that is a name (mu_x, S, cs, a-b), or undefined. */
+export function labelTex(label: string): string | undefined {
   if (LABEL_TEX[label] !== undefined) return LABEL_TEX[label];
   if (/^[A-Za-z]$/.test(label)) return label;
   if (/^[A-Za-z]_[A-Za-z0-9]+$/.test(label)) return label.replace(/_(\w+)$/, '_{$1}');

@@ -11,11 +11,11 @@ import { toLatex } from '../emit/latex.js';
 import { InputError, type Tensor } from '../field/index.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { resolved, topoOrder, type BlockNode, type FieldNode, type MapNode } from '../graph/node.js';
-import { resolveOptions } from '../ssim/options.js';
-import { BUILT_IN_VARIANTS, resolveVariant } from '../variants/registry.js';
-import { variantGraph, type VariantGraph, type VariantInput } from '../variants/evaluate.js';
+import { resolveOptions, type SsimOptions } from '../ssim/options.js';
+import { BUILT_IN_VARIANTS } from '../variants/registry.js';
+import { variantGraph, type VariantGraph } from '../variants/evaluate.js';
 import type { DocBlock, VariantDeclaration } from '../variants/types.js';
-import { GraphDoc, NAMED_TEX, namedIntermediates, sampleRun, withFunctions, type GraphEquation, type SampleRun } from './graph-doc.js';
+import { blockTex, GraphDoc, NAMED_TEX, namedIntermediates, sampleRun, withFunctions, type GraphEquation, type SampleRun } from './graph-doc.js';
 import type { DerivationDoc } from './model.js';
 import { lcg, Writer } from './build.js';
 
@@ -32,7 +32,9 @@ export interface DeriveVariantOptions {
 
 /** Sample images for a variant's twins: the smallest of a few sizes its options accept. */
 function sampleGraph(decl: VariantDeclaration, options: Readonly<Record<string, unknown>>): VariantGraph {
-  const config = resolveOptions(resolveVariant({ ...options, variant: decl } as VariantInput).ssimOptions);
+  // the data range the sample images span: the SSIM options, without the variant's own
+  const own = decl.options ?? {};
+  const config = resolveOptions(Object.fromEntries(Object.entries(options).filter(([k]) => !(k in own) && k !== 'variant')) as SsimOptions);
   const L = config.dataRange;
   let last: unknown;
   for (const side of [14, 24, 40, 72, 170]) {
@@ -70,6 +72,12 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
   const put = (e: GraphEquation | null): void => {
     if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples));
   };
+  const finish = (): DerivationDoc => ({
+    name: opts.name ?? decl.name,
+    title: opts.title ?? `${decl.name}: ${decl.summary}, and its gradient`,
+    summary: opts.summary ?? decl.summary,
+    blocks: w.blocks,
+  });
 
   w.p(
     `${decl.summary}. This document is generated from the variant's declaration and its field graph by \`deriveVariant\` (src/derive): every equation is printed from the graph, and its twin (shown under each equation in the HTML) is checked against ssim-grad's evaluator on sample images.`,
@@ -110,7 +118,9 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
     const key = `${F.expr.id}|${b.reduce}`;
     distinct.set(key, [...(distinct.get(key) ?? []), b]);
   }
-  for (const [, group] of distinct) blockSection(w, outer, group, shared);
+  let done = false;
+  for (const [, group] of distinct) done = blockSection(w, outer, group, shared) || done;
+  if (done) return finish();
 
   // ---- reverse mode over the loss ----
   w.h2('Reverse mode over the loss', 'reverse');
@@ -145,12 +155,7 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
     const node = img(which);
     put(outer.termEquation(`\\frac{\\partial \\mathcal{L}}{\\partial ${which}}`, outer.adjointTerm(node), GraphDoc.pixels(node.shape), () => grads()[which]));
   }
-  return {
-    name: opts.name ?? decl.name,
-    title: opts.title ?? `${decl.name}: ${decl.summary}, and its gradient`,
-    summary: opts.summary ?? decl.summary,
-    blocks: w.blocks,
-  };
+  return finish();
 }
 
 /** The linear operators a section uses: symbol, and what the forward and the transpose do (LINEAR_RULES' words). */
@@ -183,16 +188,18 @@ function pointwiseTwin(doc: GraphDoc, n: MapNode, p: Node, at: readonly number[]
 }
 
 /** A windowed map, derived once from the fine graph of its first block (the others differ only in their images). */
-function blockSection(w: Writer, outer: GraphDoc, group: readonly BlockNode[], run: () => SampleRun): void {
+function blockSection(w: Writer, outer: GraphDoc, group: readonly BlockNode[], run: () => SampleRun): boolean {
   const b = group[0]!;
   const F = resolved(b.parts.map!, true) as MapNode;
-  const name = outer.nameOf(b).replace(/\^\{\(\d+\)\}$/, '');
+  const name = blockTex(b);
+  // a block that is the loss itself starts reverse mode with 1
+  const isLoss = resolved(b, true).id === resolved(outer.o.output, true).id;
   const doc = new GraphDoc({
     output: b.expanded,
     expand: true,
     targets: [{ node: b.x, tex: 'x' }, { node: b.y, tex: 'y' }],
     outputTex: name,
-    seedTex: `\\overline{${name}}`,
+    seedTex: isLoss ? undefined : `\\overline{${name}}`,
     regionCounts: true,
     fromTargets: true,
     run,
@@ -217,17 +224,22 @@ function blockSection(w: Writer, outer: GraphDoc, group: readonly BlockNode[], r
     const p = doc.partialFor(F, v);
     put({ latex: `${doc.partialName(F, v)} = ${toLatex(p, doc.mapNames(F))}`, ...pointwiseTwin(doc, F, p, at) });
   }
-  w.p(`Reverse mode from $\\overline{${name}}$ (the adjoint the loss hands it) down to the moments, and through the transposed windows and the products' partials to the images:`);
+  w.p(
+    isLoss
+      ? `The loss is $${name}$ itself. Reverse mode from $\\overline{\\mathcal{L}} = 1$ down to the moments, and through the transposed windows and the products' partials to the images, which gives the gradient:`
+      : `Reverse mode from $\\overline{${name}}$ (the adjoint the loss hands it) down to the moments, and through the transposed windows and the products' partials to the images:`,
+  );
   operatorTable(w, doc.nodes);
   for (const n of doc.namedAdjoints()) put(doc.termEquation(doc.adjointOf(n), doc.adjointTerm(n), GraphDoc.pixels(n.shape), () => doc.adjointValue(n)));
   for (const which of ['x', 'y'] as const) {
     const img = which === 'x' ? b.x : b.y;
     put(
-      doc.termEquation(`\\left(\\frac{\\partial ${name}}{\\partial ${which}}\\right)^{\\!\\top} \\overline{${name}}`, doc.adjointTerm(img), GraphDoc.pixels(img.shape), () =>
+      doc.termEquation(isLoss ? `\\frac{\\partial \\mathcal{L}}{\\partial ${which}}` : `\\left(\\frac{\\partial ${name}}{\\partial ${which}}\\right)^{\\!\\top} \\overline{${name}}`, doc.adjointTerm(img), GraphDoc.pixels(img.shape), () =>
         doc.blockGradient(b, which),
       ),
     );
   }
+  return isLoss;
 }
 
 function declared(blocks: readonly DocBlock[], only: string | undefined): DocBlock[] {
