@@ -147,9 +147,14 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
   w.h2('The gradient', 'gradient');
   w.p('The adjoints that reach the images are the gradient, checked at sample pixels against the evaluator\'s gradient (its windowed maps on their generated kernels where they have some):');
   let fused: { x: Float64Array; y: Float64Array } | undefined;
+  // a windowed map without generated kernels runs on its fine graph (the evaluator's fused path needs kernels)
+  const kernelless = topoOrder([vg.loss], false).some((n) => n.kind === 'block' && n.map.kernels === null);
   const grads = () => {
-    const r = evaluateGraph(vg.loss, vg.inputs, { wrt: ['x', 'y'] });
-    return (fused ??= { x: r.grads.x!, y: r.grads.y! });
+    if (fused === undefined) {
+      const r = evaluateGraph(vg.loss, vg.inputs, { wrt: ['x', 'y'], fused: !kernelless });
+      fused = { x: r.grads.x!, y: r.grads.y! };
+    }
+    return fused;
   };
   for (const which of ['x', 'y'] as const) {
     const node = img(which);

@@ -76,6 +76,16 @@ describe('deriveVariant', () => {
     expect(latex.some((l) => l.includes('R^\\top'))).toBe(true); // skimage crops: the crop's transpose
   });
 
+  it('a windowed map without generated kernels: its block checked against the fine graph alone', () => {
+    const csLoss = defineVariant({
+      name: 'cs-only',
+      summary: '1 - the mean contrast-structure term',
+      loss: ({ x, y, g }) => g.map(({ c }) => g.e.sub(1, c!), { c: g.windowed(x, y, { graph: g.maps.cs(), kernels: null }, 'loss') }),
+    });
+    const doc = deriveVariant(csLoss, { options: { padding: 'reflect' } });
+    expect(checkTwins(doc)).toBeGreaterThan(15);
+  });
+
   it('refuses a declared equation (equations come from the graph, with twins)', () => {
     const bad = defineVariant({ ...userDssim, doc: [{ eq: 'D = 1', twin: '1' }] });
     expect(() => deriveVariant(bad)).toThrow(/declared equation/);
