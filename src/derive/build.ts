@@ -263,7 +263,7 @@ export function buildDerivation(name: string, title: string, options: SsimOption
   w.p(
     `The loss is the mean of the SSIM map over the region $\\Omega$ (${c.crop > 0 ? `the map without a border of ${c.crop} pixels` : 'the whole map'}) of every channel and image, $|\\Omega|$ values in all${c.reduction === 'sum' ? ' (with reduction "sum", the per-channel means are added instead)' : ''}:`,
   );
-  const eqLoss = w.eq(`L = \\frac{1}{|\\Omega|} \\sum_{p \\in \\Omega} S_p`, 'mean(S_region)', () => {
+  w.eq(`L = \\frac{1}{|\\Omega|} \\sum_{p \\in \\Omega} S_p`, 'mean(S_region)', () => {
     const img = randomImage(rand, [1, 2, k + 6, k + 7], c.dataRange);
     const other = randomImage(rand, [1, 2, k + 6, k + 7], c.dataRange);
     const e = evaluateSsim(img, other, { ...options, downsample: 1, reduction: 'mean' });

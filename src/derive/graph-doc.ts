@@ -365,9 +365,7 @@ export class GraphDoc {
 
   countTex(n: ReduceNode): string {
     if (this.o.regionCounts === true) return '|\\Omega|';
-    const [N, C, H, W] = this.at(n.arg).shape;
-    void N;
-    void C;
+    const [, , H, W] = this.at(n.arg).shape;
     if (n.how === 'planeMean') return 'N_p';
     return H === 1 && W === 1 ? 'P' : 'N';
   }
@@ -587,7 +585,7 @@ export class GraphDoc {
     const m = this.at(n);
     const lhs = this.nameOf(m);
     const at = GraphDoc.pixels(m.shape);
-    const check = (twin: string, scopeAt: (q: number) => Record<string, unknown>): GraphEquation['samples'] => () =>
+    const check = (scopeAt: (q: number) => Record<string, unknown>): GraphEquation['samples'] => () =>
       at.map((q) => ({ scope: scopeAt(q) as Record<string, number>, expected: this.valueOf(m)[q]! }));
     switch (m.kind) {
       case 'input':
@@ -598,7 +596,7 @@ export class GraphDoc {
         return {
           latex: `${lhs} = ${rule.symbol} \\, ${this.nameOf(m.arg)}`,
           twin: `${fn}(1)`,
-          samples: check(`${fn}(1)`, (q) => {
+          samples: check((q) => {
             const scope: Record<string, unknown> = {};
             operatorScope(scope, [{ node: m, arg: this.valueOf(m.arg), forward: true }], q);
             return scope;
@@ -612,7 +610,7 @@ export class GraphDoc {
         return {
           latex: `${lhs} = ${toLatex(m.expr, this.mapNames(m))}`,
           twin,
-          samples: check(twin, (q) => {
+          samples: check((q) => {
             const scope: Record<string, unknown> = {};
             for (const [v, a] of Object.entries(m.args)) scope[`a_${v}`] = broadcast(this.valueOf(a), a.shape, m.shape)[q]!;
             for (const [c, x] of Object.entries(m.consts)) scope[`a_${c}`] = x;
@@ -629,7 +627,7 @@ export class GraphDoc {
         return {
           latex,
           twin,
-          samples: check(twin, (q) => {
+          samples: check((q) => {
             const v = this.valueOf(m.arg);
             const planes = per ? m.shape[0] * m.shape[1] : 1;
             const len = v.length / planes;
