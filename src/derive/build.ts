@@ -15,13 +15,12 @@ import { evaluateSsim, onImageGrid, resolveOptions, ssimGradFloat32Arith, type S
 import { pointwiseSsim } from '../ssim/pointwise.js';
 import { PRESET_SUMMARY } from '../ssim/options.js';
 import type { Block, DerivationDoc, Equation } from './model.js';
+import { GraphDoc, NAMED_TEX, sampleRun, VAR_TEX, withFunctions, type GraphEquation } from './graph-doc.js';
+import { evaluateGraph } from '../graph/evaluate.js';
+import { topoOrder, type FieldNode } from '../graph/node.js';
+import { variantGraph, type VariantInput } from '../variants/evaluate.js';
 
-export const VAR_TEX: Record<string, string> = {
-  mu_x: '\\mu_x', mu_y: '\\mu_y', m_xx: 'm_{xx}', m_yy: 'm_{yy}', m_xy: 'm_{xy}', C1: 'C_1', C2: 'C_2', c_n: 'c_n',
-};
-export const NAMED_TEX: Record<string, string> = {
-  var_x: '\\sigma_x^2', var_y: '\\sigma_y^2', cov: '\\sigma_{xy}', A1: 'A_1', B1: 'B_1', A2: 'A_2', B2: 'B_2', S: 'S',
-};
+export { NAMED_TEX, VAR_TEX };
 
 /** A deterministic generator, so that documents and their samples are reproducible. */
 export function lcg(seed: number): () => number {
@@ -116,6 +115,42 @@ function windowSumTwin(k: number, f: (a: number, b: number) => string): string {
   const terms: string[] = [];
   for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) terms.push(`w_${a} * w_${b} * ${f(a, b)}`);
   return terms.join(' + ');
+}
+
+/** Puts a graph equation in the document (with the printer's functions in its twin's scope). */
+function put(w: Writer, e: GraphEquation): Equation {
+  return w.eq(e.latex, e.twin, withFunctions(e.samples));
+}
+
+/** SSIM's fine graph under the options (without downsampling) on small sample images, as a document walks it. */
+export function ssimGraph(options: SsimOptions, rand: () => number = lcg(0x9a7)): { doc: GraphDoc; x: FieldNode; y: FieldNode; grads: () => { x: Float64Array; y: Float64Array } } {
+  const c = resolveOptions({ ...options, downsample: 1 });
+  const n = c.taps.length + 5;
+  const shape = [1, 1, n, n + 1];
+  const x = randomImage(rand, shape, c.dataRange);
+  const y = randomImage(rand, shape, c.dataRange);
+  const vg = variantGraph(x, y, { ...options, downsample: 1 } as VariantInput);
+  const inputs = topoOrder([vg.loss], true).filter((m) => m.kind === 'input');
+  const img = (name: string): FieldNode => inputs.find((m) => m.kind === 'input' && m.name === name)!;
+  const doc = new GraphDoc({
+    output: vg.loss, expand: true, targets: [{ node: img('x'), tex: 'x' }, { node: img('y'), tex: 'y' }], outputTex: 'L', regionCounts: true,
+    run: () => sampleRun(vg.loss, vg.inputs),
+  });
+  let fused: { x: Float64Array; y: Float64Array } | undefined;
+  const grads = () => {
+    if (fused === undefined) {
+      const r = evaluateGraph(vg.loss, vg.inputs, { wrt: ['x', 'y'] });
+      fused = { x: r.grads.x!, y: r.grads.y! };
+    }
+    return fused;
+  };
+  return { doc, x: img('x'), y: img('y'), grads };
+}
+
+/** The exact gradient of SSIM as the graph gives it (the index page shows it). */
+export function ssimGradientLatex(): string {
+  const sg = ssimGraph({ preset: 'pytorch-ssim' });
+  return `\\frac{\\partial L}{\\partial x} = ${sg.doc.tex(sg.doc.adjointTerm(sg.x))}`;
 }
 
 /** Builds the derivation of SSIM's gradient under `options`. */
@@ -228,7 +263,7 @@ export function buildDerivation(name: string, title: string, options: SsimOption
   w.p(
     `The loss is the mean of the SSIM map over the region $\\Omega$ (${c.crop > 0 ? `the map without a border of ${c.crop} pixels` : 'the whole map'}) of every channel and image, $|\\Omega|$ values in all${c.reduction === 'sum' ? ' (with reduction "sum", the per-channel means are added instead)' : ''}:`,
   );
-  const eqLoss = w.eq(`L = \\frac{1}{|\\Omega|} \\sum_{p \\in \\Omega} S_p`, 'mean(S_region)', () => {
+  w.eq(`L = \\frac{1}{|\\Omega|} \\sum_{p \\in \\Omega} S_p`, 'mean(S_region)', () => {
     const img = randomImage(rand, [1, 2, k + 6, k + 7], c.dataRange);
     const other = randomImage(rand, [1, 2, k + 6, k + 7], c.dataRange);
     const e = evaluateSsim(img, other, { ...options, downsample: 1, reduction: 'mean' });
@@ -247,37 +282,16 @@ export function buildDerivation(name: string, title: string, options: SsimOption
   pointEq('\\frac{\\partial S}{\\partial \\mu_y}', p.partialsY.mu);
   pointEq('\\frac{\\partial S}{\\partial m_{yy}}', p.partialsY.sq);
 
-  // ---- chain rule through the linear operators ----
+  // ---- chain rule through the linear operators: read off the graph ----
   w.h2('The chain rule through the linear operators', 'chain-rule');
-  const gradientSample = (which: 'x' | 'y') => () => {
-    const n = k + 5;
-    const img = randomImage(rand, [1, 1, n, n + 1], c.dataRange);
-    const other = randomImage(rand, [1, 1, n, n + 1], c.dataRange);
-    const e = evaluateSsim(img, other, { ...options, downsample: 1 });
-    const P = which === 'x' ? e.partialsX : e.partialsY;
-    const own = which === 'x' ? e.x : e.y;
-    const far = which === 'x' ? e.y : e.x;
-    const WTmu = e.window.transpose(P.mu), WTsq = e.window.transpose(P.sq), WTcross = e.window.transpose(P.cross);
-    const grad = which === 'x' ? e.termsX : e.termsY;
-    return [0, 7, n * 2 + 3].map((q) => ({
-      scope: { WT_g_mu: WTmu[q]!, WT_g_sq: WTsq[q]!, WT_g_cross: WTcross[q]!, [which]: own[q]!, [which === 'x' ? 'y' : 'x']: far[q]! },
-      expected: grad.mean[q]! + grad.square[q]! + grad.cross[q]!,
-    }));
-  };
+  const sg = ssimGraph(options, rand);
+  const doc = sg.doc;
+  const moment = (label: string): FieldNode => doc.nodes.find((n) => n.label === label)!;
+  const at = (n: FieldNode): number[] => GraphDoc.pixels(n.shape);
   w.p(
-    `The mean and the crop are linear, and their transposes spread the adjoint of $L$ back over the map: with $\\omega_p = 1/|\\Omega|$ inside $\\Omega$ and $0$ outside, the adjoints of the five moment maps are $\\omega \\odot \\partial S / \\partial(\\cdot)$ (eq. ${eqLoss.number}, eq. ${dmx.number} and the following):`,
+    `Reverse mode over SSIM's field graph (src/graph/evaluate.ts, one rule per kind of node) hands the adjoint of $L$ back through the mean ($1/|\\Omega|$ to every value it averaged)${c.crop > 0 ? ', the crop\'s transpose $R^\\top$ (the region put back in place, zeros outside)' : ''} and the partials of $S$ (eq. ${dmx.number} and the following) to the five moment maps. For the moments of $x$, as the graph gives them:`,
   );
-  w.eq('g_\\mu = \\omega \\odot \\frac{\\partial S}{\\partial \\mu_x}, \\qquad g_{xx} = \\omega \\odot \\frac{\\partial S}{\\partial m_{xx}}, \\qquad g_{xy} = \\omega \\odot \\frac{\\partial S}{\\partial m_{xy}}', 'omega * dS_dmu_x', () => {
-    const n = k + 5;
-    const e = evaluateSsim(randomImage(rand, [1, 1, n, n], c.dataRange), randomImage(rand, [1, 1, n, n], c.dataRange), { ...options, downsample: 1 });
-    const mu = e.partialsX.mu;
-    const q = Math.floor(mu.length / 2);
-    const raw = evaluate(p.partialsX.mu, {
-      mu_x: e.window.apply(e.x)[q]!, mu_y: e.window.apply(e.y)[q]!, m_xx: e.window.apply(e.x.map((v) => v * v))[q]!,
-      m_yy: e.window.apply(e.y.map((v) => v * v))[q]!, m_xy: e.window.apply(e.x.map((v, i) => v * e.y[i]!))[q]!, C1: c.C1, C2: c.C2, c_n: c.covNorm,
-    });
-    return [{ scope: { omega: e.weights[q]!, dS_dmu_x: raw }, expected: mu[q]! }];
-  });
+  put(w, doc.partsEquation(['mu_x', 'm_xx', 'm_xy'].map((l) => ({ lhs: doc.adjointOf(moment(l)), term: doc.adjointTerm(moment(l)), expected: () => doc.adjointValue(moment(l)) })), at(moment('mu_x'))));
   w.p(
     `Each moment map is a windowed mean, a linear map of $x$ (or of $x \\odot x$, $x \\odot y$), so its adjoint is the transpose $W^\\top$: ${bt.transpose}. Away from the border:`,
   );
@@ -300,19 +314,11 @@ export function buildDerivation(name: string, title: string, options: SsimOption
     },
   );
   w.p(
-    'The moments depend on $x$ through $x$ itself ($\\mu_x$), through $x \\odot x$ (whose derivative is $2x$) and through $x \\odot y$ (derivative $y$). The exact gradient is therefore the sum of three transposed partial maps:',
+    'The moments depend on $x$ through $x$ itself ($\\mu_x = W x$), through $p_{xx} = x \\odot x$ (partial $2x$) and through $p_{xy} = x \\odot y$ (partial $y$). Reverse mode through the transposed windows and the products\' partials gives the exact gradient, assembled from the graph and checked against the generated kernels:',
   );
-  const gx = w.eq(
-    '\\frac{\\partial L}{\\partial x} = W^\\top g_\\mu + 2\\, x \\odot W^\\top g_{xx} + y \\odot W^\\top g_{xy}',
-    'WT_g_mu + 2 * x * WT_g_sq + y * WT_g_cross',
-    gradientSample('x'),
-  );
-  w.p('and, with the partials with respect to $y$\'s moments (the cross term is shared):');
-  w.eq(
-    '\\frac{\\partial L}{\\partial y} = W^\\top g_{\\mu_y} + 2\\, y \\odot W^\\top g_{yy} + x \\odot W^\\top g_{xy}',
-    'WT_g_mu + 2 * y * WT_g_sq + x * WT_g_cross',
-    gradientSample('y'),
-  );
+  const gx = put(w, doc.termEquation('\\frac{\\partial L}{\\partial x}', doc.adjointTerm(sg.x), at(sg.x), () => sg.grads().x));
+  w.p("and, with the partials with respect to $y$'s moments (the cross term is shared):");
+  put(w, doc.termEquation('\\frac{\\partial L}{\\partial y}', doc.adjointTerm(sg.y), at(sg.y), () => sg.grads().y));
   if (c.downsample !== 1) w.p("With downsampling, these are gradients with respect to the downsampled images; the gradient with respect to the input is $D^\\top$ of them: each downsampled pixel's adjoint spread back, $1/f^2$ each, over the $f \\times f$ box it averaged (folded at the border by the half-sample symmetric rule).");
 
   // ---- the seed question ----
@@ -321,7 +327,7 @@ export function buildDerivation(name: string, title: string, options: SsimOption
     'A common hand derivation (the question this project started from) applies the chain rule at one pixel as if the statistics at pixel $p$ depended only on $x_p$: it multiplies the pixel\'s own partials by $W^\\top \\mathbf{1}$, the column sums of the window, instead of correlating the partial maps with the window:',
   );
   w.eq(
-    '\\frac{\\partial L}{\\partial x} \\overset{?}{=} \\left(W^\\top \\mathbf{1}\\right) \\odot \\left(g_\\mu + 2\\, x \\odot g_{xx} + y \\odot g_{xy}\\right)',
+    '\\frac{\\partial L}{\\partial x} \\overset{?}{=} \\left(W^\\top \\mathbf{1}\\right) \\odot \\left(g_{\\mu_x} + 2\\, x \\odot g_{xx} + y \\odot g_{xy}\\right)',
     'WT_1 * (g_mu + 2 * x * g_xx + y * g_xy)',
     () => {
       const n = k + 5;

@@ -132,7 +132,7 @@ export function renderHtml(doc: DerivationDoc, header: string, opts: HtmlOptions
 export function renderIndexHtml(docs: readonly DerivationDoc[], header: string, sample: string): string {
   const items = docs.map((d) => `<li><a href="${d.name}.html">${escapeHtml(d.title)}</a> (<a href="${d.name}.md">markdown</a>)<br><small>${proseHtml(d.summary)}</small></li>`).join('\n');
   const body = `<h1>ssim-grad: derivations of the SSIM gradient</h1>
-<p>Each document derives the exact gradient of SSIM for one family of presets, line by line, printed from the expression graph that also generates the kernels. The gradient, in every one of them:</p>
+<p>Each document derives an exact gradient line by line, printed from the graph ssim-grad evaluates: SSIM for one family of presets, or a variant from its declaration. SSIM's gradient, as reverse mode over its graph gives it:</p>
 <div class="equation">${renderKatex(sample, true)}</div>
 <ul>
 ${items}

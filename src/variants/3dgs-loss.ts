@@ -17,6 +17,12 @@ export default defineVariant({
       check: (v) => (typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'expected a number in [0, 1]'),
     },
   },
+  doc: [
+    { document: '3dgs-loss', title: 'The 3D Gaussian splatting loss (1 - lambda) L1 + lambda (1 - SSIM) and its gradient', summary: '3DGS training loss, lambda 0.2' },
+    {
+      p: 'The training loss of 3D Gaussian splatting (graphdeco-inria/gaussian-splatting, train.py) mixes an L1 term with DSSIM, the rendering $x$ against the ground truth $y$, SSIM as in [the pytorch-ssim derivation](ssim-pytorch-ssim.md) ($\\lambda = 0.2$ by default, `--lambda`). The absolute value\'s derivative is the sign, $0$ where $x = y$, as PyTorch takes it.',
+    },
+  ],
   loss: ({ x, y, values, g }) => {
     const lambda = values.lambda as number;
     const { e } = g;

@@ -26,6 +26,15 @@ export default defineVariant({
       check: (v) => (Array.isArray(v) && v.every((w) => w >= 0) ? undefined : 'expected one or more numbers >= 0'),
     },
   },
+  doc: [
+    { document: 'ms-ssim-pytorch-msssim', title: 'MS-SSIM and its gradient: pytorch_msssim.ms_ssim', summary: 'MS-SSIM, pytorch-msssim pooling (zero padding counted)', options: { preset: 'pytorch-msssim' } },
+    { document: 'ms-ssim-tf', title: 'MS-SSIM and its gradient: tf.image.ssim_multiscale', summary: 'MS-SSIM, TensorFlow pooling (edge repeated)', options: { preset: 'tf', dataRange: 255 } },
+    {
+      p: `MS-SSIM compares the images at $J$ scales (${MSSSIM_WEIGHTS.length} by default, weights $w_j$ = ${MSSSIM_WEIGHTS.join(', ')}), each a 2 x 2 average $P$ of the one before. Every scale uses the windows, moments and statistics of SSIM: at scales $j < J$ only the per-plane mean of the contrast-structure term $\\mathrm{cs} = A_2 / B_2$, at the coarsest the mean of all of $S$. The value multiplies the scales, each through relu and raised to its weight, and averages the planes (images and channels); relu's derivative is taken as 0 where a mean is not positive, as PyTorch takes it.`,
+    },
+    { only: 'ms-ssim-pytorch-msssim', p: 'Pooling as pytorch-msssim does it (`avg_pool2d` with padding size % 2, the padding counted): an odd size gets a zero row or column in front, then 2 x 2 blocks are averaged; its transpose spreads each pooled adjoint, a quarter each, over the block it averaged and drops what fell on the padding. The SSIM of one scale is derived in [the pytorch-msssim SSIM derivation](ssim-pytorch-msssim.md).' },
+    { only: 'ms-ssim-tf', p: 'Pooling as tf.image.ssim_multiscale does it: an odd size first repeats its last row or column, then 2 x 2 blocks are averaged; its transpose spreads each pooled adjoint, a quarter each, over the block it averaged and folds what fell on the repeated edge back onto it. The SSIM of one scale is derived in [the tf SSIM derivation](ssim-tf.md).' },
+  ],
   downsamples: false,
   loss: ({ x, y, values, config, g }) => {
     const weights = values.weights as readonly number[];

@@ -53,8 +53,20 @@ export interface LossContext {
   readonly g: GraphKit;
 }
 
-/** A paragraph or a displayed formula of a variant's derivation document. */
-export type DocBlock = { readonly p: string } | { readonly h2: string } | { readonly eq: string; readonly twin?: string };
+/**
+ * A block of a variant's derivation document (src/derive/variant-doc.ts prints the graph's
+ * equations after them): a paragraph ($inline LaTeX$, `code`, [links](other.md)) or a heading,
+ * shown in every document of the variant or, with `only`, in the one of that name; or a
+ * `document` block, which asks for one document (file stem, title, summary, and the options it is
+ * derived under: a variant may have a document per preset). Without `document` blocks a variant
+ * gets one document named after it. An `eq` is refused: every displayed equation comes from the
+ * graph, with a twin checked against the evaluator.
+ */
+export type DocBlock =
+  | { readonly p: string; readonly only?: string }
+  | { readonly h2: string; readonly only?: string }
+  | { readonly eq: string; readonly twin?: string }
+  | { readonly document: string; readonly title?: string; readonly summary?: string; readonly options?: Readonly<Record<string, unknown>> };
 
 export interface VariantDeclaration {
   /** Its name on the command line (`--variant NAME`), lower case, digits and dashes. */

@@ -29,6 +29,15 @@ export default defineVariant({
   summary: "Wang et al.'s general form: mean of l^alpha c^beta s^gamma",
   options: { alpha: exponent('luminance term l'), beta: exponent('contrast term c'), gamma: exponent('structure term s (C3 = C2/2)') },
   downsamples: false,
+  doc: [
+    { document: 'wang', title: "Wang et al.'s general form l^alpha c^beta s^gamma and its gradient", summary: 'the general form of Wang et al. 2004' },
+    {
+      p: 'Wang et al. 2004 (their equation 12) write SSIM as three factors with exponents, $l^\\alpha c^\\beta s^\\gamma$ with $C_3 = C_2 / 2$ and $\\sigma = \\sqrt{\\max(\\sigma^2, 0)}$ (`--alpha --beta --gamma`, 1 by default, when it is SSIM exactly). The moments and statistics are those of [the SSIM derivation](ssim-pytorch-ssim.md).',
+    },
+    {
+      p: "The square root's derivative, $1/(2\\sigma)$, is infinite where a variance is zero; there the gradient takes $\\partial\\sigma/\\partial\\sigma^2 = 0$, written $H(\\sigma^2) / (2 \\sqrt{\\max(\\sigma^2, 10^{-30})})$ in the partials below, so the terms through $\\sigma$ drop out and no NaN or infinity reaches the gradient. The guard $10^{-30}$ is a normal float32 number, so that the float32-arithmetic rounding floor follows the same rule.",
+    },
+  ],
   loss: ({ x, y, values, g }) => {
     const [alpha, beta, gamma] = [values.alpha as number, values.beta as number, values.gamma as number];
     return g.windowed(x, y, { graph: mapFor(alpha, beta, gamma), kernels: 'wang', kernelParams: { alpha, beta, gamma } }, 'loss');
