@@ -37,7 +37,7 @@ export default defineVariant({
   },
   doc: [
     { p: 'SSIM of the luma of two RGB images: a 1 x 3 matrix across channels at every pixel, then SSIM of the one-channel images.' },
-    { eq: 'Y = c_R R + c_G G + c_B B, \\qquad L = \\mathrm{SSIM}(Y(x), Y(y))' },
+    { p: 'That is $Y = c_R R + c_G G + c_B B$ and $L = \\mathrm{SSIM}(Y(x), Y(y))$.' },
     { p: 'The channel matrix is linear, so its transpose carries dL/dY back: dL/dx_k = c_k dL/dY for k = R, G, B.' },
   ],
   scaleNote: 'the exact gradient is c_k times d SSIM(Y)/dY in channel k',

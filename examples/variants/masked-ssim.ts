@@ -34,7 +34,7 @@ export default defineVariant({
   },
   doc: [
     { p: 'SSIM weighted by a per-pixel mask m (3D Gaussian splatting trained with a mask): the mean of m S over pixels, channels and images, divided by the mean of m; m broadcasts over the channels and is a constant.' },
-    { eq: 'L = \\frac{\\sum_{n,c,i,j} m_{n,i,j}\\, S_{n,c,i,j}}{C \\sum_{n,i,j} m_{n,i,j}}' },
+    { p: 'That is $L = \\sum_{n,c,i,j} m_{n,i,j} S_{n,c,i,j} / (C \\sum_{n,i,j} m_{n,i,j})$.' },
     { p: 'Its gradient is that of the SSIM map with the map pixels weighted by m / (C sum m) instead of 1 / (N C H W): the window transpose W^T carries the weights to the image pixels.' },
   ],
   scaleNote: 'the exact gradient carries the mask: the map pixel (n, c, i, j) is weighted by m[n,i,j] / (C sum m)',

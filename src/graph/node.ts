@@ -140,4 +140,5 @@ export function topoOrder(outputs: readonly FieldNode[], expand: boolean | ((b: 
 }
 
 /** The output of a node as the evaluator sees it (a block stands for its fine graph's output when expanded). */
-export const resolved = (n: FieldNode, expand: (b: BlockNode) => boolean): FieldNode => (n.kind === 'block' && expand(n) ? resolved(n.expanded, expand) : n);
+export const resolved = (n: FieldNode, expand: boolean | ((b: BlockNode) => boolean)): FieldNode =>
+  n.kind === 'block' && (typeof expand === 'function' ? expand(n) : expand) ? resolved(n.expanded, expand) : n;
