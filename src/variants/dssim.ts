@@ -13,6 +13,7 @@ export default defineVariant({
       check: (v) => (v === 1 || v === 2 ? undefined : 'expected 1 or 2'),
     },
   },
+  tiles: true,
   loss: ({ x, y, values, g }) => {
     const d = values.dssimDivisor as number;
     return g.map(({ s }) => g.e.div(g.e.sub(1, s!), d), { s: g.ssim(x, y) }, { label: 'dssim' });
