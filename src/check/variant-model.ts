@@ -250,14 +250,17 @@ export function variantPieces(x: Tensor, y: Tensor, options: VariantOptions, sid
   };
   let ms: MsModel | undefined;
   let wang: MapParts | undefined;
-  Object.defineProperty(pieces, 'ms', { get: () => (ms ??= msModel(x, y, options)), enumerable: false });
-  Object.defineProperty(pieces, 'wang', { get: () => (wang ??= wangParts(x, y, options)), enumerable: false });
+  Object.defineProperties(pieces, {
+    ms: { get: () => (ms ??= msModel(x, y, options)), enumerable: false },
+    wang: { get: () => (wang ??= wangParts(x, y, options)), enumerable: false },
+  });
   return pieces as unknown as VariantPieces;
 }
 
 /** The pieces with some fields changed (the old model's getters kept, not computed). */
 export function amendPieces(p: VariantPieces, changes: Partial<Pick<VariantPieces, 'exact' | 'offset'>>): VariantPieces {
   const out = { ...p, ...changes };
-  for (const k of ['ms', 'wang'] as const) Object.defineProperty(out, k, Object.getOwnPropertyDescriptor(p, k)!);
+  const { ms, wang } = Object.getOwnPropertyDescriptors(p);
+  Object.defineProperties(out, { ms: ms!, wang: wang! });
   return out as VariantPieces;
 }
