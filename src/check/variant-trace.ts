@@ -18,10 +18,9 @@
  */
 import { InputError, shape4, sizeOf, type Tensor } from '../field/index.js';
 import { evaluateGraph } from '../graph/evaluate.js';
-import { topoOrder, type FieldNode } from '../graph/node.js';
-import type { SsimEvaluation } from '../ssim/index.js';
+import { topoOrder } from '../graph/node.js';
 import { checkGradient } from './diagnose.js';
-import { formatTrace, tracePixel, traceEvaluation, type TraceInput, type TraceResult } from './trace.js';
+import { formatTrace, graphSource, tracePixel, traceEvaluation, type TraceInput, type TraceResult } from './trace.js';
 import { isPlain, plainOptions, ssimBlockOf, variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
 
 type Terms = { readonly mean: number; readonly square: number; readonly cross: number };
@@ -115,7 +114,7 @@ export function traceVariantPixel(input: TraceInput): VariantTraceResult {
 
   const only = wins.length === 1 ? wins[0]! : null;
   if (only !== null && only.images.x.kind === 'input' && only.images.y.kind === 'input') {
-    const mapTrace = traceEvaluation(mapEvaluation(pieces, pieces.shares[0]!), { x, y, options, wrt, pixel, top }, pieces.variant);
+    const mapTrace = traceEvaluation(graphSource(pieces, pieces.shares[0]!), { x, y, options, wrt, pixel, top }, pieces.variant);
     return withCandidate({ ...base, total: mapTrace.total + (l1?.value ?? 0), mapTrace, ...rest });
   }
 
@@ -140,32 +139,6 @@ function restAt(pieces: VariantPieces, p: number): VariantTraceResult['l1'] {
   if (adj === undefined) return { coefficient: value, sign: 1, value, through: 'the rest of the graph' };
   const coefficient = adj.length === 1 ? adj[0]! : adj[p]!;
   return { coefficient, sign: coefficient === 0 ? 0 : value / coefficient, value, through: from[0]!.label };
-}
-
-/**
- * The one windowed map's values as an SSIM evaluation for the map trace: its partials are the
- * recorded adjoints of the moment nodes (d value/d mu_x, d value/d m_xx, ...), its terms and
- * gradient the pieces'.
- */
-function mapEvaluation(pieces: VariantPieces, share: WindowedShare): SsimEvaluation {
-  const { record, graph } = pieces;
-  const m = share.windowed.moments;
-  const adj = (node: FieldNode): Float64Array => record.adjoints.get(node.id) ?? new Float64Array(sizeOf(node.shape));
-  return {
-    shape: graph.shape,
-    workShape: graph.shape,
-    config: graph.config,
-    x: graph.inputs.x!,
-    y: graph.inputs.y!,
-    window: m.mu_x.op,
-    map: record.values.get(share.windowed.map.id)!,
-    partialsX: { mu: adj(m.mu_x), sq: adj(m.m_xx), cross: adj(m.m_xy) },
-    partialsY: { mu: adj(m.mu_y), sq: adj(m.m_yy), cross: adj(m.m_xy) },
-    termsX: pieces.terms,
-    termsY: pieces.terms,
-    gradX: pieces.exact,
-    gradY: pieces.exact,
-  } as unknown as SsimEvaluation;
 }
 
 /** One windowed map's row: its plane value and adjoint, the pixels p feeds on its grid, its terms at p. */
