@@ -46,7 +46,11 @@ export const SUBSAMPLE_DEFAULTS: Required<SubsampleOptions> = { minValues: 2 ** 
  * the rest (the 3DGS loss's L1 term, 1/N of the values, not omega) is rescaled on the tile
  * (stripContext). Not MS-SSIM: its plane means couple every pixel of a plane at every scale.
  */
-export const tiles = (variant: VariantRef): boolean => findVariant(variant).tiles === true;
+export function tiles(variant: VariantRef): boolean {
+  const d = findVariant(variant);
+  // a tile cuts x and y only: a variant that reads a field option (a mask) is checked whole
+  return d.tiles === true && !Object.values(d.options ?? {}).some((o) => o.kind === 'field');
+}
 
 /** The built-in variants that tile (those whose declaration sets `tiles`). */
 export const SUBSAMPLED_VARIANTS: readonly string[] = BUILT_IN_VARIANTS.filter((v) => v.tiles === true).map((v) => v.name);

@@ -101,3 +101,18 @@ describe('a user variant through the candidate interface', () => {
     expect(fullOptions({}).variant).toBeUndefined();
   });
 });
+
+describe('a user variant and the subsample', () => {
+  it('tiles only where the declaration says so, and never with a field option (a tile cuts x and y only)', async () => {
+    const { planSubsample } = await import('../../src/check/subsample.js');
+    const { resolveOptions } = await import('../../src/ssim/options.js');
+    const cfg = resolveOptions({});
+    const big = [1, 3, 2160, 3840] as const;
+    expect(planSubsample(big, cfg, luma)).toBeNull();
+    const half = defineVariant({ name: 'half-ssim', summary: 'SSIM / 2', loss: ({ x, y, g }) => g.affine(g.ssim(x, y), 0.5), tiles: true });
+    expect(planSubsample(big, cfg, half)).not.toBeNull();
+    expect(planSubsample(big, cfg, { ...masked, tiles: true })).toBeNull();
+    expect(planSubsample(big, cfg, 'dssim')).not.toBeNull();
+    expect(planSubsample(big, cfg, 'ms-ssim')).toBeNull();
+  });
+});
