@@ -1,6 +1,6 @@
 /**
  * The window's 1-D index tables for a configuration, as `windowMean` builds them: the tracer
- * reads them to name the input pixel each tap reads, and the float32 emulation runs on them.
+ * reads them to name the input pixel each tap reads (which taps, and whether through the boundary).
  */
 import { axisOp, identityAxis, type AxisOp, type Shape4 } from '../field/index.js';
 import type { SsimConfig } from '../ssim/index.js';

@@ -14,7 +14,8 @@ import { basename, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, type Tensor } from '../field/index.js';
 import { readTensor } from '../io/index.js';
-import { MSSSIM_WEIGHTS, resolveOptions, type VariantOptions } from '../ssim/index.js';
+import { resolveOptions, type VariantOptions } from '../ssim/index.js';
+import { findVariant, PLAIN } from '../variants/registry.js';
 
 /** A candidate as the checker takes it. */
 export interface LoadedCandidate {
@@ -64,14 +65,17 @@ export function fullOptions(options: VariantOptions): VariantOptions {
     padding: c.padding, sampleCovariance: c.sampleCovariance, crop: c.crop, skipShortAxes: c.skipShortAxes,
     downsample: c.downsample, reduction: c.reduction,
   };
-  // a variant's candidate is told the variant and its options, defaults filled
-  const v = options.variant;
-  if (v === undefined || v === 'ssim') return full;
-  full.variant = v;
-  if (v === 'ms-ssim') full.weights = [...(options.weights ?? MSSSIM_WEIGHTS)];
-  if (v === '3dgs-loss') full.lambda = options.lambda ?? 0.2;
-  if (v === 'dssim') full.dssimDivisor = options.dssimDivisor ?? 2;
-  if (v === 'wang') Object.assign(full, { alpha: options.alpha ?? 1, beta: options.beta ?? 1, gamma: options.gamma ?? 1 });
+  // a variant's candidate is told the variant (by name) and every option it declares: numbers
+  // with their defaults filled, fields as the tensors given
+  const decl = findVariant(options.variant);
+  if (decl === PLAIN) return full;
+  const given: Readonly<Record<string, unknown>> = { ...options, ...((options as { variantOptions?: Readonly<Record<string, unknown>> }).variantOptions ?? {}) };
+  const out = full as Record<string, unknown>;
+  out['variant'] = decl.name;
+  for (const [key, o] of Object.entries(decl.options ?? {})) {
+    const v = given[key] ?? o.default;
+    if (v !== undefined) out[key] = Array.isArray(v) ? [...(v as readonly number[])] : v;
+  }
   return full;
 }
 

@@ -3,14 +3,16 @@
  * is rounding (against the measured floor), and says what the mistake is when it is not.
  */
 import { shape4, type Shape4, type Tensor } from '../field/index.js';
-import { evaluateSsim, evaluateVariant, ssimGradFast, type SsimConfig, type SsimEvaluation, type SsimOptions, type Variant } from '../ssim/index.js';
+import { evaluateSsim, evaluateVariant, ssimGradFast, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
 import { downsampleFactor, resolveOptions } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
 import { applicableMistakes, distinctMistakes, type KnownMistake, type MistakeContext } from './mistakes.js';
 import { describeSubsample, keptRuns, planFor, stripContext, takeKept, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
 import { variantMistakes } from './variant-mistakes.js';
-import { plainOptions, variantGradient32, variantOf, variantPieces, type VariantPieces } from './variant-model.js';
+import { declarationOf, isPlain, plainOptions, variantGradient32, variantPieces, type VariantPieces } from './variant-model.js';
+import { BUILT_IN_VARIANTS, PLAIN } from '../variants/registry.js';
+import type { VariantDeclaration } from '../variants/types.js';
 import { floorOf } from './floor.js';
 import type { VariantOptions } from '../ssim/index.js';
 
@@ -161,17 +163,27 @@ export function bandOf(config: SsimConfig, inputShape: Shape4): number {
 
 /** Checks a candidate gradient against the exact one. */
 export function checkGradient(input: CheckInput): CheckResult {
-  const variant = variantOf(input.options);
-  const options: SsimOptions = variant === 'ssim' ? input.options : plainOptions(input.options);
-  const plan = input.subsample === false ? null : planFor(input.x, resolveOptions(options), variant, input.subsample);
+  // null: plain SSIM (the report has no `variant`, the floor comes from its generated float32 kernels)
+  const variant = isPlain(input.options) ? null : declarationOf(input.options);
+  const options: SsimOptions = variant === null ? input.options : plainOptions(input.options);
+  const plan = input.subsample === false ? null : planFor(input.x, resolveOptions(options), variant ?? PLAIN, input.subsample);
   return plan === null ? checkWhole(input, variant, options) : checkSubsampled(input, variant, options, plan);
+}
+
+/**
+ * The known mistakes for a variant (variant-mistakes.ts's library for a built-in; none yet for a
+ * user's declaration, whose mistakes come with the library of graph rewrites).
+ */
+function mistakeLibrary(variant: VariantDeclaration | null): readonly KnownMistake[] {
+  if (variant === null) return variantMistakes(PLAIN.name);
+  return BUILT_IN_VARIANTS.includes(variant) ? variantMistakes(variant.name) : [];
 }
 
 /** Reports progress: `done` of `total` units of work, and what runs now. */
 export type CheckProgress = (done: number, total: number, what: string) => void;
 
 /** The whole images at once: every array over the whole images (small images; the tracer). */
-function checkWhole(input: CheckInput, variant: Variant, options: SsimOptions): CheckResult {
+function checkWhole(input: CheckInput, variant: VariantDeclaration | null, options: SsimOptions): CheckResult {
   const { x, y, wrt } = input;
   const progress = input.progress ?? (() => {});
   progress(0, 3, 'exact gradient');
@@ -181,7 +193,7 @@ function checkWhole(input: CheckInput, variant: Variant, options: SsimOptions): 
     const t = wrt === 'x' ? e.termsX : e.termsY;
     return { mean: D(t.mean), square: D(t.square), cross: D(t.cross) };
   };
-  const pieces = variant === 'ssim' ? undefined : variantPieces(x, y, input.options, wrt, ssimTerms);
+  const pieces = variant === null ? undefined : variantPieces(x, y, input.options, wrt);
   const exact = pieces?.exact ?? (wrt === 'x' ? e.gradX : e.gradY);
   const candidate = candidateOf(input, exact.length);
   progress(1, 3, 'rounding floor');
@@ -190,13 +202,13 @@ function checkWhole(input: CheckInput, variant: Variant, options: SsimOptions): 
   for (const w of e.weights) unit = Math.max(unit, w / e.config.dataRange);
   const floor = pieces === undefined ? roundingFloor(x, y, options, wrt, exact, unit) : floorOf(variantGradient32(x, y, input.options, wrt), exact, unit);
   const whole = compareWhole(candidate, exact, floor, shape4(x, 'x'), borderBand(e, e.shape), input.float32);
-  // a variant's terms: SSIM's times d value/d ssim (the L1 term taken off the candidate first), Wang's, or MS-SSIM's summed over scales
+  // a variant's terms: what reaches x through its windowed maps' mu_x, x x and x y, summed over them (the rest taken off the candidate first)
   const t = pieces?.terms ?? ssimTerms();
   const off = pieces?.offset ?? null;
   const terms = termFit(off === null ? candidate : candidate.map((v, i) => v - off[i]!), [t.mean, t.square, t.cross]);
   progress(2, 3, 'known mistakes');
   const context: MistakeContext = { x, y, options, e, wrt, ...(pieces !== undefined ? { pieces } : {}) };
-  const mistakes = applicableMistakes(context, exact, variantMistakes(variant));
+  const mistakes = applicableMistakes(context, exact, mistakeLibrary(variant));
   const { report, named } = finish({
     input, variant, whole, terms, mistakes, mistakeCandidate: candidate, count: Math.round(1 / e.weights.find((w) => w > 0)!),
     config: e.config, ssim: e.ssim, value: pieces?.value,
@@ -210,7 +222,7 @@ function checkWhole(input: CheckInput, variant: Variant, options: SsimOptions): 
  * the whole images, the known mistakes and the term fit on the plan's strips. The evaluation, the
  * context and the pieces of the result are computed over the whole images when first read.
  */
-function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptions, plan: SubsamplePlan): CheckResult {
+function checkSubsampled(input: CheckInput, variant: VariantDeclaration | null, options: SsimOptions, plan: SubsamplePlan): CheckResult {
   const { x, y, wrt } = input;
   const progress = input.progress ?? (() => {});
   const units = 3 + plan.strips.length;
@@ -218,7 +230,7 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
   let exact: Float64Array;
   let ssim: number;
   let value: number | undefined;
-  if (variant === 'ssim') {
+  if (variant === null) {
     // one gradient only: S is symmetric, so d/dy S(x, y) is d/dx S(y, x)
     const r = wrt === 'x' ? ssimGradFast(x, y, options, 'float64', 'x') : ssimGradFast(y, x, options, 'float64', 'x');
     exact = r.gradX.data as Float64Array;
@@ -234,13 +246,13 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
   const config = resolveOptions(options);
   // the loss's own gradient scale per pixel (the mean's weight over L): what a floor of zero is raised to
   const unit = plan.whole.omega / config.dataRange;
-  const floor = variant === 'ssim' ? roundingFloor(x, y, options, wrt, exact, unit) : floorOf(variantGradient32(x, y, input.options, wrt), exact, unit);
+  const floor = variant === null ? roundingFloor(x, y, options, wrt, exact, unit) : floorOf(variantGradient32(x, y, input.options, wrt), exact, unit);
   progress(2, units, 'errors');
   const shape = plan.shape;
   const whole = compareWhole(candidate, exact, floor, shape, bandOf(config, shape), input.float32);
 
   // the strips: each mistake's values on the kept rows, put end to end, scaled by rho
-  const library = variantMistakes(variant);
+  const library = mistakeLibrary(variant);
   const kept = plan.kept;
   const at = { cand: new Float64Array(kept), offset: new Float64Array(kept), exact: new Float64Array(kept), fromStrips: new Float64Array(kept) };
   const termsKept = { mean: new Float64Array(kept), square: new Float64Array(kept), cross: new Float64Array(kept) };
@@ -252,7 +264,7 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
     const runs = keptRuns(shape, s);
     const put = (dst: Float64Array, src: ArrayLike<number>, k: number, from: 'whole' | 'strip'): void => dst.set(takeKept(src, runs, from, k), o);
     put(at.cand, candidate, 1, 'whole');
-    // the part of the candidate outside the three terms (the 3DGS loss's L1 term), taken off before the terms fit
+    // the part of the candidate outside the windowed maps (the 3DGS loss's L1 term), taken off before the terms fit
     if (offset !== null) put(at.offset, offset, rho, 'strip');
     put(at.exact, exact, 1, 'whole');
     put(at.fromStrips, stripExact, rho, 'strip');
@@ -296,7 +308,7 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
   const evaluation = lazy(() => evaluateSsim(x, y, options));
   const pieces = lazy(() => {
     const e = evaluation();
-    return variant === 'ssim' ? undefined : variantPieces(x, y, input.options, wrt, () => (wrt === 'x' ? e.termsX : e.termsY));
+    return variant === null ? undefined : variantPieces(x, y, input.options, wrt);
   });
   const result = { report, exact, candidate, named } as CheckResult;
   Object.defineProperty(result, 'evaluation', { get: evaluation, enumerable: true });
@@ -304,7 +316,7 @@ function checkSubsampled(input: CheckInput, variant: Variant, options: SsimOptio
     get: lazy((): MistakeContext => { const p = pieces(); return { x, y, options, e: evaluation(), wrt, ...(p !== undefined ? { pieces: p } : {}) }; }),
     enumerable: true,
   });
-  if (variant !== 'ssim') Object.defineProperty(result, 'pieces', { get: pieces, enumerable: true });
+  if (variant !== null) Object.defineProperty(result, 'pieces', { get: pieces, enumerable: true });
   return result;
 }
 
@@ -345,7 +357,8 @@ function compareWhole(candidate: Float64Array, exact: Float64Array, floor: Round
 /** The report from the whole-image comparison and the mistakes (over the whole images or the subsample). */
 function finish(a: {
   input: CheckInput;
-  variant: Variant;
+  /** The variant's declaration, or null for plain SSIM. */
+  variant: VariantDeclaration | null;
   whole: WholeComparison;
   terms: TermFit;
   mistakes: ReadonlyArray<{ mistake: KnownMistake; gradient: Float64Array }>;
@@ -440,7 +453,7 @@ function finish(a: {
   if (verdict === 'mismatch') {
     // residuals relative to the candidate: where the exact gradient is ~0, the allowance over the candidate's norm
     const candidateTol = tolOf(w.candidateNorm, { exactNorm: w.exactNorm, floorL2: floor.l2 });
-    diagnosis.push(scaleDiagnosis(w.scale, candidateTol, a.count, w.candidateNorm, variant));
+    diagnosis.push(scaleDiagnosis(w.scale, candidateTol, a.count, w.candidateNorm, variant ?? PLAIN));
     diagnosis.push(whereDiagnosis(w.regions, K * floor.relL2));
     // the terms fit, unless it ran on tiles that hold no error
     if (!tilesBlind) diagnosis.push(termsDiagnosis(terms, candidateTol));
@@ -452,7 +465,7 @@ function finish(a: {
     wrt: input.wrt,
     shape: [...input.x.shape],
     ssim: a.ssim,
-    ...(variant !== 'ssim' ? { variant: { name: variant, value: a.value!, options: variantOptionValues(input.options) } } : {}),
+    ...(variant !== null ? { variant: { name: variant.name, value: a.value!, options: variantOptionValues(input.options, variant) } } : {}),
     configuration: {
       preset: cfg.preset, window: cfg.window, size: cfg.size, sigma: cfg.sigma, padding: cfg.padding, C1: cfg.C1, C2: cfg.C2,
       sampleCovariance: cfg.sampleCovariance, crop: cfg.crop, downsample: String(cfg.downsample), reduction: cfg.reduction,
@@ -476,24 +489,23 @@ function finish(a: {
   return { report, named };
 }
 
-/** The variant's own options as given (for the report). */
-function variantOptionValues(o: VariantOptions): Record<string, number | readonly number[]> {
+/** The variant's own number options as given (for the report; field options are tensors and stay out). */
+function variantOptionValues(o: VariantOptions, decl: VariantDeclaration): Record<string, number | readonly number[]> {
+  const given: Readonly<Record<string, unknown>> = { ...o, ...((o as { variantOptions?: Readonly<Record<string, unknown>> }).variantOptions ?? {}) };
   const out: Record<string, number | readonly number[]> = {};
-  for (const k of ['weights', 'lambda', 'dssimDivisor', 'alpha', 'beta', 'gamma'] as const) if (o[k] !== undefined) out[k] = o[k]!;
+  for (const [k, option] of Object.entries(decl.options ?? {})) {
+    if (option.kind !== 'field' && given[k] !== undefined) out[k] = given[k] as number | readonly number[];
+  }
   return out;
 }
 
-function scaleDiagnosis(scale: ScaleFit, tol: number, count: number, candidateNorm: number, variant = 'ssim'): Diagnosis {
+function scaleDiagnosis(scale: ScaleFit, tol: number, count: number, candidateNorm: number, variant: VariantDeclaration): Diagnosis {
   if (candidateNorm === 0) return { kind: 'scale', message: 'the candidate is zero everywhere' };
   if (scale.residual <= tol) {
     return {
       kind: 'scale',
       message: `the candidate is ${scale.k.toPrecision(6)} x the exact gradient (residual ${e2(scale.residual)}): a normalisation or sign mistake; ` +
-        (variant === 'ssim' || variant === 'wang'
-          ? `the exact gradient carries 1/${count}, the 1/count of the mean over ${count} map pixels`
-          : variant === 'ms-ssim'
-            ? 'each scale carries the 1/count of its own mean and 1/(N C) of the mean over planes'
-            : `the exact gradient carries d ${variant}/d ssim and SSIM's 1/${count}`),
+        `${variant.scaleNote ?? 'the exact gradient carries d value/d ssim'} (the mean over ${count} map pixels carries 1/${count})`,
     };
   }
   return {

@@ -2,14 +2,6 @@
 import type { CheckReport } from './diagnose.js';
 import type { HeatmapInfo } from './heatmap.js';
 
-/** How a variant's float32 gradient is formed (src/check/variant-model.ts). */
-const FLOOR_HOW: Record<string, string> = {
-  dssim: "; SSIM's float32 kernel, then -g/d in float32",
-  '3dgs-loss': "; SSIM's float32 kernel, then (1 - lambda)/N sign(x - y) - lambda g in float32",
-  'ms-ssim': '; every scale, the pooling, the product rule and the transposes in float32',
-  wang: "; the window, Wang's map and its partials, and W^T in float32",
-};
-
 const e2 = (v: number): string => (Number.isFinite(v) ? v.toExponential(2) : String(v));
 
 /** Breaks text into lines of at most `width` characters, each starting with `indent`. */
@@ -54,7 +46,9 @@ export function formatCheckReport(r: CheckReport, names: ReportNames, heatmap?: 
   if (r.subsample !== undefined) {
     out.push(...wrap(`subsample: ${r.subsample.note} (the tiles reproduce the exact gradient to ${e2(r.subsample.exactAgreement)} relative L2)`, '  '));
   }
-  out.push(...wrap(`floor: the exact gradient computed in float32 arithmetic (Math.fround after every operation${FLOOR_HOW[v?.name ?? 'ssim'] ?? ''}) minus the float64 one, on these inputs`, '  '));
+  // a variant's floor is its graph in float32 arithmetic (src/check/variant-model.ts); plain SSIM's its generated float32 kernel
+  const how = v === undefined ? '' : "; the variant's graph in float32 arithmetic";
+  out.push(...wrap(`floor: the exact gradient computed in float32 arithmetic (Math.fround after every operation${how}) minus the float64 one, on these inputs`, '  '));
   out.push('');
   out.push('diagnosis:');
   for (const d of r.diagnosis) {

@@ -20,9 +20,10 @@
  */
 import { shape4, type Shape4, type Tensor } from '../field/index.js';
 import { downsampleFactor, mapGeometry, type SsimConfig } from '../ssim/options.js';
-import { evaluateSsim, type GradientTerms, type SsimOptions, type Variant, type VariantOptions } from '../ssim/index.js';
+import { evaluateSsim, type GradientTerms, type SsimOptions, type VariantOptions } from '../ssim/index.js';
+import { BUILT_IN_VARIANTS, findVariant, type VariantRef } from '../variants/registry.js';
 import type { MistakeContext, WholeCounts } from './mistakes.js';
-import { variantOf, variantPieces } from './variant-model.js';
+import { amendPieces, isPlain, variantPieces } from './variant-model.js';
 
 /** When and how the checker subsamples (tests set smaller values to subsample small images). */
 export interface SubsampleOptions {
@@ -40,11 +41,19 @@ export interface SubsampleOptions {
 export const SUBSAMPLE_DEFAULTS: Required<SubsampleOptions> = { minValues: 2 ** 20, stripRows: 16, stripCols: 64, maxPlanes: 4 };
 
 /**
- * The variants whose exact gradient and mistakes a strip reproduces: those that scale with omega
- * alone, and the 3DGS loss, whose L1 term (1/N of the values, not omega) is rescaled on the strip
+ * Whether a variant's exact gradient and mistakes a tile reproduces: its declaration says so
+ * (`tiles`, src/variants/types.ts): the part through its windowed map scales with omega alone,
+ * the rest (the 3DGS loss's L1 term, 1/N of the values, not omega) is rescaled on the tile
  * (stripContext). Not MS-SSIM: its plane means couple every pixel of a plane at every scale.
  */
-export const SUBSAMPLED_VARIANTS: readonly Variant[] = ['ssim', 'dssim', 'wang', '3dgs-loss'];
+export function tiles(variant: VariantRef): boolean {
+  const d = findVariant(variant);
+  // a tile cuts x and y only: a variant that reads a field option (a mask) is checked whole
+  return d.tiles === true && !Object.values(d.options ?? {}).some((o) => o.kind === 'field');
+}
+
+/** The built-in variants that tile (those whose declaration sets `tiles`). */
+export const SUBSAMPLED_VARIANTS: readonly string[] = BUILT_IN_VARIANTS.filter((v) => v.tiles === true).map((v) => v.name);
 
 /**
  * One tile: rows [cut0, cut1) x columns [cutCols0, cutCols1) of plane `plane` cut out, rows
@@ -81,14 +90,14 @@ function spread(n: number, m: number): number[] {
 
 /**
  * The strips for images of `shape` under `config`, or null when the images are checked whole:
- * small images, a variant outside SUBSAMPLED_VARIANTS, MATLAB's downsampling (f > 1), or images
+ * small images, a variant that does not tile, MATLAB's downsampling (f > 1), or images
  * too short for the strips and their halos to cover less than half of each plane.
  */
-export function planSubsample(shape: Shape4, config: SsimConfig, variant: Variant, opts: SubsampleOptions = {}): SubsamplePlan | null {
+export function planSubsample(shape: Shape4, config: SsimConfig, variant: VariantRef, opts: SubsampleOptions = {}): SubsamplePlan | null {
   const o = { ...SUBSAMPLE_DEFAULTS, ...opts };
   const [N, C, H, W] = shape;
   const total = N * C * H * W;
-  if (total < o.minValues || !SUBSAMPLED_VARIANTS.includes(variant)) return null;
+  if (total < o.minValues || !tiles(variant)) return null;
   if (downsampleFactor(config, H, W) !== 1) return null;
   const k = Math.max(config.size, config.taps.length);
   if (H < k || W < k) return null;
@@ -122,7 +131,7 @@ export function planSubsample(shape: Shape4, config: SsimConfig, variant: Varian
 }
 
 /** The plan for tensors x, y (null: check them whole). */
-export function planFor(x: Tensor, config: SsimConfig, variant: Variant, opts?: SubsampleOptions): SubsamplePlan | null {
+export function planFor(x: Tensor, config: SsimConfig, variant: VariantRef, opts?: SubsampleOptions): SubsamplePlan | null {
   return planSubsample(shape4(x, 'x'), config, variant, opts);
 }
 
@@ -203,14 +212,15 @@ export function stripContext(
   const e = evaluateSsim(xs, ys, ssimOptions);
   const rho = plan.whole.omega / e.weights.find((w) => w > 0)!;
   const ssimTerms = (): GradientTerms => (wrt === 'x' ? e.termsX : e.termsY);
-  let pieces = variantOf(input.options) === 'ssim' ? undefined : variantPieces(xs, ys, input.options, wrt, ssimTerms);
+  let pieces = isPlain(input.options) ? undefined : variantPieces(xs, ys, input.options, wrt);
   if (pieces?.offset != null) {
-    // the 3DGS loss's L1 term carries 1/N of the values, not omega: put it in the whole images' scale over rho
+    // the part outside the windowed map (the 3DGS loss's L1 term) carries 1/N of the values, not omega:
+    // put it in the whole images' scale over rho
     const [N, C, H, W] = plan.shape;
     const kappa = xs.data.length / (N * C * H * W) / rho;
     const sub = pieces.offset;
     const offset = sub.map((v) => kappa * v);
-    pieces = { ...pieces, offset, exact: pieces.exact.map((v, i) => v - sub[i]! + offset[i]!) };
+    pieces = amendPieces(pieces, { offset, exact: pieces.exact.map((v, i) => v - sub[i]! + offset[i]!) });
   }
   const ctx: MistakeContext = { x: xs, y: ys, options: ssimOptions, e, wrt, whole: plan.whole, ...(pieces !== undefined ? { pieces } : {}) };
   return { ctx, rho, exact: pieces?.exact ?? (wrt === 'x' ? e.gradX : e.gradY), terms: pieces?.terms ?? ssimTerms(), offset: pieces?.offset ?? null };

@@ -8,11 +8,13 @@
  * column tap, summed over the taps the boundary rule folds onto p). Grouped by partial, the same
  * sum is the three terms W^T g_mu, 2x W^T g_xx, y W^T g_xy at p.
  */
-import { InputError, type Tensor } from '../field/index.js';
-import { evaluateSsim, type SsimEvaluation, type VariantOptions } from '../ssim/index.js';
-import { downsampleFactor } from '../ssim/options.js';
+import { InputError, shape4, sizeOf, type LinearOp, type Shape4, type Tensor } from '../field/index.js';
+import type { FieldNode } from '../graph/node.js';
+import type { GradientTerms, VariantOptions } from '../ssim/index.js';
+import { downsampleFactor, resolveOptions, type SsimConfig } from '../ssim/options.js';
 import { axisWeight, windowAxes } from './axes.js';
 import { checkGradient } from './diagnose.js';
+import { variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
 
 /** One map pixel's share of the gradient at the traced pixel. */
 export interface Contribution {
@@ -99,27 +101,72 @@ export function parsePixel(arg: string, shape: readonly number[]): [number, numb
   return [v[0]!, v[1]!, v[2]!, v[3]!];
 }
 
-/** Traces the exact gradient at one pixel. */
-export function tracePixel(input: TraceInput): TraceResult {
-  return traceEvaluation(evaluateSsim(input.x, input.y, input.options), input);
+/** What a trace over one windowed map reads: the map's partials, the terms and the exact gradient wrt the traced image. */
+export interface MapTraceSource {
+  readonly shape: Shape4;
+  readonly config: SsimConfig;
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  /** The window W of the map's moments (for (W^T 1)(p)), and the map grid's size. */
+  readonly window: LinearOp;
+  readonly mapSize: number;
+  /** d value/d(mu, m_ss, m_xy) over the map grid, per image: omega dF/d(moment) for a mean of F. */
+  readonly partialsX: { readonly mu: Float64Array; readonly sq: Float64Array; readonly cross: Float64Array };
+  readonly partialsY: { readonly mu: Float64Array; readonly sq: Float64Array; readonly cross: Float64Array };
+  /** The three terms and the exact gradient wrt the traced image, on its grid. */
+  readonly terms: GradientTerms;
+  readonly exact: Float64Array;
 }
 
 /**
- * The trace over an evaluation's partial maps: SSIM's, or another pointwise map's (Wang's
- * general form, `quantity` naming it) put in the evaluation's place.
+ * One windowed map of a recorded evaluation (variant-model.ts) as a trace source: its partials are
+ * the recorded adjoints of its moment nodes (d value/d mu_x, d value/d m_xx, ...), its terms and
+ * the exact gradient the pieces'. The map must window the input images themselves.
  */
-export function traceEvaluation(e: SsimEvaluation, input: TraceInput, quantity?: string): TraceResult {
+export function graphSource(pieces: VariantPieces, share: WindowedShare): MapTraceSource {
+  const { record, graph } = pieces;
+  const m = share.windowed.moments;
+  const adj = (node: FieldNode): Float64Array => record.adjoints.get(node.id) ?? new Float64Array(sizeOf(node.shape));
+  return {
+    shape: graph.shape,
+    config: graph.config,
+    x: graph.inputs.x!,
+    y: graph.inputs.y!,
+    window: m.mu_x.op,
+    mapSize: sizeOf(share.windowed.map.shape),
+    partialsX: { mu: adj(m.mu_x), sq: adj(m.m_xx), cross: adj(m.m_xy) },
+    partialsY: { mu: adj(m.mu_y), sq: adj(m.m_yy), cross: adj(m.m_xy) },
+    terms: pieces.terms,
+    exact: pieces.exact,
+  };
+}
+
+/** Traces the exact gradient at one pixel: SSIM's graph, evaluated once with its contributions recorded. */
+export function tracePixel(input: TraceInput): TraceResult {
+  const [, , H, W] = shape4(input.x, 'x');
+  const f = downsampleFactor(resolveOptions(input.options), H, W);
+  if (f > 1) throw new InputError(`--pixel: trace follows the window over the image itself; this configuration downsamples by ${f} first (add --downsample 1)`);
+  const pieces = variantPieces(input.x, input.y, input.options, input.wrt);
+  return traceEvaluation(graphSource(pieces, pieces.shares[0]!), input);
+}
+
+/**
+ * The trace over one windowed map's partials: SSIM's, or another map's (Wang's general form, a
+ * user's; `quantity` naming it).
+ */
+export function traceEvaluation(e: MapTraceSource, input: TraceInput, quantity?: string): TraceResult {
   const { x, y, options, wrt, pixel } = input;
   const [N, C, H, W] = e.shape;
   const f = downsampleFactor(e.config, H, W);
   if (f > 1) throw new InputError(`--pixel: trace follows the window over the image itself; this configuration downsamples by ${f} first (add --downsample 1)`);
   const [n, c, pi, pj] = pixel;
   if (n >= N || c >= C || pi >= H || pj >= W) throw new InputError(`--pixel: (${pixel.join(', ')}) is outside the image [${N}, ${C}, ${H}, ${W}]`);
-  const { rows, cols } = windowAxes(e.config, e.workShape);
+  const { rows, cols } = windowAxes(e.config, e.shape);
   const MH = rows.outLength;
   const MW = cols.outLength;
   const p = ((n * C + c) * H + pi) * W + pj;
-  const [selfImg, otherImg, g, terms] = wrt === 'x' ? [e.x, e.y, e.partialsX, e.termsX] : [e.y, e.x, e.partialsY, e.termsY];
+  const [selfImg, otherImg, g] = wrt === 'x' ? [e.x, e.y, e.partialsX] : [e.y, e.x, e.partialsY];
+  const terms = e.terms;
   const self = selfImg[p]!;
   const other = otherImg[p]!;
   const originOf = (op: typeof rows): number => (op.taps.length === 1 || e.config.padding === 'valid' ? 0 : (op.taps.length - 1) / 2);
@@ -155,7 +202,7 @@ export function traceEvaluation(e: SsimEvaluation, input: TraceInput, quantity?:
   for (const k of order.slice(top)) restSum += all[k]!.contribution;
 
   // the seed's formula reads p's own partials: the map pixel at p (centred for 'valid')
-  const wt1 = e.window.transpose(new Float64Array(e.map.length).fill(1))[p]!;
+  const wt1 = e.window.transpose(new Float64Array(e.mapSize).fill(1))[p]!;
   const qi = pi - (H - MH) / 2;
   const qj = pj - (W - MW) / 2;
   const own = qi >= 0 && qi < MH && qj >= 0 && qj < MW ? ((n * C + c) * MH + qi) * MW + qj : -1;
@@ -163,7 +210,7 @@ export function traceEvaluation(e: SsimEvaluation, input: TraceInput, quantity?:
   const ppTerms = { mean: wt1 * at(g.mu), square: wt1 * 2 * self * at(g.sq), cross: wt1 * other * at(g.cross) };
   const perPixel = { wt1, terms: ppTerms, value: ppTerms.mean + ppTerms.square + ppTerms.cross };
   const exactTerms = { mean: terms.mean[p]!, square: terms.square[p]!, cross: terms.cross[p]! };
-  const exact = (wrt === 'x' ? e.gradX : e.gradY)[p]!;
+  const exact = e.exact[p]!;
 
   let candidate: TraceResult['candidate'];
   if (input.candidate !== undefined) {

@@ -1,430 +1,266 @@
 /**
- * The variants (src/ssim/variants.ts) taken apart for the checker and the tracer: every piece of
- * their exact gradients in float64 (the chain-rule factor and SSIM's terms for dssim and the 3DGS
- * loss, with the L1 term; each MS-SSIM scale's partial maps, terms and plane weights
- * d value/d mean; Wang's map partials), and the same gradients in emulated float32 arithmetic
- * for the rounding floor.
+ * A variant's exact gradient taken apart for the checker and the tracer, read off its graph
+ * (src/variants: the declaration's loss; src/graph: the one reverse mode). Nothing here knows a
+ * variant by name or writes a chain rule of its own:
  *
- * The float32 emulation of ms-ssim and wang runs the whole variant the way a float32 kernel
- * would: inputs, taps and constants rounded to float32, Math.fround after every multiply and add
- * of the separable window and the 2 x 2 pooling (and of their transposes), the pointwise map and
- * its partials emitted by src/emit/pointwise.ts in its 'f32' arithmetic (Math.fround after every
- * operation), the region means, the relu/power/product of MS-SSIM and its product rule, and the
- * backward pass across the scales, all rounded after every operation.
+ * - the float32 floor is the variant's graph evaluated in float32 arithmetic (Math.fround after
+ *   every operation, src/graph/evaluate.ts); plain SSIM keeps its generated float32 kernels
+ *   (floor.ts's roundingFloor: the kernel interpretation);
+ * - the terms come from one float64 evaluation with `record`: at every windowed map of the graph
+ *   (a map over the window moments mu_x, mu_y, m_xx, m_yy, m_xy, in a block or not), what reaches
+ *   its image through the window node of mu_x (W^T g_mu), through the product map x x (2x W^T g_xx)
+ *   and through the product map x y (y W^T g_xy), carried back to the input grid by reverse mode
+ *   over the graph between the input and that image (the pooling of MS-SSIM's scales, a
+ *   downsampling, a channel mix); summed over the windowed maps;
+ * - the offset is what reaches the input outside the windowed maps (the 3DGS loss's L1 term);
+ * - the factor d value/d ssim is the adjoint of the one SSIM block over the images themselves,
+ *   where the loss has one.
  */
-import { evaluateVec, type Node } from '../expr/index.js';
-import { axisOp, crop, InputError, sizeOf, toField, type AxisOp, type LinearOp, type Shape4, type Tensor, avgPool2x2 } from '../field/index.js';
-import { evaluateVariant, MSSSIM_WEIGHTS, resolveOptions, ssimGradXFloat32Arith, type GradientTerms, type SsimConfig, type Variant, type VariantOptions } from '../ssim/index.js';
-import { compilePointwise, csMap, ssimMap, wangMap, type MapGraph } from '../ssim/maps.js';
-import { windowAndRegion } from '../ssim/reference.js';
-import { windowAxes } from './axes.js';
-import { variantName } from '../variants/registry.js';
+import { add, mul, variable } from '../expr/index.js';
+import { sizeOf, type Tensor } from '../field/index.js';
+import { binary, input, map, reduce } from '../graph/build.js';
+import { evaluateGraph, type Contribution, type GraphResult } from '../graph/evaluate.js';
+import { argsOf, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode } from '../graph/node.js';
+import { evaluateVariant, ssimGradXFloat32Arith, type GradientTerms, type SsimOptions, type VariantOptions } from '../ssim/index.js';
+import { runVariant, variantGraph, type VariantGraph } from '../variants/evaluate.js';
+import { findVariant, PLAIN, resolveVariant, variantName } from '../variants/registry.js';
+import type { VariantDeclaration } from '../variants/types.js';
+import { msModel, wangParts, type MapParts, type MsModel, type Side } from './legacy-model.js';
 
-export type Side = 'x' | 'y';
-type Partials = { mu: Float64Array; sq: Float64Array; cross: Float64Array };
+// what src/check/variant-mistakes.ts reads until its mistakes are graph rewrites
+export { l1Gradient, msGradient, msModel, perPixelTerms, sumTerms, type MapParts, type MsModel, type Side } from './legacy-model.js';
 
-/** The variant named by the options ('ssim' when none). */
-export const variantOf = (o: VariantOptions): Variant => variantName(o.variant);
+/** The name of the variant the options name ('ssim' when none). */
+export const variantOf = (o: VariantOptions): string => variantName(o.variant);
 
-/** The SSIM options without the variant's own (what evaluateSsim and a plain-SSIM trace take). */
-export function plainOptions(o: VariantOptions): VariantOptions {
-  const { variant: _v, weights: _w, lambda: _l, dssimDivisor: _d, alpha: _a, beta: _b, gamma: _g, ...rest } = o;
-  return rest;
-}
+/** Whether the options name plain SSIM (no variant, or the built-in plain one). */
+export const isPlain = (o: VariantOptions): boolean => findVariant(o.variant) === PLAIN;
 
-/** One map (S, cs or Wang's) over one scale, with plane weights: its means, partial maps and terms. */
-export interface MapParts {
-  readonly shape: Shape4;
-  readonly x: Float64Array;
-  readonly y: Float64Array;
-  readonly window: LinearOp;
-  /** Map-grid shape (window output). */
-  readonly mapShape: Shape4;
-  readonly means: Float64Array;
-  readonly planeWeights: Float64Array;
-  /** planeWeight omega dF/d(moment), over the map. */
-  readonly partials: { readonly x: Partials; readonly y: Partials };
-  /** W^T g_mu, 2 self W^T g_ss, other W^T g_xy on this scale's grid. */
-  readonly terms: { readonly x: GradientTerms; readonly y: GradientTerms };
-}
+/** The declaration the options name. */
+export const declarationOf = (o: VariantOptions): VariantDeclaration => findVariant(o.variant);
 
-const times = (a: Float64Array, b: Float64Array): Float64Array => a.map((v, i) => v * b[i]!);
-
-/** Evaluates map's value and partials over one scale in float64 (the graph, node by node). */
-export function mapParts(x: Float64Array, y: Float64Array, shape: Shape4, config: SsimConfig, map: MapGraph, planeWeights: Float64Array): MapParts {
-  const [N, C] = shape;
-  const { window, region } = windowAndRegion(shape, config);
-  const n = sizeOf(window.outShape);
-  const env = {
-    mu_x: window.apply(x), mu_y: window.apply(y),
-    m_xx: window.apply(times(x, x)), m_yy: window.apply(times(y, y)), m_xy: window.apply(times(x, y)),
-    C1: new Float64Array(n).fill(config.C1), C2: new Float64Array(n).fill(config.C2), c_n: new Float64Array(n).fill(config.covNorm),
-  };
-  const [F, gmx, gxx, gxy, gmy, gyy] = evaluateVec([map.F, map.dX.mu, map.dX.sq, map.dX.cross, map.dY.mu, map.dY.sq], env, n) as Float64Array[];
-  const perPlane = sizeOf(region.outShape) / (N * C);
-  const inRegion = region.apply(F!);
-  const means = new Float64Array(N * C);
-  for (let p = 0; p < N * C; p++) {
-    let s = 0;
-    for (let q = 0; q < perPlane; q++) s += inRegion[p * perPlane + q]!;
-    means[p] = s / perPlane;
-  }
-  const w = new Float64Array(sizeOf(region.outShape));
-  for (let p = 0; p < N * C; p++) w.fill(planeWeights[p]! / perPlane, p * perPlane, (p + 1) * perPlane);
-  const omega = region.transpose(w);
-  const px: Partials = { mu: times(omega, gmx!), sq: times(omega, gxx!), cross: times(omega, gxy!) };
-  const py: Partials = { mu: times(omega, gmy!), sq: times(omega, gyy!), cross: px.cross };
-  const termsOf = (self: Float64Array, other: Float64Array, g: Partials): GradientTerms => {
-    const sq = window.transpose(g.sq);
-    const cr = window.transpose(g.cross);
-    return { mean: window.transpose(g.mu), square: self.map((v, i) => 2 * v * sq[i]!), cross: other.map((v, i) => v * cr[i]!) };
-  };
-  return {
-    shape, x, y, window, mapShape: window.outShape, means, planeWeights,
-    partials: { x: px, y: py }, terms: { x: termsOf(x, y, px), y: termsOf(y, x, py) },
-  };
-}
-
-export const sumTerms = (t: GradientTerms): Float64Array => t.mean.map((v, i) => v + t.square[i]! + t.cross[i]!);
-
-/** The per-pixel chain rule on one scale: (W^T 1) times the pixel's own partials (the map centred for 'valid'). */
-export function perPixelTerms(parts: MapParts, side: Side): GradientTerms {
-  const { window, shape, mapShape } = parts;
-  const onGrid = (m: Float64Array): Float64Array => {
-    if (mapShape[2] === shape[2] && mapShape[3] === shape[3]) return m;
-    const oh = (shape[2] - mapShape[2]) / 2;
-    const ow = (shape[3] - mapShape[3]) / 2;
-    return crop(shape, oh, oh, ow, ow).transpose(m);
-  };
-  const g = parts.partials[side];
-  const [self, other] = side === 'x' ? [parts.x, parts.y] : [parts.y, parts.x];
-  const wt1 = window.transpose(new Float64Array(sizeOf(mapShape)).fill(1));
-  const gm = onGrid(g.mu), gs = onGrid(g.sq), gc = onGrid(g.cross);
-  return {
-    mean: wt1.map((w, p) => w * gm[p]!),
-    square: wt1.map((w, p) => w * 2 * self[p]! * gs[p]!),
-    cross: wt1.map((w, p) => w * other[p]! * gc[p]!),
-  };
-}
-
-/** MS-SSIM taken apart: the scales, their pooling, the plane values and d value/d mean per scale. */
-export interface MsModel {
-  readonly weights: readonly number[];
-  readonly pools: readonly LinearOp[];
-  /** Per scale: the map's parts with plane weights d value/d mean_j. */
-  readonly scales: readonly MapParts[];
-  /** Per scale, per plane: mean_j (cs, or S at the last). */
-  readonly means: readonly Float64Array[];
-  readonly dMeans: readonly Float64Array[];
-  readonly value: number;
-}
-
-/** d value / d mean_j per plane: the product rule (or, with `asSum`, the mistaken sum rule). */
-function msDMeans(means: readonly Float64Array[], weights: readonly number[], asSum = false): Float64Array[] {
-  const P = means[0]!.length;
-  const J = weights.length;
-  const d = means.map(() => new Float64Array(P));
-  for (let p = 0; p < P; p++) {
-    const v = means.map((m) => Math.max(m[p]!, 0));
-    const powers = v.map((vj, j) => vj ** weights[j]!);
-    for (let j = 0; j < J; j++) {
-      if (v[j]! <= 0) continue;
-      const others = asSum ? 1 : powers.reduce((a, b, i) => (i === j ? a : a * b), 1);
-      d[j]![p] = (others * weights[j]! * v[j]! ** (weights[j]! - 1)) / P;
-    }
-  }
-  return d;
-}
-
-/** The images at every scale and the pooling between them (as src/ssim/variants.ts). */
-function msPyramid(x: Tensor, y: Tensor, options: VariantOptions) {
-  const config = resolveOptions(options);
-  const weights = options.weights ?? MSSSIM_WEIGHTS;
-  const fx = toField(x, 'x');
-  const shape = fx.shape as Shape4;
-  const pooling: 'zero' | 'symmetric' = config.preset === 'tf' ? 'symmetric' : 'zero';
-  const xs = [fx.data];
-  const ys = [toField(y, 'y').data];
-  const shapes = [shape];
-  const pools: LinearOp[] = [];
-  for (let j = 1; j < weights.length; j++) {
-    const pool = avgPool2x2(shapes[j - 1]!, pooling);
-    pools.push(pool);
-    xs.push(pool.apply(xs[j - 1]!));
-    ys.push(pool.apply(ys[j - 1]!));
-    shapes.push(pool.outShape);
-  }
-  return { config, weights, xs, ys, shapes, pools, pooling };
-}
-
-const msMaps = (J: number): MapGraph[] => Array.from({ length: J }, (_, j) => (j === J - 1 ? ssimMap() : csMap()));
-
-export function msModel(x: Tensor, y: Tensor, options: VariantOptions, opts: { asSum?: boolean } = {}): MsModel {
-  const { config, weights, xs, ys, shapes, pools } = msPyramid(x, y, options);
-  const maps = msMaps(weights.length);
-  const P = shapes[0]![0] * shapes[0]![1];
-  const ones = new Float64Array(P).fill(1);
-  const means = xs.map((xj, j) => mapParts(xj, ys[j]!, shapes[j]!, config, maps[j]!, ones).means);
-  const dMeans = msDMeans(means, weights, opts.asSum);
-  const scales = xs.map((xj, j) => mapParts(xj, ys[j]!, shapes[j]!, config, maps[j]!, dMeans[j]!));
-  let value = 0;
-  for (let p = 0; p < P; p++) value += means.reduce((a, m, j) => a * Math.max(m[p]!, 0) ** weights[j]!, 1) / P;
-  return { weights, pools, scales, means, dMeans, value };
-}
-
-/** P_0^T ... P_{j-1}^T v: scale j's field brought back to the input grid (each transpose times `factor`). */
-export function pullBack(pools: readonly LinearOp[], j: number, v: Float64Array, factor = 1): Float64Array {
-  let g = v;
-  for (let k = j - 1; k >= 0; k--) g = pools[k]!.transpose(g).map((u) => factor * u);
-  return g;
-}
-
-/** The MS-SSIM gradient from per-scale terms: sum over scales of the pulled-back terms. */
-export function msGradient(m: MsModel, side: Side, opts: { poolFactor?: number; termsOf?: (parts: MapParts) => GradientTerms; onlyScale0?: boolean } = {}): Float64Array {
-  const termsOf = opts.termsOf ?? ((s: MapParts) => s.terms[side]);
-  let total: Float64Array | null = null;
-  for (let j = 0; j < m.scales.length; j++) {
-    if (opts.onlyScale0 && j > 0) continue;
-    const g = pullBack(m.pools, j, sumTerms(termsOf(m.scales[j]!)), opts.poolFactor ?? 1);
-    total = total === null ? g : total.map((v, i) => v + g[i]!);
-  }
-  return total!;
-}
-
-/** Wang's general form over one scale. */
-export function wangParts(x: Tensor, y: Tensor, options: VariantOptions): MapParts {
-  const config = resolveOptions(options);
-  const fx = toField(x, 'x');
-  const shape = fx.shape as Shape4;
-  const P = shape[0] * shape[1];
-  const w = new Float64Array(P).fill(config.reduction === 'mean' ? 1 / P : 1);
-  return mapParts(fx.data, toField(y, 'y').data, shape, config, wangMap(options.alpha ?? 1, options.beta ?? 1, options.gamma ?? 1), w);
-}
-
-// ---- float32 arithmetic ---------------------------------------------------------------------
-
-const fr = Math.fround;
-const f32 = (a: Float64Array): Float64Array => a.map(fr);
-
-/** applyAxis with float32 taps and Math.fround after every multiply and add. */
-function axis32(op: AxisOp, src: Float64Array, outer: number, inner: number, transpose: boolean): Float64Array {
-  const k = op.taps.length;
-  const taps = f32(op.taps);
-  const { index, inLength, outLength } = op;
-  const dst = new Float64Array(outer * (transpose ? inLength : outLength) * inner);
-  for (let o = 0; o < outer; o++) {
-    const sBase = o * (transpose ? outLength : inLength) * inner;
-    const dBase = o * (transpose ? inLength : outLength) * inner;
-    for (let i = 0; i < outLength; i++) {
-      for (let t = 0; t < k; t++) {
-        const j = index[i * k + t]!;
-        if (j < 0) continue;
-        const w = taps[t]!;
-        const s = sBase + (transpose ? i : j) * inner;
-        const d = dBase + (transpose ? j : i) * inner;
-        for (let q = 0; q < inner; q++) dst[d + q] = fr(dst[d + q]! + fr(w * src[s + q]!));
-      }
-    }
-  }
-  return dst;
-}
-
-interface Op32 { apply(v: Float64Array): Float64Array; transpose(v: Float64Array): Float64Array; outShape: Shape4 }
-function separable32(shape: Shape4, rows: AxisOp, cols: AxisOp): Op32 {
-  const [N, C, , W] = shape;
-  return {
-    outShape: [N, C, rows.outLength, cols.outLength],
-    apply: (v) => axis32(cols, axis32(rows, v, N * C, W, false), N * C * rows.outLength, 1, false),
-    transpose: (v) => axis32(rows, axis32(cols, v, N * C * rows.outLength, 1, true), N * C, W, true),
-  };
-}
-
-/** The 2 x 2 pooling's axes, as src/field/linear.ts's avgPool2x2 builds them. */
-function pool32(shape: Shape4, mode: 'zero' | 'symmetric'): Op32 {
-  const axis = (n: number): AxisOp => {
-    const pad = n % 2;
-    if (mode === 'zero') return axisOp(n, { taps: [0.5, 0.5], origin: pad, stride: 2, boundary: 'same', outLength: Math.floor((n + 2 * pad - 2) / 2) + 1 });
-    return axisOp(n, { taps: [0.5, 0.5], origin: 0, stride: 2, boundary: 'reflect', outLength: (n + pad) / 2 });
-  };
-  return separable32(shape, axis(shape[2]), axis(shape[3]));
-}
-
-const mul32 = (a: Float64Array, b: Float64Array): Float64Array => a.map((v, i) => fr(v * b[i]!));
-
-/** One scale in float32 arithmetic: plane means, and (with plane weights) the gradients wrt x and y. */
-function mapParts32(x: Float64Array, y: Float64Array, shape: Shape4, config: SsimConfig, map: MapGraph, planeWeights: Float64Array | null) {
-  const [N, C] = shape;
-  const { rows, cols } = windowAxes(config, shape);
-  const W = separable32(shape, rows, cols);
-  const [, , MH, MW] = W.outShape;
-  const n = N * C * MH * MW;
-  const inputs = [W.apply(x), W.apply(y), W.apply(mul32(x, x)), W.apply(mul32(y, y)), W.apply(mul32(x, y)),
-    new Float64Array(n).fill(fr(config.C1)), new Float64Array(n).fill(fr(config.C2)), new Float64Array(n).fill(fr(config.covNorm))];
-  const nodes = planeWeights === null ? [map.F] : [map.F, map.dX.mu, map.dX.sq, map.dX.cross, map.dY.mu, map.dY.sq];
-  const out = nodes.map(() => new Float64Array(n));
-  compilePointwise(nodes, 'f32')(inputs, out, n);
-  const c = config.crop;
-  const perPlane = (MH - 2 * c) * (MW - 2 * c);
-  const inRegion = (q: number): boolean => {
-    const i = Math.floor(q / MW) % MH;
-    const j = q % MW;
-    return i >= c && i < MH - c && j >= c && j < MW - c;
-  };
-  const means = new Float64Array(N * C);
-  const sums = new Float64Array(N * C);
-  for (let q = 0; q < n; q++) if (inRegion(q)) { const p = Math.floor(q / (MH * MW)); sums[p] = fr(sums[p]! + out[0]![q]!); }
-  for (let p = 0; p < N * C; p++) means[p] = fr(sums[p]! / perPlane);
-  if (planeWeights === null) return { means, gradX: null, gradY: null };
-  const omega = new Float64Array(n);
-  for (let q = 0; q < n; q++) if (inRegion(q)) omega[q] = fr(fr(planeWeights[Math.floor(q / (MH * MW))]!) / perPlane);
-  const [, gmx, gxx, gxy, gmy, gyy] = out.map((o) => mul32(omega, o));
-  const grad = (self: Float64Array, other: Float64Array, gm: Float64Array, gs: Float64Array) => {
-    const a = W.transpose(gm), b = W.transpose(gs), cr = W.transpose(gxy!);
-    return self.map((v, i) => fr(fr(a[i]! + fr(fr(2 * v) * b[i]!)) + fr(other[i]! * cr[i]!)));
-  };
-  return { means, gradX: grad(x, y, gmx!, gxx!), gradY: grad(y, x, gmy!, gyy!) };
-}
-
-/** MS-SSIM's gradients in float32 arithmetic. */
-function msGradient32(x: Tensor, y: Tensor, options: VariantOptions): { gradX: Float64Array; gradY: Float64Array } {
-  const { config, weights, xs: xs64, ys: ys64, shapes, pooling } = msPyramid(x, y, options);
-  const J = weights.length;
-  const xs = [f32(xs64[0]!)];
-  const ys = [f32(ys64[0]!)];
-  const pools: Op32[] = [];
-  for (let j = 1; j < J; j++) {
-    const pool = pool32(shapes[j - 1]!, pooling);
-    pools.push(pool);
-    xs.push(pool.apply(xs[j - 1]!));
-    ys.push(pool.apply(ys[j - 1]!));
-  }
-  const maps = msMaps(J);
-  const means = xs.map((xj, j) => mapParts32(xj, ys[j]!, shapes[j]!, config, maps[j]!, null).means);
-  const P = means[0]!.length;
-  const w32 = weights.map(fr);
-  const dMeans = means.map(() => new Float64Array(P));
-  for (let p = 0; p < P; p++) {
-    const v = means.map((m) => Math.max(m[p]!, 0));
-    const powers = v.map((vj, j) => fr(vj ** w32[j]!));
-    for (let j = 0; j < J; j++) {
-      if (v[j]! <= 0) continue;
-      const others = powers.reduce((a, b, i) => (i === j ? a : fr(a * b)), 1);
-      dMeans[j]![p] = fr(fr(fr(others * w32[j]!) * fr(v[j]! ** fr(w32[j]! - 1))) / P);
-    }
-  }
-  let gx: Float64Array | null = null;
-  let gy: Float64Array | null = null;
-  for (let j = J - 1; j >= 0; j--) {
-    const g = mapParts32(xs[j]!, ys[j]!, shapes[j]!, config, maps[j]!, dMeans[j]!);
-    const upX: Float64Array | null = gx === null ? null : pools[j]!.transpose(gx);
-    const upY: Float64Array | null = gy === null ? null : pools[j]!.transpose(gy);
-    gx = upX === null ? g.gradX! : g.gradX!.map((v, i) => fr(v + upX[i]!));
-    gy = upY === null ? g.gradY! : g.gradY!.map((v, i) => fr(v + upY[i]!));
-  }
-  return { gradX: gx!, gradY: gy! };
-}
-
-/** Wang's gradients in float32 arithmetic. */
-function wangGradient32(x: Tensor, y: Tensor, options: VariantOptions): { gradX: Float64Array; gradY: Float64Array } {
-  const config = resolveOptions(options);
-  const fx = toField(x, 'x');
-  const shape = fx.shape as Shape4;
-  const P = shape[0] * shape[1];
-  const w = new Float64Array(P).fill(config.reduction === 'mean' ? fr(1 / P) : 1);
-  const map = wangMap(options.alpha ?? 1, options.beta ?? 1, options.gamma ?? 1);
-  const r = mapParts32(f32(fx.data), f32(toField(y, 'y').data), shape, config, map, w);
-  return { gradX: r.gradX!, gradY: r.gradY! };
+/** The SSIM options without the variant's own (what evaluateSsim and a plain-SSIM trace take); checks the variant's. */
+export function plainOptions(o: VariantOptions): SsimOptions {
+  return resolveVariant(o).ssimOptions;
 }
 
 /**
- * The variant's gradient (wrt `side`) as a float32 implementation computes it (see the module
- * comment): dssim and the 3DGS loss from SSIM's float32-arithmetic gradient through their chain
- * rule in float32, the L1 term's sign(x - y) (1 - lambda)/N rounded the same way.
+ * The variant's gradient (wrt `side`) in float32 arithmetic: its graph with Math.fround after
+ * every operation. Plain SSIM: its generated float32 kernels (d/dy as d/dx with x and y swapped).
  */
 export function variantGradient32(x: Tensor, y: Tensor, options: VariantOptions, side: Side): Float64Array {
-  const variant = variantOf(options);
-  if (variant === 'ms-ssim') return msGradient32(x, y, options)[side === 'x' ? 'gradX' : 'gradY'];
-  if (variant === 'wang') return wangGradient32(x, y, options)[side === 'x' ? 'gradX' : 'gradY'];
-  // d/dx alone (the same values, half the kernel's work and no float64 copy of d/dy)
-  // one gradient only: S is symmetric, so d/dy S(x, y) is d/dx S(y, x)
-  const g: ArrayLike<number> = (side === 'x' ? ssimGradXFloat32Arith(x, y, plainOptions(options)) : ssimGradXFloat32Arith(y, x, plainOptions(options))).gradX;
-  if (variant === 'dssim') {
-    const d = fr(options.dssimDivisor ?? 2);
-    return Float64Array.from(g, (v) => fr(-v / d));
+  if (isPlain(options)) {
+    const plain = plainOptions(options);
+    const g = side === 'x' ? ssimGradXFloat32Arith(x, y, plain) : ssimGradXFloat32Arith(y, x, plain);
+    return Float64Array.from(g.gradX);
   }
-  if (variant === '3dgs-loss') {
-    const lam = fr(options.lambda ?? 0.2);
-    // the values as stored (no float64 copy of two whole images)
-    const fx = x.data;
-    const fy = y.data;
-    const k = fr(fr(1 - lam) / fx.length);
-    const sgn = side === 'x' ? 1 : -1;
-    return Float64Array.from(g, (v, i) => fr(fr(sgn * k * Math.sign(fr(fr(fx[i]!) - fr(fy[i]!)))) - fr(lam * v)));
-  }
-  throw new Error(`variantGradient32: ${variant}`);
+  return runVariant(variantGraph(x, y, options), { arith: 'float32', wrt: [side] }).grads[side]!;
 }
 
-// ---- the float64 pieces, per variant ------------------------------------------------------------
+// ---- the graph's windowed maps ----------------------------------------------------------------
+
+const MOMENTS = ['mu_x', 'mu_y', 'm_xx', 'm_yy', 'm_xy'] as const;
+type Moment = (typeof MOMENTS)[number];
+
+/** A map over the window moments (S, cs, Wang's form, a user's), with the nodes that feed it. */
+export interface WindowedMap {
+  /** The map F over the moments. */
+  readonly map: MapNode;
+  /** The block it belongs to (its value reduced over the region), or null for a bare map (g.ssimMap). */
+  readonly block: BlockNode | null;
+  readonly moments: Readonly<Record<Moment, LinearNode>>;
+  /** The fields windowed: the images at this map's grid (x, y, or pooled, downsampled, mixed). */
+  readonly images: { readonly x: FieldNode; readonly y: FieldNode };
+  /** The product maps windowed: x x, y y, x y. */
+  readonly products: { readonly xx: FieldNode; readonly yy: FieldNode; readonly xy: FieldNode };
+}
+
+/** The windowed maps of a loss, in the graph's order (MS-SSIM: finest scale first). */
+export function windowedMaps(loss: FieldNode): WindowedMap[] {
+  const blockOf = new Map<number, BlockNode>();
+  for (const n of topoOrder([loss])) if (n.kind === 'block') blockOf.set(n.parts.map!.id, n);
+  const out: WindowedMap[] = [];
+  for (const n of topoOrder([loss], true)) {
+    if (n.kind !== 'map' || !MOMENTS.every((k) => k in n.args)) continue;
+    const m = Object.fromEntries(MOMENTS.map((k) => [k, n.args[k]!])) as Record<Moment, FieldNode>;
+    if (!MOMENTS.every((k) => m[k].kind === 'linear' && m[k].spec.kind === 'window')) continue;
+    const lin = m as Record<Moment, LinearNode>;
+    out.push({
+      map: n,
+      block: blockOf.get(n.id) ?? null,
+      moments: lin,
+      images: { x: lin.mu_x.arg, y: lin.mu_y.arg },
+      products: { xx: lin.m_xx.arg, yy: lin.m_yy.arg, xy: lin.m_xy.arg },
+    });
+  }
+  return out;
+}
+
+/** The nodes between the input `side` and the given nodes (the input and those nodes included, where they depend on it). */
+function chainFrom(side: Side, to: readonly FieldNode[]): Set<number> {
+  const on = new Set<number>();
+  for (const n of topoOrder(to, true)) {
+    if ((n.kind === 'input' && n.name === side) || argsOf(n).some((a) => on.has(a.id))) on.add(n.id);
+  }
+  return on;
+}
+
+/**
+ * Reverse mode from inner nodes to the input `side`: the gradient of sum_k <node_k, seed_k> with
+ * respect to it (seeds on the input itself are added as they are).
+ */
+export function pullBack(g: VariantGraph, seeds: ReadonlyArray<readonly [FieldNode, Float64Array]>, side: Side): Float64Array {
+  const out = new Float64Array(sizeOf(g.shape));
+  const byNode = new Map<number, [FieldNode, Float64Array]>();
+  for (const [n, v] of seeds) {
+    if (n.kind === 'input' && n.name === side) {
+      for (let i = 0; i < out.length; i++) out[i] = out[i]! + v[i]!;
+      continue;
+    }
+    const hit = byNode.get(n.id);
+    if (hit === undefined) byNode.set(n.id, [n, v.slice()]);
+    else for (let i = 0; i < v.length; i++) hit[1][i] = hit[1][i]! + v[i]!;
+  }
+  if (byNode.size === 0) return out;
+  const inputs: Record<string, Float64Array> = { ...g.inputs };
+  let total: FieldNode | null = null;
+  [...byNode.values()].forEach(([n, v], k) => {
+    const name = ` seed ${k}`;
+    inputs[name] = v;
+    const dot = reduce('sum', map(mul(variable('a'), variable('b')), { a: n, b: input(name, n.shape) }, { label: 'seed' }));
+    total = total === null ? dot : binary(add, total, dot);
+  });
+  const r = evaluateGraph(total!, inputs, { wrt: [side], fused: false }).grads[side]!;
+  for (let i = 0; i < out.length; i++) out[i] = out[i]! + r[i]!;
+  return out;
+}
+
+type Seeds = Array<readonly [FieldNode, Float64Array]>;
+
+/** One windowed map's share of the exact gradient. */
+export interface WindowedShare {
+  readonly windowed: WindowedMap;
+  /** Its three terms, carried back to the input grid. */
+  readonly terms: GradientTerms;
+  /** The same on its own image grid, before carrying back (by node: the image it windows). */
+  readonly seeds: { readonly mean: Seeds; readonly square: Seeds; readonly cross: Seeds };
+}
+
+/** What reaches the input `side` from a recorded evaluation, by windowed map and term, and the rest. */
+export function shares(g: VariantGraph, rec: GraphResult, side: Side, carry = true): { shares: WindowedShare[]; rest: Contribution[] } {
+  const wins = windowedMaps(g.loss);
+  const images = wins.map((w) => w.images[side]);
+  const chain = chainFrom(side, images);
+  const found = wins.map(() => ({ mean: [] as Seeds, square: [] as Seeds, cross: [] as Seeds }));
+  const owner = new Map<number, { k: number; term: 'mean' | 'square' | 'cross' }>();
+  wins.forEach((w, k) => {
+    owner.set(w.moments[side === 'x' ? 'mu_x' : 'mu_y'].id, { k, term: 'mean' });
+    owner.set(w.products[side === 'x' ? 'xx' : 'yy'].id, { k, term: 'square' });
+    owner.set(w.products.xy.id, { k, term: 'cross' });
+  });
+  const rest: Contribution[] = [];
+  for (const c of rec.contributions) {
+    if (!chain.has(c.to.id) || chain.has(c.from.id)) continue;
+    const o = owner.get(c.from.id);
+    if (o !== undefined && c.to.id === wins[o.k]!.images[side].id) found[o.k]![o.term].push([c.to, c.value]);
+    else rest.push(c);
+  }
+  const zero = new Float64Array(0);
+  return {
+    shares: wins.map((windowed, k) => ({
+      windowed,
+      seeds: found[k]!,
+      terms: carry
+        ? { mean: pullBack(g, found[k]!.mean, side), square: pullBack(g, found[k]!.square, side), cross: pullBack(g, found[k]!.cross, side) }
+        : { mean: zero, square: zero, cross: zero },
+    })),
+    rest,
+  };
+}
+
+/** The windowed map that is SSIM itself over the images, reduced as the options say, if the loss has one and only one. */
+export function ssimBlockOf(wins: readonly WindowedMap[]): BlockNode | null {
+  if (wins.length !== 1) return null;
+  const b = wins[0]!.block;
+  const [x, y] = [wins[0]!.images.x, wins[0]!.images.y];
+  const isImage = (n: FieldNode, name: string): boolean => n.kind === 'input' && n.name === name;
+  return b !== null && b.reduce === 'loss' && b.label === 'S' && isImage(x, 'x') && isImage(y, 'y') ? b : null;
+}
+
+// ---- the float64 pieces -------------------------------------------------------------------------
 
 /** Everything the checker needs about a variant's exact gradient wrt one image. */
 export interface VariantPieces {
-  readonly variant: Variant;
+  /** The variant's name. */
+  readonly variant: string;
+  readonly decl: VariantDeclaration;
   /** The options with the variant's own. */
   readonly options: VariantOptions;
   readonly value: number;
+  /** SSIM of the images under the options (what the report calls ssim). */
+  readonly ssim: number;
+  /** The exact gradient (evaluateVariant: the graph in float64, its blocks on the generated kernels). */
   readonly exact: Float64Array;
-  /** The three chain-rule terms of the exact gradient on the input grid (summed over scales for ms-ssim). */
+  /** The three chain-rule terms of the exact gradient on the input grid, summed over the windowed maps. */
   readonly terms: GradientTerms;
-  /** The part of the exact gradient outside the three terms (the 3DGS loss's L1 term), or null. */
+  /** The part of the exact gradient outside the windowed maps (the 3DGS loss's L1 term), or null where there is none. */
   readonly offset: Float64Array | null;
-  /** dssim, 3dgs-loss: d value / d ssim. */
+  /** d value / d ssim: the adjoint of the loss's one SSIM block over the images, or null. */
   readonly factor: number | null;
-  readonly ms: MsModel | null;
-  readonly wang: MapParts | null;
+  /** The graph and its recorded float64 evaluation (fine graph: every block expanded). */
+  readonly graph: VariantGraph;
+  readonly record: GraphResult;
+  /** Per windowed map: its terms on the input grid. */
+  readonly shares: readonly WindowedShare[];
+  /** What reaches the image's chain outside the windowed maps (the offset's contributions, as recorded). */
+  readonly rest: readonly Contribution[];
+  /** The old hand-written model, for variant-mistakes.ts only (computed when read). */
+  readonly ms: MsModel;
+  readonly wang: MapParts;
 }
 
-const scaleTerms = (t: GradientTerms, k: number): GradientTerms => ({ mean: t.mean.map((v) => k * v), square: t.square.map((v) => k * v), cross: t.cross.map((v) => k * v) });
-
-/** The L1 term's gradient of the 3DGS loss: +-(1 - lambda)/N sign(x - y). */
-export function l1Gradient(x: Tensor, y: Tensor, lambda: number, side: Side, divideByN = true): Float64Array {
-  const fx = toField(x, 'x').data;
-  const fy = toField(y, 'y').data;
-  const k = ((1 - lambda) / (divideByN ? fx.length : 1)) * (side === 'x' ? 1 : -1);
-  return fx.map((v, i) => k * Math.sign(v - fy[i]!));
-}
+const sum3 = (a: readonly Float64Array[], n: number): Float64Array => {
+  const out = new Float64Array(n);
+  for (const v of a) for (let i = 0; i < n; i++) out[i] = out[i]! + v[i]!;
+  return out;
+};
 
 /**
- * The variant's value and exact gradient (evaluateVariant), with its terms. `ssimTerms` gives
- * SSIM's own terms on the input grid (the checker has them from evaluateSsim).
+ * The variant's value and exact gradient (evaluateVariant), with its terms, offset and factor
+ * from one recorded float64 evaluation of its graph. (The fifth argument, SSIM's own terms, is
+ * no longer read: the graph gives every variant's.)
  */
-export function variantPieces(x: Tensor, y: Tensor, options: VariantOptions, side: Side, ssimTerms: () => GradientTerms): VariantPieces {
-  const variant = variantOf(options);
+export function variantPieces(x: Tensor, y: Tensor, options: VariantOptions, side: Side, _ssimTerms?: () => GradientTerms): VariantPieces {
   const r = evaluateVariant(x, y, options); // validates the options (InputError, exit 2)
-  const exact = side === 'x' ? r.gradX : r.gradY;
-  const base = { variant, options, value: r.value, exact, offset: null, factor: null, ms: null, wang: null };
-  if (variant === 'dssim') {
-    const factor = -1 / (options.dssimDivisor ?? 2);
-    return { ...base, factor, terms: scaleTerms(ssimTerms(), factor) };
-  }
-  if (variant === '3dgs-loss') {
-    const lambda = options.lambda ?? 0.2;
-    return { ...base, factor: -lambda, terms: scaleTerms(ssimTerms(), -lambda), offset: l1Gradient(x, y, lambda, side) };
-  }
-  if (variant === 'wang') {
-    const wang = wangParts(x, y, options);
-    return { ...base, wang, terms: wang.terms[side] };
-  }
-  if (variant === 'ms-ssim') {
-    const ms = msModel(x, y, options);
-    const back = (k: 'mean' | 'square' | 'cross') => {
-      let t: Float64Array | null = null;
-      ms.scales.forEach((s, j) => {
-        const g = pullBack(ms.pools, j, s.terms[side][k]);
-        t = t === null ? g : (t as Float64Array).map((v, i) => v + g[i]!);
-      });
-      return t! as Float64Array;
-    };
-    return { ...base, ms, terms: { mean: back('mean'), square: back('square'), cross: back('cross') } };
-  }
-  throw new InputError(`variant: ${variant} has no pieces`);
+  const graph = variantGraph(x, y, options);
+  const record = runVariant(graph, { wrt: [side], record: true, fused: false });
+  const { shares: parts, rest } = shares(graph, record, side);
+  const n = sizeOf(graph.shape);
+  const terms: GradientTerms = {
+    mean: sum3(parts.map((s) => s.terms.mean), n),
+    square: sum3(parts.map((s) => s.terms.square), n),
+    cross: sum3(parts.map((s) => s.terms.cross), n),
+  };
+  const offset = rest.length === 0 ? null : pullBack(graph, rest.map((c) => [c.to, c.value] as const), side);
+  const block = ssimBlockOf(parts.map((s) => s.windowed));
+  const factor = block === null ? null : record.adjoints.get(block.expanded.id)![0]!;
+  const pieces = {
+    variant: graph.variant.decl.name, decl: graph.variant.decl, options, value: r.value, ssim: r.ssim,
+    exact: side === 'x' ? r.gradX : r.gradY, terms, offset, factor, graph, record, shares: parts, rest,
+  };
+  let ms: MsModel | undefined;
+  let wang: MapParts | undefined;
+  Object.defineProperties(pieces, {
+    ms: { get: () => (ms ??= msModel(x, y, options)), enumerable: false },
+    wang: { get: () => (wang ??= wangParts(x, y, options)), enumerable: false },
+  });
+  return pieces as unknown as VariantPieces;
+}
+
+/** The pieces with some fields changed (the old model's getters kept, not computed). */
+export function amendPieces(p: VariantPieces, changes: Partial<Pick<VariantPieces, 'exact' | 'offset'>>): VariantPieces {
+  const out = { ...p, ...changes };
+  const { ms, wang } = Object.getOwnPropertyDescriptors(p);
+  Object.defineProperties(out, { ms: ms!, wang: wang! });
+  return out as VariantPieces;
 }

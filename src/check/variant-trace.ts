@@ -1,18 +1,27 @@
 /**
- * `trace --variant`: how a variant's exact gradient at one pixel comes about.
+ * `trace --variant`: how a variant's exact gradient at one pixel comes about, read off one
+ * recorded float64 evaluation of its graph (variant-model.ts); the form follows the graph, not
+ * the variant's name:
  *
- * - dssim, 3dgs-loss: d value/d ssim times SSIM's trace at the pixel (beneath it), plus the 3DGS
- *   loss's L1 term (1 - lambda)/N sign(x(p) - y(p)) (minus it for y).
- * - wang: the three terms and the contributing map pixels, as for SSIM, over Wang's map.
- * - ms-ssim: one row per scale j: d value/d m_j (m_j the plane's mean cs, S at the last scale)
- *   times the scale's own gradient of m_j at the coarse pixels p feeds (its three terms there),
- *   brought back through the pooling transposes; the rows add up to the exact value at p.
+ * - the loss is a function of SSIM itself (one SSIM block over x and y, reduced as the options
+ *   say; dssim, the 3DGS loss): d value/d ssim (the block's adjoint) times SSIM's trace at the
+ *   pixel (beneath it);
+ * - one other windowed map over x and y (Wang's form, a user's masked SSIM map): the three terms
+ *   and the contributing map pixels over that map, its partials the adjoints of the moments;
+ * - several windowed maps, or images pooled, downsampled or mixed before the window (MS-SSIM): one
+ *   row per windowed map (a scale): its plane value m_j and d value/d m_j (the block's value and
+ *   adjoint), the pixels of its grid p feeds, and its three terms carried back to p by reverse
+ *   mode; the rows add up to the exact value at p.
+ *
+ * What reaches p outside the windowed maps (the 3DGS loss's L1 term) is one more part (`l1`):
+ * d value/d node times the node's partial at p, the node the map that hands it over.
  */
-import { InputError, sizeOf, type Tensor } from '../field/index.js';
-import { evaluateSsim, type VariantOptions } from '../ssim/index.js';
+import { InputError, shape4, sizeOf, type Tensor } from '../field/index.js';
+import { evaluateGraph } from '../graph/evaluate.js';
+import { topoOrder } from '../graph/node.js';
 import { checkGradient } from './diagnose.js';
-import { formatTrace, tracePixel, traceEvaluation, type TraceInput, type TraceResult } from './trace.js';
-import { l1Gradient, plainOptions, variantOf, variantPieces } from './variant-model.js';
+import { formatTrace, graphSource, tracePixel, traceEvaluation, type TraceInput, type TraceResult } from './trace.js';
+import { isPlain, plainOptions, ssimBlockOf, variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
 
 type Terms = { readonly mean: number; readonly square: number; readonly cross: number };
 
@@ -20,9 +29,12 @@ type Terms = { readonly mean: number; readonly square: number; readonly cross: n
 export interface ScaleContribution {
   readonly scale: number;
   readonly shape: readonly number[];
-  /** 'cs' or 'S'. */
+  /** The map's label: 'cs' or 'S' (MS-SSIM), a user's map's. */
   readonly map: string;
-  /** The plane's mean of the map at this scale, and d value/d mean (1/P and the other scales' factors included). */
+  /**
+   * The plane's mean of the map at this scale (its block's value), and d value/d mean (1/P and the
+   * other scales' factors included; NaN, null in JSON, where the map is no block).
+   */
   readonly mean: number;
   readonly dValueDMean: number;
   /** The coarse pixels (row, column) p feeds at this scale, with the pooling weight ((1/4)^j in the interior). */
@@ -42,13 +54,18 @@ export interface VariantTraceResult {
   readonly exact: number;
   /** The sum of the parts below: equals `exact` to rounding. */
   readonly total: number;
-  /** dssim, 3dgs-loss: d value/d ssim, SSIM's trace at p, and the L1 term (3dgs-loss). */
+  /** A function of SSIM itself (dssim, the 3DGS loss): d value/d ssim and SSIM's trace at p. */
   readonly factor?: number;
   readonly ssimTrace?: TraceResult;
-  readonly l1?: { readonly coefficient: number; readonly sign: number; readonly value: number };
-  /** wang: the trace over Wang's map. */
+  /**
+   * What reaches p outside the windowed maps (the 3DGS loss's L1 term): d value/d node at p
+   * (`coefficient`), the node's partial at p (`sign`: sign(x - y) for x, minus it for y, in the 3DGS
+   * loss), their product (`value`), and the node's label.
+   */
+  readonly l1?: { readonly coefficient: number; readonly sign: number; readonly value: number; readonly through?: string };
+  /** One other windowed map over x and y (Wang's form, a user's): the trace over it. */
   readonly mapTrace?: TraceResult;
-  /** ms-ssim: one entry per scale. */
+  /** Several windowed maps (MS-SSIM's scales): one entry each. */
   readonly scales?: readonly ScaleContribution[];
   readonly candidate?: {
     readonly path: string;
@@ -62,18 +79,16 @@ export interface VariantTraceResult {
 /** Traces a variant's exact gradient at one pixel. */
 export function traceVariantPixel(input: TraceInput): VariantTraceResult {
   const { x, y, wrt, pixel } = input;
-  const options: VariantOptions = input.options;
-  const variant = variantOf(options);
-  if (variant === 'ssim') throw new Error('traceVariantPixel: plain SSIM goes through tracePixel');
+  const options = input.options;
+  if (isPlain(options)) throw new Error('traceVariantPixel: plain SSIM goes through tracePixel');
   const plain = plainOptions(options);
-  const e = evaluateSsim(x, y, plain);
-  const [N, C, H, W] = e.shape;
+  const [N, C, H, W] = shape4(x, 'x');
   const [n, c, pi, pj] = pixel;
   if (n >= N || c >= C || pi >= H || pj >= W) throw new InputError(`--pixel: (${pixel.join(', ')}) is outside the image [${N}, ${C}, ${H}, ${W}]`);
-  const pieces = variantPieces(x, y, options, wrt, () => (wrt === 'x' ? e.termsX : e.termsY));
+  const pieces = variantPieces(x, y, options, wrt);
   const p = ((n * C + c) * H + pi) * W + pj;
   const exact = pieces.exact[p]!;
-  const base = { variant, wrt, pixel, shape: [...x.shape], value: pieces.value, exact };
+  const base = { variant: pieces.variant, wrt, pixel, shape: [...x.shape], value: pieces.value, exact };
   const withCandidate = (r: Omit<VariantTraceResult, 'candidate'>): VariantTraceResult => {
     if (input.candidate === undefined) return r;
     const cr = checkGradient({ x, y, options, wrt, candidate: input.candidate.data, float32: input.candidate.float32 });
@@ -86,65 +101,81 @@ export function traceVariantPixel(input: TraceInput): VariantTraceResult {
       },
     };
   };
+  const l1 = restAt(pieces, p);
+  const rest = l1 === undefined ? {} : { l1 };
+  const wins = pieces.shares.map((s) => s.windowed);
+  const top = input.top ?? 8;
 
-  if (variant === 'dssim' || variant === '3dgs-loss') {
-    const ssimTrace = tracePixel({ x, y, options: plain, wrt, pixel, top: input.top ?? 8 });
+  if (ssimBlockOf(wins) !== null) {
+    const ssimTrace = tracePixel({ x, y, options: plain, wrt, pixel, top });
     const factor = pieces.factor!;
-    let l1: VariantTraceResult['l1'];
-    let total = factor * ssimTrace.exact;
-    if (variant === '3dgs-loss') {
-      const lambda = options.lambda ?? 0.2;
-      const value = l1Gradient(x, y, lambda, wrt)[p]!;
-      const coefficient = ((1 - lambda) / sizeOf(e.shape)) * (wrt === 'x' ? 1 : -1);
-      l1 = { coefficient, sign: Math.sign(value / coefficient), value };
-      total += value;
-    }
-    return withCandidate({ ...base, total, factor, ssimTrace, ...(l1 !== undefined ? { l1 } : {}) });
+    return withCandidate({ ...base, total: factor * ssimTrace.exact + (l1?.value ?? 0), factor, ssimTrace, ...rest });
   }
 
-  if (variant === 'wang') {
-    const parts = pieces.wang!;
-    const other = wrt === 'x' ? 'y' : 'x';
-    const otherPieces = variantPieces(x, y, options, other, () => (other === 'x' ? e.termsX : e.termsY));
-    const ev = {
-      ...e,
-      partialsX: parts.partials.x, partialsY: parts.partials.y, termsX: parts.terms.x, termsY: parts.terms.y,
-      gradX: wrt === 'x' ? pieces.exact : otherPieces.exact, gradY: wrt === 'y' ? pieces.exact : otherPieces.exact,
-    };
-    const mapTrace = traceEvaluation(ev, { x, y, options, wrt, pixel, top: input.top ?? 8 }, 'wang');
-    return withCandidate({ ...base, total: mapTrace.total, mapTrace });
+  const only = wins.length === 1 ? wins[0]! : null;
+  if (only !== null && only.images.x.kind === 'input' && only.images.y.kind === 'input') {
+    const mapTrace = traceEvaluation(graphSource(pieces, pieces.shares[0]!), { x, y, options, wrt, pixel, top }, pieces.variant);
+    return withCandidate({ ...base, total: mapTrace.total + (l1?.value ?? 0), mapTrace, ...rest });
   }
 
-  // ms-ssim
-  const ms = pieces.ms!;
   const plane = n * C + c;
   const scales: ScaleContribution[] = [];
-  let total = 0;
-  // p's share at each scale: the pooling applied to the unit field at p
-  let delta: Float64Array = new Float64Array(sizeOf(e.shape));
-  delta[p] = 1;
-  ms.scales.forEach((s, j) => {
-    if (j > 0) delta = ms.pools[j - 1]!.apply(delta);
-    const [, , h, w] = s.shape;
-    const t = s.terms[wrt];
-    const reads: Array<{ at: [number, number]; weight: number }> = [];
-    let mean = 0, square = 0, cross = 0;
-    for (let q = 0; q < delta.length; q++) {
-      const d = delta[q]!;
-      if (d === 0) continue;
-      reads.push({ at: [Math.floor(q / w) % h, q % w], weight: d });
-      mean += d * t.mean[q]!;
-      square += d * t.square[q]!;
-      cross += d * t.cross[q]!;
-    }
-    const contribution = mean + square + cross;
-    total += contribution;
-    scales.push({
-      scale: j, shape: [...s.shape], map: j === ms.scales.length - 1 ? 'S' : 'cs',
-      mean: ms.means[j]![plane]!, dValueDMean: ms.dMeans[j]![plane]!, reads, terms: { mean, square, cross }, contribution,
-    });
+  let total = l1?.value ?? 0;
+  pieces.shares.forEach((share, j) => {
+    const s = scaleAt(pieces, share, j, wrt, p, plane);
+    total += s.contribution;
+    scales.push(s);
   });
-  return withCandidate({ ...base, total, scales });
+  return withCandidate({ ...base, total, scales, ...rest });
+}
+
+/** The part of the gradient at p outside the windowed maps, with the node that hands it over (undefined where there is none). */
+function restAt(pieces: VariantPieces, p: number): VariantTraceResult['l1'] {
+  if (pieces.offset === null) return undefined;
+  const value = pieces.offset[p]!;
+  const direct = pieces.rest.filter((c) => c.to.kind === 'input');
+  const from = [...new Set(direct.map((c) => c.from))];
+  const adj = from.length === 1 && direct.length === pieces.rest.length ? pieces.record.adjoints.get(from[0]!.id) : undefined;
+  if (adj === undefined) return { coefficient: value, sign: 1, value, through: 'the rest of the graph' };
+  const coefficient = adj.length === 1 ? adj[0]! : adj[p]!;
+  return { coefficient, sign: coefficient === 0 ? 0 : value / coefficient, value, through: from[0]!.label };
+}
+
+/** One windowed map's row: its plane value and adjoint, the pixels p feeds on its grid, its terms at p. */
+function scaleAt(pieces: VariantPieces, share: WindowedShare, j: number, wrt: 'x' | 'y', p: number, plane: number): ScaleContribution {
+  const { record, graph } = pieces;
+  const w = share.windowed;
+  const image = w.images[wrt];
+  const [, , h, wd] = image.shape;
+  const block = w.block;
+  let mean: number;
+  let dValueDMean = Number.NaN;
+  if (block !== null) {
+    const at = block.reduce === 'planes' ? plane : 0;
+    mean = record.values.get(block.expanded.id)![at]!;
+    dValueDMean = record.adjoints.get(block.expanded.id)?.[at] ?? 0;
+  } else {
+    const v = record.values.get(w.map.id)!;
+    const [, , mh, mw] = w.map.shape;
+    let sum = 0;
+    for (let q = plane * mh * mw; q < (plane + 1) * mh * mw; q++) sum += v[q]!;
+    mean = sum / (mh * mw);
+  }
+  // p's share on this grid: the linear chain from the input applied to the unit field at p
+  const reads: Array<{ at: [number, number]; weight: number }> = [];
+  const chain = topoOrder([image], true);
+  if (chain.every((k) => k.kind === 'input' || k.kind === 'linear')) {
+    const inputs: Record<string, Float64Array> = {};
+    for (const [name, v] of Object.entries(graph.inputs)) inputs[name] = new Float64Array(v.length);
+    inputs[wrt]![p] = 1;
+    const delta = evaluateGraph(image, inputs).value;
+    for (let q = 0; q < delta.length; q++) if (delta[q] !== 0) reads.push({ at: [Math.floor(q / wd) % h, q % wd], weight: delta[q]! });
+  }
+  const terms = { mean: share.terms.mean[p]!, square: share.terms.square[p]!, cross: share.terms.cross[p]! };
+  return {
+    scale: j, shape: [...image.shape], map: w.map.label, mean, dValueDMean,
+    reads, terms, contribution: terms.mean + terms.square + terms.cross,
+  };
 }
 
 const g4 = (v: number): string => (v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3));
@@ -160,24 +191,32 @@ export function formatVariantTrace(t: VariantTraceResult): string {
   out.push(`ssim-grad trace: d ${t.variant}/d${o} at pixel n ${n}, c ${c}, i ${i}, j ${j} (image shape [${t.shape.join(', ')}]); ${t.variant} = ${t.value.toPrecision(8)}`);
   out.push('');
   out.push(`exact d ${t.variant}/d${o}(p) = ${g4(t.exact)}`);
+  // what reaches p outside the windowed maps (the 3DGS loss's L1 term), one line
+  const l1 = t.l1;
+  const rest = l1 === undefined ? null
+    : `  term through ${l1.through ?? 'the rest'} (outside the windowed maps): d ${t.variant}/d(${l1.through ?? 'it'}) x its d/d${o}(p)   ${g4(l1.coefficient)} x ${g4(l1.sign)} = ${s4(l1.value)}`;
   if (t.factor !== undefined && t.ssimTrace !== undefined) {
     out.push(`  d ${t.variant}/d ssim x d ssim/d${o}(p)   ${g4(t.factor)} x ${g4(t.ssimTrace.exact)} = ${s4(t.factor * t.ssimTrace.exact)}`);
-    if (t.l1 !== undefined) {
-      out.push(`  L1 term ${o === 'x' ? '' : '-'}(1 - lambda)/N sign(x - y)    ${g4(Math.abs(t.l1.coefficient))} x ${t.l1.sign} ${o === 'y' ? 'x -1 ' : ''}= ${s4(t.l1.value)}`);
-    }
+    if (rest !== null) out.push(rest);
     out.push(`  total                              ${s4(t.total)}   (relative difference from exact ${rel.toExponential(1)})`);
     out.push('');
     out.push(`  SSIM's trace beneath it (d ssim/d${o}; multiply by ${g4(t.factor)}):`);
     out.push(...indent(formatTrace(t.ssimTrace)));
   } else if (t.mapTrace !== undefined) {
+    if (rest !== null) {
+      out.push(rest);
+      out.push(`  total (the map's part below and the term above)  ${s4(t.total)}   (relative difference from exact ${rel.toExponential(1)})`);
+      out.push('');
+    }
     out.push(...indent(formatTrace(t.mapTrace)));
   } else if (t.scales !== undefined) {
-    out.push(`  each scale j: d value/d m_j (m_j the plane's mean of cs, S at the last) x the scale's d m_j/d${o} at the coarse pixels p feeds, pooled back:`);
+    out.push(`  each windowed map j (a scale): d value/d m_j (m_j the plane's mean of the map, cs or S for MS-SSIM) x its d m_j/d${o} at the pixels p feeds, carried back:`);
     out.push(`  ${'scale'.padEnd(7)}${'shape'.padEnd(16)}${'map'.padEnd(5)}${'m_j'.padEnd(11)}${'dvalue/dm_j'.padEnd(13)}${'reads (weight)'.padEnd(24)}${'W^T g_mu'.padEnd(12)}${`2${o} W^T g_${o}${o}`.padEnd(13)}${'W^T g_xy term'.padEnd(14)}contribution`);
     for (const s of t.scales) {
       const reads = s.reads.length === 1 ? `(${s.reads[0]!.at.join(', ')}) ${g4(s.reads[0]!.weight)}` : `${s.reads.length} px, sum ${g4(s.reads.reduce((a, r) => a + r.weight, 0))}`;
       out.push(`  ${String(s.scale).padEnd(7)}${s.shape.join('x').padEnd(16)}${s.map.padEnd(5)}${g4(s.mean).padEnd(11)}${g4(s.dValueDMean).padEnd(13)}${reads.padEnd(24)}${s4(s.terms.mean).padEnd(12)}${s4(s.terms.square).padEnd(13)}${s4(s.terms.cross).padEnd(14)}${s4(s.contribution)}`);
     }
+    if (rest !== null) out.push(rest);
     out.push(`  ${'total'.padEnd(125)}${s4(t.total)}   (exact ${g4(t.exact)}; relative difference ${rel.toExponential(1)})`);
   }
   if (t.candidate !== undefined) {

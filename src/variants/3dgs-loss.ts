@@ -29,5 +29,6 @@ export default defineVariant({
     const l1 = g.mean(g.map(({ a, b }) => e.abs(e.sub(a!, b!)), { a: x, b: y }, { label: '|x - y|' }));
     return g.map(({ l, s }) => e.add(e.mul(1 - lambda, l!), e.mul(lambda, e.sub(1, s!))), { l: l1, s: g.ssim(x, y) }, { label: '3dgs-loss' });
   },
+  tiles: true,
   scaleNote: "the exact gradient carries d loss/d ssim = -lambda and SSIM's 1/N, beside the L1 term",
 });

@@ -19,6 +19,7 @@ export default defineVariant({
       p: "DSSIM, the structural dissimilarity, is an affine function of SSIM, so its gradient is SSIM's scaled: everything of [the SSIM derivation](ssim-pytorch-ssim.md) holds, followed by one more step. The default divisor is $d = 2$; `--dssim-divisor 1` gives the loss $1 - \\mathrm{SSIM}$.",
     },
   ],
+  tiles: true,
   loss: ({ x, y, values, g }) => {
     const d = values.dssimDivisor as number;
     return g.map(({ s }) => g.e.div(g.e.sub(1, s!), d), { s: g.ssim(x, y) }, { label: 'dssim' });

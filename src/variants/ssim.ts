@@ -5,5 +5,6 @@ export default defineVariant({
   name: 'ssim',
   summary: 'SSIM itself, as the preset and options say',
   loss: ({ x, y, g }) => g.ssim(x, y),
+  tiles: true,
   scaleNote: 'the exact gradient is d SSIM/dx itself',
 });

@@ -87,6 +87,15 @@ export interface VariantDeclaration {
    * a constant factor is told about); by default "the exact gradient carries d value/d ssim".
    */
   readonly scaleNote?: string;
+  /**
+   * Whether the checker may fit the known mistakes and the terms on tiles of large images
+   * (src/check/subsample.ts): true only when the images reach the loss through one windowed map of
+   * x and y themselves reduced as SSIM is (its gradient on a tile with a halo is the whole images'
+   * times one factor) and, besides it, through means of pointwise maps of the pixels (rescaled by
+   * their count): no pooling, no plane means combined nonlinearly. Default false (checked whole);
+   * a variant with a field option is checked whole whatever this says (a tile cuts x and y only).
+   */
+  readonly tiles?: boolean;
   /** Extension points for built-ins that carry more (derivation documents, kernels); see registry.ts. */
   readonly extras?: Readonly<Record<string, unknown>>;
 }

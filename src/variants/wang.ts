@@ -42,5 +42,6 @@ export default defineVariant({
     const [alpha, beta, gamma] = [values.alpha as number, values.beta as number, values.gamma as number];
     return g.windowed(x, y, { graph: mapFor(alpha, beta, gamma), kernels: 'wang', kernelParams: { alpha, beta, gamma } }, 'loss');
   },
+  tiles: true,
   scaleNote: 'the exact gradient is d value/dx of the mean of l^alpha c^beta s^gamma',
 });

@@ -21,11 +21,12 @@ describe.each(CHECK_CONFIGS)('trace: $name', (cfg) => {
       fc.property(pixel, (p) => {
         const t = tracePixel({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: cfg.wrt, pixel: p, top: 5 });
         const g = exact[((p[0] * C + p[1]) * H + p[2]) * W + p[3]]!;
-        expect(t.exact).toBe(g);
         const listed = t.contributions.reduce((s, k) => s + k.contribution, 0);
         // relative to the size of the terms: they cancel, and the gradient at a pixel can be near 0
         const scale = Math.abs(t.terms.mean) + Math.abs(t.terms.square) + Math.abs(t.terms.cross);
         const near = (a: number): boolean => Math.abs(a - g) <= 1e-12 * Math.max(Math.abs(g), scale);
+        // the trace reads SSIM's graph (its exact value the generated kernels'), evaluateSsim the reference: equal to rounding
+        expect(near(t.exact)).toBe(true);
         expect(near(listed + t.rest.sum)).toBe(true);
         expect(near(t.total)).toBe(true);
         expect(near(t.terms.mean + t.terms.square + t.terms.cross)).toBe(true);

@@ -1,0 +1,118 @@
+/**
+ * check and trace on a user's variant, declared here and passed as options.variant: everything
+ * the checker says about it (floor, verdict, terms, trace) comes from its graph, with no name of
+ * it anywhere in ssim-grad. A masked SSIM (a field option) and SSIM of luma (a channel mix before
+ * the window, so the terms are carried back through the mix's transpose).
+ */
+import { describe, expect, it } from 'vitest';
+import { fullOptions } from '../../src/check/candidate.js';
+import { checkGradient } from '../../src/check/diagnose.js';
+import { floorOf } from '../../src/check/floor.js';
+import { variantGradient32, variantPieces } from '../../src/check/variant-model.js';
+import { formatVariantTrace, traceVariantPixel } from '../../src/check/variant-trace.js';
+import { readTensor } from '../../src/io/index.js';
+import { evaluateSsim, evaluateVariant, type VariantOptions } from '../../src/ssim/index.js';
+import { defineVariant } from '../../src/variants/define.js';
+import { EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
+
+const masked = defineVariant({
+  name: 'masked-ssim',
+  summary: 'sum(mask S) / sum(mask), S the SSIM map',
+  options: {
+    mask: { kind: 'field', help: 'a weight per pixel' },
+    gain: { kind: 'number', default: 1, help: 'a factor on the value' },
+  },
+  loss: ({ x, y, fields, values, g }) => g.affine(g.div(g.mean(g.mul(fields.mask!, g.ssimMap(x, y))), g.mean(fields.mask!)), values.gain as number),
+  scaleNote: 'the exact gradient carries mask / sum(mask) at every map pixel',
+});
+
+const LUMA = [[0.299, 0.587, 0.114]];
+const luma = defineVariant({
+  name: 'luma-ssim',
+  summary: 'SSIM of the luma of x and y',
+  loss: ({ x, y, g }) => g.ssim(g.channels(x, LUMA), g.channels(y, LUMA)),
+});
+
+const X = readTensor(EXAMPLE_X);
+const Y = readTensor(EXAMPLE_Y);
+const [, H, W] = X.shape as [number, number, number];
+const mask = { shape: [1, 1, H, W], data: Float64Array.from({ length: H * W }, (_, i) => 0.5 + 0.5 * Math.sin(i / 37)) };
+
+const CASES: ReadonlyArray<{ name: string; options: VariantOptions; wrt: 'x' | 'y' }> = [
+  { name: 'masked SSIM map (a field option), d/dx', options: { variant: masked, mask } as VariantOptions, wrt: 'x' },
+  { name: 'masked SSIM map, gain 2, d/dy', options: { variant: masked, mask, gain: 2 } as VariantOptions, wrt: 'y' },
+  { name: 'SSIM of luma (a channel mix before the window), d/dy', options: { variant: luma }, wrt: 'y' },
+];
+
+describe.each(CASES)('a user variant: $name', ({ options, wrt }) => {
+  const r = evaluateVariant(X, Y, options);
+  const exact = wrt === 'x' ? r.gradX : r.gradY;
+  const check = (candidate: ArrayLike<number>) => checkGradient({ x: X, y: Y, options, wrt, candidate });
+
+  it('the exact gradient and its float32 rounding are a MATCH; a wrong candidate is a MISMATCH', () => {
+    const a = check(exact).report;
+    expect(a.verdict).toBe('match');
+    expect(a.variant?.name).toBe((options.variant as { name: string }).name);
+    expect(a.diagnosis[0]!.kind).toBe('rounding');
+    expect(check(Float32Array.from(exact)).report.verdict).toBe('match');
+    // the terms the graph gives add up to the exact gradient: each at 1
+    expect(a.terms.residual).toBeLessThan(1e-10);
+    for (const k of ['mean', 'square', 'cross'] as const) expect(a.terms[k]).toBeCloseTo(1, 8);
+
+    // plain SSIM's gradient (the mask or the mix forgotten) is not the variant's
+    const e = evaluateSsim(X, Y, {});
+    const wrong = check(wrt === 'x' ? e.gradX : e.gradY).report;
+    expect(wrong.verdict).toBe('mismatch');
+    // one term scaled: the terms fit says which
+    const t = variantPieces(X, Y, options, wrt).terms;
+    const off = check(exact.map((v, i) => v + 0.5 * t.cross[i]!)).report;
+    expect(off.verdict).toBe('mismatch');
+    expect(off.terms.cross).toBeCloseTo(1.5, 6);
+    expect(off.diagnosis.find((d) => d.kind === 'terms')!.message).toMatch(/the cross term is scaled/);
+  });
+
+  it("the floor is the variant's graph in float32 arithmetic: above float64 rounding, below 1e-4 relative", () => {
+    const f = floorOf(variantGradient32(X, Y, options, wrt), exact);
+    expect(f.relL2).toBeGreaterThan(1e-9);
+    expect(f.relL2).toBeLessThan(1e-4);
+    expect(check(exact).report.roundingFloor).toEqual(f);
+  });
+
+  it('trace: the parts add up to the exact value at the pixel', () => {
+    for (const pixel of [[0, 0, 0, 0], [0, 1, 20, 30], [0, 2, H - 1, W - 1]] as const) {
+      const tr = traceVariantPixel({ x: X, y: Y, options, wrt, pixel });
+      const p = ((pixel[1] * H) + pixel[2]) * W + pixel[3];
+      expect(tr.exact).toBe(exact[p]);
+      expect(Math.abs(tr.total - tr.exact)).toBeLessThanOrEqual(1e-12 * Math.max(Math.abs(tr.exact), 1e-6));
+      expect(tr.mapTrace ?? tr.scales).toBeDefined();
+      expect(formatVariantTrace(tr)).toMatch(/relative difference/);
+    }
+  });
+});
+
+describe('a user variant through the candidate interface', () => {
+  it("a candidate module is told the variant by name, its number options with defaults filled, and its field options as tensors", () => {
+    const o = fullOptions({ variant: masked, mask } as VariantOptions) as Record<string, unknown>;
+    expect(o['variant']).toBe('masked-ssim');
+    expect(o['gain']).toBe(1);
+    expect(o['mask']).toBe(mask);
+    expect(fullOptions({ variant: 'ms-ssim' }).weights).toEqual([0.0448, 0.2856, 0.3001, 0.2363, 0.1333]);
+    expect(fullOptions({ variant: 'wang', beta: 2 })).toMatchObject({ variant: 'wang', alpha: 1, beta: 2, gamma: 1 });
+    expect(fullOptions({}).variant).toBeUndefined();
+  });
+});
+
+describe('a user variant and the subsample', () => {
+  it('tiles only where the declaration says so, and never with a field option (a tile cuts x and y only)', async () => {
+    const { planSubsample } = await import('../../src/check/subsample.js');
+    const { resolveOptions } = await import('../../src/ssim/options.js');
+    const cfg = resolveOptions({});
+    const big = [1, 3, 2160, 3840] as const;
+    expect(planSubsample(big, cfg, luma)).toBeNull();
+    const half = defineVariant({ name: 'half-ssim', summary: 'SSIM / 2', loss: ({ x, y, g }) => g.affine(g.ssim(x, y), 0.5), tiles: true });
+    expect(planSubsample(big, cfg, half)).not.toBeNull();
+    expect(planSubsample(big, cfg, { ...masked, tiles: true })).toBeNull();
+    expect(planSubsample(big, cfg, 'dssim')).not.toBeNull();
+    expect(planSubsample(big, cfg, 'ms-ssim')).toBeNull();
+  });
+});
