@@ -26,7 +26,7 @@ import { grad, mul, substitute, variable, type Node } from '../expr/index.js';
 import { sizeOf, type FieldArithmetic, type Shape4 } from '../field/index.js';
 import { emitPointwise } from '../emit/pointwise.js';
 import { runBlockKernel } from './kernels.js';
-import { resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from './node.js';
+import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from './node.js';
 
 export type Arithmetic = 'float64' | 'float32-storage' | 'float32';
 
@@ -69,7 +69,10 @@ export interface GraphResult {
   readonly value: Float64Array;
   /** d output / d input, per requested input, each of the input's shape. */
   readonly grads: Readonly<Record<string, Float64Array>>;
-  /** Every node's value by id (a block's, not its fine graph's, when it ran on its kernels). */
+  /**
+   * Node values by id (a block's, not its fine graph's, when it ran on its kernels): every node's
+   * with `record`, else the small ones and those reverse mode read.
+   */
   readonly values: ReadonlyMap<number, Float64Array>;
   /** With `record`: adjoints by node id, and the contributions in the order reverse mode made them. */
   readonly adjoints: ReadonlyMap<number, Float64Array>;
@@ -77,6 +80,9 @@ export interface GraphResult {
 }
 
 const exactly = (v: number): number => v;
+
+/** Fields of at most this many values are kept after the evaluation whatever their use (per-plane and scalar values). */
+const SMALL = 4096;
 
 /** Evaluates `output` on the input fields (by name, each of its input node's shape) and, with `wrt`, its gradient. */
 export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string, Float64Array>>, opts: EvaluateOptions = {}): GraphResult {
@@ -96,12 +102,29 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
   // the gradient for a unit adjoint scaled plane by plane: with a gradient to come, the forward pass
   // runs the value-and-gradient kernel once (for adjoint 1) and reverse mode scales what it gave.
   const unitGrads = new Map<number, { gradX: Float64Array; gradY: Float64Array }>();
+  // Without `record`, a field is let go once its last user has run, unless reverse mode reads it
+  // (a map's arguments) or it is small (per-plane and scalar values stay, for callers to read).
+  const keep = opts.record === true;
+  const users = new Map<number, number>();
+  const readBack = new Set<number>([at(output).id]);
+  for (const n of order) {
+    const args = n.kind === 'block' ? [n.x, n.y] : argsOf(n);
+    for (const g of args) users.set(at(g).id, (users.get(at(g).id) ?? 0) + 1);
+    if (n.kind === 'map' && wrt.length > 0) for (const g of args) readBack.add(at(g).id);
+  }
   for (const n of order) {
     if (n.kind === 'block' && wrt.length > 0) {
       const run = runBlockKernel(n, val(n.x), val(n.y), new Float64Array(sizeOf(n.shape)).fill(1));
       unitGrads.set(n.id, { gradX: run.gradX!, gradY: run.gradY! });
       values.set(n.id, run.value);
     } else values.set(n.id, forward(n, val, inputs, arith, a, r));
+    if (keep) continue;
+    for (const g of n.kind === 'block' ? [n.x, n.y] : argsOf(n)) {
+      const id = at(g).id;
+      const left = users.get(id)! - 1;
+      users.set(id, left);
+      if (left === 0 && !readBack.has(id) && values.get(id)!.length > SMALL) values.delete(id);
+    }
   }
 
   const adjoints = new Map<number, Float64Array>();
@@ -124,6 +147,8 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
       const bar = adjoints.get(n.id);
       if (bar === undefined) continue;
       backward(n, bar, val, give, a, opts.rewrite, unitGrads);
+      // its adjoint is spent (an input's is the answer)
+      if (!keep && n.kind !== 'input') adjoints.delete(n.id);
     }
     for (const name of wrt) {
       const node = order.find((n) => n.kind === 'input' && n.name === name);
@@ -133,7 +158,6 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
       grads[name] = arith === 'float32-storage' ? full.map(Math.fround) : full;
     }
   }
-  const keep = opts.record === true;
   return { value: val(output), grads, values, adjoints: keep ? adjoints : new Map(), contributions };
 }
 
