@@ -152,11 +152,14 @@ export class GraphDoc {
     return resolved(n, this.o.expand);
   }
 
+  /** u_k names given so far. */
+  private unnamed = 0;
+
   private nameNodes(): void {
     for (const t of this.o.targets) this.names.set(this.at(t.node).id, t.tex);
     this.names.set(this.at(this.o.output).id, this.o.outputTex);
     const base = new Map<number, string>();
-    let u = 0;
+    let u = this.unnamed;
     const level = new Map<number, [string, number]>();
     for (const n of this.nodes) {
       if (this.names.has(n.id)) {
@@ -178,6 +181,7 @@ export class GraphDoc {
       else b = `u_{${++u}}`;
       base.set(n.id, b);
     }
+    this.unnamed = u;
     // the same name twice (one per scale): number them
     const counts = new Map<string, number>();
     for (const b of base.values()) counts.set(b, (counts.get(b) ?? 0) + 1);
@@ -195,7 +199,12 @@ export class GraphDoc {
 
   /** LaTeX of a node's value. */
   nameOf(n: FieldNode): string {
-    return this.names.get(this.at(n).id) ?? `u_{${n.id}}`;
+    const id = this.at(n).id;
+    let name = this.names.get(id);
+    // a node outside this walk (a section's images come from the loss's graph): the next free u_k,
+    // never its id, which depends on what the process built before
+    if (name === undefined) this.names.set(id, (name = `u_{${++this.unnamed}}`));
+    return name;
   }
 
   /** LaTeX of a node's adjoint. */

@@ -30,15 +30,18 @@ export interface DeriveVariantOptions {
   readonly only?: string;
 }
 
-/** Sample images for a variant's twins: the smallest of a few sizes its options accept. */
+/**
+ * Sample images for a variant's twins: the smallest of a few sizes, with 2, 3 or 1 channels, that
+ * its options and its loss accept (a loss may refuse images by its own rules: luma needs 3 channels).
+ */
 function sampleGraph(decl: VariantDeclaration, options: Readonly<Record<string, unknown>>): VariantGraph {
   // the data range the sample images span: the SSIM options, without the variant's own
   const own = decl.options ?? {};
   const config = resolveOptions(Object.fromEntries(Object.entries(options).filter(([k]) => !(k in own) && k !== 'variant')) as SsimOptions);
   const L = config.dataRange;
   let last: unknown;
-  for (const side of [14, 24, 40, 72, 170]) {
-    const shape = [1, 2, side, side + 1];
+  for (const side of [14, 24, 40, 72, 170]) for (const channels of [2, 3, 1]) {
+    const shape = [1, channels, side, side + 1];
     const rand = lcg(0x5eed + side);
     const n = shape.reduce((a, b) => a * b, 1);
     const x: Tensor = { shape, data: Float64Array.from({ length: n }, () => rand() * L) };
@@ -50,7 +53,7 @@ function sampleGraph(decl: VariantDeclaration, options: Readonly<Record<string, 
     try {
       return variantGraph(x, y, { ...options, ...fields, variant: decl });
     } catch (e) {
-      if (!(e instanceof InputError)) throw e;
+      // a user's loss may refuse a shape with any error: try the next; the last one is reported
       last = e;
     }
   }
