@@ -24,7 +24,7 @@ import { add, div, grad, mul, neg, num, variable, variablesOf, type Node } from 
 import { crop, sizeOf, type Boundary, type Shape4, type Tensor } from '../field/index.js';
 import type { Rewrite } from '../graph/evaluate.js';
 import { LINEAR_RULES, linearOp, type LinearKind } from '../graph/linear.js';
-import { resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
+import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
 import type { GradientTerms, SsimEvaluation, SsimOptions, VariantOptions } from '../ssim/index.js';
 import { ssimMap } from '../ssim/maps.js';
 import { PLAIN } from '../variants/registry.js';
@@ -167,31 +167,18 @@ function anatomyOf(vg: VariantGraph): Anatomy {
     return { block: b, reduce, region, crop };
   });
   const outer = top.filter((n) => n.kind !== 'block' && !structural.has(n.id));
-  const depends = (cut: (n: FieldNode, a: FieldNode) => boolean): boolean => {
+  /** Which nodes depend on an image when the edges `cut` says are left out. */
+  const dependence = (cut: (n: FieldNode, a: FieldNode) => boolean): Map<number, boolean> => {
     const dep = new Map<number, boolean>();
     for (const n of top) {
-      let d: boolean;
-      if (n.kind === 'input') d = n.name === 'x' || n.name === 'y';
-      else {
-        const args = n.kind === 'block' ? [n.x, n.y] : n.kind === 'map' ? Object.values(n.args) : [n.arg];
-        d = args.some((a) => !cut(n, a) && dep.get(a.id) === true);
-      }
-      dep.set(n.id, d);
+      if (n.kind === 'input') dep.set(n.id, n.name === 'x' || n.name === 'y');
+      else dep.set(n.id, argsOf(n).some((a) => !cut(n, a) && dep.get(a.id) === true));
     }
-    return dep.get(vg.loss.id) === true;
+    return dep;
   };
-  // which nodes depend on an image (for the outer lists)
-  const depOf = new Map<number, boolean>();
-  for (const n of top) {
-    if (n.kind === 'input') depOf.set(n.id, n.name === 'x' || n.name === 'y');
-    else {
-      const args = n.kind === 'block' ? [n.x, n.y] : n.kind === 'map' ? Object.values(n.args) : [n.arg];
-      depOf.set(n.id, args.some((a) => depOf.get(a.id) === true));
-    }
-  }
-  function dependsOn(n: FieldNode): boolean {
-    return depOf.get(n.id) === true;
-  }
+  const depOf = dependence(() => false);
+  const dependsOn = (n: FieldNode): boolean => depOf.get(n.id) === true;
+  const depends = (cut: (n: FieldNode, a: FieldNode) => boolean): boolean => dependence(cut).get(vg.loss.id) === true;
   const windows = new Set<LinearNode>(moments.flatMap((m) => MOMENTS.map((k) => m.windows[k])));
   return {
     vg,
