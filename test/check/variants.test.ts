@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
 import { checkGradient } from '../../src/check/diagnose.js';
-import { floorOf, roundingFloor } from '../../src/check/floor.js';
+import { differenceNorms, floorOf, norm2, roundingFloor } from '../../src/check/floor.js';
 import { applicableMistakes, mistakesFor } from '../../src/check/mistakes.js';
-import { variantGradient32 } from '../../src/check/variant-model.js';
+import { l1Gradient, msGradient, msModel, variantGradient32 } from '../../src/check/variant-model.js';
 import { traceVariantPixel } from '../../src/check/variant-trace.js';
 import type { Tensor } from '../../src/field/index.js';
 import { formatNpy, readTensor } from '../../src/io/index.js';
@@ -138,6 +138,48 @@ describe.each(CONFIGS)('check --variant: $name', ({ options, wrt, expected }) =>
         Math.abs(t.l1?.value ?? 0);
       expect(Math.abs(t.total - t.exact)).toBeLessThanOrEqual(1e-12 * Math.max(Math.abs(t.exact), parts));
     }
+  });
+});
+
+describe("the loss's own rewrites are the array formulas the hand-written variant mistakes had", () => {
+  const rel = (a: Float64Array | null, b: Float64Array): number => (a === null ? Infinity : differenceNorms(a, b).l2 / norm2(b));
+  const gradOf = (options: VariantOptions, wrt: 'x' | 'y', kind: string): Float64Array | null => {
+    const r = evaluateVariant(X, Y, options);
+    const ctx = checkGradient({ x: X, y: Y, options, wrt, candidate: wrt === 'x' ? r.gradX : r.gradY }).context;
+    return mistakesFor(X, Y, options).find((m) => m.kind === kind)?.build(ctx) ?? null;
+  };
+  const ssimGrad = (wrt: 'x' | 'y'): Float64Array => (wrt === 'x' ? evaluateSsim(X, Y, {}).gradX : evaluateSsim(X, Y, {}).gradY);
+
+  it('dssim: d ssim/dx itself (the chain factor left out), 2 x exact (the 1/2 forgotten)', () => {
+    const o: VariantOptions = { variant: 'dssim' };
+    expect(rel(gradOf(o, 'x', 'chain-factor-dropped:dssim.s'), ssimGrad('x'))).toBeLessThan(1e-13);
+    expect(rel(gradOf(o, 'x', 'chain-factor-scale-dropped:dssim.s'), ssimGrad('x').map((v) => -v))).toBeLessThan(1e-13);
+  });
+
+  it('3dgs-loss: the L1 term as a sum, the SSIM term with +lambda, the L1 term left out', () => {
+    const lambda = 0.3;
+    const o: VariantOptions = { variant: '3dgs-loss', lambda };
+    for (const wrt of ['x', 'y'] as const) {
+      const s = ssimGrad(wrt);
+      const l1 = l1Gradient(X, Y, lambda, wrt);
+      const l1Sum = l1Gradient(X, Y, lambda, wrt, false);
+      expect(rel(gradOf(o, wrt, 'mean-count-dropped:x-y'), l1Sum.map((v, i) => v - lambda * s[i]!))).toBeLessThan(1e-13);
+      expect(rel(gradOf(o, wrt, 'branch-sign:3dgs-loss.s'), l1.map((v, i) => v + lambda * s[i]!))).toBeLessThan(1e-13);
+      expect(rel(gradOf(o, wrt, 'branch-dropped:3dgs-loss.l'), s.map((v) => -lambda * v))).toBeLessThan(1e-13);
+    }
+  });
+
+  it('ms-ssim: the pooling transposed without its 1/4, the product differentiated as a sum, only the finest scale', () => {
+    const o: VariantOptions = { variant: 'ms-ssim', weights: [0.6, 0.4] };
+    const m = msModel(X, Y, o);
+    expect(rel(gradOf(o, 'x', 'transpose-unnormalised:pool'), msGradient(m, 'x', { poolFactor: 4 }))).toBeLessThan(1e-13);
+    expect(rel(gradOf(o, 'x', 'product-rule-dropped:ms-ssim'), msGradient(msModel(X, Y, o, { asSum: true }), 'x'))).toBeLessThan(1e-13);
+    expect(rel(gradOf(o, 'x', 'transpose-dropped:pool'), msGradient(m, 'x', { onlyScale0: true }))).toBeLessThan(1e-13);
+    expect(rel(gradOf(o, 'x', 'branch-dropped:ms-ssim.m1'), msGradient(m, 'x', { onlyScale0: true }))).toBeLessThan(1e-13);
+  });
+
+  it("wang: SSIM's partials in place of the general form's", () => {
+    expect(rel(gradOf({ variant: 'wang', alpha: 2, beta: 0.5, gamma: 1.5 }, 'x', 'wang/ssim-map-partials'), ssimGrad('x'))).toBeLessThan(1e-13);
   });
 });
 
