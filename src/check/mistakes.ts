@@ -196,12 +196,9 @@ function anatomyOf(vg: VariantGraph): Anatomy {
   };
 }
 
-/** Whether the loss depends on an image through argument v of map m (leaving out v's edge changes the dependence of m). */
+/** Whether argument v of map m depends on an image (a mask does not). */
 function dependsThrough(m: MapNode, v: string): boolean {
-  const arg = m.args[v]!;
-  // m depends on an image through v when v's field does
-  const sub = topoOrder([arg], false);
-  return sub.some((n) => n.kind === 'input' && (n.name === 'x' || n.name === 'y'));
+  return topoOrder([m.args[v]!], false).some((n) => n.kind === 'input' && (n.name === 'x' || n.name === 'y'));
 }
 
 // ---- evaluation of a rewrite ----------------------------------------------------------------
@@ -275,10 +272,12 @@ function run(ctx: MistakeContext, a: Anatomy, plan: Plan, record: boolean): { gr
       for (const c of r.contributions) if (c.from.id === from.id && c.to.id === img.id && c.via === via) for (let i = 0; i < out.length; i++) out[i]! += c.value[i]!;
       return out;
     };
+    const square = side === 'x' ? m.square.x : m.square.y;
+    const viaImage = (n: MapNode): string => Object.keys(n.args).find((k) => n.args[k]!.id === img.id) ?? side;
     terms = {
       mean: sum(side === 'x' ? m.windows.mu_x : m.windows.mu_y, 'arg'),
-      square: sum(side === 'x' ? m.square.x : m.square.y, side),
-      cross: sum(m.cross, side),
+      square: sum(square, viaImage(square)),
+      cross: sum(m.cross, viaImage(m.cross)),
     };
   }
   return { grad: g, terms };
@@ -830,31 +829,31 @@ export function mistakesFor(x: Tensor, y: Tensor, options: VariantOptions): read
   const a0 = anatomyOf(variantGraph(x, y, options));
   if (a0.plain && a0.outerMaps.length === 0 && a0.outerReduces.length === 0 && a0.outerLinear.length === 0) return KNOWN_MISTAKES;
   const name = a0.name;
-  const loss: MistakeSpec[] = [signFlipped, otherImage];
-  const inside = [...SSIM_SPECS, ssimPartials].filter((s) => !loss.includes(s));
+  const atLoss = (s: MistakeSpec): boolean => s === signFlipped || s === otherImage;
   const words = (s: MistakeSpec) =>
     a0.plain
       ? wordsOf(s)
-      : {
-          kind: `${name}/${s.kind}`,
-          title: `inside ${name}, ${s.title}`,
-          explanation: `${s.explanation} (Here inside ${name}: the rest of its chain rule is exact.)`,
-          correctFormula: `${s.correctFormula}; the rest of ${name}'s gradient: ${GRAPH_CORRECT}`,
-        };
-  const lossWords = (s: MistakeSpec) =>
-    a0.plain || s !== signFlipped
-      ? wordsOf(s)
-      : {
-          ...wordsOf(s),
-          title: `sign flipped: minus the gradient of ${name}`,
-          explanation: `The candidate is minus the exact gradient of ${name} (a loss and its negative, or a minus lost in the chain rule). If it is meant to be the gradient of -${name}, negate it to check it.`,
-          correctFormula: GRAPH_CORRECT,
-        };
-  return [
-    ...inside.map((s) => known(s, words(s), s.scaleOnly(a0))),
-    ...loss.map((s) => known(s, lossWords(s), s.scaleOnly(a0))),
-    ...outerMistakes(a0),
-  ];
+      : s === otherImage
+        ? wordsOf(s)
+        : s === signFlipped
+          ? {
+              ...wordsOf(s),
+              title: `sign flipped: minus the gradient of ${name}`,
+              explanation: `The candidate is minus the exact gradient of ${name} (a loss and its negative, or a minus lost in the chain rule). If it is meant to be the gradient of -${name}, negate it to check it.`,
+              correctFormula: GRAPH_CORRECT,
+            }
+          : {
+              kind: `${name}/${s.kind}`,
+              title: `inside ${name}, ${s.title}`,
+              explanation: `${s.explanation} (Here inside ${name}: the rest of its chain rule is exact.)`,
+              correctFormula: `${s.correctFormula}; the rest of ${name}'s gradient: ${GRAPH_CORRECT}`,
+            };
+  const specs = [...SSIM_SPECS, ssimPartials];
+  const ssim = specs.map((s) => known(s, words(s), s.scaleOnly(a0)));
+  // plain SSIM keeps its library's order; a variant lists the whole loss's and its own nodes' first (where two give one
+  // gradient, dssim's 1/2 forgotten and SSIM's mean over H x W with N C = 2, the loss's own reading names it)
+  if (a0.plain) return [...ssim, ...outerMistakes(a0)];
+  return [...ssim.filter((_, i) => atLoss(specs[i]!)), ...outerMistakes(a0), ...ssim.filter((_, i) => !atLoss(specs[i]!))];
 }
 
 /**
