@@ -720,6 +720,29 @@ function outerMistakes(a0: Anatomy): KnownMistake[] {
         ok,
       );
     }
+    // two branches with constant weights: the weights swapped (lambda and 1 - lambda of a weighted sum)
+    if (deps.length === 2) {
+      const [p1, p2] = deps.map((arg) => exactPartial(m0, arg));
+      if (p1!.op === 'const' && p2!.op === 'const' && Math.abs(p1!.value) !== Math.abs(p2!.value) && p1!.value !== 0 && p2!.value !== 0) {
+        const swapped: Record<string, number> = { [deps[0]!]: Math.sign(p1!.value) * Math.abs(p2!.value), [deps[1]!]: Math.sign(p2!.value) * Math.abs(p1!.value) };
+        add1(
+          {
+            kind: `weights-swapped:${id}`,
+            title: `the weights of ${deps.join(' and ')} in ${name} swapped`,
+            explanation:
+              `d ${name}/d ${deps[0]} = ${p1!.value} and d ${name}/d ${deps[1]} = ${p2!.value}: each branch carries its own weight. ` +
+              `The candidate weights each branch by the other's (${swapped[deps[0]!]} and ${swapped[deps[1]!]}).`,
+            correctFormula: GRAPH_CORRECT,
+            scaleOnly: () => false,
+            plan: (a) => {
+              const m = at(a);
+              return m === null ? null : { partial: (n, x) => (n.id === m.id && x in swapped ? num(swapped[x]!) : undefined) };
+            },
+          },
+          false,
+        );
+      }
+    }
     // a product of factors each over its own arguments: the product rule's other factors left out
     if (m0.expr.op === 'mul' && deps.length >= 2) {
       const factorsOf = (m: MapNode, arg: string): Node[] => m.expr.args.filter((f) => variablesOf([f]).includes(arg));

@@ -54,6 +54,7 @@ const CONFIGS: ReadonlyArray<{ name: string; options: VariantOptions; wrt: 'x' |
       'mean-count-dropped:x-y', // 3dgs-l1-not-divided-by-n
       'branch-sign:3dgs-loss.s', // 3dgs-ssim-term-sign
       'branch-dropped:3dgs-loss.l', // 3dgs-l1-dropped
+      'weights-swapped:3dgs-loss', // 3dgs-lambda-swapped
       '3dgs-loss/per-pixel-chain-rule', '3dgs-loss/normaliser-none', '3dgs-loss/square-term-factor',
     ],
   },
@@ -155,7 +156,7 @@ describe("the loss's own rewrites are the array formulas the hand-written varian
     expect(rel(gradOf(o, 'x', 'chain-factor-scale-dropped:dssim.s'), ssimGrad('x').map((v) => -v))).toBeLessThan(1e-13);
   });
 
-  it('3dgs-loss: the L1 term as a sum, the SSIM term with +lambda, the L1 term left out', () => {
+  it('3dgs-loss: the L1 term as a sum, the SSIM term with +lambda, the L1 term left out, lambda and 1 - lambda swapped', () => {
     const lambda = 0.3;
     const o: VariantOptions = { variant: '3dgs-loss', lambda };
     for (const wrt of ['x', 'y'] as const) {
@@ -165,6 +166,7 @@ describe("the loss's own rewrites are the array formulas the hand-written varian
       expect(rel(gradOf(o, wrt, 'mean-count-dropped:x-y'), l1Sum.map((v, i) => v - lambda * s[i]!))).toBeLessThan(1e-13);
       expect(rel(gradOf(o, wrt, 'branch-sign:3dgs-loss.s'), l1.map((v, i) => v + lambda * s[i]!))).toBeLessThan(1e-13);
       expect(rel(gradOf(o, wrt, 'branch-dropped:3dgs-loss.l'), s.map((v) => -lambda * v))).toBeLessThan(1e-13);
+      expect(rel(gradOf(o, wrt, 'weights-swapped:3dgs-loss'), l1.map((v, i) => (v * lambda) / (1 - lambda) - (1 - lambda) * s[i]!))).toBeLessThan(1e-13);
     }
   });
 
