@@ -797,6 +797,26 @@ function outerMistakes(a0: Anatomy): KnownMistake[] {
       },
       false,
     );
+    // an operator from a grid to the same grid (a channel mix, a window of the user's): the forward used as its own transpose
+    const square = (n: LinearNode): boolean => n.shape.join() === n.arg.shape.join();
+    if (a0.outerLinear.some((n) => n.spec.kind === kind && square(n))) {
+      add1(
+        {
+          kind: `forward-as-transpose:${kind}`,
+          title: `${rule.symbol} used as its own transpose`,
+          explanation:
+            `${rule.symbol} ${rule.forward}; what comes back through it must go through its transpose, which ${rule.transpose}. ` +
+            `The candidate applies ${rule.symbol} itself, which is its transpose only where it is symmetric.`,
+          correctFormula: GRAPH_CORRECT,
+          scaleOnly: () => false,
+          plan: (a) => {
+            const nodes = new Set([...nodesOf(a)].filter(square));
+            return nodes.size === 0 ? null : { transpose: (n, adjoint) => (nodes.has(n) ? n.op.apply(adjoint) : undefined) };
+          },
+        },
+        false,
+      );
+    }
     const unnormalised = (n: LinearNode): number | null => (n.spec.kind === 'pool' ? 4 : n.spec.kind === 'downsample' ? n.spec.f * n.spec.f : null);
     if (a0.outerLinear.some((n) => n.spec.kind === kind && unnormalised(n) !== null)) {
       add1(

@@ -101,3 +101,30 @@ describe("a user's variant (declared in the test) gets the generic library of mi
     expect(rel(back(sum, true), m.build(ctx)!)).toBeLessThan(1e-12);
   });
 });
+
+describe('a channel mix before SSIM (a user\'s variant): the mix used as its own transpose', () => {
+  const MIX = [[0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8]] as const;
+  const mixed = defineVariant({
+    name: 'mixed-ssim',
+    summary: 'SSIM of the images after a 3 x 3 channel mix',
+    loss: ({ x, y, g }) => g.ssim(g.channels(x, MIX), g.channels(y, MIX)),
+  });
+  const opts: VariantOptions = { variant: mixed };
+  const mix = (t: Tensor): Tensor => ({
+    shape: [1, 3, H, W],
+    data: Float64Array.from({ length: 3 * HW }, (_, i) => MIX[Math.floor(i / HW)]!.reduce((s, k, c) => s + k * Number(t.data[c * HW + (i % HW)]), 0)),
+  });
+
+  it('is named, built by hand: M (not M^T) applied to d ssim/d(M x)', () => {
+    const exact = evaluateVariant(X, Y, opts).gradX;
+    const ctx: MistakeContext = { x: X, y: Y, options: {}, e: evaluateSsim(X, Y, {}), wrt: 'x', variantOptions: opts };
+    const applicable = applicableMistakes(ctx, exact, mistakesFor(X, Y, opts));
+    const g = evaluateSsim(mix(X), mix(Y), {}).gradX;
+    const candidate = Float64Array.from({ length: 3 * HW }, (_, i) => MIX[Math.floor(i / HW)]!.reduce((s, k, c) => s + k * g[c * HW + (i % HW)]!, 0));
+    const rel = (a: Float64Array, b: Float64Array): number => differenceNorms(a, b).l2 / norm2(b);
+    const [first, second] = applicable.map((m) => ({ kind: m.mistake.kind, d: rel(candidate, m.gradient) })).sort((a, b) => a.d - b.d);
+    expect(first!.kind).toBe('forward-as-transpose:channels');
+    expect(first!.d).toBeLessThan(1e-12);
+    expect(second!.d).toBeGreaterThan(1e-3);
+  });
+});
