@@ -13,8 +13,13 @@
  *   kinds carry the variant's name (`<variant>/per-pixel-chain-rule`).
  * - the loss's own (mistakesFor): for each pointwise map, linear node and mean outside those (a
  *   variant's (1 - s)/d, the 3DGS loss's sum, MS-SSIM's product and pooling, a user's), the
- *   branch through one argument left out or its sign flipped, the map's factor left out, the
- *   product rule left out, a transpose left out or unnormalised, a mean taken as a sum.
+ *   branch through one argument left out or its sign flipped, the map's factor left out (or only
+ *   its sign kept), two constant weights swapped, the product rule left out, a transpose left out,
+ *   unnormalised or replaced by the forward, a mean taken as a sum; the sign of the whole and the
+ *   other image. Their kinds name the node by its label (`branch-dropped:loss.q`: the branch through q of the map labelled loss).
+ *
+ * Where two rewrites give one gradient the first listed keeps it (distinctMistakes): plain SSIM's
+ * library in its order; for a variant, the whole loss's and its own nodes' before SSIM's inside it.
  *
  * A mistake's three chain-rule terms (the analogue of W^T g_mu, 2x W^T g_xx, y W^T g_xy on the
  * work grid, for the tracer and the terms fit) are the contributions reverse mode records into the
@@ -113,7 +118,6 @@ interface Anatomy {
   readonly moments: readonly MomentStructure[];
   /** Every window node of a moment structure. */
   readonly windows: ReadonlySet<LinearNode>;
-  readonly blocks: readonly BlockNode[];
   /** Blocks reduced to the loss (one scalar, SSIM's mean), with the reduce over their region and the region. */
   readonly lossBlocks: ReadonlyArray<{ readonly block: BlockNode; readonly reduce: ReduceNode; readonly region: FieldNode; readonly crop: LinearNode | null }>;
   /** Ids of nodes inside blocks' fine graphs. */
@@ -186,7 +190,6 @@ function anatomyOf(vg: VariantGraph): Anatomy {
     name: vg.variant.decl.name,
     moments,
     windows,
-    blocks,
     lossBlocks,
     inner,
     outerMaps: outer.filter((n): n is MapNode => n.kind === 'map' && dependsOn(n)),
