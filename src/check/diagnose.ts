@@ -7,11 +7,10 @@ import { evaluateSsim, evaluateVariant, ssimGradFast, type SsimConfig, type Ssim
 import { downsampleFactor, resolveOptions } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
-import { applicableMistakes, distinctMistakes, type KnownMistake, type MistakeContext } from './mistakes.js';
+import { applicableMistakes, distinctMistakes, mistakesFor, type KnownMistake, type MistakeContext } from './mistakes.js';
 import { describeSubsample, keptRuns, planFor, stripContext, takeKept, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
-import { variantMistakes } from './variant-mistakes.js';
 import { declarationOf, isPlain, plainOptions, variantGradient32, variantPieces, type VariantPieces } from './variant-model.js';
-import { BUILT_IN_VARIANTS, PLAIN } from '../variants/registry.js';
+import { PLAIN } from '../variants/registry.js';
 import type { VariantDeclaration } from '../variants/types.js';
 import { floorOf } from './floor.js';
 import type { VariantOptions } from '../ssim/index.js';
@@ -170,15 +169,6 @@ export function checkGradient(input: CheckInput): CheckResult {
   return plan === null ? checkWhole(input, variant, options) : checkSubsampled(input, variant, options, plan);
 }
 
-/**
- * The known mistakes for a variant (variant-mistakes.ts's library for a built-in; none yet for a
- * user's declaration, whose mistakes come with the library of graph rewrites).
- */
-function mistakeLibrary(variant: VariantDeclaration | null): readonly KnownMistake[] {
-  if (variant === null) return variantMistakes(PLAIN.name);
-  return BUILT_IN_VARIANTS.includes(variant) ? variantMistakes(variant.name) : [];
-}
-
 /** Reports progress: `done` of `total` units of work, and what runs now. */
 export type CheckProgress = (done: number, total: number, what: string) => void;
 
@@ -207,8 +197,8 @@ function checkWhole(input: CheckInput, variant: VariantDeclaration | null, optio
   const off = pieces?.offset ?? null;
   const terms = termFit(off === null ? candidate : candidate.map((v, i) => v - off[i]!), [t.mean, t.square, t.cross]);
   progress(2, 3, 'known mistakes');
-  const context: MistakeContext = { x, y, options, e, wrt, ...(pieces !== undefined ? { pieces } : {}) };
-  const mistakes = applicableMistakes(context, exact, mistakeLibrary(variant));
+  const context: MistakeContext = { x, y, options, e, wrt, variantOptions: input.options, ...(pieces !== undefined ? { pieces } : {}) };
+  const mistakes = applicableMistakes(context, exact, mistakesFor(x, y, input.options));
   const { report, named } = finish({
     input, variant, whole, terms, mistakes, mistakeCandidate: candidate, count: Math.round(1 / e.weights.find((w) => w > 0)!),
     config: e.config, ssim: e.ssim, value: pieces?.value,
@@ -252,7 +242,7 @@ function checkSubsampled(input: CheckInput, variant: VariantDeclaration | null, 
   const whole = compareWhole(candidate, exact, floor, shape, bandOf(config, shape), input.float32);
 
   // the strips: each mistake's values on the kept rows, put end to end, scaled by rho
-  const library = mistakeLibrary(variant);
+  const library = mistakesFor(x, y, input.options);
   const kept = plan.kept;
   const at = { cand: new Float64Array(kept), offset: new Float64Array(kept), exact: new Float64Array(kept), fromStrips: new Float64Array(kept) };
   const termsKept = { mean: new Float64Array(kept), square: new Float64Array(kept), cross: new Float64Array(kept) };

@@ -25,10 +25,9 @@ import { evaluateVariant, ssimGradXFloat32Arith, type GradientTerms, type SsimOp
 import { runVariant, variantGraph, type VariantGraph } from '../variants/evaluate.js';
 import { findVariant, PLAIN, resolveVariant, variantName } from '../variants/registry.js';
 import type { VariantDeclaration } from '../variants/types.js';
-import { msModel, wangParts, type MapParts, type MsModel, type Side } from './legacy-model.js';
 
-// what src/check/variant-mistakes.ts reads until its mistakes are graph rewrites
-export { l1Gradient, msGradient, msModel, perPixelTerms, sumTerms, type MapParts, type MsModel, type Side } from './legacy-model.js';
+/** Which image a gradient is taken with respect to. */
+export type Side = 'x' | 'y';
 
 /** The name of the variant the options name ('ssim' when none). */
 export const variantOf = (o: VariantOptions): string => variantName(o.variant);
@@ -214,9 +213,6 @@ export interface VariantPieces {
   readonly shares: readonly WindowedShare[];
   /** What reaches the image's chain outside the windowed maps (the offset's contributions, as recorded). */
   readonly rest: readonly Contribution[];
-  /** The old hand-written model, for variant-mistakes.ts only (computed when read). */
-  readonly ms: MsModel;
-  readonly wang: MapParts;
 }
 
 const sum3 = (a: readonly Float64Array[], n: number): Float64Array => {
@@ -248,19 +244,10 @@ export function variantPieces(x: Tensor, y: Tensor, options: VariantOptions, sid
     variant: graph.variant.decl.name, decl: graph.variant.decl, options, value: r.value, ssim: r.ssim,
     exact: side === 'x' ? r.gradX : r.gradY, terms, offset, factor, graph, record, shares: parts, rest,
   };
-  let ms: MsModel | undefined;
-  let wang: MapParts | undefined;
-  Object.defineProperties(pieces, {
-    ms: { get: () => (ms ??= msModel(x, y, options)), enumerable: false },
-    wang: { get: () => (wang ??= wangParts(x, y, options)), enumerable: false },
-  });
-  return pieces as unknown as VariantPieces;
+  return pieces;
 }
 
-/** The pieces with some fields changed (the old model's getters kept, not computed). */
+/** The pieces with some fields changed. */
 export function amendPieces(p: VariantPieces, changes: Partial<Pick<VariantPieces, 'exact' | 'offset'>>): VariantPieces {
-  const out = { ...p, ...changes };
-  const { ms, wang } = Object.getOwnPropertyDescriptors(p);
-  Object.defineProperties(out, { ms: ms!, wang: wang! });
-  return out as VariantPieces;
+  return { ...p, ...changes };
 }

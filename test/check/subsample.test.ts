@@ -10,9 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { formatCheckReport } from '../../src/check/report.js';
 import { differenceNorms, norm2 } from '../../src/check/floor.js';
-import { applicableMistakes, KNOWN_MISTAKES, type MistakeContext } from '../../src/check/mistakes.js';
+import { applicableMistakes, KNOWN_MISTAKES, mistakesFor, type MistakeContext } from '../../src/check/mistakes.js';
 import { keptRuns, planSubsample, stripContext, takeKept } from '../../src/check/subsample.js';
-import { variantMistakes } from '../../src/check/variant-mistakes.js';
 import { plainOptions, variantPieces } from '../../src/check/variant-model.js';
 import type { Shape4, Tensor } from '../../src/field/index.js';
 import { evaluateSsim, resolveOptions, type VariantOptions } from '../../src/ssim/index.js';
@@ -82,7 +81,7 @@ describe.each(CASES)('strips give the whole images\' values: $name', (c) => {
   const pieces = variant === 'ssim' ? undefined : variantPieces(c.x, c.y, c.options, c.wrt, ssimTerms);
   const whole: MistakeContext = { x: c.x, y: c.y, options: ssimOptions, e, wrt: c.wrt, ...(pieces ? { pieces } : {}) };
   const exact = pieces?.exact ?? (c.wrt === 'x' ? e.gradX : e.gradY);
-  const library = variantMistakes(variant);
+  const library = mistakesFor(c.x, c.y, c.options);
   const wholeMistakes = library.map((m) => m.build(whole));
   let stripCache: Array<{ s: (typeof plan.strips)[number]; st: ReturnType<typeof stripContext> }> | undefined;
   const strips = () => (stripCache ??= plan.strips.map((s) => ({ s, st: stripContext(c, ssimOptions, plan, s) })));
@@ -128,7 +127,7 @@ describe('a subsampled check', () => {
     const pieces = variant === 'ssim' ? undefined : variantPieces(c.x, c.y, c.options, c.wrt, () => (c.wrt === 'x' ? e.termsX : e.termsY));
     const ctx: MistakeContext = { x: c.x, y: c.y, options: ssimOptions, e, wrt: c.wrt, ...(pieces ? { pieces } : {}) };
     const exact = pieces?.exact ?? (c.wrt === 'x' ? e.gradX : e.gradY);
-    const list = applicableMistakes(ctx, exact, variantMistakes(variant));
+    const list = applicableMistakes(ctx, exact, mistakesFor(c.x, c.y, c.options));
     expect(list.length).toBeGreaterThan(3);
     list.forEach(({ mistake, gradient }, i) => {
       const input = { x: c.x, y: c.y, options: c.options, wrt: c.wrt, candidate: gradient };

@@ -1,15 +1,14 @@
 /**
- * The old hand-written model of the variants' gradients (MS-SSIM's pyramid and product rule,
- * Wang's map over one scale, the 3DGS loss's L1 term), kept only for src/check/variant-mistakes.ts
- * until its mistakes become graph rewrites (issue 11); nothing else in the checker reads it
- * (the checker's pieces, floor and traces come from the variant's graph: variant-model.ts).
- * Delete this file with the last import of it.
+ * The variants' gradients written out by hand, as ssim-grad computed them before the field graph
+ * (MS-SSIM's pyramid and product rule, Wang's map over one scale, the 3DGS loss's L1 term): for
+ * tests only, an implementation independent of the graph's reverse mode that the mistake
+ * rewrites are checked against (test/check/variants.test.ts).
  */
-import { evaluateVec } from '../expr/index.js';
-import { crop, sizeOf, toField, type LinearOp, type Shape4, type Tensor, avgPool2x2 } from '../field/index.js';
-import { MSSSIM_WEIGHTS, resolveOptions, type GradientTerms, type SsimConfig, type VariantOptions } from '../ssim/index.js';
-import { csMap, ssimMap, wangMap, type MapGraph } from '../ssim/maps.js';
-import { windowAndRegion } from '../ssim/reference.js';
+import { evaluateVec } from '../../src/expr/index.js';
+import { crop, sizeOf, toField, type LinearOp, type Shape4, type Tensor, avgPool2x2 } from '../../src/field/index.js';
+import { MSSSIM_WEIGHTS, resolveOptions, type GradientTerms, type SsimConfig, type VariantOptions } from '../../src/ssim/index.js';
+import { csMap, ssimMap, wangMap, type MapGraph } from '../../src/ssim/maps.js';
+import { windowAndRegion } from '../../src/ssim/reference.js';
 
 export type Side = 'x' | 'y';
 type Partials = { mu: Float64Array; sq: Float64Array; cross: Float64Array };
