@@ -1,10 +1,11 @@
 /**
  * The kernel families `npm run generate` writes: one file src/generated/<name>.ts each, and one
  * table <name>Kernels in src/generated/index.ts. Each is a pointwise map of the window moments
- * (src/ssim/maps.ts) on the one schedule of src/emit/kernels.ts; the boundary rule is a runtime
+ * (src/ssim/maps.ts, or a variant's own) on the one schedule of src/emit/kernels.ts; the boundary rule is a runtime
  * parameter of every kernel. A plain list, so that a registry of variants can supply it.
  */
-import { csMap, ssimMap, wangMapParametric, type MapGraph } from '../ssim/maps.js';
+import type { MapGraph } from '../ssim/maps.js';
+import { BUILT_IN_VARIANTS } from '../variants/registry.js';
 
 /** Storage types a family's kernels are written for (Float64Array, Float32Array). */
 export type StorageSuffix = 'F64' | 'F32';
@@ -12,8 +13,8 @@ export type StorageSuffix = 'F64' | 'F32';
 export interface KernelFamily {
   /** Names the file (<name>.ts), the kernels (<name>ValueF64K11, <name>GradF64, ...) and the table (<name>Kernels). */
   readonly name: string;
-  /** The pointwise map and its partials. */
-  readonly map: MapGraph;
+  /** The pointwise map and its partials (built when the generator asks: the symbolic work is not free). */
+  readonly map: () => MapGraph;
   /**
    * Scalar parameters of the map (variables of its graph) read from the kernel parameters at run
    * time, with their defaults; each must be a field of KernelParams (src/emit/params.ts).
@@ -34,39 +35,8 @@ export interface KernelFamily {
   readonly f32Arith: boolean;
 }
 
-export const KERNEL_FAMILIES: readonly KernelFamily[] = [
-  {
-    name: 'ssim',
-    map: ssimMap(),
-    params: {},
-    what: 'SSIM kernels',
-    note: [
-      "Temporaries keep the derivation's names: mu_x, var_x, cov, A1, B1, A2, B2, S; g_* are omega dS/d(moment).",
-      'Equation numbers refer to derivations/ssim-<preset>.md (ssim-matlab.md numbers one higher: it opens with',
-      'the downsampling, which runs before these kernels).',
-    ].join('\n'),
-    storages: ['F64', 'F32'],
-    unrolled: [7, 11],
-    f32Arith: true,
-  },
-  {
-    name: 'cs',
-    map: csMap(),
-    params: {},
-    what: "MS-SSIM's contrast-structure map cs = A2 / B2",
-    note: 'MS-SSIM calls them with planeOmega (its product rule weighs each image and channel differently)\nand reads planeSums, the per-plane sums of cs.',
-    storages: ['F64'],
-    unrolled: [11],
-    f32Arith: false,
-  },
-  {
-    name: 'wang',
-    map: wangMapParametric(),
-    params: { alpha: 1, beta: 1, gamma: 1 },
-    what: "Wang et al.'s general form l^alpha c^beta s^gamma (alpha, beta, gamma parameters)",
-    note: 'Where a variance is zero, d sigma / d var is taken as 0 (see src/ssim/maps.ts, wangMap).',
-    storages: ['F64'],
-    unrolled: [11],
-    f32Arith: false,
-  },
-];
+/**
+ * The families, in the order the built-in variants declare them (src/variants: plain SSIM's, then
+ * MS-SSIM's cs, then Wang's form): a plain list, read from the registry.
+ */
+export const KERNEL_FAMILIES: readonly KernelFamily[] = BUILT_IN_VARIANTS.flatMap((v) => v.kernels ?? []);

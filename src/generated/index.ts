@@ -68,3 +68,16 @@ export const wangKernels = byBoundary((b) => ({
   generic: { value: value(b, wangValueF64), grad: grad(b, wangGradF64) },
   k11: { value: value(b, wangValueF64K11), grad: grad(b, wangGradF64K11) },
 }));
+
+/** A float64 value kernel and its value-and-gradient kernel. */
+export interface Float64Kernels {
+  readonly value: (x: Float64Array, y: Float64Array, p: KernelParams) => number;
+  readonly grad: (x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>) => number;
+}
+
+/** Every family's float64 kernels by its name: boundary rule -> generic or k<size> (taps unrolled). */
+export const float64Kernels: Readonly<Record<string, Readonly<Record<Boundary, Readonly<Record<string, Float64Kernels>>>>>> = {
+  ssim: byBoundary((b) => ({ generic: { value: value(b, ssimValueF64), grad: grad(b, ssimGradF64) }, k7: { value: value(b, ssimValueF64K7), grad: grad(b, ssimGradF64K7) }, k11: { value: value(b, ssimValueF64K11), grad: grad(b, ssimGradF64K11) } })),
+  cs: byBoundary((b) => ({ generic: { value: value(b, csValueF64), grad: grad(b, csGradF64) }, k11: { value: value(b, csValueF64K11), grad: grad(b, csGradF64K11) } })),
+  wang: byBoundary((b) => ({ generic: { value: value(b, wangValueF64), grad: grad(b, wangGradF64) }, k11: { value: value(b, wangValueF64K11), grad: grad(b, wangGradF64K11) } })),
+};

@@ -14,7 +14,7 @@
 // Taps are symmetric, so each dot product pairs mirrored samples (11 taps: 6 multiplies, 10 adds); the
 // K11 kernels have their taps unrolled, the others loop. Vertical passes run in column blocks
 // over planes with a row stride of width + 8 (no 4 KiB aliasing between the rows a tap reads).
-// Where a variance is zero, d sigma / d var is taken as 0 (see src/ssim/maps.ts, wangMap).
+// Where a variance is zero, d sigma / d var is taken as 0 (see src/variants/wang.ts, wangMap).
 
 import type { GradientOutputs, KernelParams } from '../emit/params.js';
 import { boundaryIndex, type Boundary } from '../field/axis.js';

@@ -7,9 +7,9 @@
  */
 import { mapGeometry } from '../ssim/options.js';
 import { planKernel } from '../ssim/fast.js';
-import type { GradientOutputs, KernelParams } from '../emit/params.js';
+import type { KernelParams } from '../emit/params.js';
 import type { Boundary } from '../field/index.js';
-import { csKernels, ssimKernels, wangKernels } from '../generated/index.js';
+import { float64Kernels, type Float64Kernels } from '../generated/index.js';
 import { kernelVariant } from '../ssim/fast.js';
 import type { BlockNode } from './node.js';
 
@@ -54,26 +54,12 @@ export function runBlockKernel(b: BlockNode, x: Float64Array, y: Float64Array, b
   return { value: perPlane(planeSums), gradX: out.gradX, gradY: out.gradY };
 }
 
-interface Family {
-  value(x: Float64Array, y: Float64Array, p: KernelParams): number;
-  grad(x: Float64Array, y: Float64Array, p: KernelParams, out: GradientOutputs<Float64Array>): number;
-}
+/** The names of the kernel families there are (one per map a built-in variant declares kernels for). */
+export const KERNEL_FAMILIES: readonly string[] = Object.keys(float64Kernels);
 
-/** The generated families by the name a block's map gives (float64 storage). */
-const FAMILIES: Readonly<Record<string, (b: Boundary, k: 'k7' | 'k11' | 'generic') => Family>> = {
-  ssim: (b, k) => {
-    const f = ssimKernels[b][k];
-    return { value: f.valueF64, grad: f.gradF64 };
-  },
-  cs: (b, k) => csKernels[b][k === 'k11' ? 'k11' : 'generic'],
-  wang: (b, k) => wangKernels[b][k === 'k11' ? 'k11' : 'generic'],
-};
-
-/** The names of the kernel families there are. */
-export const KERNEL_FAMILIES: readonly string[] = Object.keys(FAMILIES);
-
-function kernelFamily(name: string, boundary: Boundary, params: KernelParams): Family {
-  const f = FAMILIES[name];
-  if (f === undefined) throw new Error(`no generated kernels named ${name} (there are ${KERNEL_FAMILIES.join(', ')})`);
-  return f(boundary, kernelVariant(params));
+function kernelFamily(name: string, boundary: Boundary, params: KernelParams): Float64Kernels {
+  const table = float64Kernels[name];
+  if (table === undefined) throw new Error(`no generated kernels named ${name} (there are ${KERNEL_FAMILIES.join(', ')})`);
+  const rule = table[boundary];
+  return rule[kernelVariant(params)] ?? rule.generic!;
 }

@@ -9,6 +9,7 @@
  */
 import { InputError } from '../field/index.js';
 import type { Node } from '../expr/index.js';
+import { csMap } from '../ssim/maps.js';
 import { defineVariant } from './define.js';
 
 /** pytorch-msssim's and TensorFlow's default MS-SSIM weights (Wang, Simoncelli, Bovik 2003). */
@@ -68,4 +69,16 @@ export default defineVariant({
     return g.mean(perPlane);
   },
   scaleNote: "MS-SSIM's gradient is a product over scales, not a multiple of SSIM's",
+  kernels: [
+    {
+      name: 'cs',
+      map: csMap,
+      params: {},
+      what: "MS-SSIM's contrast-structure map cs = A2 / B2",
+      note: 'MS-SSIM calls them with planeOmega (its product rule weighs each image and channel differently)\nand reads planeSums, the per-plane sums of cs.',
+      storages: ['F64'],
+      unrolled: [11],
+      f32Arith: false,
+    },
+  ],
 });

@@ -8,6 +8,7 @@ import type { Node } from '../expr/index.js';
 import type { FieldNode } from '../graph/node.js';
 import type { SsimConfig, SsimOptions } from '../ssim/options.js';
 import type { GraphKit } from './kit.js';
+import type { KernelFamily } from '../emit/families.js';
 
 /** One option of a variant: how it is spelt on the command line, its default and its check. */
 export interface OptionDeclaration {
@@ -96,8 +97,11 @@ export interface VariantDeclaration {
    * a variant with a field option is checked whole whatever this says (a tile cuts x and y only).
    */
   readonly tiles?: boolean;
-  /** Extension points for built-ins that carry more (derivation documents, kernels); see registry.ts. */
-  readonly extras?: Readonly<Record<string, unknown>>;
+  /**
+   * Kernel families `npm run generate` writes for this variant's maps (built-ins only: a user's
+   * variant runs its maps on the fine graph, or on the families there are).
+   */
+  readonly kernels?: readonly KernelFamily[];
 }
 
 /** A scalar expression builder a user's map receives (the scalar graph's constructors). */

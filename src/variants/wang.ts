@@ -1,12 +1,69 @@
 /**
  * The general form of Wang et al. 2004: the mean over the region of l^alpha c^beta s^gamma
- * (C3 = C2/2; with alpha = beta = gamma = 1 it is S exactly). Its map and the zero-variance rule
- * of d sigma / d var are in src/ssim/maps.ts (wangMap); its generated kernels take the exponents
- * as parameters.
+ * (C3 = C2/2; with alpha = beta = gamma = 1 it is S exactly). Its map, with the zero-variance rule
+ * of d sigma / d var, is here; its generated kernels take the exponents as parameters.
  */
-import { wangMap } from '../ssim/maps.js';
+import { add, div, grad, max, mul, num, pow, powv, relu, step, substitute, variable, type Node } from '../expr/index.js';
+import type { MapGraph } from '../ssim/maps.js';
+import { pointwiseSsim } from '../ssim/pointwise.js';
 import { defineVariant } from './define.js';
 import type { OptionDeclaration } from './types.js';
+
+/**
+ * The general form of Wang et al. 2004, l^alpha c^beta s^gamma with C3 = C2/2:
+ *   l = A1/B1,  c = (2 sigma_x sigma_y + C2) / (sigma_x^2 + sigma_y^2 + C2),  s = (sigma_xy + C3) / (sigma_x sigma_y + C3),
+ * sigma = sqrt(max(var, 0)). With alpha = beta = gamma = 1 it is S exactly. The square root's
+ * derivative 1/(2 sigma) is infinite where a variance is zero; there the gradient takes
+ * d sigma / d var = 0 (the terms through sigma drop out; the others stay), so no NaN or
+ * infinity reaches the gradient. Non-integer exponents need l, c, s > 0 (c always is; s is not
+ * when the covariance is below -C3, where s^gamma has no real value and the result is NaN).
+ */
+/**
+ * d sigma / d var = H(var) / (2 sqrt(max(var, 1e-30))): 1/(2 sigma) for var > 1e-30, 0 where var <= 0.
+ * The guard is a normal float32 number, so the float32-arithmetic floor (every constant rounded to
+ * float32) follows the same rule: 1e-300 rounded to 0 there, and H(0) / sqrt(0) = 0 x infinity was NaN.
+ */
+export const dSigmaDVar = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(1e-30)), -0.5));
+
+export function wangMap(alpha: number | Node, beta: number | Node, gamma: number | Node): MapGraph {
+  const p = pointwiseSsim();
+  const named = new Map(p.named);
+  const { mu_x, mu_y, m_xx, m_yy, m_xy, C2, c_n } = p.inputs;
+  const [varX, varY, cov, A1, B1] = ['var_x', 'var_y', 'cov', 'A1', 'B1'].map((n) => named.get(n)!) as [Node, Node, Node, Node, Node];
+  // sigma_x, sigma_y as free variables first, so that their derivative can be given its zero-variance rule
+  const sx = variable('sigma_x');
+  const sy = variable('sigma_y');
+  const C3 = mul(C2, 0.5);
+  const l = div(A1, B1);
+  const c = div(add(mul(2, sx, sy), C2), add(varX, varY, C2));
+  const s = div(add(cov, C3), add(mul(sx, sy), C3));
+  // numbers become exact rational powers; expressions (the kernels' runtime parameters) powv
+  const power = (b: Node, e: number | Node): Node => (typeof e === 'number' ? pow(b, e) : powv(b, e));
+  const F = mul(power(l, alpha), power(c, beta), power(s, gamma));
+  const [fmx, fxx, fxy, fmy, fyy, fsx, fsy] = grad(F, [mu_x, m_xx, m_xy, mu_y, m_yy, sx, sy]);
+  // d sigma / d var = H(var) / (2 sqrt(max(var, 1e-30))): 1/(2 sigma) for var > 1e-30, 0 where var <= 0
+  const half = dSigmaDVar;
+  const hx = half(varX);
+  const hy = half(varY);
+  const dX = {
+    mu: add(fmx!, mul(fsx!, hx, -2, c_n, mu_x)),
+    sq: add(fxx!, mul(fsx!, hx, c_n)),
+    cross: fxy!,
+  };
+  const dY = { mu: add(fmy!, mul(fsy!, hy, -2, c_n, mu_y)), sq: add(fyy!, mul(fsy!, hy, c_n)), cross: fxy! };
+  const sigmas = new Map([
+    ['sigma_x', pow(relu(varX), 0.5)],
+    ['sigma_y', pow(relu(varY), 0.5)],
+  ]);
+  const [F1, a, b, cc, d, e] = substitute([F, dX.mu, dX.sq, dX.cross, dY.mu, dY.sq], sigmas) as [Node, Node, Node, Node, Node, Node];
+  return { name: 'wang', F: F1, dX: { mu: a, sq: b, cross: cc }, dY: { mu: d, sq: e, cross: cc } };
+}
+
+/** Wang's form with the exponents as variables alpha, beta, gamma (what its generated kernels take as parameters). */
+export function wangMapParametric(): MapGraph {
+  return wangMap(variable('alpha'), variable('beta'), variable('gamma'));
+}
+
 
 /** Wang's map for given exponents, built once per exponents (the symbolic work is not free). */
 const maps = new Map<string, ReturnType<typeof wangMap>>();
@@ -44,4 +101,16 @@ export default defineVariant({
   },
   tiles: true,
   scaleNote: 'the exact gradient is d value/dx of the mean of l^alpha c^beta s^gamma',
+  kernels: [
+    {
+      name: 'wang',
+      map: wangMapParametric,
+      params: { alpha: 1, beta: 1, gamma: 1 },
+      what: "Wang et al.'s general form l^alpha c^beta s^gamma (alpha, beta, gamma parameters)",
+      note: 'Where a variance is zero, d sigma / d var is taken as 0 (see src/variants/wang.ts, wangMap).',
+      storages: ['F64'],
+      unrolled: [11],
+      f32Arith: false,
+    },
+  ],
 });

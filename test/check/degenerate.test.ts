@@ -18,7 +18,9 @@ import { variable } from '../../src/expr/index.js';
 import type { Tensor } from '../../src/field/index.js';
 import { formatNpy, readTensor } from '../../src/io/index.js';
 import { evaluateSsim, evaluateVariant, type VariantOptions } from '../../src/ssim/index.js';
-import { compilePointwise, dSigmaDVar, MAP_INPUTS } from '../../src/ssim/maps.js';
+import { dSigmaDVar } from '../../src/variants/wang.js';
+import { input, map } from '../../src/graph/build.js';
+import { evaluateGraph } from '../../src/graph/evaluate.js';
 
 const [C, H, W] = [2, 32, 36];
 /** A deterministic generator in [0, 1) (the inputs are fixed; nothing depends on a fast-check seed). */
@@ -65,12 +67,12 @@ function badNumbers(v: unknown, path = ''): string[] {
 describe("Wang's zero-variance rule (d sigma/d var = 0 where var <= 0)", () => {
   it('is the same in float64 and in float32 arithmetic: 0 at var <= 0, 1/(2 sqrt(var)) above, finite everywhere', () => {
     const vars = [-1e-12, 0, 1e-40, 0.04, 0.25];
-    // 1e-40 is under the guard 1e-30 (documented in src/ssim/maps.ts): 1/(2 sqrt(1e-30)) = 5e14
+    // 1e-40 is under the guard 1e-30 (documented in src/variants/wang.ts): 1/(2 sqrt(1e-30)) = 5e14
     const expected = [0, 0, 5e14, 2.5, 1];
-    for (const arith of ['f64', 'f32'] as const) {
-      const inputs = MAP_INPUTS.map((name) => (name === 'mu_x' ? Float64Array.from(vars) : new Float64Array(vars.length)));
-      const out = [new Float64Array(vars.length)];
-      compilePointwise([dSigmaDVar(variable('mu_x'))], arith)(inputs, out, vars.length);
+    // the rule as a map of the field graph, in its two arithmetics
+    const rule = map(dSigmaDVar(variable('v')), { v: input('v', [1, 1, 1, vars.length]) });
+    for (const arith of ['float64', 'float32'] as const) {
+      const out = [evaluateGraph(rule, { v: Float64Array.from(vars) }, { arith }).value];
       for (let k = 0; k < vars.length; k++) {
         expect(Number.isFinite(out[0]![k]!), `${arith} at var = ${vars[k]}`).toBe(true);
         expect(Math.abs(out[0]![k]! - expected[k]!), `${arith} at var = ${vars[k]}: ${out[0]![k]}`).toBeLessThanOrEqual(1e-6 * expected[k]!);

@@ -10,7 +10,7 @@ import { NAMED_TEX, statistics, VAR_TEX } from '../../src/derive/build.js';
 import { toLatex, type LatexNames } from '../../src/emit/latex.js';
 import * as E from '../../src/expr/index.js';
 import type { Node } from '../../src/expr/index.js';
-import { wangMapParametric } from '../../src/ssim/maps.js';
+import { wangMapParametric } from '../../src/variants/wang.js';
 import { resolveOptions } from '../../src/ssim/options.js';
 import { pointwiseSsim } from '../../src/ssim/pointwise.js';
 import { evaluateTex, type TexEnv } from '../support/katex-eval.js';

@@ -15,7 +15,7 @@ import type { FieldNode } from '../../src/graph/node.js';
 import { windowedMap } from '../../src/graph/ssim.js';
 import { csMap, ssimMap } from '../../src/ssim/maps.js';
 import { resolveOptions } from '../../src/ssim/options.js';
-import { wangMap } from '../../src/ssim/maps.js';
+import { wangMap } from '../../src/variants/wang.js';
 import { uniform } from '../support/uniform.js';
 
 const vector = (n: number): fc.Arbitrary<Float64Array> => fc.array(uniform(-1, 1), { minLength: n, maxLength: n }).map((a) => Float64Array.from(a));

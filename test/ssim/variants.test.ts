@@ -131,15 +131,14 @@ describe('variants: exact gradients against central differences', () => {
 });
 
 describe('MS-SSIM on the generated kernels', () => {
-  it('equals the float64 reference path to 1e-12 (value and both gradients), both poolings, odd sizes', async () => {
-    const { msSsimParts } = await import('../../src/ssim/variants.js');
+  it('equals its fine graph (no kernels) to 1e-12 (value and both gradients), both poolings, odd sizes', async () => {
+    const { onEngines } = await import('../support/engines.js');
     for (const [preset, shape] of [['pytorch-msssim', [2, 2, 45, 51]], ['tf', [1, 3, 47, 44]]] as const) {
       const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
       const x = { shape: [...shape], data: Float64Array.from({ length: n }, (_, i) => 128 + 90 * Math.sin(i / 9) * Math.cos(i / 31)) };
       const y = { shape: [...shape], data: x.data.map((v, i) => v + 15 * Math.sin(i / 3)) };
       const o = { variant: 'ms-ssim' as const, preset, dataRange: 255, weights: [0.3, 0.3, 0.4] };
-      const k = msSsimParts(x, y, o, 'kernels').result;
-      const r = msSsimParts(x, y, o, 'reference').result;
+      const [k, r] = onEngines(x, y, o);
       expect(Math.abs(k.value - r.value)).toBeLessThanOrEqual(1e-12 * Math.abs(r.value));
       for (const [a, b] of [[k.gradX, r.gradX], [k.gradY, r.gradY]] as const) {
         const scale = Math.max(...Array.from(b, Math.abs));
@@ -150,8 +149,8 @@ describe('MS-SSIM on the generated kernels', () => {
 });
 
 describe("Wang's form on its generated kernels", () => {
-  it('equals the reference path (exact rational exponents, field operators) to 1e-12, for several exponents and paddings', async () => {
-    const { wang } = await import('../../src/ssim/variants.js');
+  it('equals its fine graph (exact rational exponents, field operators) to 1e-12, for several exponents and paddings', async () => {
+    const { onEngines } = await import('../support/engines.js');
     const shape = [2, 2, 19, 23];
     const n = shape.reduce((a, b) => a * b, 1);
     const x = { shape, data: Float64Array.from({ length: n }, (_, i) => 0.5 + 0.35 * Math.sin(i / 7) * Math.cos(i / 19)) };
@@ -162,8 +161,7 @@ describe("Wang's form on its generated kernels", () => {
       { alpha: 2, beta: 0.5, gamma: 1, padding: 'reflect' as const, window: 'box' as const, size: 7 },
     ]) {
       const opts = { variant: 'wang' as const, dataRange: 1, ...o };
-      const k = wang(x, y, opts, 'kernels');
-      const r = wang(x, y, opts, 'reference');
+      const [k, r] = onEngines(x, y, opts);
       expect(Math.abs(k.value - r.value)).toBeLessThanOrEqual(1e-12 * Math.abs(r.value));
       for (const [a, b] of [[k.gradX, r.gradX], [k.gradY, r.gradY]] as const) {
         const scale = Math.max(...Array.from(b, Math.abs));

@@ -7,7 +7,8 @@
 import { evaluateVec } from '../../src/expr/index.js';
 import { crop, sizeOf, toField, type LinearOp, type Shape4, type Tensor, avgPool2x2 } from '../../src/field/index.js';
 import { MSSSIM_WEIGHTS, resolveOptions, type GradientTerms, type SsimConfig, type VariantOptions } from '../../src/ssim/index.js';
-import { csMap, ssimMap, wangMap, type MapGraph } from '../../src/ssim/maps.js';
+import { csMap, ssimMap, type MapGraph } from '../../src/ssim/maps.js';
+import { wangMap } from '../../src/variants/wang.js';
 import { windowAndRegion } from '../../src/ssim/reference.js';
 
 export type Side = 'x' | 'y';
