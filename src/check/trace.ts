@@ -12,6 +12,7 @@ import { InputError, shape4, sizeOf, type LinearOp, type Shape4, type Tensor } f
 import type { FieldNode } from '../graph/node.js';
 import type { GradientTerms, VariantOptions } from '../ssim/index.js';
 import { downsampleFactor, resolveOptions, type SsimConfig } from '../ssim/options.js';
+import { productPartials } from '../ssim/pointwise.js';
 import { axisWeight, windowAxes } from './axes.js';
 import { checkGradient } from './diagnose.js';
 import { variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
@@ -169,6 +170,8 @@ export function traceEvaluation(e: MapTraceSource, input: TraceInput, quantity?:
   const terms = e.terms;
   const self = selfImg[p]!;
   const other = otherImg[p]!;
+  // d(mu, m_ss, m_xy)/d(self) at p from the products' graph: 1, 2 self, other
+  const d = productPartials(wrt, self, other);
   const originOf = (op: typeof rows): number => (op.taps.length === 1 || e.config.padding === 'valid' ? 0 : (op.taps.length - 1) / 2);
   const rowsReading: Array<{ q: number; weight: number; taps: number[]; folded: boolean }> = [];
   for (let q = 0; q < MH; q++) {
@@ -189,7 +192,7 @@ export function traceEvaluation(e: MapTraceSource, input: TraceInput, quantity?:
       all.push({
         map: [r.q, s.q], weight, rowWeight: r.weight, colWeight: s.weight, rowTaps: r.taps, colTaps: s.taps,
         throughBoundary: r.folded || s.folded, partials,
-        contribution: weight * (partials.mu + 2 * self * partials.sq + other * partials.cross),
+        contribution: weight * (d.mu * partials.mu + d.sq * partials.sq + d.cross * partials.cross),
       });
     }
   }
@@ -207,7 +210,7 @@ export function traceEvaluation(e: MapTraceSource, input: TraceInput, quantity?:
   const qj = pj - (W - MW) / 2;
   const own = qi >= 0 && qi < MH && qj >= 0 && qj < MW ? ((n * C + c) * MH + qi) * MW + qj : -1;
   const at = (a: Float64Array): number => (own < 0 ? 0 : a[own]!);
-  const ppTerms = { mean: wt1 * at(g.mu), square: wt1 * 2 * self * at(g.sq), cross: wt1 * other * at(g.cross) };
+  const ppTerms = { mean: wt1 * d.mu * at(g.mu), square: wt1 * d.sq * at(g.sq), cross: wt1 * d.cross * at(g.cross) };
   const perPixel = { wt1, terms: ppTerms, value: ppTerms.mean + ppTerms.square + ppTerms.cross };
   const exactTerms = { mean: terms.mean[p]!, square: terms.square[p]!, cross: terms.cross[p]! };
   const exact = e.exact[p]!;

@@ -15,6 +15,7 @@ import { evaluateSsim, onImageGrid, resolveOptions, ssimGradFloat32Arith, type S
 import { pointwiseSsim } from '../ssim/pointwise.js';
 import { PRESET_SUMMARY } from '../ssim/options.js';
 import type { Block, DerivationDoc, Equation } from './model.js';
+import { KNOWN_MISTAKES } from '../check/mistakes.js';
 import { GraphDoc, NAMED_TEX, sampleRun, VAR_TEX, withFunctions, type GraphEquation } from './graph-doc.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { topoOrder, type FieldNode } from '../graph/node.js';
@@ -99,12 +100,13 @@ function examplePair(): { x: Tensor; y: Tensor } {
   return { x: parsePng(readFileSync(join(dir, 'x.png')), 'x.png'), y: parsePng(readFileSync(join(dir, 'y.png')), 'y.png') };
 }
 
-/** The per-pixel chain rule of the seed question: (W^T 1) times the partials at the pixel's own window. */
-export function perPixelChainRule(e: SsimEvaluation): Float64Array {
-  const WT1 = e.window.transpose(new Float64Array(e.partialsX.mu.length).fill(1));
-  const [mu, sq, cross] = [e.partialsX.mu, e.partialsX.sq, e.partialsX.cross].map((m) => onImageGrid(e, m)) as [Float64Array, Float64Array, Float64Array];
-  const pre = e.x.map((xv, p) => WT1[p]! * (mu[p]! + 2 * xv * sq[p]! + e.y[p]! * cross[p]!));
-  return e.downsample.transpose(pre);
+/**
+ * The per-pixel chain rule of the seed question, (W^T 1) times the partials at the pixel's own
+ * window: the checker's mistake of that name, a rewrite of SSIM's graph (src/check/mistakes.ts).
+ */
+export function perPixelChainRule(x: Tensor, y: Tensor, options: SsimOptions, e: SsimEvaluation): Float64Array {
+  const mistake = KNOWN_MISTAKES.find((m) => m.kind === 'per-pixel-chain-rule')!;
+  return mistake.build({ x, y, options, e, wrt: 'x' })!;
 }
 
 const l2Rel = (a: ArrayLike<number>, b: ArrayLike<number>): number => differenceNorms(a, b).l2 / norm2(b);
@@ -331,8 +333,10 @@ export function buildDerivation(name: string, title: string, options: SsimOption
     'WT_1 * (g_mu + 2 * x * g_xx + y * g_xy)',
     () => {
       const n = k + 5;
-      const e = evaluateSsim(randomImage(rand, [1, 1, n, n], c.dataRange), randomImage(rand, [1, 1, n, n], c.dataRange), { ...options, downsample: 1 });
-      const seed = perPixelChainRule(e);
+      const [sx, sy] = [randomImage(rand, [1, 1, n, n], c.dataRange), randomImage(rand, [1, 1, n, n], c.dataRange)];
+      const sampleOptions = { ...options, downsample: 1 };
+      const e = evaluateSsim(sx, sy, sampleOptions);
+      const seed = perPixelChainRule(sx, sy, sampleOptions, e);
       const WT1 = e.window.transpose(new Float64Array(e.partialsX.mu.length).fill(1));
       const [mu, sq, cross] = [e.partialsX.mu, e.partialsX.sq, e.partialsX.cross].map((m) => onImageGrid(e, m)) as [Float64Array, Float64Array, Float64Array];
       const q = Math.floor(n / 2) * n + Math.floor(n / 2);
@@ -349,7 +353,7 @@ export function buildDerivation(name: string, title: string, options: SsimOption
     w.p(`It is exact only where the partial maps are constant over a window. (The built-in example, 3 x 48 x 64, does not fit these options, so this document carries no measurement: ${err.message}.)`);
     return { name, title, summary: PRESET_SUMMARY[c.preset] ?? title, blocks: w.blocks };
   }
-  const seed = perPixelChainRule(e);
+  const seed = perPixelChainRule(x, y, exampleOptions, e);
   const f32 = ssimGradFloat32Arith(x, y, exampleOptions).gradX;
   const seedErr = differenceNorms(seed, e.gradX).maxAbs;
   const floor = differenceNorms(f32, e.gradX).maxAbs;

@@ -3,7 +3,7 @@
  * (DESIGN.md, "The mathematics"), with its partials with respect to the raw moments.
  * C1, C2 and the covariance normaliser are variables, so one graph serves every preset.
  */
-import { add, div, grad, mul, sub, variable, type Node } from '../expr/index.js';
+import { add, diff, div, evaluate, grad, mul, sub, variable, type Node } from '../expr/index.js';
 
 /** The graph of S with its named intermediates and partials. */
 export interface PointwiseSsim {
@@ -77,4 +77,16 @@ export function momentProducts(xName = 'x', yName = 'y'): MomentProducts {
   const x = variable(xName);
   const y = variable(yName);
   return { x, y, products: { mu_x: x, mu_y: y, m_xx: mul(x, x), m_yy: mul(y, y), m_xy: mul(x, y) } };
+}
+
+/**
+ * What one pixel of the image differentiated contributes to each windowed product there, read from
+ * the products' graph: for x, d mu_x/dx, d m_xx/dx and d m_xy/dx at (x, y) = (self, other), that is
+ * 1, 2x and y (for y the same with the roles swapped).
+ */
+export function productPartials(side: 'x' | 'y', self: number, other: number): { mu: number; sq: number; cross: number } {
+  const { x, y, products: p } = momentProducts();
+  const [v, mu, sq] = side === 'x' ? [x, p.mu_x, p.m_xx] : [y, p.mu_y, p.m_yy];
+  const at = side === 'x' ? { x: self, y: other } : { x: other, y: self };
+  return { mu: evaluate(diff(mu, v), at), sq: evaluate(diff(sq, v), at), cross: evaluate(diff(p.m_xy, v), at) };
 }
