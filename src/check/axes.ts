@@ -1,8 +1,8 @@
 /**
- * The window's 1-D index tables for a configuration, as `windowMean` builds them: the tracer
+ * The window's 1-D index tables for a configuration, the ones `windowMean` builds (src/field, windowAxis): the tracer
  * reads them to name the input pixel each tap reads (which taps, and whether through the boundary).
  */
-import { axisOp, identityAxis, type AxisOp, type Shape4 } from '../field/index.js';
+import { windowAxis, type AxisOp, type Shape4 } from '../field/index.js';
 import type { SsimConfig } from '../ssim/index.js';
 
 /** The row (H) and column (W) axes of the windowed mean over a plane of the work shape. */
@@ -11,19 +11,10 @@ export interface WindowAxes {
   readonly cols: AxisOp;
 }
 
-/** Mirrors src/field/linear.ts's windowAxis: centred taps, origin 0 under 'valid', short axes left alone when asked. */
-function windowAxis(n: number, config: SsimConfig): AxisOp {
-  const k = config.taps.length;
-  if (config.padding === 'valid' && n < k) {
-    if (config.skipShortAxes) return identityAxis(n);
-    throw new Error(`window: axis of length ${n} is shorter than the ${k}-tap window under 'valid'`);
-  }
-  return axisOp(n, { taps: config.taps, origin: config.padding === 'valid' ? 0 : (k - 1) / 2, boundary: config.padding });
-}
-
 /** The axes of W for images of the (work) shape. */
 export function windowAxes(config: SsimConfig, workShape: Shape4): WindowAxes {
-  return { rows: windowAxis(workShape[2], config), cols: windowAxis(workShape[3], config) };
+  const axis = (n: number): AxisOp => windowAxis(n, config.taps, config.padding, config.skipShortAxes);
+  return { rows: axis(workShape[2]), cols: axis(workShape[3]) };
 }
 
 /**

@@ -264,7 +264,9 @@ function run(ctx: MistakeContext, a: Anatomy, plan: Plan, record: boolean): { gr
     ...(plan.seed !== undefined ? { seed: plan.seed } : {}),
   };
   const side = plan.otherImage === true ? (ctx.wrt === 'x' ? 'y' : 'x') : ctx.wrt;
-  const r = runVariant(a.vg, { wrt: [side], rewrite, record });
+  // one forward pass for every rewrite of this context: they change reverse mode only
+  const forward = memo(ctx, 'forward', () => runVariant(a.vg, { fused: false, record: true }).values);
+  const r = runVariant(a.vg, { wrt: [side], rewrite, record, fused: false, forward });
   const g = r.grads[side]!;
   let terms: GradientTerms | null = null;
   if (record && a.moments.length === 1) {

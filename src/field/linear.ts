@@ -31,8 +31,8 @@ export function separable(name: string, inShape: Shape4, rows: AxisOp, cols: Axi
   };
 }
 
-/** Centred taps of odd length k along an axis of length n under a boundary rule. */
-function windowAxis(n: number, taps: Float64Array, boundary: Boundary, skipShort: boolean): AxisOp {
+/** Centred taps of odd length k along an axis of length n under a boundary rule (the window's axis; the tracer reads its index table). */
+export function windowAxis(n: number, taps: Float64Array, boundary: Boundary, skipShort: boolean): AxisOp {
   if (boundary === 'valid' && n < taps.length) {
     if (skipShort) return identityAxis(n); // pytorch-msssim: no smoothing along an axis shorter than the window
     throw new Error(`window: axis of length ${n} is shorter than the ${taps.length}-tap window under 'valid'`);

@@ -53,6 +53,12 @@ export interface EvaluateOptions {
   readonly fused?: boolean;
   /** Keep every node's value and adjoint, and every contribution along an edge. */
   readonly record?: boolean;
+  /**
+   * Every node's value from an earlier recorded evaluation of this graph on the same inputs, in the
+   * same arithmetic and with blocks expanded alike: the forward pass is skipped (a rewrite changes
+   * reverse mode only, so the known mistakes share one forward pass).
+   */
+  readonly forward?: ReadonlyMap<number, Float64Array>;
 }
 
 /** What reached one argument from one node in reverse mode. */
@@ -112,7 +118,15 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
     for (const g of args) users.set(at(g).id, (users.get(at(g).id) ?? 0) + 1);
     if (n.kind === 'map' && wrt.length > 0) for (const g of args) readBack.add(at(g).id);
   }
-  for (const n of order) {
+  if (opts.forward !== undefined) {
+    if (fused && order.some((n) => n.kind === 'block')) throw new Error('evaluateGraph: a shared forward pass needs the blocks expanded (fused: false)');
+    for (const n of order) {
+      const v = opts.forward.get(n.id);
+      if (v === undefined) throw new Error(`evaluateGraph: the shared forward pass has no value for node ${n.label}`);
+      values.set(n.id, v);
+    }
+  }
+  for (const n of opts.forward === undefined ? order : []) {
     if (n.kind === 'block' && wrt.length > 0) {
       const run = runBlockKernel(n, val(n.x), val(n.y), new Float64Array(sizeOf(n.shape)).fill(1));
       unitGrads.set(n.id, { gradX: run.gradX!, gradY: run.gradY! });
