@@ -17,7 +17,7 @@ export {
 export { differenceNorms, FLOOR_ALLOWANCE, floorOf, norm2, roundingFloor, type RoundingFloor } from './floor.js';
 export { checkFormula, FORMULA_TOLERANCE, FORMULA_VARIABLES, formatFormulaResult, type FormulaOptions, type FormulaResult } from './formula.js';
 export { inferno, renderHeatmap, writeHeatmap, type HeatmapInfo } from './heatmap.js';
-export { applicableMistakes, distinctMistakes, KNOWN_MISTAKES, mistakesFor, type KnownMistake, type MistakeContext, type WholeCounts } from './mistakes.js';
+export { applicableMistakes, distinctMistakes, exactFromCentral, KNOWN_MISTAKES, mistakesFor, variantMistakes, type KnownMistake, type MistakeContext, type WholeCounts } from './mistakes.js';
 export { planSubsample, SUBSAMPLE_DEFAULTS, SUBSAMPLED_VARIANTS, type Strip, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
 export { formatCheckReport, type ReportNames } from './report.js';
 export { formatTrace, parsePixel, tracePixel, type Contribution, type TraceInput, type TraceResult } from './trace.js';

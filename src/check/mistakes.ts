@@ -25,8 +25,10 @@
  * work grid, for the tracer and the terms fit) are the contributions reverse mode records into the
  * image through the mean's window, the square's map and the cross product's map.
  */
-import { add, div, grad, mul, neg, num, variable, variablesOf, type Node } from '../expr/index.js';
-import { crop, sizeOf, type Boundary, type Shape4, type Tensor } from '../field/index.js';
+import { add, div, grad, mul, neg, num, substitute, variable, variablesOf, type Node } from '../expr/index.js';
+import { centralSsim } from './central.js';
+import { crop, InputError, sizeOf, type Boundary, type Shape4, type Tensor } from '../field/index.js';
+import type { VariantDeclaration } from '../variants/types.js';
 import type { Rewrite } from '../graph/evaluate.js';
 import { LINEAR_RULES, linearOp, type LinearKind } from '../graph/linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
@@ -943,4 +945,54 @@ export function distinctMistakes(
     out.push({ mistake, gradient });
   }
   return out;
+}
+
+/**
+ * The exact gradient's three terms with the map's partials rebuilt from S over the central
+ * statistics (check/central.ts) through var = c_n (m_xx - mu^2), cov = c_n (m_xy - mu_x mu_y):
+ * a self-check of the central graph, run as a rewrite of the graph's partials (it must give the
+ * exact terms back).
+ */
+export function exactFromCentral(ctx: MistakeContext): GradientTerms {
+  const c = centralSsim();
+  const [mx, my, xx, yy, xy, cn] = ['mu_x', 'mu_y', 'm_xx', 'm_yy', 'm_xy', 'c_n'].map(v) as [Node, Node, Node, Node, Node, Node];
+  const at = new Map<string, Node>([
+    ['var_x', mul(cn, add(xx, neg(mul(mx, mx))))],
+    ['var_y', mul(cn, add(yy, neg(mul(my, my))))],
+    ['cov', mul(cn, add(xy, neg(mul(mx, my))))],
+  ]);
+  const [dmx, dmy, dvx, dvy, dc] = substitute([c.partials.mu_x, c.partials.mu_y, c.partials.var_x, c.partials.var_y, c.partials.cov], at) as [Node, Node, Node, Node, Node];
+  const raw: Readonly<Record<string, Node>> = {
+    mu_x: add(dmx, mul(-2, cn, mx, dvx), mul(-1, cn, my, dc)),
+    mu_y: add(dmy, mul(-2, cn, my, dvy), mul(-1, cn, mx, dc)),
+    m_xx: mul(cn, dvx),
+    m_yy: mul(cn, dvy),
+    m_xy: mul(cn, dc),
+  };
+  const a = anatomy(ctx);
+  const r = run(ctx, a, { partial: momentPartials(a, (arg) => raw[arg]) }, true);
+  if (r === null || r.terms === null) throw new Error('exactFromCentral: the graph windows no single map of the moments');
+  return r.terms;
+}
+
+/**
+ * The known mistakes of a variant named by its name (or declaration) alone: its graph's library
+ * (mistakesFor) enumerated on sample images of a size its options accept. Each mistake is then
+ * evaluated on the images of the context it is given; mistakesFor(x, y, options) gives the same
+ * library for given images.
+ */
+export function variantMistakes(variant: string | VariantDeclaration, options: VariantOptions = {}): readonly KnownMistake[] {
+  let last: unknown;
+  for (const side of [32, 96, 192, 400]) {
+    const n = side * side;
+    const x = { shape: [1, 1, side, side], data: Float64Array.from({ length: n }, (_, i) => 0.5 + 0.4 * Math.sin(i / 7)) };
+    const y = { shape: [1, 1, side, side], data: Float64Array.from({ length: n }, (_, i) => 0.5 + 0.4 * Math.sin(i / 7 + 0.3)) };
+    try {
+      return mistakesFor(x, y, { dataRange: 1, ...options, variant });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      last = e;
+    }
+  }
+  throw last;
 }

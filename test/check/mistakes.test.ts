@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkGradient } from '../../src/check/diagnose.js';
-import { applicableMistakes, KNOWN_MISTAKES, type MistakeContext } from '../../src/check/mistakes.js';
+import { applicableMistakes, exactFromCentral, KNOWN_MISTAKES, mistakesFor, variantMistakes, type MistakeContext } from '../../src/check/mistakes.js';
 import { differenceNorms, norm2 } from '../../src/check/floor.js';
 import { centralSsim } from '../../src/check/central.js';
 import { evaluateVec } from '../../src/expr/index.js';
@@ -17,6 +17,12 @@ describe.each(CHECK_CONFIGS)('known mistakes: $name', (cfg) => {
   const exact = cfg.wrt === 'x' ? e.gradX : e.gradY;
   const ctx: MistakeContext = { x: cfg.x, y: cfg.y, options: cfg.options, e, wrt: cfg.wrt };
   const mistakes = applicableMistakes(ctx, exact);
+
+  it('rebuilding the map partials from the central partials gives the exact gradient (the mistakes rest on it)', () => {
+    const t = exactFromCentral(ctx);
+    const g = e.downsample.transpose(t.mean.map((v, i) => v + t.square[i]! + t.cross[i]!));
+    expect(differenceNorms(g, exact).l2 / norm2(exact)).toBeLessThan(1e-13);
+  });
 
   it("each mistake's three terms (reverse mode's contributions through the windows and the product maps) add up to its gradient", () => {
     for (const m of KNOWN_MISTAKES) {
@@ -164,5 +170,23 @@ describe('the library of mistakes', () => {
     expect(r.scale.k).toBeCloseTo(1.7, 12);
     expect(r.diagnosis.find((d) => d.kind === 'unexplained')).toBeDefined();
     expect(r.diagnosis.find((d) => d.kind === 'scale')!.message).toMatch(/is 1\.70000 x the exact gradient/);
+  });
+});
+
+describe('variantMistakes: a variant\'s library by its name alone', () => {
+  it.each(['ssim', 'dssim', '3dgs-loss', 'wang'])('%s: the same kinds as mistakesFor on given images, and the same gradients on them', (name) => {
+    const cfg = CHECK_CONFIGS[0]!;
+    const options = { ...cfg.options, variant: name };
+    const byName = variantMistakes(name, cfg.options);
+    const given = mistakesFor(cfg.x, cfg.y, options);
+    expect(byName.map((m) => m.kind)).toEqual(given.map((m) => m.kind));
+    const e = evaluateSsim(cfg.x, cfg.y, cfg.options);
+    const ctx: MistakeContext = { x: cfg.x, y: cfg.y, options: cfg.options, variantOptions: options, e, wrt: cfg.wrt };
+    for (const [k, m] of byName.entries()) {
+      const a = m.build(ctx);
+      const b = given[k]!.build({ ...ctx });
+      expect(a === null, m.kind).toBe(b === null);
+      if (a !== null && b !== null) expect(differenceNorms(a, b).l2, m.kind).toBeLessThanOrEqual(1e-14 * norm2(b));
+    }
   });
 });
