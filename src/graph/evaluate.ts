@@ -148,6 +148,13 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
     const out = at(output);
     if (sizeOf(out.shape) !== 1) throw new Error(`evaluateGraph: the gradient needs a scalar output, got shape [${out.shape}]`);
     adjoints.set(out.id, Float64Array.of(opts.rewrite?.seed ?? 1));
+    // Without `record`, reverse mode visits only what leads to an input asked for (the other
+    // image's windows, a mask's branch are left alone); with it, every adjoint is kept for readers.
+    const leads = new Set<number>();
+    for (const n of order) {
+      if (keep || (n.kind === 'input' && wrt.includes(n.name)) || (n.kind === 'block' ? [n.x, n.y] : argsOf(n)).some((g) => leads.has(at(g).id))) leads.add(n.id);
+    }
+    const wanted = (n: FieldNode): boolean => leads.has(at(n).id);
     const give = (from: FieldNode, to: FieldNode, via: string, c: Float64Array): void => {
       const target = at(to);
       if (opts.rewrite?.drop?.(from, target) === true) return;
@@ -159,8 +166,8 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
     for (let k = order.length - 1; k >= 0; k--) {
       const n = order[k]!;
       const bar = adjoints.get(n.id);
-      if (bar === undefined) continue;
-      backward(n, bar, val, give, a, opts.rewrite, unitGrads);
+      if (bar === undefined || !leads.has(n.id)) continue;
+      backward(n, bar, val, give, a, opts.rewrite, unitGrads, wanted);
       // its adjoint is spent (an input's is the answer)
       if (!keep && n.kind !== 'input') adjoints.delete(n.id);
     }
@@ -215,22 +222,25 @@ function backward(
   a: FieldArithmetic,
   rewrite: Rewrite | undefined,
   unitGrads: ReadonlyMap<number, { gradX: Float64Array; gradY: Float64Array }>,
+  wanted: (n: FieldNode) => boolean,
 ): void {
   switch (n.kind) {
     case 'input':
       return;
     case 'linear': {
+      if (!wanted(n.arg)) return;
       const exact = (v: Float64Array): Float64Array => n.op.transpose(v, a);
       give(n, n.arg, 'arg', rewrite?.transpose?.(n, bar, exact) ?? exact(bar));
       return;
     }
     case 'map': {
-      const names = Object.keys(n.args);
-      const parts = runPartials(n, bar, val, a, rewrite);
+      const names = Object.keys(n.args).filter((v) => wanted(n.args[v]!));
+      const parts = runPartials(n, names, bar, val, a, rewrite);
       names.forEach((v, i) => give(n, n.args[v]!, v, reduceToShape(parts[i]!, n.shape, n.args[v]!.shape, a)));
       return;
     }
     case 'reduce': {
+      if (!wanted(n.arg)) return;
       const [N, C] = n.arg.shape;
       const total = sizeOf(n.arg.shape);
       const per = total / (N * C);
@@ -250,8 +260,8 @@ function backward(
       // one factor per plane (a 'loss' block has one adjoint for every plane)
       const per = unit.gradX.length / (n.x.shape[0] * n.x.shape[1]);
       const scale = (g: Float64Array): Float64Array => (bar.length === 1 && bar[0] === 1 ? g : g.map((v, i) => v * bar[bar.length === 1 ? 0 : Math.floor(i / per)]!));
-      give(n, n.x, 'x', scale(unit.gradX));
-      give(n, n.y, 'y', scale(unit.gradY));
+      if (wanted(n.x)) give(n, n.x, 'x', scale(unit.gradX));
+      if (wanted(n.y)) give(n, n.y, 'y', scale(unit.gradY));
       return;
     }
   }
@@ -338,15 +348,16 @@ function runMap(n: MapNode, val: (n: FieldNode) => Float64Array, a: FieldArithme
   return out;
 }
 
-/** bar * d expr / d arg for every argument of a map. */
-function runPartials(n: MapNode, bar: Float64Array, val: (n: FieldNode) => Float64Array, a: FieldArithmetic, rewrite: Rewrite | undefined): Float64Array[] {
+/** bar * d expr / d arg for the arguments named (the expressions may read every argument). */
+function runPartials(n: MapNode, wanted: readonly string[], bar: Float64Array, val: (n: FieldNode) => Float64Array, a: FieldArithmetic, rewrite: Rewrite | undefined): Float64Array[] {
+  if (wanted.length === 0) return [];
   const names = Object.keys(n.args);
   const consts = Object.keys(n.consts);
   const barVar = variable('bar_');
-  const partials = names.map((v, i) => rewrite?.partial?.(n, v) ?? n.partials[v] ?? symbolicPartials(n.expr, names)[i]!);
+  const partials = wanted.map((v) => rewrite?.partial?.(n, v) ?? n.partials[v] ?? symbolicPartials(n.expr, names)[names.indexOf(v)]!);
   const outputs = partials.map((p) => mul(barVar, p));
   const size = sizeOf(n.shape);
-  const results = names.map(() => new Float64Array(size));
+  const results = wanted.map(() => new Float64Array(size));
   const arrays = [...names.map((v) => expand(val(n.args[v]!), n.args[v]!.shape, n.shape)), expand(bar, barShape(bar, n.shape), n.shape)];
   const constValues = consts.map((c) => n.consts[c]!);
   compile(outputs, [...names, 'bar_'], consts, a)(arrays, constValues.map((c) => (a === 'f32' ? Math.fround(c) : c)), results, size);
