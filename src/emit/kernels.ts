@@ -604,6 +604,11 @@ export function emitIndexFile(families: readonly KernelFamily[]): string {
     ...families.map((f) => `  ${f.name}: byBoundary((b) => ({ generic: ${f64(f, null)}, ${f.unrolled.map((k) => `k${k}: ${f64(f, k)}`).join(', ')} })),`),
     '};',
     '',
+    '/** The families with a value-and-gradient kernel in emulated float32 arithmetic, by name: boundary rule -> that kernel. */',
+    'export const float32ArithKernels: Readonly<Record<string, Readonly<Record<Boundary, (x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>) => number>>>> = {',
+    ...families.filter((f) => f.f32Arith).map((f) => `  ${f.name}: byBoundary((b) => grad(b, ${f.name}GradF32Arith)),`),
+    '};',
+    '',
   );
   return lines.join('\n');
 }

@@ -81,3 +81,8 @@ export const float64Kernels: Readonly<Record<string, Readonly<Record<Boundary, R
   cs: byBoundary((b) => ({ generic: { value: value(b, csValueF64), grad: grad(b, csGradF64) }, k11: { value: value(b, csValueF64K11), grad: grad(b, csGradF64K11) } })),
   wang: byBoundary((b) => ({ generic: { value: value(b, wangValueF64), grad: grad(b, wangGradF64) }, k11: { value: value(b, wangValueF64K11), grad: grad(b, wangGradF64K11) } })),
 };
+
+/** The families with a value-and-gradient kernel in emulated float32 arithmetic, by name: boundary rule -> that kernel. */
+export const float32ArithKernels: Readonly<Record<string, Readonly<Record<Boundary, (x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>) => number>>>> = {
+  ssim: byBoundary((b) => grad(b, ssimGradF32Arith)),
+};

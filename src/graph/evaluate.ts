@@ -25,7 +25,7 @@
 import { grad, mul, substitute, variable, type Node } from '../expr/index.js';
 import { sizeOf, type FieldArithmetic, type Shape4 } from '../field/index.js';
 import { emitPointwise } from '../emit/pointwise.js';
-import { runBlockKernel } from './kernels.js';
+import { hasKernels, runBlockKernel } from './kernels.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from './node.js';
 
 export type Arithmetic = 'float64' | 'float32-storage' | 'float32';
@@ -95,15 +95,17 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
   const arith = opts.arith ?? 'float64';
   const a: FieldArithmetic = arith === 'float32' ? 'f32' : 'f64';
   const r = arith === 'float32' ? Math.fround : exactly;
-  const fused = opts.fused ?? (arith === 'float64' && opts.rewrite === undefined);
-  // a block runs on its kernels when fused and its map has some; otherwise its fine graph
-  const expand = (b: BlockNode): boolean => !fused || b.map.kernels === null;
+  const wrt = opts.wrt ?? [];
+  const fused = opts.fused ?? opts.rewrite === undefined;
+  // A block runs on its map's kernels when fused and it has some for the arithmetic (float64, also
+  // on float32-stored inputs; float32 arithmetic: the emulated-float32 value-and-gradient kernel,
+  // so only with a gradient to come); otherwise its fine graph.
+  const expand = (b: BlockNode): boolean => !fused || !hasKernels(b, arith === 'float32' ? 'f32' : 'f64', wrt.length > 0);
   const order = topoOrder([output], expand);
   const at = (n: FieldNode): FieldNode => resolved(n, expand);
   const values = new Map<number, Float64Array>();
   const val = (n: FieldNode): Float64Array => values.get(at(n).id)!;
 
-  const wrt = opts.wrt ?? [];
   // A block's plane sums depend on its own plane's pixels only, so its gradient for any adjoint is
   // the gradient for a unit adjoint scaled plane by plane: with a gradient to come, the forward pass
   // runs the value-and-gradient kernel once (for adjoint 1) and reverse mode scales what it gave.
@@ -119,7 +121,7 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
     if (n.kind === 'map' && wrt.length > 0) for (const g of args) readBack.add(at(g).id);
   }
   if (opts.forward !== undefined) {
-    if (fused && order.some((n) => n.kind === 'block')) throw new Error('evaluateGraph: a shared forward pass needs the blocks expanded (fused: false)');
+    if (order.some((n) => n.kind === 'block')) throw new Error('evaluateGraph: a shared forward pass needs the blocks expanded (fused: false)');
     for (const n of order) {
       const v = opts.forward.get(n.id);
       if (v === undefined) throw new Error(`evaluateGraph: the shared forward pass has no value for node ${n.label}`);
@@ -128,7 +130,7 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
   }
   for (const n of opts.forward === undefined ? order : []) {
     if (n.kind === 'block' && wrt.length > 0) {
-      const run = runBlockKernel(n, val(n.x), val(n.y), new Float64Array(sizeOf(n.shape)).fill(1));
+      const run = runBlockKernel(n, val(n.x), val(n.y), new Float64Array(sizeOf(n.shape)).fill(1), a);
       unitGrads.set(n.id, { gradX: run.gradX!, gradY: run.gradY! });
       values.set(n.id, run.value);
     } else values.set(n.id, forward(n, val, inputs, arith, a, r));
@@ -259,7 +261,8 @@ function backward(
       const unit = unitGrads.get(n.id)!;
       // one factor per plane (a 'loss' block has one adjoint for every plane)
       const per = unit.gradX.length / (n.x.shape[0] * n.x.shape[1]);
-      const scale = (g: Float64Array): Float64Array => (bar.length === 1 && bar[0] === 1 ? g : g.map((v, i) => v * bar[bar.length === 1 ? 0 : Math.floor(i / per)]!));
+      const r = a === 'f32' ? Math.fround : exactly;
+      const scale = (g: Float64Array): Float64Array => (bar.length === 1 && bar[0] === 1 ? g : g.map((v, i) => r(v * bar[bar.length === 1 ? 0 : Math.floor(i / per)]!)));
       if (wanted(n.x)) give(n, n.x, 'x', scale(unit.gradX));
       if (wanted(n.y)) give(n, n.y, 'y', scale(unit.gradY));
       return;

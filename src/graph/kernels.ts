@@ -8,8 +8,8 @@
 import { mapGeometry } from '../ssim/options.js';
 import { planKernel } from '../ssim/fast.js';
 import type { KernelParams } from '../emit/params.js';
-import type { Boundary } from '../field/index.js';
-import { float64Kernels, type Float64Kernels } from '../generated/index.js';
+import type { Boundary, FieldArithmetic } from '../field/index.js';
+import { float32ArithKernels, float64Kernels, type Float64Kernels } from '../generated/index.js';
 import { kernelVariant } from '../ssim/fast.js';
 import type { BlockNode } from './node.js';
 
@@ -24,14 +24,14 @@ export interface BlockRun {
  * Runs a block on its kernels in float64; `bar` (its adjoint: one value, or one per plane) asks for
  * the gradient. A block whose map has no kernels throws: the evaluator expands those.
  */
-export function runBlockKernel(b: BlockNode, x: Float64Array, y: Float64Array, bar: Float64Array | null): BlockRun {
-  if (b.map.kernels === null) throw new Error(`block ${b.label}: its map has no generated kernels`);
+export function runBlockKernel(b: BlockNode, x: Float64Array, y: Float64Array, bar: Float64Array | null, arith: FieldArithmetic = 'f64'): BlockRun {
+  if (!hasKernels(b, arith, bar !== null)) throw new Error(`block ${b.label}: its map has no generated kernels for this arithmetic`);
   const shape = [...b.x.shape];
   const plan = planKernel({ shape, data: x }, { shape, data: y }, { ...b.options, precision: 'float64' });
   const [N, C, H, W] = b.x.shape;
   const P = N * C;
   const { region } = mapGeometry(plan.config, H, W);
-  const family = kernelFamily(b.map.kernels, plan.config.padding, plan.params);
+  const name = b.map.kernels!;
   const planeSums = new Float64Array(P);
   const perPlane = (sums: Float64Array): Float64Array => {
     if (b.reduce === 'planes') return sums.map((s) => s / region);
@@ -41,7 +41,7 @@ export function runBlockKernel(b: BlockNode, x: Float64Array, y: Float64Array, b
   };
   const params = { ...plan.params, ...b.map.kernelParams, planeSums };
   if (bar === null) {
-    family.value(x, y, params);
+    kernelFamily(name, plan.config.padding, plan.params).value(x, y, params);
     return { value: perPlane(planeSums), gradX: null, gradY: null };
   }
   // d value / d plane sum p: the adjoint over the region (and over the planes for a mean)
@@ -49,9 +49,22 @@ export function runBlockKernel(b: BlockNode, x: Float64Array, y: Float64Array, b
   for (let p = 0; p < P; p++) {
     planeOmega[p] = b.reduce === 'planes' ? bar[p]! / region : plan.config.reduction === 'mean' ? bar[0]! / (P * region) : bar[0]! / region;
   }
+  if (arith === 'f32') {
+    // the emulated float32 kernel: float32 storage, Math.fround after every operation
+    const out = { gradX: new Float32Array(x.length), gradY: new Float32Array(x.length) };
+    float32ArithKernels[name]![plan.config.padding](Float32Array.from(x), Float32Array.from(y), { ...params, planeOmega }, out);
+    return { value: perPlane(planeSums).map(Math.fround), gradX: Float64Array.from(out.gradX), gradY: Float64Array.from(out.gradY) };
+  }
   const out = { gradX: new Float64Array(x.length), gradY: new Float64Array(x.length) };
-  family.grad(x, y, { ...params, planeOmega }, out);
+  kernelFamily(name, plan.config.padding, plan.params).grad(x, y, { ...params, planeOmega }, out);
   return { value: perPlane(planeSums), gradX: out.gradX, gradY: out.gradY };
+}
+
+/** Whether a block's map has kernels for the arithmetic (float32 arithmetic: a value-and-gradient kernel only). */
+export function hasKernels(b: BlockNode, arith: FieldArithmetic, withGradient: boolean): boolean {
+  const name = b.map.kernels;
+  if (name === null) return false;
+  return arith === 'f64' ? float64Kernels[name] !== undefined : withGradient && float32ArithKernels[name] !== undefined;
 }
 
 /** The names of the kernel families there are (one per map a built-in variant declares kernels for). */

@@ -210,6 +210,27 @@ describe('a block whose map has no kernels runs its fine graph, fused or not', (
   });
 });
 
+describe('float32 arithmetic on a block: the emulated float32 kernel and the fine graph round alike', () => {
+  it('both are within float32 rounding of float64, at a distance of the same order, and every value is a float32', () => {
+    const rand = mulberry(23);
+    const shape: Shape4 = [1, 3, 40, 37];
+    const inputs = { x: Float64Array.from({ length: sizeOf(shape) }, () => rand()), y: Float64Array.from({ length: sizeOf(shape) }, () => rand()) };
+    const options = { preset: 'pytorch-ssim' as const };
+    const blk = windowedMap(input('x', shape), input('y', shape), resolveOptions(options), options, { graph: ssimMap(), kernels: 'ssim' }, 'loss');
+    const loss = map(sub(1, mul(0.5, variable('s'))), { s: blk });
+    const g64 = evaluateGraph(loss, inputs, { wrt: ['x'] }).grads.x!;
+    const kernel = evaluateGraph(loss, inputs, { wrt: ['x'], arith: 'float32' }).grads.x!;
+    const fine = evaluateGraph(loss, inputs, { wrt: ['x'], arith: 'float32', fused: false }).grads.x!;
+    for (const g of [kernel, fine]) for (const v of g) expect(Math.fround(v)).toBe(v);
+    const d = (a: Float64Array): number => norm2(a.map((v, i) => v - g64[i]!)) / norm2(g64);
+    expect(d(kernel)).toBeGreaterThan(1e-9);
+    expect(d(kernel)).toBeLessThan(1e-5);
+    expect(d(fine)).toBeGreaterThan(1e-9);
+    expect(d(fine)).toBeLessThan(1e-5);
+    expect(Math.max(d(kernel), d(fine)) / Math.min(d(kernel), d(fine))).toBeLessThan(20);
+  });
+});
+
 describe('rewrites change the rule they name', () => {
   const rand = mulberry(5);
   const shape: Shape4 = [1, 1, 12, 12];
