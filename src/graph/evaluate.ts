@@ -109,10 +109,17 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
   // A block's plane sums depend on its own plane's pixels only, so its gradient for any adjoint is
   // the gradient for a unit adjoint scaled plane by plane: with a gradient to come, the forward pass
   // runs the value-and-gradient kernel once (for adjoint 1) and reverse mode scales what it gave.
-  const unitGrads = new Map<number, { gradX: Float64Array; gradY: Float64Array }>();
+  const unitGrads = new Map<number, { gradX: Float64Array | null; gradY: Float64Array | null }>();
+  const keep = opts.record === true;
+  // Without `record`, reverse mode visits only what leads to an input asked for (the other
+  // image's windows, a mask's branch are left alone); with it, every adjoint is kept for readers.
+  const leads = new Set<number>();
+  for (const n of order) {
+    if (keep || (n.kind === 'input' && wrt.includes(n.name)) || (n.kind === 'block' ? [n.x, n.y] : argsOf(n)).some((g) => leads.has(at(g).id))) leads.add(n.id);
+  }
+  const wanted = (n: FieldNode): boolean => leads.has(at(n).id);
   // Without `record`, a field is let go once its last user has run, unless reverse mode reads it
   // (a map's arguments) or it is small (per-plane and scalar values stay, for callers to read).
-  const keep = opts.record === true;
   const users = new Map<number, number>();
   const readBack = new Set<number>([at(output).id]);
   for (const n of order) {
@@ -130,8 +137,8 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
   }
   for (const n of opts.forward === undefined ? order : []) {
     if (n.kind === 'block' && wrt.length > 0) {
-      const run = runBlockKernel(n, val(n.x), val(n.y), new Float64Array(sizeOf(n.shape)).fill(1), a);
-      unitGrads.set(n.id, { gradX: run.gradX!, gradY: run.gradY! });
+      const run = runBlockKernel(n, val(n.x), val(n.y), new Float64Array(sizeOf(n.shape)).fill(1), a, { x: wanted(n.x), y: wanted(n.y) });
+      unitGrads.set(n.id, { gradX: run.gradX, gradY: run.gradY });
       values.set(n.id, run.value);
     } else values.set(n.id, forward(n, val, inputs, arith, a, r));
     if (keep) continue;
@@ -150,13 +157,6 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
     const out = at(output);
     if (sizeOf(out.shape) !== 1) throw new Error(`evaluateGraph: the gradient needs a scalar output, got shape [${out.shape}]`);
     adjoints.set(out.id, Float64Array.of(opts.rewrite?.seed ?? 1));
-    // Without `record`, reverse mode visits only what leads to an input asked for (the other
-    // image's windows, a mask's branch are left alone); with it, every adjoint is kept for readers.
-    const leads = new Set<number>();
-    for (const n of order) {
-      if (keep || (n.kind === 'input' && wrt.includes(n.name)) || (n.kind === 'block' ? [n.x, n.y] : argsOf(n)).some((g) => leads.has(at(g).id))) leads.add(n.id);
-    }
-    const wanted = (n: FieldNode): boolean => leads.has(at(n).id);
     const give = (from: FieldNode, to: FieldNode, via: string, c: Float64Array): void => {
       const target = at(to);
       if (opts.rewrite?.drop?.(from, target) === true) return;
@@ -223,7 +223,7 @@ function backward(
   give: (from: FieldNode, to: FieldNode, via: string, c: Float64Array) => void,
   a: FieldArithmetic,
   rewrite: Rewrite | undefined,
-  unitGrads: ReadonlyMap<number, { gradX: Float64Array; gradY: Float64Array }>,
+  unitGrads: ReadonlyMap<number, { gradX: Float64Array | null; gradY: Float64Array | null }>,
   wanted: (n: FieldNode) => boolean,
 ): void {
   switch (n.kind) {
@@ -260,11 +260,11 @@ function backward(
     case 'block': {
       const unit = unitGrads.get(n.id)!;
       // one factor per plane (a 'loss' block has one adjoint for every plane)
-      const per = unit.gradX.length / (n.x.shape[0] * n.x.shape[1]);
+      const per = sizeOf(n.x.shape) / (n.x.shape[0] * n.x.shape[1]);
       const r = a === 'f32' ? Math.fround : exactly;
       const scale = (g: Float64Array): Float64Array => (bar.length === 1 && bar[0] === 1 ? g : g.map((v, i) => r(v * bar[bar.length === 1 ? 0 : Math.floor(i / per)]!)));
-      if (wanted(n.x)) give(n, n.x, 'x', scale(unit.gradX));
-      if (wanted(n.y)) give(n, n.y, 'y', scale(unit.gradY));
+      if (wanted(n.x) && unit.gradX !== null) give(n, n.x, 'x', scale(unit.gradX));
+      if (wanted(n.y) && unit.gradY !== null) give(n, n.y, 'y', scale(unit.gradY));
       return;
     }
   }

@@ -24,7 +24,14 @@ export interface BlockRun {
  * Runs a block on its kernels in float64; `bar` (its adjoint: one value, or one per plane) asks for
  * the gradient. A block whose map has no kernels throws: the evaluator expands those.
  */
-export function runBlockKernel(b: BlockNode, x: Float64Array, y: Float64Array, bar: Float64Array | null, arith: FieldArithmetic = 'f64'): BlockRun {
+export function runBlockKernel(
+  b: BlockNode,
+  x: Float64Array,
+  y: Float64Array,
+  bar: Float64Array | null,
+  arith: FieldArithmetic = 'f64',
+  want: { readonly x: boolean; readonly y: boolean } = { x: true, y: true },
+): BlockRun {
   if (!hasKernels(b, arith, bar !== null)) throw new Error(`block ${b.label}: its map has no generated kernels for this arithmetic`);
   const shape = [...b.x.shape];
   const plan = planKernel({ shape, data: x }, { shape, data: y }, { ...b.options, precision: 'float64' });
@@ -51,13 +58,15 @@ export function runBlockKernel(b: BlockNode, x: Float64Array, y: Float64Array, b
   }
   if (arith === 'f32') {
     // the emulated float32 kernel: float32 storage, Math.fround after every operation
-    const out = { gradX: new Float32Array(x.length), gradY: new Float32Array(x.length) };
+    // d/dx always (the kernels' form); d/dy only when asked for
+    const out = { gradX: new Float32Array(x.length), gradY: want.y ? new Float32Array(x.length) : null };
     float32ArithKernels[name]![plan.config.padding](Float32Array.from(x), Float32Array.from(y), { ...params, planeOmega }, out);
-    return { value: perPlane(planeSums).map(Math.fround), gradX: Float64Array.from(out.gradX), gradY: Float64Array.from(out.gradY) };
+    const back = (g: Float32Array | null): Float64Array | null => (g === null ? null : Float64Array.from(g));
+    return { value: perPlane(planeSums).map(Math.fround), gradX: want.x ? back(out.gradX) : null, gradY: back(out.gradY) };
   }
-  const out = { gradX: new Float64Array(x.length), gradY: new Float64Array(x.length) };
+  const out = { gradX: new Float64Array(x.length), gradY: want.y ? new Float64Array(x.length) : null };
   kernelFamily(name, plan.config.padding, plan.params).grad(x, y, { ...params, planeOmega }, out);
-  return { value: perPlane(planeSums), gradX: out.gradX, gradY: out.gradY };
+  return { value: perPlane(planeSums), gradX: want.x ? out.gradX : null, gradY: out.gradY };
 }
 
 /** Whether a block's map has kernels for the arithmetic (float32 arithmetic: a value-and-gradient kernel only). */
