@@ -356,14 +356,17 @@ function runPartials(n: MapNode, wanted: readonly string[], bar: Float64Array, v
   if (wanted.length === 0) return [];
   const names = Object.keys(n.args);
   const consts = Object.keys(n.consts);
-  const barVar = variable('bar_');
+  // the adjoint's variable: a name none of the map's own variables has
+  let barName = 'bar_';
+  while (names.includes(barName) || consts.includes(barName)) barName += '_';
+  const barVar = variable(barName);
   const partials = wanted.map((v) => rewrite?.partial?.(n, v) ?? n.partials[v] ?? symbolicPartials(n.expr, names)[names.indexOf(v)]!);
   const outputs = partials.map((p) => mul(barVar, p));
   const size = sizeOf(n.shape);
   const results = wanted.map(() => new Float64Array(size));
   const arrays = [...names.map((v) => expand(val(n.args[v]!), n.args[v]!.shape, n.shape)), expand(bar, barShape(bar, n.shape), n.shape)];
   const constValues = consts.map((c) => n.consts[c]!);
-  compile(outputs, [...names, 'bar_'], consts, a)(arrays, constValues.map((c) => (a === 'f32' ? Math.fround(c) : c)), results, size);
+  compile(outputs, [...names, barName], consts, a)(arrays, constValues.map((c) => (a === 'f32' ? Math.fround(c) : c)), results, size);
   return results;
 }
 

@@ -15,8 +15,15 @@ export function defineVariant<D extends VariantDeclaration>(d: D): D {
   return d;
 }
 
+/** Keys an option may not take: the images' names, the variant's own, and SSIM's options (which the option would hide). */
+const RESERVED = new Set([
+  'x', 'y', 'variant', 'variantOptions', 'wrt', 'preset', 'window', 'size', 'sigma', 'truncate', 'k1', 'k2', 'dataRange', 'padding',
+  'sampleCovariance', 'crop', 'skipShortAxes', 'downsample', 'reduction', 'precision',
+]);
+
 function checkOption(where: string, key: string, o: OptionDeclaration): void {
   if (!KEY.test(key)) throw new TypeError(`${where}: option key ${JSON.stringify(key)} must be an identifier (letters and digits)`);
+  if (RESERVED.has(key)) throw new TypeError(`${where}: option key ${JSON.stringify(key)} is taken (the images, the variant or an SSIM option of that name); choose another`);
   if (!['number', 'numbers', 'field'].includes(o?.kind)) throw new TypeError(`${where}: option ${key}: kind must be 'number', 'numbers' or 'field'`);
   if (typeof o.help !== 'string') throw new TypeError(`${where}: option ${key}: help must be a string`);
   if (o.flag !== undefined && !/^[a-z][a-z0-9-]*$/.test(o.flag)) throw new TypeError(`${where}: option ${key}: flag must be lower case letters, digits and dashes`);

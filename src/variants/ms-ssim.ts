@@ -8,7 +8,6 @@
  * the pooling's transpose between them come from reverse mode over this graph.
  */
 import { InputError } from '../field/index.js';
-import type { Node } from '../expr/index.js';
 import { csMap } from '../ssim/maps.js';
 import { defineVariant } from './define.js';
 
@@ -53,19 +52,17 @@ export default defineVariant({
       means[`m${j}`] = j === J - 1 ? g.ssimPlanes(xj, yj) : g.csPlanes(xj, yj);
     }
     const { e } = g;
-    const factor = (m: Node, j: number): Node => e.powv(e.relu(m), e.num(weights[j]!));
-    const perPlane = g.map((v) => e.mul(...weights.map((_, j) => factor(v[`m${j}`]!, j))), means, {
-      label: 'ms-ssim',
-      // relu(m)^w has derivative w m^(w-1) for m > 0 and 0 for m <= 0 (as torch's relu at 0)
-      partials: (v) =>
-        Object.fromEntries(
-          weights.map((w, j) => {
-            const m = v[`m${j}`]!;
-            const own = e.mul(e.step(m), w, e.powv(e.max(m, e.num(1e-300)), e.num(w - 1)));
-            return [`m${j}`, e.mul(own, ...weights.map((_, i) => (i === j ? e.num(1) : factor(v[`m${i}`]!, i))))];
-          }),
-        ),
+    // each scale's factor relu(m)^w, with its own partial: w m^(w-1) for m > 0 and 0 for m <= 0
+    // (as torch's relu at 0; the symbolic one would be 0 x infinity there); the product of the
+    // factors is a plain map, so reverse mode gives the product rule across the scales
+    const factors: Record<string, typeof x> = {};
+    weights.forEach((w, j) => {
+      factors[`f${j}`] = g.map(({ m }) => e.powv(e.relu(m!), e.num(w)), { m: means[`m${j}`]! }, {
+        label: `relu(m${j})^w${j}`,
+        partials: ({ m }) => ({ m: e.mul(e.step(m!), w, e.powv(e.max(m!, e.num(1e-300)), e.num(w - 1))) }),
+      });
     });
+    const perPlane = g.map((v) => e.mul(...weights.map((_, j) => v[`f${j}`]!)), factors, { label: 'ms-ssim' });
     return g.mean(perPlane);
   },
   scaleNote: "MS-SSIM's gradient is a product over scales, not a multiple of SSIM's",

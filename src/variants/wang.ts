@@ -3,7 +3,7 @@
  * (C3 = C2/2; with alpha = beta = gamma = 1 it is S exactly). Its map, with the zero-variance rule
  * of d sigma / d var, is here; its generated kernels take the exponents as parameters.
  */
-import { add, div, grad, max, mul, num, pow, powv, relu, step, substitute, variable, type Node } from '../expr/index.js';
+import { add, div, grad, max, mul, num, ONE, pow, powv, relu, step, substitute, variable, vjp, type Node } from '../expr/index.js';
 import type { MapGraph } from '../ssim/maps.js';
 import { pointwiseSsim } from '../ssim/pointwise.js';
 import { defineVariant } from './define.js';
@@ -40,17 +40,14 @@ export function wangMap(alpha: number | Node, beta: number | Node, gamma: number
   // numbers become exact rational powers; expressions (the kernels' runtime parameters) powv
   const power = (b: Node, e: number | Node): Node => (typeof e === 'number' ? pow(b, e) : powv(b, e));
   const F = mul(power(l, alpha), power(c, beta), power(s, gamma));
-  const [fmx, fxx, fxy, fmy, fyy, fsx, fsy] = grad(F, [mu_x, m_xx, m_xy, mu_y, m_yy, sx, sy]);
-  // d sigma / d var = H(var) / (2 sqrt(max(var, 1e-30))): 1/(2 sigma) for var > 1e-30, 0 where var <= 0
-  const half = dSigmaDVar;
-  const hx = half(varX);
-  const hy = half(varY);
-  const dX = {
-    mu: add(fmx!, mul(fsx!, hx, -2, c_n, mu_x)),
-    sq: add(fxx!, mul(fsx!, hx, c_n)),
-    cross: fxy!,
-  };
-  const dY = { mu: add(fmy!, mul(fsy!, hy, -2, c_n, mu_y)), sq: add(fyy!, mul(fsy!, hy, c_n)), cross: fxy! };
+  // One reverse sweep of the scalar graph over F, with the square roots' local derivative given:
+  // sigma_x, sigma_y are leaves of F whose adjoints d F/d sigma are handed on to the variances
+  // times the zero-variance rule d sigma / d var (vjp seeds var_x, var_y with them).
+  const [fsx, fsy] = grad(F, [sx, sy]);
+  const moments = [mu_x, m_xx, m_xy, mu_y, m_yy];
+  const [dmx, dxx, dxy, dmy, dyy] = vjp([F, varX, varY], [ONE, mul(fsx!, dSigmaDVar(varX)), mul(fsy!, dSigmaDVar(varY))], moments) as [Node, Node, Node, Node, Node];
+  const dX = { mu: dmx, sq: dxx, cross: dxy };
+  const dY = { mu: dmy, sq: dyy, cross: dxy };
   const sigmas = new Map([
     ['sigma_x', pow(relu(varX), 0.5)],
     ['sigma_y', pow(relu(varY), 0.5)],

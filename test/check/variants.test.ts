@@ -70,14 +70,14 @@ const CONFIGS: ReadonlyArray<{ name: string; options: VariantOptions; wrt: 'x' |
       'product-rule-dropped:ms-ssim', // msssim-product-as-sum
       // msssim-coarse-scales-detached: with two scales the coarse scale's branch of the product left out (transpose-dropped:pool, the
       // pooling's transpose left out, is the same gradient and is listed after it; with more scales it is the only one)
-      'branch-dropped:ms-ssim.m1',
+      'branch-dropped:ms-ssim.f1',
       'ms-ssim/per-pixel-chain-rule', 'ms-ssim/square-term-factor',
       'other-image', // ms-ssim/other-image
     ],
   },
   {
     name: 'ms-ssim, tf preset (repeated last row), d/dy', options: { variant: 'ms-ssim', preset: 'tf', dataRange: 1, weights: [0.6, 0.4] }, wrt: 'y',
-    expected: ['transpose-unnormalised:pool', 'product-rule-dropped:ms-ssim', 'branch-dropped:ms-ssim.m1', 'ms-ssim/per-pixel-chain-rule', 'other-image'],
+    expected: ['transpose-unnormalised:pool', 'product-rule-dropped:ms-ssim', 'branch-dropped:ms-ssim.f1', 'ms-ssim/per-pixel-chain-rule', 'other-image'],
   },
   {
     name: 'wang (2, 0.5, 1.5)', options: { variant: 'wang', alpha: 2, beta: 0.5, gamma: 1.5 }, wrt: 'x',
@@ -177,7 +177,7 @@ describe("the loss's own rewrites are the array formulas the hand-written varian
     expect(rel(gradOf(o, 'x', 'transpose-unnormalised:pool'), msGradient(m, 'x', { poolFactor: 4 }))).toBeLessThan(1e-13);
     expect(rel(gradOf(o, 'x', 'product-rule-dropped:ms-ssim'), msGradient(msModel(X, Y, o, { asSum: true }), 'x'))).toBeLessThan(1e-13);
     expect(rel(gradOf(o, 'x', 'transpose-dropped:pool'), msGradient(m, 'x', { onlyScale0: true }))).toBeLessThan(1e-13);
-    expect(rel(gradOf(o, 'x', 'branch-dropped:ms-ssim.m1'), msGradient(m, 'x', { onlyScale0: true }))).toBeLessThan(1e-13);
+    expect(rel(gradOf(o, 'x', 'branch-dropped:ms-ssim.f1'), msGradient(m, 'x', { onlyScale0: true }))).toBeLessThan(1e-13);
   });
 
   it("wang: SSIM's partials in place of the general form's", () => {

@@ -231,6 +231,23 @@ describe('float32 arithmetic on a block: the emulated float32 kernel and the fin
   });
 });
 
+describe("a map's variables may take any name", () => {
+  it("an argument called bar_ (the adjoint's usual name) gets the same gradient as one called a", () => {
+    const shape: Shape4 = [1, 1, 5, 6];
+    const rand = mulberry(31);
+    const inputs = { x: Float64Array.from({ length: 30 }, () => rand()), y: Float64Array.from({ length: 30 }, () => rand()) };
+    const loss = (name: string) => {
+      const [u, b] = [variable(name), variable('b')];
+      return reduce('mean', map(mul(sub(u, b), sub(u, b)), { [name]: input('x', shape), b: input('y', shape) }));
+    };
+    const a = evaluateGraph(loss('a'), inputs, { wrt: ['x', 'y'] });
+    const bar = evaluateGraph(loss('bar_'), inputs, { wrt: ['x', 'y'] });
+    expect(bar.value[0]).toBe(a.value[0]);
+    expect(Array.from(bar.grads.x!)).toEqual(Array.from(a.grads.x!));
+    expect(Array.from(bar.grads.y!)).toEqual(Array.from(a.grads.y!));
+  });
+});
+
 describe('rewrites change the rule they name', () => {
   const rand = mulberry(5);
   const shape: Shape4 = [1, 1, 12, 12];
