@@ -68,6 +68,13 @@ export function resolveVariant(given: { readonly variant?: VariantRef; readonly 
   const options: Readonly<Record<string, unknown>> & { variant?: VariantRef } = { ...top, ...(variantOptions ?? {}) };
   const decl = findVariant(options.variant);
   const own = decl.options ?? {};
+  // a user's option may not take a built-in's key: the built-in's flag would fill it
+  if (!BUILT_IN_VARIANTS.includes(decl)) {
+    for (const key of Object.keys(own)) {
+      const other = ownerOf(key);
+      if (other !== undefined) throw new InputError(`variant ${decl.name}: its option ${key} has the key of the ${other.decl.name} variant's (--${flagOf(key, other.option)}); choose another key`);
+    }
+  }
   const values: Record<string, number | readonly number[]> = {};
   const fields: Record<string, { shape: Shape4; data: Float64Array }> = {};
   const ssimOptions: Record<string, unknown> = {};
