@@ -22,7 +22,7 @@ import { dagSize, evaluate, evaluateVec, grad, mathjsScope, substitute, toInfix,
 import { toLatex, type LatexNames } from '../emit/latex.js';
 import { sizeOf, type Shape4 } from '../field/index.js';
 import { evaluateGraph, type GraphResult } from '../graph/evaluate.js';
-import { runBlockKernel } from '../graph/kernels.js';
+import { runBlockKernel, scalePlanes } from '../graph/kernels.js';
 import { LINEAR_RULES } from '../graph/linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
 import { pointwiseSsim } from '../ssim/pointwise.js';
@@ -658,7 +658,7 @@ export class GraphDoc {
               const planes = per ? m.shape[0] * m.shape[1] : 1;
               const len = region.length / planes;
               // the fused block's value (the generated kernels), against the fine graph's region
-              const fused = m.map.kernels === null ? this.valueOf(m) : runBlockKernel(m, this.valueOf(m.x), this.valueOf(m.y), null).value;
+              const fused = m.map.kernels === null ? this.valueOf(m) : runBlockKernel(m, this.valueOf(m.x), this.valueOf(m.y), 'f64', null).value;
               return { scope: { v: Array.from(region.subarray(q * len, (q + 1) * len)) }, expected: fused[q]! };
             }),
         };
@@ -673,8 +673,8 @@ export class GraphDoc {
  */
 function runBlockKernelOrFine(doc: GraphDoc, b: BlockNode, bar: Float64Array): { x: Float64Array; y: Float64Array } {
   if (b.map.kernels !== null) {
-    const r = runBlockKernel(b, doc.valueOf(b.x), doc.valueOf(b.y), bar);
-    return { x: r.gradX!, y: r.gradY! };
+    const r = runBlockKernel(b, doc.valueOf(b.x), doc.valueOf(b.y), 'f64', { x: true, y: true });
+    return { x: scalePlanes(r.gradX!, bar, b.x.shape, 'f64'), y: scalePlanes(r.gradY!, bar, b.y.shape, 'f64') };
   }
   const inside = new Set(topoOrder([b.expanded], true).map((n) => n.id));
   const sum = (to: FieldNode): Float64Array => {

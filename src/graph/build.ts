@@ -57,8 +57,3 @@ export function reduce(how: Reduction, arg: FieldNode, label?: string): ReduceNo
 export function binary(f: (a: Node, b: Node) => Node, a: FieldNode, b: FieldNode, label?: string): MapNode {
   return map(f(variable('a'), variable('b')), { a, b }, { label });
 }
-
-/** f of one field. */
-export function unary(f: (a: Node) => Node, a: FieldNode, label?: string): MapNode {
-  return map(f(variable('a')), { a }, { label });
-}

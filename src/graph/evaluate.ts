@@ -25,7 +25,7 @@
 import { grad, mul, substitute, variable, type Node } from '../expr/index.js';
 import { sizeOf, type FieldArithmetic, type Shape4 } from '../field/index.js';
 import { emitPointwise } from '../emit/pointwise.js';
-import { hasKernels, runBlockKernel } from './kernels.js';
+import { hasKernels, runBlockKernel, scalePlanes } from './kernels.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from './node.js';
 
 export type Arithmetic = 'float64' | 'float32-storage' | 'float32';
@@ -115,7 +115,7 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
   // image's windows, a mask's branch are left alone); with it, every adjoint is kept for readers.
   const leads = new Set<number>();
   for (const n of order) {
-    if (keep || (n.kind === 'input' && wrt.includes(n.name)) || (n.kind === 'block' ? [n.x, n.y] : argsOf(n)).some((g) => leads.has(at(g).id))) leads.add(n.id);
+    if (keep || (n.kind === 'input' && wrt.includes(n.name)) || argsOf(n).some((g) => leads.has(at(g).id))) leads.add(n.id);
   }
   const wanted = (n: FieldNode): boolean => leads.has(at(n).id);
   // Without `record`, a field is let go once its last user has run, unless reverse mode reads it
@@ -123,7 +123,7 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
   const users = new Map<number, number>();
   const readBack = new Set<number>([at(output).id]);
   for (const n of order) {
-    const args = n.kind === 'block' ? [n.x, n.y] : argsOf(n);
+    const args = argsOf(n);
     for (const g of args) users.set(at(g).id, (users.get(at(g).id) ?? 0) + 1);
     if (n.kind === 'map' && wrt.length > 0) for (const g of args) readBack.add(at(g).id);
   }
@@ -137,12 +137,12 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
   }
   for (const n of opts.forward === undefined ? order : []) {
     if (n.kind === 'block' && wrt.length > 0) {
-      const run = runBlockKernel(n, val(n.x), val(n.y), new Float64Array(sizeOf(n.shape)).fill(1), a, { x: wanted(n.x), y: wanted(n.y) });
+      const run = runBlockKernel(n, val(n.x), val(n.y), a, { x: wanted(n.x), y: wanted(n.y) });
       unitGrads.set(n.id, { gradX: run.gradX, gradY: run.gradY });
       values.set(n.id, run.value);
     } else values.set(n.id, forward(n, val, inputs, arith, a, r));
     if (keep) continue;
-    for (const g of n.kind === 'block' ? [n.x, n.y] : argsOf(n)) {
+    for (const g of argsOf(n)) {
       const id = at(g).id;
       const left = users.get(id)! - 1;
       users.set(id, left);
@@ -212,7 +212,7 @@ function forward(
     case 'reduce':
       return reduceForward(n, val(n.arg), r);
     case 'block':
-      return runBlockKernel(n, val(n.x), val(n.y), null).value;
+      return runBlockKernel(n, val(n.x), val(n.y), 'f64', null).value;
   }
 }
 
@@ -259,12 +259,8 @@ function backward(
     }
     case 'block': {
       const unit = unitGrads.get(n.id)!;
-      // one factor per plane (a 'loss' block has one adjoint for every plane)
-      const per = sizeOf(n.x.shape) / (n.x.shape[0] * n.x.shape[1]);
-      const r = a === 'f32' ? Math.fround : exactly;
-      const scale = (g: Float64Array): Float64Array => (bar.length === 1 && bar[0] === 1 ? g : g.map((v, i) => r(v * bar[bar.length === 1 ? 0 : Math.floor(i / per)]!)));
-      if (wanted(n.x) && unit.gradX !== null) give(n, n.x, 'x', scale(unit.gradX));
-      if (wanted(n.y) && unit.gradY !== null) give(n, n.y, 'y', scale(unit.gradY));
+      if (wanted(n.x) && unit.gradX !== null) give(n, n.x, 'x', scalePlanes(unit.gradX, bar, n.x.shape, a));
+      if (wanted(n.y) && unit.gradY !== null) give(n, n.y, 'y', scalePlanes(unit.gradY, bar, n.y.shape, a));
       return;
     }
   }

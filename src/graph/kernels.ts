@@ -6,11 +6,10 @@
  * the region, and return sum_p omega_p d(plane sum_p)/dx and /dy.
  */
 import { mapGeometry } from '../ssim/options.js';
-import { planKernel } from '../ssim/fast.js';
+import { kernelVariant, planKernel } from '../ssim/fast.js';
 import type { KernelParams } from '../emit/params.js';
-import type { Boundary, FieldArithmetic } from '../field/index.js';
+import { sizeOf, type Boundary, type FieldArithmetic, type Shape4 } from '../field/index.js';
 import { float32ArithKernels, float64Kernels, type Float64Kernels } from '../generated/index.js';
-import { kernelVariant } from '../ssim/fast.js';
 import type { BlockNode } from './node.js';
 
 export interface BlockRun {
@@ -21,18 +20,18 @@ export interface BlockRun {
 }
 
 /**
- * Runs a block on its kernels in float64; `bar` (its adjoint: one value, or one per plane) asks for
- * the gradient. A block whose map has no kernels throws: the evaluator expands those.
+ * Runs a block on its kernels: its value, and with `want` its gradient for a unit adjoint (the
+ * evaluator scales it plane by plane) with respect to x and/or y. A block whose map has no kernels
+ * for the arithmetic throws: the evaluator expands those.
  */
 export function runBlockKernel(
   b: BlockNode,
   x: Float64Array,
   y: Float64Array,
-  bar: Float64Array | null,
-  arith: FieldArithmetic = 'f64',
-  want: { readonly x: boolean; readonly y: boolean } = { x: true, y: true },
+  arith: FieldArithmetic,
+  want: { readonly x: boolean; readonly y: boolean } | null,
 ): BlockRun {
-  if (!hasKernels(b, arith, bar !== null)) throw new Error(`block ${b.label}: its map has no generated kernels for this arithmetic`);
+  if (!hasKernels(b, arith, want !== null)) throw new Error(`block ${b.label}: its map has no generated kernels for this arithmetic`);
   const shape = [...b.x.shape];
   const plan = planKernel({ shape, data: x }, { shape, data: y }, { ...b.options, precision: 'float64' });
   const [N, C, H, W] = b.x.shape;
@@ -47,15 +46,12 @@ export function runBlockKernel(
     return Float64Array.of(plan.config.reduction === 'mean' ? t / (P * region) : t / region);
   };
   const params = { ...plan.params, ...b.map.kernelParams, planeSums };
-  if (bar === null) {
+  if (want === null) {
     kernelFamily(name, plan.config.padding, plan.params).value(x, y, params);
     return { value: perPlane(planeSums), gradX: null, gradY: null };
   }
-  // d value / d plane sum p: the adjoint over the region (and over the planes for a mean)
-  const planeOmega = new Float64Array(P);
-  for (let p = 0; p < P; p++) {
-    planeOmega[p] = b.reduce === 'planes' ? bar[p]! / region : plan.config.reduction === 'mean' ? bar[0]! / (P * region) : bar[0]! / region;
-  }
+  // d value / d plane sum p for a unit adjoint: 1 over the region (and over the planes for a mean)
+  const planeOmega = new Float64Array(P).fill(b.reduce === 'loss' && plan.config.reduction === 'mean' ? 1 / (P * region) : 1 / region);
   if (arith === 'f32') {
     // the emulated float32 kernel: float32 storage, Math.fround after every operation
     // d/dx always (the kernels' form); d/dy only when asked for
@@ -69,6 +65,17 @@ export function runBlockKernel(
   return { value: perPlane(planeSums), gradX: want.x ? out.gradX : null, gradY: out.gradY };
 }
 
+/**
+ * A block's vector-Jacobian product from its unit-adjoint gradient: each plane scaled by its
+ * adjoint (a 'loss' block has one adjoint for every plane), rounded to float32 in that arithmetic.
+ */
+export function scalePlanes(unit: Float64Array, bar: Float64Array, shape: Shape4, arith: FieldArithmetic): Float64Array {
+  if (bar.length === 1 && bar[0] === 1) return unit;
+  const per = sizeOf(shape) / (shape[0] * shape[1]);
+  const r = arith === 'f32' ? Math.fround : (v: number): number => v;
+  return unit.map((v, i) => r(v * bar[bar.length === 1 ? 0 : Math.floor(i / per)]!));
+}
+
 /** Whether a block's map has kernels for the arithmetic (float32 arithmetic: a value-and-gradient kernel only). */
 export function hasKernels(b: BlockNode, arith: FieldArithmetic, withGradient: boolean): boolean {
   const name = b.map.kernels;
@@ -77,11 +84,11 @@ export function hasKernels(b: BlockNode, arith: FieldArithmetic, withGradient: b
 }
 
 /** The names of the kernel families there are (one per map a built-in variant declares kernels for). */
-export const KERNEL_FAMILIES: readonly string[] = Object.keys(float64Kernels);
+const FAMILY_NAMES: readonly string[] = Object.keys(float64Kernels);
 
 function kernelFamily(name: string, boundary: Boundary, params: KernelParams): Float64Kernels {
   const table = float64Kernels[name];
-  if (table === undefined) throw new Error(`no generated kernels named ${name} (there are ${KERNEL_FAMILIES.join(', ')})`);
+  if (table === undefined) throw new Error(`no generated kernels named ${name} (there are ${FAMILY_NAMES.join(', ')})`);
   const rule = table[boundary];
   return rule[kernelVariant(params)] ?? rule.generic!;
 }

@@ -3,7 +3,7 @@
  * the same graph in float32 storage or float32 arithmetic (the rounding floor).
  */
 import { input } from '../graph/build.js';
-import { evaluateGraph, type Arithmetic, type EvaluateOptions, type GraphResult } from '../graph/evaluate.js';
+import { evaluateGraph, type EvaluateOptions, type GraphResult } from '../graph/evaluate.js';
 import { topoOrder, type FieldNode } from '../graph/node.js';
 import { imageInputs } from '../graph/ssim.js';
 import { InputError, shape4, toField, type Shape4, type Tensor } from '../field/index.js';
@@ -53,13 +53,6 @@ export function variantGraph(x: Tensor, y: Tensor, options: VariantInput): Varia
 /** Evaluates a variant's graph (value, and the gradient with respect to `wrt`). */
 export function runVariant(g: VariantGraph, opts: EvaluateOptions = {}): GraphResult {
   return evaluateGraph(g.loss, g.inputs, opts);
-}
-
-/** The variant's value and its gradients with respect to x and y, in one arithmetic. */
-export function variantValueAndGrad(x: Tensor, y: Tensor, options: VariantInput, arith: Arithmetic = 'float64'): { value: number; gradX: Float64Array; gradY: Float64Array } {
-  const g = variantGraph(x, y, options);
-  const r = runVariant(g, { arith, wrt: ['x', 'y'] });
-  return { value: r.value[0]!, gradX: r.grads.x!, gradY: r.grads.y! };
 }
 
 /**

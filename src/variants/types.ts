@@ -103,6 +103,3 @@ export interface VariantDeclaration {
    */
   readonly kernels?: readonly KernelFamily[];
 }
-
-/** A scalar expression builder a user's map receives (the scalar graph's constructors). */
-export type ExprBuilder = (vars: Readonly<Record<string, Node>>) => Node;
