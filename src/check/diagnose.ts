@@ -296,10 +296,7 @@ function checkSubsampled(input: CheckInput, variant: VariantDeclaration | null, 
     return () => (v ??= { value: f() }).value;
   };
   const evaluation = lazy(() => evaluateSsim(x, y, options));
-  const pieces = lazy(() => {
-    const e = evaluation();
-    return variant === null ? undefined : variantPieces(x, y, input.options, wrt);
-  });
+  const pieces = lazy(() => (variant === null ? undefined : variantPieces(x, y, input.options, wrt)));
   const result = { report, exact, candidate, named } as CheckResult;
   Object.defineProperty(result, 'evaluation', { get: evaluation, enumerable: true });
   Object.defineProperty(result, 'context', {

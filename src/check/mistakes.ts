@@ -30,7 +30,7 @@ import { centralSsim } from './central.js';
 import { crop, InputError, sizeOf, type Boundary, type Shape4, type Tensor } from '../field/index.js';
 import type { VariantDeclaration } from '../variants/types.js';
 import type { Rewrite } from '../graph/evaluate.js';
-import { LINEAR_RULES, linearOp, type LinearKind } from '../graph/linear.js';
+import { LINEAR_RULES, linearOp } from '../graph/linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
 import type { GradientTerms, SsimEvaluation, SsimOptions, VariantOptions } from '../ssim/index.js';
 import { ssimMap } from '../ssim/maps.js';
@@ -231,7 +231,8 @@ function memo<T>(ctx: MistakeContext, key: string, f: () => T): T {
 /** The options a context's graph is built from. */
 const optionsOf = (ctx: MistakeContext): VariantOptions => ctx.variantOptions ?? ctx.pieces?.options ?? ctx.options;
 
-const anatomy = (ctx: MistakeContext): Anatomy => memo(ctx, 'anatomy', () => anatomyOf(variantGraph(ctx.x, ctx.y, optionsOf(ctx))));
+/** The context's graph taken apart: the variant pieces' own graph where the context has them (built once per check). */
+const anatomy = (ctx: MistakeContext): Anatomy => memo(ctx, 'anatomy', () => anatomyOf(ctx.pieces?.graph ?? variantGraph(ctx.x, ctx.y, optionsOf(ctx))));
 
 /** omega of one averaged map pixel in a plain SSIM evaluation. */
 const omegaOf = (e: SsimEvaluation): number => e.weights.find((w) => w > 0)!;
@@ -267,7 +268,8 @@ function run(ctx: MistakeContext, a: Anatomy, plan: Plan, record: boolean): { gr
   };
   const side = plan.otherImage === true ? (ctx.wrt === 'x' ? 'y' : 'x') : ctx.wrt;
   // one forward pass for every rewrite of this context: they change reverse mode only
-  const forward = memo(ctx, 'forward', () => runVariant(a.vg, { fused: false, record: true }).values);
+  // (the pieces' recorded evaluation is that forward pass, of the same graph, where the context has them)
+  const forward = memo(ctx, 'forward', () => (ctx.pieces?.graph === a.vg ? ctx.pieces.record.values : runVariant(a.vg, { fused: false, record: true }).values));
   const r = runVariant(a.vg, { wrt: [side], rewrite, record, fused: false, forward });
   const g = r.grads[side]!;
   let terms: GradientTerms | null = null;

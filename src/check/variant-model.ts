@@ -21,16 +21,13 @@ import { sizeOf, type Tensor } from '../field/index.js';
 import { binary, input, map, reduce } from '../graph/build.js';
 import { evaluateGraph, type Contribution, type GraphResult } from '../graph/evaluate.js';
 import { argsOf, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode } from '../graph/node.js';
-import { evaluateVariant, ssimGradXFloat32Arith, type GradientTerms, type SsimOptions, type VariantOptions } from '../ssim/index.js';
-import { runVariant, variantGraph, type VariantGraph } from '../variants/evaluate.js';
-import { findVariant, PLAIN, resolveVariant, variantName } from '../variants/registry.js';
+import { ssimFast, ssimGradXFloat32Arith, type GradientTerms, type SsimOptions, type VariantOptions } from '../ssim/index.js';
+import { plainSsimOf, runVariant, variantGraph, type VariantGraph } from '../variants/evaluate.js';
+import { findVariant, PLAIN, resolveVariant } from '../variants/registry.js';
 import type { VariantDeclaration } from '../variants/types.js';
 
 /** Which image a gradient is taken with respect to. */
 export type Side = 'x' | 'y';
-
-/** The name of the variant the options name ('ssim' when none). */
-export const variantOf = (o: VariantOptions): string => variantName(o.variant);
 
 /** Whether the options name plain SSIM (no variant, or the built-in plain one). */
 export const isPlain = (o: VariantOptions): boolean => findVariant(o.variant) === PLAIN;
@@ -146,7 +143,8 @@ export interface WindowedShare {
 }
 
 /** What reaches the input `side` from a recorded evaluation, by windowed map and term, and the rest. */
-export function shares(g: VariantGraph, rec: GraphResult, side: Side, carry = true): { shares: WindowedShare[]; rest: Contribution[] } {
+export function shares(g: VariantGraph, rec: GraphResult, side: Side): { shares: WindowedShare[]; rest: Contribution[] } {
+  const carried: Array<GradientTerms | undefined> = [];
   const wins = windowedMaps(g.loss);
   const images = wins.map((w) => w.images[side]);
   const chain = chainFrom(side, images);
@@ -164,14 +162,14 @@ export function shares(g: VariantGraph, rec: GraphResult, side: Side, carry = tr
     if (o !== undefined && c.to.id === wins[o.k]!.images[side].id) found[o.k]![o.term].push([c.to, c.value]);
     else rest.push(c);
   }
-  const zero = new Float64Array(0);
   return {
     shares: wins.map((windowed, k) => ({
       windowed,
       seeds: found[k]!,
-      terms: carry
-        ? { mean: pullBack(g, found[k]!.mean, side), square: pullBack(g, found[k]!.square, side), cross: pullBack(g, found[k]!.cross, side) }
-        : { mean: zero, square: zero, cross: zero },
+      // carried back when read (the tracer reads each map's; the checker only their sum)
+      get terms(): GradientTerms {
+        return (carried[k] ??= { mean: pullBack(g, found[k]!.mean, side), square: pullBack(g, found[k]!.square, side), cross: pullBack(g, found[k]!.cross, side) });
+      },
     })),
     rest,
   };
@@ -215,36 +213,28 @@ export interface VariantPieces {
   readonly rest: readonly Contribution[];
 }
 
-const sum3 = (a: readonly Float64Array[], n: number): Float64Array => {
-  const out = new Float64Array(n);
-  for (const v of a) for (let i = 0; i < n; i++) out[i] = out[i]! + v[i]!;
-  return out;
-};
-
 /**
- * The variant's value and exact gradient (evaluateVariant), with its terms, offset and factor
- * from one recorded float64 evaluation of its graph. (The fifth argument, SSIM's own terms, is
- * no longer read: the graph gives every variant's.)
+ * The variant's value and exact gradient (its graph on the generated kernels, as evaluateVariant
+ * gives them), with its terms, offset and factor from one recorded float64 evaluation of the same
+ * graph (built once). (The fifth argument, SSIM's own terms, is no longer read: the graph gives
+ * every variant's.)
  */
 export function variantPieces(x: Tensor, y: Tensor, options: VariantOptions, side: Side, _ssimTerms?: () => GradientTerms): VariantPieces {
-  const r = evaluateVariant(x, y, options); // validates the options (InputError, exit 2)
-  const graph = variantGraph(x, y, options);
+  const graph = variantGraph(x, y, options); // validates the options (InputError, exit 2)
+  const fused = runVariant(graph, { wrt: [side] });
+  const ssim = plainSsimOf(graph, fused) ?? ssimFast(x, y, graph.variant.ssimOptions, 'float64');
   const record = runVariant(graph, { wrt: [side], record: true, fused: false });
   const { shares: parts, rest } = shares(graph, record, side);
-  const n = sizeOf(graph.shape);
-  const terms: GradientTerms = {
-    mean: sum3(parts.map((s) => s.terms.mean), n),
-    square: sum3(parts.map((s) => s.terms.square), n),
-    cross: sum3(parts.map((s) => s.terms.cross), n),
-  };
+  // the three terms summed over the windowed maps: one reverse pass each, whatever their number
+  const all = (term: 'mean' | 'square' | 'cross'): Float64Array => pullBack(graph, parts.flatMap((s) => s.seeds[term]), side);
+  const terms: GradientTerms = { mean: all('mean'), square: all('square'), cross: all('cross') };
   const offset = rest.length === 0 ? null : pullBack(graph, rest.map((c) => [c.to, c.value] as const), side);
   const block = ssimBlockOf(parts.map((s) => s.windowed));
   const factor = block === null ? null : record.adjoints.get(block.expanded.id)![0]!;
-  const pieces = {
-    variant: graph.variant.decl.name, decl: graph.variant.decl, options, value: r.value, ssim: r.ssim,
-    exact: side === 'x' ? r.gradX : r.gradY, terms, offset, factor, graph, record, shares: parts, rest,
+  return {
+    variant: graph.variant.decl.name, decl: graph.variant.decl, options, value: fused.value[0]!, ssim,
+    exact: fused.grads[side]!, terms, offset, factor, graph, record, shares: parts, rest,
   };
-  return pieces;
 }
 
 /** The pieces with some fields changed. */

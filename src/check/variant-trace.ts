@@ -16,7 +16,7 @@
  * What reaches p outside the windowed maps (the 3DGS loss's L1 term) is one more part (`l1`):
  * d value/d node times the node's partial at p, the node the map that hands it over.
  */
-import { InputError, shape4, sizeOf, type Tensor } from '../field/index.js';
+import { InputError, shape4 } from '../field/index.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { topoOrder } from '../graph/node.js';
 import { checkGradient } from './diagnose.js';

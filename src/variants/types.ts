@@ -4,7 +4,6 @@
  * (`--variant-file`, `defineVariant`) are written the same way; nothing else in ssim-grad knows a
  * variant by name.
  */
-import type { Node } from '../expr/index.js';
 import type { FieldNode } from '../graph/node.js';
 import type { SsimConfig, SsimOptions } from '../ssim/options.js';
 import type { GraphKit } from './kit.js';

@@ -28,7 +28,7 @@ export const dSigmaDVar = (v: Node): Node => mul(step(v), 0.5, pow(max(v, num(1e
 export function wangMap(alpha: number | Node, beta: number | Node, gamma: number | Node): MapGraph {
   const p = pointwiseSsim();
   const named = new Map(p.named);
-  const { mu_x, mu_y, m_xx, m_yy, m_xy, C2, c_n } = p.inputs;
+  const { mu_x, mu_y, m_xx, m_yy, m_xy, C2 } = p.inputs;
   const [varX, varY, cov, A1, B1] = ['var_x', 'var_y', 'cov', 'A1', 'B1'].map((n) => named.get(n)!) as [Node, Node, Node, Node, Node];
   // sigma_x, sigma_y as free variables first, so that their derivative can be given its zero-variance rule
   const sx = variable('sigma_x');
