@@ -29,7 +29,7 @@ import { add, div, grad, mul, neg, num, substitute, variable, variablesOf, type 
 import { centralSsim } from './central.js';
 import { crop, InputError, sizeOf, type Boundary, type Shape4, type Tensor } from '../field/index.js';
 import type { VariantDeclaration } from '../variants/types.js';
-import type { Rewrite } from '../graph/evaluate.js';
+import { partialOf, type Rewrite } from '../graph/evaluate.js';
 import { LINEAR_RULES, linearOp } from '../graph/linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
 import type { GradientTerms, SsimEvaluation, SsimOptions, VariantOptions } from '../ssim/index.js';
@@ -348,7 +348,7 @@ function momentPartials(a: Anatomy, rewrite: (arg: string, P: (name: string) => 
   return (node, arg) => {
     const m = maps.get(node.id);
     if (m === undefined) return undefined;
-    const P = (name: string): Node => m.partials[name] ?? grad(m.expr, [variable(name)])[0]!;
+    const P = (name: string): Node => partialOf(m, name);
     return rewrite(arg, P);
   };
 }
@@ -650,7 +650,7 @@ function outerMistakes(a0: Anatomy): KnownMistake[] {
     const id = slug(name);
     const deps = Object.keys(m0.args).filter((v0) => dependsThrough(m0, v0));
     if (deps.length === 0) return;
-    const exactPartial = (m: MapNode, arg: string): Node => m.partials[arg] ?? grad(m.expr, [variable(arg)])[0]!;
+    const exactPartial = partialOf;
     const sole = (arg: string): boolean => !a0.depends((n, x) => n.id === m0.id && x.id === m0.args[arg]!.id);
     if (deps.length >= 2) {
       for (const arg of deps) {

@@ -18,10 +18,10 @@
  * the table to the field the term computes. The twins are checked against the evaluator's values
  * and adjoints (recorded over the fine graph) and against its fused gradient.
  */
-import { dagSize, evaluate, evaluateVec, grad, mathjsScope, substitute, toInfix, topoSort, variable, type Node } from '../expr/index.js';
+import { dagSize, evaluate, evaluateVec, mathjsScope, substitute, toInfix, topoSort, variable, type Node } from '../expr/index.js';
 import { toLatex, type LatexNames } from '../emit/latex.js';
 import { sizeOf, type Shape4 } from '../field/index.js';
-import { evaluateGraph, type GraphResult } from '../graph/evaluate.js';
+import { evaluateGraph, expand, partialOf, reduceToShape, type GraphResult } from '../graph/evaluate.js';
 import { runBlockKernel, scalePlanes } from '../graph/kernels.js';
 import { LINEAR_RULES } from '../graph/linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
@@ -61,18 +61,6 @@ export type Term =
   | { readonly k: 'reduce'; readonly node: ReduceNode; readonly arg: Term }
   | { readonly k: 'block'; readonly node: BlockNode; readonly which: 'x' | 'y'; readonly arg: Term }
   | { readonly k: 'sum'; readonly terms: readonly Term[] };
-
-/** The partial of a map with respect to one of its variables, as reverse mode takes it. */
-export function partialOf(n: MapNode, v: string): Node {
-  return n.partials[v] ?? gradOf(n.expr, v);
-}
-const gradCache = new Map<string, Node>();
-function gradOf(e: Node, v: string): Node {
-  const key = `${e.id}|${v}`;
-  let hit = gradCache.get(key);
-  if (hit === undefined) gradCache.set(key, (hit = grad(e, [variable(v)])[0]!));
-  return hit;
-}
 
 /** One equation as the writer takes it. */
 export interface GraphEquation {
@@ -232,7 +220,7 @@ export class GraphDoc {
 
   /** An argument's value at element q of the map's (broadcast) shape. */
   valueAt(a: FieldNode, n: MapNode, q: number): number {
-    return broadcast(this.valueOf(a), a.shape, n.shape)[q]!;
+    return expand(this.valueOf(a), a.shape, n.shape)[q]!;
   }
 
   /** A pointwise expression of a map's variables at element q. */
@@ -430,13 +418,13 @@ export class GraphDoc {
         const u = t.node;
         const size = sizeOf(u.shape);
         const env: Record<string, Float64Array> = {};
-        for (const [v, a] of Object.entries(u.args)) env[v] = broadcast(this.valueOf(a), a.shape, u.shape);
+        for (const [v, a] of Object.entries(u.args)) env[v] = expand(this.valueOf(a), a.shape, u.shape);
         for (const [c, x] of Object.entries(u.consts)) env[c] = new Float64Array(size).fill(x);
         const [p] = evaluateVec([t.partial], env, size);
         const bar = this.field(t.arg);
-        const barB = bar.length === size ? bar : broadcast(bar, [1, 1, 1, 1], u.shape);
+        const barB = bar.length === size ? bar : expand(bar, [1, 1, 1, 1], u.shape);
         const full = p!.map((v, i) => v * barB[i]!);
-        return unbroadcast(full, u.shape, this.at(u.args[t.v]!).shape);
+        return reduceToShape(full, u.shape, this.at(u.args[t.v]!).shape, 'f64');
       }
       case 'block': {
         const b = t.node;
@@ -489,7 +477,7 @@ export class GraphDoc {
         const prefix = fresh();
         const vars = [...Object.keys(u.args), ...Object.keys(u.consts)];
         const [renamed] = substitute([t.partial], new Map(vars.map((v) => [v, variable(`${prefix}_${v}`)] as const)));
-        for (const [v, a] of Object.entries(u.args)) scope[`${prefix}_${v}`] = broadcast(this.valueOf(a), a.shape, u.shape)[q]!;
+        for (const [v, a] of Object.entries(u.args)) scope[`${prefix}_${v}`] = expand(this.valueOf(a), a.shape, u.shape)[q]!;
         for (const [c, x] of Object.entries(u.consts)) scope[`${prefix}_${c}`] = x;
         const inner = t.arg.k === 'seed' ? '1' : this.twin(t.arg, q, scope, fresh, fields);
         return `(${toInfix(renamed!)}) * (${inner})`;
@@ -621,7 +609,7 @@ export class GraphDoc {
           twin,
           samples: check((q) => {
             const scope: Record<string, unknown> = {};
-            for (const [v, a] of Object.entries(m.args)) scope[`a_${v}`] = broadcast(this.valueOf(a), a.shape, m.shape)[q]!;
+            for (const [v, a] of Object.entries(m.args)) scope[`a_${v}`] = expand(this.valueOf(a), a.shape, m.shape)[q]!;
             for (const [c, x] of Object.entries(m.consts)) scope[`a_${c}`] = x;
             return scope;
           }),
@@ -713,28 +701,6 @@ function operatorScope(scope: Record<string, unknown>, fields: ReadonlyArray<{ n
       return f.node.op.apply(f.arg, 'f64')[q]!;
     };
   }
-}
-
-/** A field of shape `from` read at every element of the broadcast shape `to`. */
-export function broadcast(v: Float64Array, from: Shape4, to: Shape4): Float64Array {
-  if (from.join() === to.join()) return v;
-  const [N, C, H, W] = to;
-  const st = [from[1] * from[2] * from[3], from[2] * from[3], from[3], 1];
-  const out = new Float64Array(N * C * H * W);
-  let q = 0;
-  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
-    out[q++] = v[(from[0] === 1 ? 0 : n) * st[0]! + (from[1] === 1 ? 0 : c) * st[1]! + (from[2] === 1 ? 0 : h) * st[2]! + (from[3] === 1 ? 0 : w) * st[3]!]!;
-  }
-  return out;
-}
-
-/** The transpose of broadcasting: a field of shape `from` summed onto `to`. */
-function unbroadcast(v: Float64Array, from: Shape4, to: Shape4): Float64Array {
-  if (from.join() === to.join()) return v;
-  const idx = broadcast(Float64Array.from({ length: sizeOf(to) }, (_, i) => i), to, from);
-  const out = new Float64Array(sizeOf(to));
-  for (let q = 0; q < idx.length; q++) out[idx[q]!] = out[idx[q]!]! + v[q]!;
-  return out;
 }
 
 /** Named intermediates of S's graph that a set of expressions uses, in reading order. */

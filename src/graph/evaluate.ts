@@ -292,13 +292,14 @@ function broadcastIndex(from: Shape4, to: Shape4): Int32Array | null {
   return idx;
 }
 
-const expand = (v: Float64Array, from: Shape4, to: Shape4): Float64Array => {
+/** A field of shape `from` read at every element of the shape `to` it broadcasts to. */
+export const expand = (v: Float64Array, from: Shape4, to: Shape4): Float64Array => {
   const idx = broadcastIndex(from, to);
   return idx === null ? v : Float64Array.from(idx, (i) => v[i]!);
 };
 
 /** The transpose of broadcasting: sums over the dimensions `to` broadcast along. */
-function reduceToShape(v: Float64Array, from: Shape4, to: Shape4, a: FieldArithmetic): Float64Array {
+export function reduceToShape(v: Float64Array, from: Shape4, to: Shape4, a: FieldArithmetic): Float64Array {
   const idx = broadcastIndex(to, from);
   if (idx === null) return v;
   const r = a === 'f32' ? Math.fround : exactly;
@@ -356,7 +357,7 @@ function runPartials(n: MapNode, wanted: readonly string[], bar: Float64Array, v
   let barName = 'bar_';
   while (names.includes(barName) || consts.includes(barName)) barName += '_';
   const barVar = variable(barName);
-  const partials = wanted.map((v) => rewrite?.partial?.(n, v) ?? n.partials[v] ?? symbolicPartials(n.expr, names)[names.indexOf(v)]!);
+  const partials = wanted.map((v) => rewrite?.partial?.(n, v) ?? partialOf(n, v));
   const outputs = partials.map((p) => mul(barVar, p));
   const size = sizeOf(n.shape);
   const results = wanted.map(() => new Float64Array(size));
@@ -364,6 +365,11 @@ function runPartials(n: MapNode, wanted: readonly string[], bar: Float64Array, v
   const constValues = consts.map((c) => n.consts[c]!);
   compile(outputs, [...names, barName], consts, a)(arrays, constValues.map((c) => (a === 'f32' ? Math.fround(c) : c)), results, size);
   return results;
+}
+
+/** A map's partial with respect to one of its variables, as reverse mode takes it: the one given, else the symbolic one. */
+export function partialOf(n: MapNode, v: string): Node {
+  return n.partials[v] ?? symbolicPartials(n.expr, [v])[0]!;
 }
 
 const partialsCache = new Map<string, Node[]>();
