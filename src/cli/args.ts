@@ -7,7 +7,7 @@ import { readTensor } from '../io/index.js';
 import { PRESETS, type SsimOptions } from '../ssim/index.js';
 import { checkVariantOptions, type VariantOptions } from '../ssim/variants.js';
 import { flagOf } from '../variants/define.js';
-import { BUILT_IN_VARIANTS, PLAIN, VARIANT_NAMES } from '../variants/registry.js';
+import { BUILT_IN_VARIANTS, isPlainRef, PLAIN, VARIANT_NAMES } from '../variants/registry.js';
 import type { OptionDeclaration, VariantDeclaration } from '../variants/types.js';
 import { VARIANT_FILE, type LoadedVariant } from './variant-file.js';
 
@@ -106,7 +106,7 @@ export const VARIANT_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
 };
 
 /** Whether the options name plain SSIM (no variant, or the plain one by name). */
-export const isPlainVariant = (o: VariantOptions): boolean => o.variant === undefined || o.variant === PLAIN.name || o.variant === PLAIN;
+export const isPlainVariant = (o: VariantOptions): boolean => isPlainRef(o.variant);
 
 /**
  * One variant option's value from its flag, as its kind says: a number, comma-separated numbers,

@@ -20,6 +20,9 @@ export const VARIANT_NAMES: readonly string[] = BUILT_IN_VARIANTS.map((v) => v.n
 /** The plain SSIM declaration (what no --variant means). */
 export const PLAIN: VariantDeclaration = ssim;
 
+/** Whether a reference names plain SSIM (none, its name or its declaration); an unknown name is not plain. */
+export const isPlainRef = (ref: VariantRef | undefined): boolean => ref === undefined || ref === PLAIN || ref === PLAIN.name;
+
 /** A variant as options name it: a built-in by name, or a declaration (a user's). */
 export type VariantRef = string | VariantDeclaration;
 
