@@ -83,9 +83,9 @@ export class Writer {
   p(text: string): void {
     this.blocks.push({ kind: 'p', text });
   }
-  eq(latex: string, twin: string, samples: Equation['samples']): Equation {
+  eq(latex: string, twin: string, samples: Equation['samples'], gradient?: 'x' | 'y'): Equation {
     const number = ++this.n;
-    const e: Equation = { kind: 'eq', id: `eq-${number}`, number, latex, twin, samples };
+    const e: Equation = { kind: 'eq', id: `eq-${number}`, number, latex, twin, samples, ...(gradient === undefined ? {} : { gradient }) };
     this.blocks.push(e);
     return e;
   }

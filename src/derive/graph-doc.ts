@@ -30,7 +30,7 @@ import type { Equation } from './model.js';
 
 /** Samples whose scope also holds the functions the printer's infix uses (step, relu). */
 export const withFunctions = (samples: Equation['samples']): Equation['samples'] => () =>
-  samples().map((s) => ({ scope: { ...(mathjsScope as unknown as Record<string, number>), ...s.scope }, expected: s.expected }));
+  samples().map((s) => ({ ...s, scope: { ...(mathjsScope as unknown as Record<string, number>), ...s.scope } }));
 
 /** LaTeX of the scalar graph's variables. */
 export const VAR_TEX: Record<string, string> = {
@@ -528,7 +528,7 @@ export class GraphDoc {
         const fields: Array<{ node: LinearNode; arg: Float64Array }> = [];
         for (const p of parts) this.twin(p.term, q, scope, () => `t${++j}`, fields);
         operatorScope(scope, fields, q);
-        return exps.map((e, k) => ({ scope: (parts.length === 1 ? scope : { ...scope, part: k + 1 }) as Record<string, number>, expected: e[q]! }));
+        return exps.map((e, k) => ({ scope: (parts.length === 1 ? scope : { ...scope, part: k + 1 }) as Record<string, number>, expected: e[q]!, at: q }));
       });
     };
     return { latex: parts.map((p) => `${p.lhs} = ${this.tex(p.term)}`).join(', \\qquad '), twin, samples };

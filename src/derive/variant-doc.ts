@@ -34,7 +34,7 @@ export interface DeriveVariantOptions {
  * Sample images for a variant's twins: the smallest of a few sizes, with 2, 3 or 1 channels, that
  * its options and its loss accept (a loss may refuse images by its own rules: luma needs 3 channels).
  */
-function sampleGraph(decl: VariantDeclaration, options: Readonly<Record<string, unknown>>): VariantGraph {
+function sampleGraph(decl: VariantDeclaration, options: Readonly<Record<string, unknown>>): { vg: VariantGraph; sample: NonNullable<DerivationDoc['sample']> } {
   // the data range the sample images span: the SSIM options, without the variant's own
   const own = decl.options ?? {};
   const config = resolveOptions(Object.fromEntries(Object.entries(options).filter(([k]) => !(k in own) && k !== 'variant')) as SsimOptions);
@@ -51,7 +51,7 @@ function sampleGraph(decl: VariantDeclaration, options: Readonly<Record<string, 
       if (o.kind === 'field' && options[k] === undefined) fields[k] = { shape, data: Float64Array.from({ length: n }, () => rand()) };
     }
     try {
-      return variantGraph(x, y, { ...options, ...fields, variant: decl });
+      return { vg: variantGraph(x, y, { ...options, ...fields, variant: decl }), sample: { x, y, options: { ...options, ...fields } } };
     } catch (e) {
       // a user's loss may refuse a shape with any error: try the next; the last one is reported
       last = e;
@@ -65,21 +65,22 @@ const optionText = (v: unknown): string => (Array.isArray(v) ? v.join(', ') : St
 /** The derivation document of a variant, from its declaration and its graph. */
 export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptions = {}): DerivationDoc {
   const options = opts.options ?? {};
-  const vg = sampleGraph(decl, options);
+  const { vg, sample } = sampleGraph(decl, options);
   const w = new Writer();
   const inputs = topoOrder([vg.loss], false).filter((n) => n.kind === 'input');
   const img = (name: string): FieldNode => inputs.find((n) => n.kind === 'input' && n.name === name)!;
   let run: SampleRun | undefined;
   const shared = (): SampleRun => (run ??= sampleRun(vg.loss, vg.inputs));
   const outer = new GraphDoc({ output: vg.loss, expand: false, targets: [{ node: img('x'), tex: 'x' }, { node: img('y'), tex: 'y' }], outputTex: '\\mathcal{L}', run: shared });
-  const put = (e: GraphEquation | null): void => {
-    if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples));
+  const put = (e: GraphEquation | null, gradient?: 'x' | 'y'): void => {
+    if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples), gradient);
   };
   const finish = (): DerivationDoc => ({
     name: opts.name ?? decl.name,
     title: opts.title ?? `${decl.name}: ${decl.summary}, and its gradient`,
     summary: opts.summary ?? decl.summary,
     blocks: w.blocks,
+    sample,
   });
 
   w.p(
@@ -161,7 +162,7 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
   };
   for (const which of ['x', 'y'] as const) {
     const node = img(which);
-    put(outer.termEquation(`\\frac{\\partial \\mathcal{L}}{\\partial ${which}}`, outer.adjointTerm(node), GraphDoc.pixels(node.shape), () => grads()[which]));
+    put(outer.termEquation(`\\frac{\\partial \\mathcal{L}}{\\partial ${which}}`, outer.adjointTerm(node), GraphDoc.pixels(node.shape), () => grads()[which]), which);
   }
   return finish();
 }
@@ -212,8 +213,8 @@ function blockSection(w: Writer, outer: GraphDoc, group: readonly BlockNode[], r
     fromTargets: true,
     run,
   });
-  const put = (e: GraphEquation | null): void => {
-    if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples));
+  const put = (e: GraphEquation | null, gradient?: 'x' | 'y'): void => {
+    if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples), gradient);
   };
   w.h2(`The windowed map ${b.label}`, `map-${F.label.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}-${b.reduce}`);
   const where = group.length > 1 ? ` It appears ${group.length} times (${group.map((g) => `$${outer.nameOf(g)}$`).join(', ')}); shown for the first, on its images written $x$, $y$.` : '';
@@ -245,6 +246,7 @@ function blockSection(w: Writer, outer: GraphDoc, group: readonly BlockNode[], r
       doc.termEquation(isLoss ? `\\frac{\\partial \\mathcal{L}}{\\partial ${which}}` : `\\left(\\frac{\\partial ${name}}{\\partial ${which}}\\right)^{\\!\\top} \\overline{${name}}`, doc.adjointTerm(img), GraphDoc.pixels(img.shape), () =>
         doc.blockGradient(b, which),
       ),
+      isLoss ? which : undefined,
     );
   }
   return isLoss;
