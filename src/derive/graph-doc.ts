@@ -298,7 +298,8 @@ export class GraphDoc {
   /** LaTeX names for a map's expression: its variables by their argument fields, its constants by symbol. */
   mapNames(u: MapNode): LatexNames {
     const vars: Record<string, string> = {};
-    for (const [v, a] of Object.entries(u.args)) vars[v] = this.nameOf(a);
+    // a name with a superscript of its own (x^{(4)}) is grouped, so that a power of it is not a double superscript
+    for (const [v, a] of Object.entries(u.args)) vars[v] = ((t) => (t.includes('^') ? `{${t}}` : t))(this.nameOf(a));
     for (const c of Object.keys(u.consts)) vars[c] = VAR_TEX[c] ?? c;
     return { vars, nodes: this.exprNames };
   }
