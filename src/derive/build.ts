@@ -206,9 +206,11 @@ export function buildDerivation(name: string, title: string, options: SsimOption
     );
     const terms: string[] = [];
     for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) terms.push(`x_${a}_${b}`);
+    // the box's count, printed once for the reader and once for the twin
+    const count = f * f;
     w.eq(
-      `x'_{i,j} = \\frac{1}{${f * f}} \\sum_{a=0}^{${f - 1}} \\sum_{b=0}^{${f - 1}} x_{${f}i + a${o > 0 ? ` - ${o}` : ''},\\, ${f}j + b${o > 0 ? ` - ${o}` : ''}}`,
-      `(${terms.join(' + ')}) / ${f * f}`,
+      `x'_{i,j} = \\frac{1}{${count}} \\sum_{a=0}^{${f - 1}} \\sum_{b=0}^{${f - 1}} x_{${f}i + a${o > 0 ? ` - ${o}` : ''},\\, ${f}j + b${o > 0 ? ` - ${o}` : ''}}`,
+      `(${terms.join(' + ')}) / ${count}`,
       () => {
         const n = 4 * f;
         const img = randomImage(rand, [1, 1, n, n], c.dataRange);
