@@ -39,7 +39,8 @@ export interface DerivationDoc {
   readonly blocks: readonly Block[];
   /**
    * The sample images the twins are evaluated on, and the options with any field option drawn for
-   * them (`{ ...options, variant }` evaluates the variant there): a variant's document only.
+   * them (`{ ...options, variant }` evaluates a variant's document's loss there; an SSIM document's
+   * options say `downsample: 1`, its equations being of the images after any downsampling).
    */
   readonly sample?: { readonly x: Tensor; readonly y: Tensor; readonly options: Readonly<Record<string, unknown>> };
 }

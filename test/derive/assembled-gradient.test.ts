@@ -2,19 +2,19 @@
  * The document's assembled gradient: for every example variant (examples/variants/*.ts), every
  * built-in variant and a few presets, the equations the document gives as dL/dx and dL/dy, read
  * through their mathjs twins at the document's sample pixels, against evaluateVariant's gradient on
- * the same images (the evaluator's fused reverse mode, computed here, not by the document). A factor
- * the document drops (a channel matrix's transpose, a pointwise curve's slope, a downsampling's
- * transpose) fails here even where every equation's twin agrees with its own expected value.
+ * the same images (the evaluator's fused reverse mode, computed here, not by the document; the SSIM
+ * documents of each preset family get the same check in docs.test.ts). A factor the document drops
+ * (a channel matrix's transpose, a pointwise curve's slope, a downsampling's transpose) fails here
+ * even where every equation's twin agrees with its own expected value.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'mathjs';
 import { describe, expect, it } from 'vitest';
 import { deriveVariant } from '../../src/derive/files.js';
-import type { DerivationDoc, Equation } from '../../src/derive/model.js';
 import { evaluateVariant, type VariantOptions } from '../../src/ssim/variants.js';
 import { BUILT_IN_VARIANTS } from '../../src/variants/registry.js';
 import type { VariantDeclaration } from '../../src/variants/types.js';
+import { expectAssembledGradient } from '../support/assembled-gradient.js';
 
 const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples', 'variants');
 
@@ -40,13 +40,6 @@ const cases: Case[] = [
   ['dssim, matlab downsampled by 2', byName('dssim'), { preset: 'matlab', downsample: 2 }],
 ];
 
-/** The document's gradient equation with respect to `which`: exactly one. */
-function gradientEquation(doc: DerivationDoc, which: 'x' | 'y'): Equation {
-  const eqs = doc.blocks.filter((b): b is Equation => b.kind === 'eq' && b.gradient === which);
-  expect(eqs.map((e) => e.number), `the equations marked as d L / d ${which}`).toHaveLength(1);
-  return eqs[0]!;
-}
-
 describe("the document's assembled gradient against evaluateVariant", () => {
   it('covers the examples, among them the channel matrix and the pointwise curve', () => {
     expect(examples.map((d) => d.name)).toEqual(expect.arrayContaining(['luma-ssim', 'gamma-ssim', 'masked-ssim']));
@@ -56,20 +49,6 @@ describe("the document's assembled gradient against evaluateVariant", () => {
     const doc = deriveVariant(decl, { options });
     const sample = doc.sample!;
     const r = evaluateVariant(sample.x, sample.y, { ...sample.options, variant: decl } as VariantOptions);
-    for (const which of ['x', 'y'] as const) {
-      const eq = gradientEquation(doc, which);
-      expect(eq.latex).toMatch(new RegExp(`^\\\\frac\\{\\\\partial \\\\mathcal\\{L\\}\\}\\{\\\\partial ${which}\\} = `));
-      const want = which === 'x' ? r.gradX : r.gradY;
-      const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      expect(scale).toBeGreaterThan(0);
-      const twin = parse(eq.twin).compile();
-      const samples = eq.samples();
-      expect(samples.length).toBeGreaterThanOrEqual(3);
-      for (const s of samples) {
-        expect(s.at, 'a sample of the gradient names its pixel').toBeTypeOf('number');
-        const got = twin.evaluate({ ...s.scope }) as number;
-        expect(Math.abs(got - want[s.at!]!), `eq. ${eq.number} (${eq.latex.slice(0, 100)}) at flat index ${s.at} of d L / d ${which}: ${got} against ${want[s.at!]}`).toBeLessThanOrEqual(1e-12 * scale);
-      }
-    }
+    expectAssembledGradient(doc, (which) => (which === 'x' ? r.gradX : r.gradY));
   });
 });

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { buildDerivation, presetDerivations } from '../../src/derive/build.js';
 import { allDerivations } from '../../src/derive/files.js';
 import { renderKatex } from '../../src/derive/render.js';
+import { ssimGrad } from '../../src/ssim/index.js';
+import { expectAssembledGradient } from '../support/assembled-gradient.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const presets = presetDerivations();
@@ -116,5 +118,11 @@ describe('derivation documents', () => {
       for (let a = 0; a <= A; a++) for (let b = 0; b <= B; b++) sum += scope[`x_${a}_${b}`] as number;
       expect(Math.abs(sum / K - expected)).toBeLessThanOrEqual(1e-12 * Math.abs(expected));
     }
+  });
+
+  it.each(presets.map((d) => [d.name, d] as const))("%s: the assembled gradient equations, through their twins, are SSIM's gradient on the document's sample images (the library's kernels)", (_, d) => {
+    const { x, y, options } = d.sample!;
+    const r = ssimGrad(x, y, options);
+    expectAssembledGradient(d, (which) => Float64Array.from((which === 'x' ? r.gradX : r.gradY).data), 'L');
   });
 });
