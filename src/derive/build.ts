@@ -83,9 +83,9 @@ export class Writer {
   p(text: string): void {
     this.blocks.push({ kind: 'p', text });
   }
-  eq(latex: string, twin: string, samples: Equation['samples']): Equation {
+  eq(latex: string, twin: string, samples: Equation['samples'], gradient?: 'x' | 'y'): Equation {
     const number = ++this.n;
-    const e: Equation = { kind: 'eq', id: `eq-${number}`, number, latex, twin, samples };
+    const e: Equation = { kind: 'eq', id: `eq-${number}`, number, latex, twin, samples, ...(gradient === undefined ? {} : { gradient }) };
     this.blocks.push(e);
     return e;
   }
@@ -120,12 +120,15 @@ function windowSumTwin(k: number, f: (a: number, b: number) => string): string {
 }
 
 /** Puts a graph equation in the document (with the printer's functions in its twin's scope). */
-function put(w: Writer, e: GraphEquation): Equation {
-  return w.eq(e.latex, e.twin, withFunctions(e.samples));
+function put(w: Writer, e: GraphEquation, gradient?: 'x' | 'y'): Equation {
+  return w.eq(e.latex, e.twin, withFunctions(e.samples), gradient);
 }
 
 /** SSIM's fine graph under the options (without downsampling) on small sample images, as a document walks it. */
-export function ssimGraph(options: SsimOptions, rand: () => number = lcg(0x9a7)): { doc: GraphDoc; x: FieldNode; y: FieldNode; grads: () => { x: Float64Array; y: Float64Array } } {
+export function ssimGraph(
+  options: SsimOptions,
+  rand: () => number = lcg(0x9a7),
+): { doc: GraphDoc; x: FieldNode; y: FieldNode; grads: () => { x: Float64Array; y: Float64Array }; sample: NonNullable<DerivationDoc['sample']> } {
   const c = resolveOptions({ ...options, downsample: 1 });
   const n = c.taps.length + 5;
   const shape = [1, 1, n, n + 1];
@@ -146,7 +149,7 @@ export function ssimGraph(options: SsimOptions, rand: () => number = lcg(0x9a7))
     }
     return fused;
   };
-  return { doc, x: img('x'), y: img('y'), grads };
+  return { doc, x: img('x'), y: img('y'), grads, sample: { x, y, options: { ...options, downsample: 1 } } };
 }
 
 /** The exact gradient of SSIM as the graph gives it (the index page shows it). */
@@ -206,9 +209,11 @@ export function buildDerivation(name: string, title: string, options: SsimOption
     );
     const terms: string[] = [];
     for (let a = 0; a < f; a++) for (let b = 0; b < f; b++) terms.push(`x_${a}_${b}`);
+    // the box's count, printed once for the reader and once for the twin
+    const count = f * f;
     w.eq(
-      `x'_{i,j} = \\frac{1}{${f * f}} \\sum_{a=0}^{${f - 1}} \\sum_{b=0}^{${f - 1}} x_{${f}i + a${o > 0 ? ` - ${o}` : ''},\\, ${f}j + b${o > 0 ? ` - ${o}` : ''}}`,
-      `(${terms.join(' + ')}) / ${f * f}`,
+      `x'_{i,j} = \\frac{1}{${count}} \\sum_{a=0}^{${f - 1}} \\sum_{b=0}^{${f - 1}} x_{${f}i + a${o > 0 ? ` - ${o}` : ''},\\, ${f}j + b${o > 0 ? ` - ${o}` : ''}}`,
+      `(${terms.join(' + ')}) / ${count}`,
       () => {
         const n = 4 * f;
         const img = randomImage(rand, [1, 1, n, n], c.dataRange);
@@ -318,9 +323,9 @@ export function buildDerivation(name: string, title: string, options: SsimOption
   w.p(
     'The moments depend on $x$ through $x$ itself ($\\mu_x = W x$), through $p_{xx} = x \\odot x$ (partial $2x$) and through $p_{xy} = x \\odot y$ (partial $y$). Reverse mode through the transposed windows and the products\' partials gives the exact gradient, assembled from the graph and checked against the generated kernels:',
   );
-  const gx = put(w, doc.termEquation('\\frac{\\partial L}{\\partial x}', doc.adjointTerm(sg.x), at(sg.x), () => sg.grads().x));
+  const gx = put(w, doc.termEquation('\\frac{\\partial L}{\\partial x}', doc.adjointTerm(sg.x), at(sg.x), () => sg.grads().x), 'x');
   w.p("and, with the partials with respect to $y$'s moments (the cross term is shared):");
-  put(w, doc.termEquation('\\frac{\\partial L}{\\partial y}', doc.adjointTerm(sg.y), at(sg.y), () => sg.grads().y));
+  put(w, doc.termEquation('\\frac{\\partial L}{\\partial y}', doc.adjointTerm(sg.y), at(sg.y), () => sg.grads().y), 'y');
   if (c.downsample !== 1) w.p("With downsampling, these are gradients with respect to the downsampled images; the gradient with respect to the input is $D^\\top$ of them: each downsampled pixel's adjoint spread back, $1/f^2$ each, over the $f \\times f$ box it averaged (folded at the border by the half-sample symmetric rule).");
 
   // ---- the seed question ----
@@ -351,7 +356,7 @@ export function buildDerivation(name: string, title: string, options: SsimOption
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     w.p(`It is exact only where the partial maps are constant over a window. (The built-in example, 3 x 48 x 64, does not fit these options, so this document carries no measurement: ${err.message}.)`);
-    return { name, title, summary: PRESET_SUMMARY[c.preset] ?? title, blocks: w.blocks };
+    return { name, title, summary: PRESET_SUMMARY[c.preset] ?? title, blocks: w.blocks, sample: sg.sample };
   }
   const seed = perPixelChainRule(x, y, exampleOptions, e);
   const f32 = ssimGradFloat32Arith(x, y, exampleOptions).gradX;
@@ -370,7 +375,7 @@ export function buildDerivation(name: string, title: string, options: SsimOption
   w.p(
     `The per-pixel formula is off by ${(seedErr / floor).toExponential(1).replace('e+', ' x 10^')} times the float32 rounding of the exact gradient: not rounding, a different function. \`npx ssim-grad check\` names this mistake when it meets it, and \`npx ssim-grad trace\` shows, pixel by pixel, the window terms the per-pixel formula leaves out.`,
   );
-  return { name, title, summary: PRESET_SUMMARY[c.preset] ?? title, blocks: w.blocks };
+  return { name, title, summary: PRESET_SUMMARY[c.preset] ?? title, blocks: w.blocks, sample: sg.sample };
 }
 
 /** The documents `npm run docs` writes: one per preset family. */

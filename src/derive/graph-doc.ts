@@ -30,7 +30,7 @@ import type { Equation } from './model.js';
 
 /** Samples whose scope also holds the functions the printer's infix uses (step, relu). */
 export const withFunctions = (samples: Equation['samples']): Equation['samples'] => () =>
-  samples().map((s) => ({ scope: { ...(mathjsScope as unknown as Record<string, number>), ...s.scope }, expected: s.expected }));
+  samples().map((s) => ({ ...s, scope: { ...(mathjsScope as unknown as Record<string, number>), ...s.scope } }));
 
 /** LaTeX of the scalar graph's variables. */
 export const VAR_TEX: Record<string, string> = {
@@ -298,7 +298,8 @@ export class GraphDoc {
   /** LaTeX names for a map's expression: its variables by their argument fields, its constants by symbol. */
   mapNames(u: MapNode): LatexNames {
     const vars: Record<string, string> = {};
-    for (const [v, a] of Object.entries(u.args)) vars[v] = this.nameOf(a);
+    // a name with a superscript of its own (x^{(4)}) is grouped, so that a power of it is not a double superscript
+    for (const [v, a] of Object.entries(u.args)) vars[v] = ((t) => (t.includes('^') ? `{${t}}` : t))(this.nameOf(a));
     for (const c of Object.keys(u.consts)) vars[c] = VAR_TEX[c] ?? c;
     return { vars, nodes: this.exprNames };
   }
@@ -528,7 +529,7 @@ export class GraphDoc {
         const fields: Array<{ node: LinearNode; arg: Float64Array }> = [];
         for (const p of parts) this.twin(p.term, q, scope, () => `t${++j}`, fields);
         operatorScope(scope, fields, q);
-        return exps.map((e, k) => ({ scope: (parts.length === 1 ? scope : { ...scope, part: k + 1 }) as Record<string, number>, expected: e[q]! }));
+        return exps.map((e, k) => ({ scope: (parts.length === 1 ? scope : { ...scope, part: k + 1 }) as Record<string, number>, expected: e[q]!, at: q }));
       });
     };
     return { latex: parts.map((p) => `${p.lhs} = ${this.tex(p.term)}`).join(', \\qquad '), twin, samples };

@@ -1,4 +1,13 @@
 /** A derivation document as data: blocks of prose, numbered equations and tables, printed by render.ts. */
+import type { Tensor } from '../field/index.js';
+
+/** One point an equation's twin is checked at. */
+export interface EquationSample {
+  readonly scope: Record<string, number | number[]>;
+  readonly expected: number;
+  /** The flat index, in the field the left side names, of the element this sample is (where the equation is of a field). */
+  readonly at?: number;
+}
 
 /** One displayed formula: its LaTeX, and an infix twin that mathjs parses and evaluates. */
 export interface Equation {
@@ -10,7 +19,9 @@ export interface Equation {
   /** mathjs syntax; evaluated on each sample's scope it must give the sample's expected value. */
   readonly twin: string;
   /** Points at which the twin is checked against the graph (or the field operators). */
-  readonly samples: () => ReadonlyArray<{ scope: Record<string, number | number[]>; expected: number }>;
+  readonly samples: () => ReadonlyArray<EquationSample>;
+  /** Set on the document's gradient with respect to the image x or y: the equation assembled by reverse mode over the whole loss. */
+  readonly gradient?: 'x' | 'y';
 }
 
 export type Block =
@@ -26,4 +37,10 @@ export interface DerivationDoc {
   /** One line for the index page. */
   readonly summary: string;
   readonly blocks: readonly Block[];
+  /**
+   * The sample images the twins are evaluated on, and the options with any field option drawn for
+   * them (`{ ...options, variant }` evaluates a variant's document's loss there; an SSIM document's
+   * options say `downsample: 1`, its equations being of the images after any downsampling).
+   */
+  readonly sample?: { readonly x: Tensor; readonly y: Tensor; readonly options: Readonly<Record<string, unknown>> };
 }

@@ -34,7 +34,7 @@ export interface DeriveVariantOptions {
  * Sample images for a variant's twins: the smallest of a few sizes, with 2, 3 or 1 channels, that
  * its options and its loss accept (a loss may refuse images by its own rules: luma needs 3 channels).
  */
-function sampleGraph(decl: VariantDeclaration, options: Readonly<Record<string, unknown>>): VariantGraph {
+function sampleGraph(decl: VariantDeclaration, options: Readonly<Record<string, unknown>>): { vg: VariantGraph; sample: NonNullable<DerivationDoc['sample']> } {
   // the data range the sample images span: the SSIM options, without the variant's own
   const own = decl.options ?? {};
   const config = resolveOptions(Object.fromEntries(Object.entries(options).filter(([k]) => !(k in own) && k !== 'variant')) as SsimOptions);
@@ -51,7 +51,7 @@ function sampleGraph(decl: VariantDeclaration, options: Readonly<Record<string, 
       if (o.kind === 'field' && options[k] === undefined) fields[k] = { shape, data: Float64Array.from({ length: n }, () => rand()) };
     }
     try {
-      return variantGraph(x, y, { ...options, ...fields, variant: decl });
+      return { vg: variantGraph(x, y, { ...options, ...fields, variant: decl }), sample: { x, y, options: { ...options, ...fields } } };
     } catch (e) {
       // a user's loss may refuse a shape with any error: try the next; the last one is reported
       last = e;
@@ -65,21 +65,22 @@ const optionText = (v: unknown): string => (Array.isArray(v) ? v.join(', ') : St
 /** The derivation document of a variant, from its declaration and its graph. */
 export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptions = {}): DerivationDoc {
   const options = opts.options ?? {};
-  const vg = sampleGraph(decl, options);
+  const { vg, sample } = sampleGraph(decl, options);
   const w = new Writer();
   const inputs = topoOrder([vg.loss], false).filter((n) => n.kind === 'input');
   const img = (name: string): FieldNode => inputs.find((n) => n.kind === 'input' && n.name === name)!;
   let run: SampleRun | undefined;
   const shared = (): SampleRun => (run ??= sampleRun(vg.loss, vg.inputs));
   const outer = new GraphDoc({ output: vg.loss, expand: false, targets: [{ node: img('x'), tex: 'x' }, { node: img('y'), tex: 'y' }], outputTex: '\\mathcal{L}', run: shared });
-  const put = (e: GraphEquation | null): void => {
-    if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples));
+  const put = (e: GraphEquation | null, gradient?: 'x' | 'y'): void => {
+    if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples), gradient);
   };
   const finish = (): DerivationDoc => ({
     name: opts.name ?? decl.name,
     title: opts.title ?? `${decl.name}: ${decl.summary}, and its gradient`,
     summary: opts.summary ?? decl.summary,
     blocks: w.blocks,
+    sample,
   });
 
   w.p(
@@ -121,9 +122,21 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
     const key = `${F.expr.id}|${b.reduce}`;
     distinct.set(key, [...(distinct.get(key) ?? []), b]);
   }
-  let done = false;
-  for (const [, group] of distinct) done = blockSection(w, outer, group, shared) || done;
-  if (done) return finish();
+  // the evaluator's gradient, which the document's assembled gradient is checked against
+  let fused: { x: Float64Array; y: Float64Array } | undefined;
+  // a windowed map without generated kernels runs on its fine graph (the evaluator's fused path needs kernels)
+  const kernelless = topoOrder([vg.loss], false).some((n) => n.kind === 'block' && n.map.kernels === null);
+  const grads = () => {
+    if (fused === undefined) {
+      const r = evaluateGraph(vg.loss, vg.inputs, { wrt: ['x', 'y'], fused: !kernelless });
+      fused = { x: r.grads.x!, y: r.grads.y! };
+    }
+    return fused;
+  };
+  let whole = false;
+  for (const [, group] of distinct) whole = blockSection(w, outer, group, shared, { x: img('x'), y: img('y') }, grads) || whole;
+  // the loss is one windowed map of the images themselves: its section ended in the gradient
+  if (whole) return finish();
 
   // ---- reverse mode over the loss ----
   w.h2('Reverse mode over the loss', 'reverse');
@@ -149,19 +162,9 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
   // ---- the gradient ----
   w.h2('The gradient', 'gradient');
   w.p('The adjoints that reach the images are the gradient, checked at sample pixels against the evaluator\'s gradient (its windowed maps on their generated kernels where they have some):');
-  let fused: { x: Float64Array; y: Float64Array } | undefined;
-  // a windowed map without generated kernels runs on its fine graph (the evaluator's fused path needs kernels)
-  const kernelless = topoOrder([vg.loss], false).some((n) => n.kind === 'block' && n.map.kernels === null);
-  const grads = () => {
-    if (fused === undefined) {
-      const r = evaluateGraph(vg.loss, vg.inputs, { wrt: ['x', 'y'], fused: !kernelless });
-      fused = { x: r.grads.x!, y: r.grads.y! };
-    }
-    return fused;
-  };
   for (const which of ['x', 'y'] as const) {
     const node = img(which);
-    put(outer.termEquation(`\\frac{\\partial \\mathcal{L}}{\\partial ${which}}`, outer.adjointTerm(node), GraphDoc.pixels(node.shape), () => grads()[which]));
+    put(outer.termEquation(`\\frac{\\partial \\mathcal{L}}{\\partial ${which}}`, outer.adjointTerm(node), GraphDoc.pixels(node.shape), () => grads()[which]), which);
   }
   return finish();
 }
@@ -195,59 +198,83 @@ function pointwiseTwin(doc: GraphDoc, n: MapNode, p: Node, at: readonly number[]
   };
 }
 
-/** A windowed map, derived once from the fine graph of its first block (the others differ only in their images). */
-function blockSection(w: Writer, outer: GraphDoc, group: readonly BlockNode[], run: () => SampleRun): boolean {
+/**
+ * A windowed map, derived once from the fine graph of its first block (the others differ only in
+ * their images). Its images keep the names the loss's graph gives them (x and y only when they are
+ * the input images), and what they are computed from is the loss's (its forward equations and the
+ * reverse mode over it). Returns whether the section ended in the gradient: only when the loss is
+ * this map of the input images themselves, so that its reverse mode is the one over the whole loss.
+ */
+function blockSection(
+  w: Writer,
+  outer: GraphDoc,
+  group: readonly BlockNode[],
+  run: () => SampleRun,
+  inputs: { readonly x: FieldNode; readonly y: FieldNode },
+  grads: () => { x: Float64Array; y: Float64Array },
+): boolean {
   const b = group[0]!;
   const F = resolved(b.parts.map!, true) as MapNode;
   const name = blockTex(b);
   // a block that is the loss itself starts reverse mode with 1
   const isLoss = resolved(b, true).id === resolved(outer.o.output, true).id;
+  const isInput = (img: FieldNode, which: 'x' | 'y'): boolean => resolved(img, true).id === resolved(inputs[which], true).id;
+  const onInputs = isInput(b.x, 'x') && isInput(b.y, 'y');
+  const tex = { x: isInput(b.x, 'x') ? 'x' : outer.nameOf(b.x), y: isInput(b.y, 'y') ? 'y' : outer.nameOf(b.y) };
   const doc = new GraphDoc({
     output: b.expanded,
     expand: true,
-    targets: [{ node: b.x, tex: 'x' }, { node: b.y, tex: 'y' }],
+    targets: [{ node: b.x, tex: tex.x }, { node: b.y, tex: tex.y }],
     outputTex: name,
     seedTex: isLoss ? undefined : `\\overline{${name}}`,
     regionCounts: true,
     fromTargets: true,
     run,
   });
-  const put = (e: GraphEquation | null): void => {
-    if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples));
+  const put = (e: GraphEquation | null, gradient?: 'x' | 'y'): void => {
+    if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples), gradient);
   };
+  // the images themselves are defined in the loss's graph (eq. above), never again here
+  const targets = new Set([b.x, b.y].map((n) => resolved(n, true).id));
+  const inside = doc.nodes.filter((n) => !targets.has(n.id));
   w.h2(`The windowed map ${b.label}`, `map-${F.label.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}-${b.reduce}`);
-  const where = group.length > 1 ? ` It appears ${group.length} times (${group.map((g) => `$${outer.nameOf(g)}$`).join(', ')}); shown for the first, on its images written $x$, $y$.` : '';
+  const where = group.length > 1 ? ` It appears ${group.length} times (${group.map((g) => `$${outer.nameOf(g)}$`).join(', ')}); shown for the first, on its images $${tex.x}$, $${tex.y}$.` : onInputs ? '' : ` Its images are $${tex.x}$ and $${tex.y}$ (above).`;
   w.p(
     `$${name}$ is the mean of a pointwise map $${doc.nameOf(F)}$ of the window moments over the region $\\Omega$${b.reduce === 'planes' ? ' of each plane $p$ (image and channel)' : ''}.${where} The moments are windowed means $W$ of the images and their products; the statistics and the map, as the scalar graph holds them:`,
   );
-  for (const n of doc.nodes) if ((n.kind === 'linear' && n.spec.kind === 'window') || (n.kind === 'map' && n.id !== F.id)) put(doc.forward(n));
+  for (const n of inside) if ((n.kind === 'linear' && n.spec.kind === 'window') || (n.kind === 'map' && n.id !== F.id)) put(doc.forward(n));
   const at = GraphDoc.pixels(F.shape);
   for (const [nm, node] of namedIntermediates([F.expr, ...Object.keys(F.args).map((v) => doc.partialFor(F, v))])) {
     put({ latex: `${NAMED_TEX[nm]} = ${toLatex(node, doc.mapNames(F))}`, ...pointwiseTwin(doc, F, node, at) });
   }
   put(doc.forward(F));
-  for (const n of doc.nodes) if (n.kind === 'reduce' || (n.kind === 'linear' && n.spec.kind !== 'window')) put(doc.forward(n));
+  for (const n of inside) if (n.kind === 'reduce' || (n.kind === 'linear' && n.spec.kind !== 'window')) put(doc.forward(n));
   w.p('Its local partials, as the graph holds them after symbolic reverse mode:');
   for (const v of Object.keys(F.args)) {
     const p = doc.partialFor(F, v);
     put({ latex: `${doc.partialName(F, v)} = ${toLatex(p, doc.mapNames(F))}`, ...pointwiseTwin(doc, F, p, at) });
   }
   w.p(
-    isLoss
+    isLoss && onInputs
       ? `The loss is $${name}$ itself. Reverse mode from $\\overline{\\mathcal{L}} = 1$ down to the moments, and through the transposed windows and the products' partials to the images, which gives the gradient:`
-      : `Reverse mode from $\\overline{${name}}$ (the adjoint the loss hands it) down to the moments, and through the transposed windows and the products' partials to the images:`,
+      : isLoss
+        ? `The loss is $${name}$ itself. Reverse mode from $\\overline{\\mathcal{L}} = 1$ down to the moments, and through the transposed windows and the products' partials to its images $${tex.x}$, $${tex.y}$ (reverse mode over the loss carries it on to $x$ and $y$):`
+        : `Reverse mode from $\\overline{${name}}$ (the adjoint the loss hands it) down to the moments, and through the transposed windows and the products' partials to the images:`,
   );
-  operatorTable(w, doc.nodes);
+  operatorTable(w, inside);
   for (const n of doc.namedAdjoints()) put(doc.termEquation(doc.adjointOf(n), doc.adjointTerm(n), GraphDoc.pixels(n.shape), () => doc.adjointValue(n)));
   for (const which of ['x', 'y'] as const) {
     const img = which === 'x' ? b.x : b.y;
-    put(
-      doc.termEquation(isLoss ? `\\frac{\\partial \\mathcal{L}}{\\partial ${which}}` : `\\left(\\frac{\\partial ${name}}{\\partial ${which}}\\right)^{\\!\\top} \\overline{${name}}`, doc.adjointTerm(img), GraphDoc.pixels(img.shape), () =>
-        doc.blockGradient(b, which),
-      ),
-    );
+    const lhs = isLoss && onInputs
+      ? `\\frac{\\partial \\mathcal{L}}{\\partial ${which}}`
+      : isLoss
+        ? `\\frac{\\partial ${outer.nameOf(b)}}{\\partial ${tex[which]}}`
+        : `\\left(\\frac{\\partial ${name}}{\\partial ${tex[which]}}\\right)^{\\!\\top} \\overline{${name}}`;
+    // the whole gradient is checked against the evaluator's; a block's share against the block's own
+    const expected = isLoss && onInputs ? () => grads()[which] : () => doc.blockGradient(b, which);
+    put(doc.termEquation(lhs, doc.adjointTerm(img), GraphDoc.pixels(img.shape), expected), isLoss && onInputs ? which : undefined);
   }
-  return isLoss;
+  return isLoss && onInputs;
 }
 
 function declared(blocks: readonly DocBlock[], only: string | undefined): DocBlock[] {

@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 
+const ROOT = join(import.meta.dirname, '..', '..');
+const GAMMA = join(ROOT, 'examples/variants/gamma-ssim.ts');
+const LUMA = join(ROOT, 'examples/variants/luma-ssim.ts');
+
 describe('ssim-grad derive', () => {
   it('prints Markdown by default, writes self-contained HTML and LaTeX on request', () => {
     const md = cli(['derive', '--preset', 'skimage', '--data-range', '1']);
@@ -27,5 +31,36 @@ describe('ssim-grad derive', () => {
     const r = cli(['derive', '--format', 'pdf']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--format: got 'pdf', expected latex, md or html/);
+  });
+
+  it("--variant-file: the variant's options are derive's flags, and the document is derived under their values", () => {
+    const r = cli(['derive', '--variant-file', GAMMA, '--exponent', '2']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('| exponent | 2 |');
+    // the curve under p = 2, defined once (in the loss's graph), and its slope in the gradient
+    expect(r.stdout).toContain('c_{x} = \\left(x + \\frac{1}{1000}\\right)^{2} - \\frac{1}{1000000}');
+    expect(r.stdout).not.toMatch(/^x = /m);
+    expect(r.stdout).toMatch(/^\\frac\{\\partial \\mathcal\{L\}\}\{\\partial x\} = 2 \\, \\left\(x \+ \\frac\{1\}\{1000\}\\right\) \\odot \\frac\{\\partial \\mathcal\{L\}\}\{\\partial c_\{x\}\}/m);
+    const luma = cli(['derive', '--variant-file', LUMA, '--coefficients', '0.299,0.587,0.114']);
+    expect(luma.status).toBe(0);
+    expect(luma.stdout).toContain('| coefficients | 0.299, 0.587, 0.114 |');
+    // the channel matrix's transpose carries the luma's gradient back to R, G and B
+    expect(luma.stdout).toMatch(/^\\frac\{\\partial \\mathcal\{L\}\}\{\\partial x\} = M\^\\top /m);
+    const help = cli(['derive', '--variant-file', GAMMA, '--help']);
+    expect(help.stdout).toMatch(/^ {2}--exponent VALUE .*exponent p/m);
+  });
+
+  it.each([
+    ["a value the variant's check refuses", [GAMMA, '--exponent', '20'], /^ssim-grad derive: exponent \(--exponent\): got 20, expected a number in \(0, 10\]$/],
+    ['a flag that is no option of the variant', [GAMMA, '--lambda2', '2'], /unknown option --lambda2/],
+    ['a number option that is not a number', [GAMMA, '--exponent', 'two'], /--exponent: got 'two', expected a number/],
+    ['a field option (derive has no images)', [join(ROOT, 'examples/variants/masked-ssim.ts'), '--mask', 'm.npy'], /--mask: derive takes no field option/],
+  ])('--variant-file with %s: exit 2, one line', (_, args, message) => {
+    const r = cli(['derive', '--variant-file', ...args]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(message);
   });
 });

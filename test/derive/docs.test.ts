@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse } from 'mathjs';
 import { describe, expect, it } from 'vitest';
-import { presetDerivations } from '../../src/derive/build.js';
+import { buildDerivation, presetDerivations } from '../../src/derive/build.js';
 import { allDerivations } from '../../src/derive/files.js';
 import { renderKatex } from '../../src/derive/render.js';
+import { ssimGrad } from '../../src/ssim/index.js';
+import { expectAssembledGradient } from '../support/assembled-gradient.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const presets = presetDerivations();
@@ -95,5 +97,32 @@ describe('derivation documents', () => {
       expect(eq(19)).toBe('\\frac{\\partial L}{\\partial x} = W^\\top g_{\\mu_x} + 2 \\, x \\odot W^\\top g_{xx} + y \\odot W^\\top g_{xy}');
       expect(eq(20)).toBe('\\frac{\\partial L}{\\partial y} = W^\\top g_{\\mu_y} + 2 \\, y \\odot W^\\top g_{yy} + x \\odot W^\\top g_{xy}');
     }
+  });
+
+  it.each([
+    ['ssim-matlab (f = 2)', () => presets.find((d) => d.name === 'ssim-matlab')!],
+    ['downsampled by 3', () => buildDerivation('ds3', 'ds3', { preset: 'matlab', downsample: 3 })],
+  ])('%s: the downsampling equation, read as printed (1/K times the sum over the box its limits give), is the evaluator\'s downsampled pixel', (_, doc) => {
+    const eq = doc().blocks.find((b) => b.kind === 'eq' && b.latex.startsWith("x'_{i,j} ="));
+    expect(eq?.kind).toBe('eq');
+    if (eq?.kind !== 'eq') return;
+    const m = /^x'_\{i,j\} = \\frac\{1\}\{(\d+)\} \\sum_\{a=0\}\^\{(\d+)\} \\sum_\{b=0\}\^\{(\d+)\} x_\{(\d+)i \+ a(?: - (\d+))?,\\, (\d+)j \+ b(?: - (\d+))?\}/.exec(eq.latex);
+    expect(m, eq.latex).not.toBeNull();
+    const [K, A, B, fi, oi, fj, oj] = m!.slice(1).map((v) => Number(v ?? 0)) as [number, number, number, number, number, number, number];
+    // a box of f x f from the pixel's own start: (f + 1)/2 - 1 before it (ssim.m's imfilter centre)
+    expect([A + 1, B + 1, fj]).toEqual([fi, fi, fi]);
+    expect(oi).toBe(Math.floor((fi + 1) / 2) - 1);
+    expect(oj).toBe(oi);
+    for (const { scope, expected } of eq.samples()) {
+      let sum = 0;
+      for (let a = 0; a <= A; a++) for (let b = 0; b <= B; b++) sum += scope[`x_${a}_${b}`] as number;
+      expect(Math.abs(sum / K - expected)).toBeLessThanOrEqual(1e-12 * Math.abs(expected));
+    }
+  });
+
+  it.each(presets.map((d) => [d.name, d] as const))("%s: the assembled gradient equations, through their twins, are SSIM's gradient on the document's sample images (the library's kernels)", (_, d) => {
+    const { x, y, options } = d.sample!;
+    const r = ssimGrad(x, y, options);
+    expectAssembledGradient(d, (which) => Float64Array.from((which === 'x' ? r.gradX : r.gradY).data), 'L');
   });
 });

@@ -8,6 +8,9 @@ import { deriveVariant } from '../../src/derive/files.js';
 import { renderHtml, renderMarkdown } from '../../src/derive/render.js';
 import type { DerivationDoc } from '../../src/derive/model.js';
 import { defineVariant } from '../../src/variants/define.js';
+import { BUILT_IN_VARIANTS } from '../../src/variants/registry.js';
+import gammaSsim from '../../examples/variants/gamma-ssim.js';
+import lumaSsim from '../../examples/variants/luma-ssim.js';
 
 /** A mask-weighted squared error plus the mask-weighted mean of 1 - the SSIM map (no block: the windows are in the loss's own graph). */
 const maskedMix = defineVariant({
@@ -89,5 +92,16 @@ describe('deriveVariant', () => {
   it('refuses a declared equation (equations come from the graph, with twins)', () => {
     const bad = defineVariant({ ...userDssim, doc: [{ eq: 'D = 1', twin: '1' }] });
     expect(() => deriveVariant(bad)).toThrow(/declared equation/);
+  });
+
+  it.each([
+    ['gamma-ssim (a pointwise curve before SSIM)', () => deriveVariant(gammaSsim), 'c_{x} = \\left(x + \\frac{1}{1000}\\right)^{9/20}'],
+    ['luma-ssim (a channel matrix before SSIM)', () => deriveVariant(lumaSsim), 'u_{1} = M \\, x'],
+    ['ms-ssim (pooling between the scales)', () => deriveVariant(BUILT_IN_VARIANTS.find((d) => d.name === 'ms-ssim')!), "x^{(1)} = P \\, x"],
+  ])('%s: what the images go through is defined once, in the direction it is computed, and the windowed map is written on its own images', (_, derive, definition) => {
+    const latex = derive().blocks.flatMap((b) => (b.kind === 'eq' ? [b.latex] : []));
+    expect(latex.filter((l) => l.startsWith(definition))).toHaveLength(1);
+    // the images x, y are inputs: no equation defines them (a block section once printed x = M u_1, or the curve inverted)
+    expect(latex.filter((l) => /^[xy] = /.test(l))).toEqual([]);
   });
 });

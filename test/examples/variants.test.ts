@@ -1,7 +1,9 @@
 /**
- * The two example user variants (examples/variants: masked SSIM, SSIM on luma) through the CLI's
- * --variant-file and through the library, against PyTorch float64 autograd (scripts/make_fixtures.py,
- * test/fixtures/examples): the value and both gradients to 1e-9 relative on every fixture case;
+ * The example user variants (examples/variants: masked SSIM, SSIM on luma, SSIM of gamma-encoded
+ * images) through the CLI's --variant-file and through the library: masked and luma against PyTorch
+ * float64 autograd (scripts/make_fixtures.py, test/fixtures/examples), the value and both gradients
+ * to 1e-9 relative on every fixture case; gamma against plain SSIM of the encoded images through the
+ * chain rule;
  * check and trace on them; derive of a user's variant; and bad variant files and options exit 2
  * naming the argument, with nothing written.
  */
@@ -11,7 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatNpy, readTensor } from '../../src/io/index.js';
 import { evaluateVariant } from '../../src/ssim/variants.js';
-import { defineVariant } from '../../src/index.js';
+import { defineVariant, ssimGrad } from '../../src/index.js';
 import lumaSsim from '../../examples/variants/luma-ssim.js';
 import maskedSsim from '../../examples/variants/masked-ssim.js';
 import { cli, EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
@@ -20,6 +22,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'test/fixtures/examples');
 const MASKED = join(ROOT, 'examples/variants/masked-ssim.ts');
 const LUMA = join(ROOT, 'examples/variants/luma-ssim.ts');
+const GAMMA = join(ROOT, 'examples/variants/gamma-ssim.ts');
 
 interface Case {
   name: string;
@@ -144,12 +147,13 @@ describe('check, trace and derive on a user variant', () => {
     expect(r.stdout).toContain(c.mask !== undefined ? 'masked-ssim' : 'luma-ssim');
   });
 
-  it.each([MASKED, LUMA])('derive --variant-file writes a document that names the variant: %s', (file) => {
-    const out = join(tmp, `derive-${file.endsWith('masked-ssim.ts') ? 'masked' : 'luma'}.md`);
+  it.each([MASKED, LUMA, GAMMA])('derive --variant-file writes a document that names the variant: %s', (file) => {
+    const name = file.replace(/^.*\//, '').replace(/\.ts$/, '');
+    const out = join(tmp, `derive-${name}.md`);
     const r = cli(['derive', '--variant-file', file, '--out', out]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(readFileSync(out, 'utf8')).toContain(file.endsWith('masked-ssim.ts') ? 'masked-ssim' : 'luma-ssim');
+    expect(readFileSync(out, 'utf8')).toContain(`# ${name}:`);
   });
 });
 
@@ -244,5 +248,27 @@ describe('a user variant in a .mjs file: a named export `variant`, a number opti
     const r = cli(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--divisor', '0']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/divisor \(--divisor\): got 0, expected a number > 0/);
+  });
+});
+
+describe('gamma-ssim: SSIM of the encoded images c(v) = (v + e)^p - e^p, by the chain rule', () => {
+  const e = 1e-3;
+  const x = readTensor(EXAMPLE_X);
+  const y = readTensor(EXAMPLE_Y);
+  /** The curve and its slope, written out here (not through the graph). */
+  const encode = (t: typeof x, p: number) => ({ shape: t.shape, data: Float64Array.from(t.data, (v) => (v + e) ** p - e ** p) });
+  const slope = (v: number, p: number): number => p * (v + e) ** (p - 1);
+
+  it.each([['default', 0.45, []], ['2', 2, ['--exponent', '2']]] as const)('--exponent %s: value is plain SSIM of c(x), c(y); d/dx, d/dy are c\'(x) times plain SSIM\'s gradient there', (_, p, flags) => {
+    const plain = ssimGrad(encode(x, p), encode(y, p));
+    for (const wrt of ['x', 'y'] as const) {
+      const out = join(tmp, `gamma-${p}-${wrt}.npy`);
+      const r = cli(['grad', EXAMPLE_X, EXAMPLE_Y, '--variant-file', GAMMA, ...flags, '--wrt', wrt, '--out', out, '--json']);
+      expect(r.stderr).toBe('');
+      expect(Math.abs((JSON.parse(r.stdout) as { value: number }).value - plain.ssim)).toBeLessThan(1e-13);
+      const img = wrt === 'x' ? x : y;
+      const g = (wrt === 'x' ? plain.gradX : plain.gradY).data;
+      expect(relative(readTensor(out).data, Float64Array.from(g, (d, i) => slope(img.data[i]!, p) * d))).toBeLessThan(1e-12);
+    }
   });
 });
