@@ -28,3 +28,33 @@ export const peerCase = (name: string): PeerCase => {
   if (c === undefined) throw new Error(`no peer fixture '${name}'`);
   return c;
 };
+
+/** PyTorch autograd in float64 and float32 (scripts/make_torch_fixtures.py); file names relative to test/fixtures/. */
+export interface TorchCase {
+  name: string;
+  source: string;
+  options: SsimOptions;
+  x: string;
+  y: string;
+  /** float64 autograd (null where test/fixtures/peers holds it). */
+  value: number | null;
+  gradX: string | null;
+  gradY: string | null;
+  /** float32 autograd, widened to float64. */
+  value32: number;
+  gradX32: string;
+  gradY32: string;
+}
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+export const TORCH_DIR = join(FIXTURES, 'torch');
+export const torchCases: TorchCase[] = JSON.parse(readFileSync(join(TORCH_DIR, 'manifest.json'), 'utf8')) as TorchCase[];
+
+/** A torch fixture's array: inputs name a file of test/fixtures/peers, gradients one of test/fixtures/torch. */
+export const loadTorch = (file: string): LoadedTensor => readTensor(file.startsWith('peers/') ? join(FIXTURES, file) : join(TORCH_DIR, file));
+
+export const torchCase = (name: string): TorchCase => {
+  const c = torchCases.find((p) => p.name === name);
+  if (c === undefined) throw new Error(`no torch fixture '${name}'`);
+  return c;
+};
