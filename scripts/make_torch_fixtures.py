@@ -3,7 +3,7 @@ boundary rules and presets the checker's tests run on (test/check/configs.ts).
 
 Why a second script: scripts/make_fixtures.py regenerates every peer fixture from its RNG, and on
 another numpy/torch build the old files change in their last bits. This one draws nothing: it reads
-the committed inputs of test/fixtures/peers/ (named in each case's "x", "y", relative to
+the committed inputs of test/fixtures/peers/ and variants/ (named in each case's "x", "y", relative to
 test/fixtures/) and only writes its own folder, so rerunning it never touches the peers.
 
 The oracles it gives, written here from the peers' own sources, not from ssim-grad:
@@ -15,9 +15,9 @@ The oracles it gives, written here from the peers' own sources, not from ssim-gr
     float32 gradient must be a match).
 
 Each case: {name, source, options, x, y, value, gradX, gradY, value32, gradX32, gradY32}; value,
-gradX, gradY are float64 autograd (null where test/fixtures/peers already has them), value32,
-gradX32, gradY32 the float32 autograd (widened to float64 for storage). Arrays are .npy, float64,
-C order, NCHW.
+gradX, gradY are float64 autograd (null where test/fixtures/peers or variants already has them),
+value32, gradX32, gradY32 the float32 autograd. Arrays are .npy, C order, NCHW: float64, the
+float32 gradients float32 (exactly what torch computed).
 
 Run (Debian / Ubuntu: apt-get install python3-torch python3-skimage):
     python3 scripts/make_torch_fixtures.py
@@ -49,10 +49,10 @@ def load(rel):
     return np.load(os.path.join(FIXTURES, rel)).astype(np.float64)
 
 
-def save(name, arr):
+def save(name, arr, dtype=np.float64):
     if arr is None:
         return None
-    np.save(os.path.join(OUT, name), np.ascontiguousarray(np.asarray(arr, dtype=np.float64)))
+    np.save(os.path.join(OUT, name), np.ascontiguousarray(np.asarray(arr, dtype=dtype)))
     return name
 
 
@@ -202,8 +202,8 @@ def case(name, source, options, inputs, loss, with64):
         "gradX": save(f"{name}.gradX.npy", gx64),
         "gradY": save(f"{name}.gradY.npy", gy64),
         "value32": v32,
-        "gradX32": save(f"{name}.gradX32.npy", gx32),
-        "gradY32": save(f"{name}.gradY32.npy", gy32),
+        "gradX32": save(f"{name}.gradX32.npy", gx32, np.float32),
+        "gradY32": save(f"{name}.gradY32.npy", gy32, np.float32),
     })
 
 
@@ -230,6 +230,85 @@ case("valid-gaussian-L255", "VainF/pytorch-msssim pytorch_msssim/ssim.py ssim(da
      "size_average=True) run in float32 (float32 _fspecial_gauss_1d taps, separable 'valid' conv); "
      "float64 case: peers/valid-gaussian-L255", {"preset": "pytorch-msssim"}, "valid-gaussian-L255",
      msssim_ssim_loss(), False)
+
+
+# -- the built-in variants in float32 (inputs from test/fixtures/variants; float64: that folder's cases)
+
+MSSSIM_WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]
+
+
+def msssim_loss(weights=MSSSIM_WEIGHTS, data_range=255.0, win_size=11, win_sigma=1.5):
+    """VainF/pytorch-msssim pytorch_msssim/ssim.py ms_ssim(size_average=True): per level _ssim's
+    per-channel means of ssim_map and cs_map (separable 'valid' Gaussian, taps by
+    _fspecial_gauss_1d in the input dtype); levels before the last keep relu(cs) and pool both
+    images by avg_pool2d(2, padding=[s % 2 for s in shape]); the last keeps relu(ssim); the
+    product over levels of value ** weight, mean over N and C."""
+
+    def loss(X, Y):
+        C = X.shape[1]
+        coords = torch.arange(win_size, dtype=X.dtype)
+        coords -= win_size // 2
+        g = torch.exp(-(coords ** 2) / (2 * win_sigma ** 2))
+        g /= g.sum()
+        win = g.reshape(1, 1, 1, win_size).repeat([C, 1, 1, 1])
+
+        def filt(t):
+            for i, s in enumerate(t.shape[2:]):
+                if s >= win_size:
+                    t = F.conv2d(t, win.transpose(2 + i, -1), groups=C)
+            return t
+
+        C1 = (0.01 * data_range) ** 2
+        C2 = (0.03 * data_range) ** 2
+        w = X.new_tensor(weights)
+        mcs = []
+        for level in range(len(weights)):
+            mu1, mu2 = filt(X), filt(Y)
+            mu1_sq, mu2_sq, mu1_mu2 = mu1.pow(2), mu2.pow(2), mu1 * mu2
+            sigma1_sq = filt(X * X) - mu1_sq
+            sigma2_sq = filt(Y * Y) - mu2_sq
+            sigma12 = filt(X * Y) - mu1_mu2
+            cs_map = (2 * sigma12 + C2) / (sigma1_sq + sigma2_sq + C2)
+            ssim_map_ = ((2 * mu1_mu2 + C1) / (mu1_sq + mu2_sq + C1)) * cs_map
+            ssim_pc = torch.flatten(ssim_map_, 2).mean(-1)
+            cs = torch.flatten(cs_map, 2).mean(-1)
+            if level < len(weights) - 1:
+                mcs.append(torch.relu(cs))
+                padding = [s % 2 for s in X.shape[2:]]
+                X = F.avg_pool2d(X, kernel_size=2, padding=padding)
+                Y = F.avg_pool2d(Y, kernel_size=2, padding=padding)
+        stack = torch.stack(mcs + [torch.relu(ssim_pc)], dim=0)
+        return torch.prod(stack ** w.view(-1, 1, 1), dim=0).mean()
+
+    return loss
+
+
+def variant_case(name, source, options, inputs, loss):
+    """A float32 case on test/fixtures/variants' inputs (its float64 gradients live there)."""
+    x, y = load(f"variants/{inputs}.x.npy"), load(f"variants/{inputs}.y.npy")
+    v32, gx32, gy32 = autograd(loss, x, y, torch.float32)
+    print(f"  {name:28s} value32 {v32!r}")
+    manifest.append({
+        "name": name, "source": source, "options": options,
+        "x": f"variants/{inputs}.x.npy", "y": f"variants/{inputs}.y.npy",
+        "value": None, "gradX": None, "gradY": None,
+        "value32": v32, "gradX32": save(f"{name}.gradX32.npy", gx32, np.float32), "gradY32": save(f"{name}.gradY32.npy", gy32, np.float32),
+    })
+
+
+variant_case("dssim-half", "DSSIM = (1 - SSIM) / 2 with pytorch-ssim run as published in float32; "
+             "float64 case: variants/dssim-half", {"preset": "pytorch-ssim", "variant": "dssim"},
+             "dssim-half", lambda a, b: (1 - pytorch_ssim_loss(a, b)) / 2)
+variant_case("3dgs-loss", "graphdeco-inria/gaussian-splatting train.py (1 - 0.2) l1 + 0.2 (1 - ssim), "
+             "pytorch-ssim run as published, in float32; float64 case: variants/3dgs-loss",
+             {"preset": "pytorch-ssim", "variant": "3dgs-loss"}, "3dgs-loss",
+             lambda a, b: 0.8 * torch.abs(a - b).mean() + 0.2 * (1 - pytorch_ssim_loss(a, b)))
+variant_case("msssim-pytorch-custom-weights", "VainF/pytorch-msssim pytorch_msssim/ssim.py "
+             "ms_ssim(data_range=255, size_average=True, weights=[0.3, 0.3, 0.4]) in float32 (float32 "
+             "taps; its size assertion for 5 levels left out, as in the float64 case); inputs uint8, "
+             "evaluated as float32; float64 case: variants/msssim-pytorch-custom-weights",
+             {"preset": "pytorch-msssim", "variant": "ms-ssim", "weights": [0.3, 0.3, 0.4]},
+             "msssim-pytorch-custom-weights", msssim_loss([0.3, 0.3, 0.4]))
 
 with open(os.path.join(OUT, "manifest.json"), "w") as fh:
     json.dump(manifest, fh, indent=1)

@@ -10,7 +10,7 @@ import { checkGradient } from '../../src/check/diagnose.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor } from '../../src/check/floor.js';
 import { applicableMistakes } from '../../src/check/mistakes.js';
 import { evaluateSsim } from '../../src/ssim/index.js';
-import { loadPeer, loadTorch, peerCase, torchCase } from '../support/fixtures.js';
+import { loadPeer, loadTorch, peerCase, torchCase, torchCases, type TorchCase } from '../support/fixtures.js';
 import { uniform } from '../support/uniform.js';
 import { CHECK_CONFIGS } from './configs.js';
 
@@ -80,6 +80,27 @@ describe('float32 versions of the exact gradient are matches', () => {
     expect(r.verdict).toBe('match');
     expect(r.maxAbsError).toBe(0);
     expect(r.candidateIsFloat32).toBe(false);
+  });
+});
+
+describe("the variants' floors: PyTorch float32 autograd of each is a match (test/fixtures/torch)", () => {
+  const variants = torchCases.filter((c) => c.options.variant !== undefined);
+  it('holds dssim, the 3DGS loss and ms-ssim', () => {
+    expect(variants.map((c) => c.options.variant).sort()).toEqual(['3dgs-loss', 'dssim', 'ms-ssim']);
+  });
+
+  // ms-ssim's check takes seconds: d/dx alone there (S is symmetric, its d/dy runs the same code on y, x)
+  const wrts = (c: TorchCase): ReadonlyArray<'x' | 'y'> => (c.options.variant === 'ms-ssim' ? ['x'] : ['x', 'y']);
+  it.each(variants.flatMap((c) => wrts(c).map((wrt) => [c.name, wrt, c] as const)))('%s, d/d%s: a match between 0.75 and 8 floors', (_, wrt, c) => {
+    const x = loadTorch(c.x);
+    const y = loadTorch(c.y);
+    const candidate = loadTorch(wrt === 'x' ? c.gradX32 : c.gradY32).data;
+    const r = checkGradient({ x, y, options: c.options, wrt, candidate }).report;
+    expect(r.verdict).toBe('match');
+    expect(r.diagnosis.map((d) => d.kind)).toEqual(['rounding']);
+    const floors = Math.max(r.errorOverFloor.maxAbs, r.errorOverFloor.l2);
+    expect(floors).toBeLessThan(8);
+    expect(floors).toBeGreaterThan(0.75);
   });
 });
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTensor, type LoadedTensor } from '../../src/io/index.js';
 import type { SsimOptions } from '../../src/ssim/options.js';
+import type { VariantOptions } from '../../src/ssim/variants.js';
 
 export const PEER_DIR = join(import.meta.dirname, '..', 'fixtures', 'peers');
 
@@ -33,10 +34,10 @@ export const peerCase = (name: string): PeerCase => {
 export interface TorchCase {
   name: string;
   source: string;
-  options: SsimOptions;
+  options: VariantOptions;
   x: string;
   y: string;
-  /** float64 autograd (null where test/fixtures/peers holds it). */
+  /** float64 autograd (null where test/fixtures/peers or variants holds it). */
   value: number | null;
   gradX: string | null;
   gradY: string | null;
@@ -50,8 +51,8 @@ const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 export const TORCH_DIR = join(FIXTURES, 'torch');
 export const torchCases: TorchCase[] = JSON.parse(readFileSync(join(TORCH_DIR, 'manifest.json'), 'utf8')) as TorchCase[];
 
-/** A torch fixture's array: inputs name a file of test/fixtures/peers, gradients one of test/fixtures/torch. */
-export const loadTorch = (file: string): LoadedTensor => readTensor(file.startsWith('peers/') ? join(FIXTURES, file) : join(TORCH_DIR, file));
+/** A torch fixture's array: inputs name a file of test/fixtures/peers or variants, gradients one of test/fixtures/torch. */
+export const loadTorch = (file: string): LoadedTensor => readTensor(/^(peers|variants)\//.test(file) ? join(FIXTURES, file) : join(TORCH_DIR, file));
 
 export const torchCase = (name: string): TorchCase => {
   const c = torchCases.find((p) => p.name === name);
