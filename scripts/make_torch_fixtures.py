@@ -3,7 +3,7 @@ boundary rules and presets the checker's tests run on (test/check/configs.ts).
 
 Why a second script: scripts/make_fixtures.py regenerates every peer fixture from its RNG, and on
 another numpy/torch build the old files change in their last bits. This one draws nothing: it reads
-the committed inputs of test/fixtures/peers/ and variants/ (named in each case's "x", "y", relative to
+the committed inputs of test/fixtures/peers/, variants/ and examples/ (named in each case's "x", "y", relative to
 test/fixtures/) and only writes its own folder, so rerunning it never touches the peers.
 
 The oracles it gives, written here from the peers' own sources, not from ssim-grad:
@@ -309,6 +309,49 @@ variant_case("msssim-pytorch-custom-weights", "VainF/pytorch-msssim pytorch_msss
              "evaluated as float32; float64 case: variants/msssim-pytorch-custom-weights",
              {"preset": "pytorch-msssim", "variant": "ms-ssim", "weights": [0.3, 0.3, 0.4]},
              "msssim-pytorch-custom-weights", msssim_loss([0.3, 0.3, 0.4]))
+
+
+# -- the two example user variants (examples/variants) in float32, on test/fixtures/examples' inputs
+
+
+def ssim_map_same(img1, img2):
+    """pytorch-ssim's per-pixel map (conv2d zero padding 5, taps by math.exp in the input dtype)."""
+    channel = img1.shape[1]
+    g = gauss_taps(11, 1.5, img1.dtype).unsqueeze(1)
+    window = g.mm(g.t()).unsqueeze(0).unsqueeze(0).expand(channel, 1, 11, 11).contiguous()
+
+    def W(t):
+        return F.conv2d(t, window, padding=5, groups=channel)
+
+    return ssim_map(W(img1), W(img2), W(img1 * img1), W(img2 * img2), W(img1 * img2), 1e-4, 9e-4)
+
+
+def example_case(name, source, options, inputs, loss, mask=None):
+    x, y = load(f"examples/{inputs}.x.npy"), load(f"examples/{inputs}.y.npy")
+    v32, gx32, gy32 = autograd(loss, x, y, torch.float32)
+    print(f"  {name:28s} value32 {v32!r}")
+    manifest.append({
+        "name": name, "source": source, "options": options,
+        "x": f"examples/{inputs}.x.npy", "y": f"examples/{inputs}.y.npy",
+        **({"mask": f"examples/{mask}.mask.npy"} if mask else {}),
+        "value": None, "gradX": None, "gradY": None,
+        "value32": v32, "gradX32": save(f"{name}.gradX32.npy", gx32, np.float32), "gradY32": save(f"{name}.gradY32.npy", gy32, np.float32),
+    })
+
+
+_mask = torch.tensor(load("examples/masked-ssim-rgb.mask.npy"), dtype=torch.float32)
+example_case("masked-ssim-rgb", "examples/variants/masked-ssim.ts: (m * S).sum() / (C * m.sum()), S "
+             "pytorch-ssim's map, m [N, 1, H, W] broadcast over channels, in float32 (mask rounded to "
+             "float32); float64 case: examples/masked-ssim-rgb", {"preset": "pytorch-ssim", "dataRange": 1},
+             "masked-ssim-rgb", lambda a, b: (_mask * ssim_map_same(a, b)).sum() / (a.shape[1] * _mask.sum()),
+             mask="masked-ssim-rgb")
+_709 = [0.2126, 0.7152, 0.0722]
+example_case("luma-ssim-709", "examples/variants/luma-ssim.ts: mean of pytorch-ssim's map of the luma "
+             "0.2126 R + 0.7152 G + 0.0722 B of x and of y, in float32; float64 case: "
+             "examples/luma-ssim-709", {"preset": "pytorch-ssim", "dataRange": 1, "coefficients": _709},
+             "luma-ssim-709", lambda a, b: ssim_map_same(
+                 _709[0] * a[:, 0:1] + _709[1] * a[:, 1:2] + _709[2] * a[:, 2:3],
+                 _709[0] * b[:, 0:1] + _709[1] * b[:, 1:2] + _709[2] * b[:, 2:3]).mean())
 
 with open(os.path.join(OUT, "manifest.json"), "w") as fh:
     json.dump(manifest, fh, indent=1)

@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor } from '../../src/check/floor.js';
 import { applicableMistakes } from '../../src/check/mistakes.js';
-import { evaluateSsim } from '../../src/ssim/index.js';
+import { evaluateSsim, type VariantOptions } from '../../src/ssim/index.js';
+import lumaSsim from '../../examples/variants/luma-ssim.js';
+import maskedSsim from '../../examples/variants/masked-ssim.js';
 import { loadPeer, loadTorch, peerCase, torchCase, torchCases, type TorchCase } from '../support/fixtures.js';
 import { uniform } from '../support/uniform.js';
 import { CHECK_CONFIGS } from './configs.js';
@@ -97,6 +99,23 @@ describe("the variants' floors: PyTorch float32 autograd of each is a match (tes
     const candidate = loadTorch(wrt === 'x' ? c.gradX32 : c.gradY32).data;
     const r = checkGradient({ x, y, options: c.options, wrt, candidate }).report;
     expect(r.verdict).toBe('match');
+    expect(r.diagnosis.map((d) => d.kind)).toEqual(['rounding']);
+    const floors = Math.max(r.errorOverFloor.maxAbs, r.errorOverFloor.l2);
+    expect(floors).toBeLessThan(8);
+    expect(floors).toBeGreaterThan(0.75);
+  });
+});
+
+describe("a user variant's floor: PyTorch float32 autograd of the two examples (examples/variants) is a match", () => {
+  const cases = [
+    ['masked-ssim-rgb', (c: TorchCase): VariantOptions => ({ ...c.options, variant: maskedSsim, variantOptions: { mask: loadTorch(c.mask!) } })],
+    ['luma-ssim-709', (c: TorchCase): VariantOptions => ({ preset: 'pytorch-ssim', dataRange: 1, variant: lumaSsim, variantOptions: { coefficients: (c.options as { coefficients: number[] }).coefficients } })],
+  ] as const;
+  it.each(cases.flatMap(([name, options]) => (['x', 'y'] as const).map((wrt) => [name, wrt, options] as const)))('%s, d/d%s: a match between 0.75 and 8 floors', (name, wrt, optionsOf) => {
+    const c = torchCase(name);
+    const r = checkGradient({ x: loadTorch(c.x), y: loadTorch(c.y), options: optionsOf(c), wrt, candidate: loadTorch(wrt === 'x' ? c.gradX32 : c.gradY32).data }).report;
+    expect(r.verdict).toBe('match');
+    expect(r.variant?.name).toBeDefined();
     expect(r.diagnosis.map((d) => d.kind)).toEqual(['rounding']);
     const floors = Math.max(r.errorOverFloor.maxAbs, r.errorOverFloor.l2);
     expect(floors).toBeLessThan(8);

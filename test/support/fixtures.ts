@@ -41,18 +41,20 @@ export interface TorchCase {
   value: number | null;
   gradX: string | null;
   gradY: string | null;
-  /** float32 autograd, widened to float64. */
+  /** float32 autograd (float32 .npy). */
   value32: number;
   gradX32: string;
   gradY32: string;
+  /** The example masked SSIM's mask (a file of test/fixtures/examples). */
+  mask?: string;
 }
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 export const TORCH_DIR = join(FIXTURES, 'torch');
 export const torchCases: TorchCase[] = JSON.parse(readFileSync(join(TORCH_DIR, 'manifest.json'), 'utf8')) as TorchCase[];
 
-/** A torch fixture's array: inputs name a file of test/fixtures/peers or variants, gradients one of test/fixtures/torch. */
-export const loadTorch = (file: string): LoadedTensor => readTensor(/^(peers|variants)\//.test(file) ? join(FIXTURES, file) : join(TORCH_DIR, file));
+/** A torch fixture's array: inputs (and a mask) name a file of test/fixtures/peers, variants or examples, gradients one of test/fixtures/torch. */
+export const loadTorch = (file: string): LoadedTensor => readTensor(/^(peers|variants|examples)\//.test(file) ? join(FIXTURES, file) : join(TORCH_DIR, file));
 
 export const torchCase = (name: string): TorchCase => {
   const c = torchCases.find((p) => p.name === name);
