@@ -311,6 +311,40 @@ variant_case("msssim-pytorch-custom-weights", "VainF/pytorch-msssim pytorch_msss
              "msssim-pytorch-custom-weights", msssim_loss([0.3, 0.3, 0.4]))
 
 
+def wang_loss(alpha, beta, gamma, padding):
+    """Wang, Bovik, Sheikh, Simoncelli 2004 eq. 12, l^alpha c^beta s^gamma with C3 = C2/2 and
+    sigma = sqrt(max(var, 0)), over pytorch-ssim's window statistics (taps by math.exp in the input
+    dtype; conv2d zero padding 5 'same', or none 'valid'), L = 1, mean over the map."""
+
+    def loss(img1, img2):
+        channel = img1.shape[1]
+        g = gauss_taps(11, 1.5, img1.dtype).unsqueeze(1)
+        window = g.mm(g.t()).expand(channel, 1, 11, 11).contiguous()
+        pad = 5 if padding == "same" else 0
+
+        def W(t):
+            return F.conv2d(t, window, padding=pad, groups=channel)
+
+        mu1, mu2 = W(img1), W(img2)
+        var1 = W(img1 * img1) - mu1 * mu1
+        var2 = W(img2 * img2) - mu2 * mu2
+        cov = W(img1 * img2) - mu1 * mu2
+        C1, C2 = 1e-4, 9e-4
+        C3 = C2 / 2
+        s1, s2 = torch.sqrt(torch.clamp(var1, min=0)), torch.sqrt(torch.clamp(var2, min=0))
+        lum = (2 * mu1 * mu2 + C1) / (mu1 * mu1 + mu2 * mu2 + C1)
+        con = (2 * s1 * s2 + C2) / (var1 + var2 + C2)
+        struct = (cov + C3) / (s1 * s2 + C3)
+        return (lum ** alpha * con ** beta * struct ** gamma).mean()
+
+    return loss
+
+
+variant_case("wang-same", "Wang et al. 2004 eq. 12, l^1.5 c^0.5 s^1.25 over pytorch-ssim's statistics "
+             "('same' zero padding), in float32; float64 case: variants/wang-same",
+             {"preset": "pytorch-ssim", "variant": "wang", "alpha": 1.5, "beta": 0.5, "gamma": 1.25},
+             "wang-same", wang_loss(1.5, 0.5, 1.25, "same"))
+
 # -- the two example user variants (examples/variants) in float32, on test/fixtures/examples' inputs
 
 

@@ -87,8 +87,8 @@ describe('float32 versions of the exact gradient are matches', () => {
 
 describe("the variants' floors: PyTorch float32 autograd of each is a match (test/fixtures/torch)", () => {
   const variants = torchCases.filter((c) => c.options.variant !== undefined);
-  it('holds dssim, the 3DGS loss and ms-ssim', () => {
-    expect(variants.map((c) => c.options.variant).sort()).toEqual(['3dgs-loss', 'dssim', 'ms-ssim']);
+  it('holds dssim, the 3DGS loss, ms-ssim and wang', () => {
+    expect(variants.map((c) => c.options.variant).sort()).toEqual(['3dgs-loss', 'dssim', 'ms-ssim', 'wang']);
   });
 
   // ms-ssim's check takes seconds: d/dx alone there (S is symmetric, its d/dy runs the same code on y, x)
