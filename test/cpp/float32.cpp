@@ -1,5 +1,5 @@
 // The generated C++ kernels in real float32 (T = Acc = float, what g++ compiles to IEEE single
-// precision on x86-64: no FMA contraction without -mfma), run on inputs and parameters the test
+// precision; the test compiles it with -ffp-contract=off, so no FMA), run on inputs and parameters the test
 // writes: test/emit/float32-emulation.test.ts compares them with the TypeScript kernel that
 // emulates float32 with Math.fround (the rounding floor's kernel). No libtorch, so it compiles fast.
 // Usage: float32 PARAMS X Y GRADX GRADY, PARAMS a text file:

@@ -2,7 +2,7 @@
  * The rounding floor rests on a kernel that emulates float32 in JavaScript (Math.fround after every
  * operation, src/emit/kernels.ts 'f32'), so it is only as good as that emulation. Oracle: the same
  * schedule emitted as C++ (src/generated/cpp/ssim_grad.hpp) and compiled by g++ for T = Acc = float,
- * which is real IEEE float32 arithmetic (x86-64 without -mfma contracts nothing into an FMA). Both
+ * which is real IEEE float32 arithmetic (compiled with -ffp-contract=off: nothing fused into an FMA). Both
  * follow one operation order, so their gradients agree bit for bit: one forgotten Math.fround (an
  * accumulator summed in double) moves the floor by only 10-30 %, which no tolerance sees, but it
  * changes the bits. The C++ float value is checked against float64 on its own: its sum over a
@@ -24,7 +24,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The generated C++ kernels in float on x, y (rounded to float32): both gradients, the value from both kernels. */
 function cppFloat(tag: string, x: Tensor, y: Tensor, options: SsimOptions): { gradX: Float32Array; gradY: Float32Array; value: number; valueOnly: number } {
-  const bin = buildCpp({ main: join(ROOT, 'test/cpp/float32.cpp'), includes: [join(ROOT, 'src/generated/cpp')], torch: false });
+  // no FMA contraction on any target (aarch64 would fuse out += w * (a + b) by default)
+  const bin = buildCpp({ main: join(ROOT, 'test/cpp/float32.cpp'), includes: [join(ROOT, 'src/generated/cpp')], torch: false, flags: ['-ffp-contract=off'] });
   const plan = planKernel(x, y, options);
   const p = plan.params;
   // what test/cpp/float32.cpp's Params can hold
