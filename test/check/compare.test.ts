@@ -52,6 +52,15 @@ describe('where', () => {
     expect(where).toMatch(/only channel 1 \(of 3\)/);
   });
 
+  it("a region's relative L2 divides by the exact gradient's norm there, not the candidate's", () => {
+    // candidate = 3 x exact: |candidate - exact| / |exact| = 2 in every region (over |candidate| it would be 2/3)
+    const r = regionErrors(e.gradX.map((v) => 3 * v), e.gradX, e.shape, 5);
+    for (const s of [r.interior, r.border, ...r.channels.flatMap((c) => [c.interior, c.border])]) expect(s.relL2).toBeCloseTo(2, 12);
+    // a zero candidate is off by all of the exact gradient (over its own norm it would be 0/0)
+    const zero = new Float64Array(e.gradX.length);
+    expect(regionErrors(zero, e.gradX, e.shape, 5).interior.relL2).toBeCloseTo(1, 12);
+  });
+
   it("counts every pixel once, interior plus band", () => {
     const r = regionErrors(e.gradX, e.gradX, e.shape, 5);
     expect(r.interior.count + r.border.count).toBe(N * C * H * W);

@@ -1,6 +1,7 @@
 /**
- * The verdict against the measured rounding floor: float32 versions of the exact gradient are
- * matches, perturbations beyond the allowance are mismatches. Prints the numbers the allowance
+ * The verdict against the measured rounding floor: float32 gradients made independently (PyTorch
+ * float32 autograd, test/fixtures/torch and peers) are matches, perturbations beyond the allowance
+ * are mismatches. Prints the numbers the allowance
  * factor rests on (src/check/floor.ts, FLOOR_ALLOWANCE).
  */
 import fc from 'fast-check';
@@ -8,8 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor } from '../../src/check/floor.js';
 import { applicableMistakes } from '../../src/check/mistakes.js';
-import { evaluateSsim, ssimGradFloat32Arith } from '../../src/ssim/index.js';
-import { loadPeer, peerCase } from '../support/fixtures.js';
+import { evaluateSsim, type VariantOptions } from '../../src/ssim/index.js';
+import lumaSsim from '../../examples/variants/luma-ssim.js';
+import maskedSsim from '../../examples/variants/masked-ssim.js';
+import { loadPeer, loadTorch, peerCase, torchCase, torchCases, type TorchCase } from '../support/fixtures.js';
 import { uniform } from '../support/uniform.js';
 import { CHECK_CONFIGS } from './configs.js';
 
@@ -30,15 +33,46 @@ describe('float32 versions of the exact gradient are matches', () => {
     expect(r.candidateIsFloat32).toBe(true);
   });
 
-  it.each(CHECK_CONFIGS.map((c) => [c.name, c] as const))('%s: the exact gradient stored as float32, and computed in float32 arithmetic', (_, cfg) => {
-    const e = evaluateSsim(cfg.x, cfg.y, cfg.options);
-    const exact = cfg.wrt === 'x' ? e.gradX : e.gradY;
-    const f32 = ssimGradFloat32Arith(cfg.x, cfg.y, cfg.options);
-    for (const candidate of [Float32Array.from(exact), cfg.wrt === 'x' ? f32.gradX : f32.gradY]) {
-      const r = checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: cfg.wrt, candidate }).report;
-      expect(r.verdict).toBe('match');
-      expect(r.diagnosis.map((d) => d.kind)).toEqual(['rounding']);
+  // Each test configuration's PyTorch float32 autograd (scripts/make_torch_fixtures.py): float32 taps,
+  // inputs and arithmetic in torch's own order, made without this code. The floor is built from our
+  // emulated float32 kernel; a candidate made by that same kernel could only fail if the allowance
+  // fell below 1, so the candidates here are torch's.
+  const TORCH32: Record<string, string> = {
+    'pytorch-ssim (zero padding), d/dx': 'pytorch-ssim',
+    'pytorch-ssim (zero padding), d/dy': 'pytorch-ssim',
+    'mirror padding': 'mirror',
+    'replicate padding, reduction sum': 'replicate-sum',
+    'skimage (reflect, sample covariance, crop 3)': 'skimage-rgb-box',
+    "pytorch-msssim ('valid', L 255)": 'valid-gaussian-L255',
+  };
+
+  it('every test configuration has a PyTorch float32 fixture with its options and inputs', () => {
+    for (const cfg of CHECK_CONFIGS) {
+      const t = torchCase(TORCH32[cfg.name]!);
+      expect(t.options, cfg.name).toEqual(cfg.options);
+      expect(Array.from(loadTorch(t.x).data), cfg.name).toEqual(Array.from(cfg.x.data as ArrayLike<number>, Number));
     }
+  });
+
+  it.each(CHECK_CONFIGS.map((c) => [c.name, c] as const))('%s: PyTorch float32 autograd is a match, between 0.75 and 8 floors (the floor is a float32 implementation\'s size)', (_, cfg) => {
+    const t = torchCase(TORCH32[cfg.name]!);
+    const candidate = loadTorch(cfg.wrt === 'x' ? t.gradX32 : t.gradY32).data;
+    const r = checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: cfg.wrt, candidate }).report;
+    expect(r.verdict).toBe('match');
+    expect(r.diagnosis.map((d) => d.kind)).toEqual(['rounding']);
+    expect(r.candidateIsFloat32).toBe(true);
+    // too small a floor (float32 modelled too well) would call torch a mismatch; too large lets mistakes through
+    const floors = Math.max(r.errorOverFloor.maxAbs, r.errorOverFloor.l2);
+    expect(floors).toBeLessThan(8);
+    expect(floors).toBeGreaterThan(0.75);
+  });
+
+  it.each(CHECK_CONFIGS.map((c) => [c.name, c] as const))('%s: the exact gradient stored as float32 is a match', (_, cfg) => {
+    const e = evaluateSsim(cfg.x, cfg.y, cfg.options);
+    const candidate = Float32Array.from(cfg.wrt === 'x' ? e.gradX : e.gradY);
+    const r = checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: cfg.wrt, candidate }).report;
+    expect(r.verdict).toBe('match');
+    expect(r.diagnosis.map((d) => d.kind)).toEqual(['rounding']);
   });
 
   it('the float64 exact gradient is a match at 0 floors', () => {
@@ -48,6 +82,44 @@ describe('float32 versions of the exact gradient are matches', () => {
     expect(r.verdict).toBe('match');
     expect(r.maxAbsError).toBe(0);
     expect(r.candidateIsFloat32).toBe(false);
+  });
+});
+
+describe("the variants' floors: PyTorch float32 autograd of each is a match (test/fixtures/torch)", () => {
+  const variants = torchCases.filter((c) => c.options.variant !== undefined);
+  it('holds dssim, the 3DGS loss, ms-ssim and wang', () => {
+    expect(variants.map((c) => c.options.variant).sort()).toEqual(['3dgs-loss', 'dssim', 'ms-ssim', 'wang']);
+  });
+
+  // ms-ssim's check takes seconds: d/dx alone there (S is symmetric, its d/dy runs the same code on y, x)
+  const wrts = (c: TorchCase): ReadonlyArray<'x' | 'y'> => (c.options.variant === 'ms-ssim' ? ['x'] : ['x', 'y']);
+  it.each(variants.flatMap((c) => wrts(c).map((wrt) => [c.name, wrt, c] as const)))('%s, d/d%s: a match between 0.75 and 8 floors', (_, wrt, c) => {
+    const x = loadTorch(c.x);
+    const y = loadTorch(c.y);
+    const candidate = loadTorch(wrt === 'x' ? c.gradX32 : c.gradY32).data;
+    const r = checkGradient({ x, y, options: c.options, wrt, candidate }).report;
+    expect(r.verdict).toBe('match');
+    expect(r.diagnosis.map((d) => d.kind)).toEqual(['rounding']);
+    const floors = Math.max(r.errorOverFloor.maxAbs, r.errorOverFloor.l2);
+    expect(floors).toBeLessThan(8);
+    expect(floors).toBeGreaterThan(0.75);
+  });
+});
+
+describe("a user variant's floor: PyTorch float32 autograd of the two examples (examples/variants) is a match", () => {
+  const cases = [
+    ['masked-ssim-rgb', (c: TorchCase): VariantOptions => ({ ...c.options, variant: maskedSsim, variantOptions: { mask: loadTorch(c.mask!) } })],
+    ['luma-ssim-709', (c: TorchCase): VariantOptions => ({ preset: 'pytorch-ssim', dataRange: 1, variant: lumaSsim, variantOptions: { coefficients: (c.options as { coefficients: number[] }).coefficients } })],
+  ] as const;
+  it.each(cases.flatMap(([name, options]) => (['x', 'y'] as const).map((wrt) => [name, wrt, options] as const)))('%s, d/d%s: a match between 0.75 and 8 floors', (name, wrt, optionsOf) => {
+    const c = torchCase(name);
+    const r = checkGradient({ x: loadTorch(c.x), y: loadTorch(c.y), options: optionsOf(c), wrt, candidate: loadTorch(wrt === 'x' ? c.gradX32 : c.gradY32).data }).report;
+    expect(r.verdict).toBe('match');
+    expect(r.variant?.name).toBeDefined();
+    expect(r.diagnosis.map((d) => d.kind)).toEqual(['rounding']);
+    const floors = Math.max(r.errorOverFloor.maxAbs, r.errorOverFloor.l2);
+    expect(floors).toBeLessThan(8);
+    expect(floors).toBeGreaterThan(0.75);
   });
 });
 

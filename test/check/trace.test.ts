@@ -53,7 +53,12 @@ describe('trace with a candidate', () => {
   it('names the per-pixel chain rule and the term that differs most', () => {
     const cfg = CHECK_CONFIGS[0]!;
     const e = evaluateSsim(cfg.x, cfg.y, cfg.options);
-    const seed = KNOWN_MISTAKES.find((m) => m.kind === 'per-pixel-chain-rule')!.build({ x: cfg.x, y: cfg.y, options: cfg.options, e, wrt: 'x' })!;
+    // the seed question's formula by hand (test/ssim/seed.test.ts), not the library's rewrite: (W^T 1)(p) times the partials at p
+    const WT1 = e.window.transpose(new Float64Array(e.partialsX.mu.length).fill(1));
+    const seed = e.x.map((xv, p) => WT1[p]! * (e.partialsX.mu[p]! + 2 * xv * e.partialsX.sq[p]! + e.y[p]! * e.partialsX.cross[p]!));
+    // it is the library's mistake of that name (so the tracer's terms for it apply)
+    const library = KNOWN_MISTAKES.find((m) => m.kind === 'per-pixel-chain-rule')!.build({ x: cfg.x, y: cfg.y, options: cfg.options, e, wrt: 'x' })!;
+    expect(Math.max(...seed.map((v, i) => Math.abs(v - library[i]!)))).toBeLessThanOrEqual(1e-12 * Math.max(...seed.map(Math.abs)));
     const t = tracePixel({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: 'x', pixel: [1, 2, 3, 4], candidate: { path: 'seed', data: seed } });
     expect(t.candidate!.verdict).toBe('mismatch');
     expect(t.candidate!.mistake!.kind).toBe('per-pixel-chain-rule');

@@ -85,6 +85,22 @@ describe('boundary rules read the samples the peers read', () => {
   // a 3-tap "shift" window: out[i] = in[b(i - 1)]
   const readAt = (boundary: Boundary): number[] =>
     Array.from(applyAxis(axisOp(4, { taps: [1, 0, 0], origin: 1, boundary }), signal, 1, 1, false));
+  // the other shift, out[i] = in[b(i + 1)]: the right edge, where each rule reads what the left edge mirrors
+  const readAhead = (boundary: Boundary): number[] =>
+    Array.from(applyAxis(axisOp(4, { taps: [0, 0, 1], origin: 1, boundary }), signal, 1, 1, false));
+  it('at the right edge: zero, half-sample symmetric, whole-sample mirror, replicate', () => {
+    expect(readAhead('same')).toEqual([20, 30, 40, 0]);
+    expect(readAhead('reflect')).toEqual([20, 30, 40, 40]); // a b c d | d c b a
+    expect(readAhead('mirror')).toEqual([20, 30, 40, 30]); // a b c d | c b a
+    expect(readAhead('replicate')).toEqual([20, 30, 40, 40]); // a b c d | d d d
+    // two and three samples out (an 11-tap window at a 4-sample axis reads five past the end)
+    const past = (k: number, rule: Boundary): number => boundaryIndex(3 + k, 4, rule);
+    expect([1, 2, 3].map((k) => past(k, 'replicate'))).toEqual([3, 3, 3]);
+    expect([1, 2, 3].map((k) => past(k, 'mirror'))).toEqual([2, 1, 0]);
+    expect([1, 2, 3].map((k) => past(k, 'reflect'))).toEqual([3, 2, 1]);
+    expect([1, 2, 3].map((k) => past(k, 'same'))).toEqual([-1, -1, -1]);
+  });
+
   it('zero, half-sample symmetric, whole-sample mirror, replicate', () => {
     expect(readAt('same')).toEqual([0, 10, 20, 30]);
     expect(readAt('reflect')).toEqual([10, 10, 20, 30]); // scipy 'reflect': d c b a | a b c d

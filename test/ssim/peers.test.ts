@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { evaluateSsim } from '../../src/ssim/reference.js';
-import { loadPeer, peerCases } from '../support/fixtures.js';
+import { ssimGradFast } from '../../src/ssim/fast.js';
+import { loadPeer, loadTorch, peerCases, torchCases } from '../support/fixtures.js';
 
 const maxAbs = (a: ArrayLike<number>): number => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
@@ -51,4 +52,24 @@ describe('presets reproduce the peers (float64)', () => {
       });
     },
   );
+});
+
+describe("PyTorch's padding rules: F.pad 'reflect' (mirror) and 'replicate' (scripts/make_torch_fixtures.py, float64 autograd)", () => {
+  const withFloat64 = torchCases.filter((c) => c.value !== null);
+  it('holds the mirror and replicate cases', () => {
+    expect(withFloat64.map((c) => c.options.padding).sort()).toEqual(['mirror', 'replicate']);
+  });
+
+  it.each(withFloat64.map((c) => [c.name, c] as const))('%s: the graph and the generated kernels give its value to 1e-12 and gradients to 1e-10', (_, c) => {
+    const x = loadTorch(c.x);
+    const y = loadTorch(c.y);
+    const e = evaluateSsim(x, y, c.options);
+    const fast = ssimGradFast(x, y, c.options);
+    for (const value of [e.ssim, fast.ssim]) expect(Math.abs(value - c.value!) / Math.abs(c.value!)).toBeLessThanOrEqual(1e-12);
+    for (const [ours, file] of [[e.gradX, c.gradX], [e.gradY, c.gradY], [fast.gradX.data, c.gradX], [fast.gradY!.data, c.gradY]] as const) {
+      const theirs = loadTorch(file!).data;
+      expect(ours.length).toBe(theirs.length);
+      expect(maxAbsDiff(ours, theirs) / maxAbs(theirs)).toBeLessThanOrEqual(1e-10);
+    }
+  });
 });
