@@ -1,0 +1,110 @@
+/**
+ * One registry of what must not outlive the command: temporary files and folders, and the
+ * process trees of children (see ProcessTree). Every writer and spawner registers what it makes
+ * and disposes of it when done; whatever is still registered is cleaned up on exit (normal, an
+ * error, process.exit) and on SIGINT, SIGTERM and SIGHUP, after which the process exits with
+ * 128 + the signal's number (130, 143, 129) as a shell reports a process the signal ended.
+ *
+ * The signal listeners are installed only while something is registered, so that a long
+ * computation with nothing to clean is still stopped at once by the signal's default action
+ * (a JavaScript listener runs only when the event loop turns). A program that uses the library
+ * and listens for the signal itself keeps its say: then we clean up and do not exit.
+ */
+import { rmSync } from 'node:fs';
+
+/** What a registration gives back. */
+export interface Registration {
+  /** Cleans up now (once) and forgets it: the normal end of a temporary thing. */
+  dispose(): void;
+  /** Forgets it without cleaning: it is no longer there to clean (renamed into place, say). */
+  release(): void;
+}
+
+/** The signals that end a command, with their numbers (exit code 128 + n). */
+export const CLEANUP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+type CleanupSignal = keyof typeof CLEANUP_SIGNALS;
+
+const entries = new Set<() => void>();
+let installed = false;
+let uninstallPending = false;
+
+/** Runs every registered cleanup, newest first (a process is stopped before the folder it writes into is removed), and forgets them. */
+export function runCleanups(): void {
+  const all = [...entries].reverse();
+  entries.clear();
+  for (const run of all) {
+    try {
+      run();
+    } catch {
+      // one failure must not keep the others from running; nothing more can be done here
+    }
+  }
+}
+
+function onSignal(sig: CleanupSignal): void {
+  runCleanups();
+  // alone we end as the signal would have; another listener (a program using the library) decides for itself
+  if (process.listenerCount(sig) <= 1) process.exit(128 + CLEANUP_SIGNALS[sig]);
+}
+
+const listeners = Object.fromEntries(Object.keys(CLEANUP_SIGNALS).map((s) => [s, () => onSignal(s as CleanupSignal)])) as Record<CleanupSignal, () => void>;
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  for (const sig of Object.keys(listeners) as CleanupSignal[]) process.on(sig, listeners[sig]);
+  process.on('exit', runCleanups);
+}
+
+/**
+ * Removes the listeners once nothing is registered, on the next turn of the loop: a signal that
+ * came during a synchronous stretch (a large write) is delivered in that turn, still to us.
+ */
+function uninstallWhenEmpty(): void {
+  if (!installed || uninstallPending || entries.size > 0) return;
+  uninstallPending = true;
+  setImmediate(() => {
+    uninstallPending = false;
+    if (!installed || entries.size > 0) return;
+    installed = false;
+    for (const sig of Object.keys(listeners) as CleanupSignal[]) process.removeListener(sig, listeners[sig]);
+    process.removeListener('exit', runCleanups);
+  });
+}
+
+/** Registers a cleanup (synchronous: it may run inside an 'exit' listener). */
+export function onCleanup(run: () => void): Registration {
+  let done = false;
+  const entry = (): void => {
+    if (done) return;
+    done = true;
+    run();
+  };
+  entries.add(entry);
+  install();
+  return {
+    dispose: () => {
+      entries.delete(entry);
+      try {
+        entry();
+      } finally {
+        uninstallWhenEmpty();
+      }
+    },
+    release: () => {
+      done = true;
+      entries.delete(entry);
+      uninstallWhenEmpty();
+    },
+  };
+}
+
+/** Registers a temporary file or folder, removed (recursively) on cleanup. */
+export function removeOnCleanup(path: string): Registration {
+  return onCleanup(() => rmSync(path, { recursive: true, force: true }));
+}
+
+/** How many cleanups are registered now (for tests). */
+export function pendingCleanups(): number {
+  return entries.size;
+}

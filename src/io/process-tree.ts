@@ -1,0 +1,168 @@
+/**
+ * Everything a child process started, found and stopped. A process that asks for its own session
+ * (spawn's `detached: true`, a daemon's setsid) leaves the child's process group, so killing the
+ * group is not enough. On Linux a tree is every live process that
+ *   - is the child, or shares its process group or session;
+ *   - carries the child's environment marker (inherited by every descendant that keeps the
+ *     environment, even after its parent is gone and it was reparented to init);
+ *   - descends from one of those (read from /proc/PID/stat, so a child that cleared its
+ *     environment is found while its parent lives);
+ *   - was seen as a descendant by an earlier `observe` (its pid and start time, so a reused pid is
+ *     never hit).
+ * Elsewhere (no /proc) only the process group is killed.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+
+/** The environment variable that marks a child's descendants (its value is one run's token). */
+export const TREE_MARKER_ENV = 'SSIM_GRAD_PROCESS_TREE';
+
+interface ProcStat {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly pgrp: number;
+  readonly session: number;
+  /** Start time since boot, in clock ticks: with the pid, it names one process for good. */
+  readonly start: string;
+  readonly dead: boolean;
+}
+
+const HAS_PROC = ((): boolean => {
+  try {
+    readFileSync('/proc/self/stat');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Parses /proc/PID/stat; the command name (field 2) may hold spaces and parentheses, so fields are read after its last ')'. */
+function readStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // after the name: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime
+  const state = f[0] ?? 'X';
+  return { pid, ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), start: f[19] ?? '', dead: state === 'Z' || state === 'X' };
+}
+
+function allStats(): ProcStat[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: ProcStat[] = [];
+  for (const n of names) {
+    if (n.charCodeAt(0) < 48 || n.charCodeAt(0) > 57) continue;
+    const s = readStat(Number(n));
+    if (s !== undefined) out.push(s);
+  }
+  return out;
+}
+
+function carries(pid: number, needle: Buffer): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`).includes(needle);
+  } catch {
+    // gone, or not ours to read
+    return false;
+  }
+}
+
+/** Our own process and its ancestors: never part of a child's tree, whatever it claims. */
+function ourLine(): Set<number> {
+  const line = new Set<number>([process.pid]);
+  for (let p = process.ppid; p > 1 && !line.has(p); ) {
+    line.add(p);
+    p = HAS_PROC ? readStat(p)?.ppid ?? 0 : 0;
+  }
+  return line;
+}
+
+/** A fresh environment marker for a child: `env` to spawn it with, `marker` for its ProcessTree. */
+export function markedEnv(base: NodeJS.ProcessEnv = process.env): { env: NodeJS.ProcessEnv; marker: string } {
+  const marker = `${process.pid}.${randomBytes(12).toString('hex')}`;
+  return { env: { ...base, [TREE_MARKER_ENV]: marker }, marker };
+}
+
+/** The processes a child started (see the module comment), to observe while it runs and to kill when it is done. */
+export class ProcessTree {
+  private readonly needle: Buffer;
+  /** pid -> start time of every descendant seen so far. */
+  private readonly seen = new Map<number, string>();
+  private readonly rootStart: string | undefined;
+
+  /** `root`: the child's pid (spawned in its own session, `detached: true`); `marker`: from markedEnv, in its environment. */
+  constructor(
+    readonly root: number,
+    marker: string,
+  ) {
+    this.needle = Buffer.from(`${TREE_MARKER_ENV}=${marker}\0`);
+    this.rootStart = HAS_PROC ? readStat(root)?.start : undefined;
+    if (this.rootStart !== undefined) this.seen.set(root, this.rootStart);
+  }
+
+  /** The live members now (see the module comment). */
+  private members(withEnviron: boolean): ProcStat[] {
+    const stats = allStats();
+    const ours = ourLine();
+    const byPid = new Map(stats.map((s) => [s.pid, s]));
+    const member = new Set<number>();
+    // the child's group and session ids are its pid; should that pid be another process's now, they are not ours to follow
+    const root = byPid.get(this.root);
+    const group = root === undefined || root.start === this.rootStart ? this.root : NaN;
+    for (const s of stats) {
+      if (ours.has(s.pid)) continue;
+      if (this.seen.get(s.pid) === s.start || s.pgrp === group || s.session === group || (withEnviron && !s.dead && carries(s.pid, this.needle))) member.add(s.pid);
+    }
+    // descendants of members, to a fixed point (a parent may be listed after its child)
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const s of stats) {
+        if (!member.has(s.pid) && !ours.has(s.pid) && member.has(s.ppid)) {
+          member.add(s.pid);
+          grew = true;
+        }
+      }
+    }
+    return [...member].map((p) => byPid.get(p)!).filter((s) => !s.dead);
+  }
+
+  /** Records the descendants alive now, so that they are found after their parent is gone. */
+  observe(): void {
+    if (!HAS_PROC) return;
+    for (const s of this.members(false)) this.seen.set(s.pid, s.start);
+  }
+
+  /**
+   * SIGKILLs the whole tree, synchronously (it runs on exit too). Rounds until a scan finds no
+   * member not yet killed, so that a fork made between a scan and its kill is caught next round.
+   */
+  kill(): void {
+    const hit = (target: number): void => {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const now = HAS_PROC ? readStat(this.root) : undefined;
+    if (now === undefined || now.start === this.rootStart) hit(-this.root);
+    if (!HAS_PROC) return;
+    const killed = new Set<string>();
+    for (let round = 0; round < 50; round++) {
+      const fresh = this.members(true).filter((s) => !killed.has(`${s.pid}:${s.start}`));
+      if (fresh.length === 0) return;
+      for (const s of fresh) {
+        killed.add(`${s.pid}:${s.start}`);
+        hit(s.pid);
+      }
+    }
+  }
+}
