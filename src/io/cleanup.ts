@@ -57,19 +57,22 @@ function install(): void {
 }
 
 /**
- * Removes the listeners once nothing is registered, on the next turn of the loop: a signal that
- * came during a synchronous stretch (a large write) is delivered in that turn, still to us.
+ * Removes the listeners once nothing is registered, after the loop has polled once more: a signal
+ * that came during a synchronous stretch (a large write) is delivered in that poll, still to us.
+ * Two immediates: one scheduled from the poll phase would run before the next poll.
  */
 function uninstallWhenEmpty(): void {
   if (!installed || uninstallPending || entries.size > 0) return;
   uninstallPending = true;
-  setImmediate(() => {
-    uninstallPending = false;
-    if (!installed || entries.size > 0) return;
-    installed = false;
-    for (const sig of Object.keys(listeners) as CleanupSignal[]) process.removeListener(sig, listeners[sig]);
-    process.removeListener('exit', runCleanups);
-  });
+  setImmediate(() =>
+    setImmediate(() => {
+      uninstallPending = false;
+      if (!installed || entries.size > 0) return;
+      installed = false;
+      for (const sig of Object.keys(listeners) as CleanupSignal[]) process.removeListener(sig, listeners[sig]);
+      process.removeListener('exit', runCleanups);
+    }),
+  );
 }
 
 /** Registers a cleanup (synchronous: it may run inside an 'exit' listener). */
