@@ -24,6 +24,45 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * A watchdog thread for a parent that dies beyond its own cleanup (SIGKILL, a crash of node):
+ * it runs even while the candidate's code loops without end, and once this process has a new
+ * parent it kills every process carrying our environment marker (src/io/process-tree.ts's
+ * TREE_MARKER_ENV, set by the parent), then our process group, this process with it.
+ */
+const WATCHDOG = `
+const { workerData: { parent, marker, self } } = require('node:worker_threads');
+const fs = require('node:fs');
+const ppid = () => {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    try { process.kill(parent, 0); return parent; } catch { return -1; }
+  }
+};
+const kill = (pid) => { try { process.kill(pid, 'SIGKILL'); } catch {} };
+setInterval(() => {
+  if (ppid() === parent) return;
+  if (marker) {
+    const needle = Buffer.from(marker + '\\0');
+    let names = [];
+    try { names = fs.readdirSync('/proc'); } catch {}
+    for (const n of names) {
+      if (!/^\\d+$/.test(n) || Number(n) === self) continue;
+      try { if (fs.readFileSync('/proc/' + n + '/environ').includes(needle)) kill(Number(n)); } catch {}
+    }
+  }
+  kill(-self);
+  kill(self);
+}, 250);
+`;
+const MARKER_ENV = 'SSIM_GRAD_PROCESS_TREE';
+const marker = process.env[MARKER_ENV];
+// process.ppid is read once at startup: our parent then, the CLI
+new Worker(WATCHDOG, { eval: true, workerData: { parent: process.ppid, marker: marker === undefined ? undefined : `${MARKER_ENV}=${marker}`, self: process.pid } }).unref();
 
 /** @param {unknown} e */
 const firstLine = (e) => String((e && typeof e === 'object' && 'message' in e ? e.message : e) ?? e).split('\n')[0];

@@ -135,6 +135,22 @@ describe('a signal during check: cleaned up, then exit 128 + n', () => {
   }, 60_000);
 });
 
+describe('the CLI killed beyond cleanup (SIGKILL)', () => {
+  it('a candidate looping without end and its detached process are stopped by the candidate\'s watchdog; its folder is left (nothing in us ran)', async () => {
+    const tmp = freshTmp('tmp-SIGKILL');
+    const { path, pids } = startsDetached('loops-SIGKILL', 'for (;;) {}');
+    const cli = startCli(['check', path, X, Y], tmp);
+    const result = exited(cli);
+    await until(() => existsSync(pids), 'the candidate to start');
+    const { self, detached } = readPids(pids);
+    cli.kill('SIGKILL');
+    expect((await result).signal).toBe('SIGKILL');
+    await Promise.all([gone(self), gone(detached)]);
+    expect(alive(self)).toBe(false);
+    expect(alive(detached)).toBe(false);
+  }, 60_000);
+});
+
 describe('an atomic write interrupted: no temporary file', () => {
   it('SIGTERM while writeAtomic writes a large file: exit 143, no .NAME.PID.tmp beside it, the target whole or absent', async () => {
     const out = freshTmp('atomic');
