@@ -60,7 +60,7 @@ export const DEFAULT_CANDIDATE_TIMEOUT_S = 60;
 const LATE_GRACE_MS = 2000;
 
 /** How often the candidate's descendants are recorded while it runs, in ms. */
-const OBSERVE_MS = 250;
+const OBSERVE_MS = 1000;
 
 const MODULE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 

@@ -11,7 +11,7 @@
  *     never hit).
  * Elsewhere (no /proc) only the process group is killed.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
 /** The environment variable that marks a child's descendants (its value is one run's token). */
@@ -27,6 +27,9 @@ interface ProcStat {
   readonly dead: boolean;
 }
 
+/** A stat line is a few hundred bytes (the command name at most 64). */
+const STAT_BUFFER = Buffer.alloc(4096);
+
 const HAS_PROC = ((): boolean => {
   try {
     readFileSync('/proc/self/stat');
@@ -40,7 +43,13 @@ const HAS_PROC = ((): boolean => {
 function readStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // one open and one read into a kept buffer: half the cost of readFileSync, for a scan of every process
+    const fd = openSync(`/proc/${pid}/stat`, 'r');
+    try {
+      text = STAT_BUFFER.toString('latin1', 0, readSync(fd, STAT_BUFFER, 0, STAT_BUFFER.length, 0));
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return undefined;
   }
