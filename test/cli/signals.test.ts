@@ -136,9 +136,12 @@ describe('a signal during check: cleaned up, then exit 128 + n', () => {
 });
 
 describe('the CLI killed beyond cleanup (SIGKILL)', () => {
-  it('a candidate looping without end and its detached process are stopped by the candidate\'s watchdog; its folder is left (nothing in us ran)', async () => {
-    const tmp = freshTmp('tmp-SIGKILL');
-    const { path, pids } = startsDetached('loops-SIGKILL', 'for (;;) {}');
+  it.each([
+    ['looping without end (its watchdog thread acts)', 'for (;;) {}'],
+    ['waiting (it sees the channel close)', 'await new Promise((r) => setTimeout(r, 120_000));'],
+  ])('a candidate %s and its detached process are stopped; its folder is left (nothing in us ran)', async (what, then) => {
+    const tmp = freshTmp(`tmp-SIGKILL-${what.length}`);
+    const { path, pids } = startsDetached(`SIGKILL-${what.length}`, then);
     const cli = startCli(['check', path, X, Y], tmp);
     const result = exited(cli);
     await until(() => existsSync(pids), 'the candidate to start');
