@@ -9,7 +9,7 @@
  * error, a timeout, our exit, SIGINT, SIGTERM, SIGHUP) everything it started is stopped, also a
  * process in a session of its own (see ProcessTree), and its temporary folder is removed.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
@@ -181,13 +181,19 @@ export async function runCandidateModule(
   }
   // the marker in its environment finds what it starts even in a session of its own (spawn's detached)
   const { env, marker } = markedEnv();
-  const child = spawn(process.execPath, [CHILD], {
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    serialization: 'advanced',
-    env,
-    // its own process group and session, so that a group kill reaches what it starts plainly
-    detached: true,
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [CHILD], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+      env,
+      // its own process group and session, so that a group kill reaches what it starts plainly
+      detached: true,
+    });
+  } catch (e) {
+    tmpRegistered.dispose();
+    throw new InputError(`${path}: cannot start the candidate's process (${(e as Error).message})`);
+  }
   const tree = child.pid !== undefined ? new ProcessTree(child.pid, marker) : undefined;
   // everything the candidate started is stopped when it is done, and on our exit or a signal
   const treeRegistered = onCleanup(() => tree?.kill());

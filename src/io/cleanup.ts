@@ -41,13 +41,18 @@ export function runCleanups(): void {
   }
 }
 
+/** Marks our listeners, so that another copy of this module (src and dist in one process) is not taken for a program's own. */
+const OURS = Symbol.for('ssim-grad.cleanup-listener');
+
 function onSignal(sig: CleanupSignal): void {
   runCleanups();
   // alone we end as the signal would have; another listener (a program using the library) decides for itself
-  if (process.listenerCount(sig) <= 1) process.exit(128 + CLEANUP_SIGNALS[sig]);
+  const others = process.listeners(sig).filter((l) => !(OURS in l));
+  if (others.length === 0) process.exit(128 + CLEANUP_SIGNALS[sig]);
 }
 
-const listeners = Object.fromEntries(Object.keys(CLEANUP_SIGNALS).map((s) => [s, () => onSignal(s as CleanupSignal)])) as Record<CleanupSignal, () => void>;
+const ourListener = (sig: CleanupSignal): (() => void) => Object.assign(() => onSignal(sig), { [OURS]: true });
+const listeners: Record<CleanupSignal, () => void> = { SIGHUP: ourListener('SIGHUP'), SIGINT: ourListener('SIGINT'), SIGTERM: ourListener('SIGTERM') };
 
 function install(): void {
   if (installed) return;
