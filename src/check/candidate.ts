@@ -200,7 +200,8 @@ export async function runCandidateModule(
   // its descendants are recorded while their parents live, so that one that clears its environment is still found
   const watch = setInterval(() => tree?.observe(), OBSERVE_MS);
   watch.unref();
-  const stopTree = (): void => tree?.kill();
+  // once: the kill scans every process
+  const stopTree = (): void => treeRegistered.dispose();
   const out = new Tail(4000);
   const err = new Tail(4000);
   child.stdout!.on('data', (c: Buffer) => out.add(c));
@@ -260,7 +261,7 @@ export async function runCandidateModule(
     });
   } finally {
     clearInterval(watch);
-    // after the child's end too: what it left running (a detached process) goes now
+    // on every way out (settle has stopped it already unless something threw first)
     treeRegistered.dispose();
     tmpRegistered.dispose();
   }
