@@ -9,15 +9,14 @@
  * error, a timeout, our exit, SIGINT, SIGTERM, SIGHUP) everything it started is stopped, also a
  * process in a session of its own (see ProcessTree), and its temporary folder is removed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, type Tensor } from '../field/index.js';
 import { readTensor } from '../io/index.js';
-import { onCleanup, removeOnCleanup } from '../io/cleanup.js';
-import { markedEnv, ProcessTree } from '../io/process-tree.js';
+import { removeOnCleanup } from '../io/cleanup.js';
+import { spawnSupervised, type Supervised } from '../io/process-tree.js';
 import { resolveOptions, type VariantOptions } from '../ssim/index.js';
 import { findVariant, PLAIN } from '../variants/registry.js';
 
@@ -58,9 +57,6 @@ export const DEFAULT_CANDIDATE_TIMEOUT_S = 60;
  * before it is stopped and its result taken; a throw inside this time is still an error.
  */
 const LATE_GRACE_MS = 2000;
-
-/** How often the candidate's descendants are recorded while it runs, in ms. */
-const OBSERVE_MS = 1000;
 
 const MODULE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 
@@ -179,29 +175,15 @@ export async function runCandidateModule(
     tmpRegistered.dispose();
     throw new InputError(`${path}: cannot hand the images to the candidate (${(e as NodeJS.ErrnoException).code ?? (e as Error).message} in ${tmpdir()})`);
   }
-  // the marker in its environment finds what it starts even in a session of its own (spawn's detached)
-  const { env, marker } = markedEnv();
-  let child: ChildProcess;
+  // everything it starts is stopped when it is done (stop), on our exit and on a signal, also what runs in a session of its own
+  let supervised: Supervised;
   try {
-    child = spawn(process.execPath, [CHILD], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
-      env,
-      // its own process group and session, so that a group kill reaches what it starts plainly
-      detached: true,
-    });
+    supervised = spawnSupervised(process.execPath, [CHILD], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
   } catch (e) {
     tmpRegistered.dispose();
     throw new InputError(`${path}: cannot start the candidate's process (${(e as Error).message})`);
   }
-  const tree = child.pid !== undefined ? new ProcessTree(child.pid, marker) : undefined;
-  // everything the candidate started is stopped when it is done, and on our exit or a signal
-  const treeRegistered = onCleanup(() => tree?.kill());
-  // its descendants are recorded while their parents live, so that one that clears its environment is still found
-  const watch = setInterval(() => tree?.observe(), OBSERVE_MS);
-  watch.unref();
-  // once: the kill scans every process
-  const stopTree = (): void => treeRegistered.dispose();
+  const { child } = supervised;
   const out = new Tail(4000);
   const err = new Tail(4000);
   child.stdout!.on('data', (c: Buffer) => out.add(c));
@@ -218,7 +200,7 @@ export async function runCandidateModule(
         done = true;
         clearTimeout(timer);
         clearTimeout(grace);
-        stopTree();
+        supervised.stop();
         f();
       };
       const timer = setTimeout(
@@ -229,7 +211,7 @@ export async function runCandidateModule(
       child.on('message', (m: ChildMessage) => {
         if (m.type === 'result' && result === undefined && report === undefined) {
           // the child is alive and has returned: what gradient() started is still its descendant now
-          tree?.observe();
+          supervised.observe();
           let data: ArrayLike<number | string>;
           try {
             data = m.file === true ? readRaw(outFile) : m.data ?? [];
@@ -260,9 +242,8 @@ export async function runCandidateModule(
       });
     });
   } finally {
-    clearInterval(watch);
     // on every way out (settle has stopped it already unless something threw first)
-    treeRegistered.dispose();
+    supervised.stop();
     tmpRegistered.dispose();
   }
 }

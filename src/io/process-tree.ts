@@ -11,8 +11,10 @@
  *     never hit).
  * Elsewhere (no /proc) only the process group is killed.
  */
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { onCleanup } from './cleanup.js';
 
 /** The environment variable that marks a child's descendants (its value is one run's token). */
 export const TREE_MARKER_ENV = 'SSIM_GRAD_PROCESS_TREE';
@@ -174,4 +176,40 @@ export class ProcessTree {
       }
     }
   }
+}
+
+/** How often a supervised child's descendants are recorded while it runs, in ms. */
+const OBSERVE_MS = 1000;
+
+/** A child spawned by spawnSupervised. */
+export interface Supervised {
+  readonly child: ChildProcess;
+  /** Records its descendants now (call it while the child lives, say when it reports a result). */
+  observe(): void;
+  /** Kills the child's whole tree now (once) and unregisters it; on exit and on a signal this happens anyway. */
+  stop(): void;
+}
+
+/**
+ * Spawns a child in a session of its own with a marked environment, its tree (ProcessTree)
+ * registered for cleanup and its descendants recorded every second: every process we start goes
+ * this way, so that nothing it starts outlives the command.
+ */
+export function spawnSupervised(command: string, args: readonly string[], options: Omit<SpawnOptions, 'detached'> = {}): Supervised {
+  const { env, marker } = markedEnv(options.env ?? process.env);
+  // its own process group and session, so that a group kill reaches what it starts plainly
+  const child = spawn(command, args, { ...options, env, detached: true });
+  const tree = child.pid !== undefined ? new ProcessTree(child.pid, marker) : undefined;
+  const registration = onCleanup(() => tree?.kill());
+  // recorded while their parents live, so that a descendant that clears its environment is still found
+  const watch = setInterval(() => tree?.observe(), OBSERVE_MS);
+  watch.unref();
+  return {
+    child,
+    observe: () => tree?.observe(),
+    stop: () => {
+      clearInterval(watch);
+      registration.dispose();
+    },
+  };
 }
