@@ -9,7 +9,9 @@
  *     environment is found while its parent lives);
  *   - was seen as a descendant by an earlier `observe` (its pid and start time, so a reused pid is
  *     never hit).
- * Elsewhere (no /proc) only the process group is killed.
+ * Elsewhere (no /proc) only the process group is killed. spawnSupervised starts a child this way
+ * and registers its tree with the cleanup registry (cleanup.ts). A parent killed beyond its own
+ * cleanup (SIGKILL) cannot stop the tree: the candidate's child does it itself then (its watchdog).
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
