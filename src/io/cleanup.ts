@@ -62,20 +62,44 @@ function install(): void {
 }
 
 /**
- * Removes the listeners once nothing is registered, after the loop has polled once more: a signal
- * that came during a synchronous stretch (a large write) is delivered in that poll, still to us.
- * Two immediates: one scheduled from the poll phase would run before the next poll.
+ * Counts turns of the event loop (an immediate that ran), so that a registration can tell whether
+ * it lived within one synchronous stretch (a write) or across a wait (a child's run).
  */
-function uninstallWhenEmpty(): void {
-  if (!installed || uninstallPending || entries.size > 0) return;
+let turn = 0;
+let turnQueued = false;
+function noteTurn(): void {
+  if (turnQueued) return;
+  turnQueued = true;
+  setImmediate(() => {
+    turnQueued = false;
+    turn++;
+  }).unref();
+}
+
+function uninstall(): void {
+  if (!installed || entries.size > 0) return;
+  installed = false;
+  for (const sig of Object.keys(listeners) as CleanupSignal[]) process.removeListener(sig, listeners[sig]);
+  process.removeListener('exit', runCleanups);
+}
+
+/**
+ * Removes the listeners once nothing is registered. After a registration that spanned a wait, at
+ * once: the loop polled during the wait, so a signal was delivered then, and what follows (the
+ * checker's own long computation) must stay stoppable by the signal's default action. After one
+ * made and ended in one synchronous stretch, once the loop has polled again: a signal that came
+ * during that stretch (a large write) is delivered in that poll, still to us. Two immediates: one
+ * scheduled from the poll phase would run before the next poll.
+ */
+function uninstallWhenEmpty(sameStretch: boolean): void {
+  if (!installed || entries.size > 0) return;
+  if (!sameStretch) return uninstall();
+  if (uninstallPending) return;
   uninstallPending = true;
   setImmediate(() =>
     setImmediate(() => {
       uninstallPending = false;
-      if (!installed || entries.size > 0) return;
-      installed = false;
-      for (const sig of Object.keys(listeners) as CleanupSignal[]) process.removeListener(sig, listeners[sig]);
-      process.removeListener('exit', runCleanups);
+      uninstall();
     }),
   );
 }
@@ -90,19 +114,21 @@ export function onCleanup(run: () => void): Registration {
   };
   entries.add(entry);
   install();
+  const born = turn;
+  noteTurn();
   return {
     dispose: () => {
       entries.delete(entry);
       try {
         entry();
       } finally {
-        uninstallWhenEmpty();
+        uninstallWhenEmpty(born === turn);
       }
     },
     release: () => {
       done = true;
       entries.delete(entry);
-      uninstallWhenEmpty();
+      uninstallWhenEmpty(born === turn);
     },
   };
 }

@@ -135,6 +135,32 @@ describe('a signal during check: cleaned up, then exit 128 + n', () => {
   }, 60_000);
 });
 
+describe('after the candidate: nothing registered, the signal acts at once', () => {
+  it('SIGINT during the long synchronous computation that follows a candidate\'s run ends the process at once (default action, not after the computation)', async () => {
+    const quick = file('quick.mjs', 'export function gradient(x) { return { shape: x.shape, data: new Float64Array(x.data.length) }; }');
+    const marker = join(dir, 'computing');
+    const script = file(
+      'after.mts',
+      `import { writeFileSync } from 'node:fs';
+       import { loadCandidate } from ${JSON.stringify(join(ROOT, 'src/check/index.js'))};
+       const x = { shape: [2, 3], data: new Float64Array(6) };
+       await loadCandidate(${JSON.stringify(quick)}, x, x, {});
+       writeFileSync(${JSON.stringify(marker)}, 'now');
+       // the checker's own work: synchronous, long
+       for (const t0 = Date.now(); Date.now() - t0 < 30_000; );
+       process.exitCode = 0;`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const result = exited(child);
+    await until(() => existsSync(marker), 'the computation to start');
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const r = await result;
+    expect(r.signal).toBe('SIGINT');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  }, 60_000);
+});
+
 describe('the CLI killed beyond cleanup (SIGKILL)', () => {
   it.each([
     ['looping without end (its watchdog thread acts)', 'for (;;) {}'],
