@@ -133,9 +133,18 @@ export function onCleanup(run: () => void): Registration {
   };
 }
 
-/** Registers a temporary file or folder, removed (recursively) on cleanup. */
-export function removeOnCleanup(path: string): Registration {
-  return onCleanup(() => rmSync(path, { recursive: true, force: true }));
+/**
+ * Registers a temporary folder (removed with what it holds) or, with `{ file: true }`, a temporary
+ * file (removed only if it is a file: a folder of that name is not ours).
+ */
+export function removeOnCleanup(path: string, kind: { file?: boolean } = {}): Registration {
+  return onCleanup(() => {
+    try {
+      rmSync(path, { recursive: kind.file !== true, force: true });
+    } catch {
+      // not ours to remove, or gone; a failed cleanup has nothing left to tell the user
+    }
+  });
 }
 
 /** How many cleanups are registered now (for tests). */

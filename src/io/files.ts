@@ -83,7 +83,7 @@ export function readTensor(path: string): LoadedTensor {
  */
 export function writeAtomic(path: string, bytes: Uint8Array | string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const registered = removeOnCleanup(tmp);
+  const registered = removeOnCleanup(tmp, { file: true });
   try {
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
