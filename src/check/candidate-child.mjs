@@ -22,8 +22,75 @@
  *                    { type: 'late-error', message }            a throw or rejection after the result was sent
  * The candidate's own stdout and stderr go to pipes the parent keeps (never to the user's stdout).
  */
+import * as fs from 'node:fs';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Our parent is gone (it died beyond its own cleanup: SIGKILL, a crash of node), so nobody stops
+ * what the candidate started: kill every process carrying our environment marker
+ * (src/io/process-tree.ts's TREE_MARKER_ENV, set by the parent), then our process group, this
+ * process with it. Written self-contained: the watchdog thread runs it from its source text.
+ * @param {typeof import('node:fs')} fs
+ * @param {string | undefined} marker `NAME=token`
+ * @param {number} self
+ */
+function stopTree(fs, marker, self) {
+  /** @param {number} pid */
+  const kill = (pid) => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  if (marker) {
+    const needle = Buffer.from(`${marker}\0`);
+    /** @type {string[]} */
+    let names = [];
+    try {
+      names = fs.readdirSync('/proc');
+    } catch {
+      // no /proc: the group alone
+    }
+    for (const n of names) {
+      if (!/^\d+$/.test(n) || Number(n) === self) continue;
+      try {
+        if (fs.readFileSync(`/proc/${n}/environ`).includes(needle)) kill(Number(n));
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+  }
+  kill(-self);
+  kill(self);
+}
+
+/**
+ * The watchdog thread: it runs even while the candidate's code loops without end, and stops the
+ * tree once this process has a new parent (ours died). process.ppid is fixed at startup, so the
+ * thread reads the parent from /proc (or, without /proc, asks whether the old one still exists).
+ */
+const WATCHDOG = `
+const { workerData: { parent, marker, self } } = require('node:worker_threads');
+const fs = require('node:fs');
+const stopTree = ${stopTree.toString()};
+const ppid = () => {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    try { process.kill(parent, 0); return parent; } catch { return -1; }
+  }
+};
+setInterval(() => { if (ppid() !== parent) stopTree(fs, marker, self); }, 250);
+`;
+const MARKER_ENV = 'SSIM_GRAD_PROCESS_TREE';
+const markerValue = process.env[MARKER_ENV];
+const marker = markerValue === undefined ? undefined : `${MARKER_ENV}=${markerValue}`;
+// process.ppid, read at startup: our parent then, the CLI
+new Worker(WATCHDOG, { eval: true, workerData: { parent: process.ppid, marker, self: process.pid } }).unref();
 
 /** @param {unknown} e */
 const firstLine = (e) => String((e && typeof e === 'object' && 'message' in e ? e.message : e) ?? e).split('\n')[0];
@@ -63,10 +130,8 @@ process.on('unhandledRejection', onUncaught);
 process.on('beforeExit', () => {
   if (phase === 'running') finish({ type: 'never-settled' }, 1);
 });
-// the parent went away (killed, Ctrl-C): nobody wants the result
-process.on('disconnect', () => {
-  if (!ended && phase !== 'returned') process.exit(1);
-});
+// the parent went away without stopping us (killed beyond its cleanup): nobody wants the result, nor what the candidate started
+process.on('disconnect', () => stopTree(fs, marker, process.pid));
 
 /**
  * A tensor from its raw file: Float64Array or Float32Array, as the parent stored it.

@@ -5,15 +5,18 @@
  *
  * A module runs isolated, in a child process (candidate-child.mjs): its stdout and stderr never
  * reach ours (a short tail appears in the message when it fails), `process.exit` or a crash before
- * it returns is an error, not a result, and a timeout stops it and its process group.
+ * it returns is an error, not a result, and a timeout stops it. Whenever it ends (a result, an
+ * error, a timeout, our exit, SIGINT, SIGTERM, SIGHUP) everything it started is stopped, also a
+ * process in a session of its own (see ProcessTree), and its temporary folder is removed.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, type Tensor } from '../field/index.js';
 import { readTensor } from '../io/index.js';
+import { removeOnCleanup } from '../io/cleanup.js';
+import { spawnSupervised, type Supervised } from '../io/process-tree.js';
 import { resolveOptions, type VariantOptions } from '../ssim/index.js';
 import { findVariant, PLAIN } from '../variants/registry.js';
 
@@ -157,6 +160,8 @@ export async function runCandidateModule(
 ): Promise<{ shape: number[]; data: ArrayLike<number | string>; float32: boolean }> {
   // the tensors travel as raw files (IPC serialisation of a 4K image takes seconds)
   const tmp = mkdtempSync(join(tmpdir(), 'ssim-grad-candidate-'));
+  // removed whatever happens: a return, a throw, our exit, SIGINT, SIGTERM, SIGHUP
+  const tmpRegistered = removeOnCleanup(tmp);
   const put = (name: string, t: Tensor): { shape: number[]; dtype: 'float64' | 'float32'; file: string } => {
     const file = join(tmp, name);
     writeFileSync(file, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
@@ -167,36 +172,22 @@ export async function runCandidateModule(
   try {
     input = { x: put('x.bin', x), y: put('y.bin', y) };
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
+    tmpRegistered.dispose();
     throw new InputError(`${path}: cannot hand the images to the candidate (${(e as NodeJS.ErrnoException).code ?? (e as Error).message} in ${tmpdir()})`);
   }
-  const child = spawn(process.execPath, [CHILD], {
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    serialization: 'advanced',
-    // its own process group, so that a timeout also stops anything it started
-    detached: true,
-  });
+  // everything it starts is stopped when it is done (stop), on our exit and on a signal, also what runs in a session of its own
+  let supervised: Supervised;
+  try {
+    supervised = spawnSupervised(process.execPath, [CHILD], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
+  } catch (e) {
+    tmpRegistered.dispose();
+    throw new InputError(`${path}: cannot start the candidate's process (${(e as Error).message})`);
+  }
+  const { child } = supervised;
   const out = new Tail(4000);
   const err = new Tail(4000);
   child.stdout!.on('data', (c: Buffer) => out.add(c));
   child.stderr!.on('data', (c: Buffer) => err.add(c));
-  const killGroup = (): void => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  // we are stopped or exit: the child goes with us
-  const onSignal = (sig: NodeJS.Signals): void => {
-    killGroup();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    process.kill(process.pid, sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('exit', killGroup);
   // a SyntaxError's output is node's own trace, already read for the line: no tail then
   const fail = (what: string, tail = true): InputError => new InputError(`${path}: ${what}${tail ? tailNote(out.value, err.value) : ''}`);
   try {
@@ -209,7 +200,7 @@ export async function runCandidateModule(
         done = true;
         clearTimeout(timer);
         clearTimeout(grace);
-        killGroup();
+        supervised.stop();
         f();
       };
       const timer = setTimeout(
@@ -219,6 +210,8 @@ export async function runCandidateModule(
       let grace: NodeJS.Timeout | undefined;
       child.on('message', (m: ChildMessage) => {
         if (m.type === 'result' && result === undefined && report === undefined) {
+          // the child is alive and has returned: what gradient() started is still its descendant now
+          supervised.observe();
           let data: ArrayLike<number | string>;
           try {
             data = m.file === true ? readRaw(outFile) : m.data ?? [];
@@ -249,10 +242,9 @@ export async function runCandidateModule(
       });
     });
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    process.removeListener('exit', killGroup);
+    // on every way out (settle has stopped it already unless something threw first)
+    supervised.stop();
+    tmpRegistered.dispose();
   }
 }
 

@@ -2,10 +2,11 @@
  * Reading images and tensors from .npy, .png and .json, and writing results atomically (a
  * temporary file renamed into place, so a failure never leaves a half-written output).
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { PNG } from 'pngjs';
 import { InputError, sizeOf } from '../field/index.js';
+import { removeOnCleanup } from './cleanup.js';
 import { formatNpy, parseNpy, type LoadedTensor } from './npy.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -75,14 +76,20 @@ export function readTensor(path: string): LoadedTensor {
   throw new InputError(`${path}: unknown file type '${ext}', expected .npy, .png or .json`);
 }
 
-/** Writes bytes atomically: to a temporary file beside the target, then renamed over it. */
+/**
+ * Writes bytes atomically: to a temporary file beside the target, then renamed over it. The
+ * temporary file is registered for cleanup, so that an exit or a signal (SIGINT, SIGTERM, SIGHUP)
+ * never leaves it behind.
+ */
 export function writeAtomic(path: string, bytes: Uint8Array | string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const registered = removeOnCleanup(tmp, { file: true });
   try {
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
+    registered.release();
   } catch (e) {
-    rmSync(tmp, { force: true });
+    registered.dispose();
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(`${path}: cannot write (${code ?? (e as Error).message})`);
   }
