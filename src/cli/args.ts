@@ -120,7 +120,7 @@ function optionValue(parsed: Parsed, flag: string, o: OptionDeclaration, x: Tens
     // each item a decimal number as number() reads one: Number('') is 0, so ',' would be [0, 0]
     const items = v.split(',').map((s) => s.trim());
     const k = items.findIndex((s) => !DECIMAL.test(s) || !Number.isFinite(Number(s)));
-    if (k >= 0) throw new InputError(`--${flag}: got ${quoteText(v)}, expected comma-separated decimal numbers (item ${k + 1} is ${items[k] === '' ? 'empty' : quoteText(items[k]!)})`);
+    if (k >= 0) throw new InputError(`--${flag}: got ${quoteText(v)}, expected comma-separated numbers (item ${k + 1} is ${items[k] === '' ? 'empty' : quoteText(items[k]!)})`);
     return items.map(Number);
   }
   let t: Tensor;

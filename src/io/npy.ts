@@ -22,17 +22,23 @@ export const NPY_MAX_HEADER = 10000;
 /** The dtypes read, by numpy's descr (byte order mark, if any, then kind and size). */
 const DESCR = /^([<>|=]?)(f4|f8|u1)$/;
 
-/** Text shown in an error (a header, a value): quoted, with control and non-ASCII characters escaped and long text cut, so the error stays one line. */
+/**
+ * Text shown in an error (a header, a value), quoted as Python's repr would (single quotes unless
+ * it holds one), with control and non-ASCII characters escaped and long text cut, so that the
+ * error stays one line.
+ */
 export function quoteText(text: string, max = 120): string {
   const cut = text.length > max ? text.slice(0, max) : text;
-  const esc = cut.replace(/[^\x20-\x7e]|['\\]/g, (c) => {
+  const q = cut.includes("'") && !cut.includes('"') ? '"' : "'";
+  const esc = cut.replace(/[^\x20-\x7e]|['"\\]/g, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\t') return '\\t';
-    if (c === "'" || c === '\\') return `\\${c}`;
+    if (c === '\\' || c === q) return `\\${c}`;
+    if (c === "'" || c === '"') return c;
     const code = c.charCodeAt(0);
     return code < 256 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
-  return `'${esc}'${text.length > max ? `... (${text.length} characters)` : ''}`;
+  return `${q}${esc}${q}${text.length > max ? `... (${text.length} characters)` : ''}`;
 }
 
 interface NpyHeader {
@@ -49,7 +55,9 @@ interface NpyHeader {
 function parseHeaderDict(header: string, bad: (msg: string) => never): NpyHeader {
   let i = 0;
   const at = (): string => (i < header.length ? `at offset ${i} (${quoteText(header.slice(i, i + 12), 12)})` : 'at its end');
-  const fail = (what: string): never => bad(`cannot parse the .npy header ${quoteText(header)}: ${what}`);
+  // the padding is not worth showing
+  const shown = quoteText(header.replace(/ +\n$/, '\n'));
+  const fail = (what: string): never => bad(`cannot parse the .npy header ${shown}: ${what}`);
   const space = (): void => {
     while (i < header.length && (header[i] === ' ' || header[i] === '\t' || header[i] === '\n')) i++;
   };
