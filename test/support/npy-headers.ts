@@ -102,8 +102,7 @@ const renderDim = (d: Dim): string => {
 const renderValue = (v: Value): string => {
   if (v.key === 'descr') return v.kind === 'structured' ? "[('a', '<f8')]" : `${v.quote}${DESCRS[v.descr]!.text}${v.quote}`;
   if (v.key === 'fortran_order') return v.literal;
-  if (v.kind === 'list') return '[3, 4]';
-  if (v.kind === 'int') return '3';
+  if (v.kind !== 'tuple') return v.kind === 'list' ? '[3, 4]' : '3';
   return `(${v.inner}${v.dims.map(renderDim).join(`${v.sep},${v.sep}`)}${v.comma ? ',' : ''}${v.inner})`;
 };
 
