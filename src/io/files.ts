@@ -106,15 +106,16 @@ function kindOf(s: Stats): string {
 /**
  * A regular file's bytes, at most `max` of them: a device, FIFO or folder is refused before it
  * is opened (a FIFO would block the open, /dev/zero never ends), and a file that grows past `max`
- * while it is read is refused too. `what` names the argument.
+ * while it is read is refused too. `what` names the argument; `hint` says what to do instead.
  */
-export function readRegularFile(path: string, max: number, what = path): Buffer {
+export function readRegularFile(path: string, max: number, what = path, hint?: string): Buffer {
   const failed = (e: unknown): never => {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(`${what}: cannot read (${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message})`);
   };
-  const tooLarge = (size: string): never => {
-    throw new InputError(`${what}: ${size} bytes, more than the ${max} this file type is read up to`);
+  const tooLarge = (size?: number): never => {
+    const limit = `more than the ${max} bytes this file type is read up to${hint === undefined ? '' : ` (${hint})`}`;
+    throw new InputError(`${what}: ${size === undefined ? limit : `${size} bytes, ${limit}`}`);
   };
   let st: Stats;
   try {
@@ -123,7 +124,7 @@ export function readRegularFile(path: string, max: number, what = path): Buffer 
     return failed(e);
   }
   if (!st.isFile()) throw new InputError(`${what}: is ${kindOf(st)}, expected a regular file`);
-  if (st.size > max) tooLarge(String(st.size));
+  if (st.size > max) tooLarge(st.size);
   let fd: number;
   try {
     // O_NONBLOCK: should the path become a FIFO between the stat and the open, the open still returns
@@ -139,7 +140,7 @@ export function readRegularFile(path: string, max: number, what = path): Buffer 
     let n = 0;
     for (;;) {
       if (n === buf.length) {
-        if (n > max) tooLarge(`over ${max}`);
+        if (n > max) tooLarge();
         const grown = Buffer.allocUnsafe(Math.min(2 * buf.length + 65536, max + 1));
         buf.copy(grown, 0, 0, n);
         buf = grown;
@@ -148,7 +149,7 @@ export function readRegularFile(path: string, max: number, what = path): Buffer 
       if (got === 0) break;
       n += got;
     }
-    if (n > max) tooLarge(`over ${max}`);
+    if (n > max) tooLarge();
     return buf.subarray(0, n);
   } catch (e) {
     if (e instanceof InputError) throw e;
@@ -162,7 +163,7 @@ export function readRegularFile(path: string, max: number, what = path): Buffer 
 export function readTensor(path: string): LoadedTensor {
   const ext = extname(path).toLowerCase();
   if (ext !== '.npy' && ext !== '.png' && ext !== '.json') throw new InputError(`${path}: unknown file type '${ext}', expected .npy, .png or .json`);
-  const buf = readRegularFile(path, ext === '.json' ? JSON_MAX_BYTES : TENSOR_MAX_BYTES);
+  const buf = ext === '.json' ? readRegularFile(path, JSON_MAX_BYTES, path, 'write a large tensor as .npy') : readRegularFile(path, TENSOR_MAX_BYTES);
   if (ext === '.npy') return parseNpy(buf, path);
   if (ext === '.png') return parsePng(buf, path);
   return parseJsonTensor(buf.toString('utf8'), path);
