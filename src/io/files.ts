@@ -1,6 +1,8 @@
 /**
- * Reading images and tensors from .npy, .png and .json, and writing results atomically (a
- * temporary file renamed into place, so a failure never leaves a half-written output).
+ * Reading images and tensors from .npy, .png and .json (the type checked from the name first, only
+ * regular files, their size and JSON's nesting bounded), and writing results atomically (a
+ * temporary file renamed into place, so a failure never leaves a half-written output; several
+ * files all or none).
  */
 import { closeSync, constants, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
