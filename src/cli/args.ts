@@ -3,7 +3,7 @@
  * Unknown options, and an option given twice, are errors that name the option (exit code 2), never ignored.
  */
 import { BOUNDARIES, InputError, shape4, type Boundary, type Tensor } from '../field/index.js';
-import { readTensor } from '../io/index.js';
+import { quoteText, readTensor } from '../io/index.js';
 import { PRESETS, type SsimOptions } from '../ssim/index.js';
 import { checkVariantOptions, type VariantOptions } from '../ssim/variants.js';
 import { flagOf } from '../variants/define.js';
@@ -117,9 +117,11 @@ function optionValue(parsed: Parsed, flag: string, o: OptionDeclaration, x: Tens
   if (v === undefined) return undefined;
   if (o.kind === 'number') return number(parsed, flag);
   if (o.kind === 'numbers') {
-    const ws = v.split(',').map((s) => Number(s.trim()));
-    if (v.trim() === '' || !ws.every((w) => Number.isFinite(w))) throw new InputError(`--${flag}: got '${v}', expected comma-separated numbers`);
-    return ws;
+    // each item a decimal number as number() reads one: Number('') is 0, so ',' would be [0, 0]
+    const items = v.split(',').map((s) => s.trim());
+    const k = items.findIndex((s) => !DECIMAL.test(s) || !Number.isFinite(Number(s)));
+    if (k >= 0) throw new InputError(`--${flag}: got ${quoteText(v)}, expected comma-separated numbers (item ${k + 1} is ${items[k] === '' ? 'empty' : quoteText(items[k]!)})`);
+    return items.map(Number);
   }
   let t: Tensor;
   try {
@@ -178,13 +180,16 @@ export function variantOptionsFrom(parsed: Parsed, x?: Tensor): VariantOptions {
   return o;
 }
 
+/** A number in decimal notation, as the number options take it (Number() would also take '0x3', '0b11', ' 7 ' or ''). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** A decimal number option, or undefined when it is not given. */
 export function number(parsed: Parsed, name: string, expected = 'a number'): number | undefined {
   const v = parsed.values.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
   // decimal notation only: Number() would also take '0x3', '0b11' or ' 7 '
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) || !Number.isFinite(n)) throw new InputError(`--${name}: got '${v}', expected ${expected}`);
+  if (!DECIMAL.test(v) || !Number.isFinite(n)) throw new InputError(`--${name}: got '${v}', expected ${expected}`);
   return n;
 }
 

@@ -2,13 +2,13 @@
  * `ssim-grad emit cpp --preset P [options] --out DIR`: writes the C++ kernels (ssim_grad.hpp), the
  * libtorch binding for these options (ssim_torch.hpp) and the CUDA kernels (ssim_grad.cuh), generated
  * from the graph now (nothing is read from the package). All files are made before any is written,
- * and each is written atomically, so a bad option leaves nothing behind.
+ * and they are written all or none (writeAllAtomic), so a bad option or target leaves nothing behind.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from '../cli.js';
 import { InputError } from '../field/index.js';
-import { writeAtomic } from '../io/index.js';
+import { writeAllAtomic } from '../io/index.js';
 import { resolveOptions } from '../ssim/options.js';
 import { SSIM_OPTION_SPECS, ssimOptionsFrom } from './args.js';
 
@@ -34,8 +34,19 @@ export const emitCommands: Record<string, Command> = {
       if (options.precision !== undefined) throw new InputError('--precision: the C++ kernels are templated on float and double; choose with the tensor dtype');
       const config = resolveOptions(options);
       const files = emitCppFiles(config, `ssim-grad emit cpp ${parsed.raw.filter((a) => a !== 'cpp').join(' ')}`.trimEnd());
-      mkdirSync(dir, { recursive: true });
-      for (const [name, text] of files) writeAtomic(join(dir, name), text);
+      let made: string | undefined;
+      try {
+        made = mkdirSync(dir, { recursive: true });
+      } catch (e) {
+        throw new InputError(`--out: cannot make the folder '${dir}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+      try {
+        writeAllAtomic([...files].map(([name, text]) => [join(dir, name), text] as const));
+      } catch (e) {
+        // all or nothing: a folder this command made goes too
+        if (made !== undefined) rmSync(made, { recursive: true, force: true });
+        throw e;
+      }
       const names = [...files.keys()];
       out(parsed.switches.has('json') ? JSON.stringify({ out: dir, files: names }) : `wrote ${names.join(', ')} to ${dir}`);
       return 0;

@@ -4,13 +4,25 @@
  * compared with libtorch autograd of skimage's formula (test/cpp/binding.cpp). Bad input: exit 2,
  * one line, nothing written.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
-import { parseNpy } from '../../src/io/index.js';
+import { parseNpy, writeAllAtomic } from '../../src/io/index.js';
 import { buildCpp, ROOT, runJsonLines } from '../support/cpp.js';
+
+/** max |a - b| over max |b|, over equally long arrays. */
+function relativeMaxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}
 
 describe('ssim-grad emit cpp', () => {
   it('writes the header, the binding (and CUDA source) for skimage\'s options; compiled against libtorch it equals autograd of skimage\'s formula', () => {
@@ -52,16 +64,23 @@ describe('ssim-grad emit cpp', () => {
     expect(g.status, g.stderr).toBe(0);
     const exactValue = JSON.parse(g.stdout).ssim as number;
     expect(Math.abs(run!.ssim! - exactValue) / Math.abs(exactValue)).toBeLessThan(1e-12);
-    const ours = parseNpy(readFileSync(join(dir, 'grad.npy')), 'grad.npy').data;
-    const exact = parseNpy(readFileSync(join(dir, 'exact.npy')), 'exact.npy').data;
-    let diff = 0;
+    // read as any caller would, from Buffers (a pooled one once read from byte 0 of the pool, so
+    // this compared header bytes of scale 1e252 and could not fail)
+    const ours = parseNpy(readFileSync(join(dir, 'grad.npy')), 'grad.npy');
+    const exact = parseNpy(readFileSync(join(dir, 'exact.npy')), 'exact.npy');
+    expect(ours.shape).toEqual([1, 1, 400, 420]);
+    expect(exact.shape).toEqual(ours.shape);
     let scale = 0;
-    for (let i = 0; i < exact.length; i++) {
-      diff = Math.max(diff, Math.abs(ours[i]! - exact[i]!));
-      scale = Math.max(scale, Math.abs(exact[i]!));
-    }
-    expect(scale).toBeGreaterThan(0);
-    expect(diff / scale).toBeLessThan(1e-12);
+    for (const v of exact.data) scale = Math.max(scale, Math.abs(v));
+    // dSSIM/dx of a mean over 400 x 420 pixels in [0, 255]: each entry far below 1/255, none zero for all
+    expect(scale, 'gradient magnitude').toBeGreaterThan(1e-9);
+    expect(scale, 'gradient magnitude').toBeLessThan(1e-3);
+    expect(ours.data.every(Number.isFinite)).toBe(true);
+    expect(relativeMaxDifference(ours.data, exact.data)).toBeLessThan(1e-12);
+    // the comparison can fail: one entry off by 1e-10 of the scale is caught
+    const planted = Float64Array.from(ours.data);
+    planted[12345] = planted[12345]! + 1e-10 * scale;
+    expect(relativeMaxDifference(planted, exact.data)).toBeGreaterThan(1e-12);
   }, 600_000);
 
   it('rejects bad input with exit 2, one line, and writes nothing', () => {
@@ -89,6 +108,41 @@ describe('ssim-grad emit cpp', () => {
     expect(r.stderr).toMatch(/--out: '.*f\.txt' is a file, expected a folder/);
     expect(readFileSync(file, 'utf8')).toBe('keep');
     expect(existsSync(join(dir, 'ssim_grad.hpp'))).toBe(false);
+  });
+
+  it('all or nothing: a target that is a folder fails before any file is written (exit 2 naming it)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'ssim-grad-emit-partial-'));
+    // the second of the three targets
+    mkdirSync(join(out, 'ssim_torch.hpp'));
+    writeFileSync(join(out, 'ssim_grad.cuh'), 'old');
+    const r = cli(['emit', 'cpp', '--out', out]);
+    expect(readdirSync(out).sort(), 'nothing written, no temporary file left').toEqual(['ssim_grad.cuh', 'ssim_torch.hpp']);
+    expect(readFileSync(join(out, 'ssim_grad.cuh'), 'utf8')).toBe('old');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/ssim_torch\.hpp: is a folder, expected a file to write/);
+  });
+
+  it('all or nothing: a failure part-way leaves every target as it was', () => {
+    const out = mkdtempSync(join(tmpdir(), 'ssim-grad-emit-rename-'));
+    writeFileSync(join(out, 'a.txt'), 'old a');
+    // b's folder does not exist: its temporary file cannot be written, after a's was
+    expect(() => writeAllAtomic([[join(out, 'a.txt'), 'new a'], [join(out, 'missing', 'b.txt'), 'new b']])).toThrow(/missing\/b\.txt: cannot write \(ENOENT\), nothing was written/);
+    expect(readdirSync(out)).toEqual(['a.txt']);
+    expect(readFileSync(join(out, 'a.txt'), 'utf8')).toBe('old a');
+    writeAllAtomic([[join(out, 'a.txt'), 'new a'], [join(out, 'b.txt'), 'new b']]);
+    expect(readdirSync(out).sort()).toEqual(['a.txt', 'b.txt']);
+    expect(readFileSync(join(out, 'a.txt'), 'utf8')).toBe('new a');
+  });
+
+  it('a folder --out makes is removed again when writing fails', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'ssim-grad-emit-made-'));
+    writeFileSync(join(parent, 'file'), 'x');
+    const r = cli(['emit', 'cpp', '--out', join(parent, 'file', 'sub')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--out: cannot make the folder '.*file\/sub' \(ENOTDIR\)/);
+    expect(readdirSync(parent)).toEqual(['file']);
   });
 
   it('is listed in --help and the other commands still are', () => {

@@ -83,7 +83,7 @@ const decimal = (lo: number, hi: number): fc.Arbitrary<string> =>
   fc.double({ min: Math.log10(lo), max: Math.log10(hi), noNaN: true }).map((e) => (10 ** e).toPrecision(3));
 
 /** One option, as flags: mostly sensible values, some extreme, some malformed. */
-const optionArb: fc.Arbitrary<string[]> = fc.oneof(
+const optionArb: fc.Arbitrary<readonly string[]> = fc.oneof(
   fc.constantFrom('pytorch-ssim', 'pytorch-msssim', 'skimage', 'tf', 'matlab', 'nope').map((p) => ['--preset', p]),
   fc.constantFrom('gaussian', 'box', 'round').map((w) => ['--window', w]),
   fc.constantFrom('1', '3', '5', '7', '11', '15', '4', '0', '-3', '999999999', '1e3', 'x').map((s) => ['--size', s]),

@@ -1,11 +1,12 @@
 /** Tensor files: .npy (float32, float64, uint8, any of HW/CHW/NCHW, either byte order), .png (8/16-bit, gray/RGB, alpha), .json. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/field/index.js';
-import { formatNpy, parseJsonTensor, parseNpy, parsePng, readTensor } from '../../src/io/index.js';
+import { formatNpy, JSON_MAX_BYTES, JSON_MAX_DEPTH, parseJsonTensor, parseNpy, parsePng, readTensor, TENSOR_MAX_BYTES } from '../../src/io/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-io-'));
 
@@ -105,5 +106,66 @@ describe('.json and dispatch by extension', () => {
     expect(Array.from(readTensor(join(dir, 't.json')).data)).toEqual([0.5, 1]);
     writeFileSync(join(dir, 't.tif'), 'x');
     expect(() => readTensor(join(dir, 't.tif'))).toThrow(/unknown file type '\.tif', expected \.npy, \.png or \.json/);
+  });
+});
+
+describe('bounded reading (issue 17)', () => {
+  /** The one-line InputError readTensor throws, within a second whatever the file is. */
+  function refused(path: string): string {
+    const t0 = performance.now();
+    let err: unknown;
+    try {
+      readTensor(path);
+    } catch (e) {
+      err = e;
+    }
+    expect(performance.now() - t0, 'refused quickly').toBeLessThan(1000);
+    expect(err).toBeInstanceOf(InputError);
+    const m = (err as Error).message;
+    expect(m.split('\n')).toHaveLength(1);
+    expect(m.startsWith(`${path}: `), m).toBe(true);
+    return m;
+  }
+
+  it('checks the type before reading: /dev/zero is an unknown file type', () => {
+    expect(refused('/dev/zero')).toMatch(/unknown file type '', expected \.npy, \.png or \.json/);
+  });
+
+  it('refuses a character device, a FIFO and a folder named .npy, naming what it is', () => {
+    const zero = join(dir, 'zero.npy');
+    symlinkSync('/dev/zero', zero);
+    expect(refused(zero)).toMatch(/is a character device, expected a regular file/);
+    const fifo = join(dir, 'fifo.npy');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    expect(refused(fifo)).toMatch(/is a FIFO \(named pipe\), expected a regular file/);
+    const folder = join(dir, 'folder.png');
+    mkdirSync(folder);
+    expect(refused(folder)).toMatch(/is a folder, expected a regular file/);
+  });
+
+  it('refuses a file over the size limit without reading it (sparse files)', () => {
+    const big = join(dir, 'big.npy');
+    closeSync(openSync(big, 'w'));
+    truncateSync(big, 3 * 2 ** 30);
+    expect(TENSOR_MAX_BYTES).toBeLessThan(3 * 2 ** 30);
+    expect(refused(big)).toMatch(new RegExp(`${3 * 2 ** 30} bytes, more than the ${TENSOR_MAX_BYTES} bytes this file type is read up to`));
+    const json = join(dir, 'big.json');
+    closeSync(openSync(json, 'w'));
+    truncateSync(json, 300 * 2 ** 20);
+    expect(JSON_MAX_BYTES).toBeLessThan(300 * 2 ** 20);
+    expect(refused(json)).toMatch(/big\.json: \d+ bytes, more than the \d+ bytes this file type is read up to \(write a large tensor as \.npy\)/);
+    rmSync(big);
+    rmSync(json);
+  });
+
+  it('refuses JSON nested deeper than the limit before parsing it (no "Maximum call stack")', () => {
+    const deep = join(dir, 'deep.json');
+    writeFileSync(deep, `{"shape": [1], "data": ${'['.repeat(200_000)}1${']'.repeat(200_000)}}`);
+    expect(refused(deep)).toMatch(new RegExp(`JSON nested more than ${JSON_MAX_DEPTH} deep`));
+    // brackets inside strings are not nesting
+    expect(Array.from(parseJsonTensor(`{"shape": [1], "data": [1], "note": "${'['.repeat(500)}"}`, 'n.json').data)).toEqual([1]);
+    // as deep as the limit is read: the object, then the arrays
+    const nested = `${'['.repeat(JSON_MAX_DEPTH - 1)}7${']'.repeat(JSON_MAX_DEPTH - 1)}`;
+    expect(Array.from(parseJsonTensor(`{"shape": [1], "data": ${nested}}`, 'd.json').data)).toEqual([7]);
   });
 });
