@@ -9,7 +9,7 @@ import {
   BUILT_IN_VARIANT_FLAGS, declarationSpecs, describeOptions, isPlainVariant, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed,
 } from './cli/args.js';
 import { findVariantFile, loadVariantFile, VARIANT_FILE, type LoadedVariant } from './cli/variant-file.js';
-import { DEFAULT_TIMEOUT_S, runIsolated, timeoutFrom } from './cli/isolate.js';
+import { DEFAULT_TIMEOUT_S, runIfVariantFile } from './cli/isolate.js';
 import { evaluateVariant } from './ssim/variants.js';
 import { BUILT_IN_VARIANTS, variantName } from './variants/registry.js';
 import { InputError, type Tensor } from './field/index.js';
@@ -157,7 +157,8 @@ const deriveCommands: Record<string, Command> = {
   },
 };
 
-const commands: Record<string, Command> = { ...imageCommands, ...deriveCommands, ...checkCommands, ...emitCommands };
+/** Every command, by name. */
+export const commands: Record<string, Command> = { ...imageCommands, ...deriveCommands, ...checkCommands, ...emitCommands };
 
 function usage(): string {
   const lines = [
@@ -207,20 +208,8 @@ function withDeclaration(specs: Readonly<Record<string, OptionSpec>>, v: LoadedV
 export async function main(argv: readonly string[], io: { out?: (s: string) => void; err?: (s: string) => void } = {}): Promise<number> {
   const out = io.out ?? ((s: string) => process.stdout.write(`${s}\n`));
   const err = io.err ?? ((s: string) => process.stderr.write(`${s}\n`));
-  const [name, ...rest] = argv;
-  if (name !== undefined && commands[name]?.options[VARIANT_FILE] !== undefined) {
-    let isolated: { file: string; timeoutS: number } | undefined;
-    try {
-      const file = findVariantFile(rest);
-      const timeoutS = timeoutFrom(rest);
-      if (file !== undefined) isolated = { file, timeoutS };
-    } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      err(`ssim-grad ${name}: ${e.message}`);
-      return 2;
-    }
-    if (isolated !== undefined) return runIsolated(argv, isolated.file, isolated.timeoutS, { out, err });
-  }
+  const isolated = await runIfVariantFile(argv, { out, err });
+  if (isolated !== undefined) return isolated;
   return runCommand(argv, { out, err });
 }
 

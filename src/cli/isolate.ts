@@ -23,6 +23,9 @@ import { fileURLToPath } from 'node:url';
 import { InputError } from '../field/tensor.js';
 import type { Frame } from './channel.js';
 
+/** The flag, without dashes. */
+export const VARIANT_FILE = 'variant-file';
+
 /** The commands that take --variant-file (a test holds this to the commands' own options). */
 export const VARIANT_FILE_COMMANDS: readonly string[] = ['value', 'grad', 'derive', 'check', 'trace'];
 
@@ -48,6 +51,34 @@ function rawValue(argv: readonly string[], name: string): string | undefined {
   if (at < 0) return undefined;
   const a = argv[at]!;
   return a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[at + 1] ?? '';
+}
+
+/** The value of --variant-file in raw arguments (`--variant-file F` or `--variant-file=F`), or undefined. */
+export function findVariantFile(argv: readonly string[]): string | undefined {
+  const v = rawValue(argv, VARIANT_FILE);
+  if (v === '') throw new InputError(`--${VARIANT_FILE}: expected a value, the variant's module (.ts, .mts, .js, .mjs)`);
+  return v;
+}
+
+/**
+ * Runs the command in `argv` (its name first) in a child process when it is given --variant-file,
+ * returning its exit code; undefined when it is not (the CLI then runs it here). Bad --variant-file
+ * or --timeout values are exit 2 at once.
+ */
+export async function runIfVariantFile(argv: readonly string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number | undefined> {
+  const [name, ...rest] = argv;
+  if (name === undefined || !VARIANT_FILE_COMMANDS.includes(name)) return undefined;
+  let file: string | undefined;
+  let timeoutS: number;
+  try {
+    file = findVariantFile(rest);
+    timeoutS = timeoutFrom(rest);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    io.err(`ssim-grad ${name}: ${e.message}`);
+    return 2;
+  }
+  return file === undefined ? undefined : runIsolated(argv, file, timeoutS, io);
 }
 
 /** --timeout in seconds from raw arguments: a positive decimal number a timer can hold (2^31 - 1 ms). */

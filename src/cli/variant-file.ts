@@ -17,9 +17,9 @@ import { defineVariant, flagOf, shown } from '../variants/define.js';
 import type { GraphKit } from '../variants/kit.js';
 import type { OptionDeclaration, VariantDeclaration } from '../variants/types.js';
 import { inUserCode, inUserCodeAsync } from './channel.js';
+import { VARIANT_FILE } from './isolate.js';
 
-/** The flag, without dashes. */
-export const VARIANT_FILE = 'variant-file';
+export { findVariantFile, VARIANT_FILE } from './isolate.js';
 
 const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 const EXPECTED = `expected a ${EXTENSIONS.join(', ')} module whose default export (or export named variant) is a variant declaration, defineVariant({ name, summary, options, loss })`;
@@ -29,16 +29,6 @@ export interface LoadedVariant {
   /** The path as given. */
   readonly path: string;
   readonly decl: VariantDeclaration;
-}
-
-/** The value of --variant-file in raw arguments (`--variant-file F` or `--variant-file=F`), or undefined. */
-export function findVariantFile(argv: readonly string[]): string | undefined {
-  const at = argv.findIndex((a) => a === `--${VARIANT_FILE}` || a.startsWith(`--${VARIANT_FILE}=`));
-  if (at < 0) return undefined;
-  const arg = argv[at]!;
-  const v = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[at + 1];
-  if (v === undefined || v === '') throw new InputError(`--${VARIANT_FILE}: expected a value, the variant's module (${EXTENSIONS.join(', ')})`);
-  return v;
 }
 
 /** One line of a thrown value: its name and the first line of its message. */
@@ -79,13 +69,9 @@ export async function loadVariantFile(path: string): Promise<LoadedVariant> {
   let mod: Record<string, unknown>;
   try {
     const url = pathToFileURL(abs).href;
-    mod = await inUserCodeAsync('import', async () => {
-      if (/\.m?ts$/i.test(abs)) {
-        const { tsImport } = await import('tsx/esm/api');
-        return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-      }
-      return (await import(url)) as Record<string, unknown>;
-    });
+    // tsx itself loads before the bracket: the timeout is the user's code's, not our loader's
+    const tsImport = /\.m?ts$/i.test(abs) ? (await import('tsx/esm/api')).tsImport : undefined;
+    mod = await inUserCodeAsync('import', async () => (tsImport !== undefined ? tsImport(url, import.meta.url) : import(url)) as Promise<Record<string, unknown>>);
   } catch (e) {
     throw new InputError(`${where} failed to load (${oneLine(e)}); ${EXPECTED}`);
   }
