@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
-import { commands } from '../../src/cli.js';
+import { commands, runCommand } from '../../src/cli.js';
 import { VARIANT_FILE_COMMANDS } from '../../src/cli/isolate.js';
 import { EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 
@@ -170,7 +170,7 @@ describe('the variant cannot end the CLI or write to its output', () => {
 
 describe('a malformed declaration is exit 2, one line naming the file and the field', () => {
   const option = (o: string) => `export default { name: 'm', summary: 's', options: { gain: ${o} }, ${LOSS} };\n`;
-  it.each([
+  const CASES: ReadonlyArray<[string, string, RegExp, string[]?]> = [
     ['a default that is not a number', option("{ kind: 'number', default: 'abc', help: 'h' }"), /variant 'm': options\.gain\.default must be a finite number, got "abc"/],
     ['a numbers default that is not numbers', option("{ kind: 'numbers', default: [1, 'x'], help: 'h' }"), /options\.gain\.default must be a non-empty array of finite numbers/],
     ['a kind that is none of the three', option("{ kind: 'weird', help: 'h' }"), /options\.gain\.kind must be 'number', 'numbers' or 'field', got "weird"/],
@@ -185,12 +185,29 @@ describe('a malformed declaration is exit 2, one line naming the file and the fi
     ['a loss that hands ctx.g a look-alike node', "export default { name: 'm', summary: 's', loss: ({ g }) => g.mean({ kind: 'input', shape: [1, 3, 48, 64], id: -1, label: 'x', name: 'x' }) };\n", /variant m: ctx\.g\.mean: its argument 1 is an object that ctx\.g did not build/],
     ['a map whose function returns no expression', "export default { name: 'm', summary: 's', loss: ({ x, g }) => g.mean(g.map(() => 42, { a: x })) };\n", /ctx\.g\.map: its function returned 42, expected a scalar expression built with ctx\.g\.e/],
     ['an option check that throws a TypeError', option("{ kind: 'number', default: 1, help: 'h', check: (v) => v.nope.deeper }"), /the options\.gain\.check of variant m threw \(TypeError: .*\)/, ['--gain', '2']],
-  ])('%s', (_, body, what, more = []) => {
+  ];
+
+  // the command as the child runs it, in this process (the declaration is data: nothing here loops or exits)
+  it.each(CASES)('%s', async (_, body, what, more = []) => {
     const f = variant(body);
-    expectOneLine(cli(value(f, ...more)), 'value', f, what);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCommand(value(f, ...more), { out: (s) => out.push(s), err: (s) => err.push(s) });
+    expect(out).toEqual([]);
+    expect(err).toHaveLength(1);
+    expect(err[0]).not.toContain('\n');
+    expect(err[0]!.startsWith(`ssim-grad value: --variant-file: '${f}'`)).toBe(true);
+    expect(err[0]).toMatch(what);
+    expect(code).toBe(2);
   });
 
-  it('a number option without a default that is not given names the option and its flag', () => {
+  // and through the CLI, isolated, for two of them
+  it.each([CASES[0]!, CASES[10]!])('through the CLI: %s', (_, body, what) => {
+    const f = variant(body);
+    expectOneLine(cli(value(f)), 'value', f, what);
+  });
+
+  it('a number option without a default that is not given names the option and its flag', async () => {
     const f = variant(
       "export default { name: 'gained', summary: 's', options: { gain: { kind: 'number', flag: 'my-gain', help: 'the factor on SSIM' } },\n" +
         '  loss: ({ x, y, g, values }) => g.affine(g.ssim(x, y), values.gain.valueOf()) };\n',
@@ -200,11 +217,15 @@ describe('a malformed declaration is exit 2, one line naming the file and the fi
     expect(r.stdout).toBe('');
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toBe("ssim-grad value: gain (--my-gain): the gained variant needs it (the factor on SSIM); it has no default, give --my-gain N");
-    // given, it runs: the value is the factor times SSIM
-    const s = Number(cli(value(f, '--my-gain', '1')).stdout);
-    const twice = Number(cli(value(f, '--my-gain', '2')).stdout);
+    // given, it runs (here, as the child runs it): the value is the factor times SSIM
+    const at = async (gain: string): Promise<number> => {
+      let text = '';
+      expect(await runCommand(value(f, '--my-gain', gain), { out: (s) => (text += s), err: (s) => expect.fail(s) })).toBe(0);
+      return Number(text);
+    };
+    const s = await at('1');
     expect(s).toBeGreaterThan(0.5);
-    expect(twice).toBeCloseTo(2 * s, 12);
+    expect(await at('2')).toBeCloseTo(2 * s, 12);
   });
 });
 
