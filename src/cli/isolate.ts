@@ -42,6 +42,9 @@ export interface ChildConfig {
   readonly stderr: { readonly isTTY: boolean; readonly columns: number };
 }
 
+/** How long a child that said 'done' may take to exit before its process group is killed. */
+const DONE_GRACE_MS = 1000;
+
 /** How long a signalled child may take to clean up before its process group is killed. */
 const SIGNAL_GRACE_MS = 3000;
 
@@ -180,6 +183,7 @@ export async function runIsolated(argv: readonly string[], file: string, timeout
   let timedOut: string | null | undefined;
   let callTimer: NodeJS.Timeout | undefined;
   let progressDrawn = false;
+  let doneTimer: NodeJS.Timeout | undefined;
   const onFrame = (f: Frame): void => {
     switch (f.t) {
       case 'out':
@@ -210,6 +214,8 @@ export async function runIsolated(argv: readonly string[], file: string, timeout
         break;
       case 'done':
         done = f.code;
+        // all it had to say is said: an exit handler of the user's that hangs must not hold us
+        doneTimer = setTimeout(killGroup, DONE_GRACE_MS);
         break;
     }
   };
@@ -268,6 +274,7 @@ export async function runIsolated(argv: readonly string[], file: string, timeout
   await Promise.race([channelEnd, new Promise((r) => setTimeout(r, 1000).unref())]);
   clearTimeout(callTimer);
   clearTimeout(graceTimer);
+  clearTimeout(doneTimer);
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
   process.removeListener('exit', killGroup);

@@ -135,6 +135,14 @@ describe('the variant cannot end the CLI or write to its output', () => {
     }
   });
 
+  it('an exit handler of the variant that loops does not hold the CLI once the command is done', () => {
+    const f = variant(`process.on('exit', () => { for (;;) {} });\nexport default { name: 'stays', summary: 's', ${LOSS} };\n`);
+    const r = cli(value(f, '--json'), 30);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).variant).toBe('stays');
+  });
+
   it('a process the variant starts is stopped when the command ends', () => {
     const pidFile = join(tmp, 'bg.pid');
     const f = variant(
