@@ -38,6 +38,8 @@ export const CHILD_ENV = 'SSIM_GRAD_VARIANT_CHILD';
 /** What the parent hands the child. */
 export interface ChildConfig {
   readonly argv: readonly string[];
+  /** Our pid: the child stops when its parent is no longer this process. */
+  readonly parent: number;
   /** Our stderr, for check's progress bar (drawn only on a terminal). */
   readonly stderr: { readonly isTTY: boolean; readonly columns: number };
 }
@@ -152,10 +154,9 @@ function removeTemporaries(argv: readonly string[], pid: number): void {
 export async function runIsolated(argv: readonly string[], file: string, timeoutS: number, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
   const name = argv[0]!;
   const where = `ssim-grad ${name}: --variant-file: '${file}'`;
-  const config: ChildConfig = { argv, stderr: { isTTY: process.stderr.isTTY === true, columns: process.stderr.columns ?? 0 } };
+  const config: ChildConfig = { argv, parent: process.pid, stderr: { isTTY: process.stderr.isTTY === true, columns: process.stderr.columns ?? 0 } };
   const child = spawn(process.execPath, childCommand(), {
-    // stdin: only to tell the child we are gone (it ends when the pipe does)
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     // its own process group: a timeout stops it and whatever it started
     detached: true,
     env: { ...process.env, [CHILD_ENV]: JSON.stringify(config) },
@@ -164,9 +165,6 @@ export async function runIsolated(argv: readonly string[], file: string, timeout
   const userErr = new Tail(4000);
   child.stdout!.on('data', (c: Buffer) => userOut.add(c));
   child.stderr!.on('data', (c: Buffer) => userErr.add(c));
-  child.stdin!.on('error', () => {
-    // the child is gone; its end says the rest
-  });
   const killGroup = (): void => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
@@ -278,7 +276,6 @@ export async function runIsolated(argv: readonly string[], file: string, timeout
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
   process.removeListener('exit', killGroup);
-  child.stdin!.destroy();
 
   if (done !== undefined && signalled === undefined) {
     for (const f of held) (f.t === 'out' ? io.out : io.err)(f.s);

@@ -5,8 +5,9 @@
  * code, and 'done' with the exit code. Our stdout and stderr are the user's prints (the parent keeps
  * them). Set up before anything of the user's runs: process.exit is told to the parent (a variant
  * that ends the process is an error, not a result), an uncaught error from the user's timers or
- * promises is a crash, and the parent's going away (our stdin ends) stops us and what we started.
+ * promises is a crash, and the parent's going away stops us and what we started.
  */
+import { Worker } from 'node:worker_threads';
 import { oneLine } from './variant-file.js';
 import { openChannel, send, userCall } from './channel.js';
 import { CHILD_ENV, type ChildConfig } from './isolate.js';
@@ -18,6 +19,9 @@ if (config === null) {
   process.exit(3);
 }
 openChannel();
+
+/** How often the watchdog looks for the parent, in ms. */
+const WATCHDOG_MS = 250;
 
 const realExit = process.exit.bind(process);
 let finished = false;
@@ -34,19 +38,11 @@ const onUncaught = (e: unknown): void => {
 process.on('uncaughtException', onUncaught);
 process.on('unhandledRejection', onUncaught);
 
-// the parent holds our stdin open while it waits; its end means nobody wants the result
-process.stdin.on('end', () => {
-  try {
-    process.kill(-process.pid, 'SIGKILL');
-  } catch {
-    realExit(1);
-  }
-});
-process.stdin.on('error', () => {
-  // as its end
-});
-process.stdin.resume();
-(process.stdin as unknown as { unref?: () => void }).unref?.();
+// a watchdog on its own thread: the parent gone (killed, even by SIGKILL), we stop, with what we
+// started, even while the user's code keeps this thread busy
+const WATCHDOG = `const { workerData } = require('node:worker_threads');
+setInterval(() => { if (process.ppid !== workerData.parent) process.kill(-workerData.group, 'SIGKILL'); }, ${WATCHDOG_MS});`;
+new Worker(WATCHDOG, { eval: true, workerData: { parent: config.parent, group: process.pid } }).unref();
 
 const { runCommand } = await import('../cli.js');
 if (config.stderr.isTTY) {

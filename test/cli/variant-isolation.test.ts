@@ -156,8 +156,9 @@ describe('the variant cannot end the CLI or write to its output', () => {
     expect(gone(Number(readFileSync(pidFile, 'utf8')))).toBe(true);
   });
 
-  it('SIGTERM reaches the child: both end, the CLI by SIGTERM', async () => {
-    const marker = join(tmp, 'child.pid');
+  /** Starts the CLI on a variant whose loss loops after writing its process's pid; resolves once it loops. */
+  async function looping(name: string) {
+    const marker = join(tmp, `${name}.pid`);
     const f = variant(
       `import { writeFileSync } from 'node:fs';\nexport default { name: 'w', summary: 's', loss: () => { writeFileSync(${JSON.stringify(marker)}, String(process.pid)); for (;;) {} } };\n`,
     );
@@ -167,12 +168,28 @@ describe('the variant cannot end the CLI or write to its output', () => {
     while (!existsSync(marker) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 50));
     expect(existsSync(marker)).toBe(true);
     await new Promise((r) => setTimeout(r, 100));
-    p.kill('SIGTERM');
-    const limit = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 20_000));
-    expect(await Promise.race([ended, limit])).toBe('SIGTERM');
-    const child = Number(readFileSync(marker, 'utf8'));
+    return { p, ended, child: Number(readFileSync(marker, 'utf8')) };
+  }
+  const within = <T,>(ms: number, p: Promise<T>) => Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms))]);
+  async function until(ms: number, ok: () => boolean): Promise<boolean> {
+    const t0 = Date.now();
+    while (!ok() && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 100));
+    return ok();
+  }
+
+  it('SIGTERM reaches the child: both end, the CLI by SIGTERM', async () => {
+    const { p, ended, child } = await looping('term');
     expect(child).not.toBe(p.pid);
-    expect(gone(child)).toBe(true);
+    p.kill('SIGTERM');
+    expect(await within(20_000, ended)).toBe('SIGTERM');
+    expect(await until(5000, () => gone(child))).toBe(true);
+  });
+
+  it('the CLI killed outright (SIGKILL): the child, busy in the loss, stops too', async () => {
+    const { p, ended, child } = await looping('kill');
+    p.kill('SIGKILL');
+    expect(await within(20_000, ended)).toBe('SIGKILL');
+    expect(await until(10_000, () => gone(child))).toBe(true);
   });
 });
 
