@@ -170,6 +170,15 @@ describe('the variant cannot end the CLI or write to its output', () => {
     await new Promise((r) => setTimeout(r, 100));
     return { p, ended, child: Number(readFileSync(marker, 'utf8')) };
   }
+  /** A failing run must not leave a spinning child behind. */
+  const stop = (pid: number): void => {
+    try {
+      // only our child (a pid may be reused once it is gone)
+      if (!gone(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('variant-child')) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  };
   const within = <T,>(ms: number, p: Promise<T>) => Promise.race([p, new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms))]);
   async function until(ms: number, ok: () => boolean): Promise<boolean> {
     const t0 = Date.now();
@@ -180,16 +189,24 @@ describe('the variant cannot end the CLI or write to its output', () => {
   it('SIGTERM reaches the child: both end, the CLI by SIGTERM', async () => {
     const { p, ended, child } = await looping('term');
     expect(child).not.toBe(p.pid);
-    p.kill('SIGTERM');
-    expect(await within(20_000, ended)).toBe('SIGTERM');
-    expect(await until(5000, () => gone(child))).toBe(true);
+    try {
+      p.kill('SIGTERM');
+      expect(await within(20_000, ended)).toBe('SIGTERM');
+      expect(await until(5000, () => gone(child))).toBe(true);
+    } finally {
+      stop(child);
+    }
   });
 
   it('the CLI killed outright (SIGKILL): the child, busy in the loss, stops too', async () => {
     const { p, ended, child } = await looping('kill');
-    p.kill('SIGKILL');
-    expect(await within(20_000, ended)).toBe('SIGKILL');
-    expect(await until(10_000, () => gone(child))).toBe(true);
+    try {
+      p.kill('SIGKILL');
+      expect(await within(20_000, ended)).toBe('SIGKILL');
+      expect(await until(10_000, () => gone(child))).toBe(true);
+    } finally {
+      stop(child);
+    }
   });
 });
 
