@@ -14,7 +14,11 @@ export function shown(v: unknown): string {
   if (typeof v === 'function') return 'a function';
   if (typeof v === 'bigint') return `${v}n`;
   if (v === null || typeof v !== 'object') return String(v);
-  if (Array.isArray(v)) return `an array of ${v.length}`;
+  try {
+    if (Array.isArray(v)) return `an array of ${v.length}`;
+  } catch {
+    // a revoked Proxy, or one whose length getter throws
+  }
   return 'an object';
 }
 
