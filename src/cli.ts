@@ -9,6 +9,7 @@ import {
   BUILT_IN_VARIANT_FLAGS, declarationSpecs, describeOptions, isPlainVariant, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed,
 } from './cli/args.js';
 import { findVariantFile, loadVariantFile, VARIANT_FILE, type LoadedVariant } from './cli/variant-file.js';
+import { DEFAULT_TIMEOUT_S, runIfVariantFile } from './cli/isolate.js';
 import { evaluateVariant } from './ssim/variants.js';
 import { BUILT_IN_VARIANTS, variantName } from './variants/registry.js';
 import { InputError, type Tensor } from './field/index.js';
@@ -27,12 +28,18 @@ export interface Command {
 }
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
+/** --timeout of the commands whose only user code is a --variant-file's (check and trace have their own, for both). */
+const VARIANT_TIMEOUT_SPEC: OptionSpec = {
+  value: true,
+  help: "seconds one call into a --variant-file's code (its import, loss, validate, an option's check) may run before it is stopped (exit 2)",
+  default: String(DEFAULT_TIMEOUT_S),
+};
 
 const imageCommands: Record<string, Command> = {
   value: {
-    usage: 'ssim-grad value X Y [options] [--variant V | --variant-file FILE] [its options] [--json]',
+    usage: 'ssim-grad value X Y [options] [--variant V | --variant-file FILE [--timeout S]] [its options] [--json]',
     summary: 'print the SSIM of images X and Y (or the variant\'s value)',
-    options: { ...SSIM_OPTION_SPECS, ...VARIANT_OPTION_SPECS, json: JSON_SPEC },
+    options: { ...SSIM_OPTION_SPECS, ...VARIANT_OPTION_SPECS, timeout: VARIANT_TIMEOUT_SPEC, json: JSON_SPEC },
     run(parsed, out) {
       const { x, y, options } = imagesAndOptions(parsed, 'value');
       const o = { ...options, ...variantOptionsFrom(parsed, x) };
@@ -52,13 +59,14 @@ const imageCommands: Record<string, Command> = {
     },
   },
   grad: {
-    usage: 'ssim-grad grad X Y [options] [--variant V | --variant-file FILE] [its options] [--wrt x|y] --out G.npy [--json]',
+    usage: 'ssim-grad grad X Y [options] [--variant V | --variant-file FILE [--timeout S]] [its options] [--wrt x|y] --out G.npy [--json]',
     summary: 'write d SSIM / dX (or dY; or of the variant\'s value) as a float64 .npy with X\'s shape',
     options: {
       ...SSIM_OPTION_SPECS,
       ...VARIANT_OPTION_SPECS,
       wrt: { value: true, help: 'differentiate with respect to x or y', default: 'x' },
       out: { value: true, help: 'the .npy file to write (required)' },
+      timeout: VARIANT_TIMEOUT_SPEC,
       json: JSON_SPEC,
     },
     run(parsed, out) {
@@ -110,11 +118,12 @@ function finite(value: number, o: SsimOptions, images: ReadonlyArray<readonly [T
 
 const deriveCommands: Record<string, Command> = {
   derive: {
-    usage: 'ssim-grad derive [--preset NAME | options] [--variant-file FILE [its options]] [--format latex|md|html] [--out FILE]',
+    usage: 'ssim-grad derive [--preset NAME | options] [--variant-file FILE [its options] [--timeout S]] [--format latex|md|html] [--out FILE]',
     summary: 'print (or write) the derivation of the SSIM gradient (or of your variant\'s) for these options',
     options: {
       ...SSIM_OPTION_SPECS,
       [VARIANT_FILE]: { value: true, help: 'derive your own variant: a .ts, .mts, .js or .mjs module whose default export is a declaration (defineVariant)' },
+      timeout: VARIANT_TIMEOUT_SPEC,
       format: { value: true, help: 'md (GitHub-renderable, $$ blocks), html (one self-contained page, KaTeX rendered), or latex', default: 'md' },
       out: { value: true, help: 'write to this file instead of standard output' },
     },
@@ -151,7 +160,8 @@ const deriveCommands: Record<string, Command> = {
   },
 };
 
-const commands: Record<string, Command> = { ...imageCommands, ...deriveCommands, ...checkCommands, ...emitCommands };
+/** Every command, by name. */
+export const commands: Record<string, Command> = { ...imageCommands, ...deriveCommands, ...checkCommands, ...emitCommands };
 
 function usage(): string {
   const lines = [
@@ -194,10 +204,21 @@ function withDeclaration(specs: Readonly<Record<string, OptionSpec>>, v: LoadedV
   return { ...specs, ...own };
 }
 
-/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+/**
+ * Runs the CLI with `argv` (without node and script) and returns the exit code. A command given
+ * --variant-file runs in a child process (src/cli/isolate.ts): the user's code never runs in ours.
+ */
 export async function main(argv: readonly string[], io: { out?: (s: string) => void; err?: (s: string) => void } = {}): Promise<number> {
   const out = io.out ?? ((s: string) => process.stdout.write(`${s}\n`));
   const err = io.err ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const isolated = await runIfVariantFile(argv, { out, err });
+  if (isolated !== undefined) return isolated;
+  return runCommand(argv, { out, err });
+}
+
+/** Runs the CLI command in this process (a --variant-file command's child calls it), returning the exit code. */
+export async function runCommand(argv: readonly string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  const { out, err } = io;
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     out(usage());

@@ -47,4 +47,20 @@ describe('from the compiled build', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr.trim()).toMatch(/^ssim-grad check: \S*quits\.mjs: the candidate exited with code 0 before returning a gradient/);
   });
+
+  it('a --variant-file runs in its child from the build: its prints kept out of --json, a loop in its loss stopped by --timeout', () => {
+    const chatty = join(PKG, 'chatty.mjs');
+    writeFileSync(chatty, "console.log('hi'); export default { name: 'chatty', summary: 's', loss: ({ x, y, g }) => { console.log('loss'); return g.ssim(x, y); } };\n");
+    const r = built(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', chatty, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(JSON.parse(r.stdout).variant).toBe('chatty');
+    const spins = join(PKG, 'spins.mjs');
+    writeFileSync(spins, "export default { name: 'spins', summary: 's', loss: () => { for (;;) {} } };\n");
+    const s = built(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', spins, '--timeout', '1']);
+    expect(s.stdout).toBe('');
+    expect(s.status).toBe(2);
+    expect(s.stderr.trim()).toMatch(/^ssim-grad value: --variant-file: '\S*spins\.mjs': its loss ran past --timeout 1 s and was stopped/);
+  });
 });

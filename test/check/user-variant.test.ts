@@ -118,3 +118,29 @@ describe('a user variant and the subsample', () => {
     expect(planSubsample(big, cfg, 'ms-ssim')).toBeNull();
   });
 });
+
+describe('a user variant in the library', () => {
+  it('runs in this process (isolation is the CLI\'s, for --variant-file): its loss is called here, once per evaluation', () => {
+    const pids: number[] = [];
+    const here = defineVariant({ name: 'here', summary: 'SSIM, noting where its loss runs', loss: ({ x, y, g }) => (pids.push(process.pid), g.ssim(x, y)) });
+    const r = evaluateVariant(X, Y, { variant: here });
+    expect(pids).toEqual([process.pid]);
+    expect(r.value).toBeCloseTo(r.ssim, 12);
+  });
+
+  it('defineVariant refuses a malformed declaration with a TypeError naming the field', () => {
+    const loss: typeof luma.loss = ({ x, y, g }) => g.ssim(x, y);
+    const bad = (d: Record<string, unknown>) => () => defineVariant({ name: 'b', summary: 's', loss, ...d } as never);
+    expect(bad({ options: { gain: { kind: 'number', default: 'abc', help: 'h' } } })).toThrow(new TypeError(`variant 'b': options.gain.default must be a finite number, got "abc"`));
+    expect(bad({ options: { gain: { kind: 'weird', help: 'h' } } })).toThrow(/^variant 'b': options\.gain\.kind must be 'number', 'numbers' or 'field', got "weird"$/);
+    expect(bad({ options: [] })).toThrow(/^variant 'b': options must be an object/);
+    expect(bad({ options: { w: { kind: 'numbers', default: [], help: 'h' } } })).toThrow(/options\.w\.default must be a non-empty array of finite numbers/);
+    expect(bad({ options: { m: { kind: 'field', default: 1, help: 'h' } } })).toThrow(/options\.m\.default must be absent/);
+    expect(bad({ validate: 'no' })).toThrow(/^variant 'b': validate must be a function/);
+    expect(bad({ tiles: 'yes' })).toThrow(/^variant 'b': tiles must be true or false/);
+    expect(bad({ doc: [{ h2: 3 }] })).toThrow(/^variant 'b': doc\[0\]\.h2 must be a string, got 3$/);
+    expect(bad({ loss: 42 })).toThrow(/^variant 'b': loss must be a function/);
+    // the built-ins and the ones above pass, as they are
+    expect(defineVariant(masked)).toBe(masked);
+  });
+});
