@@ -35,6 +35,11 @@ export function checkTensor(t: unknown, what: string): asserts t is Tensor {
   if (!Array.isArray(shape)) throw new InputError(`${what}: shape is ${kindOf(shape)}, expected an array such as [H, W]`);
   const numeric = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView) && !(data instanceof BigInt64Array) && !(data instanceof BigUint64Array));
   if (!numeric) throw new InputError(`${what}: data is ${kindOf(data)}, expected a Float64Array, a Float32Array or an array of numbers`);
+  if (Array.isArray(data)) {
+    // an array may hold anything: a string would read as NaN further on
+    const i = data.findIndex((v) => typeof v !== 'number');
+    if (i >= 0) throw new InputError(`${what}: value at flat index ${i} is ${typeof data[i] === 'string' ? `'${String(data[i]).slice(0, 20)}' (a string)` : kindOf(data[i])}, expected a finite number`);
+  }
 }
 
 /** The NCHW shape of an HW, CHW or NCHW tensor; `what` names the argument in errors. */
