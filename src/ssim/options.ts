@@ -203,7 +203,7 @@ const OPTION_RULES: { readonly [K in keyof Required<SsimOptions>]: OptionRule } 
   skipShortAxes: booleanRule,
   downsample: {
     ok: (v) => v === 'auto' || (isNumber(v) && Number.isInteger(v) && v >= 1 && v <= MAX_DOWNSAMPLE),
-    expected: `'auto' or an integer from 1 to ${MAX_DOWNSAMPLE}`,
+    expected: `'auto' or an integer >= 1, at most ${MAX_DOWNSAMPLE}`,
     type: 'number or string',
   },
   reduction: oneOfRule(['mean', 'sum']),

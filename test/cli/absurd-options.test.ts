@@ -30,7 +30,7 @@ describe('absurd options: exit 2, one line naming the flag, in seconds', () => {
     ['--truncate 1e12', ['value', x, y, '--truncate', '1e12'], /^ssim-grad value: truncate \(--truncate\): .*3\.00e\+12 taps, expected at most 255/],
     ['derive --gaussian --sigma 1e9 --truncate 4', ['derive', '--gaussian', '--sigma', '1e9', '--truncate', '4'], /^ssim-grad derive: sigma and truncate \(--sigma, --truncate\)/],
     ['trace --truncate 1e12', ['trace', x, y, '--pixel', '0,0,0', '--truncate', '1e12'], /^ssim-grad trace: truncate \(--truncate\)/],
-    ['--downsample 1e12', ['value', x, y, '--downsample', '1e12'], /^ssim-grad value: downsample \(--downsample\): got 1000000000000, expected 'auto' or an integer from 1 to 65536$/],
+    ['--downsample 1e12', ['value', x, y, '--downsample', '1e12'], /^ssim-grad value: downsample \(--downsample\): got 1000000000000, expected 'auto' or an integer >= 1, at most 65536$/],
     ['--k1 1e100 --k2 1e100', ['value', x, y, '--k1', '1e100', '--k2', '1e100'], /^ssim-grad value: k1 \(--k1\): got 1e\+100, .*overflow float64/],
     ['--data-range 1e300', ['grad', x, y, '--data-range', '1e300', '--out', '/nonexistent/g.npy'], /^ssim-grad grad: dataRange \(--data-range\): the data range L \(--data-range\) reaches 1\.00e\+300 in magnitude/],
     ['derive --crop 1e9', ['derive', '--crop', '1000000000'], /^ssim-grad derive: crop \(--crop\): got 1000000000, expected at most 51 for a derivation/],
