@@ -3,8 +3,12 @@
  * line naming the flag, before anything is allocated from it (a window of 1e9 taps, a derivation
  * with 10^8 terms, a formula of 5000 terms).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
+import { formatNpy } from '../../src/io/index.js';
 import { EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 
 async function run(args: string[]): Promise<{ status: number; stdout: string; stderr: string; ms: number }> {
@@ -71,5 +75,29 @@ describe('absurd options: exit 2, one line naming the flag, in seconds', () => {
     const fits = await run(['check-formula', sum(400), '--wrt', 'mu_x']);
     expect([0, 1]).toContain(fits.status);
     expect(fits.ms).toBeLessThan(10000);
+  });
+});
+
+describe("the library's refusal of a result that is not finite names the CLI's files", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-absurd-'));
+  const npy = (name: string, fill: (i: number) => number): string => {
+    const p = join(dir, name);
+    writeFileSync(p, formatNpy({ shape: [16, 16], data: Float64Array.from({ length: 256 }, (_, i) => fill(i)) }));
+    return p;
+  };
+  // values near 1e80: SSIM's products of four pass float64's 1.8e308; the largest, 3e80, is named
+  const plain = npy('plain.npy', (i) => 1e80 * (0.5 + 0.4 * Math.sin(0.37 * i)));
+  const huge = npy('huge.npy', (i) => (i === 37 ? 3e80 : 1e80 * (0.5 + 0.4 * Math.cos(0.21 * i))));
+
+  it.each([
+    ['value', ['value', plain, huge]],
+    ['grad --wrt x', ['grad', plain, huge, '--out', join(dir, 'gx.npy')]],
+    ['grad --wrt y (computed as d/dx with the images swapped)', ['grad', plain, huge, '--wrt', 'y', '--out', join(dir, 'gy.npy')]],
+    ['grad --wrt y, the huge value in X', ['grad', huge, plain, '--wrt', 'y', '--out', join(dir, 'gy2.npy')]],
+  ])('%s', async (_, args) => {
+    const r = await run(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/huge\.npy \(value at flat index 37\) reaches 3\.00e\+80 in magnitude/);
   });
 });

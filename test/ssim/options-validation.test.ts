@@ -172,6 +172,8 @@ describe('a result that would not be finite is an InputError naming the cause', 
   it('k1 = k2 = 1e100: refused before any work, naming k1 and its value', () => {
     expect(inputError(() => ssim(X, Y, { k1: 1e100, k2: 1e100 })).message).toMatch(/^k1 \(--k1\): got 1e\+100, and with L = 1 the constant k1 L = 1\.00e\+100 makes SSIM's products .* overflow float64/);
     expect(inputError(() => ssim(X, Y, { k2: 1e100 })).message).toMatch(/^k2 \(--k2\): got 1e\+100/);
+    // k alone is moderate, k L is not: the product is what overflows
+    expect(inputError(() => ssim(X, Y, { k1: 1e30, dataRange: 1e50 })).message).toMatch(/^k1 \(--k1\): got 1e\+30, and with L = 1e\+50 the constant k1 L = 1\.00e\+80/);
     expect(inputError(() => ssim(X, Y, { dataRange: 1e100 })).message).toMatch(/^dataRange \(--data-range\): the data range L \(--data-range\) reaches 1\.00e\+100 in magnitude/);
   });
 
