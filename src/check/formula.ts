@@ -21,7 +21,7 @@ import type { MathNode } from 'mathjs';
 import { diff, evaluate, ExprParseError, fromMathjs, parseMathjs, toInfix, topoSort, variable, variablesOf, type Node } from '../expr/index.js';
 import { rules } from '../expr/ops.js';
 import { InputError } from '../field/index.js';
-import { pointwiseSsim } from '../ssim/index.js';
+import { MAX_WINDOW_SIZE, pointwiseSsim } from '../ssim/index.js';
 import { centralSsim } from './central.js';
 
 const RAW = ['mu_x', 'mu_y', 'm_xx', 'm_yy', 'm_xy'] as const;
@@ -142,6 +142,9 @@ function environment(p: Point, c_n: number, params: 'raw' | 'central'): Record<s
  */
 export const MAX_FORMULA_LENGTH = 4000;
 
+/** The most random points a check takes (about a second per 10000). */
+export const MAX_FORMULA_RUNS = 100_000;
+
 /** The deepest nesting of a claim's parse tree (a sum of n terms nests n deep): the converter recurses this deep. */
 export const MAX_FORMULA_DEPTH = 500;
 
@@ -183,6 +186,13 @@ function boundedTree(expression: string): MathNode {
 
 /** Checks `expression` as d S / d `wrt`. Bad input (syntax, unknown names, a bad --wrt) throws InputError. */
 export function checkFormula(expression: string, wrt: string, options: FormulaOptions = {}): FormulaResult {
+  const { runs: givenRuns, sampleCovarianceNP: NP } = options;
+  if (givenRuns !== undefined && !(Number.isInteger(givenRuns) && givenRuns >= 1 && givenRuns <= MAX_FORMULA_RUNS)) {
+    throw new InputError(`--runs: got ${String(givenRuns)}, expected an integer from 1 to ${MAX_FORMULA_RUNS}`);
+  }
+  if (NP !== undefined && !(Number.isInteger(NP) && NP >= 2 && NP <= MAX_WINDOW_SIZE ** 2)) {
+    throw new InputError(`--size: NP = size^2 = ${String(NP)}, expected a window of 2 to ${MAX_WINDOW_SIZE} (NP from 4 to ${MAX_WINDOW_SIZE ** 2})`);
+  }
   let claim: Node;
   try {
     claim = fromMathjs(boundedTree(expression));

@@ -41,6 +41,8 @@ describe('absurd options: exit 2, one line naming the flag, in seconds', () => {
     ['check-formula with a huge power is a verdict, not an internal error', ['check-formula', 'mu_x^1e308', '--wrt', 'mu_x'], /^$/],
     ['check-formula with a 5000-term sum', ['check-formula', sum(5000), '--wrt', 'mu_x'], /^ssim-grad check-formula: EXPR: 3\d{4} characters, expected at most 4000/],
     ['check-formula nested 600 deep', ['check-formula', `C1 + ${'-'.repeat(600)}mu_x`, '--wrt', 'mu_x'], /^ssim-grad check-formula: EXPR: nested 500\+ levels deep/],
+    ['check-formula --runs 1e12', ['check-formula', 'mu_x', '--wrt', 'mu_x', '--runs', '1e12'], /^ssim-grad check-formula: --runs: got 1000000000000, expected an integer from 1 to 100000$/],
+    ['check-formula --sample-covariance --size 1e200', ['check-formula', 'mu_x', '--wrt', 'mu_x', '--sample-covariance', '--size', '1e200'], /^ssim-grad check-formula: --size: NP = size\^2 = Infinity, expected a window of 2 to 255/],
     ['check-formula with brackets 300 deep', ['check-formula', `${'('.repeat(300)}mu_x${')'.repeat(300)}`, '--wrt', 'mu_x'], /^ssim-grad check-formula: EXPR: brackets nested 300 deep, expected at most 100$/],
   ])('%s', async (_, args, message) => {
     const r = await run(args);
