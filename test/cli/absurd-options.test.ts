@@ -27,6 +27,8 @@ describe('absurd options: exit 2, one line naming the flag, in seconds', () => {
   it.each<[string, string[], RegExp]>([
     ['a window of 1e9 taps', ['value', x, y, '--size', '999999999'], /^ssim-grad value: size \(--size\): got 999999999, expected an odd integer from 1 to 255$/],
     ['grad, the same', ['grad', x, y, '--size', '999999999', '--out', '/nonexistent/g.npy'], /^ssim-grad grad: size \(--size\): got 999999999/],
+    ['check, the same', ['check', x, x, y, '--size', '999999999'], /^ssim-grad check: size \(--size\): got 999999999/],
+    ['emit cpp, the same', ['emit', 'cpp', '--size', '999999999', '--out', '/nonexistent/cpp'], /^ssim-grad emit: size \(--size\): got 999999999/],
     ['derive --size 10001', ['derive', '--size', '10001'], /^ssim-grad derive: size \(--size\): got 10001, expected an odd integer from 1 to 255$/],
     ['derive --size 101 (its window sums have size^2 terms)', ['derive', '--size', '101'], /^ssim-grad derive: size \(--size\): a window of 101 taps, expected at most 51 for a derivation/],
     ['--gaussian --sigma 1e9 under skimage', ['value', x, y, '--preset', 'skimage', '--gaussian', '--sigma', '1e9', '--data-range', '1'], /^ssim-grad value: sigma \(--sigma\): .* 7\.00e\+9 taps, expected at most 255/],
