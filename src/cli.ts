@@ -14,7 +14,8 @@ import { evaluateVariant } from './ssim/variants.js';
 import { BUILT_IN_VARIANTS, variantName } from './variants/registry.js';
 import { InputError, type Tensor } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
-import { imagesAndOptions, overflowMessage } from './cli/images.js';
+import { imagesAndOptions } from './cli/images.js';
+import { NonFiniteError, nonFiniteCause } from './ssim/finite.js';
 import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, ssimGradFast, ssim, type SsimOptions } from './ssim/index.js';
 
 /** One CLI command: its usage line, options, and how it runs (returning the exit code). */
@@ -81,7 +82,7 @@ const imageCommands: Record<string, Command> = {
       let result: { ssim: number; value: number; g: Float64Array | Float32Array };
       if (isPlainVariant(o)) {
         // one gradient only: S is symmetric in x and y, so d/dy S(x, y) is d/dx S(y, x)
-        const r = wrt === 'x' ? ssimGradFast(x, y, o, resolveOptions(o).precision, 'x') : ssimGradFast(y, x, o, resolveOptions(o).precision, 'x');
+        const r = wrt === 'x' ? ssimGradFast(x, y, o, resolveOptions(o).precision, 'x') : swapNames(() => ssimGradFast(y, x, o, resolveOptions(o).precision, 'x'));
         result = { ssim: r.ssim, value: r.ssim, g: r.gradX.data };
       } else {
         if (o.precision !== undefined) throw new InputError(`--precision: the ${variantName(o.variant)} variant runs in float64 only`);
@@ -108,8 +109,17 @@ const imageCommands: Record<string, Command> = {
  * values (or a data range) so large that SSIM's arithmetic overflows.
  */
 function hint(o: SsimOptions, images: ReadonlyArray<readonly [Tensor, string]>): string {
-  if (o.k1 === 0 || o.k2 === 0) return 'with --k1 0 or --k2 0 a flat window gives 0/0; use k1, k2 > 0';
-  return overflowMessage(images, resolveOptions(o).dataRange, 'float64') ?? 'check the options against the data';
+  return nonFiniteCause(resolveOptions(o), images);
+}
+
+/** d/dy taken as d/dx with the images swapped: a NonFiniteError's names swapped back (and its d ssim/dx is d ssim/dy). */
+function swapNames<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof NonFiniteError) throw new NonFiniteError((n) => e.describe([n[1], n[0]]).replace('d ssim/dx', 'd ssim/dy'));
+    throw e;
+  }
 }
 
 function finite(value: number, o: SsimOptions, images: ReadonlyArray<readonly [Tensor, string]>): void {
@@ -229,6 +239,7 @@ export async function runCommand(argv: readonly string[], io: { out: (s: string)
     err(`ssim-grad: unknown command '${name}', expected one of ${Object.keys(commands).join(', ')} (see ssim-grad --help)`);
     return 2;
   }
+  let parsed: Parsed | undefined;
   try {
     // two phases: --variant-file first, whose declaration adds its own flags; then the arguments
     const path = command.options[VARIANT_FILE] !== undefined ? findVariantFile(rest) : undefined;
@@ -241,12 +252,14 @@ export async function runCommand(argv: readonly string[], io: { out: (s: string)
       out(`${command.usage}\n  ${command.summary}\n${command.details !== undefined ? `\n${command.details}\n` : ''}\nOptions:\n${describeOptions(specs)}`);
       return 0;
     }
-    const parsed = parseArgs(rest, specs, name);
+    parsed = parseArgs(rest, specs, name);
     if (variantFile !== undefined) parsed.variantFile = variantFile;
     return await command.run(parsed, out);
   } catch (e) {
     if (e instanceof InputError) {
-      err(`ssim-grad ${name}: ${e.message}`);
+      // a result that is not finite: its cause told by the files' names, not the library's x and y
+      const names = parsed?.found?.imageNames;
+      err(`ssim-grad ${name}: ${e instanceof NonFiniteError && names !== undefined ? e.describe(names) : e.message}`);
       return 2;
     }
     err(`ssim-grad ${name}: internal error: ${(e as Error).message ?? String(e)}`);

@@ -4,7 +4,7 @@
  */
 import { shape4, type Shape4, type Tensor } from '../field/index.js';
 import { evaluateSsim, evaluateVariant, ssimGradFast, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
-import { downsampleFactor, resolveOptions } from '../ssim/options.js';
+import { downsampleFactor, resolveOptions, validateOptions } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
 import { applicableMistakes, distinctMistakes, mistakesFor, type KnownMistake, type MistakeContext } from './mistakes.js';
@@ -162,6 +162,7 @@ export function bandOf(config: SsimConfig, inputShape: Shape4): number {
 
 /** Checks a candidate gradient against the exact one. */
 export function checkGradient(input: CheckInput): CheckResult {
+  validateOptions(input.options); // before anything reads them: wrong types and unknown keys named
   // null: plain SSIM (the report has no `variant`, the floor comes from its generated float32 kernels)
   const variant = isPlain(input.options) ? null : declarationOf(input.options);
   const options: SsimOptions = variant === null ? input.options : plainOptions(input.options);

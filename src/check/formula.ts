@@ -17,10 +17,11 @@
  * m_xx for var_x / c_n + mu_x^2, and so on, evaluated consistently at each point.
  */
 import fc from 'fast-check';
-import { diff, evaluate, ExprParseError, fromMathjs, toInfix, topoSort, variable, variablesOf, type Node } from '../expr/index.js';
+import type { MathNode } from 'mathjs';
+import { diff, evaluate, ExprParseError, fromMathjs, parseMathjs, toInfix, topoSort, variable, variablesOf, type Node } from '../expr/index.js';
 import { rules } from '../expr/ops.js';
 import { InputError } from '../field/index.js';
-import { pointwiseSsim } from '../ssim/index.js';
+import { MAX_WINDOW_SIZE, pointwiseSsim } from '../ssim/index.js';
 import { centralSsim } from './central.js';
 
 const RAW = ['mu_x', 'mu_y', 'm_xx', 'm_yy', 'm_xy'] as const;
@@ -134,11 +135,67 @@ function environment(p: Point, c_n: number, params: 'raw' | 'central'): Record<s
   };
 }
 
+/**
+ * The largest claim, in characters: several times the longest symbolic partial of S written out
+ * (d S / d mu_x over the raw moments prints in about 570), and small enough that checking it at
+ * a thousand points takes well under a second.
+ */
+export const MAX_FORMULA_LENGTH = 4000;
+
+/** The most random points a check takes (about a second per 10000). */
+export const MAX_FORMULA_RUNS = 100_000;
+
+/** The deepest nesting of a claim's parse tree (a sum of n terms nests n deep): the converter recurses this deep. */
+export const MAX_FORMULA_DEPTH = 500;
+
+/** Brackets nested deeper than this make mathjs's parser itself recurse out of stack (about 500 do). */
+const MAX_BRACKET_DEPTH = 100;
+
+/**
+ * The claim parsed by mathjs, refused with a message naming EXPR when it is too long or nested too
+ * deep to convert and check in bounded time and stack.
+ */
+function boundedTree(expression: string): MathNode {
+  if (typeof expression !== 'string') throw new InputError(`EXPR: got ${String(expression)} (a ${typeof expression}), expected a formula as a string`);
+  if (expression.length > MAX_FORMULA_LENGTH) {
+    throw new InputError(`EXPR: ${expression.length} characters, expected at most ${MAX_FORMULA_LENGTH} (a partial of S written out is a few hundred; name repeated parts with A1, B1, A2, B2, l, cs, S)`);
+  }
+  let depth = 0;
+  let deepest = 0;
+  for (const ch of expression) {
+    if (ch === '(' || ch === '[' || ch === '{') deepest = Math.max(deepest, ++depth);
+    else if (ch === ')' || ch === ']' || ch === '}') depth--;
+  }
+  if (deepest > MAX_BRACKET_DEPTH) throw new InputError(`EXPR: brackets nested ${deepest} deep, expected at most ${MAX_BRACKET_DEPTH}`);
+  let tree: MathNode;
+  try {
+    tree = parseMathjs(expression);
+  } catch (e) {
+    if (e instanceof ExprParseError) throw new InputError(`EXPR: ${e.message}`);
+    throw e;
+  }
+  // the tree's depth without recursion: the converter that follows recurses once per level
+  const stack: Array<[MathNode, number]> = [[tree, 1]];
+  while (stack.length > 0) {
+    const [n, d] = stack.pop()!;
+    if (d > MAX_FORMULA_DEPTH) throw new InputError(`EXPR: nested ${MAX_FORMULA_DEPTH}+ levels deep (a sum or product of that many terms, or a chain of operators), expected at most ${MAX_FORMULA_DEPTH}`);
+    n.forEach((child) => stack.push([child, d + 1]));
+  }
+  return tree;
+}
+
 /** Checks `expression` as d S / d `wrt`. Bad input (syntax, unknown names, a bad --wrt) throws InputError. */
 export function checkFormula(expression: string, wrt: string, options: FormulaOptions = {}): FormulaResult {
+  const { runs: givenRuns, sampleCovarianceNP: NP } = options;
+  if (givenRuns !== undefined && !(Number.isInteger(givenRuns) && givenRuns >= 1 && givenRuns <= MAX_FORMULA_RUNS)) {
+    throw new InputError(`--runs: got ${String(givenRuns)}, expected an integer from 1 to ${MAX_FORMULA_RUNS}`);
+  }
+  if (NP !== undefined && !(Number.isInteger(NP) && NP >= 2 && NP <= MAX_WINDOW_SIZE ** 2)) {
+    throw new InputError(`--size: NP = size^2 = ${String(NP)}, expected a window of 2 to ${MAX_WINDOW_SIZE} (NP from 4 to ${MAX_WINDOW_SIZE ** 2})`);
+  }
   let claim: Node;
   try {
-    claim = fromMathjs(expression);
+    claim = fromMathjs(boundedTree(expression));
   } catch (e) {
     if (e instanceof ExprParseError) throw new InputError(`EXPR: ${e.message}`);
     throw e;

@@ -17,6 +17,7 @@
  * d value/d node times the node's partial at p, the node the map that hands it over.
  */
 import { InputError, shape4 } from '../field/index.js';
+import { validateOptions } from '../ssim/options.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { topoOrder } from '../graph/node.js';
 import { checkGradient } from './diagnose.js';
@@ -80,6 +81,7 @@ export interface VariantTraceResult {
 export function traceVariantPixel(input: TraceInput): VariantTraceResult {
   const { x, y, wrt, pixel } = input;
   const options = input.options;
+  validateOptions(options); // before anything reads them: wrong types and unknown keys named
   if (isPlain(options)) throw new Error('traceVariantPixel: plain SSIM goes through tracePixel');
   const plain = plainOptions(options);
   const [N, C, H, W] = shape4(x, 'x');

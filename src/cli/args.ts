@@ -27,6 +27,11 @@ export interface Parsed {
   switches: Set<string>;
   /** The user's variant named by --variant-file, loaded before the arguments were parsed (its flags are among the specs). */
   variantFile?: LoadedVariant;
+  /**
+   * What the command found as it ran, shared by copies of the parse (`{ ...parsed }`): the files X
+   * and Y once read, the names a NonFiniteError's message is given (src/ssim/finite.ts).
+   */
+  found?: { imageNames?: readonly [string, string] };
 }
 
 export function parseArgs(argv: readonly string[], specs: Readonly<Record<string, OptionSpec>>, command: string): Parsed {
@@ -56,7 +61,7 @@ export function parseArgs(argv: readonly string[], specs: Readonly<Record<string
     if (before !== undefined) throw new InputError(`--${name}: given twice ('${before}' and '${v}'), expected at most once`);
     values.set(name, v);
   }
-  return { raw: argv, positionals, values, switches };
+  return { raw: argv, positionals, values, switches, found: {} };
 }
 
 /** The SSIM options every image command takes. */

@@ -130,7 +130,10 @@ export function ssimGraph(
   rand: () => number = lcg(0x9a7),
 ): { doc: GraphDoc; x: FieldNode; y: FieldNode; grads: () => { x: Float64Array; y: Float64Array }; sample: NonNullable<DerivationDoc['sample']> } {
   const c = resolveOptions({ ...options, downsample: 1 });
-  const n = c.taps.length + 5;
+  checkDerivable(c, options as Readonly<Record<string, unknown>>);
+  // large enough that the crop leaves some of the map (checkDerivable bounds the crop)
+  const k = c.taps.length;
+  const n = Math.max(k + 5, c.padding === 'valid' ? 2 * c.crop + k : 2 * c.crop + 1);
   const shape = [1, 1, n, n + 1];
   const x = randomImage(rand, shape, c.dataRange);
   const y = randomImage(rand, shape, c.dataRange);
@@ -158,9 +161,26 @@ export function ssimGradientLatex(): string {
   return `\\frac{\\partial L}{\\partial x} = ${sg.doc.tex(sg.doc.adjointTerm(sg.x))}`;
 }
 
+/**
+ * The largest window a derivation document is written for: its explicit window sums (the twins
+ * of the moments and of W^T) have size^2 terms, so the document grows with the square of the
+ * size (about 0.6 MB of HTML at 11, 1 MB at 51, 6 MB at 255).
+ */
+export const MAX_DERIVE_WINDOW = 51;
+
+/** Refuses a window too large to derive, naming the option that made it (size, or sigma and truncate). */
+export function checkDerivable(c: SsimConfig, options: Readonly<Record<string, unknown>>): void {
+  if (c.crop > MAX_DERIVE_WINDOW) throw new InputError(`crop (--crop): got ${c.crop}, expected at most ${MAX_DERIVE_WINDOW} for a derivation (its sample images grow with the crop)`);
+  const k = Math.max(c.size, c.taps.length);
+  if (k <= MAX_DERIVE_WINDOW) return;
+  const by = options['size'] !== undefined ? 'size (--size)' : options['truncate'] !== undefined ? 'truncate (--truncate)' : options['sigma'] !== undefined ? 'sigma (--sigma)' : 'size (--size)';
+  throw new InputError(`${by}: a window of ${k} taps, expected at most ${MAX_DERIVE_WINDOW} for a derivation (its window sums have size^2 terms; value, grad and check take up to 255)`);
+}
+
 /** Builds the derivation of SSIM's gradient under `options`. */
 export function buildDerivation(name: string, title: string, options: SsimOptions): DerivationDoc {
   const c = resolveOptions(options);
+  checkDerivable(c, options as Readonly<Record<string, unknown>>);
   const p = pointwiseSsim();
   const named = new Map(p.named.map(([n, node]) => [n, node]));
   const nodeTex = new Map<number, string>(p.named.map(([n, node]) => [node.id, NAMED_TEX[n]!]));

@@ -17,7 +17,7 @@ import { variantGraph, type VariantGraph } from '../variants/evaluate.js';
 import type { DocBlock, VariantDeclaration } from '../variants/types.js';
 import { blockTex, GraphDoc, NAMED_TEX, namedIntermediates, sampleRun, withFunctions, type GraphEquation, type SampleRun } from './graph-doc.js';
 import type { DerivationDoc } from './model.js';
-import { lcg, Writer } from './build.js';
+import { checkDerivable, lcg, Writer } from './build.js';
 
 export interface DeriveVariantOptions {
   /** SSIM options and the variant's own options (as the library takes them: `{ preset, lambda, ... }`). */
@@ -38,6 +38,7 @@ function sampleGraph(decl: VariantDeclaration, options: Readonly<Record<string, 
   // the data range the sample images span: the SSIM options, without the variant's own
   const own = decl.options ?? {};
   const config = resolveOptions(Object.fromEntries(Object.entries(options).filter(([k]) => !(k in own) && k !== 'variant')) as SsimOptions);
+  checkDerivable(config, options);
   const L = config.dataRange;
   let last: unknown;
   for (const side of [14, 24, 40, 72, 170]) for (const channels of [2, 3, 1]) {

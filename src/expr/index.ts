@@ -8,4 +8,4 @@ export type { Operand } from './build.js';
 export { evaluate, evaluateMany, evaluateVec, type Env } from './eval.js';
 export { diff, grad, jacobian, vjp } from './grad.js';
 export { toInfix } from './print.js';
-export { ExprParseError, fromMathjs, mathjsScope, toMathjs } from './mathjs.js';
+export { ExprParseError, fromMathjs, mathjsScope, parseMathjs, toMathjs } from './mathjs.js';

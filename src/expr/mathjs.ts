@@ -51,6 +51,25 @@ function constantExponent(e: Node, where: string): Rational | number {
   return e.rat ?? e.value;
 }
 
+/**
+ * base ^ e: exact (rational) for a constant exponent of moderate size; powv for an expression,
+ * and for a constant too large or small to be a rational of moderate size (x^1e308 is a number,
+ * perhaps Infinity, not an error). `constantOnly`: pow(a, b) takes constant exponents only.
+ */
+function power(base: Node, e: Node, source: string, constantOnly = false): Node {
+  if (e.op === 'const') return e.rat !== undefined ? pow(base, e.rat) : powv(base, e);
+  return constantOnly ? pow(base, constantExponent(e, source)) : powv(base, e);
+}
+
+/** mathjs's parser, for a caller that looks at the tree (its size) before converting it. */
+export function parseMathjs(expr: string): MathNode {
+  try {
+    return parse(expr);
+  } catch (e) {
+    throw new ExprParseError(`cannot parse '${expr}': ${(e as Error).message}`);
+  }
+}
+
 function convert(m: AnyMathNode, source: string): Node {
   const go = (a: AnyMathNode): Node => convert(a, source);
   switch (m.type) {
@@ -79,8 +98,7 @@ function convert(m: AnyMathNode, source: string): Node {
         case 'unaryPlus':
           return args[0]!;
         case 'pow':
-          // a constant exponent is exact (rational); an expression exponent is powv
-          return args[1]!.op === 'const' ? pow(args[0]!, constantExponent(args[1]!, source)) : powv(args[0]!, args[1]!);
+          return power(args[0]!, args[1]!, source);
         default:
           throw new ExprParseError(`unsupported operator '${m.op}' in '${source}'`);
       }
@@ -90,7 +108,7 @@ function convert(m: AnyMathNode, source: string): Node {
       const args = (m.args ?? []).map(go);
       if (name in unary && args.length === 1) return unary[name]!(args[0]!);
       if (name === 'log' && args.length === 2) return div(log(args[0]!), log(args[1]!));
-      if (name === 'pow' && args.length === 2) return pow(args[0]!, constantExponent(args[1]!, source));
+      if (name === 'pow' && args.length === 2) return power(args[0]!, args[1]!, source, true);
       if ((name === 'max' || name === 'min') && args.length >= 2) {
         const f = name === 'max' ? max : min;
         return args.slice(1).reduce((acc, a) => f(acc, a), args[0]!);

@@ -22,8 +22,29 @@ export class InputError extends Error {
 
 export const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
+const kindOf = (v: unknown): string =>
+  v === null ? 'null' : v === undefined ? 'undefined' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? (ArrayBuffer.isView(v) ? v.constructor.name : 'an object') : `${String(v).slice(0, 20)} (a ${typeof v})`;
+
+/**
+ * That `t` is a tensor as the library takes it, { shape, data }: shape an array, data a typed
+ * array of numbers (not BigInt) or an array; what else arrives from JavaScript is named by argument.
+ */
+export function checkTensor(t: unknown, what: string): asserts t is Tensor {
+  if (t === null || typeof t !== 'object') throw new InputError(`${what}: got ${kindOf(t)}, expected a tensor { shape, data }`);
+  const { shape, data } = t as { shape?: unknown; data?: unknown };
+  if (!Array.isArray(shape)) throw new InputError(`${what}: shape is ${kindOf(shape)}, expected an array such as [H, W]`);
+  const numeric = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView) && !(data instanceof BigInt64Array) && !(data instanceof BigUint64Array));
+  if (!numeric) throw new InputError(`${what}: data is ${kindOf(data)}, expected a Float64Array, a Float32Array or an array of numbers`);
+  if (Array.isArray(data)) {
+    // an array may hold anything: a string would read as NaN further on
+    const i = data.findIndex((v) => typeof v !== 'number');
+    if (i >= 0) throw new InputError(`${what}: value at flat index ${i} is ${typeof data[i] === 'string' ? `'${String(data[i]).slice(0, 20)}' (a string)` : kindOf(data[i])}, expected a finite number`);
+  }
+}
+
 /** The NCHW shape of an HW, CHW or NCHW tensor; `what` names the argument in errors. */
 export function shape4(t: Tensor, what: string): Shape4 {
+  checkTensor(t, what);
   const s = t.shape;
   if (!Array.isArray(s) || s.length < 2 || s.length > 4) {
     throw new InputError(`${what}: expected a tensor of shape HW, CHW or NCHW, got shape [${s}]`);

@@ -8,6 +8,7 @@ import type { KernelParams } from '../emit/params.js';
 import { boxDownsample, InputError, shape4, sizeOf, toField, type LinearOp, type Shape4, type Tensor } from '../field/index.js';
 import { ssimKernels, unrolledSizes } from '../generated/index.js';
 import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
+import { FLOAT32_MAX, requireFinite } from './finite.js';
 
 /** Storage precision of the kernel: float64 (default, exact to rounding) or float32 (half the memory). */
 export type Precision = 'float64' | 'float32';
@@ -88,13 +89,28 @@ function kernelsFor(plan: KernelPlan) {
   return ssimKernels[plan.config.padding][kernelVariant(plan.params)];
 }
 
-/** SSIM on the generated value kernel. */
+/** That the precision is one there is, and that float32 storage holds the values (a larger one would be Infinity). */
+export function checkPrecision(precision: unknown, x: Tensor, y: Tensor): asserts precision is Precision {
+  if (precision !== 'float64' && precision !== 'float32') throw new InputError(`precision: got ${String(precision)}, expected float64 or float32`);
+  if (precision === 'float64') return;
+  for (const [t, what] of [[x, 'x'], [y, 'y']] as const) {
+    for (let i = 0; i < t.data.length; i++) {
+      if (Math.abs(t.data[i]!) > FLOAT32_MAX) {
+        throw new InputError(`${what}: value at flat index ${i} is ${t.data[i]}, beyond float32's largest ${FLOAT32_MAX.toExponential(2)}, which precision 'float32' stores the images in`);
+      }
+    }
+  }
+}
+
+/** SSIM on the generated value kernel; a result that is not finite is a NonFiniteError naming its cause. */
 export function ssimFast(x: Tensor, y: Tensor, options: SsimOptions = {}, precision: Precision = 'float64'): number {
   const plan = planKernel(x, y, options);
+  checkPrecision(precision, x, y);
   const k = kernelsFor(plan);
   const xs = storage(x, plan, precision, 'x');
   const ys = storage(y, plan, precision, 'y');
-  return precision === 'float32' ? k.valueF32(xs as Float32Array, ys as Float32Array, plan.params) : k.valueF64(xs as Float64Array, ys as Float64Array, plan.params);
+  const s = precision === 'float32' ? k.valueF32(xs as Float32Array, ys as Float32Array, plan.params) : k.valueF64(xs as Float64Array, ys as Float64Array, plan.params);
+  return requireFinite(s, plan.config, x, y);
 }
 
 /**
@@ -109,6 +125,8 @@ export function ssimGradFast(
   wrt: 'x' | 'both' = 'both',
 ): { ssim: number; gradX: Tensor; gradY: Tensor | null } {
   const plan = planKernel(x, y, options);
+  checkPrecision(precision, x, y);
+  if (wrt !== 'x' && wrt !== 'both') throw new InputError(`wrt: got ${String(wrt)}, expected 'x' or 'both'`);
   const k = kernelsFor(plan);
   const xs = storage(x, plan, precision, 'x');
   const ys = storage(y, plan, precision, 'y');
@@ -128,6 +146,7 @@ export function ssimGradFast(
   [gx, gy] = toInputGrid(plan, precision, gx, gy);
   const shape = [...x.shape];
   if (sizeOf(shape) !== gx.length) throw new Error('ssimGradFast: gradient size does not match the input');
+  requireFinite(s, plan.config, x, y, [['d ssim/dx', gx], ['d ssim/dy', gy]]);
   return { ssim: s, gradX: { shape, data: gx }, gradY: gy === null ? null : { shape, data: gy } };
 }
 

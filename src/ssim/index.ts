@@ -3,7 +3,10 @@ import type { Tensor } from '../field/index.js';
 import { ssimFast, ssimGradFast } from './fast.js';
 import { resolveOptions, type SsimOptions } from './options.js';
 
-export { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, type PresetName, type SsimConfig, type SsimOptions } from './options.js';
+export {
+  MAX_DOWNSAMPLE, MAX_WINDOW_SIZE, PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, SSIM_OPTION_KEYS, validateOptions, type PresetName, type SsimConfig, type SsimOptions,
+} from './options.js';
+export { NonFiniteError, overflowMessage } from './finite.js';
 export { pointwiseSsim, type PointwiseSsim } from './pointwise.js';
 export { evaluateSsim, onImageGrid, ssimGradReference, ssimReference, type GradientTerms, type SsimEvaluation } from './reference.js';
 

@@ -3,6 +3,9 @@
  * into one resolved configuration. Explicit options override a preset's.
  */
 import { BOUNDARIES, boxTaps, gaussianTaps, InputError, truncatedRadius, type Boundary } from '../field/index.js';
+// a cycle (the registry reads PRESET_DEFAULTS), used only inside functions: the known keys come from the registry
+import { BUILT_IN_VARIANTS } from '../variants/registry.js';
+import { overflowLimit, overflowMessage } from './finite.js';
 
 export type PresetName = 'pytorch-ssim' | 'pytorch-msssim' | 'skimage' | 'tf' | 'matlab';
 export const PRESETS: readonly PresetName[] = ['pytorch-ssim', 'pytorch-msssim', 'skimage', 'tf', 'matlab'];
@@ -134,38 +137,157 @@ const fail = (msg: string): never => {
 /** An option as both faces name it: dataRange (--data-range). */
 const named = (key: string): string => `${key} (--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)})`;
 
-function checkNumber(name: string, v: unknown, ok: (n: number) => boolean, expected: string): void {
-  if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) fail(`${named(name)}: got ${String(v)}, expected ${expected}`);
+/**
+ * The largest window, in taps per axis: 23 times the largest any peer uses (11), a Gaussian up to
+ * sigma 36 at truncate 3.5. The work per pixel grows with it, so it bounds the work (and the taps'
+ * memory) whatever the options say.
+ */
+export const MAX_WINDOW_SIZE = 255;
+
+/** The largest downsampling factor: an image must keep a pixel, and no image is 65536 pixels a side. */
+export const MAX_DOWNSAMPLE = 65536;
+
+/** A received value and its type, for messages: '7' (a string), null, [1,2] (an array). */
+export function describeValue(v: unknown): string {
+  const type = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? (ArrayBuffer.isView(v) ? 'a typed array' : 'an object') : typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`;
+  let shown: string;
+  if (typeof v === 'string') shown = `'${v.length > 40 ? `${v.slice(0, 40)}...` : v}'`;
+  else if (typeof v === 'function') shown = 'a function';
+  else if (typeof v === 'symbol' || typeof v === 'bigint') shown = String(v);
+  else if (v !== null && typeof v === 'object') {
+    let j: string | undefined;
+    try {
+      j = ArrayBuffer.isView(v) ? `${v.constructor.name}(${(v as unknown as ArrayLike<unknown>).length})` : JSON.stringify(v);
+    } catch {
+      j = undefined; // a cycle, a BigInt inside
+    }
+    shown = j === undefined ? '[object]' : j.length > 40 ? `${j.slice(0, 40)}...` : j;
+  } else shown = String(v);
+  return type === 'null' || type === 'undefined' ? shown : `${shown} (${type})`;
+}
+
+/** One SSIM option's rule: the test of its value and what the message says is expected. */
+interface OptionRule {
+  readonly ok: (v: unknown) => boolean;
+  readonly expected: string;
+  /** The type a value must have before its range is judged (a value of another type is named with its type). */
+  readonly type: 'number' | 'string' | 'boolean' | 'number or string';
+}
+
+const isNumber = (v: unknown): v is number => typeof v === 'number';
+const oneOfRule = (values: readonly string[]): OptionRule => ({
+  ok: (v) => typeof v === 'string' && values.includes(v),
+  expected: values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(', ')}`,
+  type: 'string',
+});
+const numberRule = (ok: (n: number) => boolean, expected: string): OptionRule => ({ ok: (v) => isNumber(v) && Number.isFinite(v) && ok(v), expected, type: 'number' });
+const booleanRule: OptionRule = { ok: (v) => typeof v === 'boolean', expected: 'true or false', type: 'boolean' };
+
+/**
+ * Every SSIM option with its type and range, in one table: `validateOptions` judges a user's
+ * options by it before anything is built from them (the relations between options, such as the
+ * window a sigma and a truncation imply, follow in resolveOptions, also before any allocation).
+ */
+const OPTION_RULES: { readonly [K in keyof Required<SsimOptions>]: OptionRule } = {
+  preset: oneOfRule(PRESETS),
+  window: oneOfRule(['gaussian', 'box']),
+  size: numberRule((n) => Number.isInteger(n) && n >= 1 && n <= MAX_WINDOW_SIZE && n % 2 === 1, `an odd integer from 1 to ${MAX_WINDOW_SIZE}`),
+  sigma: numberRule((n) => n > 0, 'a number > 0'),
+  truncate: numberRule((n) => n > 0, 'a number > 0'),
+  k1: numberRule((n) => n >= 0, 'a number >= 0'),
+  k2: numberRule((n) => n >= 0, 'a number >= 0'),
+  dataRange: numberRule((n) => n > 0, 'a number > 0'),
+  padding: oneOfRule(BOUNDARIES),
+  sampleCovariance: booleanRule,
+  crop: numberRule((n) => Number.isSafeInteger(n) && n >= 0, 'an integer >= 0'),
+  skipShortAxes: booleanRule,
+  downsample: {
+    ok: (v) => v === 'auto' || (isNumber(v) && Number.isInteger(v) && v >= 1 && v <= MAX_DOWNSAMPLE),
+    expected: `'auto' or an integer >= 1, at most ${MAX_DOWNSAMPLE}`,
+    type: 'number or string',
+  },
+  reduction: oneOfRule(['mean', 'sum']),
+  precision: oneOfRule(['float64', 'float32']),
+};
+
+/** SSIM's own option keys. */
+export const SSIM_OPTION_KEYS: readonly string[] = Object.keys(OPTION_RULES);
+
+/**
+ * Keys an options object may carry beside SSIM's: the variant and its options (from the
+ * registry: every built-in variant's declared keys, and the given declaration's own), and `wrt`,
+ * which a candidate module is handed in its options (CandidateOptions) and may pass back to us.
+ */
+function otherKeys(options: Readonly<Record<string, unknown>>): Set<string> {
+  const keys = new Set<string>(['variant', 'variantOptions', 'wrt']);
+  for (const decl of BUILT_IN_VARIANTS) for (const k of Object.keys(decl.options ?? {})) keys.add(k);
+  const v = options['variant'];
+  if (v !== null && typeof v === 'object') {
+    const own = (v as { options?: unknown }).options;
+    if (own !== null && typeof own === 'object') for (const k of Object.keys(own)) keys.add(k);
+  }
+  return keys;
+}
+
+/** Levenshtein distance, for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** The known key nearest to a misspelt one (case, dashes and underscores ignored), if one is near. */
+export function nearestKey(key: string, known: Iterable<string>): string | undefined {
+  const norm = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '');
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(norm(key), norm(k));
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/**
+ * Checks that `options` is an options object whose every key is known (SSIM's, a variant's,
+ * `wrt`) and whose SSIM options have their type and range: an InputError naming the key, the value
+ * received and its type. The one place the library and the CLI judge options by; resolveOptions
+ * and resolveVariant call it first.
+ */
+export function validateOptions(options: unknown): asserts options is SsimOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)) {
+    fail(`options: got ${describeValue(options)}, expected an object of options such as { preset: 'skimage', dataRange: 1 }`);
+  }
+  const o = options as Readonly<Record<string, unknown>>;
+  let others: Set<string> | undefined;
+  for (const key of Object.keys(o)) {
+    const rule = (OPTION_RULES as Readonly<Record<string, OptionRule>>)[key];
+    if (rule === undefined) {
+      others ??= otherKeys(o);
+      if (others.has(key)) continue;
+      const near = nearestKey(key, [...SSIM_OPTION_KEYS, ...others]);
+      fail(`options: unknown key '${key}'${near !== undefined ? ` (did you mean '${near}'?)` : ''}, expected one of SSIM's (${SSIM_OPTION_KEYS.join(', ')}) or a variant's (${[...others].join(', ')})`);
+    }
+    const v = o[key];
+    if (v === undefined || rule!.ok(v)) continue;
+    // a value of the right type is out of range: its type goes without saying
+    const rightType = rule!.type === 'number or string' ? typeof v === 'number' || typeof v === 'string' : typeof v === rule!.type;
+    fail(`${named(key)}: got ${rightType ? (typeof v === 'string' ? `'${v}'` : String(v)) : describeValue(v)}, expected ${rule!.expected}`);
+  }
 }
 
 /** Resolves options against their preset, with errors that name the option. */
 export function resolveOptions(options: SsimOptions = {}): SsimConfig {
+  validateOptions(options);
   const presetName = options.preset ?? 'pytorch-ssim';
-  if (!PRESETS.includes(presetName)) fail(`${named('preset')}: got '${String(presetName)}', expected one of ${PRESETS.join(', ')}`);
   const base = PRESET_DEFAULTS[presetName];
-  if (options.window !== undefined && options.window !== 'gaussian' && options.window !== 'box') {
-    fail(`${named('window')}: got '${String(options.window)}', expected gaussian or box`);
-  }
-  if (options.padding !== undefined && !BOUNDARIES.includes(options.padding)) {
-    fail(`${named('padding')}: got '${String(options.padding)}', expected one of ${BOUNDARIES.join(', ')}`);
-  }
-  checkNumber('size', options.size, (n) => Number.isInteger(n) && n >= 1 && n % 2 === 1, 'an odd integer >= 1');
-  checkNumber('sigma', options.sigma, (n) => n > 0, 'a number > 0');
-  checkNumber('truncate', options.truncate, (n) => n > 0, 'a number > 0');
-  checkNumber('k1', options.k1, (n) => n >= 0, 'a number >= 0');
-  checkNumber('k2', options.k2, (n) => n >= 0, 'a number >= 0');
-  checkNumber('dataRange', options.dataRange, (n) => n > 0, 'a number > 0');
-  checkNumber('crop', options.crop, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0');
-  if (options.downsample !== undefined && options.downsample !== 'auto') {
-    checkNumber('downsample', options.downsample, (n) => Number.isInteger(n) && n >= 1, "'auto' or an integer >= 1");
-  }
-  if (options.reduction !== undefined && options.reduction !== 'mean' && options.reduction !== 'sum') {
-    fail(`${named('reduction')}: got '${String(options.reduction)}', expected mean or sum`);
-  }
-  if (options.precision !== undefined && options.precision !== 'float64' && options.precision !== 'float32') {
-    fail(`${named('precision')}: got '${String(options.precision)}', expected float64 or float32`);
-  }
 
   const window = options.window ?? base.window;
   const sigma = options.sigma ?? base.sigma;
@@ -174,7 +296,7 @@ export function resolveOptions(options: SsimOptions = {}): SsimConfig {
   if (size === undefined) {
     // skimage with gaussian_weights: the window size follows from sigma and truncate
     if (window === 'gaussian' && truncate !== undefined && (options.window !== undefined || options.sigma !== undefined || options.truncate !== undefined)) {
-      size = 2 * truncatedRadius(sigma, truncate) + 1;
+      size = impliedWindow(options, sigma, truncate);
     } else size = base.size;
   }
   const dataRange = options.dataRange ?? base.dataRange;
@@ -193,12 +315,20 @@ export function resolveOptions(options: SsimOptions = {}): SsimConfig {
   if (options.skipShortAxes === true && padding !== 'valid') fail(`${named('skipShortAxes')}: applies under 'valid' padding only, the padding is ${padding}`);
   // skimage with gaussian_weights filters with sigma truncated at `truncate` whatever win_size says;
   // win_size sets only NP (the covariance normaliser) and the crop
-  const tapCount = presetName === 'skimage' && window === 'gaussian' ? 2 * truncatedRadius(sigma, truncate ?? 3.5) + 1 : size;
+  const tapCount = presetName === 'skimage' && window === 'gaussian' ? impliedWindow(options, sigma, truncate ?? 3.5) : size;
   const taps = window === 'gaussian' ? gaussianTaps(tapCount, sigma) : boxTaps(tapCount);
   if (!taps.every(Number.isFinite)) fail(`${named('sigma')}: got ${sigma}, too small for a ${tapCount}-tap Gaussian (its taps underflow)`);
+  // a data range, or a constant k L, beyond SSIM's products overflows whatever the images are
+  const tooLarge = overflowMessage([], dataRange, 'float64');
+  if (tooLarge !== undefined) fail(`${named('dataRange')}: ${tooLarge}`);
+  const limit = overflowLimit('float64');
+  for (const [key, k] of [['k1', k1], ['k2', k2]] as const) {
+    if (k * dataRange! > limit) {
+      fail(`${named(key)}: got ${k}, and with L = ${dataRange} the constant ${key} L = ${(k * dataRange!).toExponential(2)} makes SSIM's products (C1 C2 = (k1 k2 L^2)^2) overflow float64 beyond about ${limit.toExponential(1)}; expected ${key} L below that (the peers use k1 = 0.01, k2 = 0.03)`);
+    }
+  }
   const C1 = (k1 * dataRange!) ** 2;
   const C2 = (k2 * dataRange!) ** 2;
-  if (!Number.isFinite(C1) || !Number.isFinite(C2)) fail(`${named(Number.isFinite(C1) ? 'k2' : 'k1')}: (k L)^2 overflows with L = ${dataRange}`);
   return {
     preset: presetName,
     window,
@@ -219,6 +349,19 @@ export function resolveOptions(options: SsimOptions = {}): SsimConfig {
     reduction: options.reduction ?? base.reduction,
     precision: options.precision ?? 'float64',
   };
+}
+
+/**
+ * The Gaussian's taps that sigma and the truncation imply, 2 int(truncate sigma + 0.5) + 1,
+ * checked against MAX_WINDOW_SIZE before any tap is built; the error names what the user set.
+ */
+function impliedWindow(options: SsimOptions, sigma: number, truncate: number): number {
+  const taps = 2 * truncatedRadius(sigma, truncate) + 1;
+  if (!(taps <= MAX_WINDOW_SIZE)) {
+    const given = options.truncate !== undefined && options.sigma !== undefined ? 'sigma and truncate (--sigma, --truncate)' : named(options.sigma !== undefined ? 'sigma' : 'truncate');
+    fail(`${given}: sigma ${sigma} truncated at ${truncate} sigmas gives a Gaussian of 2 int(truncate sigma + 0.5) + 1 = ${taps < 1e6 ? taps : taps.toExponential(2)} taps, expected at most ${MAX_WINDOW_SIZE} (a smaller sigma or truncate, or --size)`);
+  }
+  return taps;
 }
 
 /** MATLAB's factor: max(1, round(min(H, W) / 256)), rounding halves up as MATLAB does for positives. */

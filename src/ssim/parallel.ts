@@ -10,7 +10,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { InputError, sizeOf, type Tensor } from '../field/index.js';
-import { kernelVariant, planKernel, ssimFast, ssimGradFast, storage, toInputGrid, type KernelPlan, type Precision } from './fast.js';
+import { checkPrecision, kernelVariant, planKernel, ssimFast, ssimGradFast, storage, toInputGrid, type KernelPlan, type Precision } from './fast.js';
+import { requireFinite } from './finite.js';
 import { combineRowSums, mapRows, type Job } from './_internals/job.js';
 import { runOnPool, terminatePool } from './_internals/pool.js';
 import { bandHalo, splitWork } from './_internals/split.js';
@@ -112,7 +113,9 @@ export async function ssimAsync(x: Tensor, y: Tensor, options: SsimOptions = {},
   const precision = resolveOptions(options).precision;
   const plan = planKernel(x, y, options); // validates x, y and the options first, whichever path runs
   if (threads === 1 || sizeOf(x.shape) < minPixels(parallel)) return ssimFast(x, y, options, precision);
-  return runParallel(plan, precision, threads, storage(x, plan, precision, 'x'), storage(y, plan, precision, 'y'), null, null);
+  checkPrecision(precision, x, y);
+  const s = await runParallel(plan, precision, threads, storage(x, plan, precision, 'x'), storage(y, plan, precision, 'y'), null, null);
+  return requireFinite(s, plan.config, x, y);
 }
 
 /**
@@ -131,6 +134,7 @@ export async function ssimGradFastAsync(
   const threads = threadCount(parallel);
   const plan = planKernel(x, y, options); // validates x, y and the options first, whichever path runs
   if (threads === 1 || sizeOf(x.shape) < minPixels(parallel)) return ssimGradFast(x, y, options, precision, wrt);
+  checkPrecision(precision, x, y);
   const xs = storage(x, plan, precision, 'x');
   const ys = storage(y, plan, precision, 'y');
   let gx = sharedZeros(precision, xs.length);
@@ -143,6 +147,7 @@ export async function ssimGradFastAsync(
   // D^T back to the input grid, as ssimGradFast does
   [gx, gy] = toInputGrid(plan, precision, gx, gy);
   const shape = [...x.shape];
+  requireFinite(s, plan.config, x, y, [['d ssim/dx', gx], ['d ssim/dy', gy]]);
   return { ssim: s, gradX: { shape, data: gx }, gradY: gy === null ? null : { shape, data: gy } };
 }
 

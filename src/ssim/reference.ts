@@ -20,6 +20,7 @@ import type { FieldNode } from '../graph/node.js';
 import { imageInputs, windowedMap } from '../graph/ssim.js';
 import { ssimMap } from './maps.js';
 import { mapGeometry, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
+import { requireFinite } from './finite.js';
 
 /** The three chain-rule terms of the gradient with respect to one image (before D^T). */
 export interface GradientTerms {
@@ -137,13 +138,15 @@ export function evaluateSsim(x: Tensor, y: Tensor, options: SsimOptions = {}): S
 
 /** The SSIM value (float64 reference). */
 export function ssimReference(x: Tensor, y: Tensor, options: SsimOptions = {}): number {
-  const { block, inputs } = ssimGraph(x, y, resolveOptions(options));
-  return evaluateGraph(block, inputs, { fused: false }).value[0]!;
+  const config = resolveOptions(options);
+  const { block, inputs } = ssimGraph(x, y, config);
+  return requireFinite(evaluateGraph(block, inputs, { fused: false }).value[0]!, config, x, y);
 }
 
 /** SSIM and its exact gradients with respect to x and y, each with x's shape (float64 reference). */
 export function ssimGradReference(x: Tensor, y: Tensor, options: SsimOptions = {}): { ssim: number; gradX: Tensor; gradY: Tensor } {
   const e = evaluateSsim(x, y, options);
+  requireFinite(e.ssim, e.config, x, y, [['d ssim/dx', e.gradX], ['d ssim/dy', e.gradY]]);
   return { ssim: e.ssim, gradX: { shape: [...x.shape], data: e.gradX }, gradY: { shape: [...y.shape], data: e.gradY } };
 }
 

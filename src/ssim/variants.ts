@@ -5,8 +5,9 @@
  * with respect to both images.
  */
 import type { Tensor } from '../field/index.js';
-import type { SsimOptions } from './options.js';
+import { resolveOptions, type SsimOptions } from './options.js';
 import { ssimFast } from './fast.js';
+import { requireFinite } from './finite.js';
 import { resolveVariant, VARIANT_NAMES, type VariantRef } from '../variants/registry.js';
 import { MSSSIM_WEIGHTS } from '../variants/ms-ssim.js';
 import { plainSsimOf, runVariant, variantGraph } from '../variants/evaluate.js';
@@ -43,9 +44,14 @@ export interface VariantResult {
   readonly gradY: Float64Array;
 }
 
-/** Validates the variant and its options (exit-2 errors naming the option); returns the variant's name. */
+/**
+ * Validates the variant and its options, and the SSIM options beside them (exit-2 errors naming
+ * the option, the value received and its type); returns the variant's name.
+ */
 export function checkVariantOptions(o: VariantOptions): Variant {
-  return resolveVariant(o).decl.name;
+  const v = resolveVariant(o);
+  resolveOptions(v.ssimOptions);
+  return v.decl.name;
 }
 
 /** Evaluates the variant and its exact gradients in float64: reverse mode over its graph (src/graph). */
@@ -53,5 +59,8 @@ export function evaluateVariant(x: Tensor, y: Tensor, options: VariantOptions = 
   const g = variantGraph(x, y, options);
   const r = runVariant(g, { wrt: ['x', 'y'] });
   const ssim = plainSsimOf(g, r) ?? ssimFast(x, y, g.variant.ssimOptions, 'float64');
+  // a value or gradient that is not finite (overflow, 0/0 on a flat window) is an InputError naming the cause
+  requireFinite(r.value[0]!, g.config, x, y, [[`d ${g.variant.decl.name}/dx`, r.grads.x], [`d ${g.variant.decl.name}/dy`, r.grads.y]]);
+  requireFinite(ssim, g.config, x, y);
   return { value: r.value[0]!, ssim, gradX: r.grads.x!, gradY: r.grads.y! };
 }

@@ -3,7 +3,7 @@
  * and the variants' own are the only ones that know a variant by name; everything else asks here.
  */
 import { InputError, shape4, toField, type Shape4 } from '../field/index.js';
-import { PRESET_DEFAULTS, type SsimOptions } from '../ssim/options.js';
+import { describeValue, PRESET_DEFAULTS, validateOptions, type SsimOptions } from '../ssim/options.js';
 import { flagOf } from './define.js';
 import type { FieldValue, OptionDeclaration, VariantDeclaration, VariantValues } from './types.js';
 import ssim from './ssim.js';
@@ -30,6 +30,7 @@ export type VariantRef = string | VariantDeclaration;
 export function findVariant(ref: VariantRef | undefined): VariantDeclaration {
   if (ref === undefined) return PLAIN;
   if (typeof ref === 'object' && ref !== null) return ref;
+  if (typeof ref !== 'string') throw new InputError(`variant (--variant): got ${describeValue(ref)}, expected a variant's name (${VARIANT_NAMES.join(', ')}) or a declaration (defineVariant)`);
   const hit = BUILT_IN_VARIANTS.find((v) => v.name === ref);
   if (hit === undefined) throw new InputError(`variant (--variant): got '${String(ref)}', expected one of ${VARIANT_NAMES.join(', ')} (or --variant-file FILE)`);
   return hit;
@@ -67,7 +68,11 @@ const show = (v: unknown): string => (Array.isArray(v) ? JSON.stringify(v) : Str
  * take it are exit-2 errors naming the option and its flag.
  */
 export function resolveVariant(given: { readonly variant?: VariantRef; readonly variantOptions?: Readonly<Record<string, unknown>> }): ResolvedVariant {
+  validateOptions(given);
   const { variantOptions, ...top } = given as Readonly<Record<string, unknown>> & { variantOptions?: Readonly<Record<string, unknown>> };
+  if (variantOptions !== undefined && (variantOptions === null || typeof variantOptions !== 'object' || Array.isArray(variantOptions))) {
+    throw new InputError(`variantOptions: got ${describeValue(variantOptions)}, expected an object of the variant's options by key`);
+  }
   const options: Readonly<Record<string, unknown>> & { variant?: VariantRef } = { ...top, ...(variantOptions ?? {}) };
   const decl = findVariant(options.variant);
   const own = decl.options ?? {};
@@ -96,14 +101,16 @@ export function resolveVariant(given: { readonly variant?: VariantRef; readonly 
     const name = `${key} (--${flagOf(key, option)})`;
     if (option.kind === 'field') {
       const t = v as FieldValue;
-      if (t === null || typeof t !== 'object' || !('shape' in t) || !('data' in t)) throw new InputError(`${name}: expected a tensor { shape, data }`);
+      if (t === null || typeof t !== 'object' || !('shape' in t) || !('data' in t)) throw new InputError(`${name}: got ${describeValue(t)}, expected a tensor { shape, data }`);
       const f = toField(t, key);
       fields[key] = { shape: shape4(t, key), data: f.data };
       continue;
     }
     const ok = option.kind === 'number' ? typeof v === 'number' && Number.isFinite(v) : Array.isArray(v) && v.length > 0 && v.every((w) => typeof w === 'number' && Number.isFinite(w));
     const expected = option.kind === 'number' ? 'a number' : 'one or more numbers';
-    if (!ok) throw new InputError(`${name}: got ${show(v)}, expected ${expected}`);
+    // a value of another type is named with its type; a number out of range speaks for itself
+    const rightType = option.kind === 'number' ? typeof v === 'number' : Array.isArray(v) && v.every((w) => typeof w === 'number');
+    if (!ok) throw new InputError(`${name}: got ${rightType ? show(v) : describeValue(v)}, expected ${expected}`);
     const refused = option.check?.(v as number | readonly number[]);
     if (refused !== undefined) throw new InputError(`${name}: got ${show(v)}, ${refused}`);
     values[key] = v as number | readonly number[];
