@@ -13,7 +13,8 @@ import { evaluateVariant } from './ssim/variants.js';
 import { BUILT_IN_VARIANTS, variantName } from './variants/registry.js';
 import { InputError, type Tensor } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
-import { imagesAndOptions, overflowMessage } from './cli/images.js';
+import { imagesAndOptions } from './cli/images.js';
+import { requireFinite, type NamedImages } from './check/finite.js';
 import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, ssimGradFast, ssim, type SsimOptions } from './ssim/index.js';
 
 /** One CLI command: its usage line, options, and how it runs (returning the exit code). */
@@ -81,8 +82,7 @@ const imageCommands: Record<string, Command> = {
         result = { ssim: r.ssim, value: r.value, g: wrt === 'x' ? r.gradX : r.gradY };
       }
       finite(result.value, o, named);
-      const bad = result.g.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new InputError(`the gradient is ${result.g[bad]} at flat index ${bad} under these options (nothing written); ${hint(o, named)}`);
+      requireFinite('the gradient', result.g, o, named, { note: '(nothing written)' });
       writeNpy(outPath, x.shape, result.g instanceof Float64Array ? result.g : Float64Array.from(result.g));
       const what = variantName(o.variant);
       out(
@@ -95,17 +95,9 @@ const imageCommands: Record<string, Command> = {
   },
 };
 
-/**
- * What to say when SSIM itself is not a number: 0/0 where C1 or C2 is 0 on a flat window, or
- * values (or a data range) so large that SSIM's arithmetic overflows.
- */
-function hint(o: SsimOptions, images: ReadonlyArray<readonly [Tensor, string]>): string {
-  if (o.k1 === 0 || o.k2 === 0) return 'with --k1 0 or --k2 0 a flat window gives 0/0; use k1, k2 > 0';
-  return overflowMessage(images, resolveOptions(o).dataRange, 'float64') ?? 'check the options against the data';
-}
-
-function finite(value: number, o: SsimOptions, images: ReadonlyArray<readonly [Tensor, string]>): void {
-  if (!Number.isFinite(value)) throw new InputError(`the result is ${value} under these options; ${hint(o, images)}`);
+/** The value refused when it is not finite (the validation check and trace share: src/check/finite.ts). */
+function finite(value: number, o: SsimOptions, images: NamedImages): void {
+  requireFinite('the result', value, o, images);
 }
 
 const deriveCommands: Record<string, Command> = {

@@ -4,7 +4,8 @@
  * terms. All least squares are in float64 over the whole tensor.
  */
 import type { Shape4 } from '../field/index.js';
-import { norm2, relativeScale } from './floor.js';
+import { relativeScale } from './floor.js';
+import { clampFinite, maxAbsOf, norm2, ratio, scaleFor, SumOfSquares } from './stable.js';
 
 /** Error statistics over a set of pixels. */
 export interface ErrorStats {
@@ -29,21 +30,29 @@ export interface RegionErrors {
 
 class Acc {
   maxAbs = 0;
-  ssDiff = 0;
-  ssExact = 0;
+  // overflow-safe sums of squares (a candidate pixel of 1e300 must give a number, not Infinity)
+  readonly ssDiff = new SumOfSquares();
+  readonly ssExact = new SumOfSquares();
   count = 0;
   add(c: number, e: number): void {
     const d = c - e;
-    this.maxAbs = Math.max(this.maxAbs, Math.abs(d));
-    this.ssDiff += d * d;
-    this.ssExact += e * e;
+    if (d - d !== 0 && Number.isFinite(c) && Number.isFinite(e)) {
+      // the difference itself beyond float64 (values near 1e308 of opposite signs): summed halved, its max clamped
+      this.ssDiff.addDouble(c / 2 - e / 2);
+      this.maxAbs = Number.MAX_VALUE;
+    } else {
+      this.maxAbs = Math.max(this.maxAbs, Math.abs(d));
+      this.ssDiff.add(d);
+    }
+    this.ssExact.add(e);
     this.count++;
   }
   /** `floorL2`: the floor's share of these pixels (0: none known). */
   stats(floorL2: number): ErrorStats {
-    const l2 = Math.sqrt(this.ssDiff);
-    const ref = relativeScale(Math.sqrt(this.ssExact), floorL2);
-    return { maxAbs: this.maxAbs, l2, relL2: ref > 0 ? l2 / ref : l2 > 0 ? Infinity : 0, count: this.count };
+    const l2 = this.ssDiff.norm();
+    const ref = relativeScale(this.ssExact.norm(), floorL2);
+    // no reference at all (no floor given, the exact gradient zero): l2 itself, clamped, stands for "l2 / 0"
+    return { maxAbs: this.maxAbs, l2, relL2: ref > 0 ? ratio(l2, ref) : l2 > 0 ? Number.MAX_VALUE : 0, count: this.count };
   }
 }
 
@@ -96,14 +105,37 @@ export interface ScaleFit {
   readonly residual: number;
 }
 
-/** Least-squares scale of `reference` that best matches `candidate`. */
+/** scaleFit with the norm of the fitted part, ||k reference|| (for the mistakes' distances after scaling). */
+export function scaleFitDetail(candidate: ArrayLike<number>, reference: ArrayLike<number>): ScaleFit & { readonly fittedNorm: number } {
+  // on copies scaled by powers of two into float64's safe range: the fit is scale-free, k rescaled at the end
+  const sc = scaleFor(maxAbsOf(candidate));
+  const sr = scaleFor(maxAbsOf(reference));
+  let rr = 0;
+  let cr = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const r = reference[i]! * sr;
+    rr += r * r;
+    cr += candidate[i]! * sc * r;
+  }
+  const k1 = rr > 0 ? cr / rr : 0;
+  const ss = new SumOfSquares();
+  const cs = new SumOfSquares();
+  for (let i = 0; i < candidate.length; i++) {
+    const c = candidate[i]! * sc;
+    ss.add(c - k1 * reference[i]! * sr);
+    cs.add(c);
+  }
+  const cn = cs.norm();
+  // k = k1 sr / sc, and ||k reference|| = |k1| ||reference sr|| / sc, each clamped to float64's range
+  const k = clampFinite((k1 * sr) / sc);
+  const fittedNorm = clampFinite((Math.abs(k1) * Math.sqrt(rr)) / sc);
+  return { k, residual: cn > 0 ? ss.norm() / cn : 0, fittedNorm };
+}
+
+/** Least-squares scale of `reference` that best matches `candidate` (computed scaled: finite for any finite data). */
 export function scaleFit(candidate: ArrayLike<number>, reference: ArrayLike<number>): ScaleFit {
-  const rr = dotp(reference, reference);
-  const k = rr > 0 ? dotp(candidate, reference) / rr : 0;
-  let ss = 0;
-  for (let i = 0; i < candidate.length; i++) ss += (candidate[i]! - k * reference[i]!) ** 2;
-  const cn = norm2(candidate);
-  return { k, residual: cn > 0 ? Math.sqrt(ss) / cn : 0 };
+  const { k, residual } = scaleFitDetail(candidate, reference);
+  return { k, residual };
 }
 
 /** Least-squares coefficients of the candidate on the three chain-rule terms (exact: 1, 1, 1). */
@@ -179,8 +211,11 @@ function symmetricEigen3(m: readonly (readonly number[])[]): { values: number[];
  */
 export function termFit(candidate: ArrayLike<number>, terms: readonly [ArrayLike<number>, ArrayLike<number>, ArrayLike<number>]): TermFit {
   const [t0, t1, t2] = terms;
+  // the departure (and the candidate) scaled by a power of two into float64's safe range: the fit is
+  // linear in it, so the coefficients' departures from 1 are rescaled at the end (clamped)
+  const sigma = scaleFor(Math.max(maxAbsOf(candidate), maxAbsOf(t0), maxAbsOf(t1), maxAbsOf(t2)));
   const departure = new Float64Array(candidate.length);
-  for (let i = 0; i < candidate.length; i++) departure[i] = candidate[i]! - t0[i]! - t1[i]! - t2[i]!;
+  for (let i = 0; i < candidate.length; i++) departure[i] = candidate[i]! * sigma - t0[i]! * sigma - t1[i]! * sigma - t2[i]! * sigma;
   // normalised columns keep the Gram matrix near unit scale whatever the gradient's magnitude; a
   // column under 1e-6 of the largest is scaled as if it were that size, so that one under 1e-12
   // (float64 cancellation noise of the others, e.g. W^T g_mu where x = y) falls below TERM_RCOND
@@ -198,9 +233,15 @@ export function termFit(candidate: ArrayLike<number>, terms: readonly [ArrayLike
     const along = (vectors[0]![k]! * r[0]! + vectors[1]![k]! * r[1]! + vectors[2]![k]! * r[2]!) / values[k]!;
     for (let i = 0; i < 3; i++) d[i] = d[i]! + along * vectors[i]![k]!;
   }
-  const [a, b, c] = d.map((di, i) => 1 + di / s[i]!) as [number, number, number];
-  let ss = 0;
-  for (let i = 0; i < candidate.length; i++) ss += (candidate[i]! - a * t0[i]! - b * t1[i]! - c * t2[i]!) ** 2;
-  const cn = norm2(candidate);
-  return { mean: a, square: b, cross: c, residual: cn > 0 ? Math.sqrt(ss) / cn : 0, rank };
+  // the scaled departures of the coefficients; the residual is the departure's, all scaled alike
+  const [da, db, dc] = d.map((di, i) => di / s[i]!) as [number, number, number];
+  const ss = new SumOfSquares();
+  const cs = new SumOfSquares();
+  for (let i = 0; i < candidate.length; i++) {
+    ss.add(departure[i]! - da * t0[i]! - db * t1[i]! - dc * t2[i]!);
+    cs.add(candidate[i]! * sigma);
+  }
+  const cn = cs.norm();
+  const [a, b, c] = [da, db, dc].map((v) => clampFinite(1 + v / sigma)) as [number, number, number];
+  return { mean: a, square: b, cross: c, residual: cn > 0 ? ss.norm() / cn : 0, rank };
 }

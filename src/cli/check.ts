@@ -13,7 +13,7 @@ import { progressBar, type ProgressOptions, type ProgressStream } from './progre
 import { isPlainVariant, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, number, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
 import { resolveOptions } from '../ssim/options.js';
 import { checkVariantOptions } from '../ssim/variants.js';
-import { imagesAndOptions, overflowMessage } from './images.js';
+import { imagesAndOptions } from './images.js';
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
 const WRT_SPEC: OptionSpec = { value: true, help: 'the gradient with respect to x or y', default: 'x' };
@@ -103,13 +103,10 @@ export const checkCommands: Record<string, Command> = {
       try {
         bar.update(0, 1, 'running the candidate');
         const cand = await loadCandidate(candPath, x, y, options, { wrt, timeoutS });
-        result = checkGradient({ x, y, options, wrt, candidate: cand.data, float32: cand.float32, progress: (d, t, what) => bar.update(d, t, what) });
-        // overflow, named by the magnitude that caused it: of SSIM in float64, or of the float32 floor
-        const named = [[x, xPath], [y, yPath]] as const;
-        const overflow = !Number.isFinite(result.report.ssim)
-          ? overflowMessage(named, resolveOptions(options).dataRange, 'float64')
-          : !Number.isFinite(result.report.roundingFloor.maxAbs) ? overflowMessage(named, resolveOptions(options).dataRange, 'float32') : undefined;
-        if (overflow !== undefined) throw new InputError(`the exact gradient or its rounding floor is not finite: ${overflow}`);
+        // a value, exact gradient or floor that is not finite is refused inside (exit 2, naming the cause and the files)
+        result = checkGradient({
+          x, y, options, wrt, candidate: cand.data, float32: cand.float32, names: { x: xPath, y: yPath }, progress: (d, t, what) => bar.update(d, t, what),
+        });
         if (heatmapPath !== undefined) {
           bar.update(1, 1, 'heatmap');
           const shape = shape4(x, 'x');
@@ -151,6 +148,8 @@ export const checkCommands: Record<string, Command> = {
       if (!Number.isInteger(top) || top < 1) throw new InputError(`--top: got '${topArg}', expected an integer >= 1`);
       const { x, y, options } = imagesAfter(parsed, 'trace', 0, '');
       const pixel = parsePixel(pixelArg, x.shape);
+      // the files' names for a refusal of a result that is not finite (exit 2, as value and grad)
+      const names = { x: parsed.positionals[0]!, y: parsed.positionals[1]! };
       const candPath = parsed.values.get('candidate');
       let candidate: { path: string; data: Float64Array; float32: boolean } | undefined;
       if (candPath !== undefined) {
@@ -159,11 +158,11 @@ export const checkCommands: Record<string, Command> = {
       }
       if (!isPlainVariant(options)) {
         const { formatVariantTrace, traceVariantPixel } = await import('../check/variant-trace.js');
-        const t = traceVariantPixel({ x, y, options, wrt, pixel, top, candidate });
+        const t = traceVariantPixel({ x, y, options, wrt, pixel, top, candidate, names });
         out(parsed.switches.has('json') ? JSON.stringify(t) : formatVariantTrace(t));
         return 0;
       }
-      const t = tracePixel({ x, y, options, wrt, pixel, top, candidate });
+      const t = tracePixel({ x, y, options, wrt, pixel, top, candidate, names });
       out(parsed.switches.has('json') ? JSON.stringify(t) : formatTrace(t));
       return 0;
     },

@@ -40,34 +40,5 @@ export function imagesAndOptions(parsed: Parsed, command: string): { x: LoadedTe
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 
-/**
- * Why a result is not finite when the inputs are: the largest magnitude the arithmetic meets (a
- * value of X or Y, or the data range) is so large that SSIM's products of four such values
- * (A1 A2 ~ 4 |v|^4, B1 B2 likewise) overflow. Returns a message naming the magnitude and where
- * it comes from, or undefined when the magnitudes are not the cause.
- */
-export function overflowMessage(
-  images: ReadonlyArray<readonly [Tensor, string]>,
-  dataRange: number | undefined,
-  arithmetic: 'float64' | 'float32',
-): string | undefined {
-  let m = dataRange !== undefined && Number.isFinite(dataRange) ? Math.abs(dataRange) : 0;
-  let where = 'the data range L (--data-range)';
-  for (const [t, path] of images) {
-    for (let i = 0; i < t.data.length; i++) {
-      const v = Math.abs(t.data[i]!);
-      if (v > m) {
-        m = v;
-        where = `${path} (value at flat index ${i})`;
-      }
-    }
-  }
-  const max = arithmetic === 'float64' ? Number.MAX_VALUE : FLOAT32_MAX;
-  const limit = (max / 16) ** 0.25;
-  if (m <= limit) return undefined;
-  return (
-    `${where} reaches ${m.toExponential(2)} in magnitude, and SSIM's products of four such values (A1 A2 ~ 4 |v|^4) ` +
-    `overflow ${arithmetic}${arithmetic === 'float32' ? ' (the rounding floor is measured in float32 arithmetic)' : ''} beyond about ${limit.toExponential(1)}; ` +
-    'scale X, Y and --data-range down by one factor (SSIM does not change)'
-  );
-}
+// shared with the checker's validation of its results (src/check/finite.ts)
+export { overflowMessage } from '../check/finite.js';
