@@ -100,7 +100,9 @@ export class SumOfSquares {
    * (Infinity only when a value was infinite; NaN when one was NaN).
    */
   norm(): number {
-    if (this.infinite) return Number.isNaN(this.big + this.mid + this.small) ? Number.NaN : Infinity;
+    // a NaN lands in the middle accumulator (it fails both comparisons)
+    if (Number.isNaN(this.mid)) return Number.NaN;
+    if (this.infinite) return Infinity;
     // the small accumulator is negligible beside a big one (2^-1000 relative at most), and vice versa
     if (this.big > 0) return clampFinite(Math.sqrt(this.big + this.mid * DOWN * DOWN) / DOWN);
     if (this.mid > 0) return Math.sqrt(this.mid + this.small * DOWN * DOWN);
