@@ -16,6 +16,7 @@ import { productPartials } from '../ssim/pointwise.js';
 import { axisWeight, windowAxes } from './axes.js';
 import { checkGradient } from './diagnose.js';
 import { refuseNonFinite } from './finite.js';
+import { ratio } from './stable.js';
 import { variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
 
 /** One map pixel's share of the gradient at the traced pixel. */
@@ -276,7 +277,8 @@ export function formatTrace(t: TraceResult): string {
     out.push(`  ${`(${k.map[0]}, ${k.map[1]})`.padEnd(12)}${w.padEnd(34)}${s4(k.partials.mu).padEnd(12)}${s4(k.partials.sq).padEnd(12)}${s4(k.partials.cross).padEnd(12)}${s4(k.contribution)}`);
   }
   if (t.rest.count > 0) out.push(`  ${`the other ${t.rest.count}`.padEnd(82)}${s4(t.rest.sum)}`);
-  const rel = t.exact !== 0 ? Math.abs(t.total - t.exact) / Math.abs(t.exact) : Math.abs(t.total);
+  // clamped: an exact value of 1e-320 must not print "Infinity"
+  const rel = t.exact !== 0 ? ratio(Math.abs(t.total - t.exact), Math.abs(t.exact)) : Math.abs(t.total);
   out.push(`  ${'total'.padEnd(82)}${s4(t.total)}   (exact ${g4(t.exact)}; relative difference ${rel.toExponential(1)})`);
   out.push('');
   const pp = t.perPixel;

@@ -21,6 +21,7 @@ import { evaluateGraph } from '../graph/evaluate.js';
 import { topoOrder } from '../graph/node.js';
 import { checkGradient } from './diagnose.js';
 import { refuseNonFinite } from './finite.js';
+import { ratio } from './stable.js';
 import { formatTrace, graphSource, tracePixel, traceEvaluation, type TraceInput, type TraceResult } from './trace.js';
 import { isPlain, plainOptions, ssimBlockOf, variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
 
@@ -190,7 +191,8 @@ export function formatVariantTrace(t: VariantTraceResult): string {
   const o = t.wrt;
   const [n, c, i, j] = t.pixel;
   const out: string[] = [];
-  const rel = Math.abs(t.total - t.exact) / Math.max(Math.abs(t.exact), Number.MIN_VALUE);
+  // clamped: an exact value of 0 must not print "Infinity"
+  const rel = t.exact !== 0 ? ratio(Math.abs(t.total - t.exact), Math.abs(t.exact)) : Math.abs(t.total);
   out.push(`ssim-grad trace: d ${t.variant}/d${o} at pixel n ${n}, c ${c}, i ${i}, j ${j} (image shape [${t.shape.join(', ')}]); ${t.variant} = ${t.value.toPrecision(8)}`);
   out.push('');
   out.push(`exact d ${t.variant}/d${o}(p) = ${g4(t.exact)}`);

@@ -124,6 +124,16 @@ describe('a candidate with huge values: a mismatch in finite figures', () => {
   });
 });
 
+describe('trace on degenerate images: finite figures (the relative difference where the exact value is 0)', () => {
+  const black = save('black.npy', { shape: X.shape, data: new Float64Array(2 * H * W) });
+  for (const opts of [[], ['--variant', 'wang', '--alpha', '1.5'], ['--variant', 'dssim']]) {
+    it(`black x = y, constant x = y ${opts.join(' ') || 'plain'}`, async () => {
+      await finiteBoth(['trace', black, black, ...pixel, ...opts], 0);
+      await finiteBoth(['trace', flat, flat, ...pixel, ...opts, '--candidate', zero], 0);
+    });
+  }
+});
+
 describe('overflow-safe norms and fits (the checker\'s numerics)', () => {
   it('norm2 and differenceNorms of values near 1e300 and 1e-300 are finite and right', () => {
     expect(norm2([3e300, 4e300])).toBeCloseTo(5e300, -288);
