@@ -158,6 +158,23 @@ describe('overflow-safe norms and fits (the checker\'s numerics)', () => {
     const t = termFit(cand, [ref, ref.map((v, i) => Math.cos(i) * v), ref.map((_, i) => (i % 3) - 1)]);
     expect([t.mean, t.square, t.cross, t.residual].every(Number.isFinite)).toBe(true);
   });
+
+  it('scaleFit and termFit where candidate x reference overflows (1.7e308 against values of 1e10): the least-squares answer, finite', () => {
+    const ref = Float64Array.from({ length: 50 }, (_, i) => 1e10 * Math.sin(i + 1));
+    const cand = ref.map((v) => 3 * v);
+    cand[7] = 1.7e308;
+    let rr = 0;
+    for (const v of ref) rr += v * v;
+    // k = <c, r> / <r, r> = 3 + (1.7e308 - 3 r7) r7 / ||r||^2, written so that nothing overflows
+    const k = 3 + (1.7e308 / rr) * ref[7]! - (3 * ref[7]! * ref[7]!) / rr;
+    const s = scaleFit(cand, ref);
+    expect(s.k / k).toBeCloseTo(1, 10);
+    // the candidate is 1.7e308 at index 7 to 1e-288: the fit leaves sqrt(1 - r7^2 / ||r||^2) of it
+    expect(s.residual).toBeCloseTo(Math.sqrt(1 - (ref[7]! * ref[7]!) / rr), 10);
+    const t = termFit(cand, [ref, ref.map((v, i) => Math.cos(i) * v), ref.map((_, i) => 1e10 * ((i % 3) - 1))]);
+    expect([t.mean, t.square, t.cross, t.residual].every(Number.isFinite)).toBe(true);
+    expect(t.residual).toBeLessThanOrEqual(1);
+  });
 });
 
 describe('inputs value and grad refuse: check and trace refuse them too (exit 2, one line naming the cause)', () => {
