@@ -198,6 +198,15 @@ describe('inputs value and grad refuse: check and trace refuse them too (exit 2,
     }, 60_000);
   }
 
+  it('a candidate module that returns NaN where SSIM itself is NaN: the refusal names the cause (k = 0 on flat images), not the candidate', async () => {
+    const mod = join(dir, 'nan-gradient.mjs');
+    writeFileSync(mod, 'export function gradient(x) { return { shape: x.shape, data: new Float64Array(x.data.length).fill(NaN) }; }\n');
+    await refused(['check', mod, flat, flat, '--k1', '0', '--k2', '0'], /the result is NaN under these options; with --k1 0 or --k2 0 a flat window gives 0\/0/);
+    await refused(['trace', flat, flat, ...pixel, '--k1', '0', '--k2', '0', '--candidate', mod], /with --k1 0 or --k2 0 a flat window gives 0\/0/);
+    // on inputs where SSIM is finite, the NaN is the candidate's
+    await refused(['check', mod, x, y], /nan-gradient\.mjs.*NaN/);
+  }, 60_000);
+
   it('k1 = k2 = 1e20: SSIM is finite in float64 (value and trace run), but the float32 floor cannot be measured: check is exit 2 naming k1', async () => {
     const opts = ['--k1', '1e20', '--k2', '1e20'];
     const v = await run(['value', x, y, ...opts]);
