@@ -443,9 +443,9 @@ function finish(a: {
       diagnosis.push({
         kind: 'unexplained',
         message: blank
-          ? (candidateNorm === 0
+          ? (w.candidateNorm === 0
             ? 'the candidate is zero everywhere: it carries nothing to name a known mistake by'
-            : `the candidate is within the allowance of zero (L2 norm ${e2(candidateNorm)}, allowed ${e2(K * ms.floorL2)}): it carries nothing to name a known mistake by`)
+            : `the candidate is within the allowance of zero${a.subsample !== undefined ? ' on the sampled tiles' : ''} (L2 norm ${e2(candidateNorm)}, allowed ${e2(K * ms.floorL2)}): it carries nothing to name a known mistake by`)
           : c === undefined
           ? 'not one of the known mistakes'
           : `not one of the ${built.length} known mistakes that apply here; the nearest is "${c.d.title}" at ${e2(best(c.d))} relative L2 (a name needs ${e2(c.d.tolerance)})`,
