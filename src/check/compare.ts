@@ -28,9 +28,36 @@ export interface RegionErrors {
   readonly channels: ReadonlyArray<{ readonly channel: number; readonly interior: ErrorStats; readonly border: ErrorStats }>;
 }
 
+/** Below this a plain sum of squares may have lost values to underflow (as in src/field/tensor.ts). */
+const PLAIN_SUM_MIN = 2 ** -800;
+
+/** The plain accumulator (the common case, at full speed). */
 class Acc {
   maxAbs = 0;
-  // overflow-safe sums of squares (a candidate pixel of 1e300 must give a number, not Infinity)
+  ssDiff = 0;
+  ssExact = 0;
+  count = 0;
+  add(c: number, e: number): void {
+    const d = c - e;
+    this.maxAbs = Math.max(this.maxAbs, Math.abs(d));
+    this.ssDiff += d * d;
+    this.ssExact += e * e;
+    this.count++;
+  }
+  /** Whether the plain sums can be trusted: finite, and not so small that values underflowed. */
+  sound(): boolean {
+    const ok = (ss: number): boolean => ss === 0 || (ss < Infinity && ss >= PLAIN_SUM_MIN);
+    return this.maxAbs < Infinity && ok(this.ssDiff) && ok(this.ssExact) && (this.ssDiff > 0 || this.maxAbs === 0);
+  }
+  /** `floorL2`: the floor's share of these pixels (0: none known). */
+  stats(floorL2: number): ErrorStats {
+    return statsOf(this.maxAbs, Math.sqrt(this.ssDiff), Math.sqrt(this.ssExact), this.count, floorL2);
+  }
+}
+
+/** The overflow-safe accumulator, for a second pass where the plain sums are not sound (a candidate pixel of 1e300). */
+class SafeAcc {
+  maxAbs = 0;
   readonly ssDiff = new SumOfSquares();
   readonly ssExact = new SumOfSquares();
   count = 0;
@@ -47,13 +74,15 @@ class Acc {
     this.ssExact.add(e);
     this.count++;
   }
-  /** `floorL2`: the floor's share of these pixels (0: none known). */
   stats(floorL2: number): ErrorStats {
-    const l2 = this.ssDiff.norm();
-    const ref = relativeScale(this.ssExact.norm(), floorL2);
-    // no reference at all (no floor given, the exact gradient zero): l2 itself, clamped, stands for "l2 / 0"
-    return { maxAbs: this.maxAbs, l2, relL2: ref > 0 ? ratio(l2, ref) : l2 > 0 ? Number.MAX_VALUE : 0, count: this.count };
+    return statsOf(this.maxAbs, this.ssDiff.norm(), this.ssExact.norm(), this.count, floorL2);
   }
+}
+
+function statsOf(maxAbs: number, l2: number, exactNorm: number, count: number, floorL2: number): ErrorStats {
+  const ref = relativeScale(exactNorm, floorL2);
+  // no reference at all (no floor given, the exact gradient zero): l2 itself, clamped, stands for "l2 / 0"
+  return { maxAbs, l2, relL2: ref > 0 ? ratio(l2, ref) : l2 > 0 ? Number.MAX_VALUE : 0, count };
 }
 
 /** True when pixel (i, j) of an H x W plane lies within `band` pixels of an edge. */
@@ -67,9 +96,27 @@ export const inBand = (i: number, j: number, H: number, W: number, band: number)
  * gradient is ~0 (a flat patch, constant images) gets a finite figure.
  */
 export function regionErrors(candidate: ArrayLike<number>, exact: ArrayLike<number>, shape: Shape4, band: number, floorL2 = 0): RegionErrors {
+  // plain sums first (full speed); again with overflow-safe ones where they are not sound
+  const plain = accumulate(candidate, exact, shape, band, () => new Acc());
+  const { all, per } = [plain.all.interior, plain.all.border, ...plain.per.flatMap((p) => [p.interior, p.border])].every((a) => a.sound())
+    ? plain
+    : accumulate(candidate, exact, shape, band, () => new SafeAcc());
   const [N, C, H, W] = shape;
-  const all = { interior: new Acc(), border: new Acc() };
-  const per = Array.from({ length: C }, () => ({ interior: new Acc(), border: new Acc() }));
+  const total = N * C * H * W;
+  const stats = (a: Acc | SafeAcc): ErrorStats => a.stats(total > 0 ? floorL2 * Math.sqrt(a.count / total) : 0);
+  return {
+    band,
+    interior: stats(all.interior),
+    border: stats(all.border),
+    channels: per.map((a, channel) => ({ channel, interior: stats(a.interior), border: stats(a.border) })),
+  };
+}
+
+/** The interior's and the border band's accumulators, overall and per channel. */
+function accumulate<A extends Acc | SafeAcc>(candidate: ArrayLike<number>, exact: ArrayLike<number>, shape: Shape4, band: number, make: () => A) {
+  const [N, C, H, W] = shape;
+  const all = { interior: make(), border: make() };
+  const per = Array.from({ length: C }, () => ({ interior: make(), border: make() }));
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       for (let i = 0; i < H; i++) {
@@ -82,14 +129,7 @@ export function regionErrors(candidate: ArrayLike<number>, exact: ArrayLike<numb
       }
     }
   }
-  const total = N * C * H * W;
-  const stats = (a: Acc): ErrorStats => a.stats(total > 0 ? floorL2 * Math.sqrt(a.count / total) : 0);
-  return {
-    band,
-    interior: stats(all.interior),
-    border: stats(all.border),
-    channels: per.map((a, channel) => ({ channel, interior: stats(a.interior), border: stats(a.border) })),
-  };
+  return { all, per };
 }
 
 const dotp = (a: ArrayLike<number>, b: ArrayLike<number>): number => {

@@ -113,8 +113,18 @@ export class SumOfSquares {
 /** v, with +-Infinity clamped to +-Number.MAX_VALUE (NaN stays NaN: it is a bug, not a magnitude). */
 export const clampFinite = (v: number): number => (v === Infinity ? Number.MAX_VALUE : v === -Infinity ? -Number.MAX_VALUE : v);
 
+/**
+ * Below this a plain sum of squares may have lost values to underflow, and it is redone scaled; above
+ * it (and finite) the plain sum is exact to rounding: what underflowed is under 2^-274 of it.
+ */
+const PLAIN_SUM_MIN = 2 ** -800;
+
 /** ||a||_2, without overflow or underflow (clamped to Number.MAX_VALUE beyond float64's range). */
 export function norm2(a: ArrayLike<number>): number {
+  // the plain sum first (the common case, at full speed); scaled only where it overflowed or may have underflowed
+  let ss = 0;
+  for (let i = 0; i < a.length; i++) ss += a[i]! * a[i]!;
+  if (ss < Infinity && ss >= PLAIN_SUM_MIN) return Math.sqrt(ss);
   const s = new SumOfSquares();
   for (let i = 0; i < a.length; i++) s.add(a[i]!);
   return s.norm();
@@ -126,6 +136,15 @@ export function norm2(a: ArrayLike<number>): number {
  */
 export function differenceNorms(a: ArrayLike<number>, b: ArrayLike<number>): { maxAbs: number; l2: number } {
   let maxAbs = 0;
+  let ss = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    maxAbs = Math.max(maxAbs, Math.abs(d));
+    ss += d * d;
+  }
+  // plain sums where they are sound (finite, and not small enough to have lost values to underflow)
+  if (maxAbs === 0 || (maxAbs < Infinity && ss < Infinity && ss >= PLAIN_SUM_MIN)) return { maxAbs, l2: Math.sqrt(ss) };
+  maxAbs = 0;
   const s = new SumOfSquares();
   for (let i = 0; i < a.length; i++) {
     const d = a[i]! - b[i]!;
