@@ -41,7 +41,10 @@ export interface MistakeDistance {
   readonly title: string;
   /** ||candidate - mistake|| / ||mistake|| (over the allowance where the mistake is smaller: relativeScale). */
   readonly distance: number;
-  /** For mistakes that are not themselves scales: the best scale of the mistake and the distance after it. */
+  /**
+   * For mistakes that are not themselves scales: the best scale of the mistake and the distance after
+   * it; null also where k times the mistake is within the allowance of zero (k = 0 for a zero candidate).
+   */
   readonly scaled: { readonly k: number; readonly distance: number } | null;
   /** The distance within which it is named: the mistake tolerance, less for a mistake larger than the exact gradient. */
   readonly tolerance: number;
@@ -401,7 +404,8 @@ function finish(a: {
       // ||candidate - k g|| is the fit's residual times ||candidate||, and ||k g|| its fitted norm: no k g formed (k may be huge)
       const s = scaleFitDetail(candidate, g);
       kn = s.fittedNorm;
-      scaled = { k: s.k, distance: ratio(s.residual * candidateNorm, relativeScale(kn, ms.floorL2)) };
+      // a best scale whose k g is within the allowance of zero (k = 0 for a zero candidate) explains nothing: no scaled figure
+      scaled = kn > K * ms.floorL2 ? { k: s.k, distance: ratio(s.residual * candidateNorm, relativeScale(kn, ms.floorL2)) } : null;
     }
     const tolerance = tolOf(gn);
     // a candidate within the allowance of zero carries nothing to name a mistake by (it "equals" 0 x any of them),
@@ -458,7 +462,8 @@ function finish(a: {
     diagnosis.push(scaleDiagnosis(w.scale, candidateTol, a.count, w.candidateNorm, variant ?? PLAIN));
     diagnosis.push(whereDiagnosis(w.regions, K * floor.relL2));
     // the terms fit, unless it ran on tiles that hold no error
-    if (!tilesBlind) diagnosis.push(termsDiagnosis(terms, candidateTol));
+    if (w.candidateNorm === 0) diagnosis.push({ kind: 'terms', message: 'the candidate is zero everywhere: no combination of the terms to fit' });
+    else if (!tilesBlind) diagnosis.push(termsDiagnosis(terms, candidateTol));
   }
 
   const cfg = a.config;

@@ -204,10 +204,13 @@ describe('check CLI: the all-zero gradient at a small data range', () => {
       // the candidate carries no information: it is zero, not "0 x" every known mistake
       expect(report.mistakes.filter((m) => m.matched !== false)).toEqual([]);
       expect(report.diagnosis[0]).toMatchObject({ kind: 'unexplained', message: expect.stringMatching(/the candidate is zero everywhere/) });
+      // nor fitted by 0 x any of them, nor by 0 x the terms
+      expect(report.mistakes.map((m) => m.scaled)).toEqual(report.mistakes.map(() => null));
+      expect(report.diagnosis.find((d) => d.kind === 'terms')?.message).toMatch(/the candidate is zero everywhere/);
       const text = await run(['check', zero, xPath, yPath, '--data-range', L]);
       expect(text.code).toBe(1);
       expect(text.out).toMatch(/^verdict: MISMATCH/m);
-      expect(text.out).not.toMatch(/0\.0+ x this mistake/);
+      expect(text.out).not.toMatch(/0\.0+ x this mistake|after scaling by 0\.0/);
     });
   }
 
