@@ -156,7 +156,7 @@ describe('check: no match for a candidate beyond rounding, at any data range (fa
         if (Math.max(s.k1, s.k2) * s.dataRange <= 10 * s.scale) {
           resolvable++;
           candidates.push(['zero', new Float64Array(n)]);
-          for (const r of [s.rel, 1e-3, 1e-2]) candidates.push([`${r} relative`, exact.map((v, i) => v + r * exactNorm * d[i]!)]);
+          for (const r of [s.rel, 1e-3]) candidates.push([`${r} relative`, exact.map((v, i) => v + r * exactNorm * d[i]!)]);
         }
         for (const [what, c] of candidates) {
           const r = check(c);
@@ -164,10 +164,10 @@ describe('check: no match for a candidate beyond rounding, at any data range (fa
           expect(r.verdict, `${what}: ${JSON.stringify(s)}; floor ${r.roundingFloor.l2}, error ${r.l2Error}`).toBe('mismatch');
         }
       }),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
     // the oracle's branch ran (the search is not vacuous)
-    expect(resolvable).toBeGreaterThan(10);
+    expect(resolvable).toBeGreaterThan(5);
   }, 60_000);
 
   it('the floor does not grow as the data range shrinks: 0..1 images at L = 1e-16 have the floor of L = 1e-6, to a factor 2', () => {
