@@ -11,7 +11,7 @@ import {
 import { findVariantFile, loadVariantFile, VARIANT_FILE, type LoadedVariant } from './cli/variant-file.js';
 import { evaluateVariant } from './ssim/variants.js';
 import { BUILT_IN_VARIANTS, variantName } from './variants/registry.js';
-import { InputError, type Tensor } from './field/index.js';
+import { InputError } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
 import { imagesAndOptions } from './cli/images.js';
 import { requireFinite, type NamedImages } from './check/finite.js';
