@@ -12,10 +12,11 @@ import { findVariantFile, loadVariantFile, VARIANT_FILE, type LoadedVariant } fr
 import { DEFAULT_TIMEOUT_S, runIfVariantFile } from './cli/isolate.js';
 import { evaluateVariant } from './ssim/variants.js';
 import { BUILT_IN_VARIANTS, variantName } from './variants/registry.js';
-import { InputError, type Tensor } from './field/index.js';
+import { InputError } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
 import { imagesAndOptions } from './cli/images.js';
-import { NonFiniteError, nonFiniteCause } from './ssim/finite.js';
+import { NonFiniteError } from './ssim/finite.js';
+import { requireFinite, type NamedImages } from './check/finite.js';
 import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, ssimGradFast, ssim, type SsimOptions } from './ssim/index.js';
 
 /** One CLI command: its usage line, options, and how it runs (returning the exit code). */
@@ -90,8 +91,7 @@ const imageCommands: Record<string, Command> = {
         result = { ssim: r.ssim, value: r.value, g: wrt === 'x' ? r.gradX : r.gradY };
       }
       finite(result.value, o, named);
-      const bad = result.g.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new InputError(`the gradient is ${result.g[bad]} at flat index ${bad} under these options (nothing written); ${hint(o, named)}`);
+      requireFinite('the gradient', result.g, o, named, { note: '(nothing written)' });
       writeNpy(outPath, x.shape, result.g instanceof Float64Array ? result.g : Float64Array.from(result.g));
       const what = variantName(o.variant);
       out(
@@ -104,14 +104,6 @@ const imageCommands: Record<string, Command> = {
   },
 };
 
-/**
- * What to say when SSIM itself is not a number: 0/0 where C1 or C2 is 0 on a flat window, or
- * values (or a data range) so large that SSIM's arithmetic overflows.
- */
-function hint(o: SsimOptions, images: ReadonlyArray<readonly [Tensor, string]>): string {
-  return nonFiniteCause(resolveOptions(o), images);
-}
-
 /** d/dy taken as d/dx with the images swapped: a NonFiniteError's names swapped back (and its d ssim/dx is d ssim/dy). */
 function swapNames<T>(f: () => T): T {
   try {
@@ -122,8 +114,9 @@ function swapNames<T>(f: () => T): T {
   }
 }
 
-function finite(value: number, o: SsimOptions, images: ReadonlyArray<readonly [Tensor, string]>): void {
-  if (!Number.isFinite(value)) throw new InputError(`the result is ${value} under these options; ${hint(o, images)}`);
+/** The value refused when it is not finite (the validation check and trace share: src/check/finite.ts). */
+function finite(value: number, o: SsimOptions, images: NamedImages): void {
+  requireFinite('the result', value, o, images);
 }
 
 const deriveCommands: Record<string, Command> = {

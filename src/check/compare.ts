@@ -4,7 +4,8 @@
  * terms. All least squares are in float64 over the whole tensor.
  */
 import type { Shape4 } from '../field/index.js';
-import { norm2, relativeScale } from './floor.js';
+import { relativeScale } from './floor.js';
+import { clampFinite, maxAbsOf, norm2, ratio, scaleFor, SumOfSquares } from './stable.js';
 
 /** Error statistics over a set of pixels. */
 export interface ErrorStats {
@@ -27,6 +28,10 @@ export interface RegionErrors {
   readonly channels: ReadonlyArray<{ readonly channel: number; readonly interior: ErrorStats; readonly border: ErrorStats }>;
 }
 
+/** Below this a plain sum of squares may have lost values to underflow (as in src/field/tensor.ts). */
+const PLAIN_SUM_MIN = 2 ** -800;
+
+/** The plain accumulator (the common case, at full speed). */
 class Acc {
   maxAbs = 0;
   ssDiff = 0;
@@ -39,12 +44,45 @@ class Acc {
     this.ssExact += e * e;
     this.count++;
   }
+  /** Whether the plain sums can be trusted: finite, and not so small that values underflowed. */
+  sound(): boolean {
+    const ok = (ss: number): boolean => ss === 0 || (ss < Infinity && ss >= PLAIN_SUM_MIN);
+    return this.maxAbs < Infinity && ok(this.ssDiff) && ok(this.ssExact) && (this.ssDiff > 0 || this.maxAbs === 0);
+  }
   /** `floorL2`: the floor's share of these pixels (0: none known). */
   stats(floorL2: number): ErrorStats {
-    const l2 = Math.sqrt(this.ssDiff);
-    const ref = relativeScale(Math.sqrt(this.ssExact), floorL2);
-    return { maxAbs: this.maxAbs, l2, relL2: ref > 0 ? l2 / ref : l2 > 0 ? Infinity : 0, count: this.count };
+    return statsOf(this.maxAbs, Math.sqrt(this.ssDiff), Math.sqrt(this.ssExact), this.count, floorL2);
   }
+}
+
+/** The overflow-safe accumulator, for a second pass where the plain sums are not sound (a candidate pixel of 1e300). */
+class SafeAcc {
+  maxAbs = 0;
+  readonly ssDiff = new SumOfSquares();
+  readonly ssExact = new SumOfSquares();
+  count = 0;
+  add(c: number, e: number): void {
+    const d = c - e;
+    if (d - d !== 0 && Number.isFinite(c) && Number.isFinite(e)) {
+      // the difference itself beyond float64 (values near 1e308 of opposite signs): summed halved, its max clamped
+      this.ssDiff.addDouble(c / 2 - e / 2);
+      this.maxAbs = Number.MAX_VALUE;
+    } else {
+      this.maxAbs = Math.max(this.maxAbs, Math.abs(d));
+      this.ssDiff.add(d);
+    }
+    this.ssExact.add(e);
+    this.count++;
+  }
+  stats(floorL2: number): ErrorStats {
+    return statsOf(this.maxAbs, this.ssDiff.norm(), this.ssExact.norm(), this.count, floorL2);
+  }
+}
+
+function statsOf(maxAbs: number, l2: number, exactNorm: number, count: number, floorL2: number): ErrorStats {
+  const ref = relativeScale(exactNorm, floorL2);
+  // no reference at all (no floor given, the exact gradient zero): l2 itself, clamped, stands for "l2 / 0"
+  return { maxAbs, l2, relL2: ref > 0 ? ratio(l2, ref) : l2 > 0 ? Number.MAX_VALUE : 0, count };
 }
 
 /** True when pixel (i, j) of an H x W plane lies within `band` pixels of an edge. */
@@ -58,9 +96,27 @@ export const inBand = (i: number, j: number, H: number, W: number, band: number)
  * gradient is ~0 (a flat patch, constant images) gets a finite figure.
  */
 export function regionErrors(candidate: ArrayLike<number>, exact: ArrayLike<number>, shape: Shape4, band: number, floorL2 = 0): RegionErrors {
+  // plain sums first (full speed); again with overflow-safe ones where they are not sound
+  const plain = accumulate(candidate, exact, shape, band, () => new Acc());
+  const { all, per } = [plain.all.interior, plain.all.border, ...plain.per.flatMap((p) => [p.interior, p.border])].every((a) => a.sound())
+    ? plain
+    : accumulate(candidate, exact, shape, band, () => new SafeAcc());
   const [N, C, H, W] = shape;
-  const all = { interior: new Acc(), border: new Acc() };
-  const per = Array.from({ length: C }, () => ({ interior: new Acc(), border: new Acc() }));
+  const total = N * C * H * W;
+  const stats = (a: Acc | SafeAcc): ErrorStats => a.stats(total > 0 ? floorL2 * Math.sqrt(a.count / total) : 0);
+  return {
+    band,
+    interior: stats(all.interior),
+    border: stats(all.border),
+    channels: per.map((a, channel) => ({ channel, interior: stats(a.interior), border: stats(a.border) })),
+  };
+}
+
+/** The interior's and the border band's accumulators, overall and per channel. */
+function accumulate<A extends Acc | SafeAcc>(candidate: ArrayLike<number>, exact: ArrayLike<number>, shape: Shape4, band: number, make: () => A) {
+  const [N, C, H, W] = shape;
+  const all = { interior: make(), border: make() };
+  const per = Array.from({ length: C }, () => ({ interior: make(), border: make() }));
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       for (let i = 0; i < H; i++) {
@@ -73,14 +129,7 @@ export function regionErrors(candidate: ArrayLike<number>, exact: ArrayLike<numb
       }
     }
   }
-  const total = N * C * H * W;
-  const stats = (a: Acc): ErrorStats => a.stats(total > 0 ? floorL2 * Math.sqrt(a.count / total) : 0);
-  return {
-    band,
-    interior: stats(all.interior),
-    border: stats(all.border),
-    channels: per.map((a, channel) => ({ channel, interior: stats(a.interior), border: stats(a.border) })),
-  };
+  return { all, per };
 }
 
 const dotp = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -96,14 +145,37 @@ export interface ScaleFit {
   readonly residual: number;
 }
 
-/** Least-squares scale of `reference` that best matches `candidate`. */
+/** scaleFit with the norm of the fitted part, ||k reference|| (for the mistakes' distances after scaling). */
+export function scaleFitDetail(candidate: ArrayLike<number>, reference: ArrayLike<number>): ScaleFit & { readonly fittedNorm: number } {
+  // on copies scaled by powers of two into float64's safe range: the fit is scale-free, k rescaled at the end
+  const sc = scaleFor(maxAbsOf(candidate));
+  const sr = scaleFor(maxAbsOf(reference));
+  let rr = 0;
+  let cr = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const r = reference[i]! * sr;
+    rr += r * r;
+    cr += candidate[i]! * sc * r;
+  }
+  const k1 = rr > 0 ? cr / rr : 0;
+  const ss = new SumOfSquares();
+  const cs = new SumOfSquares();
+  for (let i = 0; i < candidate.length; i++) {
+    const c = candidate[i]! * sc;
+    ss.add(c - k1 * reference[i]! * sr);
+    cs.add(c);
+  }
+  const cn = cs.norm();
+  // k = k1 sr / sc, and ||k reference|| = |k1| ||reference sr|| / sc, each clamped to float64's range
+  const k = clampFinite((k1 * sr) / sc);
+  const fittedNorm = clampFinite((Math.abs(k1) * Math.sqrt(rr)) / sc);
+  return { k, residual: cn > 0 ? ss.norm() / cn : 0, fittedNorm };
+}
+
+/** Least-squares scale of `reference` that best matches `candidate` (computed scaled: finite for any finite data). */
 export function scaleFit(candidate: ArrayLike<number>, reference: ArrayLike<number>): ScaleFit {
-  const rr = dotp(reference, reference);
-  const k = rr > 0 ? dotp(candidate, reference) / rr : 0;
-  let ss = 0;
-  for (let i = 0; i < candidate.length; i++) ss += (candidate[i]! - k * reference[i]!) ** 2;
-  const cn = norm2(candidate);
-  return { k, residual: cn > 0 ? Math.sqrt(ss) / cn : 0 };
+  const { k, residual } = scaleFitDetail(candidate, reference);
+  return { k, residual };
 }
 
 /** Least-squares coefficients of the candidate on the three chain-rule terms (exact: 1, 1, 1). */
@@ -179,8 +251,11 @@ function symmetricEigen3(m: readonly (readonly number[])[]): { values: number[];
  */
 export function termFit(candidate: ArrayLike<number>, terms: readonly [ArrayLike<number>, ArrayLike<number>, ArrayLike<number>]): TermFit {
   const [t0, t1, t2] = terms;
+  // the departure (and the candidate) scaled by a power of two into float64's safe range: the fit is
+  // linear in it, so the coefficients' departures from 1 are rescaled at the end (clamped)
+  const sigma = scaleFor(Math.max(maxAbsOf(candidate), maxAbsOf(t0), maxAbsOf(t1), maxAbsOf(t2)));
   const departure = new Float64Array(candidate.length);
-  for (let i = 0; i < candidate.length; i++) departure[i] = candidate[i]! - t0[i]! - t1[i]! - t2[i]!;
+  for (let i = 0; i < candidate.length; i++) departure[i] = candidate[i]! * sigma - t0[i]! * sigma - t1[i]! * sigma - t2[i]! * sigma;
   // normalised columns keep the Gram matrix near unit scale whatever the gradient's magnitude; a
   // column under 1e-6 of the largest is scaled as if it were that size, so that one under 1e-12
   // (float64 cancellation noise of the others, e.g. W^T g_mu where x = y) falls below TERM_RCOND
@@ -198,9 +273,15 @@ export function termFit(candidate: ArrayLike<number>, terms: readonly [ArrayLike
     const along = (vectors[0]![k]! * r[0]! + vectors[1]![k]! * r[1]! + vectors[2]![k]! * r[2]!) / values[k]!;
     for (let i = 0; i < 3; i++) d[i] = d[i]! + along * vectors[i]![k]!;
   }
-  const [a, b, c] = d.map((di, i) => 1 + di / s[i]!) as [number, number, number];
-  let ss = 0;
-  for (let i = 0; i < candidate.length; i++) ss += (candidate[i]! - a * t0[i]! - b * t1[i]! - c * t2[i]!) ** 2;
-  const cn = norm2(candidate);
-  return { mean: a, square: b, cross: c, residual: cn > 0 ? Math.sqrt(ss) / cn : 0, rank };
+  // the scaled departures of the coefficients; the residual is the departure's, all scaled alike
+  const [da, db, dc] = d.map((di, i) => di / s[i]!) as [number, number, number];
+  const ss = new SumOfSquares();
+  const cs = new SumOfSquares();
+  for (let i = 0; i < candidate.length; i++) {
+    ss.add(departure[i]! - da * t0[i]! - db * t1[i]! - dc * t2[i]!);
+    cs.add(candidate[i]! * sigma);
+  }
+  const cn = cs.norm();
+  const [a, b, c] = [da, db, dc].map((v) => clampFinite(1 + v / sigma)) as [number, number, number];
+  return { mean: a, square: b, cross: c, residual: cn > 0 ? ss.norm() / cn : 0, rank };
 }

@@ -5,8 +5,10 @@
 import { shape4, type Shape4, type Tensor } from '../field/index.js';
 import { evaluateSsim, evaluateVariant, ssimGradFast, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
 import { downsampleFactor, resolveOptions, validateOptions } from '../ssim/options.js';
-import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
-import { differenceNorms, FLOOR_ALLOWANCE, norm2, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
+import { regionErrors, scaleFit, scaleFitDetail, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
+import { FLOOR_ALLOWANCE, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
+import { refuseNonFinite as validate } from './finite.js';
+import { differenceNorms, maxAbsOf, norm2, ratio } from './stable.js';
 import { applicableMistakes, distinctMistakes, mistakesFor, type KnownMistake, type MistakeContext } from './mistakes.js';
 import { describeSubsample, keptRuns, planFor, stripContext, takeKept, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
 import { declarationOf, isPlain, plainOptions, variantGradient32, variantPieces, type VariantPieces } from './variant-model.js';
@@ -39,7 +41,10 @@ export interface MistakeDistance {
   readonly title: string;
   /** ||candidate - mistake|| / ||mistake|| (over the allowance where the mistake is smaller: relativeScale). */
   readonly distance: number;
-  /** For mistakes that are not themselves scales: the best scale of the mistake and the distance after it. */
+  /**
+   * For mistakes that are not themselves scales: the best scale of the mistake and the distance after
+   * it; null also where k times the mistake is within the allowance of zero (k = 0 for a zero candidate).
+   */
   readonly scaled: { readonly k: number; readonly distance: number } | null;
   /** The distance within which it is named: the mistake tolerance, less for a mistake larger than the exact gradient. */
   readonly tolerance: number;
@@ -115,6 +120,8 @@ export interface CheckInput {
   readonly subsample?: SubsampleOptions | false;
   /** Called as the work proceeds (the CLI's progress bar). */
   readonly progress?: CheckProgress;
+  /** The images' names for the message that refuses a result that is not finite (the CLI's file names); default 'x', 'y'. */
+  readonly names?: { readonly x: string; readonly y: string };
 }
 
 /** Where the known mistakes and the term fit were evaluated, when not on the whole images. */
@@ -186,12 +193,11 @@ function checkWhole(input: CheckInput, variant: VariantDeclaration | null, optio
   };
   const pieces = variant === null ? undefined : variantPieces(x, y, input.options, wrt);
   const exact = pieces?.exact ?? (wrt === 'x' ? e.gradX : e.gradY);
+  validate(input, { value: pieces?.value ?? e.ssim, ssim: e.ssim, exact });
   const candidate = candidateOf(input, exact.length);
   progress(1, 3, 'rounding floor');
-  // the loss's own gradient scale per pixel (largest reduction weight over L): what a floor of zero is raised to
-  let unit = 0;
-  for (const w of e.weights) unit = Math.max(unit, w / e.config.dataRange);
-  const floor = pieces === undefined ? roundingFloor(x, y, options, wrt, exact, unit) : floorOf(variantGradient32(x, y, input.options, wrt), exact, unit);
+  const floor = pieces === undefined ? roundingFloor(x, y, options, wrt, exact) : floorOf(variantGradient32(x, y, input.options, wrt), exact);
+  validate(input, { floor });
   const whole = compareWhole(candidate, exact, floor, shape4(x, 'x'), borderBand(e, e.shape), input.float32);
   // a variant's terms: what reaches x through its windowed maps' mu_x, x x and x y, summed over them (the rest taken off the candidate first)
   const t = pieces?.terms ?? ssimTerms();
@@ -232,12 +238,12 @@ function checkSubsampled(input: CheckInput, variant: VariantDeclaration | null, 
     ssim = r.ssim;
     value = r.value;
   }
+  validate(input, { value: value ?? ssim, ssim, exact });
   const candidate = candidateOf(input, exact.length);
   progress(1, units, 'rounding floor');
   const config = resolveOptions(options);
-  // the loss's own gradient scale per pixel (the mean's weight over L): what a floor of zero is raised to
-  const unit = plan.whole.omega / config.dataRange;
-  const floor = variant === null ? roundingFloor(x, y, options, wrt, exact, unit) : floorOf(variantGradient32(x, y, input.options, wrt), exact, unit);
+  const floor = variant === null ? roundingFloor(x, y, options, wrt, exact) : floorOf(variantGradient32(x, y, input.options, wrt), exact);
+  validate(input, { floor });
   progress(2, units, 'errors');
   const shape = plan.shape;
   const whole = compareWhole(candidate, exact, floor, shape, bandOf(config, shape), input.float32);
@@ -273,7 +279,7 @@ function checkSubsampled(input: CheckInput, variant: VariantDeclaration | null, 
   });
   const mistakes = distinctMistakes(library.map((mistake, j) => ({ mistake, gradient: built[j] ?? null })), at.exact);
   const terms = termFit(at.cand.map((v, i) => v - at.offset[i]!), [termsKept.mean, termsKept.square, termsKept.cross]);
-  const agreement = differenceNorms(at.fromStrips, at.exact).l2 / (norm2(at.exact) || 1);
+  const agreement = ratio(differenceNorms(at.fromStrips, at.exact).l2, norm2(at.exact) || 1);
   const { report, named } = finish({
     input, variant, whole, terms, mistakes, mistakeCandidate: at.cand, count: Math.round(1 / plan.whole.omega), config, ssim, value,
     // the floor's share of the kept values, as if spread evenly (the floor's L2 is a whole-image figure)
@@ -328,8 +334,7 @@ interface WholeComparison {
 }
 
 function compareWhole(candidate: Float64Array, exact: Float64Array, floor: RoundingFloor, shape: Shape4, band: number, float32?: boolean): WholeComparison {
-  let maxAbsExact = 0;
-  for (const v of exact) maxAbsExact = Math.max(maxAbsExact, Math.abs(v));
+  const maxAbsExact = maxAbsOf(exact);
   return {
     floor,
     err: differenceNorms(candidate, exact),
@@ -369,7 +374,9 @@ function finish(a: {
   const float32 = w.float32;
   const K = FLOOR_ALLOWANCE;
   const allowance = { factor: K, maxAbs: K * floor.maxAbs, l2: K * floor.l2 };
-  const verdict = err.maxAbs <= allowance.maxAbs && err.l2 <= allowance.l2 ? 'match' : 'mismatch';
+  // a match needs finite errors within finite allowances: NaN compares false, and Infinity <= Infinity must not pass
+  const within = (e: number, allowed: number): boolean => Number.isFinite(e) && Number.isFinite(allowed) && e <= allowed;
+  const verdict = within(err.maxAbs, allowance.maxAbs) && within(err.l2, allowance.l2) ? 'match' : 'mismatch';
 
   // relative to the larger of the exact gradient and the mistake: where the exact gradient is ~0 (x = y)
   // a mistake that is not (the factor 2 of d(x^2)/dx dropped) must come within the allowance itself
@@ -384,21 +391,29 @@ function finish(a: {
       : `${K} x the floor's relative L2 (${e2(floor.relL2)})`,
   };
 
+  // the candidate over the mistakes' values, and whether it is within the allowance of zero there
+  const candidateNorm = norm2(candidate);
+  const blank = !(candidateNorm > K * ms.floorL2);
   const built: Array<{ m: KnownMistake; d: MistakeDistance }> = [];
   for (const { mistake: m, gradient: g } of a.mistakes) {
     const gn = norm2(g);
     // a mistake within the allowance of zero (most of them where x = y) has no scale of its own
-    const distance = differenceNorms(candidate, g).l2 / relativeScale(gn, ms.floorL2);
+    const distance = ratio(differenceNorms(candidate, g).l2, relativeScale(gn, ms.floorL2));
     let scaled: MistakeDistance['scaled'] = null;
     let kn = 0;
     if (!m.scaleOnly) {
-      const s = scaleFit(candidate, g);
-      const kg = g.map((v) => s.k * v);
-      kn = norm2(kg);
-      scaled = { k: s.k, distance: differenceNorms(candidate, kg).l2 / relativeScale(kn, ms.floorL2) };
+      // ||candidate - k g|| is the fit's residual times ||candidate||, and ||k g|| its fitted norm: no k g formed (k may be huge)
+      const s = scaleFitDetail(candidate, g);
+      kn = s.fittedNorm;
+      // a best scale whose k g is within the allowance of zero (k = 0 for a zero candidate) explains nothing: no scaled figure
+      scaled = kn > K * ms.floorL2 ? { k: s.k, distance: ratio(s.residual * candidateNorm, relativeScale(kn, ms.floorL2)) } : null;
     }
     const tolerance = tolOf(gn);
-    const matched = distance <= tolerance ? 'as-is' : scaled !== null && scaled.distance <= tolOf(kn) ? 'scaled' : false;
+    // a candidate within the allowance of zero carries nothing to name a mistake by (it "equals" 0 x any of them),
+    // and a scaled match needs a fitted part above the allowance too
+    const matched = blank ? false
+      : distance <= tolerance ? 'as-is'
+      : scaled !== null && kn > K * ms.floorL2 && scaled.distance <= tolOf(kn) ? 'scaled' : false;
     built.push({ m, d: { kind: m.kind, title: m.title, distance, scaled, tolerance, matched } });
   }
   const best = (d: MistakeDistance): number => Math.min(d.distance, d.scaled?.distance ?? Infinity);
@@ -432,7 +447,11 @@ function finish(a: {
       const c = built[0];
       diagnosis.push({
         kind: 'unexplained',
-        message: c === undefined
+        message: blank
+          ? (w.candidateNorm === 0
+            ? 'the candidate is zero everywhere: it carries nothing to name a known mistake by'
+            : `the candidate is within the allowance of zero${a.subsample !== undefined ? ' on the sampled tiles' : ''} (L2 norm ${e2(candidateNorm)}, allowed ${e2(K * ms.floorL2)}): it carries nothing to name a known mistake by`)
+          : c === undefined
           ? 'not one of the known mistakes'
           : `not one of the ${built.length} known mistakes that apply here; the nearest is "${c.d.title}" at ${e2(best(c.d))} relative L2 (a name needs ${e2(c.d.tolerance)})`,
       });
@@ -444,7 +463,8 @@ function finish(a: {
     diagnosis.push(scaleDiagnosis(w.scale, candidateTol, a.count, w.candidateNorm, variant ?? PLAIN));
     diagnosis.push(whereDiagnosis(w.regions, K * floor.relL2));
     // the terms fit, unless it ran on tiles that hold no error
-    if (!tilesBlind) diagnosis.push(termsDiagnosis(terms, candidateTol));
+    if (w.candidateNorm === 0) diagnosis.push({ kind: 'terms', message: 'the candidate is zero everywhere: no combination of the terms to fit' });
+    else if (!tilesBlind) diagnosis.push(termsDiagnosis(terms, candidateTol));
   }
 
   const cfg = a.config;
@@ -460,11 +480,12 @@ function finish(a: {
     },
     maxAbsError: err.maxAbs,
     l2Error: err.l2,
-    relError: err.l2 / relativeScale(w.exactNorm, floor.l2),
+    relError: ratio(err.l2, relativeScale(w.exactNorm, floor.l2)),
     maxAbsExact: w.maxAbsExact,
     roundingFloor: floor,
     allowance,
-    errorOverFloor: { maxAbs: err.maxAbs / floor.maxAbs, l2: err.l2 / floor.l2 },
+    // clamped to float64's largest where the quotient overflows (a candidate value near 1e300 over a tiny floor)
+    errorOverFloor: { maxAbs: ratio(err.maxAbs, floor.maxAbs), l2: ratio(err.l2, floor.l2) },
     candidateIsFloat32: float32,
     regions: w.regions,
     scale: w.scale,

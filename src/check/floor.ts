@@ -27,9 +27,18 @@ export interface RoundingFloor {
   readonly relL2: number;
 }
 
-// the norms live with the other array numerics (src/field/tensor.ts); re-exported for the checker's users
+// the norms the checker reports with: overflow- and underflow-safe (src/check/stable.ts); re-exported for the checker's users
 import { differenceNorms, norm2 } from '../field/index.js';
+import { maxAbsOf, ratio } from './stable.js';
 export { differenceNorms, norm2 };
+
+/**
+ * The floor where a measured one is exactly zero: float32 and float64 both give exactly zero
+ * everywhere (black images: every term vanishes). 2^-149 is float32's smallest positive number, so
+ * a float32 gradient within 32 x it of zero is zero; the floor stays positive, and figures over it
+ * finite, without a term that grows as the data range shrinks.
+ */
+export const FLOAT32_TRUE_MIN = 2 ** -149;
 
 /**
  * What the checker's relative L2 figures divide by: the reference's norm (the exact gradient's, or a
@@ -44,9 +53,8 @@ export function relativeScale(referenceNorm: number, floorL2: number): number {
 }
 
 /**
- * Measures the floor of d ssim/d`wrt` on x, y. A floor of exactly zero (inputs where float32
- * happens to be exact, or a zero gradient) is raised to double rounding of the exact gradient,
- * so that the verdict never demands more than float64 can give; `unit` as in floorOf.
+ * Measures the floor of d ssim/d`wrt` on x, y (floorOf of the float32-arithmetic gradient).
+ * `unit` is accepted for compatibility and not used: the floor is a measurement (floorOf).
  */
 export function roundingFloor(x: Tensor, y: Tensor, options: SsimOptions, wrt: 'x' | 'y', exact: Float64Array, unit = 0): RoundingFloor {
   // one gradient only: S is symmetric, so d/dy S(x, y) is d/dx S(y, x)
@@ -55,19 +63,22 @@ export function roundingFloor(x: Tensor, y: Tensor, options: SsimOptions, wrt: '
 }
 
 /**
- * The floor from a float32-arithmetic gradient `g` against the exact one, raised where it is zero
- * to double rounding of the exact gradient or, where that is zero too (black images: every term
- * vanishes), of `unit`, the size per pixel of a gradient of the loss's own scale (the checker
- * passes the largest reduction weight over the data range). The floor is then never zero, so
- * error / floor stays finite.
+ * The floor from a float32-arithmetic gradient `g` against the exact one: max abs and L2 of their
+ * difference, and never less than double rounding of the exact gradient (eps |exact|), so that the
+ * verdict never demands more than float64 can give. Nothing else is added: a term of the loss's
+ * scale (1/(N L)) would grow without bound as the data range L shrinks and let any candidate,
+ * zero included, match. Where both gradients are exactly zero the floor is FLOAT32_TRUE_MIN (per
+ * value; sqrt(count) of it in L2), so error / floor stays finite. `_unit` is not used (it once set
+ * that minimum) and is kept for callers that pass it.
  */
-export function floorOf(g: ArrayLike<number>, exact: Float64Array, unit = 0): RoundingFloor {
+export function floorOf(g: ArrayLike<number>, exact: Float64Array, _unit = 0): RoundingFloor {
   const d = differenceNorms(g, exact);
   const exactNorm = norm2(exact);
-  let maxExact = 0;
-  for (const v of exact) maxExact = Math.max(maxExact, Math.abs(v));
+  const maxExact = maxAbsOf(exact);
   const eps = Number.EPSILON;
-  const maxAbs = Math.max(d.maxAbs, eps * maxExact, eps * unit, Number.MIN_VALUE);
-  const l2 = Math.max(d.l2, eps * exactNorm, eps * unit * Math.sqrt(exact.length), Number.MIN_VALUE);
-  return { maxAbs, l2, relL2: l2 / relativeScale(exactNorm, l2) };
+  // only an exact 0 is raised: a NaN (float32 overflowed) stays NaN for the caller to refuse
+  const atLeast = (measured: number, min: number): number => (measured === 0 ? min : measured);
+  const maxAbs = atLeast(Math.max(d.maxAbs, eps * maxExact), FLOAT32_TRUE_MIN);
+  const l2 = atLeast(Math.max(d.l2, eps * exactNorm), FLOAT32_TRUE_MIN * Math.sqrt(Math.max(1, exact.length)));
+  return { maxAbs, l2, relL2: ratio(l2, relativeScale(exactNorm, l2)) };
 }

@@ -224,7 +224,10 @@ export function checkFormula(expression: string, wrt: string, options: FormulaOp
     const err = Math.abs(claimed - symbolic);
     // where the partial cancels to about 0 (dS/dC1 at mu_x = mu_y), rounding of its terms is all that is left
     const terms = Math.max(termMagnitude(claim, env), termMagnitude(truth, env));
-    const ok = err <= FORMULA_TOLERANCE * Math.max(Math.abs(symbolic), Math.abs(claimed)) + CANCELLATION * terms;
+    // a claim is right only where it is finite (the symbolic partial is: B1, B2 >= C1, C2 > 0) and within
+    // tolerance; Infinity <= Infinity and NaN must not pass, nor a cancellation allowance that overflowed
+    const ok = Number.isFinite(claimed) && Number.isFinite(symbolic) && Number.isFinite(terms) &&
+      err <= FORMULA_TOLERANCE * Math.max(Math.abs(symbolic), Math.abs(claimed)) + CANCELLATION * terms;
     return { env, claimed, symbolic, relativeError: err / Math.max(Math.abs(symbolic), Number.MIN_VALUE), ok };
   };
   const runs = options.runs ?? 1000;

@@ -14,7 +14,7 @@ export {
   bandOf, borderBand, checkGradient, FLOAT32_MISTAKE_TOLERANCE,
   type CheckInput, type CheckProgress, type CheckReport, type CheckResult, type Diagnosis, type MistakeDistance, type SubsampleReport,
 } from './diagnose.js';
-export { differenceNorms, FLOOR_ALLOWANCE, floorOf, norm2, roundingFloor, type RoundingFloor } from './floor.js';
+export { differenceNorms, FLOAT32_TRUE_MIN, FLOOR_ALLOWANCE, floorOf, norm2, roundingFloor, type RoundingFloor } from './floor.js';
 export { checkFormula, FORMULA_TOLERANCE, FORMULA_VARIABLES, formatFormulaResult, MAX_FORMULA_DEPTH, MAX_FORMULA_LENGTH, type FormulaOptions, type FormulaResult } from './formula.js';
 export { inferno, renderHeatmap, writeHeatmap, type HeatmapInfo } from './heatmap.js';
 export { applicableMistakes, distinctMistakes, exactFromCentral, KNOWN_MISTAKES, mistakesFor, variantMistakes, type KnownMistake, type MistakeContext, type WholeCounts } from './mistakes.js';

@@ -15,6 +15,8 @@ import { downsampleFactor, resolveOptions, type SsimConfig } from '../ssim/optio
 import { productPartials } from '../ssim/pointwise.js';
 import { axisWeight, windowAxes } from './axes.js';
 import { checkGradient } from './diagnose.js';
+import { refuseNonFinite } from './finite.js';
+import { ratio } from './stable.js';
 import { variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
 
 /** One map pixel's share of the gradient at the traced pixel. */
@@ -45,6 +47,8 @@ export interface TraceInput {
   /** How many contributions to list. */
   readonly top?: number;
   readonly candidate?: { readonly path: string; readonly data: ArrayLike<number>; readonly float32?: boolean };
+  /** The images' names for the refusal of a value or gradient that is not finite (the CLI's file names); default 'x', 'y'. */
+  readonly names?: { readonly x: string; readonly y: string };
 }
 
 type Terms = { readonly mean: number; readonly square: number; readonly cross: number };
@@ -148,6 +152,8 @@ export function tracePixel(input: TraceInput): TraceResult {
   const f = downsampleFactor(resolveOptions(input.options), H, W);
   if (f > 1) throw new InputError(`--pixel: trace follows the window over the image itself; this configuration downsamples by ${f} first (add --downsample 1)`);
   const pieces = variantPieces(input.x, input.y, input.options, input.wrt);
+  // as value and grad: a value or exact gradient that is not finite is refused (exit 2), not traced
+  refuseNonFinite(input, { value: pieces.value, exact: pieces.exact });
   return traceEvaluation(graphSource(pieces, pieces.shares[0]!), input);
 }
 
@@ -218,7 +224,7 @@ export function traceEvaluation(e: MapTraceSource, input: TraceInput, quantity?:
   let candidate: TraceResult['candidate'];
   if (input.candidate !== undefined) {
     const value = input.candidate.data[p]!;
-    const r = checkGradient({ x, y, options, wrt, candidate: input.candidate.data, float32: input.candidate.float32 });
+    const r = checkGradient({ x, y, options, wrt, candidate: input.candidate.data, float32: input.candidate.float32, ...(input.names !== undefined ? { names: input.names } : {}) });
     let mistake: NonNullable<TraceResult['candidate']>['mistake'] = null;
     let differingTerm: 'mean' | 'square' | 'cross' | null = null;
     const mt = r.named?.terms(r.context) ?? null;
@@ -271,7 +277,8 @@ export function formatTrace(t: TraceResult): string {
     out.push(`  ${`(${k.map[0]}, ${k.map[1]})`.padEnd(12)}${w.padEnd(34)}${s4(k.partials.mu).padEnd(12)}${s4(k.partials.sq).padEnd(12)}${s4(k.partials.cross).padEnd(12)}${s4(k.contribution)}`);
   }
   if (t.rest.count > 0) out.push(`  ${`the other ${t.rest.count}`.padEnd(82)}${s4(t.rest.sum)}`);
-  const rel = t.exact !== 0 ? Math.abs(t.total - t.exact) / Math.abs(t.exact) : Math.abs(t.total);
+  // clamped: an exact value of 1e-320 must not print "Infinity"
+  const rel = t.exact !== 0 ? ratio(Math.abs(t.total - t.exact), Math.abs(t.exact)) : Math.abs(t.total);
   out.push(`  ${'total'.padEnd(82)}${s4(t.total)}   (exact ${g4(t.exact)}; relative difference ${rel.toExponential(1)})`);
   out.push('');
   const pp = t.perPixel;

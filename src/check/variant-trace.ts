@@ -21,6 +21,8 @@ import { validateOptions } from '../ssim/options.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { topoOrder } from '../graph/node.js';
 import { checkGradient } from './diagnose.js';
+import { refuseNonFinite } from './finite.js';
+import { ratio } from './stable.js';
 import { formatTrace, graphSource, tracePixel, traceEvaluation, type TraceInput, type TraceResult } from './trace.js';
 import { isPlain, plainOptions, ssimBlockOf, variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
 
@@ -88,12 +90,14 @@ export function traceVariantPixel(input: TraceInput): VariantTraceResult {
   const [n, c, pi, pj] = pixel;
   if (n >= N || c >= C || pi >= H || pj >= W) throw new InputError(`--pixel: (${pixel.join(', ')}) is outside the image [${N}, ${C}, ${H}, ${W}]`);
   const pieces = variantPieces(x, y, options, wrt);
+  // as value and grad: a value or exact gradient that is not finite is refused (exit 2), not traced
+  refuseNonFinite(input, { value: pieces.value, exact: pieces.exact });
   const p = ((n * C + c) * H + pi) * W + pj;
   const exact = pieces.exact[p]!;
   const base = { variant: pieces.variant, wrt, pixel, shape: [...x.shape], value: pieces.value, exact };
   const withCandidate = (r: Omit<VariantTraceResult, 'candidate'>): VariantTraceResult => {
     if (input.candidate === undefined) return r;
-    const cr = checkGradient({ x, y, options, wrt, candidate: input.candidate.data, float32: input.candidate.float32 });
+    const cr = checkGradient({ x, y, options, wrt, candidate: input.candidate.data, float32: input.candidate.float32, ...(input.names !== undefined ? { names: input.names } : {}) });
     const value = input.candidate.data[p]!;
     return {
       ...r,
@@ -109,7 +113,7 @@ export function traceVariantPixel(input: TraceInput): VariantTraceResult {
   const top = input.top ?? 8;
 
   if (ssimBlockOf(wins) !== null) {
-    const ssimTrace = tracePixel({ x, y, options: plain, wrt, pixel, top });
+    const ssimTrace = tracePixel({ x, y, options: plain, wrt, pixel, top, ...(input.names !== undefined ? { names: input.names } : {}) });
     const factor = pieces.factor!;
     return withCandidate({ ...base, total: factor * ssimTrace.exact + (l1?.value ?? 0), factor, ssimTrace, ...rest });
   }
@@ -189,7 +193,8 @@ export function formatVariantTrace(t: VariantTraceResult): string {
   const o = t.wrt;
   const [n, c, i, j] = t.pixel;
   const out: string[] = [];
-  const rel = Math.abs(t.total - t.exact) / Math.max(Math.abs(t.exact), Number.MIN_VALUE);
+  // clamped: an exact value of 0 must not print "Infinity"
+  const rel = t.exact !== 0 ? ratio(Math.abs(t.total - t.exact), Math.abs(t.exact)) : Math.abs(t.total);
   out.push(`ssim-grad trace: d ${t.variant}/d${o} at pixel n ${n}, c ${c}, i ${i}, j ${j} (image shape [${t.shape.join(', ')}]); ${t.variant} = ${t.value.toPrecision(8)}`);
   out.push('');
   out.push(`exact d ${t.variant}/d${o}(p) = ${g4(t.exact)}`);

@@ -8,12 +8,13 @@
 import type { Command } from '../cli.js';
 import type { CheckResult } from '../check/diagnose.js';
 import type { HeatmapInfo } from '../check/heatmap.js';
-import { InputError, shape4 } from '../field/index.js';
+import { InputError, shape4, type Tensor } from '../field/index.js';
 import { progressBar, type ProgressOptions, type ProgressStream } from './progress.js';
 import { isPlainVariant, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, number, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
 import { resolveOptions } from '../ssim/options.js';
-import { checkVariantOptions } from '../ssim/variants.js';
-import { imagesAndOptions, overflowMessage } from './images.js';
+import { checkVariantOptions, evaluateVariant, type VariantOptions } from '../ssim/variants.js';
+import { imagesAndOptions } from './images.js';
+import { requireFinite } from '../check/finite.js';
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
 const WRT_SPEC: OptionSpec = { value: true, help: 'the gradient with respect to x or y', default: 'x' };
@@ -55,6 +56,23 @@ function imagesAfter(parsed: Parsed, command: string, lead: number, leadNames: s
   const r = imagesAndOptions({ ...parsed, positionals: parsed.positionals.slice(lead) }, command);
   // the variant's options over the SSIM ones (the data range filled from uint8 images kept)
   return { ...r, options: { ...variantOptionsFrom(parsed, r.x), ...r.options } };
+}
+
+/**
+ * Runs the candidate; when it is refused (a NaN in what it returned, say), and SSIM or the variant's
+ * value is itself not finite on these inputs, the refusal names that cause instead (flat images with
+ * --k1 0 --k2 0: a correct candidate returns NaN there too). The value is computed only then.
+ */
+async function candidateOrCause<T>(load: () => Promise<T>, x: Tensor, y: Tensor, options: VariantOptions, names: readonly [string, string]): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    const { ssim } = await import('../ssim/index.js');
+    const value = isPlainVariant(options) ? ssim(x, y, options) : evaluateVariant(x, y, options).value;
+    requireFinite('the result', value, options, [[x, names[0]], [y, names[1]]]);
+    throw e;
+  }
 }
 
 /** Where check draws its progress bar, and when (a terminal only; tests replace it with setProgress). */
@@ -102,14 +120,11 @@ export const checkCommands: Record<string, Command> = {
       let heatmap: { path: string; info: HeatmapInfo } | undefined;
       try {
         bar.update(0, 1, 'running the candidate');
-        const cand = await loadCandidate(candPath, x, y, options, { wrt, timeoutS });
-        result = checkGradient({ x, y, options, wrt, candidate: cand.data, float32: cand.float32, progress: (d, t, what) => bar.update(d, t, what) });
-        // overflow, named by the magnitude that caused it: of SSIM in float64, or of the float32 floor
-        const named = [[x, xPath], [y, yPath]] as const;
-        const overflow = !Number.isFinite(result.report.ssim)
-          ? overflowMessage(named, resolveOptions(options).dataRange, 'float64')
-          : !Number.isFinite(result.report.roundingFloor.maxAbs) ? overflowMessage(named, resolveOptions(options).dataRange, 'float32') : undefined;
-        if (overflow !== undefined) throw new InputError(`the exact gradient or its rounding floor is not finite: ${overflow}`);
+        const cand = await candidateOrCause(() => loadCandidate(candPath, x, y, options, { wrt, timeoutS }), x, y, options, [xPath, yPath]);
+        // a value, exact gradient or floor that is not finite is refused inside (exit 2, naming the cause and the files)
+        result = checkGradient({
+          x, y, options, wrt, candidate: cand.data, float32: cand.float32, names: { x: xPath, y: yPath }, progress: (d, t, what) => bar.update(d, t, what),
+        });
         if (heatmapPath !== undefined) {
           bar.update(1, 1, 'heatmap');
           const shape = shape4(x, 'x');
@@ -151,19 +166,21 @@ export const checkCommands: Record<string, Command> = {
       if (!Number.isInteger(top) || top < 1) throw new InputError(`--top: got '${topArg}', expected an integer >= 1`);
       const { x, y, options } = imagesAfter(parsed, 'trace', 0, '');
       const pixel = parsePixel(pixelArg, x.shape);
+      // the files' names for a refusal of a result that is not finite (exit 2, as value and grad)
+      const names = { x: parsed.positionals[0]!, y: parsed.positionals[1]! };
       const candPath = parsed.values.get('candidate');
       let candidate: { path: string; data: Float64Array; float32: boolean } | undefined;
       if (candPath !== undefined) {
-        const c = await loadCandidate(candPath, x, y, options, { wrt, timeoutS });
+        const c = await candidateOrCause(() => loadCandidate(candPath, x, y, options, { wrt, timeoutS }), x, y, options, [parsed.positionals[0]!, parsed.positionals[1]!]);
         candidate = { path: candPath, data: c.data, float32: c.float32 };
       }
       if (!isPlainVariant(options)) {
         const { formatVariantTrace, traceVariantPixel } = await import('../check/variant-trace.js');
-        const t = traceVariantPixel({ x, y, options, wrt, pixel, top, candidate });
+        const t = traceVariantPixel({ x, y, options, wrt, pixel, top, candidate, names });
         out(parsed.switches.has('json') ? JSON.stringify(t) : formatVariantTrace(t));
         return 0;
       }
-      const t = tracePixel({ x, y, options, wrt, pixel, top, candidate });
+      const t = tracePixel({ x, y, options, wrt, pixel, top, candidate, names });
       out(parsed.switches.has('json') ? JSON.stringify(t) : formatTrace(t));
       return 0;
     },

@@ -82,7 +82,79 @@ export function dot(a: Float64Array, b: Float64Array): number {
   return rec(0, a.length);
 }
 
-/** max |a - b| and ||a - b||_2. */
+/** Above this magnitude a value's square is summed scaled down (its square could overflow in a sum). */
+const BIG = 2 ** 400;
+/** Below this magnitude a value's square is summed scaled up (its square could underflow). */
+const SMALL = 2 ** -400;
+/** The scalings applied to them: exact powers of two, so the scaling itself never rounds. */
+const DOWN = 2 ** -600;
+const UP = 2 ** 600;
+
+/**
+ * A sum of squares in one pass without overflow or underflow (J. L. Blue, "A portable Fortran
+ * program to find the Euclidean norm of a vector", 1978): mid-sized values are summed as they are,
+ * large and small ones in their own accumulators scaled by exact powers of two.
+ */
+export class SumOfSquares {
+  private big = 0;
+  private mid = 0;
+  private small = 0;
+  private infinite = false;
+  add(v: number): void {
+    const a = Math.abs(v);
+    if (a > BIG) {
+      if (a === Infinity) this.infinite = true;
+      const s = a * DOWN;
+      this.big += s * s;
+    } else if (a < SMALL) {
+      const s = a * UP;
+      this.small += s * s;
+    } else this.mid += a * a;
+  }
+  /** Adds (2 h)^2 for a finite h whose double is beyond float64 (a difference of two values near 1e308). */
+  addDouble(h: number): void {
+    const s = 2 * Math.abs(h) * DOWN;
+    this.big += s * s;
+  }
+  /**
+   * sqrt of the sum, clamped to Number.MAX_VALUE where finite values' norm is beyond float64's range
+   * (Infinity only when a value was infinite; NaN when one was NaN).
+   */
+  norm(): number {
+    // a NaN lands in the middle accumulator (it fails both comparisons)
+    if (Number.isNaN(this.mid)) return Number.NaN;
+    if (this.infinite) return Infinity;
+    // the small accumulator is negligible beside a big one (2^-1000 relative at most), and vice versa
+    if (this.big > 0) return clampFinite(Math.sqrt(this.big + this.mid * DOWN * DOWN) / DOWN);
+    if (this.mid > 0) return Math.sqrt(this.mid + this.small * DOWN * DOWN);
+    return Math.sqrt(this.small) / UP;
+  }
+}
+
+/** v, with +-Infinity clamped to +-Number.MAX_VALUE (NaN stays NaN: it is a bug, not a magnitude). */
+export const clampFinite = (v: number): number => (v === Infinity ? Number.MAX_VALUE : v === -Infinity ? -Number.MAX_VALUE : v);
+
+/**
+ * Below this a plain sum of squares may have lost values to underflow, and it is redone scaled; above
+ * it (and finite) the plain sum is exact to rounding: what underflowed is under 2^-274 of it.
+ */
+const PLAIN_SUM_MIN = 2 ** -800;
+
+/** ||a||_2, without overflow or underflow (clamped to Number.MAX_VALUE beyond float64's range). */
+export function norm2(a: ArrayLike<number>): number {
+  // the plain sum first (the common case, at full speed); scaled only where it overflowed or may have underflowed
+  let ss = 0;
+  for (let i = 0; i < a.length; i++) ss += a[i]! * a[i]!;
+  if (ss < Infinity && ss >= PLAIN_SUM_MIN) return Math.sqrt(ss);
+  const s = new SumOfSquares();
+  for (let i = 0; i < a.length; i++) s.add(a[i]!);
+  return s.norm();
+}
+
+/**
+ * max |a - b| and ||a - b||_2, without overflow: where a - b itself leaves float64's range (finite
+ * values near 1e308 of opposite signs) both are clamped to Number.MAX_VALUE.
+ */
 export function differenceNorms(a: ArrayLike<number>, b: ArrayLike<number>): { maxAbs: number; l2: number } {
   let maxAbs = 0;
   let ss = 0;
@@ -91,12 +163,20 @@ export function differenceNorms(a: ArrayLike<number>, b: ArrayLike<number>): { m
     maxAbs = Math.max(maxAbs, Math.abs(d));
     ss += d * d;
   }
-  return { maxAbs, l2: Math.sqrt(ss) };
+  // plain sums where they are sound (finite, and not small enough to have lost values to underflow)
+  if (maxAbs === 0 || (maxAbs < Infinity && ss < Infinity && ss >= PLAIN_SUM_MIN)) return { maxAbs, l2: Math.sqrt(ss) };
+  maxAbs = 0;
+  const s = new SumOfSquares();
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    if (d - d !== 0 && Number.isFinite(a[i]!) && Number.isFinite(b[i]!)) {
+      s.addDouble(a[i]! / 2 - b[i]! / 2);
+      maxAbs = Number.MAX_VALUE;
+      continue;
+    }
+    maxAbs = Math.max(maxAbs, Math.abs(d));
+    s.add(d);
+  }
+  return { maxAbs, l2: s.norm() };
 }
 
-/** ||a||_2. */
-export const norm2 = (a: ArrayLike<number>): number => {
-  let ss = 0;
-  for (let i = 0; i < a.length; i++) ss += a[i]! * a[i]!;
-  return Math.sqrt(ss);
-};

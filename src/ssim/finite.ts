@@ -14,18 +14,24 @@ export const FLOAT32_MAX = 3.4028234663852886e38;
  */
 export const overflowLimit = (arithmetic: 'float64' | 'float32'): number => ((arithmetic === 'float64' ? Number.MAX_VALUE : FLOAT32_MAX) / 16) ** 0.25;
 
+/** A number as a user would write it: 1e+20 rather than 100000000000000000000. */
+const short = (v: number): string => (Math.abs(v) >= 1e6 || (v !== 0 && Math.abs(v) < 1e-4) ? v.toExponential() : String(v));
+
 /**
  * Why a result is not finite when the inputs are: the largest magnitude the arithmetic meets (a
- * value of X or Y, or the data range) is so large that SSIM's products of four such values
- * (A1 A2 ~ 4 |v|^4, B1 B2 likewise) overflow. Returns a message naming the magnitude and where
- * it comes from, or undefined when the magnitudes are not the cause.
+ * value of X or Y, the data range, or, given `constants`, k1 L and k2 L, whose squares are C1, C2)
+ * is so large that SSIM's products of four such values (A1 A2 ~ 4 |v|^4, B1 B2 likewise) overflow.
+ * Returns a message naming the magnitude and where it comes from, or undefined when the
+ * magnitudes are not the cause.
  */
 export function overflowMessage(
   images: ReadonlyArray<readonly [Tensor, string]>,
   dataRange: number | undefined,
   arithmetic: 'float64' | 'float32',
+  constants?: { readonly k1: number; readonly k2: number },
 ): string | undefined {
-  let m = dataRange !== undefined && Number.isFinite(dataRange) ? Math.abs(dataRange) : 0;
+  const L = dataRange !== undefined && Number.isFinite(dataRange) ? Math.abs(dataRange) : 0;
+  let m = L;
   let where = 'the data range L (--data-range)';
   for (const [t, path] of images) {
     for (let i = 0; i < t.data.length; i++) {
@@ -34,6 +40,13 @@ export function overflowMessage(
         m = v;
         where = `${path} (value at flat index ${i})`;
       }
+    }
+  }
+  for (const k of ['k1', 'k2'] as const) {
+    const kl = Math.abs(constants?.[k] ?? 0) * L;
+    if (kl > m) {
+      m = kl;
+      where = `${k} L (--${k} ${short(constants![k])} times the data range ${short(L)}; C${k[1]} = (${k} L)^2)`;
     }
   }
   const limit = overflowLimit(arithmetic);
@@ -59,11 +72,17 @@ export interface FiniteContext {
  * (a flat window gives 0/0), or a magnitude that overflows; else a general hint.
  */
 export function nonFiniteCause(c: FiniteContext, images: ReadonlyArray<readonly [Tensor, string]>): string {
+  return constantsCause(c) ?? overflowMessage(images, c.dataRange, 'float64', c) ?? 'check the options against the data';
+}
+
+/** A constant that is 0 or whose square underflows to 0 (a flat window then gives 0/0), in words; else undefined. */
+export function constantsCause(c: { readonly k1: number; readonly k2: number; readonly dataRange: number | undefined }): string | undefined {
   if (c.k1 === 0 || c.k2 === 0) return 'with --k1 0 or --k2 0 a flat window gives 0/0; use k1, k2 > 0';
-  if (c.C1 === 0 || c.C2 === 0) {
-    return `C1 = (k1 L)^2 or C2 = (k2 L)^2 underflows to 0 (k1 = ${c.k1}, k2 = ${c.k2}, L = ${c.dataRange}), so a flat window gives 0/0; use a larger k1 L and k2 L`;
+  const L = c.dataRange ?? 0;
+  if ((c.k1 * L) ** 2 === 0 || (c.k2 * L) ** 2 === 0) {
+    return `C1 = (k1 L)^2 or C2 = (k2 L)^2 underflows to 0 (k1 = ${c.k1}, k2 = ${c.k2}, L = ${L}), so a flat window gives 0/0; use a larger k1 L and k2 L`;
   }
-  return overflowMessage(images, c.dataRange, 'float64') ?? 'check the options against the data';
+  return undefined;
 }
 
 /**

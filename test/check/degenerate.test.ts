@@ -126,12 +126,18 @@ describe("Wang's zero-variance rule (d sigma/d var = 0 where var <= 0)", () => {
 });
 
 describe('relative figures where the exact gradient is ~0', () => {
-  it('floorOf raises a zero floor on a zero gradient to double rounding of the unit scale, never to 0', () => {
+  it("floorOf raises a zero floor on a zero gradient to float32's smallest positive number, never to 0, whatever unit is passed", () => {
     const zero = new Float64Array(100);
-    const f = floorOf(zero, zero, 1e-3);
-    expect(f.maxAbs).toBe(Number.EPSILON * 1e-3);
-    expect(f.l2).toBeCloseTo(Number.EPSILON * 1e-3 * 10, 30);
-    expect(f.relL2).toBe(1 / FLOOR_ALLOWANCE);
+    // 2^-149, written out: float32's smallest subnormal, the least a float32 gradient can differ from 0 by
+    const smallest = 1.401298464324817e-45;
+    expect(Math.fround(smallest)).toBe(smallest);
+    expect(Math.fround(smallest / 2)).toBe(0);
+    for (const unit of [0, 1e-3, 1e16]) {
+      const f = floorOf(zero, zero, unit);
+      expect(f.maxAbs).toBe(smallest);
+      expect(f.l2).toBeCloseTo(smallest * 10, 58);
+      expect(f.relL2).toBe(1 / FLOOR_ALLOWANCE);
+    }
   });
 
   it('floorOf: the relative floor of an exact gradient under the allowance is 1/FLOOR_ALLOWANCE, not floor/noise', () => {
