@@ -7,7 +7,7 @@
  * or where a variant's own loss is not a number there (a mask of zeros: 0/0).
  */
 import { InputError, type Tensor } from '../field/index.js';
-import { constantsCause, overflowMessage } from '../ssim/finite.js';
+import { constantsCause, overflowMessage, variantLossNote } from '../ssim/finite.js';
 import { resolveOptions } from '../ssim/options.js';
 import type { VariantOptions } from '../ssim/variants.js';
 import { isPlainRef, resolveVariant, variantName } from '../variants/registry.js';
@@ -54,12 +54,7 @@ function fieldsNote(o: VariantOptions): string | undefined {
   } catch {
     return undefined;
   }
-  const notes = Object.entries(r.fields).map(([key, f]) => {
-    const flag = r.decl.options?.[key]?.flag ?? key;
-    return f.data.every((v) => v === 0) ? `--${flag} is zero everywhere` : `--${flag}`;
-  });
-  const name = variantName(o.variant);
-  return `the ${name} variant's loss is not a number on these inputs${notes.length > 0 ? `; check its options (${notes.join(', ')})` : ''}`;
+  return variantLossNote(r);
 }
 
 /**

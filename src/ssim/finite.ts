@@ -71,8 +71,8 @@ export interface FiniteContext {
  * The cause of a result that is not a number under finite inputs, in words: a constant that is 0
  * (a flat window gives 0/0), or a magnitude that overflows; else a general hint.
  */
-export function nonFiniteCause(c: FiniteContext, images: ReadonlyArray<readonly [Tensor, string]>): string {
-  return constantsCause(c) ?? overflowMessage(images, c.dataRange, 'float64', c) ?? 'check the options against the data';
+export function nonFiniteCause(c: FiniteContext, images: ReadonlyArray<readonly [Tensor, string]>, fallback = 'check the options against the data'): string {
+  return constantsCause(c) ?? overflowMessage(images, c.dataRange, 'float64', c) ?? fallback;
 }
 
 /** A constant that is 0 or whose square underflows to 0 (a flat window then gives 0/0), in words; else undefined. */
@@ -107,8 +107,9 @@ export function requireFinite(
   x: Tensor,
   y: Tensor,
   gradients: ReadonlyArray<readonly [string, ArrayLike<number> | null | undefined]> = [],
+  fallback?: string,
 ): number {
-  const cause = (names: readonly [string, string]): string => nonFiniteCause(c, [[x, names[0]], [y, names[1]]]);
+  const cause = (names: readonly [string, string]): string => nonFiniteCause(c, [[x, names[0]], [y, names[1]]], fallback);
   if (!Number.isFinite(value)) throw new NonFiniteError((names) => `the result is ${value} under these options; ${cause(names)}`);
   for (const [what, g] of gradients) {
     if (g === null || g === undefined) continue;
@@ -118,4 +119,19 @@ export function requireFinite(
     }
   }
   return value;
+}
+
+/**
+ * A variant's loss that is not a number where SSIM's constants and magnitudes are not the cause,
+ * in words, named with its field options and what is degenerate about them (all zero: 0/0).
+ */
+export function variantLossNote(variant: {
+  readonly decl: { readonly name: string; readonly options?: Readonly<Record<string, { readonly flag?: string }>> };
+  readonly fields: Readonly<Record<string, { readonly data: ArrayLike<number> }>>;
+}): string {
+  const notes = Object.entries(variant.fields).map(([key, f]) => {
+    const flag = variant.decl.options?.[key]?.flag ?? key;
+    return Array.prototype.every.call(f.data, (v: number) => v === 0) ? `--${flag} is zero everywhere` : `--${flag}`;
+  });
+  return `the ${variant.decl.name} variant's loss is not a number on these inputs${notes.length > 0 ? `; check its options (${notes.join(', ')})` : ''}`;
 }

@@ -7,7 +7,7 @@
 import type { Tensor } from '../field/index.js';
 import { resolveOptions, type SsimOptions } from './options.js';
 import { ssimFast } from './fast.js';
-import { requireFinite } from './finite.js';
+import { requireFinite, variantLossNote } from './finite.js';
 import { resolveVariant, VARIANT_NAMES, type VariantRef } from '../variants/registry.js';
 import { MSSSIM_WEIGHTS } from '../variants/ms-ssim.js';
 import { plainSsimOf, runVariant, variantGraph } from '../variants/evaluate.js';
@@ -60,7 +60,7 @@ export function evaluateVariant(x: Tensor, y: Tensor, options: VariantOptions = 
   const r = runVariant(g, { wrt: ['x', 'y'] });
   const ssim = plainSsimOf(g, r) ?? ssimFast(x, y, g.variant.ssimOptions, 'float64');
   // a value or gradient that is not finite (overflow, 0/0 on a flat window) is an InputError naming the cause
-  requireFinite(r.value[0]!, g.config, x, y, [[`d ${g.variant.decl.name}/dx`, r.grads.x], [`d ${g.variant.decl.name}/dy`, r.grads.y]]);
+  requireFinite(r.value[0]!, g.config, x, y, [[`d ${g.variant.decl.name}/dx`, r.grads.x], [`d ${g.variant.decl.name}/dy`, r.grads.y]], variantLossNote(g.variant));
   requireFinite(ssim, g.config, x, y);
   return { value: r.value[0]!, ssim, gradX: r.grads.x!, gradY: r.grads.y! };
 }

@@ -118,7 +118,13 @@ export function resolveVariant(given: { readonly variant?: VariantRef; readonly 
   for (const [key, option] of Object.entries(own)) {
     if (option.kind === 'field') {
       if (fields[key] === undefined) throw new InputError(`${key} (--${flagOf(key, option)}): the ${decl.name} variant needs it (${option.help})`);
-    } else if (values[key] === undefined && option.default !== undefined) values[key] = option.default;
+    } else if (values[key] === undefined) {
+      // a number option without a default is required: its loss would read undefined
+      if (option.default === undefined) {
+        throw new InputError(`${key} (--${flagOf(key, option)}): the ${decl.name} variant needs it (${option.help}); it has no default, give ${key} (--${flagOf(key, option)} ${option.kind === 'number' ? 'N' : 'N,N,...'})`);
+      }
+      values[key] = option.default;
+    }
   }
   const plain = ssimOptions as SsimOptions;
   if (decl.downsamples === false && (plain.downsample ?? PRESET_DEFAULTS[plain.preset ?? 'pytorch-ssim']?.downsample ?? 1) !== 1) {

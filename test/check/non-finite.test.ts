@@ -179,7 +179,7 @@ describe('overflow-safe norms and fits (the checker\'s numerics)', () => {
 
 describe('inputs value and grad refuse: check and trace refuse them too (exit 2, one line naming the cause)', () => {
   const cases: ReadonlyArray<{ name: string; images: [string, string]; opts: string[]; cause: RegExp; valueRefuses: boolean }> = [
-    { name: 'k1 = k2 = 1e100', images: [x, y], opts: ['--k1', '1e100', '--k2', '1e100'], cause: /k1 L .*1e\+100.*overflow float64/, valueRefuses: true },
+    { name: 'k1 = k2 = 1e100', images: [x, y], opts: ['--k1', '1e100', '--k2', '1e100'], cause: /k1 L = 1.00e\+100.*overflow float64/, valueRefuses: true },
     { name: 'flat images with k1 = k2 = 0', images: [flat, flat], opts: ['--k1', '0', '--k2', '0'], cause: /with --k1 0 or --k2 0 a flat window gives 0\/0/, valueRefuses: true },
     { name: 'masked-ssim with a mask of zeros', images: [x, y], opts: ['--variant-file', masked, '--mask', zeroMask], cause: /masked-ssim variant's loss is not a number.*--mask is zero everywhere/, valueRefuses: true },
   ];

@@ -143,4 +143,18 @@ describe('a user variant in the library', () => {
     // the built-ins and the ones above pass, as they are
     expect(defineVariant(masked)).toBe(masked);
   });
+
+  it('a number option without a default is required in the library too: an InputError naming it, before the loss reads undefined', () => {
+    let called = 0;
+    const gained = defineVariant({
+      name: 'gained',
+      summary: 'gain times SSIM',
+      options: { gain: { kind: 'number', flag: 'my-gain', help: 'the factor on SSIM' } },
+      loss: ({ x, y, values, g }) => (called++, g.affine(g.ssim(x, y), values.gain as number)),
+    });
+    expect(() => evaluateVariant(X, Y, { variant: gained })).toThrow(/^gain \(--my-gain\): the gained variant needs it \(the factor on SSIM\); it has no default/);
+    expect(called).toBe(0);
+    const r = evaluateVariant(X, Y, { variant: gained, variantOptions: { gain: 2 } });
+    expect(r.value).toBeCloseTo(2 * r.ssim, 12);
+  });
 });
