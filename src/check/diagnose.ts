@@ -249,11 +249,9 @@ function checkSubsampled(input: CheckInput, variant: VariantDeclaration | null, 
   const whole = compareWhole(candidate, exact, floor, shape, bandOf(config, shape), input.float32);
 
   // the strips: each mistake's values on the kept rows, put end to end, scaled by rho
-  // pinned: the library from a tile's graph (the whole images' node for node), not a second whole-image graph
+  // the library from a tile's graph (the same nodes as the whole images'), not another float64 copy of the whole images
   const t0 = plan.strips[0]!;
-  const library = plan.pinned !== undefined
-    ? mistakesFor(cutStrip(x, shape, t0), cutStrip(y, shape, t0), plan.pinned.options)
-    : mistakesFor(x, y, input.options);
+  const library = mistakesFor(cutStrip(x, shape, t0), cutStrip(y, shape, t0), plan.pinned?.options ?? input.options);
   const kept = plan.kept;
   const at = { cand: new Float64Array(kept), offset: new Float64Array(kept), exact: new Float64Array(kept), fromStrips: new Float64Array(kept) };
   const termsKept = { mean: new Float64Array(kept), square: new Float64Array(kept), cross: new Float64Array(kept) };

@@ -1,8 +1,8 @@
 /**
  * The checker's subsample for large images: the known mistakes and the term fit are evaluated on
  * a few tiles (16 x 64 at the corners, the middle of each edge and the centre of up to four
- * planes; full-width strips where the image is too narrow for three tiles across) instead of the
- * whole images, so that their cost no longer grows with the image; the verdict, the floor, the
+ * planes, pinned tiles at the corners and the centre; full-width strips where the image is too
+ * narrow for three tiles across) instead of the whole images, so that their cost no longer grows with the image; the verdict, the floor, the
  * errors, the regions and the scale fit still use the whole images.
  *
  * Why a tile gives the whole images' values exactly: the window is separable, and along each axis
@@ -17,6 +17,14 @@
  * (MistakeContext.whole). The report carries how well the tiles reproduce the exact gradient
  * (exactAgreement: rounding only). Types and functions keep the name "strip" (a tile as wide as
  * the image is one).
+ *
+ * A variant that does not tile by rho (MS-SSIM: its plane means at every scale couple every pixel
+ * of a plane, and the product of the scales weighs each pixel's share by the others; MATLAB's
+ * downsampling) is tiled by pinning (pinnedContext): the tile's graph takes the whole images'
+ * values at every node after a mean and the whole images' count at every mean, and its halo is
+ * the receptive field of the graph's local nodes (receptiveField: each pooling doubles the stride,
+ * so five scales of an 11-tap window reach 16 x 11 - 1 = 175 pixels), its cuts aligned to the
+ * strides so that the tile pools and downsamples on the whole images' grid.
  */
 import { InputError, shape4, sizeOf, type Shape4, type Tensor } from '../field/index.js';
 import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig } from '../ssim/options.js';
@@ -158,8 +166,13 @@ export function planSubsample(shape: Shape4, config: SsimConfig, variant: Varian
   // columns: the first, middle and last stripCols, or the whole width
   const colBands = bands(W, o.stripCols, haloCols) ?? [{ keep: [0, W] as [number, number], cut: [0, W] as [number, number] }];
   const strips: Strip[] = [];
+  // pinned tiles carry the halo of every scale (175 pixels for MS-SSIM's five): the corners and the centre only, the
+  // corners holding every edge (the middle of an edge adds no boundary the corners do not have); strips: all three
+  const edgeMiddle = (ri: number, ci: number): boolean => colBands.length === 3 && rowBands.length === 3 && (ri === 1) !== (ci === 1);
   for (const plane of spread(N * C, o.maxPlanes)) {
-    for (const r of rowBands) for (const c of colBands) strips.push({ plane, cut: r.cut, keep: r.keep, cutCols: c.cut, keepCols: c.keep });
+    rowBands.forEach((r, ri) => colBands.forEach((c, ci) => {
+      if (pinnedOptions === undefined || !edgeMiddle(ri, ci)) strips.push({ plane, cut: r.cut, keep: r.keep, cutCols: c.cut, keepCols: c.keep });
+    }));
   }
   if (pinnedOptions !== undefined) {
     // every tile's graph must be the whole images' node for node (a variant whose graph depends on the size is checked whole)
@@ -234,6 +247,7 @@ function receptiveField(order: readonly FieldNode[]): { rows: Reach; cols: Reach
         return { a: s.f * r.a, lo: r.lo - r.a * origin, hi: r.hi + r.a * (s.f - 1 - origin) };
       }
       case 'channels':
+        // a channel mix couples the planes (a tile is one plane): null below
         return r;
     }
   };
@@ -408,7 +422,8 @@ export interface WholeRun {
 export function wholeRun(x: Tensor, y: Tensor, plan: SubsamplePlan, side: 'x' | 'y'): WholeRun {
   const graph = variantGraph(x, y, plan.pinned!.options);
   const result = evaluateGraph(graph.loss, graph.inputs, { wrt: [side] });
-  return { graph, order: topoOrder([graph.loss], true), result };
+  // the graph's float64 copies of the images are not kept (the tiles read the images themselves)
+  return { graph: { ...graph, inputs: {} }, order: topoOrder([graph.loss], true), result };
 }
 
 /** The count a reduce node divides by in reverse mode, for its argument's shape. */

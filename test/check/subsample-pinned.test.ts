@@ -104,9 +104,9 @@ describe.each(CASES)('tiles give the whole images\' values: $name', (c) => {
       }));
     })());
 
-  it('plans 3 x 3 tiles per plane, pinned with the halo of the receptive field (or by rho)', () => {
+  it('plans tiles at the corners and the centre of each plane, pinned with the halo of the receptive field (or 3 x 3 by rho)', () => {
     expect(plan).not.toBeNull();
-    expect(plan.strips.length).toBe(9 * c.x.shape[1]!);
+    expect(plan.strips.length).toBe((c.halo === null ? 9 : 5) * c.x.shape[1]!);
     expect(plan.pinned !== undefined).toBe(c.halo !== null);
     if (c.halo !== null) expect(plan.halo).toBe(c.halo);
     // cuts start on the strides' grid and end where what is left of the axis is a multiple of it
@@ -181,7 +181,9 @@ describe('what is tiled at 4K', () => {
     const ms = planSubsample([1, 3, 2160, 3840], resolveOptions({}), 'ms-ssim', {}, { variant: 'ms-ssim' })!;
     expect(ms.pinned!.align).toBe(16);
     expect(ms.halo).toBe(175);
-    expect(ms.strips.length).toBe(27);
+    expect(ms.strips.length).toBe(15);
+    // the corners and the centre: no tile in the middle of an edge
+    expect(ms.strips.slice(0, 5).map((s) => [s.keep[0], s.keepCols[0]])).toEqual([[0, 0], [0, 3776], [1072, 1888], [2144, 0], [2144, 3776]]);
     const m = planSubsample([1, 3, 2160, 3840], resolveOptions({ preset: 'matlab' }), 'ssim', {}, { preset: 'matlab' })!;
     expect(m.pinned!.options.downsample).toBe(8);
     expect(m.halo).toBe(87);
