@@ -106,6 +106,8 @@ export interface SubsamplePlan {
 /** Evenly spaced indices 0 .. n-1, at most m of them, the first and the last included. */
 function spread(n: number, m: number): number[] {
   if (n <= m) return Array.from({ length: n }, (_, i) => i);
+  // one plane: the first (the spacing below divides by m - 1)
+  if (m <= 1) return [0];
   const out = Array.from({ length: m }, (_, i) => Math.round((i * (n - 1)) / (m - 1)));
   return [...new Set(out)];
 }
