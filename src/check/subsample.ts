@@ -67,7 +67,7 @@ export function tiles(variant: VariantRef): boolean {
   return d.tiles === true && !Object.values(d.options ?? {}).some((o) => o.kind === 'field');
 }
 
-/** The built-in variants that tile (those whose declaration sets `tiles`). */
+/** The built-in variants that tile by rho (those whose declaration sets `tiles`; the others tile by pinning). */
 export const SUBSAMPLED_VARIANTS: readonly string[] = BUILT_IN_VARIANTS.filter((v) => v.tiles === true).map((v) => v.name);
 
 /**
