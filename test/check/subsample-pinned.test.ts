@@ -144,18 +144,18 @@ describe.each(CASES)('tiles give the whole images\' values: $name', (c) => {
     });
   });
 
-  it('a tiled check names what the whole check names, known mistakes as the candidate (the first three and the last)', () => {
+  it('a tiled check names what the whole check names, known mistakes as the candidate (the first two and the last)', () => {
     const all0 = applicableMistakes(w.ctx, w.exact, library);
     expect(all0.length).toBeGreaterThan(5);
     // a few (each check runs the whole library on its tiles; the mistakes' values on them are compared above, all of them)
-    const list = [...all0.slice(0, 3), all0[all0.length - 1]!];
+    const list = [...all0.slice(0, 2), all0[all0.length - 1]!];
     list.forEach(({ mistake, gradient }, i) => {
       const input = { x: c.x, y: c.y, options: c.options, wrt: c.wrt, candidate: gradient };
       const sub = checkGradient({ ...input, subsample: { ...FORCE, maxPlanes: 1 } }).report;
       expect(sub.subsample).toBeDefined();
       expect(sub.verdict).toBe('mismatch');
       expect([mistake.kind, sub.diagnosis[0]!.kind]).toEqual([mistake.kind, mistake.kind]);
-      if (i > 1) return;
+      if (i > 0) return;
       const all = checkGradient({ ...input, subsample: false }).report;
       expect(all.subsample).toBeUndefined();
       expect(sub.diagnosis.map((d) => d.kind)).toEqual(all.diagnosis.map((d) => d.kind));
