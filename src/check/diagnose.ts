@@ -3,7 +3,7 @@
  * is rounding (against the measured floor), and says what the mistake is when it is not.
  */
 import { shape4, type Shape4, type Tensor } from '../field/index.js';
-import { evaluateSsim, evaluateVariant, ssimFast, ssimGradFast, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
+import { evaluateSsim, evaluateVariant, ssimGradFast, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
 import { downsampleFactor, resolveOptions } from '../ssim/options.js';
 import { regionErrors, scaleFit, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
@@ -11,7 +11,6 @@ import { applicableMistakes, distinctMistakes, mistakesFor, type KnownMistake, t
 import { cutStrip, describeSubsample, keptRuns, pinnedContext, planFor, stripContext, takeKept, wholeRun, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
 import { declarationOf, isPlain, plainOptions, variantGradient32, variantPieces, type VariantPieces } from './variant-model.js';
 import { PLAIN } from '../variants/registry.js';
-import { plainSsimOf } from '../variants/evaluate.js';
 import type { VariantDeclaration } from '../variants/types.js';
 import { floorOf } from './floor.js';
 import type { VariantOptions } from '../ssim/index.js';
@@ -224,9 +223,9 @@ function checkSubsampled(input: CheckInput, variant: VariantDeclaration | null, 
   // pinned tiles (MS-SSIM, MATLAB's downsampling) read the whole images' per-plane and scalar values from this run
   const whole0 = plan.pinned !== undefined ? wholeRun(x, y, plan, wrt) : null;
   if (whole0 !== null) {
-    exact = whole0.result.grads[wrt]!;
-    ssim = plainSsimOf(whole0.graph, whole0.result) ?? ssimFast(x, y, options, 'float64');
-    if (variant !== null) value = whole0.result.value[0]!;
+    exact = whole0.exact;
+    ssim = whole0.ssim;
+    if (variant !== null) value = whole0.value;
   } else if (variant === null) {
     // one gradient only: S is symmetric, so d/dy S(x, y) is d/dx S(y, x)
     const r = wrt === 'x' ? ssimGradFast(x, y, options, 'float64', 'x') : ssimGradFast(y, x, options, 'float64', 'x');

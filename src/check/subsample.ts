@@ -28,12 +28,12 @@
  */
 import { InputError, shape4, sizeOf, type Shape4, type Tensor } from '../field/index.js';
 import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig } from '../ssim/options.js';
-import { evaluateSsim, type GradientTerms, type SsimEvaluation, type SsimOptions, type VariantOptions } from '../ssim/index.js';
-import { evaluateGraph, type GraphResult } from '../graph/evaluate.js';
+import { evaluateSsim, ssimFast, ssimGradFast, type GradientTerms, type SsimEvaluation, type SsimOptions, type VariantOptions } from '../ssim/index.js';
+import { evaluateGraph } from '../graph/evaluate.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode } from '../graph/node.js';
 import { imageInputs } from '../graph/ssim.js';
 import { graphKit } from '../variants/kit.js';
-import { variantGraph, type VariantGraph } from '../variants/evaluate.js';
+import { plainSsimOf, variantGraph } from '../variants/evaluate.js';
 import { BUILT_IN_VARIANTS, findVariant, resolveVariant, type VariantRef } from '../variants/registry.js';
 import type { MistakeContext, TilePins, WholeCounts } from './mistakes.js';
 import { amendPieces, isPlain, plainOptions, pullBack, shares, variantPieces } from './variant-model.js';
@@ -412,20 +412,38 @@ export function stripContext(
   return { ctx, rho, exact: pieces?.exact ?? (wrt === 'x' ? e.gradX : e.gradY), terms: pieces?.terms ?? ssimTerms(), offset: pieces?.offset ?? null };
 }
 
-/** The whole images' evaluation pinned tiles read: the loss's graph (blocks expanded, in order) and its fused run. */
+/** The whole images' evaluation pinned tiles read: the loss's graph (blocks expanded, in order), its values, and the exact gradient. */
 export interface WholeRun {
-  readonly graph: VariantGraph;
+  readonly loss: FieldNode;
   readonly order: readonly FieldNode[];
-  /** The value and exact gradient (blocks on their kernels); its values hold every per-plane and scalar node's. */
-  readonly result: GraphResult;
+  /** Every per-plane and scalar node's value (a block's by the block: it ran on its kernels). */
+  readonly values: ReadonlyMap<number, Float64Array>;
+  /** The exact gradient wrt the side asked for, the loss's value and SSIM of the images. */
+  readonly exact: Float64Array;
+  readonly value: number;
+  readonly ssim: number;
 }
 
-/** The whole images' graph under the plan's options, run once for the exact gradient wrt `side`. */
+/**
+ * The whole images' graph under the plan's options, run once for the exact gradient wrt `side`.
+ * Plain SSIM (whose only value after a mean is SSIM itself): its generated kernels, as `grad` runs
+ * them, and the graph built without a float64 copy of the images.
+ */
 export function wholeRun(x: Tensor, y: Tensor, plan: SubsamplePlan, side: 'x' | 'y'): WholeRun {
-  const graph = variantGraph(x, y, plan.pinned!.options);
+  const options = plan.pinned!.options;
+  if (isPlain(options)) {
+    // one gradient only: S is symmetric, so d/dy S(x, y) is d/dx S(y, x)
+    const plain = plainOptions(options);
+    const r = side === 'x' ? ssimGradFast(x, y, plain, 'float64', 'x') : ssimGradFast(y, x, plain, 'float64', 'x');
+    const loss = lossGraph(plan.shape, options);
+    if (loss.kind !== 'block') throw new Error('wholeRun: plain SSIM is one block');
+    return { loss, order: topoOrder([loss], true), values: new Map([[loss.id, Float64Array.of(r.ssim)]]), exact: r.gradX.data as Float64Array, value: r.ssim, ssim: r.ssim };
+  }
+  const graph = variantGraph(x, y, options);
   const result = evaluateGraph(graph.loss, graph.inputs, { wrt: [side] });
+  const ssim = plainSsimOf(graph, result) ?? ssimFast(x, y, graph.variant.ssimOptions, 'float64');
   // the graph's float64 copies of the images are not kept (the tiles read the images themselves)
-  return { graph: { ...graph, inputs: {} }, order: topoOrder([graph.loss], true), result };
+  return { loss: graph.loss, order: topoOrder([graph.loss], true), values: result.values, exact: result.grads[side]!, value: result.value[0]!, ssim };
 }
 
 /** The count a reduce node divides by in reverse mode, for its argument's shape. */
@@ -454,8 +472,8 @@ export function pinnedContext(
   if (order.length !== whole.order.length) throw new Error(`pinnedContext: the tile's graph has ${order.length} nodes, the whole images' ${whole.order.length}`);
   // a block ran on its kernels over the whole images: its value is the block's, its fine graph's output in the tile
   const blockOf = new Map<number, number>();
-  for (const n of topoOrder([whole.graph.loss], false)) if (n.kind === 'block') blockOf.set(outputOf(n).id, n.id);
-  const values = whole.result.values;
+  for (const n of topoOrder([whole.loss], false)) if (n.kind === 'block') blockOf.set(outputOf(n).id, n.id);
+  const values = whole.values;
   const after = new Set<number>();
   const missing = new Set<number>();
   const pin = new Map<number, Float64Array>();
