@@ -10,7 +10,7 @@ import { FLOOR_ALLOWANCE, relativeScale, roundingFloor, type RoundingFloor } fro
 import { refuseNonFinite as validate } from './finite.js';
 import { differenceNorms, maxAbsOf, norm2, ratio } from './stable.js';
 import { applicableMistakes, distinctMistakes, mistakesFor, type KnownMistake, type MistakeContext } from './mistakes.js';
-import { describeSubsample, keptRuns, planFor, stripContext, takeKept, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
+import { cutStrip, describeSubsample, keptRuns, pinnedContext, planFor, stripContext, takeKept, wholeRun, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
 import { declarationOf, isPlain, plainOptions, variantGradient32, variantPieces, type VariantPieces } from './variant-model.js';
 import { PLAIN } from '../variants/registry.js';
 import type { VariantDeclaration } from '../variants/types.js';
@@ -173,7 +173,7 @@ export function checkGradient(input: CheckInput): CheckResult {
   // null: plain SSIM (the report has no `variant`, the floor comes from its generated float32 kernels)
   const variant = isPlain(input.options) ? null : declarationOf(input.options);
   const options: SsimOptions = variant === null ? input.options : plainOptions(input.options);
-  const plan = input.subsample === false ? null : planFor(input.x, resolveOptions(options), variant ?? PLAIN, input.subsample);
+  const plan = input.subsample === false ? null : planFor(input.x, resolveOptions(options), variant ?? PLAIN, input.subsample, input.options);
   return plan === null ? checkWhole(input, variant, options) : checkSubsampled(input, variant, options, plan);
 }
 
@@ -227,7 +227,13 @@ function checkSubsampled(input: CheckInput, variant: VariantDeclaration | null, 
   let exact: Float64Array;
   let ssim: number;
   let value: number | undefined;
-  if (variant === null) {
+  // pinned tiles (MS-SSIM, MATLAB's downsampling) read the whole images' per-plane and scalar values from this run
+  const whole0 = plan.pinned !== undefined ? wholeRun(x, y, plan, wrt) : null;
+  if (whole0 !== null) {
+    exact = whole0.exact;
+    ssim = whole0.ssim;
+    if (variant !== null) value = whole0.value;
+  } else if (variant === null) {
     // one gradient only: S is symmetric, so d/dy S(x, y) is d/dx S(y, x)
     const r = wrt === 'x' ? ssimGradFast(x, y, options, 'float64', 'x') : ssimGradFast(y, x, options, 'float64', 'x');
     exact = r.gradX.data as Float64Array;
@@ -249,7 +255,9 @@ function checkSubsampled(input: CheckInput, variant: VariantDeclaration | null, 
   const whole = compareWhole(candidate, exact, floor, shape, bandOf(config, shape), input.float32);
 
   // the strips: each mistake's values on the kept rows, put end to end, scaled by rho
-  const library = mistakesFor(x, y, input.options);
+  // the library from a tile's graph (the same nodes as the whole images'), not another float64 copy of the whole images
+  const t0 = plan.strips[0]!;
+  const library = mistakesFor(cutStrip(x, shape, t0), cutStrip(y, shape, t0), plan.pinned?.options ?? input.options);
   const kept = plan.kept;
   const at = { cand: new Float64Array(kept), offset: new Float64Array(kept), exact: new Float64Array(kept), fromStrips: new Float64Array(kept) };
   const termsKept = { mean: new Float64Array(kept), square: new Float64Array(kept), cross: new Float64Array(kept) };
@@ -257,7 +265,7 @@ function checkSubsampled(input: CheckInput, variant: VariantDeclaration | null, 
   let o = 0;
   plan.strips.forEach((s, i) => {
     progress(3 + i, units, `known mistakes, strip ${i + 1} of ${plan.strips.length}`);
-    const { ctx, rho, exact: stripExact, terms: t, offset } = stripContext(input, options, plan, s);
+    const { ctx, rho, exact: stripExact, terms: t, offset } = whole0 !== null ? pinnedContext(input, plan, s, whole0) : stripContext(input, options, plan, s);
     const runs = keptRuns(shape, s);
     const put = (dst: Float64Array, src: ArrayLike<number>, k: number, from: 'whole' | 'strip'): void => dst.set(takeKept(src, runs, from, k), o);
     put(at.cand, candidate, 1, 'whole');

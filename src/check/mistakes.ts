@@ -29,7 +29,7 @@ import { add, div, grad, mul, neg, num, substitute, variable, variablesOf, type 
 import { centralSsim } from './central.js';
 import { crop, InputError, sizeOf, type Boundary, type Shape4, type Tensor } from '../field/index.js';
 import type { VariantDeclaration } from '../variants/types.js';
-import { partialOf, type Rewrite } from '../graph/evaluate.js';
+import { partialOf, type GraphResult, type Rewrite } from '../graph/evaluate.js';
 import { LINEAR_RULES, linearOp } from '../graph/linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
 import type { GradientTerms, SsimEvaluation, SsimOptions, VariantOptions } from '../ssim/index.js';
@@ -57,6 +57,25 @@ export interface MistakeContext {
    * on the whole images. Absent: the context's own images are the whole images.
    */
   readonly whole?: WholeCounts;
+  /**
+   * Set when x, y are a tile of larger images evaluated with the whole images' per-plane and
+   * scalar values pinned (subsample.ts, pinnedContext): no rho, the whole images' counts in
+   * reverse mode, every rewrite on this graph and its pinned forward pass.
+   */
+  readonly tile?: TilePins;
+}
+
+/** A tile's graph with the whole images' values at its per-plane and scalar nodes (see MistakeContext.tile). */
+export interface TilePins {
+  /** The tile's variant graph (the nodes `forward`, `counts` and `wholeShape` know). */
+  readonly graph: VariantGraph;
+  /** Every node's value on the tile, the pinned ones the whole images'. */
+  readonly forward: ReadonlyMap<number, Float64Array>;
+  /** The whole images' count of every reduce node (for reverse mode). */
+  readonly counts: ReadonlyMap<number, number>;
+  readonly pin: ReadonlyMap<number, Float64Array>;
+  /** The shape the node has in the whole images' graph. */
+  wholeShape(n: FieldNode): Shape4;
 }
 
 /** The counts of the whole images that a strip's context needs (see MistakeContext.whole). */
@@ -232,7 +251,10 @@ function memo<T>(ctx: MistakeContext, key: string, f: () => T): T {
 const optionsOf = (ctx: MistakeContext): VariantOptions => ctx.variantOptions ?? ctx.pieces?.options ?? ctx.options;
 
 /** The context's graph taken apart: the variant pieces' own graph where the context has them (built once per check). */
-const anatomy = (ctx: MistakeContext): Anatomy => memo(ctx, 'anatomy', () => anatomyOf(ctx.pieces?.graph ?? variantGraph(ctx.x, ctx.y, optionsOf(ctx))));
+const anatomy = (ctx: MistakeContext): Anatomy => memo(ctx, 'anatomy', () => anatomyOf(ctx.tile?.graph ?? ctx.pieces?.graph ?? variantGraph(ctx.x, ctx.y, optionsOf(ctx))));
+
+/** A node's shape in the whole images' graph (its own unless the context is a pinned tile). */
+const wholeShapeOf = (ctx: MistakeContext, n: FieldNode): Shape4 => ctx.tile?.wholeShape(n) ?? n.shape;
 
 /** omega of one averaged map pixel in a plain SSIM evaluation. */
 const omegaOf = (e: SsimEvaluation): number => e.weights.find((w) => w > 0)!;
@@ -245,6 +267,7 @@ const omegaOf = (e: SsimEvaluation): number => e.weights.find((w) => w > 0)!;
  * scaled by rho already, the others (over image-sized fields) take the whole images' count.
  */
 function run(ctx: MistakeContext, a: Anatomy, plan: Plan, record: boolean): { grad: Float64Array; terms: GradientTerms | null } | null {
+  if (ctx.tile !== undefined) return runPinned(ctx, ctx.tile, a, plan, record);
   const w = ctx.whole;
   const rho = w === undefined ? 1 : w.omega / omegaOf(ctx.e);
   const work = a.moments[0]?.x.shape ?? a.vg.shape;
@@ -271,9 +294,30 @@ function run(ctx: MistakeContext, a: Anatomy, plan: Plan, record: boolean): { gr
   // (the pieces' recorded evaluation is that forward pass, of the same graph, where the context has them)
   const forward = memo(ctx, 'forward', () => (ctx.pieces?.graph === a.vg ? ctx.pieces.record.values : runVariant(a.vg, { fused: false, record: true }).values));
   const r = runVariant(a.vg, { wrt: [side], rewrite, record, fused: false, forward });
-  const g = r.grads[side]!;
+  return { grad: r.grads[side]!, terms: record ? termsOf(a, r, side) : null };
+}
+
+/**
+ * The rewrite on a pinned tile: reverse mode with the whole images' counts (the rewrite's count
+ * hook sees them) over the tile's forward pass with the whole images' per-plane and scalar values.
+ */
+function runPinned(ctx: MistakeContext, t: TilePins, a: Anatomy, plan: Plan, record: boolean): { grad: Float64Array; terms: GradientTerms | null } {
+  const rewrite: Rewrite = {
+    ...(plan.transpose ? { transpose: plan.transpose } : {}),
+    ...(plan.partial ? { partial: plan.partial } : {}),
+    ...(plan.drop ? { drop: plan.drop } : {}),
+    ...(plan.count ? { count: plan.count } : {}),
+    ...(plan.seed !== undefined ? { seed: plan.seed } : {}),
+  };
+  const side = plan.otherImage === true ? (ctx.wrt === 'x' ? 'y' : 'x') : ctx.wrt;
+  const r = runVariant(a.vg, { wrt: [side], rewrite, record, fused: false, forward: t.forward, counts: t.counts });
+  return { grad: r.grads[side]!, terms: record ? termsOf(a, r, side) : null };
+}
+
+/** What reached the image through the one moment structure's windows and maps (null: not one). */
+function termsOf(a: Anatomy, r: GraphResult, side: 'x' | 'y'): GradientTerms | null {
   let terms: GradientTerms | null = null;
-  if (record && a.moments.length === 1) {
+  if (a.moments.length === 1) {
     const m = a.moments[0]!;
     const img = side === 'x' ? m.x : m.y;
     const sum = (from: FieldNode, via: string): Float64Array => {
@@ -289,7 +333,7 @@ function run(ctx: MistakeContext, a: Anatomy, plan: Plan, record: boolean): { gr
       cross: sum(m.cross, viaImage(m.cross)),
     };
   }
-  return { grad: g, terms };
+  return terms;
 }
 
 /** A mistake of the library: its words, when it is a pure scale, and its rewrite of a graph (null: does not apply). */
@@ -407,11 +451,12 @@ type Count = (c: { N: number; C: number; RH: number; RW: number; H: number; W: n
 function regionCounts(ctx: MistakeContext, a: Anatomy) {
   if (ctx.whole !== undefined) return ctx.whole;
   const b = a.lossBlocks[0]!;
-  const [N, C, RH, RW] = b.region.shape;
-  return { N, C, RH, RW, H: b.block.x.shape[2], W: b.block.x.shape[3] };
+  const [N, C, RH, RW] = wholeShapeOf(ctx, b.region);
+  const [, , H, W] = wholeShapeOf(ctx, b.block.x);
+  return { N, C, RH, RW, H, W };
 }
 /** The count of a block's mean over its region (all of it, or one plane's for a sum over planes). */
-const countOf = (r: ReduceNode): number => (r.how === 'mean' ? sizeOf(r.arg.shape) : r.how === 'planeMean' ? r.arg.shape[2] * r.arg.shape[3] : 1);
+const countOf = (r: ReduceNode, shape: Shape4 = r.arg.shape): number => (r.how === 'mean' ? sizeOf(shape) : r.how === 'planeMean' ? shape[2] * shape[3] : 1);
 function normaliser(kind: string, countName: string, why: string, count: Count): MistakeSpec {
   return {
     kind: `normaliser-${kind}`,
@@ -423,7 +468,8 @@ function normaliser(kind: string, countName: string, why: string, count: Count):
     scaleOnly: (a) => !a.depends((n) => a.lossBlocks.some((b) => b.block.id === n.id)),
     plan(a, ctx) {
       if (a.lossBlocks.length === 0) return null;
-      const actual = ctx.whole !== undefined ? 1 / ctx.whole.omega : countOf(a.lossBlocks[0]!.reduce);
+      const r0 = a.lossBlocks[0]!.reduce;
+      const actual = ctx.whole !== undefined ? 1 / ctx.whole.omega : countOf(r0, wholeShapeOf(ctx, r0.arg));
       const wrong = count(regionCounts(ctx, a));
       if (Math.abs(wrong - actual) <= 1e-9 * actual) return null;
       const reduces = new Set(a.lossBlocks.map((b) => b.reduce.id));
@@ -546,7 +592,10 @@ const uncroppedMean: MistakeSpec = {
         if (!crops.has(node)) return undefined;
         const [N, C, MH, MW] = node.arg.shape;
         const per = node.shape[2] * node.shape[3];
-        const k = ctx.whole !== undefined ? ctx.whole.omegaUncropped / ctx.whole.omega : per / (MH * MW);
+        // on a pinned tile, the whole images' region over their whole map
+        const [, , wh, ww] = wholeShapeOf(ctx, node);
+        const [, , WMH, WMW] = wholeShapeOf(ctx, node.arg);
+        const k = ctx.whole !== undefined ? ctx.whole.omegaUncropped / ctx.whole.omega : (wh * ww) / (WMH * WMW);
         const out = new Float64Array(N * C * MH * MW);
         for (let p = 0; p < N * C; p++) out.fill(k * adjoint[p * per]!, p * MH * MW, (p + 1) * MH * MW);
         return out;

@@ -19,7 +19,7 @@
 import { add, mul, variable } from '../expr/index.js';
 import { sizeOf, type Tensor } from '../field/index.js';
 import { binary, input, map, reduce } from '../graph/build.js';
-import { evaluateGraph, type Contribution, type GraphResult } from '../graph/evaluate.js';
+import { evaluateGraph, type Contribution, type EvaluateOptions, type GraphResult } from '../graph/evaluate.js';
 import { argsOf, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode } from '../graph/node.js';
 import { ssimFast, ssimGradXFloat32Arith, type GradientTerms, type SsimOptions, type VariantOptions } from '../ssim/index.js';
 import { plainSsimOf, runVariant, variantGraph, type VariantGraph } from '../variants/evaluate.js';
@@ -105,7 +105,12 @@ function chainFrom(side: Side, to: readonly FieldNode[]): Set<number> {
  * Reverse mode from inner nodes to the input `side`: the gradient of sum_k <node_k, seed_k> with
  * respect to it (seeds on the input itself are added as they are).
  */
-export function pullBack(g: VariantGraph, seeds: ReadonlyArray<readonly [FieldNode, Float64Array]>, side: Side): Float64Array {
+export function pullBack(
+  g: VariantGraph,
+  seeds: ReadonlyArray<readonly [FieldNode, Float64Array]>,
+  side: Side,
+  pins: Pick<EvaluateOptions, 'pin' | 'counts'> = {},
+): Float64Array {
   const out = new Float64Array(sizeOf(g.shape));
   const byNode = new Map<number, [FieldNode, Float64Array]>();
   for (const [n, v] of seeds) {
@@ -126,7 +131,7 @@ export function pullBack(g: VariantGraph, seeds: ReadonlyArray<readonly [FieldNo
     const dot = reduce('sum', map(mul(variable('a'), variable('b')), { a: n, b: input(name, n.shape) }, { label: 'seed' }));
     total = total === null ? dot : binary(add, total, dot);
   });
-  const r = evaluateGraph(total!, inputs, { wrt: [side], fused: false }).grads[side]!;
+  const r = evaluateGraph(total!, inputs, { wrt: [side], fused: false, ...pins }).grads[side]!;
   for (let i = 0; i < out.length; i++) out[i] = out[i]! + r[i]!;
   return out;
 }

@@ -774,3 +774,268 @@ export function csGradF64K11(x: Float64Array, y: Float64Array, p: KernelParams, 
   }
   return total;
 }
+
+/** The same value-and-gradient kernel in emulated float32 arithmetic (Math.fround after every operation, float32 planes): what a float32 GPU kernel computes, for the rounding floor. */
+/**
+ * The omega-weighted sum of cs over the region of the map of x and y, and its gradient (Float32Array storage),
+ * boundary rule p.padding: returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
+ * and 41 flops of cs and its partials.
+ */
+export function csGradF32Arith(x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>): number {
+  const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums, padding } = p;
+  const kh = tapsH.length;
+  const kw = tapsW.length;
+  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
+  // index tables then never read outside, and nothing is folded back)
+  const valid = padding === 'valid';
+  const MH = valid ? H - kh + 1 : H;
+  const MW = valid ? W - kw + 1 : W;
+  const offH = valid ? 0 : (kh - 1) >> 1;
+  const offW = valid ? 0 : (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
+  const PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const SW = MW + 8;
+  const PH = MH + kh - 1;
+  const colSource = axisSources(PW, W, offW, padding);
+  const rowSource = windowRows(MH, kh, H, offH, padding);
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): float64
+  // whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const rows = Math.max(H, PH) + 1;
+  const zeroRow = rows - 1;
+  const h_x = new Float32Array(rows * SW), h_y = new Float32Array(rows * SW), h_xx = new Float32Array(rows * SW), h_yy = new Float32Array(rows * SW), h_xy = new Float32Array(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  const rowOffset = new Int32Array(MH * kh);
+  for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;
+  const p_x = new Float32Array(PW), p_y = new Float32Array(PW), p_xx = new Float32Array(PW), p_yy = new Float32Array(PW), p_xy = new Float32Array(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;
+  const cH = tapsH[rH]!, cW = tapsW[rW]!;
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  const rowSum = new Float64Array(MH);
+  const withY = out.gradY !== null;
+  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
+  // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
+  // float64 whatever the storage: the three chain-rule terms cancel, and would amplify float32 rounding
+  const GH = MH + 2 * (kh - 1);
+  const g_mu_xs = new Float32Array(GH * SW), g_xxs = new Float32Array(GH * SW), g_xys = new Float32Array(GH * SW);
+  const g_mu_ys = new Float32Array(withY ? GH * SW : 0), g_yys = new Float32Array(withY ? GH * SW : 0);
+  const above = new Int32Array(kh), below = new Int32Array(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const EW = MW + 2 * (kw - 1);
+  const e_mu_x = new Float32Array(EW), e_xx = new Float32Array(EW), e_xy = new Float32Array(EW), e_mu_y = new Float32Array(EW), e_yy = new Float32Array(EW);
+  const a_mu_x = new Float32Array(PW), a_xx = new Float32Array(PW), a_xy = new Float32Array(PW), a_mu_y = new Float32Array(PW), a_yy = new Float32Array(PW);
+  let total = 0;
+  for (let plane = 0; plane < N * C; plane++) {
+    const base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
+    rowSum.fill(0);
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
+    for (let i = 0; i < H; i++) {
+      const row = base + i * W;
+      for (let q = 0; q < PW; q++) {
+        const s = colSource[q]!;
+        const xv = s < 0 ? 0 : x[row + s]!;
+        const yv = s < 0 ? 0 : y[row + s]!;
+        p_x[q] = xv; p_y[q] = yv; p_xx[q] = xv * xv; p_yy[q] = yv * yv; p_xy[q] = xv * yv;
+      }
+      const o = i * SW;
+      for (let j = 0; j < MW; j++) {
+        let s_x = Math.fround(cW * p_x[j + rW]!), s_y = Math.fround(cW * p_y[j + rW]!), s_xx = Math.fround(cW * p_xx[j + rW]!), s_yy = Math.fround(cW * p_yy[j + rW]!), s_xy = Math.fround(cW * p_xy[j + rW]!);
+        for (let t = 0; t < rW; t++) {
+          const w = tapsW[t]!, a = j + t, b = j + kw - 1 - t;
+          s_x = Math.fround(s_x + Math.fround(w * Math.fround(p_x[a]! + p_x[b]!))); s_y = Math.fround(s_y + Math.fround(w * Math.fround(p_y[a]! + p_y[b]!))); s_xx = Math.fround(s_xx + Math.fround(w * Math.fround(p_xx[a]! + p_xx[b]!))); s_yy = Math.fround(s_yy + Math.fround(w * Math.fround(p_yy[a]! + p_yy[b]!))); s_xy = Math.fround(s_xy + Math.fround(w * Math.fround(p_xy[a]! + p_xy[b]!)));
+        }
+        h_x[o + j] = s_x; h_y[o + j] = s_y; h_xx[o + j] = s_xx; h_yy[o + j] = s_yy; h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW - crop);
+      for (let i = crop; i < MH - crop; i++) {
+        const ik = i * kh;
+        const o = (i + kh - 1) * SW;
+        let blockSum = 0;
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let mu_x = Math.fround(cH * h_x[rowOffset[ik + rH]! + j]!), mu_y = Math.fround(cH * h_y[rowOffset[ik + rH]! + j]!), m_xx = Math.fround(cH * h_xx[rowOffset[ik + rH]! + j]!), m_yy = Math.fround(cH * h_yy[rowOffset[ik + rH]! + j]!), m_xy = Math.fround(cH * h_xy[rowOffset[ik + rH]! + j]!);
+            for (let t = 0; t < rH; t++) {
+              const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
+              mu_x = Math.fround(mu_x + Math.fround(w * Math.fround(h_x[a]! + h_x[b]!))); mu_y = Math.fround(mu_y + Math.fround(w * Math.fround(h_y[a]! + h_y[b]!))); m_xx = Math.fround(m_xx + Math.fround(w * Math.fround(h_xx[a]! + h_xx[b]!))); m_yy = Math.fround(m_yy + Math.fround(w * Math.fround(h_yy[a]! + h_yy[b]!))); m_xy = Math.fround(m_xy + Math.fround(w * Math.fround(h_xy[a]! + h_xy[b]!)));
+            }
+            const t0 = -(Math.fround(mu_x * mu_y));
+            const t1 = Math.fround(m_xy + t0);
+            const t2 = Math.fround(Math.fround(2 * c_n) * t1);
+            const A2 = Math.fround(C2 + t2);
+            const t3 = Math.fround(mu_x * mu_x);
+            const t4 = -t3;
+            const t5 = Math.fround(m_xx + t4);
+            const var_x = Math.fround(c_n * t5);
+            const t6 = Math.fround(mu_y * mu_y);
+            const t7 = -t6;
+            const t8 = Math.fround(m_yy + t7);
+            const var_y = Math.fround(c_n * t8);
+            const B2 = Math.fround(Math.fround(C2 + var_x) + var_y);
+            const t9 = Math.fround(1 / B2);
+            const cs = Math.fround(A2 * t9);
+            const t10 = Math.fround(1 / (Math.fround(B2 * B2)));
+            const t11 = Math.fround(Math.fround(Math.fround(Math.fround(2 * mu_x) * c_n) * A2) * t10);
+            const t12 = Math.fround(Math.fround(Math.fround(-2 * mu_y) * c_n) * t9);
+            const t13 = Math.fround(t11 + t12);
+            const g_mu_x = Math.fround(omega * t13);
+            const g_xx = -(Math.fround(Math.fround(Math.fround(c_n * A2) * t10) * omega));
+            const g_xy = Math.fround(Math.fround(Math.fround(2 * c_n) * t9) * omega);
+            const t14 = Math.fround(Math.fround(Math.fround(Math.fround(2 * mu_y) * c_n) * A2) * t10);
+            const t15 = Math.fround(Math.fround(Math.fround(-2 * mu_x) * c_n) * t9);
+            const t16 = Math.fround(t14 + t15);
+            const g_mu_y = Math.fround(omega * t16);
+            const g_yy = g_xx;
+            blockSum += cs;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+            g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
+          }
+        } else {
+          // d/dx alone: the partials with respect to y's moments are not computed
+          for (let j = jb; j < je; j++) {
+            let mu_x = Math.fround(cH * h_x[rowOffset[ik + rH]! + j]!), mu_y = Math.fround(cH * h_y[rowOffset[ik + rH]! + j]!), m_xx = Math.fround(cH * h_xx[rowOffset[ik + rH]! + j]!), m_yy = Math.fround(cH * h_yy[rowOffset[ik + rH]! + j]!), m_xy = Math.fround(cH * h_xy[rowOffset[ik + rH]! + j]!);
+            for (let t = 0; t < rH; t++) {
+              const w = tapsH[t]!, a = rowOffset[ik + t]! + j, b = rowOffset[ik + kh - 1 - t]! + j;
+              mu_x = Math.fround(mu_x + Math.fround(w * Math.fround(h_x[a]! + h_x[b]!))); mu_y = Math.fround(mu_y + Math.fround(w * Math.fround(h_y[a]! + h_y[b]!))); m_xx = Math.fround(m_xx + Math.fround(w * Math.fround(h_xx[a]! + h_xx[b]!))); m_yy = Math.fround(m_yy + Math.fround(w * Math.fround(h_yy[a]! + h_yy[b]!))); m_xy = Math.fround(m_xy + Math.fround(w * Math.fround(h_xy[a]! + h_xy[b]!)));
+            }
+            const t0 = -(Math.fround(mu_x * mu_y));
+            const t1 = Math.fround(m_xy + t0);
+            const t2 = Math.fround(Math.fround(2 * c_n) * t1);
+            const A2 = Math.fround(C2 + t2);
+            const t3 = Math.fround(mu_x * mu_x);
+            const t4 = -t3;
+            const t5 = Math.fround(m_xx + t4);
+            const var_x = Math.fround(c_n * t5);
+            const t6 = Math.fround(mu_y * mu_y);
+            const t7 = -t6;
+            const t8 = Math.fround(m_yy + t7);
+            const var_y = Math.fround(c_n * t8);
+            const B2 = Math.fround(Math.fround(C2 + var_x) + var_y);
+            const t9 = Math.fround(1 / B2);
+            const cs = Math.fround(A2 * t9);
+            const t10 = Math.fround(1 / (Math.fround(B2 * B2)));
+            const t11 = Math.fround(Math.fround(Math.fround(Math.fround(2 * mu_x) * c_n) * A2) * t10);
+            const t12 = Math.fround(Math.fround(Math.fround(-2 * mu_y) * c_n) * t9);
+            const t13 = Math.fround(t11 + t12);
+            const g_mu_x = Math.fround(omega * t13);
+            const g_xx = -(Math.fround(Math.fround(Math.fround(c_n * A2) * t10) * omega));
+            const g_xy = Math.fround(Math.fround(Math.fround(2 * c_n) * t9) * omega);
+            blockSum += cs;
+            g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
+          }
+        }
+        rowSum[i] = rowSum[i]! + blockSum;
+      }
+    }
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // paired); then the rows of the padding are folded back onto the rows they were read from (the
+    // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
+    for (let jb = 0; jb < MW; jb += BLOCK) {
+      const je = Math.min(jb + BLOCK, MW);
+      for (let rho = 0; rho < PH; rho++) {
+        const o = rho * SW;
+        const mid = (rho + rH) * SW;
+        for (let t = 0; t < rH; t++) {
+          above[t] = (rho - t + kh - 1) * SW;
+          below[t] = (rho + t) * SW;
+        }
+        for (let j = jb; j < je; j++) {
+          let s_mu_x = Math.fround(cH * g_mu_xs[mid + j]!), s_xx = Math.fround(cH * g_xxs[mid + j]!), s_xy = Math.fround(cH * g_xys[mid + j]!);
+          for (let t = 0; t < rH; t++) {
+            const w = tapsH[t]!, a = above[t]! + j, b = below[t]! + j;
+            s_mu_x = Math.fround(s_mu_x + Math.fround(w * Math.fround(g_mu_xs[a]! + g_mu_xs[b]!))); s_xx = Math.fround(s_xx + Math.fround(w * Math.fround(g_xxs[a]! + g_xxs[b]!))); s_xy = Math.fround(s_xy + Math.fround(w * Math.fround(g_xys[a]! + g_xys[b]!)));
+          }
+          h_x[o + j] = s_mu_x; h_xx[o + j] = s_xx; h_xy[o + j] = s_xy;
+        }
+        if (withY) {
+          for (let j = jb; j < je; j++) {
+            let s_mu_y = Math.fround(cH * g_mu_ys[mid + j]!), s_yy = Math.fround(cH * g_yys[mid + j]!);
+            for (let t = 0; t < rH; t++) {
+              const w = tapsH[t]!, a = above[t]! + j, b = below[t]! + j;
+              s_mu_y = Math.fround(s_mu_y + Math.fround(w * Math.fround(g_mu_ys[a]! + g_mu_ys[b]!))); s_yy = Math.fround(s_yy + Math.fround(w * Math.fround(g_yys[a]! + g_yys[b]!)));
+            }
+            h_y[o + j] = s_mu_y; h_yy[o + j] = s_yy;
+          }
+        }
+      }
+    }
+    for (let rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue; // an image row: nothing to fold
+      const s = boundaryIndex(rho - offH, H, padding);
+      if (s < 0) continue;
+      const from = rho * SW, to = (s + offH) * SW;
+      for (let j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j]! + h_x[from + j]!; h_xx[to + j] = h_xx[to + j]! + h_xx[from + j]!; h_xy[to + j] = h_xy[to + j]! + h_xy[from + j]!;
+        if (withY) { h_y[to + j] = h_y[to + j]! + h_y[from + j]!; h_yy[to + j] = h_yy[to + j]! + h_yy[from + j]!; }
+      }
+    }
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy): the vjp of the
+    // moment products x, y, x x, y y, x y seeded with the transposed partials t_* (momentProducts)
+    const gx = out.gradX, gy = out.gradY;
+    for (let i = 0; i < H; i++) {
+      const o = (i + offH) * SW;
+      e_mu_x.set(h_x.subarray(o, o + MW), kw - 1); e_xx.set(h_xx.subarray(o, o + MW), kw - 1); e_xy.set(h_xy.subarray(o, o + MW), kw - 1);
+      if (withY) { e_mu_y.set(h_y.subarray(o, o + MW), kw - 1); e_yy.set(h_yy.subarray(o, o + MW), kw - 1); }
+      for (let q = 0; q < PW; q++) {
+        let s_mu_x = Math.fround(cW * e_mu_x[q + kw - 1 - rW]!), s_xx = Math.fround(cW * e_xx[q + kw - 1 - rW]!), s_xy = Math.fround(cW * e_xy[q + kw - 1 - rW]!);
+        for (let t = 0; t < rW; t++) {
+          const w = tapsW[t]!, a = q - t + kw - 1, b = q + t;
+          s_mu_x = Math.fround(s_mu_x + Math.fround(w * Math.fround(e_mu_x[a]! + e_mu_x[b]!))); s_xx = Math.fround(s_xx + Math.fround(w * Math.fround(e_xx[a]! + e_xx[b]!))); s_xy = Math.fround(s_xy + Math.fround(w * Math.fround(e_xy[a]! + e_xy[b]!)));
+        }
+        a_mu_x[q] = s_mu_x; a_xx[q] = s_xx; a_xy[q] = s_xy;
+      }
+      if (withY) {
+        for (let q = 0; q < PW; q++) {
+          let s_mu_y = Math.fround(cW * e_mu_y[q + kw - 1 - rW]!), s_yy = Math.fround(cW * e_yy[q + kw - 1 - rW]!);
+          for (let t = 0; t < rW; t++) {
+            const w = tapsW[t]!, a = q - t + kw - 1, b = q + t;
+            s_mu_y = Math.fround(s_mu_y + Math.fround(w * Math.fround(e_mu_y[a]! + e_mu_y[b]!))); s_yy = Math.fround(s_yy + Math.fround(w * Math.fround(e_yy[a]! + e_yy[b]!)));
+          }
+          a_mu_y[q] = s_mu_y; a_yy[q] = s_yy;
+        }
+      }
+      for (let q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
+        const s = colSource[q]!;
+        if (s < 0) continue;
+        a_mu_x[s + offW] = a_mu_x[s + offW]! + a_mu_x[q]!; a_xx[s + offW] = a_xx[s + offW]! + a_xx[q]!; a_xy[s + offW] = a_xy[s + offW]! + a_xy[q]!;
+        a_mu_y[s + offW] = a_mu_y[s + offW]! + a_mu_y[q]!; a_yy[s + offW] = a_yy[s + offW]! + a_yy[q]!;
+      }
+      const row = base + i * W;
+      for (let j = 0; j < W; j++) {
+        const xv = x[row + j]!, yv = y[row + j]!, q = j + offW;
+        const t_mu_x = a_mu_x[q]!, t_xx = a_xx[q]!, t_xy = a_xy[q]!;
+        const tx0 = Math.fround(Math.fround(2 * xv) * t_xx);
+        const tx1 = Math.fround(yv * t_xy);
+        const d_x = Math.fround(Math.fround(t_mu_x + tx0) + tx1);
+        gx[row + j] = d_x;
+        if (gy !== null) {
+          const t_mu_y = a_mu_y[q]!, t_yy = a_yy[q]!;
+          const ty0 = Math.fround(Math.fround(2 * yv) * t_yy);
+          const ty1 = Math.fround(xv * t_xy);
+          const d_y = Math.fround(Math.fround(t_mu_y + ty0) + ty1);
+          gy[row + j] = d_y;
+        }
+      }
+    }
+    let planeSum = 0;
+    for (let i = crop; i < MH - crop; i++) planeSum += rowSum[i]!;
+    total += omega * planeSum;
+    if (planeSums !== undefined) planeSums[plane] = planeSum;
+    if (rowSums !== undefined) rowSums.set(rowSum, plane * MH);
+  }
+  return total;
+}

@@ -23,12 +23,14 @@ import {
   csGradF64,
   csValueF64K11,
   csGradF64K11,
+  csGradF32Arith,
 } from './cs.js';
 import {
   wangValueF64,
   wangGradF64,
   wangValueF64K11,
   wangGradF64K11,
+  wangGradF32Arith,
 } from './wang.js';
 
 /** Window sizes with unrolled kernels. */
@@ -61,12 +63,14 @@ export const ssimKernels = byBoundary((b) => ({
 export const csKernels = byBoundary((b) => ({
   generic: { value: value(b, csValueF64), grad: grad(b, csGradF64) },
   k11: { value: value(b, csValueF64K11), grad: grad(b, csGradF64K11) },
+  gradF32Arith: grad(b, csGradF32Arith),
 }));
 
 /** Wang et al.'s general form l^alpha c^beta s^gamma (alpha, beta, gamma parameters): boundary rule -> generic or 11 taps unrolled -> the F64 kernels. */
 export const wangKernels = byBoundary((b) => ({
   generic: { value: value(b, wangValueF64), grad: grad(b, wangGradF64) },
   k11: { value: value(b, wangValueF64K11), grad: grad(b, wangGradF64K11) },
+  gradF32Arith: grad(b, wangGradF32Arith),
 }));
 
 /** A float64 value kernel and its value-and-gradient kernel. */
@@ -85,4 +89,6 @@ export const float64Kernels: Readonly<Record<string, Readonly<Record<Boundary, R
 /** The families with a value-and-gradient kernel in emulated float32 arithmetic, by name: boundary rule -> that kernel. */
 export const float32ArithKernels: Readonly<Record<string, Readonly<Record<Boundary, (x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>) => number>>>> = {
   ssim: byBoundary((b) => grad(b, ssimGradF32Arith)),
+  cs: byBoundary((b) => grad(b, csGradF32Arith)),
+  wang: byBoundary((b) => grad(b, wangGradF32Arith)),
 };

@@ -59,6 +59,14 @@ export interface EvaluateOptions {
    * reverse mode only, so the known mistakes share one forward pass).
    */
   readonly forward?: ReadonlyMap<number, Float64Array>;
+  /**
+   * Values that replace what the forward pass computes at these nodes (by id; blocks expanded), and
+   * counts that replace a reduce node's own in reverse mode (before a rewrite's count hook): a tile
+   * of larger images evaluated with the whole images' per-plane and scalar values and counts
+   * (src/check/subsample.ts) gives the whole images' gradient at the pixels its halo protects.
+   */
+  readonly pin?: ReadonlyMap<number, Float64Array>;
+  readonly counts?: ReadonlyMap<number, number>;
 }
 
 /** What reached one argument from one node in reverse mode. */
@@ -136,7 +144,9 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
     }
   }
   for (const n of opts.forward === undefined ? order : []) {
-    if (n.kind === 'block' && wrt.length > 0) {
+    const pinned = opts.pin?.get(n.id);
+    if (pinned !== undefined) values.set(n.id, pinned);
+    else if (n.kind === 'block' && wrt.length > 0) {
       const run = runBlockKernel(n, val(n.x), val(n.y), a, { x: wanted(n.x), y: wanted(n.y) });
       unitGrads.set(n.id, { gradX: run.gradX, gradY: run.gradY });
       values.set(n.id, run.value);
@@ -169,7 +179,7 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
       const n = order[k]!;
       const bar = adjoints.get(n.id);
       if (bar === undefined || !leads.has(n.id)) continue;
-      backward(n, bar, val, give, a, opts.rewrite, unitGrads, wanted);
+      backward(n, bar, val, give, a, opts.rewrite, unitGrads, wanted, opts.counts);
       // its adjoint is spent (an input's is the answer)
       if (!keep && n.kind !== 'input') adjoints.delete(n.id);
     }
@@ -225,6 +235,7 @@ function backward(
   rewrite: Rewrite | undefined,
   unitGrads: ReadonlyMap<number, { gradX: Float64Array | null; gradY: Float64Array | null }>,
   wanted: (n: FieldNode) => boolean,
+  counts?: ReadonlyMap<number, number>,
 ): void {
   switch (n.kind) {
     case 'input':
@@ -246,7 +257,7 @@ function backward(
       const [N, C] = n.arg.shape;
       const total = sizeOf(n.arg.shape);
       const per = total / (N * C);
-      const count = n.how === 'mean' ? total : n.how === 'planeMean' ? per : 1;
+      const count = counts?.get(n.id) ?? (n.how === 'mean' ? total : n.how === 'planeMean' ? per : 1);
       const k = rewrite?.count?.(n, count) ?? count;
       const out = new Float64Array(total);
       const r = a === 'f32' ? Math.fround : exactly;

@@ -75,7 +75,7 @@ export default defineVariant({
       note: 'MS-SSIM calls them with planeOmega (its product rule weighs each image and channel differently)\nand reads planeSums, the per-plane sums of cs.',
       storages: ['F64'],
       unrolled: [11],
-      f32Arith: false,
+      f32Arith: true,
     },
   ],
 });

@@ -92,8 +92,10 @@ export interface VariantDeclaration {
    * (src/check/subsample.ts): true only when the images reach the loss through one windowed map of
    * x and y themselves reduced as SSIM is (its gradient on a tile with a halo is the whole images'
    * times one factor) and, besides it, through means of pointwise maps of the pixels (rescaled by
-   * their count): no pooling, no plane means combined nonlinearly. Default false (checked whole);
-   * a variant with a field option is checked whole whatever this says (a tile cuts x and y only).
+   * their count): no pooling, no plane means combined nonlinearly. Default false: tiled by pinning
+   * the whole images' per-plane and scalar values instead (subsample.ts, pinnedContext; MS-SSIM), or
+   * checked whole where the graph has a node tiles cannot follow (a channel mix); a variant with a
+   * field option is checked whole whatever this says (a tile cuts x and y only).
    */
   readonly tiles?: boolean;
   /**

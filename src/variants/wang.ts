@@ -107,7 +107,7 @@ export default defineVariant({
       note: 'Where a variance is zero, d sigma / d var is taken as 0 (see src/variants/wang.ts, wangMap).',
       storages: ['F64'],
       unrolled: [11],
-      f32Arith: false,
+      f32Arith: true,
     },
   ],
 });

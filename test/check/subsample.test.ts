@@ -255,7 +255,7 @@ describe('what is subsampled', () => {
     );
   });
 
-  it('not MS-SSIM, MATLAB downsampling, or planes too short for the strips', () => {
+  it('without the variant\'s options not MS-SSIM or MATLAB downsampling (pinned tiles read its graph: subsample-pinned.test.ts), nor planes too short for the strips', () => {
     expect(planSubsample([1, 3, 2160, 3840], cfg, 'ms-ssim')).toBeNull();
     expect(planSubsample([1, 3, 2160, 3840], resolveOptions({ preset: 'matlab' }), 'ssim')).toBeNull();
     expect(planSubsample([1, 3, 2160, 3840], resolveOptions({ preset: 'matlab', downsample: 1 }), 'ssim')).not.toBeNull();
