@@ -85,6 +85,7 @@ export interface FormulaResult {
   readonly tolerance: number;
   /** The symbolic partial, in mathjs syntax over the parameterisation's variables. */
   readonly symbolic: string;
+  /** Where the claim is wrong; with --json a value that is not finite (a claim of 1/0) is the string "Infinity", "-Infinity" or "NaN". */
   readonly counterexample?: {
     readonly point: Readonly<Record<string, number>>;
     readonly claimed: number;

@@ -222,7 +222,8 @@ export const checkCommands: Record<string, Command> = {
         runs: int('runs', 1) ?? 1000,
         seed: int('seed', -(2 ** 31)),
       });
-      out(parsed.switches.has('json') ? JSON.stringify(r) : formatFormulaResult(r));
+      // a claim may evaluate to Infinity or NaN (it is then wrong): JSON would turn it into null, so it is spelt out
+      out(parsed.switches.has('json') ? JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) : formatFormulaResult(r));
       return r.ok ? 0 : 1;
     },
   },

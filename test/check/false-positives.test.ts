@@ -74,6 +74,16 @@ describe('check-formula: a claim that is not finite is never right', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^WRONG/m);
   });
+
+  it('CLI: check-formula "1/0" --json spells the infinite claim out ("Infinity"), never null', async () => {
+    const r = await run(['check-formula', '1/0', '--wrt', 'mu_x', '--runs', '20', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.out).not.toMatch(/null/);
+    const j = JSON.parse(r.out) as { ok: boolean; counterexample: { claimed: unknown; symbolic: unknown } };
+    expect(j.ok).toBe(false);
+    expect(j.counterexample.claimed).toBe('Infinity');
+    expect(typeof j.counterexample.symbolic).toBe('number');
+  });
 });
 
 /** A textured pair, C x H x W, values in [0, scale]: y a noisy blend of x (so the exact gradient is far from zero). */
