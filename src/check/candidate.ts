@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { InputError, type Tensor } from '../field/index.js';
 import { readTensor } from '../io/index.js';
 import { removeOnCleanup } from '../io/cleanup.js';
-import { spawnSupervised, type Supervised } from '../io/process-tree.js';
+import { spawnSupervised, Tail, tailNote, type Supervised } from '../io/process-tree.js';
 import { resolveOptions, type VariantOptions } from '../ssim/index.js';
 import { findVariant, PLAIN } from '../variants/registry.js';
 
@@ -94,26 +94,6 @@ function checkValues(path: string, shape: readonly number[], data: ArrayLike<unk
     out[i] = v;
   }
   return out;
-}
-
-/** The last `max` characters of a child's output, kept as it streams. */
-class Tail {
-  private text = '';
-  constructor(private readonly max: number) {}
-  add(chunk: Buffer | string): void {
-    this.text = (this.text + chunk.toString()).slice(-this.max);
-  }
-  get value(): string {
-    return this.text;
-  }
-}
-
-/** One line from the end of a child's output, for a message that must stay on one line. */
-function tailNote(out: string, err: string): string {
-  const lines = `${out}\n${err}`.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
-  if (lines.length === 0) return '';
-  const shown = lines.slice(-3).join(' | ');
-  return `; its output ended: "${shown.length > 200 ? `...${shown.slice(-200)}` : shown}"`;
 }
 
 /**

@@ -16,7 +16,7 @@
  * This file is what the CLI's entry loads before it knows more than the arguments, so it imports
  * nothing of the package beyond the error class: the start-up cost is node's and the child's.
  */
-import { spawnSupervised } from '../io/process-tree.js';
+import { spawnSupervised, Tail, tailNote } from '../io/process-tree.js';
 import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,26 +94,6 @@ export function timeoutFrom(argv: readonly string[]): number {
   const expected = `a positive number of seconds (at most ${Math.floor((2 ** 31 - 1) / 1000)})`;
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) || !(n > 0) || n * 1000 > 2 ** 31 - 1) throw new InputError(`--timeout: got '${v}', expected ${expected}`);
   return n;
-}
-
-/** The last `max` characters of a stream. */
-class Tail {
-  private text = '';
-  constructor(private readonly max: number) {}
-  add(chunk: Buffer | string): void {
-    this.text = (this.text + chunk.toString()).slice(-this.max);
-  }
-  get value(): string {
-    return this.text;
-  }
-}
-
-/** One line from the end of the user's prints, for a message that must stay on one line. */
-function tailNote(out: string, err: string): string {
-  const lines = `${out}\n${err}`.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
-  if (lines.length === 0) return '';
-  const shown = lines.slice(-3).join(' | ');
-  return `; its output ended: "${shown.length > 200 ? `...${shown.slice(-200)}` : shown}"`;
 }
 
 /** A bracket's name as a message says it. */

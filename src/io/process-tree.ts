@@ -215,3 +215,23 @@ export function spawnSupervised(command: string, args: readonly string[], option
     },
   };
 }
+
+/** The last `max` characters of a child's output, kept as it streams (for the one line that says why it failed). */
+export class Tail {
+  private text = '';
+  constructor(private readonly max: number) {}
+  add(chunk: Buffer | string): void {
+    this.text = (this.text + chunk.toString()).slice(-this.max);
+  }
+  get value(): string {
+    return this.text;
+  }
+}
+
+/** One line from the end of a child's output, for a message that must stay on one line. */
+export function tailNote(out: string, err: string): string {
+  const lines = `${out}\n${err}`.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  if (lines.length === 0) return '';
+  const shown = lines.slice(-3).join(' | ');
+  return `; its output ended: "${shown.length > 200 ? `...${shown.slice(-200)}` : shown}"`;
+}
