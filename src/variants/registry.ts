@@ -121,7 +121,7 @@ export function resolveVariant(given: { readonly variant?: VariantRef; readonly 
     } else if (values[key] === undefined) {
       // a number option without a default is required: its loss would read undefined
       if (option.default === undefined) {
-        throw new InputError(`${key} (--${flagOf(key, option)}): the ${decl.name} variant needs it (${option.help}); it has no default, give ${key} (--${flagOf(key, option)} ${option.kind === 'number' ? 'N' : 'N,N,...'})`);
+        throw new InputError(`${key} (--${flagOf(key, option)}): the ${decl.name} variant needs it (${option.help}); it has no default, give --${flagOf(key, option)} ${option.kind === 'number' ? 'N' : 'N,N,...'}`);
       }
       values[key] = option.default;
     }
