@@ -227,8 +227,12 @@ process.once('message', async (/** @type {any} (the parent's message, shaped as 
   }
   phase = 'returned';
   process.channel?.ref();
-  process.send?.(msgOut, () => {
+  // the channel stays held until the parent has recorded our descendants (it answers 'observed'):
+  // exiting first would orphan what gradient() started, and an orphan that cleared its environment
+  // could no longer be told from other processes
+  process.on('message', (/** @type {any} */ m) => {
     // a late throw still reaches onUncaught; otherwise the child ends when the candidate's own work does
-    if (!ended) process.channel?.unref();
+    if (m?.type === 'observed' && !ended) process.channel?.unref();
   });
+  process.send?.(msgOut);
 });
