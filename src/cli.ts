@@ -12,7 +12,7 @@ import { findVariantFile, loadVariantFile, VARIANT_FILE, type LoadedVariant } fr
 import { DEFAULT_TIMEOUT_S, runIfVariantFile } from './cli/isolate.js';
 import { evaluateVariant } from './ssim/variants.js';
 import { BUILT_IN_VARIANTS, variantName } from './variants/registry.js';
-import { InputError } from './field/index.js';
+import { InputError, oneLineText, ownEntry } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
 import { imagesAndOptions } from './cli/images.js';
 import { NonFiniteError } from './ssim/finite.js';
@@ -221,13 +221,15 @@ export async function main(argv: readonly string[], io: { out?: (s: string) => v
 
 /** Runs the CLI command in this process (a --variant-file command's child calls it), returning the exit code. */
 export async function runCommand(argv: readonly string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
-  const { out, err } = io;
+  const out = io.out;
+  // every message of ours is one line, whatever text of the user's it quotes
+  const err = (s: string): void => io.err(oneLineText(s));
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     out(usage());
     return 0;
   }
-  const command = commands[name];
+  const command = ownEntry(commands, name);
   if (command === undefined) {
     err(`ssim-grad: unknown command '${name}', expected one of ${Object.keys(commands).join(', ')} (see ssim-grad --help)`);
     return 2;

@@ -192,12 +192,9 @@ export async function runCandidateModule(
         if (m.type === 'result' && result === undefined && report === undefined) {
           // the child is alive and has returned: what gradient() started is still its descendant now
           supervised.observe();
-          try {
-            // the child waits for this before it may exit, so that the observation above saw its descendants
-            child.send({ type: 'observed' });
-          } catch {
-            // the channel is closed: the child is gone, and what it left is found by the marker and the record
-          }
+          // the child waits for this before it may exit, so that the observation above saw its descendants;
+          // a child already gone (a late throw) makes the send fail, which the callback takes (no 'error' event)
+          child.send({ type: 'observed' }, () => undefined);
           let data: ArrayLike<number | string>;
           try {
             data = m.file === true ? readRaw(outFile) : m.data ?? [];

@@ -17,6 +17,7 @@
  * m_xx for var_x / c_n + mu_x^2, and so on, evaluated consistently at each point.
  */
 import fc from 'fast-check';
+import { ratio } from './stable.js';
 import type { MathNode } from 'mathjs';
 import { diff, evaluate, ExprParseError, fromMathjs, parseMathjs, toInfix, topoSort, variable, variablesOf, type Node } from '../expr/index.js';
 import { rules } from '../expr/ops.js';
@@ -85,7 +86,11 @@ export interface FormulaResult {
   readonly tolerance: number;
   /** The symbolic partial, in mathjs syntax over the parameterisation's variables. */
   readonly symbolic: string;
-  /** Where the claim is wrong; with --json a value that is not finite (a claim of 1/0) is the string "Infinity", "-Infinity" or "NaN". */
+  /**
+   * Where the claim is wrong. `claimed` is the claim's value there, which may be Infinity or NaN (a
+   * claim of 1/0: with --json it is then left out and `claimedValue` spells it, "Infinity", "-Infinity"
+   * or "NaN"); `relativeError` is always finite (at most float64's largest number).
+   */
   readonly counterexample?: {
     readonly point: Readonly<Record<string, number>>;
     readonly claimed: number;
@@ -229,7 +234,9 @@ export function checkFormula(expression: string, wrt: string, options: FormulaOp
     // tolerance; Infinity <= Infinity and NaN must not pass, nor a cancellation allowance that overflowed
     const ok = Number.isFinite(claimed) && Number.isFinite(symbolic) && Number.isFinite(terms) &&
       err <= FORMULA_TOLERANCE * Math.max(Math.abs(symbolic), Math.abs(claimed)) + CANCELLATION * terms;
-    return { env, claimed, symbolic, relativeError: err / Math.max(Math.abs(symbolic), Number.MIN_VALUE), ok };
+    // a claim that is not finite (or overflows the difference) is as far off as float64 can say: its largest number
+    const relativeError = Number.isFinite(err) ? ratio(err, Math.max(Math.abs(symbolic), Number.MIN_VALUE)) : Number.MAX_VALUE;
+    return { env, claimed, symbolic, relativeError, ok };
   };
   const runs = options.runs ?? 1000;
   const r = fc.check(fc.property(statistics, (p) => compare(p).ok), { numRuns: runs, ...(options.seed !== undefined ? { seed: options.seed } : {}) });

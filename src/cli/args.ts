@@ -2,7 +2,7 @@
  * A small, strict argument parser: positionals, `--flag`, `--name value` and `--name=value`.
  * Unknown options, and an option given twice, are errors that name the option (exit code 2), never ignored.
  */
-import { BOUNDARIES, InputError, shape4, type Boundary, type Tensor } from '../field/index.js';
+import { BOUNDARIES, InputError, ownEntry, shape4, type Boundary, type Tensor } from '../field/index.js';
 import { quoteText, readTensor } from '../io/index.js';
 import { PRESETS, type SsimOptions } from '../ssim/index.js';
 import { checkVariantOptions, type VariantOptions } from '../ssim/variants.js';
@@ -46,7 +46,7 @@ export function parseArgs(argv: readonly string[], specs: Readonly<Record<string
     }
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    const spec = specs[name];
+    const spec = ownEntry(specs, name);
     if (spec === undefined) throw new InputError(`unknown option --${name} (see ssim-grad ${command} --help)`);
     if (!spec.value) {
       if (eq >= 0) throw new InputError(`--${name}: takes no value, got '${arg.slice(eq + 1)}'`);

@@ -7,6 +7,7 @@
  */
 import type { Command } from '../cli.js';
 import type { CheckResult } from '../check/diagnose.js';
+import type { FormulaResult } from '../check/formula.js';
 import type { HeatmapInfo } from '../check/heatmap.js';
 import { InputError, shape4, type Tensor } from '../field/index.js';
 import { progressBar, type ProgressOptions, type ProgressStream } from './progress.js';
@@ -222,9 +223,19 @@ export const checkCommands: Record<string, Command> = {
         runs: int('runs', 1) ?? 1000,
         seed: int('seed', -(2 ** 31)),
       });
-      // a claim may evaluate to Infinity or NaN (it is then wrong): JSON would turn it into null, so it is spelt out
-      out(parsed.switches.has('json') ? JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) : formatFormulaResult(r));
+      out(parsed.switches.has('json') ? JSON.stringify(formulaJson(r)) : formatFormulaResult(r));
       return r.ok ? 0 : 1;
     },
   },
 };
+
+/**
+ * check-formula's JSON: a claim may evaluate to Infinity or NaN where it is wrong, which JSON would
+ * print as null; such a value is left out of `claimed` and spelt in `claimedValue` ("Infinity").
+ */
+function formulaJson(r: FormulaResult): unknown {
+  const c = r.counterexample;
+  if (c === undefined || Number.isFinite(c.claimed)) return r;
+  const { claimed, ...rest } = c;
+  return { ...r, counterexample: { ...rest, claimedValue: String(claimed) } };
+}

@@ -20,7 +20,7 @@ import { spawnSupervised, Tail, tailNote } from '../io/process-tree.js';
 import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../field/tensor.js';
+import { InputError, oneLineText } from '../field/tensor.js';
 import type { Frame } from './channel.js';
 
 /** The flag, without dashes. */
@@ -70,7 +70,8 @@ export function findVariantFile(argv: readonly string[]): string | undefined {
  * returning its exit code; undefined when it is not (the CLI then runs it here). Bad --variant-file
  * or --timeout values are exit 2 at once.
  */
-export async function runIfVariantFile(argv: readonly string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number | undefined> {
+export async function runIfVariantFile(argv: readonly string[], given: { out: (s: string) => void; err: (s: string) => void }): Promise<number | undefined> {
+  const io = { out: given.out, err: (s: string) => given.err(oneLineText(s)) };
   const [name, ...rest] = argv;
   if (name === undefined || !VARIANT_FILE_COMMANDS.includes(name)) return undefined;
   let file: string | undefined;

@@ -20,6 +20,20 @@ export class InputError extends Error {
   override name = 'InputError';
 }
 
+/**
+ * A message on one line, as every exit-2 error is: a line break in text the user supplied (a
+ * formula, a variant's name, an option's check) is shown as the two characters \\n.
+ */
+export const oneLineText = (s: string): string => s.replace(/\r\n|\r|\n/g, '\\n');
+
+/**
+ * `table[key]` when the table itself holds the key, else undefined: a key a user gives (an option,
+ * a flag) may be 'constructor' or '__proto__', which a plain lookup finds on Object.prototype.
+ */
+export function ownEntry<T>(table: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return table !== undefined && Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
+}
+
 export const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 const kindOf = (v: unknown): string =>

@@ -2,7 +2,7 @@
  * SSIM options: what a user may set, the presets that reproduce the peers, and validation
  * into one resolved configuration. Explicit options override a preset's.
  */
-import { BOUNDARIES, boxTaps, gaussianTaps, InputError, truncatedRadius, type Boundary } from '../field/index.js';
+import { BOUNDARIES, boxTaps, gaussianTaps, InputError, ownEntry, truncatedRadius, type Boundary } from '../field/index.js';
 // a cycle (the registry reads PRESET_DEFAULTS), used only inside functions: the known keys come from the registry
 import { BUILT_IN_VARIANTS } from '../variants/registry.js';
 import { overflowLimit, overflowMessage } from './finite.js';
@@ -268,7 +268,7 @@ export function validateOptions(options: unknown): asserts options is SsimOption
   const o = options as Readonly<Record<string, unknown>>;
   let others: Set<string> | undefined;
   for (const key of Object.keys(o)) {
-    const rule = (OPTION_RULES as Readonly<Record<string, OptionRule>>)[key];
+    const rule = ownEntry(OPTION_RULES as Readonly<Record<string, OptionRule>>, key);
     if (rule === undefined) {
       others ??= otherKeys(o);
       if (others.has(key)) continue;

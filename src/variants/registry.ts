@@ -2,7 +2,7 @@
  * The registry: the built-in variants, one file each, in the order --help lists them. This file
  * and the variants' own are the only ones that know a variant by name; everything else asks here.
  */
-import { InputError, shape4, toField, type Shape4 } from '../field/index.js';
+import { InputError, ownEntry, shape4, toField, type Shape4 } from '../field/index.js';
 import { describeValue, PRESET_DEFAULTS, validateOptions, type SsimOptions } from '../ssim/options.js';
 import { flagOf } from './define.js';
 import type { FieldValue, OptionDeclaration, VariantDeclaration, VariantValues } from './types.js';
@@ -42,7 +42,7 @@ export const variantName = (ref: VariantRef | undefined): string => (ref === und
 /** Every option key a built-in variant declares, with its owner. */
 function ownerOf(key: string): { decl: VariantDeclaration; option: OptionDeclaration } | undefined {
   for (const decl of BUILT_IN_VARIANTS) {
-    const option = decl.options?.[key];
+    const option = ownEntry(decl.options, key);
     if (option !== undefined) return { decl, option };
   }
   return undefined;
@@ -88,7 +88,7 @@ export function resolveVariant(given: { readonly variant?: VariantRef; readonly 
   const ssimOptions: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(options)) {
     if (key === 'variant') continue;
-    const option = own[key];
+    const option = ownEntry(own, key);
     if (option === undefined) {
       const other = ownerOf(key);
       if (other !== undefined && v !== undefined) {

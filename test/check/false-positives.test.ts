@@ -75,15 +75,20 @@ describe('check-formula: a claim that is not finite is never right', () => {
     expect(r.out).toMatch(/^WRONG/m);
   });
 
-  it('CLI: check-formula "1/0" --json spells the infinite claim out ("Infinity"), never null', async () => {
-    const r = await run(['check-formula', '1/0', '--wrt', 'mu_x', '--runs', '20', '--json']);
-    expect(r.code).toBe(1);
-    expect(r.out).not.toMatch(/null/);
-    const j = JSON.parse(r.out) as { ok: boolean; counterexample: { claimed: unknown; symbolic: unknown } };
-    expect(j.ok).toBe(false);
-    expect(j.counterexample.claimed).toBe('Infinity');
-    expect(typeof j.counterexample.symbolic).toBe('number');
-  });
+  it.each([['1/0', /^Infinity$/], ['-1/0', /^-Infinity$/], ['0/0', /^NaN$/], ['mu_x*1e308*10', /^(Infinity|NaN)$/]])(
+    'CLI: check-formula "%s" --json: finite figures, the claim spelt out in claimedValue, never null',
+    async (claim, spelt) => {
+      const r = await run(['check-formula', claim, '--wrt', 'mu_x', '--runs', '20', '--json']);
+      expect(r.code).toBe(1);
+      expect(r.out.replace(/"claimedValue":"[^"]*"/, '')).not.toMatch(/null|NaN|Infinity/);
+      const j = JSON.parse(r.out) as { ok: boolean; counterexample: { claimed?: unknown; claimedValue?: unknown; symbolic: unknown; relativeError: unknown } };
+      expect(j.ok).toBe(false);
+      expect(j.counterexample.claimed).toBeUndefined();
+      expect(j.counterexample.claimedValue).toMatch(spelt);
+      expect(Number.isFinite(j.counterexample.symbolic)).toBe(true);
+      expect(Number.isFinite(j.counterexample.relativeError)).toBe(true);
+    },
+  );
 });
 
 /** A textured pair, C x H x W, values in [0, scale]: y a noisy blend of x (so the exact gradient is far from zero). */
