@@ -65,6 +65,9 @@ function termMagnitude(n: Node, env: Readonly<Record<string, number>>): number {
   return mag.get(n.id)!;
 }
 
+/** The keys of FormulaOptions. */
+const FORMULA_OPTION_KEYS: readonly string[] = ['params', 'sampleCovarianceNP', 'runs', 'seed'];
+
 export interface FormulaOptions {
   /** 'raw' or 'central' (what is held fixed); by default central for var_x, var_y, cov, raw otherwise. */
   readonly params?: string;
@@ -162,7 +165,7 @@ const MAX_BRACKET_DEPTH = 100;
  * deep to convert and check in bounded time and stack.
  */
 function boundedTree(expression: string): MathNode {
-  if (typeof expression !== 'string') throw new InputError(`EXPR: got ${String(expression)} (a ${typeof expression}), expected a formula as a string`);
+  if (typeof expression !== 'string') throw new InputError(`EXPR: got ${expression === null ? 'null' : `${String(expression)} (a ${typeof expression})`}, expected a formula as a string`);
   if (expression.length > MAX_FORMULA_LENGTH) {
     throw new InputError(`EXPR: ${expression.length} characters, expected at most ${MAX_FORMULA_LENGTH} (a partial of S written out is a few hundred; name repeated parts with A1, B1, A2, B2, l, cs, S)`);
   }
@@ -192,6 +195,9 @@ function boundedTree(expression: string): MathNode {
 
 /** Checks `expression` as d S / d `wrt`. Bad input (syntax, unknown names, a bad --wrt) throws InputError. */
 export function checkFormula(expression: string, wrt: string, options: FormulaOptions = {}): FormulaResult {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InputError(`options: got ${String(options)}, expected an object { params, sampleCovarianceNP, runs, seed }`);
+  const unknownKey = Object.keys(options).find((k) => !FORMULA_OPTION_KEYS.includes(k));
+  if (unknownKey !== undefined) throw new InputError(`options: unknown key '${unknownKey}', expected one of ${FORMULA_OPTION_KEYS.join(', ')}`);
   const { runs: givenRuns, sampleCovarianceNP: NP } = options;
   if (givenRuns !== undefined && !(Number.isInteger(givenRuns) && givenRuns >= 1 && givenRuns <= MAX_FORMULA_RUNS)) {
     throw new InputError(`--runs: got ${String(givenRuns)}, expected an integer from 1 to ${MAX_FORMULA_RUNS}`);

@@ -121,13 +121,7 @@ function optionValue(parsed: Parsed, flag: string, o: OptionDeclaration, x: Tens
   const v = parsed.values.get(flag);
   if (v === undefined) return undefined;
   if (o.kind === 'number') return number(parsed, flag);
-  if (o.kind === 'numbers') {
-    // each item a decimal number as number() reads one: Number('') is 0, so ',' would be [0, 0]
-    const items = v.split(',').map((s) => s.trim());
-    const k = items.findIndex((s) => !DECIMAL.test(s) || !Number.isFinite(Number(s)));
-    if (k >= 0) throw new InputError(`--${flag}: got ${quoteText(v)}, expected comma-separated numbers (item ${k + 1} is ${items[k] === '' ? 'empty' : quoteText(items[k]!)})`);
-    return items.map(Number);
-  }
+  if (o.kind === 'numbers') return numbers(parsed, flag);
   let t: Tensor;
   try {
     t = readTensor(v);
@@ -187,6 +181,17 @@ export function variantOptionsFrom(parsed: Parsed, x?: Tensor): VariantOptions {
 
 /** A number in decimal notation, as the number options take it (Number() would also take '0x3', '0b11', ' 7 ' or ''). */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A comma-separated numbers option (a variant's --weights), or undefined when it is not given. */
+export function numbers(parsed: Parsed, flag: string): number[] | undefined {
+  const v = parsed.values.get(flag);
+  if (v === undefined) return undefined;
+  // each item a decimal number as number() reads one: Number('') is 0, so ',' would be [0, 0]
+  const items = v.split(',').map((s) => s.trim());
+  const k = items.findIndex((s) => !DECIMAL.test(s) || !Number.isFinite(Number(s)));
+  if (k >= 0) throw new InputError(`--${flag}: got ${quoteText(v)}, expected comma-separated numbers (item ${k + 1} is ${items[k] === '' ? 'empty' : quoteText(items[k]!)})`);
+  return items.map(Number);
+}
 
 /** A decimal number option, or undefined when it is not given. */
 export function number(parsed: Parsed, name: string, expected = 'a number'): number | undefined {

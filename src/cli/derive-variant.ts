@@ -9,7 +9,7 @@ import { InputError } from '../field/index.js';
 import type { SsimOptions } from '../ssim/options.js';
 import { flagOf } from '../variants/define.js';
 import type { VariantDeclaration } from '../variants/types.js';
-import { number, type Parsed } from './args.js';
+import { number, numbers, type Parsed } from './args.js';
 
 /**
  * The declaration's number options named by their flags, at their keys. A field option has no
@@ -24,11 +24,7 @@ export function declarationValues(parsed: Parsed, decl: VariantDeclaration): Rec
     if (v === undefined) continue;
     if (o.kind === 'field') throw new InputError(`--${flag}: derive takes no field option (the document draws ${o.noun ?? 'one'} for its sample images); leave it out`);
     if (o.kind === 'number') values[key] = number(parsed, flag)!;
-    else {
-      const ws = v.split(',').map((s) => Number(s.trim()));
-      if (v.trim() === '' || !ws.every((w) => Number.isFinite(w))) throw new InputError(`--${flag}: got '${v}', expected comma-separated numbers`);
-      values[key] = ws;
-    }
+    else values[key] = numbers(parsed, flag)!;
   }
   return values;
 }

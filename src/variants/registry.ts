@@ -123,6 +123,11 @@ export function resolveVariant(given: { readonly variant?: VariantRef; readonly 
       if (option.default === undefined) {
         throw new InputError(`${key} (--${flagOf(key, option)}): the ${decl.name} variant needs it (${option.help}); it has no default, give --${flagOf(key, option)} ${option.kind === 'number' ? 'N' : 'N,N,...'}`);
       }
+      // the default passes the option's own check like a given value (a declaration whose check refuses its default is wrong)
+      const refused = option.check?.(option.default);
+      if (refused !== undefined) {
+        throw new InputError(`variant ${decl.name}: options.${key}.default (--${flagOf(key, option)}) is ${show(option.default)}, which its own check refuses: ${refused}`);
+      }
       values[key] = option.default;
     }
   }

@@ -63,3 +63,11 @@ describe('bad input', () => {
     expect(() => checkFormula('1', 'm_xx', { params: 'central' })).toThrow(/^--params: central/);
   });
 });
+
+describe('the library validates its options like the CLI', () => {
+  it('an unknown key, non-object options and a null formula are InputErrors naming what is wrong', () => {
+    expect(() => checkFormula('mu_x', 'mu_x', { runz: 5 } as never)).toThrow(new InputError("options: unknown key 'runz', expected one of params, sampleCovarianceNP, runs, seed"));
+    expect(() => checkFormula('mu_x', 'mu_x', 7 as never)).toThrow(/^options: got 7, expected an object/);
+    expect(() => checkFormula(null as never, 'mu_x')).toThrow(new InputError('EXPR: got null, expected a formula as a string'));
+  });
+});

@@ -144,6 +144,15 @@ describe('a user variant in the library', () => {
     expect(defineVariant(masked)).toBe(masked);
   });
 
+  it("an option's default passes its own check: a declaration whose check refuses its default is refused, naming the field", () => {
+    const loss: typeof luma.loss = ({ x, y, values, g }) => g.affine(g.ssim(x, y), values.lam as number);
+    const strict = defineVariant({ name: 'strict', summary: 's', options: { lam: { kind: 'number', default: 1, help: 'h', check: (v) => ((v as number) > 1 ? undefined : 'expected a number above 1') } }, loss });
+    expect(() => evaluateVariant(X, Y, { variant: strict })).toThrow(/^variant strict: options\.lam\.default \(--lam\) is 1, which its own check refuses: expected a number above 1$/);
+    // a value given is checked as before, and one the check takes runs
+    expect(() => evaluateVariant(X, Y, { variant: strict, variantOptions: { lam: 0.5 } })).toThrow(/lam \(--lam\): got 0\.5, expected a number above 1/);
+    expect(evaluateVariant(X, Y, { variant: strict, variantOptions: { lam: 2 } }).value).toBeGreaterThan(1);
+  });
+
   it('a number option without a default is required in the library too: an InputError naming it, before the loss reads undefined', () => {
     let called = 0;
     const gained = defineVariant({

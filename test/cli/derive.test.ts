@@ -56,6 +56,8 @@ describe('ssim-grad derive', () => {
     ['a flag that is no option of the variant', [GAMMA, '--lambda2', '2'], /unknown option --lambda2/],
     ['a number option that is not a number', [GAMMA, '--exponent', 'two'], /--exponent: got 'two', expected a number/],
     ['a field option (derive has no images)', [join(ROOT, 'examples/variants/masked-ssim.ts'), '--mask', 'm.npy'], /--mask: derive takes no field option/],
+    ["a numbers option with an empty item (',,' is not 0, 0, 0)", [LUMA, '--coefficients', ',,'], /--coefficients: got ',,', expected comma-separated numbers \(item 1 is empty\)/],
+    ['a numbers option with an empty item inside', [LUMA, '--coefficients', '1,,2'], /--coefficients: got '1,,2', expected comma-separated numbers \(item 2 is empty\)/],
   ])('--variant-file with %s: exit 2, one line', (_, args, message) => {
     const r = cli(['derive', '--variant-file', ...args]);
     expect(r.status).toBe(2);

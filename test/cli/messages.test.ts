@@ -127,3 +127,19 @@ describe('overflow names the magnitude that overflowed', () => {
     await exit2(['check', cand, x, y, '--data-range', '1e20'], /^ssim-grad check: .* reaches 1\.00e\+20 in magnitude, .*overflow float32 \(the rounding floor is measured in float32 arithmetic\)/);
   });
 });
+
+describe("names of Object.prototype's and line breaks in the user's text", () => {
+  it.each(['--constructor', '--__proto__', '--toString', '--hasOwnProperty'])('%s is an unknown option, not a silent switch', async (flag) => {
+    await exit2(['value', EXAMPLE_X, EXAMPLE_Y, flag], new RegExp(`^ssim-grad value: unknown option ${flag}`));
+    await exit2(['check', EXAMPLE_X, EXAMPLE_X, EXAMPLE_Y, flag, '1'], new RegExp(`^ssim-grad check: unknown option ${flag}`));
+  });
+
+  it("a command named like one of Object.prototype's is an unknown command", async () => {
+    await exit2(['constructor'], /^ssim-grad: unknown command 'constructor'/);
+  });
+
+  it('a formula with line breaks (or a ;) is refused on one line, the break shown as \\n', async () => {
+    const msg = await exit2(['check-formula', 'mu_x;\nmu_y', '--wrt', 'mu_x'], /^ssim-grad check-formula: EXPR: /);
+    expect(msg).toContain('\\n');
+  });
+});
