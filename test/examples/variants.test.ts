@@ -16,7 +16,7 @@ import { evaluateVariant } from '../../src/ssim/variants.js';
 import { defineVariant, ssimGrad } from '../../src/index.js';
 import lumaSsim from '../../examples/variants/luma-ssim.js';
 import maskedSsim from '../../examples/variants/masked-ssim.js';
-import { cli, EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
+import { cliInProcess, EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'test/fixtures/examples');
@@ -66,7 +66,7 @@ function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
 const tmp = mkdtempSync(join(tmpdir(), 'ssim-grad-examples-'));
 
 describe('the fixture cases', () => {
-  it('cover both examples, the mask as [N,1,H,W] over RGB and over a gray batch, and two luma matrices', () => {
+  it('cover both examples, the mask as [N,1,H,W] over RGB and over a gray batch, and two luma matrices', async () => {
     expect(CASES.map((c) => c.name).sort()).toEqual(['luma-ssim-601', 'luma-ssim-709', 'luma-ssim-709-batch', 'masked-ssim-gray-batch', 'masked-ssim-rgb']);
     for (const c of CASES.filter((k) => k.mask !== undefined)) {
       const [N, , H, W] = readTensor(c.x).shape;
@@ -76,8 +76,8 @@ describe('the fixture cases', () => {
 });
 
 describe.each(CASES)('ssim-grad --variant-file on $name', (c) => {
-  it('value --json matches PyTorch autograd to 1e-9 relative, with the keys of a built-in variant', () => {
-    const r = cli(['value', c.x, c.y, ...variantArgs(c), '--json']);
+  it('value --json matches PyTorch autograd to 1e-9 relative, with the keys of a built-in variant', async () => {
+    const r = (await cliInProcess(['value', c.x, c.y, ...variantArgs(c), '--json']));
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const v = JSON.parse(r.stdout) as { value: number; ssim: number; variant: string };
@@ -86,9 +86,9 @@ describe.each(CASES)('ssim-grad --variant-file on $name', (c) => {
     expect(Math.abs(v.value - c.value) / Math.abs(c.value)).toBeLessThan(1e-9);
   });
 
-  it.each(['x', 'y'] as const)('grad --wrt %s matches the autograd gradient to 1e-9 relative', (wrt) => {
+  it.each(['x', 'y'] as const)('grad --wrt %s matches the autograd gradient to 1e-9 relative', async (wrt) => {
     const out = join(tmp, `${c.name}-${wrt}.npy`);
-    const r = cli(['grad', c.x, c.y, ...variantArgs(c), '--wrt', wrt, '--out', out, '--json']);
+    const r = (await cliInProcess(['grad', c.x, c.y, ...variantArgs(c), '--wrt', wrt, '--out', out, '--json']));
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(Object.keys(JSON.parse(r.stdout)).sort()).toEqual(['out', 'ssim', 'value']);
@@ -98,7 +98,7 @@ describe.each(CASES)('ssim-grad --variant-file on $name', (c) => {
     expect(relative(g.data, want.data)).toBeLessThan(1e-9);
   });
 
-  it('the library: evaluateVariant with the declaration imported matches value and gradients to 1e-9', () => {
+  it('the library: evaluateVariant with the declaration imported matches value and gradients to 1e-9', async () => {
     const x = readTensor(c.x);
     const y = readTensor(c.y);
     const options = { preset: 'pytorch-ssim' as const, dataRange: c.options.dataRange };
@@ -115,14 +115,14 @@ describe('check, trace and derive on a user variant', () => {
   const rgb = CASES.find((c) => c.name === 'masked-ssim-rgb')!;
   const luma = CASES.find((c) => c.name === 'luma-ssim-709')!;
 
-  it.each([rgb, luma])('check of the autograd gradient is a MATCH (exit 0): $name', (c) => {
-    const r = cli(['check', c.gradX, c.x, c.y, ...variantArgs(c)]);
+  it.each([rgb, luma])('check of the autograd gradient is a MATCH (exit 0): $name', async (c) => {
+    const r = (await cliInProcess(['check', c.gradX, c.x, c.y, ...variantArgs(c)]));
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/verdict: MATCH/);
     expect(r.status).toBe(0);
   });
 
-  it.each([rgb, luma])('check of a wrong candidate is a mismatch (exit 1): one pixel changed, and the plain SSIM gradient: $name', (c) => {
+  it.each([rgb, luma])('check of a wrong candidate is a mismatch (exit 1): one pixel changed, and the plain SSIM gradient: $name', async (c) => {
     const g = readTensor(c.gradX);
     const data = Float64Array.from(g.data);
     const big = data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -130,27 +130,27 @@ describe('check, trace and derive on a user variant', () => {
     data[at] = data[at]! + 0.2 * big;
     const onePixel = join(tmp, `${c.name}-one-pixel.npy`);
     writeFileSync(onePixel, formatNpy({ shape: [...g.shape], data }));
-    const r = cli(['check', onePixel, c.x, c.y, ...variantArgs(c)]);
+    const r = (await cliInProcess(['check', onePixel, c.x, c.y, ...variantArgs(c)]));
     expect(r.stdout).toMatch(/verdict: MISMATCH/);
     expect(r.status).toBe(1);
     const plain = join(tmp, `${c.name}-plain.npy`);
-    expect(cli(['grad', c.x, c.y, '--preset', c.options.preset, '--data-range', String(c.options.dataRange), '--out', plain]).status).toBe(0);
-    const p = cli(['check', plain, c.x, c.y, ...variantArgs(c)]);
+    expect((await cliInProcess(['grad', c.x, c.y, '--preset', c.options.preset, '--data-range', String(c.options.dataRange), '--out', plain])).status).toBe(0);
+    const p = (await cliInProcess(['check', plain, c.x, c.y, ...variantArgs(c)]));
     expect(p.stdout).toMatch(/verdict: MISMATCH/);
     expect(p.status).toBe(1);
   });
 
-  it.each([rgb, luma])('trace --pixel exits 0 and names the variant: $name', (c) => {
-    const r = cli(['trace', c.x, c.y, '--pixel', '0,1,20,30', ...variantArgs(c)]);
+  it.each([rgb, luma])('trace --pixel exits 0 and names the variant: $name', async (c) => {
+    const r = (await cliInProcess(['trace', c.x, c.y, '--pixel', '0,1,20,30', ...variantArgs(c)]));
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(c.mask !== undefined ? 'masked-ssim' : 'luma-ssim');
   });
 
-  it.each([MASKED, LUMA, GAMMA])('derive --variant-file writes a document that names the variant: %s', (file) => {
+  it.each([MASKED, LUMA, GAMMA])('derive --variant-file writes a document that names the variant: %s', async (file) => {
     const name = file.replace(/^.*\//, '').replace(/\.ts$/, '');
     const out = join(tmp, `derive-${name}.md`);
-    const r = cli(['derive', '--variant-file', file, '--out', out]);
+    const r = (await cliInProcess(['derive', '--variant-file', file, '--out', out]));
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(readFileSync(out, 'utf8')).toContain(`# ${name}:`);
@@ -186,9 +186,9 @@ describe('bad variant files and options: exit 2, one line naming the argument, n
     ['luma coefficients not numbers', ['--variant-file', LUMA, '--coefficients', '1,a,2'], /--coefficients: got '1,a,2', expected comma-separated numbers/],
     ['an unknown flag of the variant', ['--variant-file', LUMA, '--mask', c.mask!], /unknown option --mask/],
   ];
-  it.each(cases)('%s', (_, args, message) => {
+  it.each(cases)('%s', async (_, args, message) => {
     const out = join(tmp, 'never.npy');
-    const r = cli(['grad', c.x, c.y, ...args, '--out', out]);
+    const r = (await cliInProcess(['grad', c.x, c.y, ...args, '--out', out]));
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message);
@@ -196,20 +196,20 @@ describe('bad variant files and options: exit 2, one line naming the argument, n
     expect(existsSync(out)).toBe(false);
   });
 
-  it('luma on a gray image: exit 2 naming the file and the channels', () => {
-    const r = cli(['value', gray.x, gray.y, '--variant-file', LUMA]);
+  it('luma on a gray image: exit 2 naming the file and the channels', async () => {
+    const r = (await cliInProcess(['value', gray.x, gray.y, '--variant-file', LUMA]));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--variant-file: '.*luma-ssim\.ts': the loss of variant luma-ssim threw \(luma-ssim needs RGB images \(3 channels\), got 1 channel/);
   });
 
-  it('--help with a variant file lists its options', () => {
-    const r = cli(['grad', '--variant-file', MASKED, '--help']);
+  it('--help with a variant file lists its options', async () => {
+    const r = (await cliInProcess(['grad', '--variant-file', MASKED, '--help']));
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ {2}--mask VALUE .*per-pixel weights/m);
     expect(r.stdout).toMatch(/^ {2}--variant-file VALUE/m);
   });
 
-  it('defineVariant from the library refuses a broken declaration, naming what is wrong', () => {
+  it('defineVariant from the library refuses a broken declaration, naming what is wrong', async () => {
     expect(() => defineVariant({ name: 'ok', summary: '', loss: maskedSsim.loss })).toThrow(/summary must be a non-empty string/);
     expect(defineVariant(maskedSsim)).toBe(maskedSsim);
   });
@@ -229,23 +229,23 @@ describe('a user variant in a .mjs file: a named export `variant`, a number opti
     ].join('\n'),
   );
 
-  it('value and grad follow the chain rule over SSIM: d/dx ((1 - s)/d)^2 = -2 (1 - s)/d^2 ds/dx', () => {
-    const v = JSON.parse(cli(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--divisor', '2', '--json']).stdout) as { value: number; ssim: number; variant: string };
+  it('value and grad follow the chain rule over SSIM: d/dx ((1 - s)/d)^2 = -2 (1 - s)/d^2 ds/dx', async () => {
+    const v = JSON.parse((await cliInProcess(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--divisor', '2', '--json'])).stdout) as { value: number; ssim: number; variant: string };
     expect(v.variant).toBe('dssim-squared');
     expect(v.value).toBeCloseTo(((1 - v.ssim) / 2) ** 2, 14);
     const out = join(tmp, 'dssim-squared.npy');
     const plain = join(tmp, 'plain.npy');
-    expect(cli(['grad', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--divisor', '2', '--out', out]).status).toBe(0);
-    expect(cli(['grad', EXAMPLE_X, EXAMPLE_Y, '--out', plain]).status).toBe(0);
+    expect((await cliInProcess(['grad', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--divisor', '2', '--out', out])).status).toBe(0);
+    expect((await cliInProcess(['grad', EXAMPLE_X, EXAMPLE_Y, '--out', plain])).status).toBe(0);
     const factor = (-2 * (1 - v.ssim)) / 4;
     const want = Float64Array.from(readTensor(plain).data, (g) => factor * g);
     expect(relative(readTensor(out).data, want)).toBeLessThan(1e-12);
   });
 
-  it('the default applies, and a value its check refuses is exit 2 naming the option', () => {
-    const v = JSON.parse(cli(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--json']).stdout) as { value: number; ssim: number };
+  it('the default applies, and a value its check refuses is exit 2 naming the option', async () => {
+    const v = JSON.parse((await cliInProcess(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--json'])).stdout) as { value: number; ssim: number };
     expect(v.value).toBeCloseTo((1 - v.ssim) ** 2, 14);
-    const r = cli(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--divisor', '0']);
+    const r = (await cliInProcess(['value', EXAMPLE_X, EXAMPLE_Y, '--variant-file', path, '--divisor', '0']));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/divisor \(--divisor\): got 0, expected a number > 0/);
   });
@@ -259,11 +259,11 @@ describe('gamma-ssim: SSIM of the encoded images c(v) = (v + e)^p - e^p, by the 
   const encode = (t: typeof x, p: number) => ({ shape: t.shape, data: Float64Array.from(t.data, (v) => (v + e) ** p - e ** p) });
   const slope = (v: number, p: number): number => p * (v + e) ** (p - 1);
 
-  it.each([['default', 0.45, []], ['2', 2, ['--exponent', '2']]] as const)('--exponent %s: value is plain SSIM of c(x), c(y); d/dx, d/dy are c\'(x) times plain SSIM\'s gradient there', (_, p, flags) => {
+  it.each([['default', 0.45, []], ['2', 2, ['--exponent', '2']]] as const)('--exponent %s: value is plain SSIM of c(x), c(y); d/dx, d/dy are c\'(x) times plain SSIM\'s gradient there', async (_, p, flags) => {
     const plain = ssimGrad(encode(x, p), encode(y, p));
     for (const wrt of ['x', 'y'] as const) {
       const out = join(tmp, `gamma-${p}-${wrt}.npy`);
-      const r = cli(['grad', EXAMPLE_X, EXAMPLE_Y, '--variant-file', GAMMA, ...flags, '--wrt', wrt, '--out', out, '--json']);
+      const r = (await cliInProcess(['grad', EXAMPLE_X, EXAMPLE_Y, '--variant-file', GAMMA, ...flags, '--wrt', wrt, '--out', out, '--json']));
       expect(r.stderr).toBe('');
       expect(Math.abs((JSON.parse(r.stdout) as { value: number }).value - plain.ssim)).toBeLessThan(1e-13);
       const img = wrt === 'x' ? x : y;

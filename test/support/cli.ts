@@ -17,3 +17,15 @@ export function cli(args: readonly string[], cwd = ROOT): CliResult {
 
 export const EXAMPLE_X = join(ROOT, 'examples/pair/x.png');
 export const EXAMPLE_Y = join(ROOT, 'examples/pair/y.png');
+
+/**
+ * Runs `ssim-grad args...` in this process (main with captured streams): what `cli` returns, without
+ * the cost of starting node and tsx once more. A --variant-file command still runs its child process.
+ */
+export async function cliInProcess(args: readonly string[]): Promise<CliResult> {
+  const { main } = await import('../../src/cli.js');
+  let stdout = '';
+  let stderr = '';
+  const status = await main(args, { out: (s) => (stdout += `${s}\n`), err: (s) => (stderr += `${s}\n`) });
+  return { status, stdout, stderr };
+}
