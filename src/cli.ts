@@ -16,8 +16,7 @@ import { InputError, oneLineText, ownEntry } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
 import { imagesAndOptions } from './cli/images.js';
 import { NonFiniteError } from './ssim/finite.js';
-import { requireFinite, type NamedImages } from './check/finite.js';
-import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, ssimGradFast, ssim, type SsimOptions } from './ssim/index.js';
+import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, ssimGradFast, ssim } from './ssim/index.js';
 
 /** One CLI command: its usage line, options, and how it runs (returning the exit code). */
 export interface Command {
@@ -45,7 +44,6 @@ const imageCommands: Record<string, Command> = {
     run(parsed, out) {
       const { x, y, options } = imagesAndOptions(parsed, 'value');
       const o = { ...options, ...variantOptionsFrom(parsed, x) };
-      const named = [[x, parsed.positionals[0]!], [y, parsed.positionals[1]!]] as const;
       let r: { ssim: number; value: number };
       if (isPlainVariant(o)) {
         const s = ssim(x, y, o);
@@ -54,7 +52,6 @@ const imageCommands: Record<string, Command> = {
         if (o.precision !== undefined) throw new InputError(`--precision: the ${variantName(o.variant)} variant runs in float64 only`);
         r = evaluateVariant(x, y, o);
       }
-      finite(r.value, o, named);
       const json = isPlainVariant(o) ? { ssim: r.ssim, value: r.value } : { ssim: r.ssim, value: r.value, variant: variantName(o.variant) };
       out(parsed.switches.has('json') ? JSON.stringify(json) : String(r.value));
       return 0;
@@ -79,7 +76,6 @@ const imageCommands: Record<string, Command> = {
       if (!outPath.toLowerCase().endsWith('.npy')) throw new InputError(`--out: got '${outPath}', expected a file name ending in .npy`);
       const { x, y, options } = imagesAndOptions(parsed, 'grad');
       const o = { ...options, ...variantOptionsFrom(parsed, x) };
-      const named = [[x, parsed.positionals[0]!], [y, parsed.positionals[1]!]] as const;
       let result: { ssim: number; value: number; g: Float64Array | Float32Array };
       if (isPlainVariant(o)) {
         // one gradient only: S is symmetric in x and y, so d/dy S(x, y) is d/dx S(y, x)
@@ -90,8 +86,6 @@ const imageCommands: Record<string, Command> = {
         const r = evaluateVariant(x, y, o);
         result = { ssim: r.ssim, value: r.value, g: wrt === 'x' ? r.gradX : r.gradY };
       }
-      finite(result.value, o, named);
-      requireFinite('the gradient', result.g, o, named, { note: '(nothing written)' });
       writeNpy(outPath, x.shape, result.g instanceof Float64Array ? result.g : Float64Array.from(result.g));
       const what = variantName(o.variant);
       out(
@@ -114,10 +108,6 @@ function swapNames<T>(f: () => T): T {
   }
 }
 
-/** The value refused when it is not finite (the validation check and trace share: src/check/finite.ts). */
-function finite(value: number, o: SsimOptions, images: NamedImages): void {
-  requireFinite('the result', value, o, images);
-}
 
 const deriveCommands: Record<string, Command> = {
   derive: {
