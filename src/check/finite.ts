@@ -80,7 +80,7 @@ export function nonFiniteHint(o: VariantOptions, images: NamedImages, arithmetic
  * is named with the first value that is not, its flat index when `values` is an array, `note`
  * after the index ("(nothing written)"), and the cause (nonFiniteHint).
  */
-export function requireFinite(
+function requireFinite(
   what: string,
   values: number | ArrayLike<number>,
   o: VariantOptions,

@@ -2,7 +2,7 @@
  * A small, strict argument parser: positionals, `--flag`, `--name value` and `--name=value`.
  * Unknown options, and an option given twice, are errors that name the option (exit code 2), never ignored.
  */
-import { BOUNDARIES, InputError, ownEntry, shape4, type Boundary, type Tensor } from '../field/index.js';
+import { BOUNDARIES, DECIMAL, InputError, ownEntry, shape4, type Boundary, type Tensor } from '../field/index.js';
 import { quoteText, readTensor } from '../io/index.js';
 import { PRESETS, type SsimOptions } from '../ssim/index.js';
 import { checkVariantOptions, type VariantOptions } from '../ssim/variants.js';
@@ -179,8 +179,6 @@ export function variantOptionsFrom(parsed: Parsed, x?: Tensor): VariantOptions {
   return o;
 }
 
-/** A number in decimal notation, as the number options take it (Number() would also take '0x3', '0b11', ' 7 ' or ''). */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** A comma-separated numbers option (a variant's --weights), or undefined when it is not given. */
 export function numbers(parsed: Parsed, flag: string): number[] | undefined {

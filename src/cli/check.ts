@@ -9,6 +9,7 @@ import type { Command } from '../cli.js';
 import type { CheckResult } from '../check/diagnose.js';
 import type { FormulaResult } from '../check/formula.js';
 import type { HeatmapInfo } from '../check/heatmap.js';
+import { timeoutSeconds } from './isolate.js';
 import { InputError, shape4, type Tensor } from '../field/index.js';
 import { progressBar, type ProgressOptions, type ProgressStream } from './progress.js';
 import { isPlainVariant, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, number, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
@@ -20,13 +21,8 @@ const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
 const WRT_SPEC: OptionSpec = { value: true, help: 'the gradient with respect to x or y', default: 'x' };
 const TIMEOUT_SPEC: OptionSpec = { value: true, help: 'seconds a candidate module may take to load and return before it is stopped (exit 2)', default: '60' };
 
-/** --timeout in seconds: a positive number that a timer can hold (2^31 - 1 ms). */
-function timeoutOf(parsed: Parsed): number {
-  const expected = `a positive number of seconds (at most ${Math.floor((2 ** 31 - 1) / 1000)})`;
-  const n = number(parsed, 'timeout', expected) ?? Number(TIMEOUT_SPEC.default);
-  if (n <= 0 || n * 1000 > 2 ** 31 - 1) throw new InputError(`--timeout: got '${parsed.values.get('timeout')}', expected ${expected}`);
-  return n;
-}
+/** --timeout in seconds (one rule with a --variant-file's: src/cli/isolate.ts). */
+const timeoutOf = (parsed: Parsed): number => timeoutSeconds(parsed.values.get('timeout'));
 
 /** What a candidate module is handed, for check --help. */
 const CANDIDATE_HELP = [

@@ -20,7 +20,7 @@ import { spawnSupervised, Tail, tailNote } from '../io/process-tree.js';
 import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError, oneLineText } from '../field/tensor.js';
+import { DECIMAL, InputError, oneLineText } from '../field/tensor.js';
 import type { Frame } from './channel.js';
 
 /** The flag, without dashes. */
@@ -89,11 +89,15 @@ export async function runIfVariantFile(argv: readonly string[], given: { out: (s
 
 /** --timeout in seconds from raw arguments: a positive decimal number a timer can hold (2^31 - 1 ms). */
 export function timeoutFrom(argv: readonly string[]): number {
-  const v = rawValue(argv, 'timeout');
+  return timeoutSeconds(rawValue(argv, 'timeout'));
+}
+
+/** The value of --timeout (undefined: not given) in seconds: a positive decimal number a timer can hold (2^31 - 1 ms). */
+export function timeoutSeconds(v: string | undefined): number {
   if (v === undefined) return DEFAULT_TIMEOUT_S;
   const n = Number(v);
   const expected = `a positive number of seconds (at most ${Math.floor((2 ** 31 - 1) / 1000)})`;
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v) || !(n > 0) || n * 1000 > 2 ** 31 - 1) throw new InputError(`--timeout: got '${v}', expected ${expected}`);
+  if (!DECIMAL.test(v) || !(n > 0) || n * 1000 > 2 ** 31 - 1) throw new InputError(`--timeout: got '${v}', expected ${expected}`);
   return n;
 }
 

@@ -20,6 +20,9 @@ export class InputError extends Error {
   override name = 'InputError';
 }
 
+/** A number in decimal notation, as the CLI's number options take it (Number() would also take '0x3', '0b11', ' 7 ' or ''). */
+export const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /**
  * A message on one line, as every exit-2 error is: a line break in text the user supplied (a
  * formula, a variant's name, an option's check) is shown as the two characters \\n.
