@@ -13,9 +13,9 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ssimGradFast } from '../src/ssim/fast.js';
-import { ssimGradFastAsync, terminateWorkers } from '../src/ssim/parallel.js';
-import { lastJobCpuMs } from '../src/ssim/_internals/pool.js';
+import { ssimGradFast } from '../src/runtime/fast.js';
+import { ssimGradFastAsync, terminateWorkers } from '../src/runtime/parallel.js';
+import { lastJobCpuMs } from '../src/runtime/_internals/pool.js';
 import { fmtMs, median, type Row } from './measure.js';
 import { lcg, scenePair } from './scene.js';
 

@@ -7,9 +7,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { cpus } from 'node:os';
 import { ssim as ssimJs } from 'ssim.js';
-import { ssimGradFast, ssimFast, planKernel } from '../src/ssim/fast.js';
+import { ssimGradFast, ssimFast, planKernel } from '../src/runtime/fast.js';
 import { gaussianTaps } from '../src/field/index.js';
-import { evaluateVariant } from '../src/ssim/variants.js';
+import { evaluateVariant } from '../src/runtime/variants.js';
 import { fmtMs, fmtTiming, formatReport, machineLoad, measure, type Row } from './measure.js';
 import { parallelRows, printParallel } from './parallel.js';
 import { lcg, scenePair } from './scene.js';

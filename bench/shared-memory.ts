@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { ssimKernels } from '../src/generated/index.js';
-import { planKernel } from '../src/ssim/fast.js';
+import { planKernel } from '../src/runtime/fast.js';
 
 const [H, W] = [512, 512];
 const n = H * W;

@@ -6,27 +6,17 @@
 import { checkCommands } from './cli/check.js';
 import { emitCommands } from './cli/emit.js';
 import {
-  BUILT_IN_VARIANT_FLAGS, declarationSpecs, describeOptions, isPlainVariant, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type OptionSpec, type Parsed,
+  BUILT_IN_VARIANT_FLAGS, declarationSpecs, describeOptions, isPlainVariant, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type Command, type OptionSpec, type Parsed,
 } from './cli/args.js';
 import { findVariantFile, loadVariantFile, VARIANT_FILE, type LoadedVariant } from './cli/variant-file.js';
 import { DEFAULT_TIMEOUT_S, runIfVariantFile } from './cli/isolate.js';
-import { evaluateVariant } from './ssim/variants.js';
+import { evaluateVariant } from './runtime/variants.js';
 import { BUILT_IN_VARIANTS, variantName } from './variants/registry.js';
 import { InputError, oneLineText, ownEntry } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
 import { imagesAndOptions } from './cli/images.js';
-import { NonFiniteError } from './ssim/finite.js';
-import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, ssimGradFast, ssim } from './ssim/index.js';
-
-/** One CLI command: its usage line, options, and how it runs (returning the exit code). */
-export interface Command {
-  usage: string;
-  summary: string;
-  /** More for `COMMAND --help`, after the summary (what a candidate module is handed, ...). */
-  details?: string;
-  options: Readonly<Record<string, OptionSpec>>;
-  run(parsed: Parsed, out: (s: string) => void): number | Promise<number>;
-}
+import { NonFiniteError } from './model/finite.js';
+import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, ssimGradFast, ssim } from './runtime/index.js';
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
 /** --timeout of the commands whose only user code is a --variant-file's (check and trace have their own, for both). */
@@ -251,3 +241,5 @@ export async function runCommand(argv: readonly string[], io: { out: (s: string)
     return 3;
   }
 }
+
+export type { Command };

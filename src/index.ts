@@ -1,7 +1,7 @@
 /** ssim-grad's library face. */
 export * from './expr/index.js';
 export * from './field/index.js';
-export * from './ssim/index.js';
+export * from './runtime/index.js';
 export * from './io/index.js';
 export * from './check/index.js';
 
@@ -15,5 +15,5 @@ export type { GraphKit } from './variants/kit.js';
 // The field-level graph a loss is built of (src/graph), and its evaluation.
 export type { BlockMap, BlockNode, FieldNode, InputNode, LinearNode, MapNode, Reduction, ReduceNode } from './graph/node.js';
 export type { WindowedMapSpec } from './graph/ssim.js';
-export type { MapGraph } from './ssim/maps.js';
+export type { MapGraph } from './model/maps.js';
 export { evaluateGraph, type Arithmetic, type EvaluateOptions, type GraphResult } from './graph/evaluate.js';

@@ -3,7 +3,7 @@
  * reads them to name the input pixel each tap reads (which taps, and whether through the boundary).
  */
 import { windowAxis, type AxisOp, type Shape4 } from '../field/index.js';
-import type { SsimConfig } from '../ssim/index.js';
+import type { SsimConfig } from '../runtime/index.js';
 
 /** The row (H) and column (W) axes of the windowed mean over a plane of the work shape. */
 export interface WindowAxes {

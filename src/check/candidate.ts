@@ -17,7 +17,7 @@ import { InputError, type Tensor } from '../field/index.js';
 import { readTensor } from '../io/index.js';
 import { removeOnCleanup } from '../io/cleanup.js';
 import { spawnSupervised, Tail, tailNote, type Supervised } from '../io/process-tree.js';
-import { resolveOptions, type VariantOptions } from '../ssim/index.js';
+import { resolveOptions, type VariantOptions } from '../runtime/index.js';
 import { findVariant, PLAIN } from '../variants/registry.js';
 
 /** A candidate as the checker takes it. */

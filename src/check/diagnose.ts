@@ -3,8 +3,8 @@
  * is rounding (against the measured floor), and says what the mistake is when it is not.
  */
 import { shape4, type Shape4, type Tensor } from '../field/index.js';
-import { evaluateSsim, evaluateVariant, ssimGradFast, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../ssim/index.js';
-import { downsampleFactor, resolveOptions, validateOptions } from '../ssim/options.js';
+import { evaluateSsim, evaluateVariant, ssimGradFast, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../runtime/index.js';
+import { downsampleFactor, resolveOptions, validateOptions } from '../model/options.js';
 import { regionErrors, scaleFit, scaleFitDetail, termFit, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { FLOOR_ALLOWANCE, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
 import { refuseNonFinite as validate } from './finite.js';
@@ -15,7 +15,7 @@ import { declarationOf, isPlain, plainOptions, variantGradient32, variantPieces,
 import { PLAIN } from '../variants/registry.js';
 import type { VariantDeclaration } from '../variants/types.js';
 import { floorOf } from './floor.js';
-import type { VariantOptions } from '../ssim/index.js';
+import type { VariantOptions } from '../runtime/index.js';
 
 /**
  * How close a float32 candidate must come to a known mistake to be named by it: a float32

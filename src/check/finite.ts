@@ -7,9 +7,9 @@
  * or where a variant's own loss is not a number there (a mask of zeros: 0/0).
  */
 import { InputError, type Tensor } from '../field/index.js';
-import { constantsCause, overflowMessage, variantLossNote } from '../ssim/finite.js';
-import { resolveOptions } from '../ssim/options.js';
-import type { VariantOptions } from '../ssim/variants.js';
+import { constantsCause, overflowMessage, variantLossNote } from '../model/finite.js';
+import { resolveOptions } from '../model/options.js';
+import type { VariantOptions } from '../runtime/variants.js';
 import { isPlainRef, resolveVariant, variantName } from '../variants/registry.js';
 
 /** The images with the names the user knows them by (their files). */

@@ -1,11 +1,11 @@
 /**
  * The rounding floor: how far a correct float32 implementation lands from the exact gradient on
  * these inputs, measured rather than guessed. It is the exact gradient computed in emulated
- * float32 arithmetic (Math.fround after every operation: src/ssim's ssimGradFloat32Arith, the
+ * float32 arithmetic (Math.fround after every operation: src/runtime's ssimGradFloat32Arith, the
  * generated kernel with inputs, taps and constants rounded too) against float64.
  */
 import type { Tensor } from '../field/index.js';
-import { ssimGradXFloat32Arith, type SsimOptions } from '../ssim/index.js';
+import { ssimGradXFloat32Arith, type SsimOptions } from '../runtime/index.js';
 
 /**
  * How many times the floor a candidate may differ from the exact gradient and still match.

@@ -22,7 +22,7 @@ import type { MathNode } from 'mathjs';
 import { diff, evaluate, ExprParseError, fromMathjs, parseMathjs, toInfix, topoSort, variable, variablesOf, type Node } from '../expr/index.js';
 import { rules } from '../expr/ops.js';
 import { InputError } from '../field/index.js';
-import { MAX_WINDOW_SIZE, pointwiseSsim } from '../ssim/index.js';
+import { MAX_WINDOW_SIZE, pointwiseSsim } from '../runtime/index.js';
 import { centralSsim } from './central.js';
 
 const RAW = ['mu_x', 'mu_y', 'm_xx', 'm_yy', 'm_xy'] as const;

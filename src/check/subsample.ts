@@ -27,8 +27,8 @@
  * strides so that the tile pools and downsamples on the whole images' grid.
  */
 import { InputError, shape4, sizeOf, type Shape4, type Tensor } from '../field/index.js';
-import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig } from '../ssim/options.js';
-import { evaluateSsim, ssimFast, ssimGradFast, type GradientTerms, type SsimEvaluation, type SsimOptions, type VariantOptions } from '../ssim/index.js';
+import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig } from '../model/options.js';
+import { evaluateSsim, ssimFast, ssimGradFast, type GradientTerms, type SsimEvaluation, type SsimOptions, type VariantOptions } from '../runtime/index.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode } from '../graph/node.js';
 import { imageInputs } from '../graph/ssim.js';

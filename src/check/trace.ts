@@ -10,9 +10,9 @@
  */
 import { InputError, shape4, sizeOf, type LinearOp, type Shape4, type Tensor } from '../field/index.js';
 import type { FieldNode } from '../graph/node.js';
-import type { GradientTerms, VariantOptions } from '../ssim/index.js';
-import { downsampleFactor, resolveOptions, type SsimConfig } from '../ssim/options.js';
-import { productPartials } from '../ssim/pointwise.js';
+import type { GradientTerms, VariantOptions } from '../runtime/index.js';
+import { downsampleFactor, resolveOptions, type SsimConfig } from '../model/options.js';
+import { productPartials } from '../model/pointwise.js';
 import { axisWeight, windowAxes } from './axes.js';
 import { checkGradient } from './diagnose.js';
 import { refuseNonFinite } from './finite.js';

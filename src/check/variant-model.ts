@@ -21,7 +21,7 @@ import { sizeOf, type Tensor } from '../field/index.js';
 import { binary, input, map, reduce } from '../graph/build.js';
 import { evaluateGraph, type Contribution, type EvaluateOptions, type GraphResult } from '../graph/evaluate.js';
 import { argsOf, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode } from '../graph/node.js';
-import { ssimFast, ssimGradXFloat32Arith, type GradientTerms, type SsimOptions, type VariantOptions } from '../ssim/index.js';
+import { ssimFast, ssimGradXFloat32Arith, type GradientTerms, type SsimOptions, type VariantOptions } from '../runtime/index.js';
 import { plainSsimOf, runVariant, variantGraph, type VariantGraph } from '../variants/evaluate.js';
 import { findVariant, PLAIN, resolveVariant } from '../variants/registry.js';
 import type { VariantDeclaration } from '../variants/types.js';

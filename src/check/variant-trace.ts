@@ -17,7 +17,7 @@
  * d value/d node times the node's partial at p, the node the map that hands it over.
  */
 import { InputError, shape4 } from '../field/index.js';
-import { validateOptions } from '../ssim/options.js';
+import { validateOptions } from '../model/options.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { topoOrder } from '../graph/node.js';
 import { checkGradient } from './diagnose.js';

@@ -4,8 +4,8 @@
  */
 import { BOUNDARIES, DECIMAL, InputError, ownEntry, shape4, type Boundary, type Tensor } from '../field/index.js';
 import { quoteText, readTensor } from '../io/index.js';
-import { PRESETS, type SsimOptions } from '../ssim/index.js';
-import { checkVariantOptions, type VariantOptions } from '../ssim/variants.js';
+import { PRESETS, type SsimOptions } from '../runtime/index.js';
+import { checkVariantOptions, type VariantOptions } from '../runtime/variants.js';
 import { flagOf } from '../variants/define.js';
 import { BUILT_IN_VARIANTS, isPlainRef, PLAIN, VARIANT_NAMES } from '../variants/registry.js';
 import type { OptionDeclaration, VariantDeclaration } from '../variants/types.js';
@@ -29,7 +29,7 @@ export interface Parsed {
   variantFile?: LoadedVariant;
   /**
    * What the command found as it ran, shared by copies of the parse (`{ ...parsed }`): the files X
-   * and Y once read, the names a NonFiniteError's message is given (src/ssim/finite.ts).
+   * and Y once read, the names a NonFiniteError's message is given (src/model/finite.ts).
    */
   found?: { imageNames?: readonly [string, string] };
 }
@@ -251,4 +251,14 @@ export function describeOptions(specs: Readonly<Record<string, OptionSpec>>): st
       return `${head.padEnd(28)} ${tail}`;
     })
     .join('\n');
+}
+
+/** One CLI command: its usage line, options, and how it runs (returning the exit code). */
+export interface Command {
+  usage: string;
+  summary: string;
+  /** More for `COMMAND --help`, after the summary (what a candidate module is handed, ...). */
+  details?: string;
+  options: Readonly<Record<string, OptionSpec>>;
+  run(parsed: Parsed, out: (s: string) => void): number | Promise<number>;
 }

@@ -5,7 +5,7 @@
  *   check-formula EXPR      is a claimed pointwise partial of S right
  * The checker (with fast-check, pngjs and tsx) loads only when one of these commands runs.
  */
-import type { Command } from '../cli.js';
+import type { Command } from './args.js';
 import type { CheckResult } from '../check/diagnose.js';
 import type { FormulaResult } from '../check/formula.js';
 import type { HeatmapInfo } from '../check/heatmap.js';
@@ -13,8 +13,8 @@ import { timeoutSeconds } from './isolate.js';
 import { InputError, shape4, type Tensor } from '../field/index.js';
 import { progressBar, type ProgressOptions, type ProgressStream } from './progress.js';
 import { isPlainVariant, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, number, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
-import { resolveOptions } from '../ssim/options.js';
-import { checkVariantOptions, evaluateVariant, type VariantOptions } from '../ssim/variants.js';
+import { resolveOptions } from '../model/options.js';
+import { checkVariantOptions, evaluateVariant, type VariantOptions } from '../runtime/variants.js';
 import { imagesAndOptions } from './images.js';
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
@@ -64,7 +64,7 @@ async function candidateOrCause<T>(load: () => Promise<T>, x: Tensor, y: Tensor,
     return await load();
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
-    const { ssim } = await import('../ssim/index.js');
+    const { ssim } = await import('../runtime/index.js');
     // the library refuses a value that is not finite with its cause (NonFiniteError, told by the files' names)
     if (isPlainVariant(options)) ssim(x, y, options);
     else evaluateVariant(x, y, options);

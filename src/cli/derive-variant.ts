@@ -6,7 +6,7 @@
 import type { DerivationDoc } from '../derive/model.js';
 import { deriveVariant } from '../derive/files.js';
 import { InputError } from '../field/index.js';
-import type { SsimOptions } from '../ssim/options.js';
+import type { SsimOptions } from '../model/options.js';
 import { flagOf } from '../variants/define.js';
 import type { VariantDeclaration } from '../variants/types.js';
 import { number, numbers, type Parsed } from './args.js';

@@ -6,10 +6,10 @@
  */
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from '../cli.js';
+import type { Command } from './args.js';
 import { InputError } from '../field/index.js';
 import { writeAllAtomic } from '../io/index.js';
-import { resolveOptions } from '../ssim/options.js';
+import { resolveOptions } from '../model/options.js';
 import { SSIM_OPTION_SPECS, ssimOptionsFrom } from './args.js';
 
 /** The emit command, by name (registered by src/cli.ts). */

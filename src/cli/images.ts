@@ -1,9 +1,9 @@
 /** Reading the image pair and SSIM options that the image commands share. */
 import { InputError, shape4, type Tensor } from '../field/index.js';
 import { readTensor, type LoadedTensor } from '../io/index.js';
-import { PRESET_DEFAULTS, type SsimOptions } from '../ssim/index.js';
+import { PRESET_DEFAULTS, type SsimOptions } from '../runtime/index.js';
 import { ssimOptionsFrom, type Parsed } from './args.js';
-import { FLOAT32_MAX, overflowMessage } from '../ssim/finite.js';
+import { FLOAT32_MAX, overflowMessage } from '../model/finite.js';
 
 /** Reads the two images and the options, filling the data range from uint8 inputs where the preset needs one. */
 export function imagesAndOptions(parsed: Parsed, command: string): { x: LoadedTensor; y: LoadedTensor; options: SsimOptions } {
@@ -41,5 +41,5 @@ export function imagesAndOptions(parsed: Parsed, command: string): { x: LoadedTe
 }
 
 
-/** The overflow diagnosis lives with the library (src/ssim/finite.ts); the CLI's commands import it from here as before. */
+/** The overflow diagnosis lives with the library (src/model/finite.ts); the CLI's commands import it from here as before. */
 export { overflowMessage };

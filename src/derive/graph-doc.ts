@@ -25,7 +25,7 @@ import { evaluateGraph, expand, partialOf, reduceToShape, type GraphResult } fro
 import { runBlockKernel, scalePlanes } from '../graph/kernels.js';
 import { LINEAR_RULES } from '../graph/linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
-import { pointwiseSsim } from '../ssim/pointwise.js';
+import { pointwiseSsim } from '../model/pointwise.js';
 import type { Equation } from './model.js';
 
 /** Samples whose scope also holds the functions the printer's infix uses (step, relu). */
@@ -36,7 +36,7 @@ export const withFunctions = (samples: Equation['samples']): Equation['samples']
 export const VAR_TEX: Record<string, string> = {
   mu_x: '\\mu_x', mu_y: '\\mu_y', m_xx: 'm_{xx}', m_yy: 'm_{yy}', m_xy: 'm_{xy}', C1: 'C_1', C2: 'C_2', c_n: 'c_n',
 };
-/** LaTeX of S's named intermediates (src/ssim/pointwise.ts). */
+/** LaTeX of S's named intermediates (src/model/pointwise.ts). */
 export const NAMED_TEX: Record<string, string> = {
   var_x: '\\sigma_x^2', var_y: '\\sigma_y^2', cov: '\\sigma_{xy}', A1: 'A_1', B1: 'B_1', A2: 'A_2', B2: 'B_2', S: 'S',
 };

@@ -11,7 +11,7 @@ import { toLatex } from '../emit/latex.js';
 import { InputError, type Tensor } from '../field/index.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { resolved, topoOrder, type BlockNode, type FieldNode, type MapNode } from '../graph/node.js';
-import { resolveOptions, type SsimOptions } from '../ssim/options.js';
+import { resolveOptions, type SsimOptions } from '../model/options.js';
 import { BUILT_IN_VARIANTS } from '../variants/registry.js';
 import { variantGraph, type VariantGraph } from '../variants/evaluate.js';
 import type { DocBlock, VariantDeclaration } from '../variants/types.js';

@@ -16,7 +16,7 @@
  */
 import type { Boundary } from '../field/index.js';
 import { BOUNDARIES } from '../field/index.js';
-import type { SsimConfig } from '../ssim/options.js';
+import type { SsimConfig } from '../model/options.js';
 import { chainRule, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
 
 /** The chain rule of the last pass, printed from the scalar graph (kernels.ts, chainRule): in the header's accumulator type, and in CUDA's T. */
@@ -427,7 +427,7 @@ const dbl = (v: number): string => {
  * The libtorch binding for one resolved configuration: SsimFunction (a torch::autograd::Function
  * whose forward and backward call the header's kernels) on NCHW CPU tensors, float32 or float64.
  * The configuration is baked in as `config()`; the map geometry (pytorch-msssim's unsmoothed short
- * axes, the errors for what does not fit) is worked out per call as src/ssim/options.ts mapGeometry does.
+ * axes, the errors for what does not fit) is worked out per call as src/model/options.ts mapGeometry does.
  */
 export function emitTorchBinding(config: SsimConfig, command: string): string {
   const taps = Array.from(config.taps, dbl).join(', ');
@@ -470,7 +470,7 @@ inline Config config() {
   return Config{{${taps}}, ${config.size}, Boundary::${config.padding}, ${dbl(config.C1)}, ${dbl(config.C2)}, ${dbl(config.covNorm)}, ${config.crop}, ${config.skipShortAxes}, ${config.reduction === 'mean'}, ${config.downsample === 'auto' ? 0 : config.downsample}};
 }
 
-/** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/ssim/options.ts). */
+/** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/model/options.ts). */
 inline Params params_for(const Config& c, long N, long C, long H, long W) {
   const long k = std::max(c.size, static_cast<long>(c.taps.size()));
   const bool valid = c.padding == Boundary::valid;

@@ -1,5 +1,5 @@
 /** The complete set of generated files, by path under src/generated (deterministic). */
-import { resolveOptions } from '../ssim/options.js';
+import { resolveOptions } from '../model/options.js';
 import { emitCppFiles } from './cpp.js';
 import { KERNEL_FAMILIES } from './families.js';
 import { emitIndexFile, emitMapKernelFile, GENERATE_COMMAND } from './kernels.js';

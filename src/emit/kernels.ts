@@ -1,6 +1,6 @@
 /**
  * The TypeScript kernel emitter. From a pointwise map of the window moments (S, from pointwise.ts
- * in src/ssim, or another: families.ts) and a schedule it writes a value kernel and a
+ * in src/model, or another: families.ts) and a schedule it writes a value kernel and a
  * value-and-gradient kernel per storage type, for every boundary rule. The algorithm is the graph;
  * the schedule (Halide's split) is here:
  *
@@ -19,8 +19,8 @@
  * Which maps get kernels, and with what, is a list (families.ts).
  */
 import { mul, variable, vjp, type Node } from '../expr/index.js';
-import { momentProducts, pointwiseSsim } from '../ssim/pointwise.js';
-import { ssimMap, type MapGraph } from '../ssim/maps.js';
+import { momentProducts, pointwiseSsim } from '../model/pointwise.js';
+import { ssimMap, type MapGraph } from '../model/maps.js';
 import type { KernelFamily, StorageSuffix } from './families.js';
 import { emitPointwise, type Arithmetic, type Language, type PointwiseCode } from './pointwise.js';
 

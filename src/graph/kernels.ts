@@ -5,8 +5,8 @@
  * Gradient: the kernels take one weight per plane (planeOmega), the block's adjoint spread over
  * the region, and return sum_p omega_p d(plane sum_p)/dx and /dy.
  */
-import { mapGeometry } from '../ssim/options.js';
-import { kernelVariant, planKernel } from '../ssim/fast.js';
+import { mapGeometry } from '../model/options.js';
+import { kernelVariant, planKernel } from '../runtime/fast.js';
 import type { KernelParams } from '../emit/params.js';
 import { sizeOf, type Boundary, type FieldArithmetic, type Shape4 } from '../field/index.js';
 import { float32ArithKernels, float64Kernels, type Float64Kernels } from '../generated/index.js';

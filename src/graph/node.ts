@@ -19,7 +19,7 @@
  */
 import type { Node } from '../expr/index.js';
 import type { LinearOp, Shape4 } from '../field/index.js';
-import type { SsimConfig, SsimOptions } from '../ssim/options.js';
+import type { SsimConfig, SsimOptions } from '../model/options.js';
 import type { LinearSpec } from './linear.js';
 
 export type Reduction = 'mean' | 'sum' | 'planeMean' | 'planeSum';

@@ -3,14 +3,14 @@
  *
  *   mu_x = W x,  mu_y = W y,  m_xx = W (x x),  m_yy = W (y y),  m_xy = W (x y),
  *
- * a map F of the moments (S, cs, Wang's form: src/ssim/maps.ts) is taken at every window, the
+ * a map F of the moments (S, cs, Wang's form: src/model/maps.ts) is taken at every window, the
  * region R is cropped and reduced. `windowedMap` builds that as a block (runs on the generated
  * kernels of F where it has some); `ssimMapField` gives the map itself for a loss that weighs it.
  */
 import type { Node } from '../expr/index.js';
-import { momentProducts } from '../ssim/pointwise.js';
-import { mapGeometry, downsampleFactor, type SsimConfig, type SsimOptions } from '../ssim/options.js';
-import type { MapGraph } from '../ssim/maps.js';
+import { momentProducts } from '../model/pointwise.js';
+import { mapGeometry, downsampleFactor, type SsimConfig, type SsimOptions } from '../model/options.js';
+import type { MapGraph } from '../model/maps.js';
 import { input, linear, map, reduce } from './build.js';
 import { newId, type BlockNode, type FieldNode } from './node.js';
 import type { Shape4 } from '../field/index.js';

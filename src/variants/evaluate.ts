@@ -7,7 +7,7 @@ import { evaluateGraph, type EvaluateOptions, type GraphResult } from '../graph/
 import { topoOrder, type FieldNode } from '../graph/node.js';
 import { imageInputs } from '../graph/ssim.js';
 import { InputError, shape4, toField, type Shape4, type Tensor } from '../field/index.js';
-import { resolveOptions, type SsimConfig } from '../ssim/options.js';
+import { resolveOptions, type SsimConfig } from '../model/options.js';
 import { graphKit } from './kit.js';
 import { resolveVariant, type ResolvedVariant, type VariantRef } from './registry.js';
 

@@ -8,8 +8,8 @@ import type { Node } from '../expr/index.js';
 import { binary, linear, map, reduce } from '../graph/build.js';
 import type { FieldNode } from '../graph/node.js';
 import { ssimMapField, windowedMap, type WindowedMapSpec } from '../graph/ssim.js';
-import { csMap, ssimMap, type MapGraph } from '../ssim/maps.js';
-import type { SsimConfig, SsimOptions } from '../ssim/options.js';
+import { csMap, ssimMap, type MapGraph } from '../model/maps.js';
+import type { SsimConfig, SsimOptions } from '../model/options.js';
 
 /** The scalar graph's constructors, for pointwise maps. */
 export const scalar = {

@@ -8,7 +8,7 @@
  * the pooling's transpose between them come from reverse mode over this graph.
  */
 import { InputError } from '../field/index.js';
-import { csMap } from '../ssim/maps.js';
+import { csMap } from '../model/maps.js';
 import { defineVariant } from './define.js';
 
 /** pytorch-msssim's and TensorFlow's default MS-SSIM weights (Wang, Simoncelli, Bovik 2003). */

@@ -3,7 +3,7 @@
  * and the variants' own are the only ones that know a variant by name; everything else asks here.
  */
 import { InputError, ownEntry, shape4, toField, type Shape4 } from '../field/index.js';
-import { describeValue, PRESET_DEFAULTS, validateOptions, type SsimOptions } from '../ssim/options.js';
+import { declareVariantOptionKeys, describeValue, PRESET_DEFAULTS, validateOptions, type SsimOptions } from '../model/options.js';
 import { flagOf } from './define.js';
 import type { FieldValue, OptionDeclaration, VariantDeclaration, VariantValues } from './types.js';
 import ssim from './ssim.js';
@@ -13,6 +13,7 @@ import gsLoss from './3dgs-loss.js';
 import wang from './wang.js';
 
 export const BUILT_IN_VARIANTS: readonly VariantDeclaration[] = [ssim, msSsim, dssim, gsLoss, wang];
+declareVariantOptionKeys(BUILT_IN_VARIANTS.flatMap((d) => Object.keys(d.options ?? {})));
 
 /** The built-in variants' names. */
 export const VARIANT_NAMES: readonly string[] = BUILT_IN_VARIANTS.map((v) => v.name);

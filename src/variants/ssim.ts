@@ -1,5 +1,5 @@
 /** Plain SSIM: the mean of the SSIM map over its region, as the preset says (the default variant). */
-import { ssimMap } from '../ssim/maps.js';
+import { ssimMap } from '../model/maps.js';
 import { defineVariant } from './define.js';
 
 export default defineVariant({

@@ -5,9 +5,9 @@
  * variant by name.
  */
 import type { FieldNode } from '../graph/node.js';
-import type { SsimConfig, SsimOptions } from '../ssim/options.js';
+import type { SsimConfig, SsimOptions } from '../model/options.js';
 import type { GraphKit } from './kit.js';
-import type { KernelFamily } from '../emit/families.js';
+import type { MapGraph } from '../model/maps.js';
 
 /** One option of a variant: how it is spelt on the command line, its default and its check. */
 export interface OptionDeclaration {
@@ -103,4 +103,32 @@ export interface VariantDeclaration {
    * variant runs its maps on the fine graph, or on the families there are).
    */
   readonly kernels?: readonly KernelFamily[];
+}
+
+/** Storage types a family's kernels are written for (Float64Array, Float32Array). */
+export type StorageSuffix = 'F64' | 'F32';
+
+export interface KernelFamily {
+  /** Names the file (<name>.ts), the kernels (<name>ValueF64K11, <name>GradF64, ...) and the table (<name>Kernels). */
+  readonly name: string;
+  /** The pointwise map and its partials (built when the generator asks: the symbolic work is not free). */
+  readonly map: () => MapGraph;
+  /**
+   * Scalar parameters of the map (variables of its graph) read from the kernel parameters at run
+   * time, with their defaults; each must be a field of KernelParams (src/emit/params.ts).
+   */
+  readonly params: Readonly<Record<string, number>>;
+  /** One line on what the map is (the file's header). */
+  readonly what: string;
+  /** More for the header: how the map is called, its conventions. */
+  readonly note: string;
+  /**
+   * Storage types, each a kernel. With one, the table's entries are `value` and `grad`; with several,
+   * `valueF64`, `gradF32`, ...
+   */
+  readonly storages: readonly StorageSuffix[];
+  /** Window sizes with the taps unrolled (the table's k<size> entries; `generic` loops for any size). */
+  readonly unrolled: readonly number[];
+  /** Whether to add the value-and-gradient kernel in emulated float32 arithmetic (the table's gradF32Arith). */
+  readonly f32Arith: boolean;
 }

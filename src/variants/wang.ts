@@ -4,8 +4,8 @@
  * of d sigma / d var, is here; its generated kernels take the exponents as parameters.
  */
 import { add, div, grad, max, mul, num, ONE, pow, powv, relu, step, substitute, variable, vjp, type Node } from '../expr/index.js';
-import type { MapGraph } from '../ssim/maps.js';
-import { pointwiseSsim } from '../ssim/pointwise.js';
+import type { MapGraph } from '../model/maps.js';
+import { pointwiseSsim } from '../model/pointwise.js';
 import { defineVariant } from './define.js';
 import type { OptionDeclaration } from './types.js';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { inBand, regionErrors, scaleFit, termFit } from '../../src/check/compare.js';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { inferno, renderHeatmap } from '../../src/check/heatmap.js';
-import { evaluateSsim } from '../../src/ssim/index.js';
+import { evaluateSsim } from '../../src/runtime/index.js';
 import { CHECK_CONFIGS } from './configs.js';
 
 const cfg = CHECK_CONFIGS[0]!;

@@ -1,6 +1,6 @@
 /** Small configurations the checker's tests run on: every boundary rule, a crop, sample covariance, 'valid', 'sum'. */
 import type { Tensor } from '../../src/field/index.js';
-import type { SsimOptions } from '../../src/ssim/index.js';
+import type { SsimOptions } from '../../src/runtime/index.js';
 import { loadPeer, peerCase } from '../support/fixtures.js';
 
 export interface CheckConfig {

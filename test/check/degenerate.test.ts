@@ -17,7 +17,7 @@ import { variantGradient32 } from '../../src/check/variant-model.js';
 import { variable } from '../../src/expr/index.js';
 import type { Tensor } from '../../src/field/index.js';
 import { formatNpy, readTensor } from '../../src/io/index.js';
-import { evaluateSsim, evaluateVariant, type VariantOptions } from '../../src/ssim/index.js';
+import { evaluateSsim, evaluateVariant, type VariantOptions } from '../../src/runtime/index.js';
 import { dSigmaDVar } from '../../src/variants/wang.js';
 import { input, map } from '../../src/graph/build.js';
 import { evaluateGraph } from '../../src/graph/evaluate.js';

@@ -20,7 +20,7 @@ import { checkGradient, type CheckReport } from '../../src/check/diagnose.js';
 import { FLOOR_ALLOWANCE } from '../../src/check/floor.js';
 import { InputError, type Tensor } from '../../src/field/index.js';
 import { formatNpy } from '../../src/io/index.js';
-import { evaluateSsim, PRESETS, type SsimOptions } from '../../src/ssim/index.js';
+import { evaluateSsim, PRESETS, type SsimOptions } from '../../src/runtime/index.js';
 import { uniform } from '../support/uniform.js';
 
 /** A deterministic generator in [0, 1) from a seed (the images of a run follow from its drawn seed). */

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor } from '../../src/check/floor.js';
 import { applicableMistakes } from '../../src/check/mistakes.js';
-import { evaluateSsim, type VariantOptions } from '../../src/ssim/index.js';
+import { evaluateSsim, type VariantOptions } from '../../src/runtime/index.js';
 import lumaSsim from '../../examples/variants/luma-ssim.js';
 import maskedSsim from '../../examples/variants/masked-ssim.js';
 import { loadPeer, loadTorch, peerCase, torchCase, torchCases, type TorchCase } from '../support/fixtures.js';

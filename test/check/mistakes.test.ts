@@ -9,7 +9,7 @@ import { differenceNorms, norm2 } from '../../src/check/floor.js';
 import { centralSsim } from '../../src/check/central.js';
 import { evaluateVec } from '../../src/expr/index.js';
 import { windowMean } from '../../src/field/index.js';
-import { evaluateSsim, onImageGrid, type GradientTerms, type SsimEvaluation } from '../../src/ssim/index.js';
+import { evaluateSsim, onImageGrid, type GradientTerms, type SsimEvaluation } from '../../src/runtime/index.js';
 import { CHECK_CONFIGS } from './configs.js';
 
 describe.each(CHECK_CONFIGS)('known mistakes: $name', (cfg) => {

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkGradient } from '../../src/check/diagnose.js';
-import { evaluateVariant, type VariantOptions } from '../../src/ssim/index.js';
+import { evaluateVariant, type VariantOptions } from '../../src/runtime/index.js';
 import { CHECK_CONFIGS } from './configs.js';
 
 describe('several known mistakes within tolerance', () => {

@@ -15,7 +15,7 @@ import { differenceNorms, norm2 } from '../../src/check/floor.js';
 import { scaleFit, termFit } from '../../src/check/compare.js';
 import { InputError, type Tensor } from '../../src/field/index.js';
 import { formatNpy } from '../../src/io/index.js';
-import { evaluateSsim } from '../../src/ssim/index.js';
+import { evaluateSsim } from '../../src/runtime/index.js';
 
 const [H, W] = [16, 18];
 function lcg(seed: number): () => number {

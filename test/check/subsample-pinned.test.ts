@@ -16,7 +16,7 @@ import { applicableMistakes, mistakesFor, type MistakeContext } from '../../src/
 import { keptRuns, pinnedContext, planSubsample, stripContext, takeKept, wholeRun, type SubsamplePlan } from '../../src/check/subsample.js';
 import { plainOptions, variantPieces } from '../../src/check/variant-model.js';
 import type { Tensor } from '../../src/field/index.js';
-import { evaluateSsim, resolveOptions, type GradientTerms, type VariantOptions } from '../../src/ssim/index.js';
+import { evaluateSsim, resolveOptions, type GradientTerms, type VariantOptions } from '../../src/runtime/index.js';
 
 /** A 1 x C x H x W pair in [0, 1]: a smooth scene, noise, and a noisy copy. */
 function pair(C: number, H: number, W: number, seed = 11): { x: Tensor; y: Tensor } {

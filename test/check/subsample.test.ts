@@ -14,7 +14,7 @@ import { applicableMistakes, KNOWN_MISTAKES, mistakesFor, type MistakeContext } 
 import { keptRuns, planSubsample, stripContext, takeKept } from '../../src/check/subsample.js';
 import { plainOptions, variantPieces } from '../../src/check/variant-model.js';
 import type { Shape4, Tensor } from '../../src/field/index.js';
-import { evaluateSsim, resolveOptions, type VariantOptions } from '../../src/ssim/index.js';
+import { evaluateSsim, resolveOptions, type VariantOptions } from '../../src/runtime/index.js';
 import { CHECK_CONFIGS } from './configs.js';
 
 /** A 1 x C x H x W pair in [0, 1] (or [0, 255]): a smooth scene, noise, and a noisy copy. */

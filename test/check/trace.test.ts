@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePixel, tracePixel } from '../../src/check/trace.js';
 import { KNOWN_MISTAKES } from '../../src/check/mistakes.js';
 import { InputError } from '../../src/field/index.js';
-import { evaluateSsim } from '../../src/ssim/index.js';
+import { evaluateSsim } from '../../src/runtime/index.js';
 import { CHECK_CONFIGS } from './configs.js';
 
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);

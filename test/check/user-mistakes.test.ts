@@ -11,7 +11,7 @@ import { applicableMistakes, mistakesFor, type MistakeContext } from '../../src/
 import { differenceNorms, norm2 } from '../../src/check/floor.js';
 import type { Tensor } from '../../src/field/index.js';
 import { readTensor } from '../../src/io/index.js';
-import { evaluateSsim, evaluateVariant, onImageGrid, type VariantOptions } from '../../src/ssim/index.js';
+import { evaluateSsim, evaluateVariant, onImageGrid, type VariantOptions } from '../../src/runtime/index.js';
 import { defineVariant } from '../../src/variants/define.js';
 import { EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 

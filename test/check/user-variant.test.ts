@@ -11,7 +11,7 @@ import { floorOf } from '../../src/check/floor.js';
 import { variantGradient32, variantPieces } from '../../src/check/variant-model.js';
 import { formatVariantTrace, traceVariantPixel } from '../../src/check/variant-trace.js';
 import { readTensor } from '../../src/io/index.js';
-import { evaluateSsim, evaluateVariant, type VariantOptions } from '../../src/ssim/index.js';
+import { evaluateSsim, evaluateVariant, type VariantOptions } from '../../src/runtime/index.js';
 import { defineVariant } from '../../src/variants/define.js';
 import { EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 
@@ -107,7 +107,7 @@ describe('a user variant through the candidate interface', () => {
 describe('a user variant and the subsample', () => {
   it('tiles only where the declaration says so, and never with a field option (a tile cuts x and y only)', async () => {
     const { planSubsample } = await import('../../src/check/subsample.js');
-    const { resolveOptions } = await import('../../src/ssim/options.js');
+    const { resolveOptions } = await import('../../src/model/options.js');
     const cfg = resolveOptions({});
     const big = [1, 3, 2160, 3840] as const;
     expect(planSubsample(big, cfg, luma)).toBeNull();

@@ -17,7 +17,7 @@ import { l1Gradient, msGradient, msModel } from '../support/legacy-variant-model
 import { traceVariantPixel } from '../../src/check/variant-trace.js';
 import type { Tensor } from '../../src/field/index.js';
 import { formatNpy, readTensor } from '../../src/io/index.js';
-import { evaluateSsim, evaluateVariant, type VariantOptions } from '../../src/ssim/index.js';
+import { evaluateSsim, evaluateVariant, type VariantOptions } from '../../src/runtime/index.js';
 import { EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 
 /** Channels 0-1 of rows 10-34, columns 20-50 of the example pair (2 x 25 x 31: odd sizes for the pooling). */

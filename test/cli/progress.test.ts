@@ -11,7 +11,7 @@ import { main } from '../../src/cli.js';
 import { setProgress } from '../../src/cli/check.js';
 import { progressBar, type ProgressStream } from '../../src/cli/progress.js';
 import { formatNpy } from '../../src/io/index.js';
-import { evaluateSsim } from '../../src/ssim/index.js';
+import { evaluateSsim } from '../../src/runtime/index.js';
 import { readTensor } from '../../src/io/index.js';
 import { EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatNpy, readTensor } from '../../src/io/index.js';
-import { ssimGrad } from '../../src/ssim/index.js';
+import { ssimGrad } from '../../src/runtime/index.js';
 import { cli, EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 import { loadPeer, peerCase, PEER_DIR } from '../support/fixtures.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTensor } from '../../src/io/index.js';
-import { evaluateVariant } from '../../src/ssim/variants.js';
+import { evaluateVariant } from '../../src/runtime/variants.js';
 import { cli, EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 
 describe('ssim-grad value/grad --variant', () => {

@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deriveVariant } from '../../src/derive/files.js';
-import { evaluateVariant, type VariantOptions } from '../../src/ssim/variants.js';
+import { evaluateVariant, type VariantOptions } from '../../src/runtime/variants.js';
 import { BUILT_IN_VARIANTS } from '../../src/variants/registry.js';
 import type { VariantDeclaration } from '../../src/variants/types.js';
 import { expectAssembledGradient } from '../support/assembled-gradient.js';

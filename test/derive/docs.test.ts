@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { buildDerivation, presetDerivations } from '../../src/derive/build.js';
 import { allDerivations } from '../../src/derive/files.js';
 import { renderKatex } from '../../src/derive/render.js';
-import { ssimGrad } from '../../src/ssim/index.js';
+import { ssimGrad } from '../../src/runtime/index.js';
 import { expectAssembledGradient } from '../support/assembled-gradient.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BOUNDARIES } from '../../src/field/axis.js';
 import type { Tensor } from '../../src/field/index.js';
-import { planKernel, ssimGradFloat32Arith } from '../../src/ssim/fast.js';
-import { evaluateSsim, type SsimOptions } from '../../src/ssim/index.js';
+import { planKernel, ssimGradFloat32Arith } from '../../src/runtime/fast.js';
+import { evaluateSsim, type SsimOptions } from '../../src/runtime/index.js';
 import { CHECK_CONFIGS } from '../check/configs.js';
 import { buildCpp, missingToolchain, ROOT, runJsonLines } from '../support/cpp.js';
 

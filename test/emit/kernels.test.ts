@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { BOUNDARIES, InputError, type Tensor } from '../../src/field/index.js';
 import type { KernelParams } from '../../src/emit/params.js';
 import { ssimKernels } from '../../src/generated/index.js';
-import { kernelVariant, planKernel, ssimFast, ssimGradFast, ssimGradFloat32Arith } from '../../src/ssim/fast.js';
-import { PRESETS, type SsimOptions } from '../../src/ssim/options.js';
-import { evaluateSsim, type GradientTerms, type SsimEvaluation } from '../../src/ssim/reference.js';
+import { kernelVariant, planKernel, ssimFast, ssimGradFast, ssimGradFloat32Arith } from '../../src/runtime/fast.js';
+import { PRESETS, type SsimOptions } from '../../src/model/options.js';
+import { evaluateSsim, type GradientTerms, type SsimEvaluation } from '../../src/runtime/reference.js';
 import { uniform } from '../support/uniform.js';
 
 interface Case {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatNpy, readTensor } from '../../src/io/index.js';
-import { evaluateVariant } from '../../src/ssim/variants.js';
+import { evaluateVariant } from '../../src/runtime/variants.js';
 import { defineVariant, ssimGrad } from '../../src/index.js';
 import lumaSsim from '../../examples/variants/luma-ssim.js';
 import maskedSsim from '../../examples/variants/masked-ssim.js';

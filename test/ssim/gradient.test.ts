@@ -2,8 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BOUNDARIES, InputError, type Tensor } from '../../src/field/index.js';
-import { PRESETS, type SsimOptions } from '../../src/ssim/options.js';
-import { evaluateSsim, ssimReference, type SsimEvaluation } from '../../src/ssim/reference.js';
+import { PRESETS, type SsimOptions } from '../../src/model/options.js';
+import { evaluateSsim, ssimReference, type SsimEvaluation } from '../../src/runtime/reference.js';
 import { uniform } from '../support/uniform.js';
 
 interface Case {

@@ -7,10 +7,10 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BOUNDARIES, InputError, type Tensor } from '../../src/field/index.js';
 import { ssim, ssimAsync, ssimGrad, ssimGradAsync, ssimGradFastAsync, terminateWorkers } from '../../src/index.js';
-import { ssimFast, ssimGradFast, type Precision } from '../../src/ssim/fast.js';
-import { PRESETS, type SsimOptions } from '../../src/ssim/options.js';
-import { poolSize } from '../../src/ssim/_internals/pool.js';
-import { bandHalo, splitWork } from '../../src/ssim/_internals/split.js';
+import { ssimFast, ssimGradFast, type Precision } from '../../src/runtime/fast.js';
+import { PRESETS, type SsimOptions } from '../../src/model/options.js';
+import { poolSize } from '../../src/runtime/_internals/pool.js';
+import { bandHalo, splitWork } from '../../src/runtime/_internals/split.js';
 import { uniform } from '../support/uniform.js';
 
 afterAll(() => terminateWorkers());

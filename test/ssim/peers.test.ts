@@ -4,8 +4,8 @@
  * re-implementations of tf.image.ssim and Wang's ssim.m following their sources.
  */
 import { describe, expect, it } from 'vitest';
-import { evaluateSsim } from '../../src/ssim/reference.js';
-import { ssimGradFast } from '../../src/ssim/fast.js';
+import { evaluateSsim } from '../../src/runtime/reference.js';
+import { ssimGradFast } from '../../src/runtime/fast.js';
 import { loadPeer, loadTorch, peerCases, torchCases } from '../support/fixtures.js';
 
 const maxAbs = (a: ArrayLike<number>): number => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);

@@ -3,7 +3,7 @@ import { uniform } from '../support/uniform.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dagSize, evaluate, type Env } from '../../src/expr/index.js';
-import { pointwiseSsim } from '../../src/ssim/pointwise.js';
+import { pointwiseSsim } from '../../src/model/pointwise.js';
 
 /** Random window statistics that a real pair of windows could produce (variances >= 0, |cov| <= sd sd). */
 const statistics = fc

@@ -7,7 +7,7 @@
  * (its lp_x cs + l cs_x, with the mean's 1/N in the g's).
  */
 import { describe, expect, it } from 'vitest';
-import { evaluateSsim } from '../../src/ssim/reference.js';
+import { evaluateSsim } from '../../src/runtime/reference.js';
 import { loadPeer, peerCase } from '../support/fixtures.js';
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTensor } from '../../src/io/index.js';
-import { evaluateVariant, type VariantOptions } from '../../src/ssim/variants.js';
+import { evaluateVariant, type VariantOptions } from '../../src/runtime/variants.js';
 import { onEngines } from '../support/engines.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'variants');

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InputError, type Tensor } from '../../src/field/index.js';
-import { evaluateVariant, type VariantOptions } from '../../src/ssim/variants.js';
+import { evaluateVariant, type VariantOptions } from '../../src/runtime/variants.js';
 import { uniform } from '../support/uniform.js';
 
 function pair(shape: number[], L: number, xs: number[], noise: number[]): { x: Tensor; y: Tensor } {

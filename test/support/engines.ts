@@ -1,6 +1,6 @@
 /** A variant on its kernels (the graph's blocks fused) and on its fine graph (every node evaluated), for tests that compare the two. */
 import type { Tensor } from '../../src/field/index.js';
-import type { VariantOptions } from '../../src/ssim/variants.js';
+import type { VariantOptions } from '../../src/runtime/variants.js';
 import { runVariant, variantGraph } from '../../src/variants/evaluate.js';
 
 export interface EngineResult {

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTensor, type LoadedTensor } from '../../src/io/index.js';
-import type { SsimOptions } from '../../src/ssim/options.js';
-import type { VariantOptions } from '../../src/ssim/variants.js';
+import type { SsimOptions } from '../../src/model/options.js';
+import type { VariantOptions } from '../../src/runtime/variants.js';
 
 export const PEER_DIR = join(import.meta.dirname, '..', 'fixtures', 'peers');
 

@@ -6,10 +6,10 @@
  */
 import { evaluateVec } from '../../src/expr/index.js';
 import { crop, sizeOf, toField, type LinearOp, type Shape4, type Tensor, avgPool2x2 } from '../../src/field/index.js';
-import { MSSSIM_WEIGHTS, resolveOptions, type GradientTerms, type SsimConfig, type VariantOptions } from '../../src/ssim/index.js';
-import { csMap, ssimMap, type MapGraph } from '../../src/ssim/maps.js';
+import { MSSSIM_WEIGHTS, resolveOptions, type GradientTerms, type SsimConfig, type VariantOptions } from '../../src/runtime/index.js';
+import { csMap, ssimMap, type MapGraph } from '../../src/model/maps.js';
 import { wangMap } from '../../src/variants/wang.js';
-import { windowAndRegion } from '../../src/ssim/reference.js';
+import { windowAndRegion } from '../../src/runtime/reference.js';
 
 export type Side = 'x' | 'y';
 type Partials = { mu: Float64Array; sq: Float64Array; cross: Float64Array };
@@ -118,7 +118,7 @@ function msDMeans(means: readonly Float64Array[], weights: readonly number[], as
   return d;
 }
 
-/** The images at every scale and the pooling between them (as src/ssim/variants.ts). */
+/** The images at every scale and the pooling between them (as src/runtime/variants.ts). */
 function msPyramid(x: Tensor, y: Tensor, options: VariantOptions) {
   const config = resolveOptions(options);
   const weights = options.weights ?? MSSSIM_WEIGHTS;

@@ -43,7 +43,7 @@ inline Config config() {
   return Config{{0.00102838008447911, 0.007598758135239185, 0.03600077212843083, 0.10936068950970002, 0.2130055377112537, 0.26601172486179436, 0.2130055377112537, 0.10936068950970002, 0.03600077212843083, 0.007598758135239185, 0.00102838008447911}, 11, Boundary::same, 0.0001, 0.0009, 1.0, 0, false, true, 1};
 }
 
-/** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/ssim/options.ts). */
+/** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/model/options.ts). */
 inline Params params_for(const Config& c, long N, long C, long H, long W) {
   const long k = std::max(c.size, static_cast<long>(c.taps.size()));
   const bool valid = c.padding == Boundary::valid;

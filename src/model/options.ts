@@ -3,8 +3,6 @@
  * into one resolved configuration. Explicit options override a preset's.
  */
 import { BOUNDARIES, boxTaps, gaussianTaps, InputError, ownEntry, truncatedRadius, type Boundary } from '../field/index.js';
-// a cycle (the registry reads PRESET_DEFAULTS), used only inside functions: the known keys come from the registry
-import { BUILT_IN_VARIANTS } from '../variants/registry.js';
 import { overflowLimit, overflowMessage } from './finite.js';
 
 export type PresetName = 'pytorch-ssim' | 'pytorch-msssim' | 'skimage' | 'tf' | 'matlab';
@@ -214,13 +212,23 @@ const OPTION_RULES: { readonly [K in keyof Required<SsimOptions>]: OptionRule } 
 export const SSIM_OPTION_KEYS: readonly string[] = Object.keys(OPTION_RULES);
 
 /**
+ * The option keys the built-in variants declare. The model sits below the variants, so the registry
+ * (src/variants/registry.ts) hands them down when it loads: `declareVariantOptionKeys`.
+ */
+const VARIANT_OPTION_KEYS = new Set<string>();
+
+/** Adds option keys a variant declares to those an options object may carry (the registry's, at load). */
+export function declareVariantOptionKeys(keys: Iterable<string>): void {
+  for (const k of keys) VARIANT_OPTION_KEYS.add(k);
+}
+
+/**
  * Keys an options object may carry beside SSIM's: the variant and its options (from the
  * registry: every built-in variant's declared keys, and the given declaration's own), and `wrt`,
  * which a candidate module is handed in its options (CandidateOptions) and may pass back to us.
  */
 function otherKeys(options: Readonly<Record<string, unknown>>): Set<string> {
-  const keys = new Set<string>(['variant', 'variantOptions', 'wrt']);
-  for (const decl of BUILT_IN_VARIANTS) for (const k of Object.keys(decl.options ?? {})) keys.add(k);
+  const keys = new Set<string>(['variant', 'variantOptions', 'wrt', ...VARIANT_OPTION_KEYS]);
   const v = options['variant'];
   if (v !== null && typeof v === 'object') {
     const own = (v as { options?: unknown }).options;

@@ -18,9 +18,9 @@ import {
 import { evaluateGraph, type Contribution } from '../graph/evaluate.js';
 import type { FieldNode } from '../graph/node.js';
 import { imageInputs, windowedMap } from '../graph/ssim.js';
-import { ssimMap } from './maps.js';
-import { mapGeometry, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
-import { requireFinite } from './finite.js';
+import { ssimMap } from '../model/maps.js';
+import { mapGeometry, resolveOptions, type SsimConfig, type SsimOptions } from '../model/options.js';
+import { requireFinite } from '../model/finite.js';
 
 /** The three chain-rule terms of the gradient with respect to one image (before D^T). */
 export interface GradientTerms {

@@ -5,9 +5,9 @@
  * with respect to both images.
  */
 import type { Tensor } from '../field/index.js';
-import { resolveOptions, type SsimOptions } from './options.js';
+import { resolveOptions, type SsimOptions } from '../model/options.js';
 import { ssimFast } from './fast.js';
-import { requireFinite, variantLossNote } from './finite.js';
+import { requireFinite, variantLossNote } from '../model/finite.js';
 import { resolveVariant, VARIANT_NAMES, type VariantRef } from '../variants/registry.js';
 import { MSSSIM_WEIGHTS } from '../variants/ms-ssim.js';
 import { plainSsimOf, runVariant, variantGraph } from '../variants/evaluate.js';

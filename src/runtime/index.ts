@@ -1,13 +1,13 @@
 /** SSIM over images: the public functions, options and presets. */
 import type { Tensor } from '../field/index.js';
 import { ssimFast, ssimGradFast } from './fast.js';
-import { resolveOptions, type SsimOptions } from './options.js';
+import { resolveOptions, type SsimOptions } from '../model/options.js';
 
 export {
   MAX_DOWNSAMPLE, MAX_WINDOW_SIZE, PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, SSIM_OPTION_KEYS, validateOptions, type PresetName, type SsimConfig, type SsimOptions,
-} from './options.js';
-export { NonFiniteError, overflowMessage } from './finite.js';
-export { pointwiseSsim, type PointwiseSsim } from './pointwise.js';
+} from '../model/options.js';
+export { NonFiniteError, overflowMessage } from '../model/finite.js';
+export { pointwiseSsim, type PointwiseSsim } from '../model/pointwise.js';
 export { evaluateSsim, onImageGrid, ssimGradReference, ssimReference, type GradientTerms, type SsimEvaluation } from './reference.js';
 
 /** The SSIM of x and y (tensors HW, CHW or NCHW) under the options (default preset pytorch-ssim). */

@@ -7,8 +7,8 @@
 import type { KernelParams } from '../emit/params.js';
 import { boxDownsample, InputError, shape4, sizeOf, toField, type LinearOp, type Shape4, type Tensor } from '../field/index.js';
 import { ssimKernels, unrolledSizes } from '../generated/index.js';
-import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig, type SsimOptions } from './options.js';
-import { FLOAT32_MAX, requireFinite } from './finite.js';
+import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig, type SsimOptions } from '../model/options.js';
+import { FLOAT32_MAX, requireFinite } from '../model/finite.js';
 
 /** Storage precision of the kernel: float64 (default, exact to rounding) or float32 (half the memory). */
 export type Precision = 'float64' | 'float32';

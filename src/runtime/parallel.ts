@@ -11,11 +11,11 @@
 import { availableParallelism } from 'node:os';
 import { InputError, sizeOf, type Tensor } from '../field/index.js';
 import { checkPrecision, kernelVariant, planKernel, ssimFast, ssimGradFast, storage, toInputGrid, type KernelPlan, type Precision } from './fast.js';
-import { requireFinite } from './finite.js';
+import { requireFinite } from '../model/finite.js';
 import { combineRowSums, mapRows, type Job } from './_internals/job.js';
 import { runOnPool, terminatePool } from './_internals/pool.js';
 import { bandHalo, splitWork } from './_internals/split.js';
-import { resolveOptions, type SsimOptions } from './options.js';
+import { resolveOptions, type SsimOptions } from '../model/options.js';
 
 /**
  * Inputs smaller than this many values (N x C x H x W) run on the calling thread. A parallel call
