@@ -9,7 +9,8 @@ export * from './check/index.js';
 // defineVariant, and evaluateVariant(x, y, { variant: declaration, variantOptions }) runs it.
 export { defineVariant, flagOf } from './variants/define.js';
 export { BUILT_IN_VARIANTS, findVariant, resolveVariant, VARIANT_NAMES, variantName, type ResolvedVariant, type VariantRef } from './variants/registry.js';
-export { runVariant, variantGraph, type VariantGraph, type VariantInput } from './variants/evaluate.js';
+export { variantGraph, type VariantGraph, type VariantInput } from './variants/evaluate.js';
+export { runVariant } from './runtime/variants.js';
 export type { DocBlock, FieldValue, LossContext, OptionDeclaration, VariantDeclaration, VariantValues } from './variants/types.js';
 export type { GraphKit } from './variants/kit.js';
 // The field-level graph a loss is built of (src/graph), and its evaluation.

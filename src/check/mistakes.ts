@@ -35,7 +35,8 @@ import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type Linea
 import type { GradientTerms, SsimEvaluation, SsimOptions, VariantOptions } from '../runtime/index.js';
 import { ssimMap } from '../model/maps.js';
 import { PLAIN } from '../variants/registry.js';
-import { runVariant, variantGraph, type VariantGraph } from '../variants/evaluate.js';
+import { variantGraph, type VariantGraph } from '../variants/evaluate.js';
+import { runVariant } from '../runtime/variants.js';
 import type { VariantPieces } from './variant-model.js';
 
 /** What a mistake is built from: the inputs and the exact evaluation. */

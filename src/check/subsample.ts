@@ -37,6 +37,7 @@ import { plainSsimOf, variantGraph } from '../variants/evaluate.js';
 import { BUILT_IN_VARIANTS, findVariant, resolveVariant, type VariantRef } from '../variants/registry.js';
 import type { MistakeContext, TilePins, WholeCounts } from './mistakes.js';
 import { amendPieces, isPlain, plainOptions, pullBack, shares, variantPieces } from './variant-model.js';
+import { BLOCK_KERNELS } from '../runtime/blocks.js';
 
 /** When and how the checker subsamples (tests set smaller values to subsample small images). */
 export interface SubsampleOptions {
@@ -440,7 +441,7 @@ export function wholeRun(x: Tensor, y: Tensor, plan: SubsamplePlan, side: 'x' | 
     return { loss, order: topoOrder([loss], true), values: new Map([[loss.id, Float64Array.of(r.ssim)]]), exact: r.gradX.data as Float64Array, value: r.ssim, ssim: r.ssim };
   }
   const graph = variantGraph(x, y, options);
-  const result = evaluateGraph(graph.loss, graph.inputs, { wrt: [side] });
+  const result = evaluateGraph(graph.loss, graph.inputs, { wrt: [side], kernels: BLOCK_KERNELS });
   const ssim = plainSsimOf(graph, result) ?? ssimFast(x, y, graph.variant.ssimOptions, 'float64');
   // the graph's float64 copies of the images are not kept (the tiles read the images themselves)
   return { loss: graph.loss, order: topoOrder([graph.loss], true), values: result.values, exact: result.grads[side]!, value: result.value[0]!, ssim };

@@ -22,7 +22,8 @@ import { binary, input, map, reduce } from '../graph/build.js';
 import { evaluateGraph, type Contribution, type EvaluateOptions, type GraphResult } from '../graph/evaluate.js';
 import { argsOf, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode } from '../graph/node.js';
 import { ssimFast, ssimGradXFloat32Arith, type GradientTerms, type SsimOptions, type VariantOptions } from '../runtime/index.js';
-import { plainSsimOf, runVariant, variantGraph, type VariantGraph } from '../variants/evaluate.js';
+import { plainSsimOf, variantGraph, type VariantGraph } from '../variants/evaluate.js';
+import { runVariant } from '../runtime/variants.js';
 import { findVariant, PLAIN, resolveVariant } from '../variants/registry.js';
 import type { VariantDeclaration } from '../variants/types.js';
 

@@ -25,6 +25,7 @@ import { refuseNonFinite } from './finite.js';
 import { ratio } from './stable.js';
 import { formatTrace, graphSource, tracePixel, traceEvaluation, type TraceInput, type TraceResult } from './trace.js';
 import { isPlain, plainOptions, ssimBlockOf, variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
+import { BLOCK_KERNELS } from '../runtime/blocks.js';
 
 type Terms = { readonly mean: number; readonly square: number; readonly cross: number };
 
@@ -174,7 +175,7 @@ function scaleAt(pieces: VariantPieces, share: WindowedShare, j: number, wrt: 'x
     const inputs: Record<string, Float64Array> = {};
     for (const [name, v] of Object.entries(graph.inputs)) inputs[name] = new Float64Array(v.length);
     inputs[wrt]![p] = 1;
-    const delta = evaluateGraph(image, inputs).value;
+    const delta = evaluateGraph(image, inputs, { kernels: BLOCK_KERNELS }).value;
     for (let q = 0; q < delta.length; q++) if (delta[q] !== 0) reads.push({ at: [Math.floor(q / wd) % h, q % wd], weight: delta[q]! });
   }
   const terms = { mean: share.terms.mean[p]!, square: share.terms.square[p]!, cross: share.terms.cross[p]! };

@@ -20,6 +20,7 @@ import { GraphDoc, NAMED_TEX, sampleRun, VAR_TEX, withFunctions, type GraphEquat
 import { evaluateGraph } from '../graph/evaluate.js';
 import { topoOrder, type FieldNode } from '../graph/node.js';
 import { variantGraph, type VariantInput } from '../variants/evaluate.js';
+import { BLOCK_KERNELS } from '../runtime/blocks.js';
 
 export { NAMED_TEX, VAR_TEX };
 
@@ -147,7 +148,7 @@ export function ssimGraph(
   let fused: { x: Float64Array; y: Float64Array } | undefined;
   const grads = () => {
     if (fused === undefined) {
-      const r = evaluateGraph(vg.loss, vg.inputs, { wrt: ['x', 'y'] });
+      const r = evaluateGraph(vg.loss, vg.inputs, { wrt: ['x', 'y'], kernels: BLOCK_KERNELS });
       fused = { x: r.grads.x!, y: r.grads.y! };
     }
     return fused;

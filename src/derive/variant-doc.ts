@@ -129,7 +129,7 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
   const kernelless = topoOrder([vg.loss], false).some((n) => n.kind === 'block' && n.map.kernels === null);
   const grads = () => {
     if (fused === undefined) {
-      const r = evaluateGraph(vg.loss, vg.inputs, { wrt: ['x', 'y'], fused: !kernelless });
+      const r = evaluateGraph(vg.loss, vg.inputs, { wrt: ['x', 'y'], fused: !kernelless, kernels: BLOCK_KERNELS });
       fused = { x: r.grads.x!, y: r.grads.y! };
     }
     return fused;
@@ -184,6 +184,7 @@ function linearRow(n: FieldNode): string[] {
 }
 
 import { LINEAR_RULES } from '../graph/linear.js';
+import { BLOCK_KERNELS } from '../runtime/blocks.js';
 const LINEAR_RULES_ROWS = LINEAR_RULES as unknown as Record<string, { symbol: string; forward: string; transpose: string }>;
 
 /** A pointwise formula's twin: the expression's infix over the map's variables at sample pixels. */

@@ -20,12 +20,12 @@
  * rewrite (src/check/mistakes.ts), so every variant gets the library of mistakes from its graph.
  *
  * Blocks (windowed maps reduced over their region) run on the generated kernels of their map in
- * float64 when nothing rewrites them; otherwise, and in the float32 arithmetics, their fine graph.
+ * float64 when kernels are handed in (`kernels`, src/runtime/blocks.ts) and nothing rewrites them;
+ * otherwise, and in the float32 arithmetics, their fine graph.
  */
 import { grad, mul, substitute, variable, type Node } from '../expr/index.js';
 import { sizeOf, type FieldArithmetic, type Shape4 } from '../field/index.js';
 import { emitPointwise } from '../emit/pointwise.js';
-import { hasKernels, runBlockKernel, scalePlanes } from './kernels.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from './node.js';
 
 export type Arithmetic = 'float64' | 'float32-storage' | 'float32';
@@ -44,12 +44,33 @@ export interface Rewrite {
   readonly seed?: number;
 }
 
+/** A block run on kernels: its value, and its gradient for a unit adjoint where asked for. */
+export interface BlockRun {
+  /** The block's value: a scalar ('loss') or per-plane means ('planes'). */
+  readonly value: Float64Array;
+  readonly gradX: Float64Array | null;
+  readonly gradY: Float64Array | null;
+}
+
+/**
+ * What runs blocks on generated kernels (src/runtime/blocks.ts's BLOCK_KERNELS): the graph sits
+ * below the kernels, so they are handed in.
+ */
+export interface BlockKernels {
+  /** Whether a block's map has kernels for the arithmetic (float32 arithmetic: a value-and-gradient kernel only). */
+  has(b: BlockNode, arith: FieldArithmetic, withGradient: boolean): boolean;
+  /** The block's value and, with `want`, its gradient for a unit adjoint with respect to x and/or y. */
+  run(b: BlockNode, x: Float64Array, y: Float64Array, arith: FieldArithmetic, want: { readonly x: boolean; readonly y: boolean } | null): BlockRun;
+}
+
 export interface EvaluateOptions {
   readonly arith?: Arithmetic;
   /** Names of the inputs to differentiate with respect to (none: forward only). */
   readonly wrt?: readonly string[];
   readonly rewrite?: Rewrite;
-  /** Run blocks on their kernels (default: in float64 without a rewrite). */
+  /** The kernels blocks may run on; without them every block runs its fine graph. */
+  readonly kernels?: BlockKernels;
+  /** Run blocks on their kernels when there are some (default: without a rewrite). */
   readonly fused?: boolean;
   /** Keep every node's value and adjoint, and every contribution along an edge. */
   readonly record?: boolean;
@@ -108,7 +129,8 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
   // A block runs on its map's kernels when fused and it has some for the arithmetic (float64, also
   // on float32-stored inputs; float32 arithmetic: the emulated-float32 value-and-gradient kernel,
   // so only with a gradient to come); otherwise its fine graph.
-  const expand = (b: BlockNode): boolean => !fused || !hasKernels(b, arith === 'float32' ? 'f32' : 'f64', wrt.length > 0);
+  const kernels = opts.kernels;
+  const expand = (b: BlockNode): boolean => !fused || kernels === undefined || !kernels.has(b, arith === 'float32' ? 'f32' : 'f64', wrt.length > 0);
   const order = topoOrder([output], expand);
   const at = (n: FieldNode): FieldNode => resolved(n, expand);
   const values = new Map<number, Float64Array>();
@@ -147,10 +169,10 @@ export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string,
     const pinned = opts.pin?.get(n.id);
     if (pinned !== undefined) values.set(n.id, pinned);
     else if (n.kind === 'block' && wrt.length > 0) {
-      const run = runBlockKernel(n, val(n.x), val(n.y), a, { x: wanted(n.x), y: wanted(n.y) });
+      const run = kernels!.run(n, val(n.x), val(n.y), a, { x: wanted(n.x), y: wanted(n.y) });
       unitGrads.set(n.id, { gradX: run.gradX, gradY: run.gradY });
       values.set(n.id, run.value);
-    } else values.set(n.id, forward(n, val, inputs, arith, a, r));
+    } else values.set(n.id, forward(n, val, inputs, arith, a, r, kernels));
     if (keep) continue;
     for (const g of argsOf(n)) {
       const id = at(g).id;
@@ -207,6 +229,7 @@ function forward(
   arith: Arithmetic,
   a: FieldArithmetic,
   r: (v: number) => number,
+  kernels: BlockKernels | undefined,
 ): Float64Array {
   switch (n.kind) {
     case 'input': {
@@ -222,7 +245,7 @@ function forward(
     case 'reduce':
       return reduceForward(n, val(n.arg), r);
     case 'block':
-      return runBlockKernel(n, val(n.x), val(n.y), 'f64', null).value;
+      return kernels!.run(n, val(n.x), val(n.y), 'f64', null).value;
   }
 }
 
@@ -275,6 +298,17 @@ function backward(
       return;
     }
   }
+}
+
+/**
+ * A block's vector-Jacobian product from its unit-adjoint gradient: each plane scaled by its
+ * adjoint (a 'loss' block has one adjoint for every plane), rounded to float32 in that arithmetic.
+ */
+export function scalePlanes(unit: Float64Array, bar: Float64Array, shape: Shape4, arith: FieldArithmetic): Float64Array {
+  if (bar.length === 1 && bar[0] === 1) return unit;
+  const per = sizeOf(shape) / (shape[0] * shape[1]);
+  const r = arith === 'f32' ? Math.fround : (v: number): number => v;
+  return unit.map((v, i) => r(v * bar[bar.length === 1 ? 0 : Math.floor(i / per)]!));
 }
 
 function reduceForward(n: ReduceNode, v: Float64Array, r: (v: number) => number): Float64Array {

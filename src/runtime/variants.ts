@@ -10,7 +10,9 @@ import { ssimFast } from './fast.js';
 import { requireFinite, variantLossNote } from '../model/finite.js';
 import { resolveVariant, VARIANT_NAMES, type VariantRef } from '../variants/registry.js';
 import { MSSSIM_WEIGHTS } from '../variants/ms-ssim.js';
-import { plainSsimOf, runVariant, variantGraph } from '../variants/evaluate.js';
+import { plainSsimOf, variantGraph, type VariantGraph } from '../variants/evaluate.js';
+import { evaluateGraph, type EvaluateOptions, type GraphResult } from '../graph/evaluate.js';
+import { BLOCK_KERNELS } from './blocks.js';
 
 /** A variant's name: a built-in (src/variants/registry.ts) or a user's declaration's. */
 export type Variant = string;
@@ -52,6 +54,11 @@ export function checkVariantOptions(o: VariantOptions): Variant {
   const v = resolveVariant(o);
   resolveOptions(v.ssimOptions);
   return v.decl.name;
+}
+
+/** Evaluates a variant's graph (value, and the gradient with respect to `wrt`), its blocks on the generated kernels unless `fused: false`. */
+export function runVariant(g: VariantGraph, opts: EvaluateOptions = {}): GraphResult {
+  return evaluateGraph(g.loss, g.inputs, { kernels: BLOCK_KERNELS, ...opts });
 }
 
 /** Evaluates the variant and its exact gradients in float64: reverse mode over its graph (src/graph). */

@@ -50,11 +50,6 @@ export function variantGraph(x: Tensor, y: Tensor, options: VariantInput): Varia
   return { variant, config, shape, loss, inputs, images: { x: img.xs, y: img.ys } };
 }
 
-/** Evaluates a variant's graph (value, and the gradient with respect to `wrt`). */
-export function runVariant(g: VariantGraph, opts: EvaluateOptions = {}): GraphResult {
-  return evaluateGraph(g.loss, g.inputs, opts);
-}
-
 /**
  * Plain SSIM of the images as the options say, read from an evaluation of the variant's graph when
  * the graph has SSIM's block on the images themselves (dssim, the 3DGS loss, plain SSIM), else null.

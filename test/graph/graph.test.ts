@@ -10,6 +10,7 @@ import { add, div, mul, sub, variable } from '../../src/expr/index.js';
 import { BOUNDARIES, dot, gaussianTaps, norm2, sizeOf, type Shape4 } from '../../src/field/index.js';
 import { binary, input, linear, map, reduce } from '../../src/graph/build.js';
 import { evaluateGraph } from '../../src/graph/evaluate.js';
+import { BLOCK_KERNELS } from '../../src/runtime/blocks.js';
 import { LINEAR_RULES, linearOp, type LinearSpec } from '../../src/graph/linear.js';
 import type { FieldNode } from '../../src/graph/node.js';
 import { windowedMap } from '../../src/graph/ssim.js';
@@ -133,7 +134,7 @@ describe('reverse mode against central differences on random graphs of every nod
     fc.assert(
       fc.property(graphs, (g) => {
         const { loss, inputs, size } = build(g);
-        const r = evaluateGraph(loss, inputs, { wrt: ['x', 'y', 'mask'] });
+        const r = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x', 'y', 'mask'] });
         for (const name of ['x', 'y', 'mask'] as const) {
           const n = name === 'mask' ? inputs.mask.length : size;
           const at = [0, n - 1, Math.floor(n / 2), (g.seed * 7) % n];
@@ -153,13 +154,13 @@ describe('reverse mode against central differences on random graphs of every nod
     fc.assert(
       fc.property(graphs, (g) => {
         const { loss, inputs } = build(g);
-        const r32 = evaluateGraph(loss, inputs, { wrt: ['x'], arith: 'float32', record: true });
+        const r32 = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], arith: 'float32', record: true });
         for (const v of r32.values.values()) for (const u of v) expect(Math.fround(u)).toBe(u);
         for (const v of r32.adjoints.values()) for (const u of v) expect(Math.fround(u)).toBe(u);
-        const r64 = evaluateGraph(loss, inputs, { wrt: ['x'] });
+        const r64 = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'] });
         const d = r32.grads.x!.map((v, i) => v - r64.grads.x![i]!);
         expect(norm2(d)).toBeLessThanOrEqual(1e-4 * norm2(r64.grads.x!) + 1e-20);
-        const rs = evaluateGraph(loss, inputs, { wrt: ['x'], arith: 'float32-storage' });
+        const rs = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], arith: 'float32-storage' });
         for (const u of rs.grads.x!) expect(Math.fround(u)).toBe(u);
       }),
       { numRuns: 6 },
@@ -184,7 +185,7 @@ describe('blocks: the kernels equal the fine graph', () => {
       const blk = windowedMap(input('x', shape), input('y', shape), config, options, { graph, kernels: name, kernelParams: params }, reduceTo);
       const out = reduceTo === 'loss' ? blk : reduce('sum', binary((a, b) => mul(a, b), blk, input('w', [2, 2, 1, 1])));
       const inputs = { x: xs, y: ys, w: Float64Array.of(0.3, -1, 2, 0.5) };
-      const fused = evaluateGraph(out, inputs, { wrt: ['x', 'y'] });
+      const fused = evaluateGraph(out, inputs, { kernels: BLOCK_KERNELS, wrt: ['x', 'y'] });
       const fine = evaluateGraph(out, inputs, { wrt: ['x', 'y'], fused: false });
       expect(Math.abs(fused.value[0]! - fine.value[0]!)).toBeLessThanOrEqual(1e-13 * Math.abs(fine.value[0]!));
       for (const k of ['x', 'y']) {
@@ -203,8 +204,8 @@ describe('a block whose map has no kernels runs its fine graph, fused or not', (
     const options = { preset: 'skimage' as const, dataRange: 1 };
     const config = resolveOptions(options);
     const blk = (kernels: string | null) => windowedMap(input('x', shape), input('y', shape), config, options, { graph: csMap(), kernels }, 'loss');
-    const own = evaluateGraph(blk(null), inputs, { wrt: ['x'] });
-    const kernels = evaluateGraph(blk('cs'), inputs, { wrt: ['x'] });
+    const own = evaluateGraph(blk(null), inputs, { kernels: BLOCK_KERNELS, wrt: ['x'] });
+    const kernels = evaluateGraph(blk('cs'), inputs, { kernels: BLOCK_KERNELS, wrt: ['x'] });
     expect(Math.abs(own.value[0]! - kernels.value[0]!)).toBeLessThanOrEqual(1e-14);
     expect(norm2(own.grads.x!.map((v, i) => v - kernels.grads.x![i]!))).toBeLessThanOrEqual(1e-12 * norm2(kernels.grads.x!));
   });
@@ -218,8 +219,8 @@ describe('float32 arithmetic on a block: the emulated float32 kernel and the fin
     const options = { preset: 'pytorch-ssim' as const };
     const blk = windowedMap(input('x', shape), input('y', shape), resolveOptions(options), options, { graph: ssimMap(), kernels: 'ssim' }, 'loss');
     const loss = map(sub(1, mul(0.5, variable('s'))), { s: blk });
-    const g64 = evaluateGraph(loss, inputs, { wrt: ['x'] }).grads.x!;
-    const kernel = evaluateGraph(loss, inputs, { wrt: ['x'], arith: 'float32' }).grads.x!;
+    const g64 = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'] }).grads.x!;
+    const kernel = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], arith: 'float32' }).grads.x!;
     const fine = evaluateGraph(loss, inputs, { wrt: ['x'], arith: 'float32', fused: false }).grads.x!;
     for (const g of [kernel, fine]) for (const v of g) expect(Math.fround(v)).toBe(v);
     const d = (a: Float64Array): number => norm2(a.map((v, i) => v - g64[i]!)) / norm2(g64);
@@ -240,8 +241,8 @@ describe("a map's variables may take any name", () => {
       const [u, b] = [variable(name), variable('b')];
       return reduce('mean', map(mul(sub(u, b), sub(u, b)), { [name]: input('x', shape), b: input('y', shape) }));
     };
-    const a = evaluateGraph(loss('a'), inputs, { wrt: ['x', 'y'] });
-    const bar = evaluateGraph(loss('bar_'), inputs, { wrt: ['x', 'y'] });
+    const a = evaluateGraph(loss('a'), inputs, { kernels: BLOCK_KERNELS, wrt: ['x', 'y'] });
+    const bar = evaluateGraph(loss('bar_'), inputs, { kernels: BLOCK_KERNELS, wrt: ['x', 'y'] });
     expect(bar.value[0]).toBe(a.value[0]);
     expect(Array.from(bar.grads.x!)).toEqual(Array.from(a.grads.x!));
     expect(Array.from(bar.grads.y!)).toEqual(Array.from(a.grads.y!));
@@ -255,26 +256,26 @@ describe('rewrites change the rule they name', () => {
   const W = linear({ kind: 'window', taps: gaussianTaps(5, 1), boundary: 'mirror', skipShortAxes: false }, x, 'W');
   const loss = reduce('mean', map(mul(variable('a'), variable('a')), { a: W }));
   const inputs = { x: Float64Array.from({ length: 144 }, () => rand()) };
-  const exact = evaluateGraph(loss, inputs, { wrt: ['x'] }).grads.x!;
+  const exact = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'] }).grads.x!;
   it('seed: the gradient scales by it', () => {
-    const g = evaluateGraph(loss, inputs, { wrt: ['x'], rewrite: { seed: -2 } }).grads.x!;
+    const g = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], rewrite: { seed: -2 } }).grads.x!;
     g.forEach((v, i) => expect(v).toBeCloseTo(-2 * exact[i]!, 14));
   });
   it('transpose: the forward used as the adjoint differs under mirror padding, and only near the edges', () => {
-    const g = evaluateGraph(loss, inputs, { wrt: ['x'], rewrite: { transpose: (n, a) => n.op.apply(a) } }).grads.x!;
+    const g = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], rewrite: { transpose: (n, a) => n.op.apply(a) } }).grads.x!;
     expect(norm2(g.map((v, i) => v - exact[i]!))).toBeGreaterThan(1e-6 * norm2(exact));
     expect(g[6 * 12 + 6]).toBeCloseTo(exact[6 * 12 + 6]!, 14);
   });
   it('count: a mean divided by 1 instead of its count scales the gradient by the count', () => {
-    const g = evaluateGraph(loss, inputs, { wrt: ['x'], rewrite: { count: () => 1 } }).grads.x!;
+    const g = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], rewrite: { count: () => 1 } }).grads.x!;
     g.forEach((v, i) => expect(v / 144).toBeCloseTo(exact[i]!, 14));
   });
   it('partial: d(a^2)/da = a instead of 2a halves the gradient', () => {
-    const g = evaluateGraph(loss, inputs, { wrt: ['x'], rewrite: { partial: () => variable('a') } }).grads.x!;
+    const g = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], rewrite: { partial: () => variable('a') } }).grads.x!;
     g.forEach((v, i) => expect(2 * v).toBeCloseTo(exact[i]!, 14));
   });
   it('drop: an edge left out gives zero', () => {
-    const g = evaluateGraph(loss, inputs, { wrt: ['x'], rewrite: { drop: (n) => n.kind === 'linear' } }).grads.x!;
+    const g = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], rewrite: { drop: (n) => n.kind === 'linear' } }).grads.x!;
     expect(norm2(g)).toBe(0);
   });
 });

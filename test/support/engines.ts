@@ -1,7 +1,8 @@
 /** A variant on its kernels (the graph's blocks fused) and on its fine graph (every node evaluated), for tests that compare the two. */
 import type { Tensor } from '../../src/field/index.js';
 import type { VariantOptions } from '../../src/runtime/variants.js';
-import { runVariant, variantGraph } from '../../src/variants/evaluate.js';
+import { variantGraph } from '../../src/variants/evaluate.js';
+import { runVariant } from '../../src/runtime/variants.js';
 
 export interface EngineResult {
   readonly value: number;

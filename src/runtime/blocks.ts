@@ -6,18 +6,12 @@
  * the region, and return sum_p omega_p d(plane sum_p)/dx and /dy.
  */
 import { mapGeometry } from '../model/options.js';
-import { kernelVariant, planKernel } from '../runtime/fast.js';
+import { kernelVariant, planKernel } from './fast.js';
 import type { KernelParams } from '../emit/params.js';
-import { sizeOf, type Boundary, type FieldArithmetic, type Shape4 } from '../field/index.js';
+import type { Boundary, FieldArithmetic } from '../field/index.js';
 import { float32ArithKernels, float64Kernels, type Float64Kernels } from '../generated/index.js';
-import type { BlockNode } from './node.js';
-
-export interface BlockRun {
-  /** The block's value: a scalar ('loss') or per-plane means ('planes'). */
-  readonly value: Float64Array;
-  readonly gradX: Float64Array | null;
-  readonly gradY: Float64Array | null;
-}
+import type { BlockKernels, BlockRun } from '../graph/evaluate.js';
+import type { BlockNode } from '../graph/node.js';
 
 /**
  * Runs a block on its kernels: its value, and with `want` its gradient for a unit adjoint (the
@@ -65,23 +59,15 @@ export function runBlockKernel(
   return { value: perPlane(planeSums), gradX: want.x ? out.gradX : null, gradY: out.gradY };
 }
 
-/**
- * A block's vector-Jacobian product from its unit-adjoint gradient: each plane scaled by its
- * adjoint (a 'loss' block has one adjoint for every plane), rounded to float32 in that arithmetic.
- */
-export function scalePlanes(unit: Float64Array, bar: Float64Array, shape: Shape4, arith: FieldArithmetic): Float64Array {
-  if (bar.length === 1 && bar[0] === 1) return unit;
-  const per = sizeOf(shape) / (shape[0] * shape[1]);
-  const r = arith === 'f32' ? Math.fround : (v: number): number => v;
-  return unit.map((v, i) => r(v * bar[bar.length === 1 ? 0 : Math.floor(i / per)]!));
-}
-
 /** Whether a block's map has kernels for the arithmetic (float32 arithmetic: a value-and-gradient kernel only). */
 export function hasKernels(b: BlockNode, arith: FieldArithmetic, withGradient: boolean): boolean {
   const name = b.map.kernels;
   if (name === null) return false;
   return arith === 'f64' ? float64Kernels[name] !== undefined : withGradient && float32ArithKernels[name] !== undefined;
 }
+
+/** The generated kernels as the field graph's evaluator takes them (`evaluateGraph(..., { kernels: BLOCK_KERNELS })`). */
+export const BLOCK_KERNELS: BlockKernels = { has: hasKernels, run: runBlockKernel };
 
 /** The names of the kernel families there are (one per map a built-in variant declares kernels for). */
 const FAMILY_NAMES: readonly string[] = Object.keys(float64Kernels);
