@@ -8,7 +8,7 @@ import type { Tensor } from '../field/index.js';
 import { resolveOptions, type SsimOptions } from '../model/options.js';
 import { ssimFast } from './fast.js';
 import { requireFinite, variantLossNote } from '../model/finite.js';
-import { resolveVariant, VARIANT_NAMES, type VariantRef } from '../variants/registry.js';
+import { resolveVariant, VARIANT_NAMES, type BuiltInVariantOptions, type VariantRef } from '../variants/registry.js';
 import { MSSSIM_WEIGHTS } from '../variants/ms-ssim.js';
 import { plainSsimOf, variantGraph, type VariantGraph } from '../variants/evaluate.js';
 import { evaluateGraph, type EvaluateOptions, type GraphResult } from '../graph/evaluate.js';
@@ -21,19 +21,10 @@ export const VARIANTS: readonly string[] = VARIANT_NAMES;
 
 export { MSSSIM_WEIGHTS };
 
-export interface VariantOptions extends SsimOptions {
+/** Options of evaluateVariant: SSIM's, the variant, and its options (a built-in's typed, a user's by key). */
+export interface VariantOptions extends SsimOptions, BuiltInVariantOptions {
   /** The variant: a built-in's name, or a declaration (`defineVariant`, `--variant-file`). */
   variant?: VariantRef;
-  /** MS-SSIM: one weight per scale (their count is the number of scales). */
-  weights?: readonly number[];
-  /** 3DGS loss: the weight of the (1 - SSIM) term. */
-  lambda?: number;
-  /** DSSIM: (1 - SSIM) / dssimDivisor, 2 (default) or 1. */
-  dssimDivisor?: 1 | 2;
-  /** Wang's general form: the exponents of luminance, contrast and structure (default 1 each). */
-  alpha?: number;
-  beta?: number;
-  gamma?: number;
   /** A variant's own options by the keys it declares (numbers, lists of numbers, tensors): how a user's variant takes its options. */
   variantOptions?: Readonly<Record<string, unknown>>;
 }

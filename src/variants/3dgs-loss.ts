@@ -5,6 +5,12 @@
  */
 import { defineVariant } from './define.js';
 
+/** The 3DGS loss's option, as the library's types spell it. */
+export interface GsLossOptions {
+  /** The weight of the (1 - SSIM) term (0.2 by default, in [0, 1]). */
+  lambda?: number;
+}
+
 export default defineVariant({
   name: '3dgs-loss',
   summary: '(1 - lambda) mean|x - y| + lambda (1 - SSIM), the 3D Gaussian splatting loss',

@@ -1,6 +1,12 @@
 /** DSSIM, the structural dissimilarity (1 - SSIM) / d, d = 2 by default or 1 (the loss 1 - SSIM). */
 import { defineVariant } from './define.js';
 
+/** DSSIM's option, as the library's types spell it. */
+export interface DssimOptions {
+  /** (1 - SSIM) / dssimDivisor, 2 (default) or 1. */
+  dssimDivisor?: 1 | 2;
+}
+
 export default defineVariant({
   name: 'dssim',
   summary: '(1 - SSIM) / d, d = 2 (default) or 1',

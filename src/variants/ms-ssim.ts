@@ -14,6 +14,12 @@ import { defineVariant } from './define.js';
 /** pytorch-msssim's and TensorFlow's default MS-SSIM weights (Wang, Simoncelli, Bovik 2003). */
 export const MSSSIM_WEIGHTS: readonly number[] = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333];
 
+/** MS-SSIM's option, as the library's types spell it. */
+export interface MsSsimOptions {
+  /** One weight per scale (their count is the number of scales; MSSSIM_WEIGHTS by default). */
+  weights?: readonly number[];
+}
+
 export default defineVariant({
   name: 'ms-ssim',
   summary: 'multi-scale SSIM: prod_j relu(mean cs_j)^w_j (S at the coarsest), 2 x 2 pooling between scales',

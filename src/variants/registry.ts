@@ -7,12 +7,15 @@ import { declareVariantOptionKeys, describeValue, PRESET_DEFAULTS, validateOptio
 import { flagOf } from './define.js';
 import type { FieldValue, OptionDeclaration, VariantDeclaration, VariantValues } from './types.js';
 import ssim from './ssim.js';
-import msSsim from './ms-ssim.js';
-import dssim from './dssim.js';
-import gsLoss from './3dgs-loss.js';
-import wang from './wang.js';
+import msSsim, { type MsSsimOptions } from './ms-ssim.js';
+import dssim, { type DssimOptions } from './dssim.js';
+import gsLoss, { type GsLossOptions } from './3dgs-loss.js';
+import wang, { type WangOptions } from './wang.js';
 
 export const BUILT_IN_VARIANTS: readonly VariantDeclaration[] = [ssim, msSsim, dssim, gsLoss, wang];
+
+/** The options the built-in variants declare, typed (each interface beside its variant's declaration). */
+export type BuiltInVariantOptions = MsSsimOptions & DssimOptions & GsLossOptions & WangOptions;
 declareVariantOptionKeys(BUILT_IN_VARIANTS.flatMap((d) => Object.keys(d.options ?? {})));
 
 /** The built-in variants' names. */

@@ -78,6 +78,14 @@ const exponent = (term: string): OptionDeclaration => ({
   check: (v) => (typeof v === 'number' && v >= 0 && v <= 16 ? undefined : 'expected a number in [0, 16]'),
 });
 
+/** Wang's form's options, as the library's types spell them. */
+export interface WangOptions {
+  /** The exponents of luminance, contrast and structure (1 each by default). */
+  alpha?: number;
+  beta?: number;
+  gamma?: number;
+}
+
 export default defineVariant({
   name: 'wang',
   summary: "Wang et al.'s general form: mean of l^alpha c^beta s^gamma",
