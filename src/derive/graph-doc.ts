@@ -19,7 +19,7 @@
  * and adjoints (recorded over the fine graph) and against its fused gradient.
  */
 import { dagSize, evaluate, evaluateVec, mathjsScope, substitute, toInfix, topoSort, variable, type Node } from '../expr/index.js';
-import { toLatex, type LatexNames } from '../emit/latex.js';
+import { toLatex, type LatexNames } from '../expr/latex.js';
 import { sizeOf, type Shape4 } from '../field/index.js';
 import { evaluateGraph, expand, partialOf, reduceToShape, type GraphResult } from '../graph/evaluate.js';
 import { runBlockKernel, scalePlanes } from '../graph/kernels.js';

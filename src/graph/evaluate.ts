@@ -24,7 +24,7 @@
  */
 import { grad, mul, substitute, variable, type Node } from '../expr/index.js';
 import { sizeOf, type FieldArithmetic, type Shape4 } from '../field/index.js';
-import { emitPointwise } from '../emit/pointwise.js';
+import { emitPointwise } from '../expr/pointwise.js';
 import { hasKernels, runBlockKernel, scalePlanes } from './kernels.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from './node.js';
 

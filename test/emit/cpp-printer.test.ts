@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { abs, add, div, evaluate, exp, log, max, mul, pow, powv, sign, sqrt, step, sub, variable, type Node } from '../../src/expr/index.js';
-import { emitPointwise } from '../../src/emit/pointwise.js';
+import { emitPointwise } from '../../src/expr/pointwise.js';
 import { buildCpp, runJsonLines } from '../support/cpp.js';
 
 describe('C++ printer of the pointwise graph', () => {
