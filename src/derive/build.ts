@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluate, toInfix, type Env, type Node } from '../expr/index.js';
 import { parsePng } from '../io/files.js';
-import { toLatex, type LatexNames } from '../emit/latex.js';
+import { toLatex, type LatexNames } from '../expr/latex.js';
 import { differenceNorms, InputError, norm2, type Tensor } from '../field/index.js';
 import { evaluateSsim, onImageGrid, resolveOptions, ssimGradFloat32Arith, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../runtime/index.js';
 import { pointwiseSsim } from '../model/pointwise.js';

@@ -3,7 +3,7 @@
  * reverse mode as the one evaluator runs it, by node kind,
  *
  *   linear  a = A b          ->  b_bar += A^T a_bar        (A's symbol and transpose from LINEAR_RULES)
- *   map     a = f(b, ...)    ->  b_bar += df/db (.) a_bar  (the map's partials, printed by src/emit/latex.ts)
+ *   map     a = f(b, ...)    ->  b_bar += df/db (.) a_bar  (the map's partials, printed by src/expr/latex.ts)
  *   reduce  a = mean(b)      ->  b_bar += a_bar / count
  *   block   a = <F>(x, y)    ->  x_bar += (d a / d x)^T a_bar (a windowed map, derived in its own section)
  *
@@ -19,7 +19,7 @@
  * and adjoints (recorded over the fine graph) and against its fused gradient.
  */
 import { dagSize, evaluate, evaluateVec, mathjsScope, substitute, toInfix, topoSort, variable, type Node } from '../expr/index.js';
-import { toLatex, type LatexNames } from '../emit/latex.js';
+import { toLatex, type LatexNames } from '../expr/latex.js';
 import { sizeOf, type Shape4 } from '../field/index.js';
 import { evaluateGraph, expand, partialOf, reduceToShape, scalePlanes, type GraphResult } from '../graph/evaluate.js';
 import { runBlockKernel } from '../runtime/blocks.js';

@@ -7,7 +7,7 @@
  * nothing here knows a variant by name.
  */
 import { toInfix, type Node } from '../expr/index.js';
-import { toLatex } from '../emit/latex.js';
+import { toLatex } from '../expr/latex.js';
 import { InputError, type Tensor } from '../field/index.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { resolved, topoOrder, type BlockNode, type FieldNode, type MapNode } from '../graph/node.js';

@@ -22,7 +22,7 @@ import { chainRule, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
 /** The chain rule of the last pass, printed from the scalar graph (kernels.ts, chainRule): in the header's accumulator type, and in CUDA's T. */
 const HEADER_CHAIN = chainRule('f64', 'cpp', 'Acc');
 const CUDA_CHAIN = chainRule('f64', 'cpp', 'T');
-import { emitPointwise } from './pointwise.js';
+import { emitPointwise } from '../expr/pointwise.js';
 
 /**
  * The body of the C++ `source(j, n)`: where index j of a padded axis of length n reads (-1: a zero).

@@ -22,7 +22,7 @@ import { mul, variable, vjp, type Node } from '../expr/index.js';
 import { momentProducts, pointwiseSsim } from '../model/pointwise.js';
 import { ssimMap, type MapGraph } from '../model/maps.js';
 import type { KernelFamily, StorageSuffix } from './families.js';
-import { emitPointwise, type Arithmetic, type Language, type PointwiseCode } from './pointwise.js';
+import { emitPointwise, type Arithmetic, type Language, type PointwiseCode } from '../expr/pointwise.js';
 
 export const GENERATE_COMMAND = 'npm run generate';
 

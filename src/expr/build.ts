@@ -70,33 +70,50 @@ function mulConst(a: Node, b: Node): Node {
   return num(a.value * b.value);
 }
 
-/** Splits a term into (coefficient, rest): 3*x*y -> (3, x*y). */
+/** Splits a term into (rest, coefficient): 3*x*y -> (x*y, 3). */
 function splitCoefficient(t: Node): [Node, Node] {
   if (t.op === 'mul' && t.args[0]!.op === 'const') {
     const rest = t.args.slice(1);
-    return [t.args[0]!, rest.length === 1 ? rest[0]! : intern('mul', rest)];
+    return [rest.length === 1 ? rest[0]! : intern('mul', rest), t.args[0]!];
   }
-  return [ONE, t];
+  return [t, ONE];
 }
 
 const byId = (a: Node, b: Node): number => a.id - b.id;
 
-/** n-ary sum: flattens, folds constants, collects like terms (2x + 3x -> 5x). */
-export function add(...terms: Operand[]): Node {
-  let constant = ZERO;
-  const coefficients = new Map<number, [Node, Node]>(); // base id -> [base, coefficient]
+/**
+ * The operands of an n-ary `op` (sum or product), flattened: constants folded into one with `fold`,
+ * the others gathered by base (`split` gives a term's base and weight; one base's weights are
+ * summed with `combine`). Map order is first appearance; the callers sort.
+ */
+function gather<W>(
+  op: 'add' | 'mul',
+  operands: readonly Operand[],
+  unit: Node,
+  fold: (a: Node, b: Node) => Node,
+  split: (t: Node) => readonly [Node, W],
+  combine: (a: W, b: W) => W,
+): { constant: Node; bases: Map<number, [Node, W]> } {
+  let constant = unit;
+  const bases = new Map<number, [Node, W]>(); // base id -> [base, weight]
   const visit = (t: Node): void => {
-    if (t.op === 'add') t.args.forEach(visit);
-    else if (t.op === 'const') constant = addConst(constant, t);
+    if (t.op === op) t.args.forEach(visit);
+    else if (t.op === 'const') constant = fold(constant, t);
     else {
-      const [c, base] = splitCoefficient(t);
-      const seen = coefficients.get(base.id);
-      coefficients.set(base.id, [base, seen === undefined ? c : addConst(seen[1], c)]);
+      const [base, w] = split(t);
+      const seen = bases.get(base.id);
+      bases.set(base.id, [base, seen === undefined ? w : combine(seen[1], w)]);
     }
   };
-  terms.map(lift).forEach(visit);
+  operands.map(lift).forEach(visit);
+  return { constant, bases };
+}
+
+/** n-ary sum: flattens, folds constants, collects like terms (2x + 3x -> 5x). */
+export function add(...terms: Operand[]): Node {
+  const { constant, bases } = gather('add', terms, ZERO, addConst, splitCoefficient, addConst);
   const out: Node[] = [];
-  for (const [base, c] of coefficients.values()) {
+  for (const [base, c] of bases.values()) {
     if (isZero(c)) continue;
     out.push(isOne(c) ? base : mul(c, base));
   }
@@ -114,21 +131,11 @@ function splitExponent(f: Node): [Node, Rational] {
 
 /** n-ary product: flattens, folds constants, collects powers of one base (x * x -> x^2). */
 export function mul(...factors: Operand[]): Node {
-  let constant = ONE;
-  const exponents = new Map<number, [Node, Rational]>();
-  const visit = (f: Node): void => {
-    if (f.op === 'mul') f.args.forEach(visit);
-    else if (f.op === 'const') constant = mulConst(constant, f);
-    else {
-      const [base, e] = splitExponent(f);
-      const seen = exponents.get(base.id);
-      exponents.set(base.id, [base, seen === undefined ? e : addQ(seen[1], e)]);
-    }
-  };
-  factors.map(lift).forEach(visit);
+  const gathered = gather('mul', factors, ONE, mulConst, splitExponent, addQ);
+  let constant = gathered.constant;
   if (isZero(constant)) return ZERO;
   const out: Node[] = [];
-  for (const [base, e] of exponents.values()) {
+  for (const [base, e] of gathered.bases.values()) {
     const p = pow(base, e);
     if (p.op === 'const') constant = mulConst(constant, p);
     else if (p.op === 'mul') out.push(...p.args); // cannot happen for non-constant bases; kept for safety
@@ -242,59 +249,4 @@ export function sign(x: Node): Node {
   if (x.op === 'const') return rat(Math.sign(x.value));
   if (x.op === 'abs') return step(x); // sign(|x|) = 1 for x != 0, 0 at 0
   return intern('sign', [x]);
-}
-
-/**
- * Rebuilds `nodes` with some variables replaced by expressions, through the smart constructors
- * (so the result is interned and simplified like any other graph).
- */
-export function substitute(nodes: readonly Node[], replacements: ReadonlyMap<string, Node>): Node[] {
-  const memo = new Map<number, Node>();
-  const rebuild = (n: Node): Node => {
-    const hit = memo.get(n.id);
-    if (hit !== undefined) return hit;
-    const a = n.args.map(rebuild);
-    let out: Node;
-    switch (n.op) {
-      case 'const':
-        out = n;
-        break;
-      case 'var':
-        out = replacements.get(n.name!) ?? n;
-        break;
-      case 'add':
-        out = add(...a);
-        break;
-      case 'mul':
-        out = mul(...a);
-        break;
-      case 'pow':
-        out = pow(a[0]!, n.rat!);
-        break;
-      case 'exp':
-        out = exp(a[0]!);
-        break;
-      case 'log':
-        out = log(a[0]!);
-        break;
-      case 'abs':
-        out = abs(a[0]!);
-        break;
-      case 'max':
-        out = max(a[0]!, a[1]!);
-        break;
-      case 'step':
-        out = step(a[0]!);
-        break;
-      case 'sign':
-        out = sign(a[0]!);
-        break;
-      case 'powv':
-        out = powv(a[0]!, a[1]!);
-        break;
-    }
-    memo.set(n.id, out);
-    return out;
-  };
-  return nodes.map(rebuild);
 }

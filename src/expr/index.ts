@@ -2,10 +2,11 @@
 export type { Node, Op } from './node.js';
 export { dagSize, internedCount, topoSort, variablesOf } from './node.js';
 export {
-  abs, add, div, exp, HALF, log, max, min, MINUS_ONE, mul, neg, num, ONE, pow, powv, rat, relu, sign, sqrt, square, step, sub, substitute, variable, ZERO,
+  abs, add, div, exp, HALF, log, max, min, MINUS_ONE, mul, neg, num, ONE, pow, powv, rat, relu, sign, sqrt, square, step, sub, variable, ZERO,
 } from './build.js';
 export type { Operand } from './build.js';
 export { evaluate, evaluateMany, evaluateVec, type Env } from './eval.js';
 export { diff, grad, jacobian, vjp } from './grad.js';
+export { substitute } from './substitute.js';
 export { toInfix } from './print.js';
 export { ExprParseError, fromMathjs, mathjsScope, parseMathjs, toMathjs } from './mathjs.js';

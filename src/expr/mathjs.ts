@@ -5,8 +5,9 @@
  */
 import { createRequire } from 'node:module';
 import type { MathNode } from 'mathjs';
-import { abs, add, div, exp, log, max, min, mul, neg, num, pow, powv, relu, sign, sqrt, step, variable } from './build.js';
-import type { Node } from './node.js';
+import { add, div, exp, log, min, mul, neg, num, pow, powv, relu, sqrt, variable } from './build.js';
+import type { Node, Op } from './node.js';
+import { rules, type MathjsFunction } from './ops.js';
 import type { Rational } from './rational.js';
 import { toInfix } from './print.js';
 
@@ -23,17 +24,24 @@ export class ExprParseError extends Error {
   override name = 'ExprParseError';
 }
 
-const unary: Record<string, (x: Node) => Node> = {
-  exp,
-  log,
-  sqrt,
-  abs,
-  sign,
-  step,
-  relu,
-  square: (x) => pow(x, 2),
-  cube: (x) => pow(x, 3),
-};
+const ops = Object.keys(rules) as Op[];
+
+/**
+ * The functions fromMathjs reads: each op's own (its row's mathjs spelling), then mathjs functions
+ * that are compositions of ops (sqrt, relu, square, cube, min, log with a base, pow).
+ */
+const FUNCTIONS: readonly MathjsFunction[] = [
+  ...ops.flatMap((op) => {
+    const m = rules[op].mathjs;
+    return 'function' in m ? [m.function] : [];
+  }),
+  { name: 'sqrt', arity: 1, variadic: false, parse: ([x]) => sqrt(x!) },
+  { name: 'relu', arity: 1, variadic: false, parse: ([x]) => relu(x!) },
+  { name: 'square', arity: 1, variadic: false, parse: ([x]) => pow(x!, 2) },
+  { name: 'cube', arity: 1, variadic: false, parse: ([x]) => pow(x!, 3) },
+  { name: 'min', arity: 2, variadic: true, parse: (a) => a.slice(1).reduce((m, x) => min(m, x), a[0]!) },
+  { name: 'log', arity: 2, variadic: false, parse: ([x, base]) => div(log(x!), log(base!)) },
+];
 
 // mathjs node shapes we read; its own typings model nodes as classes with optional fields.
 interface AnyMathNode {
@@ -106,13 +114,9 @@ function convert(m: AnyMathNode, source: string): Node {
     case 'FunctionNode': {
       const name = typeof m.fn === 'string' ? m.fn : m.fn!.name;
       const args = (m.args ?? []).map(go);
-      if (name in unary && args.length === 1) return unary[name]!(args[0]!);
-      if (name === 'log' && args.length === 2) return div(log(args[0]!), log(args[1]!));
+      const fn = FUNCTIONS.find((f) => f.name === name && (f.variadic ? args.length >= f.arity : args.length === f.arity));
+      if (fn !== undefined) return fn.parse(args);
       if (name === 'pow' && args.length === 2) return power(args[0]!, args[1]!, source, true);
-      if ((name === 'max' || name === 'min') && args.length >= 2) {
-        const f = name === 'max' ? max : min;
-        return args.slice(1).reduce((acc, a) => f(acc, a), args[0]!);
-      }
       throw new ExprParseError(`unsupported function '${name}' with ${args.length} argument(s) in '${source}'`);
     }
     default:
@@ -137,8 +141,15 @@ export function toMathjs(n: Node): MathNode {
   return parse(toInfix(n));
 }
 
-/** Functions our printer uses that mathjs lacks; pass as (part of) the scope when evaluating. */
+/** Functions our printer uses that mathjs lacks (ops whose row says so, and relu); pass as (part of) the scope when evaluating. */
 export const mathjsScope: Readonly<Record<string, (x: number) => number>> = {
-  step: (x) => (x > 0 ? 1 : 0),
+  ...Object.fromEntries(
+    ops.flatMap((op) => {
+      const m = rules[op].mathjs;
+      if (!('function' in m) || m.builtin) return [];
+      let node: Node | undefined; // built on first use: the op on a variable, for the row's evaluate
+      return [[m.function.name, (x: number) => rules[op].evaluate((node ??= m.function.parse([variable('x')])), [x])] as const];
+    }),
+  ),
   relu: (x) => Math.max(x, 0),
 };

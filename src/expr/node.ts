@@ -53,7 +53,16 @@ function keyOf(op: Op, args: readonly Node[], p: Payload): string {
       return `v:${p.name}`;
     case 'pow':
       return `pow(${ids})^${keyQ(p.rat!)}`;
-    default:
+    // ops without a payload: the op and its arguments (listed, so a new op must say which it is)
+    case 'add':
+    case 'mul':
+    case 'exp':
+    case 'log':
+    case 'abs':
+    case 'max':
+    case 'step':
+    case 'sign':
+    case 'powv':
       return `${op}(${ids})`;
   }
 }

@@ -25,7 +25,7 @@
  */
 import { grad, mul, substitute, variable, type Node } from '../expr/index.js';
 import { sizeOf, type FieldArithmetic, type Shape4 } from '../field/index.js';
-import { emitPointwise } from '../emit/pointwise.js';
+import { emitPointwise } from '../expr/pointwise.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from './node.js';
 
 export type Arithmetic = 'float64' | 'float32-storage' | 'float32';

@@ -3,14 +3,16 @@
  * power, exp, log, abs, sign, max, step, powv) printed as C++, compiled with g++ (no libtorch) and
  * evaluated at sample points, equals the graph's own evaluator, in double and (to float rounding)
  * in float. The SSIM kernels use a subset; the variants' maps (Wang's powv, step, max) use the rest.
+ * Each op's samples (test/expr/op-samples.ts) are printed too.
  */
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { abs, add, div, evaluate, exp, log, max, mul, pow, powv, sign, sqrt, step, sub, variable, type Node } from '../../src/expr/index.js';
-import { emitPointwise } from '../../src/emit/pointwise.js';
+import { emitPointwise } from '../../src/expr/pointwise.js';
 import { buildCpp, runJsonLines } from '../support/cpp.js';
+import { opSamples } from '../expr/op-samples.js';
 
 describe('C++ printer of the pointwise graph', () => {
   it('every primitive compiles and evaluates as the graph does (double to 1e-15, float to 1e-6)', () => {
@@ -24,6 +26,8 @@ describe('C++ printer of the pointwise graph', () => {
       ['o_abs_sign', add(abs(sub(a, c)), mul(sign(sub(b, a)), 0.25))],
       ['o_max_step', add(max(a, c), mul(step(sub(b, c)), 7))],
       ['o_powv', powv(add(pow(a, 2), 0.5), add(b, 1.5))],
+      // and each op's samples (the op table's test runs them through the other printers)
+      ...Object.entries(opSamples(a, b)).flatMap(([op, nodes]) => nodes.map((n, i): [string, Node] => [`o_${op}_${i}`, n])),
     ];
     const code = emitPointwise(outputs, new Map(), 'f64', 'cpp');
     expect(code.lines.join('\n')).not.toMatch(/Math\./);

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NAMED_TEX, statistics, VAR_TEX } from '../../src/derive/build.js';
-import { toLatex, type LatexNames } from '../../src/emit/latex.js';
+import { toLatex, type LatexNames } from '../../src/expr/latex.js';
 import * as E from '../../src/expr/index.js';
 import type { Node } from '../../src/expr/index.js';
 import { wangMapParametric } from '../../src/variants/wang.js';

@@ -1,7 +1,7 @@
 /**
  * Reads LaTeX back into a number: KaTeX parses it (the parser that renders our documents, so what is
  * evaluated is what a reader sees), and a small recursive descent over KaTeX's parse tree evaluates it.
- * It knows only the notation our printer (src/emit/latex.ts) uses, and throws on anything else, so a
+ * It knows only the notation our printer (src/expr/latex.ts) uses, and throws on anything else, so a
  * printer change that emits new notation fails loudly instead of being misread.
  *
  * Grammar over one list of KaTeX nodes:
