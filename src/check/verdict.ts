@@ -13,7 +13,7 @@ import type { KnownMistake } from './mistakes.js';
 import type { CheckInput, CheckReport, Diagnosis, MistakeDistance, SubsampleReport } from './schema.js';
 import { differenceNorms, maxAbsOf, norm2, ratio } from './stable.js';
 import {
-  namedDiagnosis, roundingDiagnosis, scaleDiagnosis, termsDiagnosis, tilesBlindDiagnosis, toleranceReason, unexplainedDiagnosis, whereDiagnosis, ZERO_TERMS,
+  namedDiagnosis, roundingDiagnosis, scaleDiagnosis, termsDiagnosis, tilesBlindDiagnosis, toleranceReason, unexplainedDiagnosis, whereDiagnosis, zeroTermsDiagnosis,
 } from './wording.js';
 
 /**
@@ -155,7 +155,7 @@ export function judge(a: {
     diagnosis.push(scaleDiagnosis(w.scale, candidateTol, a.count, w.candidateNorm, (variant ?? PLAIN).scaleNote));
     diagnosis.push(whereDiagnosis(w.regions, K * floor.relL2));
     // the terms fit, unless it ran on tiles that hold no error
-    if (w.candidateNorm === 0) diagnosis.push(ZERO_TERMS);
+    if (w.candidateNorm === 0) diagnosis.push(zeroTermsDiagnosis());
     else if (!tilesBlind) diagnosis.push(termsDiagnosis(terms, candidateTol));
   }
 

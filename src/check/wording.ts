@@ -106,7 +106,9 @@ export function whereDiagnosis(r: RegionErrors, allowedRel: number): Diagnosis {
 }
 
 /** The terms fit of a zero candidate: nothing to fit. */
-export const ZERO_TERMS: Diagnosis = { kind: 'terms', message: 'the candidate is zero everywhere: no combination of the terms to fit' };
+export function zeroTermsDiagnosis(): Diagnosis {
+  return { kind: 'terms', message: 'the candidate is zero everywhere: no combination of the terms to fit' };
+}
 
 /** The best combination of the three chain-rule terms, and which of them are scaled. */
 export function termsDiagnosis(t: TermFit, tol: number): Diagnosis {
