@@ -4,8 +4,22 @@
  * terms. All least squares are in float64 over the whole tensor.
  */
 import type { Shape4 } from '../field/index.js';
+import type { SsimConfig, SsimEvaluation } from '../runtime/index.js';
+import { downsampleFactor } from '../model/options.js';
 import { relativeScale } from './floor.js';
 import { clampFinite, maxAbsOf, norm2, ratio, scaleFor, SumOfSquares } from './stable.js';
+
+/** The border band: pixels whose gradient involves the boundary rule, the map's edge or the crop. */
+export function borderBand(e: SsimEvaluation, inputShape: Shape4): number {
+  return bandOf(e.config, inputShape);
+}
+
+/** borderBand from the configuration alone (what the checker uses when it has no whole-image evaluation). */
+export function bandOf(config: SsimConfig, inputShape: Shape4): number {
+  const r = (config.size - 1) / 2;
+  const f = downsampleFactor(config, inputShape[2], inputShape[3]);
+  return (config.padding === 'valid' ? 2 * r : r) * f + config.crop * f;
+}
 
 /** Error statistics over a set of pixels. */
 export interface ErrorStats {

@@ -9,11 +9,10 @@ export {
   type CandidateOptions, type CandidateRun, type GradientFunction, type LoadedCandidate,
 } from './candidate.js';
 export { centralSsim, type CentralSsim } from './central.js';
-export { inBand, regionErrors, scaleFit, termFit, type ErrorStats, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
-export {
-  bandOf, borderBand, checkGradient, FLOAT32_MISTAKE_TOLERANCE,
-  type CheckInput, type CheckProgress, type CheckReport, type CheckResult, type Diagnosis, type MistakeDistance, type SubsampleReport,
-} from './diagnose.js';
+export { bandOf, borderBand, inBand, regionErrors, scaleFit, termFit, type ErrorStats, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
+export { checkGradient } from './diagnose.js';
+export type { CheckInput, CheckProgress, CheckReport, CheckResult, Diagnosis, MistakeDistance, SubsampleReport } from './schema.js';
+export { FLOAT32_MISTAKE_TOLERANCE } from './verdict.js';
 export { differenceNorms, FLOAT32_TRUE_MIN, FLOOR_ALLOWANCE, floorOf, norm2, roundingFloor, type RoundingFloor } from './floor.js';
 export { checkFormula, FORMULA_TOLERANCE, FORMULA_VARIABLES, formatFormulaResult, MAX_FORMULA_DEPTH, MAX_FORMULA_LENGTH, type FormulaOptions, type FormulaResult } from './formula.js';
 export { inferno, renderHeatmap, writeHeatmap, type HeatmapInfo } from './heatmap.js';

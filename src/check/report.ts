@@ -1,8 +1,7 @@
 /** The readable form of a check report (the CLI prints it; --json prints the report itself). */
-import type { CheckReport } from './diagnose.js';
 import type { HeatmapInfo } from './heatmap.js';
-
-const e2 = (v: number): string => (Number.isFinite(v) ? v.toExponential(2) : String(v));
+import type { CheckReport } from './schema.js';
+import { CHECKER_KINDS, e2 } from './wording.js';
 
 /** Breaks text into lines of at most `width` characters, each starting with `indent`. */
 export function wrap(text: string, indent: string, width = 100): string[] {
@@ -52,7 +51,7 @@ export function formatCheckReport(r: CheckReport, names: ReportNames, heatmap?: 
   out.push('');
   out.push('diagnosis:');
   for (const d of r.diagnosis) {
-    out.push(...wrap(`${d.kind === 'rounding' || d.kind === 'scale' || d.kind === 'where' || d.kind === 'terms' || d.kind === 'unexplained' ? `${d.kind}: ` : ''}${d.message}`, '    ').map((l, i) => (i === 0 ? `  * ${l.slice(4)}` : l)));
+    out.push(...wrap(`${CHECKER_KINDS.includes(d.kind) ? `${d.kind}: ` : ''}${d.message}`, '    ').map((l, i) => (i === 0 ? `  * ${l.slice(4)}` : l)));
     if (d.explanation !== undefined) out.push(...wrap(`why: ${d.explanation}`, '      '));
     if (d.correctFormula !== undefined) out.push(...wrap(`correct: ${d.correctFormula}`, '      '));
   }

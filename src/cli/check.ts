@@ -6,7 +6,7 @@
  * The checker (with fast-check, pngjs and tsx) loads only when one of these commands runs.
  */
 import type { Command } from './args.js';
-import type { CheckResult } from '../check/diagnose.js';
+import type { CheckResult } from '../check/schema.js';
 import type { FormulaResult } from '../check/formula.js';
 import type { HeatmapInfo } from '../check/heatmap.js';
 import { timeoutSeconds } from './isolate.js';
@@ -98,7 +98,8 @@ export const checkCommands: Record<string, Command> = {
     },
     async run(parsed, out) {
       const { loadCandidate } = await import('../check/candidate.js');
-      const { bandOf, checkGradient } = await import('../check/diagnose.js');
+      const { checkGradient } = await import('../check/diagnose.js');
+      const { bandOf } = await import('../check/compare.js');
       const { writeHeatmap } = await import('../check/heatmap.js');
       const { formatCheckReport } = await import('../check/report.js');
       const wrt = wrtOf(parsed);

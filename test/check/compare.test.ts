@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { inBand, regionErrors, scaleFit, termFit } from '../../src/check/compare.js';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { inferno, renderHeatmap } from '../../src/check/heatmap.js';
+import { mistakesFor } from '../../src/check/mistakes.js';
+import { formatCheckReport } from '../../src/check/report.js';
 import { evaluateSsim } from '../../src/runtime/index.js';
 import { CHECK_CONFIGS } from './configs.js';
 
@@ -50,6 +52,19 @@ describe('where', () => {
     const where = r.diagnosis.find((d) => d.kind === 'where')!.message;
     expect(where).toMatch(/confined to the border band \(5 px/);
     expect(where).toMatch(/only channel 1 \(of 3\)/);
+  });
+
+  it("the text report starts each of the checker's own entries with its kind, a known mistake's with its title", () => {
+    const names = { candidate: 'c.npy', x: 'x.png', y: 'y.png' };
+    const scaled = checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: 'x', candidate: e.gradX.map((v) => 3 * v) });
+    const text = formatCheckReport(scaled.report, names);
+    for (const kind of ['unexplained', 'scale', 'where', 'terms']) expect(text).toContain(`\n  * ${kind}: `);
+    const m = mistakesFor(cfg.x, cfg.y, cfg.options).find((k) => k.build(scaled.context) !== null)!;
+    const named = checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: 'x', candidate: m.build(scaled.context)! }).report;
+    expect(named.diagnosis[0]!.kind).toBe(m.kind);
+    expect(formatCheckReport(named, names)).toContain(`\n  * ${m.title}: the candidate equals this mistake`);
+    const match = formatCheckReport(checkGradient({ x: cfg.x, y: cfg.y, options: cfg.options, wrt: 'x', candidate: e.gradX }).report, names);
+    expect(match).toContain('\n  * rounding: within rounding: max abs error');
   });
 
   it("a region's relative L2 divides by the exact gradient's norm there, not the candidate's", () => {
