@@ -18,11 +18,11 @@ import type { Boundary } from '../field/index.js';
 import { BOUNDARIES } from '../field/index.js';
 import type { SsimConfig } from '../ssim/options.js';
 import { chainRule, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
+import { emitPointwise } from './pointwise.js';
 
 /** The chain rule of the last pass, printed from the scalar graph (kernels.ts, chainRule): in the header's accumulator type, and in CUDA's T. */
 const HEADER_CHAIN = chainRule('f64', 'cpp', 'Acc');
 const CUDA_CHAIN = chainRule('f64', 'cpp', 'T');
-import { emitPointwise } from './pointwise.js';
 
 /**
  * The body of the C++ `source(j, n)`: where index j of a padded axis of length n reads (-1: a zero).
@@ -68,6 +68,22 @@ function headerLines(command: string, what: string): string {
 //
 // ${what}
 `;
+}
+
+/**
+ * The header's last loop of pass 4 for one image row: d/dx (or d/dy) by the chain rule, from the
+ * transposed partials a_mu_*, a_xx or a_yy, and a_xy at the row's pixels.
+ */
+function chainRuleRow(side: 'x' | 'y'): string[] {
+  const sq = `${side}${side}`;
+  return [
+    `T* g${side} = grad_${side} + base + i * p.W;`,
+    'for (long j = 0; j < p.W; j++) {',
+    `  const Acc xv = Acc(xr[j]), yv = Acc(yr[j]), t_mu_${side} = a_mu_${side}[j], t_${sq} = a_${sq}[j], t_xy = a_xy[j];`,
+    ...HEADER_CHAIN[side === 'x' ? 'dx' : 'dy'].map((l) => `  ${l}`),
+    `  g${side}[j] = T(d_${side});`,
+    '}',
+  ];
 }
 
 /** The header-only C++17 kernels (value, value and d/dx, d/dy), for every boundary rule. */
@@ -391,21 +407,11 @@ double ssim_value_and_grad(const T* x, const T* y, const Params& p, T* grad_x, T
       const Acc* a_mu_x = a.data() + P.offW;
       const Acc* a_xx = a_mu_x + P.PW;
       const Acc* a_xy = a_xx + P.PW;
-      T* gx = grad_x + base + i * p.W;
-      for (long j = 0; j < p.W; j++) {
-        const Acc xv = Acc(xr[j]), yv = Acc(yr[j]), t_mu_x = a_mu_x[j], t_xx = a_xx[j], t_xy = a_xy[j];
-${HEADER_CHAIN.dx.map((l) => `        ${l}`).join('\n')}
-        gx[j] = T(d_x);
-      }
+${indent(chainRuleRow('x'), 6)}
       if (withY) {
         const Acc* a_mu_y = a_xy + P.PW;
         const Acc* a_yy = a_mu_y + P.PW;
-        T* gy = grad_y + base + i * p.W;
-        for (long j = 0; j < p.W; j++) {
-          const Acc xv = Acc(xr[j]), yv = Acc(yr[j]), t_mu_y = a_mu_y[j], t_yy = a_yy[j], t_xy = a_xy[j];
-${HEADER_CHAIN.dy.map((l) => `          ${l}`).join('\n')}
-          gy[j] = T(d_y);
-        }
+${indent(chainRuleRow('y'), 8)}
       }
     }
     total += p.omega * planeSum;
