@@ -140,6 +140,17 @@ struct Params {
   Boundary boundary = Boundary::same;
 };
 
+/** Height and width of the SSIM map. */
+struct MapSize {
+  long MH, MW;
+};
+
+/** The map's size under p's rule and taps: the image's, or under 'valid' one value per window that fits (src/ssim/geometry.ts mapSize). */
+inline MapSize map_size(const Params& p) {
+  const bool valid = p.boundary == Boundary::valid;
+  return {valid ? p.H - static_cast<long>(p.tapsH.size()) + 1 : p.H, valid ? p.W - static_cast<long>(p.tapsW.size()) + 1 : p.W};
+}
+
 namespace detail {
 
 /** Sizes, index tables and the taps in Acc: what both kernels set up (kernels.ts, setup()). */
@@ -156,8 +167,9 @@ struct Plan {
     for (long t = 0; t < kh; t++) if (p.tapsH[t] != p.tapsH[kh - 1 - t]) throw std::invalid_argument("ssim_grad: tapsH must be symmetric");
     for (long t = 0; t < kw; t++) if (p.tapsW[t] != p.tapsW[kw - 1 - t]) throw std::invalid_argument("ssim_grad: tapsW must be symmetric");
     const bool valid = p.boundary == Boundary::valid;
-    MH = valid ? p.H - kh + 1 : p.H;
-    MW = valid ? p.W - kw + 1 : p.W;
+    const MapSize m = map_size(p);
+    MH = m.MH;
+    MW = m.MW;
     if (MH < 1 || MW < 1) throw std::invalid_argument("ssim_grad: the image is smaller than the window under 'valid'");
     if (2 * p.crop >= MH || 2 * p.crop >= MW) throw std::invalid_argument("ssim_grad: the crop leaves nothing of the SSIM map");
     offH = valid ? 0 : (kh - 1) / 2;
@@ -476,7 +488,7 @@ inline Config config() {
   return Config{{${taps}}, ${config.size}, Boundary::${config.padding}, ${dbl(config.C1)}, ${dbl(config.C2)}, ${dbl(config.covNorm)}, ${config.crop}, ${config.skipShortAxes}, ${config.reduction === 'mean'}, ${config.downsample === 'auto' ? 0 : config.downsample}};
 }
 
-/** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/ssim/options.ts). */
+/** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/ssim/options.ts; the map's size: map_size). */
 inline Params params_for(const Config& c, long N, long C, long H, long W) {
   const long k = std::max(c.size, static_cast<long>(c.taps.size()));
   const bool valid = c.padding == Boundary::valid;
@@ -486,14 +498,13 @@ inline Params params_for(const Config& c, long N, long C, long H, long W) {
   if (shortAxis && c.crop > 0) throw std::invalid_argument("x: image of " + hw + " is smaller than the window");
   const long nt = static_cast<long>(c.taps.size());
   Params p;
-  p.N = N; p.C = C; p.H = H; p.W = W;
+  p.N = N; p.C = C; p.H = H; p.W = W; p.boundary = c.padding;
   p.tapsH = valid && H < nt ? std::vector<double>{1.0} : c.taps;
   p.tapsW = valid && W < nt ? std::vector<double>{1.0} : c.taps;
-  const long MH = valid ? H - static_cast<long>(p.tapsH.size()) + 1 : H;
-  const long MW = valid ? W - static_cast<long>(p.tapsW.size()) + 1 : W;
-  if (2 * c.crop >= MH || 2 * c.crop >= MW) throw std::invalid_argument("crop: cropping leaves nothing of the SSIM map");
-  const double region = double(MH - 2 * c.crop) * double(MW - 2 * c.crop);
-  p.C1 = c.C1; p.C2 = c.C2; p.c_n = c.c_n; p.crop = c.crop; p.boundary = c.padding;
+  const MapSize m = map_size(p);
+  if (2 * c.crop >= m.MH || 2 * c.crop >= m.MW) throw std::invalid_argument("crop: cropping leaves nothing of the SSIM map");
+  const double region = double(m.MH - 2 * c.crop) * double(m.MW - 2 * c.crop);
+  p.C1 = c.C1; p.C2 = c.C2; p.c_n = c.c_n; p.crop = c.crop;
   p.omega = c.mean ? 1.0 / (double(N * C) * region) : 1.0 / region;
   return p;
 }

@@ -128,11 +128,10 @@ function setup(c: KernelContext, k: number | null): string[] {
   ];
   if (k !== null) lines.push(`if (kh !== ${k} || kw !== ${k}) throw new Error('this kernel is unrolled for ${k} x ${k} windows');`);
   lines.push(
-    "// the map has the image size, or under 'valid' one value per window that fits (no padding: the",
-    '// index tables then never read outside, and nothing is folded back)',
+    "// the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:",
+    '// the index tables then never read outside, and nothing is folded back)',
+    'const { MH, MW } = mapSize(padding, H, W, kh, kw);',
     "const valid = padding === 'valid';",
-    'const MH = valid ? H - kh + 1 : H;',
-    'const MW = valid ? W - kw + 1 : W;',
     'const offH = valid ? 0 : (kh - 1) >> 1;',
     'const offW = valid ? 0 : (kw - 1) >> 1;',
     '// padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads',
@@ -436,6 +435,7 @@ function prelude(): string[] {
   return [
     "import type { GradientOutputs, KernelParams } from '../emit/params.js';",
     "import { boundaryIndex, type Boundary } from '../field/axis.js';",
+    "import { mapSize } from '../ssim/geometry.js';",
     '',
     '/** Column sources of a padded row of length pw over a row of length n, starting at -offset (-1: a zero). */',
     'function axisSources(pw: number, n: number, offset: number, rule: Boundary): Int32Array {',
