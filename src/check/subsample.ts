@@ -190,15 +190,9 @@ export function planSubsample(shape: Shape4, config: SsimConfig, variant: Varian
       }
     }
   }
-  const g = mapGeometry(config, h, w);
-  const c = config.crop;
-  const g0 = mapGeometry({ ...config, crop: 0 }, h, w);
-  const mean = config.reduction === 'mean';
-  const whole: WholeCounts = {
-    N, C, RH: g.MH - 2 * c, RW: g.MW - 2 * c, H: h, W: w,
-    omega: mean ? 1 / (N * C * g.region) : 1 / g.region,
-    omegaUncropped: mean ? 1 / (N * C * g0.region) : 1 / g0.region,
-  };
+  const g = mapGeometry(config, h, w, 1, N * C);
+  const g0 = mapGeometry({ ...config, crop: 0 }, h, w, 1, N * C);
+  const whole: WholeCounts = { N, C, RH: g.MH - 2 * g.crop, RW: g.MW - 2 * g.crop, H: h, W: w, omega: g.omega, omegaUncropped: g0.omega };
   const kept = strips.reduce((a, t) => a + (t.keep[1] - t.keep[0]) * (t.keepCols[1] - t.keepCols[0]), 0);
   return {
     shape, strips, halo: Math.max(haloRows, haloCols), kept, total, whole,

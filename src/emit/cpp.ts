@@ -18,11 +18,11 @@ import type { Boundary } from '../field/index.js';
 import { BOUNDARIES } from '../field/index.js';
 import type { SsimConfig } from '../model/options.js';
 import { chainRule, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
+import { emitPointwise } from '../expr/pointwise.js';
 
 /** The chain rule of the last pass, printed from the scalar graph (kernels.ts, chainRule): in the header's accumulator type, and in CUDA's T. */
 const HEADER_CHAIN = chainRule('f64', 'cpp', 'Acc');
 const CUDA_CHAIN = chainRule('f64', 'cpp', 'T');
-import { emitPointwise } from '../expr/pointwise.js';
 
 /**
  * The body of the C++ `source(j, n)`: where index j of a padded axis of length n reads (-1: a zero).
@@ -68,6 +68,22 @@ function headerLines(command: string, what: string): string {
 //
 // ${what}
 `;
+}
+
+/**
+ * The header's last loop of pass 4 for one image row: d/dx (or d/dy) by the chain rule, from the
+ * transposed partials a_mu_*, a_xx or a_yy, and a_xy at the row's pixels.
+ */
+function chainRuleRow(side: 'x' | 'y'): string[] {
+  const sq = `${side}${side}`;
+  return [
+    `T* g${side} = grad_${side} + base + i * p.W;`,
+    'for (long j = 0; j < p.W; j++) {',
+    `  const Acc xv = Acc(xr[j]), yv = Acc(yr[j]), t_mu_${side} = a_mu_${side}[j], t_${sq} = a_${sq}[j], t_xy = a_xy[j];`,
+    ...HEADER_CHAIN[side === 'x' ? 'dx' : 'dy'].map((l) => `  ${l}`),
+    `  g${side}[j] = T(d_${side});`,
+    '}',
+  ];
 }
 
 /** The header-only C++17 kernels (value, value and d/dx, d/dy), for every boundary rule. */
@@ -124,6 +140,17 @@ struct Params {
   Boundary boundary = Boundary::same;
 };
 
+/** Height and width of the SSIM map. */
+struct MapSize {
+  long MH, MW;
+};
+
+/** The map's size under p's rule and taps: the image's, or under 'valid' one value per window that fits (src/model/geometry.ts mapSize). */
+inline MapSize map_size(const Params& p) {
+  const bool valid = p.boundary == Boundary::valid;
+  return {valid ? p.H - static_cast<long>(p.tapsH.size()) + 1 : p.H, valid ? p.W - static_cast<long>(p.tapsW.size()) + 1 : p.W};
+}
+
 namespace detail {
 
 /** Sizes, index tables and the taps in Acc: what both kernels set up (kernels.ts, setup()). */
@@ -140,8 +167,9 @@ struct Plan {
     for (long t = 0; t < kh; t++) if (p.tapsH[t] != p.tapsH[kh - 1 - t]) throw std::invalid_argument("ssim_grad: tapsH must be symmetric");
     for (long t = 0; t < kw; t++) if (p.tapsW[t] != p.tapsW[kw - 1 - t]) throw std::invalid_argument("ssim_grad: tapsW must be symmetric");
     const bool valid = p.boundary == Boundary::valid;
-    MH = valid ? p.H - kh + 1 : p.H;
-    MW = valid ? p.W - kw + 1 : p.W;
+    const MapSize m = map_size(p);
+    MH = m.MH;
+    MW = m.MW;
     if (MH < 1 || MW < 1) throw std::invalid_argument("ssim_grad: the image is smaller than the window under 'valid'");
     if (2 * p.crop >= MH || 2 * p.crop >= MW) throw std::invalid_argument("ssim_grad: the crop leaves nothing of the SSIM map");
     offH = valid ? 0 : (kh - 1) / 2;
@@ -391,21 +419,11 @@ double ssim_value_and_grad(const T* x, const T* y, const Params& p, T* grad_x, T
       const Acc* a_mu_x = a.data() + P.offW;
       const Acc* a_xx = a_mu_x + P.PW;
       const Acc* a_xy = a_xx + P.PW;
-      T* gx = grad_x + base + i * p.W;
-      for (long j = 0; j < p.W; j++) {
-        const Acc xv = Acc(xr[j]), yv = Acc(yr[j]), t_mu_x = a_mu_x[j], t_xx = a_xx[j], t_xy = a_xy[j];
-${HEADER_CHAIN.dx.map((l) => `        ${l}`).join('\n')}
-        gx[j] = T(d_x);
-      }
+${indent(chainRuleRow('x'), 6)}
       if (withY) {
         const Acc* a_mu_y = a_xy + P.PW;
         const Acc* a_yy = a_mu_y + P.PW;
-        T* gy = grad_y + base + i * p.W;
-        for (long j = 0; j < p.W; j++) {
-          const Acc xv = Acc(xr[j]), yv = Acc(yr[j]), t_mu_y = a_mu_y[j], t_yy = a_yy[j], t_xy = a_xy[j];
-${HEADER_CHAIN.dy.map((l) => `          ${l}`).join('\n')}
-          gy[j] = T(d_y);
-        }
+${indent(chainRuleRow('y'), 8)}
       }
     }
     total += p.omega * planeSum;
@@ -470,7 +488,7 @@ inline Config config() {
   return Config{{${taps}}, ${config.size}, Boundary::${config.padding}, ${dbl(config.C1)}, ${dbl(config.C2)}, ${dbl(config.covNorm)}, ${config.crop}, ${config.skipShortAxes}, ${config.reduction === 'mean'}, ${config.downsample === 'auto' ? 0 : config.downsample}};
 }
 
-/** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/model/options.ts). */
+/** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/model/options.ts; the map's size: map_size). */
 inline Params params_for(const Config& c, long N, long C, long H, long W) {
   const long k = std::max(c.size, static_cast<long>(c.taps.size()));
   const bool valid = c.padding == Boundary::valid;
@@ -480,14 +498,13 @@ inline Params params_for(const Config& c, long N, long C, long H, long W) {
   if (shortAxis && c.crop > 0) throw std::invalid_argument("x: image of " + hw + " is smaller than the window");
   const long nt = static_cast<long>(c.taps.size());
   Params p;
-  p.N = N; p.C = C; p.H = H; p.W = W;
+  p.N = N; p.C = C; p.H = H; p.W = W; p.boundary = c.padding;
   p.tapsH = valid && H < nt ? std::vector<double>{1.0} : c.taps;
   p.tapsW = valid && W < nt ? std::vector<double>{1.0} : c.taps;
-  const long MH = valid ? H - static_cast<long>(p.tapsH.size()) + 1 : H;
-  const long MW = valid ? W - static_cast<long>(p.tapsW.size()) + 1 : W;
-  if (2 * c.crop >= MH || 2 * c.crop >= MW) throw std::invalid_argument("crop: cropping leaves nothing of the SSIM map");
-  const double region = double(MH - 2 * c.crop) * double(MW - 2 * c.crop);
-  p.C1 = c.C1; p.C2 = c.C2; p.c_n = c.c_n; p.crop = c.crop; p.boundary = c.padding;
+  const MapSize m = map_size(p);
+  if (2 * c.crop >= m.MH || 2 * c.crop >= m.MW) throw std::invalid_argument("crop: cropping leaves nothing of the SSIM map");
+  const double region = double(m.MH - 2 * c.crop) * double(m.MW - 2 * c.crop);
+  p.C1 = c.C1; p.C2 = c.C2; p.c_n = c.c_n; p.crop = c.crop;
   p.omega = c.mean ? 1.0 / (double(N * C) * region) : 1.0 / region;
   return p;
 }

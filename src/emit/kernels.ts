@@ -59,31 +59,29 @@ const STORAGE: Record<StorageSuffix, Storage> = {
 };
 
 /**
- * The arithmetic being emitted: 'f64' as written, or 'f32' (Math.fround after every operation and
- * Float32Array planes), which emulates a float32 GPU kernel for measuring the rounding floor.
- * Set only by `withArithmetic` while one kernel is emitted.
+ * What one kernel is emitted for, handed down to every printer below (never kept between calls).
+ * `arith`: 'f64' as written, or 'f32' (Math.fround after every operation and Float32Array planes),
+ * which emulates a float32 GPU kernel for measuring the rounding floor. The rest is the family's:
+ * the name its map's value goes by in the kernel, its name, its runtime scalar parameters.
  */
-let ARITH: Arithmetic = 'f64';
-/** The family being emitted: the name its map's value goes by in the kernel, its name, its runtime scalar parameters. */
-let MAP: { value: string; name: string; params: Readonly<Record<string, number>> } = { value: 'S', name: 'ssim', params: {} };
-const F = (e: string): string => (ARITH === 'f32' ? `Math.fround(${e})` : e);
-const PLANE = (): string => (ARITH === 'f32' ? 'Float32Array' : 'Float64Array');
-
-function withArithmetic<T>(arith: Arithmetic, f: () => T): T {
-  const saved = ARITH;
-  ARITH = arith;
-  try {
-    return f();
-  } finally {
-    ARITH = saved;
-  }
+interface KernelContext {
+  readonly arith: Arithmetic;
+  readonly value: string;
+  readonly name: string;
+  readonly params: Readonly<Record<string, number>>;
 }
+
+/** e, rounded to float32 after the operation when the arithmetic is float32. */
+const rounded = (arith: Arithmetic, e: string): string => (arith === 'f32' ? `Math.fround(${e})` : e);
+/** The typed array of the scratch planes. */
+const planeArray = (arith: Arithmetic): string => (arith === 'f32' ? 'Float32Array' : 'Float64Array');
 
 /**
  * One symmetric dot product per accumulator: acc = c * arr[center] + sum_{t < r} w_t (arr[a(t)] + arr[b(t)]).
  * With `k` null the tap loop is a loop over the runtime taps; with a size it is unrolled, the taps in locals.
  */
 function symmetricDots(
+  arith: Arithmetic,
   k: number | null,
   axis: 'H' | 'W',
   terms: ReadonlyArray<readonly [acc: string, arr: string]>,
@@ -92,8 +90,9 @@ function symmetricDots(
   b: (t: string) => string,
 ): string[] {
   if (k === null) {
+    const F = (e: string): string => rounded(arith, e);
     const update = ([acc, arr]: readonly [string, string]): string =>
-      ARITH === 'f32' ? `${acc} = ${F(`${acc} + ${F(`w * ${F(`${arr}[a]! + ${arr}[b]!`)}`)}`)};` : `${acc} += w * (${arr}[a]! + ${arr}[b]!);`;
+      arith === 'f32' ? `${acc} = ${F(`${acc} + ${F(`w * ${F(`${arr}[a]! + ${arr}[b]!`)}`)}`)};` : `${acc} += w * (${arr}[a]! + ${arr}[b]!);`;
     return [
       `let ${terms.map(([acc, arr]) => `${acc} = ${F(`c${axis} * ${arr}[${center}]!`)}`).join(', ')};`,
       `for (let t = 0; t < r${axis}; t++) {`,
@@ -102,7 +101,7 @@ function symmetricDots(
       '}',
     ];
   }
-  if (ARITH === 'f32') throw new Error('symmetricDots: float32 arithmetic is emitted with loops only');
+  if (arith === 'f32') throw new Error('symmetricDots: float32 arithmetic is emitted with loops only');
   const r = (k - 1) / 2;
   return terms.map(([acc, arr]) => {
     const pairs = Array.from({ length: r }, (_, t) => `w${axis}${t} * (${arr}[${a(String(t))}]! + ${arr}[${b(String(t))}]!)`);
@@ -118,8 +117,9 @@ function plus(base: string, offset: string): string {
 }
 
 /** Shared set-up of both kernels: sizes, index tables, pass-1 buffers, taps in locals. */
-function setup(k: number | null): string[] {
-  const params = Object.entries(MAP.params);
+function setup(c: KernelContext, k: number | null): string[] {
+  const params = Object.entries(c.params);
+  const P = planeArray(c.arith);
   const lines = [
     'const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums, padding } = p;',
     ...(params.length === 0 ? [] : [`const { ${params.map(([name, d]) => `${name} = ${d}`).join(', ')} } = p;`]),
@@ -128,11 +128,10 @@ function setup(k: number | null): string[] {
   ];
   if (k !== null) lines.push(`if (kh !== ${k} || kw !== ${k}) throw new Error('this kernel is unrolled for ${k} x ${k} windows');`);
   lines.push(
-    "// the map has the image size, or under 'valid' one value per window that fits (no padding: the",
-    '// index tables then never read outside, and nothing is folded back)',
+    "// the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:",
+    '// the index tables then never read outside, and nothing is folded back)',
+    'const { MH, MW } = mapSize(padding, H, W, kh, kw);',
     "const valid = padding === 'valid';",
-    'const MH = valid ? H - kh + 1 : H;',
-    'const MW = valid ? W - kw + 1 : W;',
     'const offH = valid ? 0 : (kh - 1) >> 1;',
     'const offW = valid ? 0 : (kw - 1) >> 1;',
     '// padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads',
@@ -148,11 +147,11 @@ function setup(k: number | null): string[] {
     '// One more row, kept zero: what a window reads outside the image under zero padding.',
     'const rows = Math.max(H, PH) + 1;',
     'const zeroRow = rows - 1;',
-    `const h_x = new ${PLANE()}(rows * SW), h_y = new ${PLANE()}(rows * SW), h_xx = new ${PLANE()}(rows * SW), h_yy = new ${PLANE()}(rows * SW), h_xy = new ${PLANE()}(rows * SW);`,
+    `const h_x = new ${P}(rows * SW), h_y = new ${P}(rows * SW), h_xx = new ${P}(rows * SW), h_yy = new ${P}(rows * SW), h_xy = new ${P}(rows * SW);`,
     '// the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)',
     'const rowOffset = new Int32Array(MH * kh);',
     'for (let q = 0; q < MH * kh; q++) rowOffset[q] = (rowSource[q]! < 0 ? zeroRow : rowSource[q]!) * SW;',
-    `const p_x = new ${PLANE()}(PW), p_y = new ${PLANE()}(PW), p_xx = new ${PLANE()}(PW), p_yy = new ${PLANE()}(PW), p_xy = new ${PLANE()}(PW);`,
+    `const p_x = new ${P}(PW), p_y = new ${P}(PW), p_xx = new ${P}(PW), p_yy = new ${P}(PW), p_xy = new ${P}(PW);`,
     '// the taps are symmetric (every window is), so mirrored samples share one multiply',
     'const rH = (kh - 1) >> 1, rW = (kw - 1) >> 1;',
     'const cH = tapsH[rH]!, cW = tapsW[rW]!;',
@@ -171,8 +170,7 @@ function setup(k: number | null): string[] {
   return lines;
 }
 
-function pass1(k: number | null): string[] {
-  const kk = k === null ? null : k;
+function pass1(arith: Arithmetic, k: number | null): string[] {
   return [
     '// pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)',
     'for (let i = 0; i < H; i++) {',
@@ -186,7 +184,8 @@ function pass1(k: number | null): string[] {
     '  const o = i * SW;',
     '  for (let j = 0; j < MW; j++) {',
     ...symmetricDots(
-      kk,
+      arith,
+      k,
       'W',
       [['s_x', 'p_x'], ['s_y', 'p_y'], ['s_xx', 'p_xx'], ['s_yy', 'p_yy'], ['s_xy', 'p_xy']],
       k === null ? 'j + rW' : plus('j', String((k - 1) / 2)),
@@ -217,40 +216,49 @@ function pass2Rows(k: number | null): string[] {
 }
 
 /** Pass 2's inner body: the five window moments at map pixel (i, j), from the pass-1 planes. */
-function moments(k: number | null): string[] {
+function moments(arith: Arithmetic, k: number | null): string[] {
   const terms: Array<[string, string]> = [['mu_x', 'h_x'], ['mu_y', 'h_y'], ['m_xx', 'h_xx'], ['m_yy', 'h_yy'], ['m_xy', 'h_xy']];
   if (k === null) {
-    return symmetricDots(null, 'H', terms, 'rowOffset[ik + rH]! + j', (t) => `rowOffset[ik + ${t}]! + j`, (t) => `rowOffset[ik + kh - 1 - ${t}]! + j`);
+    return symmetricDots(arith, null, 'H', terms, 'rowOffset[ik + rH]! + j', (t) => `rowOffset[ik + ${t}]! + j`, (t) => `rowOffset[ik + kh - 1 - ${t}]! + j`);
   }
   const r = (k - 1) / 2;
-  return symmetricDots(k, 'H', terms, `o${r} + j`, (t) => `o${t} + j`, (t) => `o${k - 1 - Number(t)} + j`);
+  return symmetricDots(arith, k, 'H', terms, `o${r} + j`, (t) => `o${t} + j`, (t) => `o${k - 1 - Number(t)} + j`);
 }
 
-function valueKernel(s: Storage, k: number | null, pointwise: string[], flops: number): string {
-  const name = `${MAP.name}Value${s.suffix}${k === null ? '' : `K${k}`}`;
-  return `/**
- * The omega-weighted sum of ${MAP.value} over the region of the map of x and y (${s.array} storage),
- * boundary rule p.padding${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}. Passes 1-2; 5 kw + 5 kh multiply-adds and
- * ${flops} flops of ${MAP.value} per pixel.
+/**
+ * What both kernels open with after the set-up, up to pass 2's inner loop: the loop over the planes,
+ * this plane's weight, pass 1, and pass 2's column blocks and map rows; `fused` says what pass 2
+ * computes besides the vertical correlation.
  */
-export function ${name}(x: ${s.array}, y: ${s.array}, p: KernelParams): number {
-${indent(setup(k), 2)}
-  let total = 0;
+function planesOpening(c: KernelContext, k: number | null, fused: string): string {
+  return `  let total = 0;
   for (let plane = 0; plane < N * C; plane++) {
     const base = plane * H * W;
     // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
     const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
     rowSum.fill(0);
-${indent(pass1(k), 4)}
-    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
+${indent(pass1(c.arith, k), 4)}
+    // pass 2: vertical correlation ${fused},
     // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
     for (let jb = crop; jb < MW - crop; jb += BLOCK) {
       const je = Math.min(jb + BLOCK, MW - crop);
       for (let i = crop; i < MH - crop; i++) {
-${indent(pass2Rows(k), 8)}
+${indent(pass2Rows(k), 8)}`;
+}
+
+function valueKernel(c: KernelContext, s: Storage, k: number | null, pointwise: string[], flops: number): string {
+  const name = `${c.name}Value${s.suffix}${k === null ? '' : `K${k}`}`;
+  return `/**
+ * The omega-weighted sum of ${c.value} over the region of the map of x and y (${s.array} storage),
+ * boundary rule p.padding${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * ${flops} flops of ${c.value} per pixel.
+ */
+export function ${name}(x: ${s.array}, y: ${s.array}, p: KernelParams): number {
+${indent(setup(c, k), 2)}
+${planesOpening(c, k, 'with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11)')}
         let blockSum = 0;
         for (let j = jb; j < je; j++) {
-${indent([...moments(k), ...pointwise, `blockSum += ${MAP.value};`], 10)}
+${indent([...moments(c.arith, k), ...pointwise, `blockSum += ${c.value};`], 10)}
         }
         rowSum[i] = rowSum[i]! + blockSum;
       }
@@ -262,11 +270,11 @@ ${indent(planeTotal(), 4)}
 `;
 }
 
-function gradKernel(s: Storage, k: number | null, pointwise: string[], pointwiseX: string[], flops: number): string {
-  const name = `${MAP.name}Grad${s.suffix}${k === null ? '' : `K${k}`}${ARITH === 'f32' ? 'Arith' : ''}`;
-  const chain = chainRule(ARITH);
+function gradKernel(c: KernelContext, s: Storage, k: number | null, pointwise: string[], pointwiseX: string[], flops: number): string {
+  const name = `${c.name}Grad${s.suffix}${k === null ? '' : `K${k}`}${c.arith === 'f32' ? 'Arith' : ''}`;
+  const chain = chainRule(c.arith);
   const A = s.array;
-  const P = PLANE();
+  const P = planeArray(c.arith);
   const r = k === null ? 0 : (k - 1) / 2;
   // pass 3: padded row rho gathers g rows rho - t (+ kh - 1 in the zero-bordered maps)
   const p3Rows =
@@ -280,13 +288,13 @@ function gradKernel(s: Storage, k: number | null, pointwise: string[], pointwise
   const p4a = (t: string): string => (k === null ? `q - ${t} + kw - 1` : plus('q', String(k - 1 - Number(t))));
   const p4b = (t: string): string => (k === null ? `q + ${t}` : plus('q', t));
   return `/**
- * The omega-weighted sum of ${MAP.value} over the region of the map of x and y, and its gradient (${A} storage),
+ * The omega-weighted sum of ${c.value} over the region of the map of x and y, and its gradient (${A} storage),
  * boundary rule p.padding${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}: returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
  * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
- * and ${flops} flops of ${MAP.value} and its partials.
+ * and ${flops} flops of ${c.value} and its partials.
  */
 export function ${name}(x: ${A}, y: ${A}, p: KernelParams, out: GradientOutputs<${A}>): number {
-${indent(setup(k), 2)}
+${indent(setup(c, k), 2)}
   const withY = out.gradY !== null;
   // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
   // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
@@ -299,33 +307,21 @@ ${indent(setup(k), 2)}
   const EW = MW + 2 * (kw - 1);
   const e_mu_x = new ${P}(EW), e_xx = new ${P}(EW), e_xy = new ${P}(EW), e_mu_y = new ${P}(EW), e_yy = new ${P}(EW);
   const a_mu_x = new ${P}(PW), a_xx = new ${P}(PW), a_xy = new ${P}(PW), a_mu_y = new ${P}(PW), a_yy = new ${P}(PW);
-  let total = 0;
-  for (let plane = 0; plane < N * C; plane++) {
-    const base = plane * H * W;
-    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
-    const omega = planeOmega === undefined ? omegaAll : planeOmega[plane]!;
-    rowSum.fill(0);
-${indent(pass1(k), 4)}
-    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
-    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
-    for (let jb = crop; jb < MW - crop; jb += BLOCK) {
-      const je = Math.min(jb + BLOCK, MW - crop);
-      for (let i = crop; i < MH - crop; i++) {
-${indent(pass2Rows(k), 8)}
+${planesOpening(c, k, '(eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17)')}
         const o = (i + kh - 1) * SW;
         let blockSum = 0;
         if (withY) {
           for (let j = jb; j < je; j++) {
-${indent([...moments(k), ...pointwise], 12)}
-            blockSum += ${MAP.value};
+${indent([...moments(c.arith, k), ...pointwise], 12)}
+            blockSum += ${c.value};
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
             g_mu_ys[o + j] = g_mu_y; g_yys[o + j] = g_yy;
           }
         } else {
           // d/dx alone: the partials with respect to y's moments are not computed
           for (let j = jb; j < je; j++) {
-${indent([...moments(k), ...pointwiseX], 12)}
-            blockSum += ${MAP.value};
+${indent([...moments(c.arith, k), ...pointwiseX], 12)}
+            blockSum += ${c.value};
             g_mu_xs[o + j] = g_mu_x; g_xxs[o + j] = g_xx; g_xys[o + j] = g_xy;
           }
         }
@@ -342,12 +338,12 @@ ${indent([...moments(k), ...pointwiseX], 12)}
         const mid = (rho + rH) * SW;
 ${indent(p3Rows, 8)}
         for (let j = jb; j < je; j++) {
-${indent(symmetricDots(k, 'H', [['s_mu_x', 'g_mu_xs'], ['s_xx', 'g_xxs'], ['s_xy', 'g_xys']], p3center, p3a, p3b), 10)}
+${indent(symmetricDots(c.arith, k, 'H', [['s_mu_x', 'g_mu_xs'], ['s_xx', 'g_xxs'], ['s_xy', 'g_xys']], p3center, p3a, p3b), 10)}
           h_x[o + j] = s_mu_x; h_xx[o + j] = s_xx; h_xy[o + j] = s_xy;
         }
         if (withY) {
           for (let j = jb; j < je; j++) {
-${indent(symmetricDots(k, 'H', [['s_mu_y', 'g_mu_ys'], ['s_yy', 'g_yys']], p3center, p3a, p3b), 12)}
+${indent(symmetricDots(c.arith, k, 'H', [['s_mu_y', 'g_mu_ys'], ['s_yy', 'g_yys']], p3center, p3a, p3b), 12)}
             h_y[o + j] = s_mu_y; h_yy[o + j] = s_yy;
           }
         }
@@ -372,12 +368,12 @@ ${indent(symmetricDots(k, 'H', [['s_mu_y', 'g_mu_ys'], ['s_yy', 'g_yys']], p3cen
       e_mu_x.set(h_x.subarray(o, o + MW), kw - 1); e_xx.set(h_xx.subarray(o, o + MW), kw - 1); e_xy.set(h_xy.subarray(o, o + MW), kw - 1);
       if (withY) { e_mu_y.set(h_y.subarray(o, o + MW), kw - 1); e_yy.set(h_yy.subarray(o, o + MW), kw - 1); }
       for (let q = 0; q < PW; q++) {
-${indent(symmetricDots(k, 'W', [['s_mu_x', 'e_mu_x'], ['s_xx', 'e_xx'], ['s_xy', 'e_xy']], p4center, p4a, p4b), 8)}
+${indent(symmetricDots(c.arith, k, 'W', [['s_mu_x', 'e_mu_x'], ['s_xx', 'e_xx'], ['s_xy', 'e_xy']], p4center, p4a, p4b), 8)}
         a_mu_x[q] = s_mu_x; a_xx[q] = s_xx; a_xy[q] = s_xy;
       }
       if (withY) {
         for (let q = 0; q < PW; q++) {
-${indent(symmetricDots(k, 'W', [['s_mu_y', 'e_mu_y'], ['s_yy', 'e_yy']], p4center, p4a, p4b), 10)}
+${indent(symmetricDots(c.arith, k, 'W', [['s_mu_y', 'e_mu_y'], ['s_yy', 'e_yy']], p4center, p4a, p4b), 10)}
           a_mu_y[q] = s_mu_y; a_yy[q] = s_yy;
         }
       }
@@ -414,18 +410,13 @@ function strictAssign(code: string): string {
 }
 
 /**
- * The chain rule of pass 4, derived: d/dx (and d/dy) of the moment products x, y, x x, y y, x y
- * (momentProducts), seeded with the transposed partials t_mu_x, t_mu_y, t_xx, t_yy, t_xy, printed
- * as pointwise code over the locals xv, yv and t_* into d_x and d_y. The reverse sweep creates the
- * later products' contributions first and a sum keeps its terms in creation order, so the products
- * go in as x, y, x y, x x, y y: the sums then read t_mu + 2 x t_xx + y t_xy, left to right, the
- * order the kernels have always added in (the same bits).
- */
-/**
  * The chain rule of pass 4, printed from the scalar graph: the vector-Jacobian product of the
- * moment products (x, y, x x, y y, x y) seeded with the transposed partials t_*, so the 2x of
- * d(x x)/dx comes from the graph, not from this file. d_x and d_y are the outputs; TypeScript or
- * C++ (with `type` for its declarations).
+ * moment products (x, y, x x, y y, x y; momentProducts) seeded with the transposed partials t_*,
+ * so the 2x of d(x x)/dx comes from the graph, not from this file. d_x and d_y are the outputs,
+ * over the locals xv, yv and t_*; TypeScript or C++ (with `type` for its declarations). The reverse
+ * sweep creates the later products' contributions first and a sum keeps its terms in creation
+ * order, so the products go in as x, y, x y, x x, y y: the sums then read t_mu + 2 x t_xx + y t_xy,
+ * left to right, the order the kernels have always added in (the same bits).
  */
 export function chainRule(arith: Arithmetic, lang: Language = 'ts', type = 'T'): { dx: string[]; dy: string[] } {
   const { x, y, products: p } = momentProducts('xv', 'yv');
@@ -444,6 +435,7 @@ function prelude(): string[] {
   return [
     "import type { GradientOutputs, KernelParams } from '../emit/params.js';",
     "import { boundaryIndex, type Boundary } from '../field/axis.js';",
+    "import { mapSize } from '../model/geometry.js';",
     '',
     '/** Column sources of a padded row of length pw over a row of length n, starting at -offset (-1: a zero). */',
     'function axisSources(pw: number, n: number, offset: number, rule: Boundary): Int32Array {',
@@ -498,34 +490,23 @@ export function emitMapKernelFile(family: KernelFamily): string {
 // ${family.note.split('\n').join('\n// ')}
 `;
   const body = [header, ...prelude()];
-  withMap({ value: v, name: family.name, params: family.params }, () => {
-    for (const k of [null, ...family.unrolled]) {
-      for (const s of family.storages) {
-        body.push(strictAssign(valueKernel(STORAGE[s], k, value.lines, value.flops)));
-        body.push(strictAssign(gradKernel(STORAGE[s], k, grad.lines, gradX.lines, grad.flops)));
-      }
+  const f64: KernelContext = { arith: 'f64', value: v, name: family.name, params: family.params };
+  for (const k of [null, ...family.unrolled]) {
+    for (const s of family.storages) {
+      body.push(strictAssign(valueKernel(f64, STORAGE[s], k, value.lines, value.flops)));
+      body.push(strictAssign(gradKernel(f64, STORAGE[s], k, grad.lines, gradX.lines, grad.flops)));
     }
-    if (family.f32Arith) {
-      // float32 arithmetic emulated (the rounding floor of the checker): loops, Float32Array storage
-      const g32: PointwiseCode = emitPointwise(g.grad, g.names, 'f32');
-      const g32x = emitPointwise(g.grad.slice(0, 4), g.names, 'f32');
-      body.push(
-        '/** The same value-and-gradient kernel in emulated float32 arithmetic (Math.fround after every operation, float32 planes): what a float32 GPU kernel computes, for the rounding floor. */',
-        withArithmetic('f32', () => strictAssign(gradKernel(STORAGE.F32, null, g32.lines, g32x.lines, g32.flops))),
-      );
-    }
-  });
-  return body.join('\n');
-}
-
-function withMap(map: typeof MAP, f: () => void): void {
-  const saved = MAP;
-  MAP = map;
-  try {
-    f();
-  } finally {
-    MAP = saved;
   }
+  if (family.f32Arith) {
+    // float32 arithmetic emulated (the rounding floor of the checker): loops, Float32Array storage
+    const g32: PointwiseCode = emitPointwise(g.grad, g.names, 'f32');
+    const g32x = emitPointwise(g.grad.slice(0, 4), g.names, 'f32');
+    body.push(
+      '/** The same value-and-gradient kernel in emulated float32 arithmetic (Math.fround after every operation, float32 planes): what a float32 GPU kernel computes, for the rounding floor. */',
+      strictAssign(gradKernel({ ...f64, arith: 'f32' }, STORAGE.F32, null, g32.lines, g32x.lines, g32.flops)),
+    );
+  }
+  return body.join('\n');
 }
 
 /**

@@ -19,6 +19,7 @@
 
 import type { GradientOutputs, KernelParams } from '../emit/params.js';
 import { boundaryIndex, type Boundary } from '../field/axis.js';
+import { mapSize } from '../model/geometry.js';
 
 /** Column sources of a padded row of length pw over a row of length n, starting at -offset (-1: a zero). */
 function axisSources(pw: number, n: number, offset: number, rule: Boundary): Int32Array {
@@ -43,11 +44,10 @@ export function csValueF64(x: Float64Array, y: Float64Array, p: KernelParams): n
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums, padding } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -153,11 +153,10 @@ export function csGradF64(x: Float64Array, y: Float64Array, p: KernelParams, out
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums, padding } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -417,11 +416,10 @@ export function csValueF64K11(x: Float64Array, y: Float64Array, p: KernelParams)
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -531,11 +529,10 @@ export function csGradF64K11(x: Float64Array, y: Float64Array, p: KernelParams, 
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -786,11 +783,10 @@ export function csGradF32Arith(x: Float32Array, y: Float32Array, p: KernelParams
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums, padding } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads

@@ -20,6 +20,7 @@
 
 import type { GradientOutputs, KernelParams } from '../emit/params.js';
 import { boundaryIndex, type Boundary } from '../field/axis.js';
+import { mapSize } from '../model/geometry.js';
 
 /** Column sources of a padded row of length pw over a row of length n, starting at -offset (-1: a zero). */
 function axisSources(pw: number, n: number, offset: number, rule: Boundary): Int32Array {
@@ -44,11 +45,10 @@ export function ssimValueF64(x: Float64Array, y: Float64Array, p: KernelParams):
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums, padding } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -158,11 +158,10 @@ export function ssimGradF64(x: Float64Array, y: Float64Array, p: KernelParams, o
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums, padding } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -440,11 +439,10 @@ export function ssimValueF32(x: Float32Array, y: Float32Array, p: KernelParams):
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums, padding } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -554,11 +552,10 @@ export function ssimGradF32(x: Float32Array, y: Float32Array, p: KernelParams, o
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums, padding } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -837,11 +834,10 @@ export function ssimValueF64K7(x: Float64Array, y: Float64Array, p: KernelParams
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -955,11 +951,10 @@ export function ssimGradF64K7(x: Float64Array, y: Float64Array, p: KernelParams,
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -1228,11 +1223,10 @@ export function ssimValueF32K7(x: Float32Array, y: Float32Array, p: KernelParams
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -1346,11 +1340,10 @@ export function ssimGradF32K7(x: Float32Array, y: Float32Array, p: KernelParams,
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 7 || kw !== 7) throw new Error('this kernel is unrolled for 7 x 7 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -1619,11 +1612,10 @@ export function ssimValueF64K11(x: Float64Array, y: Float64Array, p: KernelParam
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -1737,11 +1729,10 @@ export function ssimGradF64K11(x: Float64Array, y: Float64Array, p: KernelParams
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -2010,11 +2001,10 @@ export function ssimValueF32K11(x: Float32Array, y: Float32Array, p: KernelParam
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -2128,11 +2118,10 @@ export function ssimGradF32K11(x: Float32Array, y: Float32Array, p: KernelParams
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -2402,11 +2391,10 @@ export function ssimGradF32Arith(x: Float32Array, y: Float32Array, p: KernelPara
   const { N, C, H, W, tapsH, tapsW, C1, C2, c_n, crop, omega: omegaAll, planeOmega, planeSums, rowSums, padding } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads

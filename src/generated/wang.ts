@@ -18,6 +18,7 @@
 
 import type { GradientOutputs, KernelParams } from '../emit/params.js';
 import { boundaryIndex, type Boundary } from '../field/axis.js';
+import { mapSize } from '../model/geometry.js';
 
 /** Column sources of a padded row of length pw over a row of length n, starting at -offset (-1: a zero). */
 function axisSources(pw: number, n: number, offset: number, rule: Boundary): Int32Array {
@@ -43,11 +44,10 @@ export function wangValueF64(x: Float64Array, y: Float64Array, p: KernelParams):
   const { alpha = 1, beta = 1, gamma = 1 } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -174,11 +174,10 @@ export function wangGradF64(x: Float64Array, y: Float64Array, p: KernelParams, o
   const { alpha = 1, beta = 1, gamma = 1 } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -532,11 +531,10 @@ export function wangValueF64K11(x: Float64Array, y: Float64Array, p: KernelParam
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -667,11 +665,10 @@ export function wangGradF64K11(x: Float64Array, y: Float64Array, p: KernelParams
   const kh = tapsH.length;
   const kw = tapsW.length;
   if (kh !== 11 || kw !== 11) throw new Error('this kernel is unrolled for 11 x 11 windows');
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
@@ -1016,11 +1013,10 @@ export function wangGradF32Arith(x: Float32Array, y: Float32Array, p: KernelPara
   const { alpha = 1, beta = 1, gamma = 1 } = p;
   const kh = tapsH.length;
   const kw = tapsW.length;
-  // the map has the image size, or under 'valid' one value per window that fits (no padding: the
-  // index tables then never read outside, and nothing is folded back)
+  // the map has the image size, or under 'valid' one value per window that fits (mapSize; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const { MH, MW } = mapSize(padding, H, W, kh, kw);
   const valid = padding === 'valid';
-  const MH = valid ? H - kh + 1 : H;
-  const MW = valid ? W - kw + 1 : W;
   const offH = valid ? 0 : (kh - 1) >> 1;
   const offW = valid ? 0 : (kw - 1) >> 1;
   // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads

@@ -4,6 +4,7 @@
  */
 import { BOUNDARIES, boxTaps, gaussianTaps, InputError, ownEntry, truncatedRadius, type Boundary } from '../field/index.js';
 import { overflowLimit, overflowMessage } from './finite.js';
+import { mapSize } from './geometry.js';
 
 export type PresetName = 'pytorch-ssim' | 'pytorch-msssim' | 'skimage' | 'tf' | 'matlab';
 export const PRESETS: readonly PresetName[] = ['pytorch-ssim', 'pytorch-msssim', 'skimage', 'tf', 'matlab'];
@@ -378,23 +379,28 @@ export function downsampleFactor(config: SsimConfig, H: number, W: number): numb
   return config.downsample;
 }
 
-/** The taps along each axis, the SSIM map's size and the region the loss averages, for images of H x W. */
+/** The taps along each axis, the SSIM map's size, the crop, the region the loss averages and its weight, for images of H x W. */
 export interface MapGeometry {
   readonly tapsH: Float64Array;
   readonly tapsW: Float64Array;
   /** Height and width of the SSIM map (the image's under same-size rules, smaller under 'valid'). */
   readonly MH: number;
   readonly MW: number;
+  /** Map pixels cropped from each side before the reduction. */
+  readonly crop: number;
   /** Map pixels per plane that the loss averages (the map less the crop). */
   readonly region: number;
+  /** The weight omega of one averaged map pixel: 1 / (planes region) for a mean, 1 / region for a sum. */
+  readonly omega: number;
 }
 
 /**
  * Where the window and the crop fit an image of H x W (after downsampling by f), and the errors
- * that name what does not fit. The one place these rules live: the reference, the kernels' plan
- * and MS-SSIM's scales all ask here.
+ * that name what does not fit; `planes` (N C) is what a mean averages over besides the region. The
+ * one place these rules live: the reference, the kernels' plan, the checker's strips and MS-SSIM's
+ * scales all ask here (the map's size itself: mapSize in geometry.ts, which the kernels call too).
  */
-export function mapGeometry(config: SsimConfig, H: number, W: number, f = 1): MapGeometry {
+export function mapGeometry(config: SsimConfig, H: number, W: number, f = 1, planes = 1): MapGeometry {
   const k = Math.max(config.size, config.taps.length); // skimage with a Gaussian: the taps may outnumber win_size
   const short = H < k || W < k;
   if (short && config.padding === 'valid' && !config.skipShortAxes) {
@@ -405,10 +411,9 @@ export function mapGeometry(config: SsimConfig, H: number, W: number, f = 1): Ma
   const axisTaps = (n: number): Float64Array => (config.padding === 'valid' && n < config.taps.length ? Float64Array.of(1) : config.taps);
   const tapsH = axisTaps(H);
   const tapsW = axisTaps(W);
-  const valid = config.padding === 'valid';
-  const MH = valid ? H - tapsH.length + 1 : H;
-  const MW = valid ? W - tapsW.length + 1 : W;
+  const { MH, MW } = mapSize(config.padding, H, W, tapsH.length, tapsW.length);
   const c = config.crop;
   if (2 * c >= MH || 2 * c >= MW) fail(`crop (--crop): cropping ${c} pixels from each side leaves nothing of the ${MH} x ${MW} SSIM map`);
-  return { tapsH, tapsW, MH, MW, region: (MH - 2 * c) * (MW - 2 * c) };
+  const region = (MH - 2 * c) * (MW - 2 * c);
+  return { tapsH, tapsW, MH, MW, crop: c, region, omega: config.reduction === 'mean' ? 1 / (planes * region) : 1 / region };
 }

@@ -23,6 +23,26 @@ export interface PointwiseSsim {
   readonly partialsY: { mu: Node; sq: Node; cross: Node };
 }
 
+/** The statistics S is a function of: the means, the (co)variances and the constants. */
+export interface SsimStatistics {
+  readonly mu_x: Node; readonly mu_y: Node;
+  readonly var_x: Node; readonly var_y: Node; readonly cov: Node;
+  readonly C1: Node; readonly C2: Node;
+}
+
+/**
+ * S = A1 A2 / (B1 B2) over the statistics, whatever they are built from (the raw moments here, the
+ * central statistics as variables in src/check/central.ts): A1 = 2 mu_x mu_y + C1,
+ * B1 = mu_x^2 + mu_y^2 + C1, A2 = 2 cov + C2, B2 = var_x + var_y + C2.
+ */
+export function ssimOfStatistics(t: SsimStatistics): { A1: Node; B1: Node; A2: Node; B2: Node; S: Node } {
+  const A1 = add(mul(2, t.mu_x, t.mu_y), t.C1);
+  const B1 = add(mul(t.mu_x, t.mu_x), mul(t.mu_y, t.mu_y), t.C1);
+  const A2 = add(mul(2, t.cov), t.C2);
+  const B2 = add(t.var_x, t.var_y, t.C2);
+  return { A1, B1, A2, B2, S: div(mul(A1, A2), mul(B1, B2)) };
+}
+
 /** Builds S and its partials. Interning makes repeated calls return the same nodes. */
 export function pointwiseSsim(): PointwiseSsim {
   const mu_x = variable('mu_x');
@@ -36,11 +56,7 @@ export function pointwiseSsim(): PointwiseSsim {
   const var_x = mul(c_n, sub(m_xx, mul(mu_x, mu_x)));
   const var_y = mul(c_n, sub(m_yy, mul(mu_y, mu_y)));
   const cov = mul(c_n, sub(m_xy, mul(mu_x, mu_y)));
-  const A1 = add(mul(2, mu_x, mu_y), C1);
-  const B1 = add(mul(mu_x, mu_x), mul(mu_y, mu_y), C1);
-  const A2 = add(mul(2, cov), C2);
-  const B2 = add(var_x, var_y, C2);
-  const S = div(mul(A1, A2), mul(B1, B2));
+  const { A1, B1, A2, B2, S } = ssimOfStatistics({ mu_x, mu_y, var_x, var_y, cov, C1, C2 });
   const [gmx, gxx, gxyX, gmy, gyy] = grad(S, [mu_x, m_xx, m_xy, mu_y, m_yy]);
   // the kernels' reduction weight (src/emit/kernels.ts, pointwiseGraphs), interned here, after S and
   // before any other map's nodes: products order their factors by creation, so the generated code of

@@ -30,18 +30,16 @@ export function planKernel(x: Tensor, y: Tensor, options: SsimOptions): KernelPl
   const f = downsampleFactor(config, H0, W0);
   const downsample = f > 1 ? boxDownsample(shape, f) : null;
   const [, , H, W] = downsample?.outShape ?? shape;
-  const { tapsH, tapsW, region } = mapGeometry(config, H, W, f);
+  const { tapsH, tapsW, crop, omega } = mapGeometry(config, H, W, f, N * C);
   // the kernels pair mirrored taps; every window ssim-grad builds is symmetric
   for (const t of [tapsH, tapsW]) {
     if (!t.every((v, i) => v === t[t.length - 1 - i])) throw new Error('planKernel: the generated kernels need symmetric taps');
   }
-  const c = config.crop;
-  const omega = config.reduction === 'mean' ? 1 / (N * C * region) : 1 / region;
   return {
     config,
     shape,
     downsample,
-    params: { N, C, H, W, padding: config.padding, tapsH, tapsW, C1: config.C1, C2: config.C2, c_n: config.covNorm, crop: c, omega },
+    params: { N, C, H, W, padding: config.padding, tapsH, tapsW, C1: config.C1, C2: config.C2, c_n: config.covNorm, crop, omega },
   };
 }
 

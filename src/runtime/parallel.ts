@@ -12,7 +12,8 @@ import { availableParallelism } from 'node:os';
 import { InputError, sizeOf, type Tensor } from '../field/index.js';
 import { checkPrecision, kernelVariant, planKernel, ssimFast, ssimGradFast, storage, toInputGrid, type KernelPlan, type Precision } from './fast.js';
 import { requireFinite } from '../model/finite.js';
-import { combineRowSums, mapRows, type Job } from './_internals/job.js';
+import { combineRowSums, type Job } from './_internals/job.js';
+import { mapSize } from '../model/geometry.js';
 import { runOnPool, terminatePool } from './_internals/pool.js';
 import { bandHalo, splitWork } from './_internals/split.js';
 import { resolveOptions, type SsimOptions } from '../model/options.js';
@@ -83,7 +84,7 @@ async function runParallel(
   const p = plan.params;
   const planes = p.N * p.C;
   const kh = p.tapsH.length;
-  const MH = mapRows(plan.config.padding, p.H, kh);
+  const { MH } = mapSize(plan.config.padding, p.H, p.W, kh, p.tapsW.length);
   const halo = bandHalo(kh, p.crop);
   const rowSums = new Float64Array(new SharedArrayBuffer(8 * planes * MH));
   const base = {

@@ -72,6 +72,17 @@ struct Params {
   Boundary boundary = Boundary::same;
 };
 
+/** Height and width of the SSIM map. */
+struct MapSize {
+  long MH, MW;
+};
+
+/** The map's size under p's rule and taps: the image's, or under 'valid' one value per window that fits (src/model/geometry.ts mapSize). */
+inline MapSize map_size(const Params& p) {
+  const bool valid = p.boundary == Boundary::valid;
+  return {valid ? p.H - static_cast<long>(p.tapsH.size()) + 1 : p.H, valid ? p.W - static_cast<long>(p.tapsW.size()) + 1 : p.W};
+}
+
 namespace detail {
 
 /** Sizes, index tables and the taps in Acc: what both kernels set up (kernels.ts, setup()). */
@@ -88,8 +99,9 @@ struct Plan {
     for (long t = 0; t < kh; t++) if (p.tapsH[t] != p.tapsH[kh - 1 - t]) throw std::invalid_argument("ssim_grad: tapsH must be symmetric");
     for (long t = 0; t < kw; t++) if (p.tapsW[t] != p.tapsW[kw - 1 - t]) throw std::invalid_argument("ssim_grad: tapsW must be symmetric");
     const bool valid = p.boundary == Boundary::valid;
-    MH = valid ? p.H - kh + 1 : p.H;
-    MW = valid ? p.W - kw + 1 : p.W;
+    const MapSize m = map_size(p);
+    MH = m.MH;
+    MW = m.MW;
     if (MH < 1 || MW < 1) throw std::invalid_argument("ssim_grad: the image is smaller than the window under 'valid'");
     if (2 * p.crop >= MH || 2 * p.crop >= MW) throw std::invalid_argument("ssim_grad: the crop leaves nothing of the SSIM map");
     offH = valid ? 0 : (kh - 1) / 2;

@@ -43,7 +43,7 @@ inline Config config() {
   return Config{{0.00102838008447911, 0.007598758135239185, 0.03600077212843083, 0.10936068950970002, 0.2130055377112537, 0.26601172486179436, 0.2130055377112537, 0.10936068950970002, 0.03600077212843083, 0.007598758135239185, 0.00102838008447911}, 11, Boundary::same, 0.0001, 0.0009, 1.0, 0, false, true, 1};
 }
 
-/** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/model/options.ts). */
+/** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/model/options.ts; the map's size: map_size). */
 inline Params params_for(const Config& c, long N, long C, long H, long W) {
   const long k = std::max(c.size, static_cast<long>(c.taps.size()));
   const bool valid = c.padding == Boundary::valid;
@@ -53,14 +53,13 @@ inline Params params_for(const Config& c, long N, long C, long H, long W) {
   if (shortAxis && c.crop > 0) throw std::invalid_argument("x: image of " + hw + " is smaller than the window");
   const long nt = static_cast<long>(c.taps.size());
   Params p;
-  p.N = N; p.C = C; p.H = H; p.W = W;
+  p.N = N; p.C = C; p.H = H; p.W = W; p.boundary = c.padding;
   p.tapsH = valid && H < nt ? std::vector<double>{1.0} : c.taps;
   p.tapsW = valid && W < nt ? std::vector<double>{1.0} : c.taps;
-  const long MH = valid ? H - static_cast<long>(p.tapsH.size()) + 1 : H;
-  const long MW = valid ? W - static_cast<long>(p.tapsW.size()) + 1 : W;
-  if (2 * c.crop >= MH || 2 * c.crop >= MW) throw std::invalid_argument("crop: cropping leaves nothing of the SSIM map");
-  const double region = double(MH - 2 * c.crop) * double(MW - 2 * c.crop);
-  p.C1 = c.C1; p.C2 = c.C2; p.c_n = c.c_n; p.crop = c.crop; p.boundary = c.padding;
+  const MapSize m = map_size(p);
+  if (2 * c.crop >= m.MH || 2 * c.crop >= m.MW) throw std::invalid_argument("crop: cropping leaves nothing of the SSIM map");
+  const double region = double(m.MH - 2 * c.crop) * double(m.MW - 2 * c.crop);
+  p.C1 = c.C1; p.C2 = c.C2; p.c_n = c.c_n; p.crop = c.crop;
   p.omega = c.mean ? 1.0 / (double(N * C) * region) : 1.0 / region;
   return p;
 }

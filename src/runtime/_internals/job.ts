@@ -8,6 +8,7 @@ import type { KernelParams } from '../../emit/params.js';
 import type { Boundary } from '../../field/index.js';
 import { ssimKernels } from '../../generated/index.js';
 import type { Precision } from '../fast.js';
+import { mapSize } from '../../model/geometry.js';
 import type { Segment } from './split.js';
 
 type Storage = Float64Array | Float32Array;
@@ -29,11 +30,6 @@ export interface Job {
   readonly segments: readonly Segment[];
   /** Input rows read beyond a band's own rows (bandHalo). */
   readonly halo: number;
-}
-
-/** Map rows of a kernel call over H input rows. */
-export function mapRows(padding: Boundary, H: number, kh: number): number {
-  return padding === 'valid' ? H - kh + 1 : H;
 }
 
 function newStorage(precision: Precision, n: number): Storage {
@@ -68,8 +64,8 @@ function kernelCall(job: Job, x: Storage, y: Storage, params: KernelParams, out:
 /** Runs a job's segments, writing the rows each owns into the shared gradients and row sums. */
 export function runJob(job: Job): void {
   const { H, W } = job.params;
-  const kh = job.params.tapsH.length;
-  const MH = mapRows(job.padding, H, kh);
+  const kh = job.params.tapsH.length, kw = job.params.tapsW.length;
+  const { MH } = mapSize(job.padding, H, W, kh, kw);
   const plane = H * W;
   const grad = job.kind === 'grad';
   const segs = job.segments;
@@ -96,7 +92,7 @@ export function runJob(job: Job): void {
     // a row band: the sub-image of input rows [lo, hi), the band's rows [a, b) and its halo
     const lo = Math.max(0, seg.a - job.halo), hi = Math.min(H, seg.b + job.halo);
     const Hb = hi - lo;
-    const MHb = mapRows(job.padding, Hb, kh);
+    const MHb = mapSize(job.padding, Hb, W, kh, kw).MH;
     const base = seg.plane * plane;
     const rows = new Float64Array(MHb);
     const params: KernelParams = { ...job.params, N: 1, C: 1, H: Hb, rowSums: rows };
