@@ -1,20 +1,54 @@
-/** ssim-grad's library face. */
-export * from './expr/index.js';
-export * from './field/index.js';
-export * from './runtime/index.js';
-export * from './io/index.js';
-export * from './check/index.js';
+/**
+ * ssim-grad's library face: what the README's "The library" section documents, and nothing else.
+ * Everything here has its TSDoc where it is declared; what the tests need from inside is imported
+ * by path (src/<folder>/<file>.ts), never from here. test/api.test.ts holds this list to the README's.
+ */
 
-// Variants as declarations (src/variants): a user's is written as the built-ins are, with
-// defineVariant, and evaluateVariant(x, y, { variant: declaration, variantOptions }) runs it.
-export { defineVariant, flagOf } from './variants/define.js';
-export { BUILT_IN_VARIANTS, findVariant, resolveVariant, VARIANT_NAMES, variantName, type ResolvedVariant, type VariantRef } from './variants/registry.js';
-export { variantGraph, type VariantGraph, type VariantInput } from './variants/evaluate.js';
-export { runVariant } from './runtime/variants.js';
+// SSIM and its exact gradients on the generated kernels (src/runtime), its options and presets (src/model)
+export { ssim, ssimGrad } from './runtime/index.js';
+export { ssimFast, ssimGradFast, type Precision } from './runtime/fast.js';
+export { PARALLEL_MIN_PIXELS, ssimAsync, ssimGradAsync, ssimGradFastAsync, terminateWorkers, type ParallelOptions } from './runtime/parallel.js';
+export { ssimGradReference, ssimReference } from './runtime/reference.js';
+export { PRESET_DEFAULTS, PRESETS, resolveOptions, validateOptions, type PresetName, type SsimConfig, type SsimOptions } from './model/options.js';
+export { pointwiseSsim, type PointwiseSsim } from './model/pointwise.js';
+
+// Variants: declarations (src/variants), evaluated through their field graph (src/runtime)
+export { evaluateVariant, runVariant, type VariantOptions, type VariantResult } from './runtime/variants.js';
+export { defineVariant } from './variants/define.js';
+export { findVariant, VARIANT_NAMES, type BuiltInVariantOptions, type VariantRef } from './variants/registry.js';
+export { MSSSIM_WEIGHTS } from './variants/ms-ssim.js';
+export { variantGraph, type VariantGraph } from './variants/evaluate.js';
 export type { DocBlock, FieldValue, LossContext, OptionDeclaration, VariantDeclaration, VariantValues } from './variants/types.js';
 export type { GraphKit } from './variants/kit.js';
-// The field-level graph a loss is built of (src/graph), and its evaluation.
-export type { BlockMap, BlockNode, FieldNode, InputNode, LinearNode, MapNode, Reduction, ReduceNode } from './graph/node.js';
-export type { WindowedMapSpec } from './graph/ssim.js';
-export type { MapGraph } from './model/maps.js';
-export { evaluateGraph, type Arithmetic, type EvaluateOptions, type GraphResult } from './graph/evaluate.js';
+
+// The field graph a loss is built of (src/graph)
+export type { BlockNode, FieldNode, InputNode, LinearNode, MapNode, Reduction, ReduceNode } from './graph/node.js';
+export type { Arithmetic, GraphResult } from './graph/evaluate.js';
+
+// The checker (src/check)
+export { checkGradient } from './check/diagnose.js';
+export type { CheckInput, CheckReport, CheckResult, Diagnosis } from './check/schema.js';
+export { formatCheckReport } from './check/report.js';
+export { roundingFloor, type RoundingFloor } from './check/floor.js';
+export { formatTrace, tracePixel, type TraceResult } from './check/trace.js';
+export { checkFormula, formatFormulaResult, type FormulaResult } from './check/formula.js';
+export type { CandidateOptions, GradientFunction } from './check/candidate.js';
+
+// The scalar expression graph (src/expr)
+export type { Node } from './expr/node.js';
+export {
+  abs, add, div, exp, log, max, min, mul, neg, num, pow, powv, relu, sign, sqrt, square, step, sub, variable,
+} from './expr/build.js';
+export { substitute } from './expr/substitute.js';
+export { evaluate, evaluateVec, type Env } from './expr/eval.js';
+export { diff, grad, jacobian, vjp } from './expr/grad.js';
+export { toInfix } from './expr/print.js';
+export { toLatex } from './expr/latex.js';
+export { ExprParseError, fromMathjs, parseMathjs, toMathjs } from './expr/mathjs.js';
+
+// Tensors, files and errors (src/field, src/io, src/model)
+export { InputError, type Tensor } from './field/tensor.js';
+export type { Boundary } from './field/axis.js';
+export { NonFiniteError } from './model/finite.js';
+export { formatNpy, parseNpy, type LoadedTensor } from './io/npy.js';
+export { readTensor, writeNpy } from './io/files.js';

@@ -77,6 +77,7 @@ export interface FormulaOptions {
   readonly seed?: number;
 }
 
+/** check-formula's verdict on a claimed pointwise partial: the claim against the exact one at sample points. */
 export interface FormulaResult {
   readonly ok: boolean;
   readonly expression: string;

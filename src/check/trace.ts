@@ -53,6 +53,7 @@ export interface TraceInput {
 
 type Terms = { readonly mean: number; readonly square: number; readonly cross: number };
 
+/** How the exact gradient at one pixel comes about: the windows' contributions, term by term (tracePixel). */
 export interface TraceResult {
   /** The quantity traced when it is not SSIM (Wang's general form); absent for SSIM. */
   readonly quantity?: string;

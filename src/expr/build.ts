@@ -189,23 +189,31 @@ export function evalPow(x: number, r: Rational): number {
   return Math.pow(x, toNumberQ(r));
 }
 
+/** -x. */
 export const neg = (x: Operand): Node => mul(MINUS_ONE, x);
+/** a - b. */
 export const sub = (a: Operand, b: Operand): Node => add(a, neg(b));
+/** a / b. */
 export const div = (a: Operand, b: Operand): Node => mul(a, pow(b, -1));
+/** The square root, x^(1/2). */
 export const sqrt = (x: Node): Node => pow(x, rational(1n, 2n));
+/** x^2. */
 export const square = (x: Node): Node => pow(x, 2);
 
+/** e^x. */
 export function exp(x: Node): Node {
   if (x.op === 'const') return isZero(x) ? ONE : num(Math.exp(x.value));
   return intern('exp', [x]);
 }
 
+/** The natural logarithm. */
 export function log(x: Node): Node {
   if (x.op === 'const') return isOne(x) ? ZERO : num(Math.log(x.value));
   if (x.op === 'exp') return x.args[0]!;
   return intern('log', [x]);
 }
 
+/** |x|; its derivative is sign(x), 0 at 0. */
 export function abs(x: Node): Node {
   if (x.op === 'const') return x.rat !== undefined ? ratNode(rational(x.rat.num < 0n ? -x.rat.num : x.rat.num, x.rat.den)) : num(Math.abs(x.value));
   if (x.op === 'abs') return x;
@@ -221,7 +229,9 @@ export function max(a0: Operand, b0: Operand): Node {
   return a.id < b.id ? intern('max', [a, b]) : intern('max', [b, a]);
 }
 
+/** min(a, b), as -max(-a, -b). */
 export const min = (a: Operand, b: Operand): Node => neg(max(neg(a), neg(b)));
+/** max(x, 0); its derivative is 0 at x <= 0, as torch takes it. */
 export const relu = (x: Node): Node => max(x, ZERO);
 
 /**
@@ -240,11 +250,13 @@ export function powv(base0: Operand, exponent0: Operand): Node {
   return intern('powv', [base, e]);
 }
 
+/** The Heaviside step: 1 where x > 0, else 0. */
 export function step(x: Node): Node {
   if (x.op === 'const') return x.value > 0 ? ONE : ZERO;
   return intern('step', [x]);
 }
 
+/** The sign of x: -1, 0 or 1. */
 export function sign(x: Node): Node {
   if (x.op === 'const') return rat(Math.sign(x.value));
   if (x.op === 'abs') return step(x); // sign(|x|) = 1 for x != 0, 0 at 0

@@ -21,6 +21,7 @@ export type Op =
   | 'sign' // -1, 0, 1 (derivative of abs)
   | 'powv'; // base ^ exponent, the exponent an expression (Wang's l^alpha with alpha a parameter)
 
+/** A node of the scalar expression graph: interned, so equal expressions are the same object. */
 export interface Node {
   /** Creation index; unique, and the canonical order of commutative arguments. */
   readonly id: number;

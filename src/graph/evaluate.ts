@@ -28,6 +28,7 @@ import { sizeOf, type FieldArithmetic, type Shape4 } from '../field/index.js';
 import { emitPointwise } from '../expr/pointwise.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from './node.js';
 
+/** The three interpretations of a graph: float64, float32 storage (inputs and gradients rounded), float32 arithmetic (Math.fround after every operation). */
 export type Arithmetic = 'float64' | 'float32-storage' | 'float32';
 
 /** One change to reverse mode's rules (a known mistake). Each hook returns undefined to keep the exact rule. */
@@ -99,6 +100,7 @@ export interface Contribution {
   readonly value: Float64Array;
 }
 
+/** What evaluateGraph returns: the output's value, the gradients asked for, and what was recorded. */
 export interface GraphResult {
   /** The output's value (a 1-element array for a scalar loss). */
   readonly value: Float64Array;

@@ -22,6 +22,7 @@ import type { LinearOp, Shape4 } from '../field/index.js';
 import type { SsimConfig, SsimOptions } from '../model/options.js';
 import type { LinearSpec } from './linear.js';
 
+/** How a reduce node reduces: over everything or per (image, channel) plane, a mean or a sum. */
 export type Reduction = 'mean' | 'sum' | 'planeMean' | 'planeSum';
 
 interface Common {
@@ -31,11 +32,13 @@ interface Common {
   readonly label: string;
 }
 
+/** An input field: an image (x, y) or another field the loss reads (a mask). */
 export interface InputNode extends Common {
   readonly kind: 'input';
   readonly name: string;
 }
 
+/** A linear field operator (window, crop, pooling, downsampling, channel mix) applied to its argument; it knows its transpose. */
 export interface LinearNode extends Common {
   readonly kind: 'linear';
   readonly spec: LinearSpec;
@@ -43,6 +46,7 @@ export interface LinearNode extends Common {
   readonly arg: FieldNode;
 }
 
+/** A pointwise map: one expression of the scalar graph over its argument fields, with symbolic partials. */
 export interface MapNode extends Common {
   readonly kind: 'map';
   /** The value at each pixel, over the variables named in `args` and `consts`. */
@@ -58,6 +62,7 @@ export interface MapNode extends Common {
   readonly partials: Readonly<Record<string, Node>>;
 }
 
+/** A mean or sum of its argument, over everything or per plane. */
 export interface ReduceNode extends Common {
   readonly kind: 'reduce';
   readonly how: Reduction;
@@ -72,6 +77,7 @@ export interface BlockMap {
   readonly kernelParams: Readonly<Record<string, number>>;
 }
 
+/** A windowed map reduced over its region (SSIM, cs, Wang's form): runs on its generated kernels or its fine graph. */
 export interface BlockNode extends Common {
   readonly kind: 'block';
   /** The windowed map's images. */
@@ -89,6 +95,7 @@ export interface BlockNode extends Common {
   readonly parts: Readonly<Record<string, FieldNode>>;
 }
 
+/** A node of the field graph: input, linear, map, reduce or block. */
 export type FieldNode = InputNode | LinearNode | MapNode | ReduceNode | BlockNode;
 
 let nextId = 1;

@@ -6,7 +6,9 @@ import { BOUNDARIES, boxTaps, gaussianTaps, InputError, ownEntry, truncatedRadiu
 import { overflowLimit, overflowMessage } from './finite.js';
 import { mapSize } from './geometry.js';
 
+/** A preset: the peer whose SSIM the options reproduce by default (the README's presets table). */
 export type PresetName = 'pytorch-ssim' | 'pytorch-msssim' | 'skimage' | 'tf' | 'matlab';
+/** The presets, in the order --help lists them. */
 export const PRESETS: readonly PresetName[] = ['pytorch-ssim', 'pytorch-msssim', 'skimage', 'tf', 'matlab'];
 
 /** Everything a user may set; unset fields come from the preset (default pytorch-ssim). */
@@ -112,6 +114,7 @@ const TF: PresetDefaults = { ...PYTORCH_SSIM, padding: 'valid', dataRange: undef
  */
 const MATLAB: PresetDefaults = { ...PYTORCH_SSIM, padding: 'valid', dataRange: 255, downsample: 'auto' };
 
+/** Each preset's defaults (window, sigma, boundary, data range, ...), which explicit options override. */
 export const PRESET_DEFAULTS: Readonly<Record<PresetName, PresetDefaults>> = {
   'pytorch-ssim': PYTORCH_SSIM,
   'pytorch-msssim': PYTORCH_MSSSIM,

@@ -18,6 +18,7 @@ export const scalar = {
   exp: expr.exp, log: expr.log, num: expr.num, variable: expr.variable,
 } as const;
 
+/** The builders a variant's loss is written with (ctx.g): SSIM's blocks and maps, windows, pooling, crops, maps and reductions. */
 export interface GraphKit {
   /** The scalar graph's constructors (add, mul, pow, relu, ...), for `map`. */
   readonly e: typeof scalar;

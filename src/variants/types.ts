@@ -68,6 +68,7 @@ export type DocBlock =
   | { readonly eq: string; readonly twin?: string }
   | { readonly document: string; readonly title?: string; readonly summary?: string; readonly options?: Readonly<Record<string, unknown>> };
 
+/** A variant as one file declares it (defineVariant): its name, options, loss built with the graph kit, and the derivation's prose. */
 export interface VariantDeclaration {
   /** Its name on the command line (`--variant NAME`), lower case, digits and dashes. */
   readonly name: string;

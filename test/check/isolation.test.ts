@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCandidate } from '../../src/check/index.js';
+import { loadCandidate } from '../../src/check/candidate.js';
 import { main } from '../../src/cli.js';
 import { cli, EXAMPLE_X, EXAMPLE_Y } from '../support/cli.js';
 

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCandidate } from '../../src/check/index.js';
+import { loadCandidate } from '../../src/check/candidate.js';
 import { formatNpy, writeAtomic } from '../../src/io/index.js';
 import { pendingCleanups } from '../../src/io/cleanup.js';
 
@@ -142,7 +142,7 @@ describe('after the candidate: nothing registered, the signal acts at once', () 
     const script = file(
       'after.mts',
       `import { writeFileSync } from 'node:fs';
-       import { loadCandidate } from ${JSON.stringify(join(ROOT, 'src/check/index.js'))};
+       import { loadCandidate } from ${JSON.stringify(join(ROOT, 'src/check/candidate.js'))};
        const x = { shape: [2, 3], data: new Float64Array(6) };
        await loadCandidate(${JSON.stringify(quick)}, x, x, {});
        writeFileSync(${JSON.stringify(marker)}, 'now');

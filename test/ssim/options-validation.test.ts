@@ -8,9 +8,12 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  checkGradient, defineVariant, evaluateSsim, evaluateVariant, fullOptions, InputError, mistakesFor, resolveOptions, ssim, ssimAsync, ssimFast, ssimGrad,
+  checkGradient, defineVariant, evaluateVariant, InputError, resolveOptions, ssim, ssimAsync, ssimFast, ssimGrad,
   ssimGradAsync, ssimGradFast, ssimGradFastAsync, ssimGradReference, ssimReference, terminateWorkers, tracePixel, variantGraph, type Tensor,
 } from '../../src/index.js';
+import { evaluateSsim } from '../../src/runtime/reference.js';
+import { fullOptions } from '../../src/check/candidate.js';
+import { mistakesFor } from '../../src/check/mistakes.js';
 
 afterAll(() => terminateWorkers());
 
