@@ -9,7 +9,8 @@ import { regionErrors, scaleFit, scaleFitDetail, termFit, type RegionErrors, typ
 import { FLOOR_ALLOWANCE, relativeScale, roundingFloor, type RoundingFloor } from './floor.js';
 import { refuseNonFinite as validate } from './finite.js';
 import { differenceNorms, maxAbsOf, norm2, ratio } from './stable.js';
-import { applicableMistakes, distinctMistakes, mistakesFor, type KnownMistake, type MistakeContext } from './mistakes.js';
+import { applicableMistakes, distinctMistakes, mistakesFor } from '../mistakes/assemble.js';
+import { type KnownMistake, type MistakeContext } from '../mistakes/context.js';
 import { cutStrip, describeSubsample, keptRuns, pinnedContext, planFor, stripContext, takeKept, wholeRun, type SubsampleOptions, type SubsamplePlan } from './subsample.js';
 import { declarationOf, isPlain, plainOptions, variantGradient32, variantPieces, type VariantPieces } from './variant-model.js';
 import { PLAIN } from '../variants/registry.js';

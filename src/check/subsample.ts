@@ -35,7 +35,7 @@ import { imageInputs } from '../graph/ssim.js';
 import { graphKit } from '../variants/kit.js';
 import { plainSsimOf, variantGraph } from '../variants/evaluate.js';
 import { BUILT_IN_VARIANTS, findVariant, resolveVariant, type VariantRef } from '../variants/registry.js';
-import type { MistakeContext, TilePins, WholeCounts } from './mistakes.js';
+import type { MistakeContext, TilePins, WholeCounts } from '../mistakes/context.js';
 import { amendPieces, isPlain, plainOptions, pullBack, shares, variantPieces } from './variant-model.js';
 
 /** When and how the checker subsamples (tests set smaller values to subsample small images). */

@@ -15,7 +15,7 @@ import { evaluateSsim, onImageGrid, resolveOptions, ssimGradFloat32Arith, type S
 import { pointwiseSsim } from '../ssim/pointwise.js';
 import { PRESET_SUMMARY } from '../ssim/options.js';
 import type { Block, DerivationDoc, Equation } from './model.js';
-import { KNOWN_MISTAKES } from '../check/mistakes.js';
+import { KNOWN_MISTAKES } from '../mistakes/ssim.js';
 import { GraphDoc, NAMED_TEX, sampleRun, VAR_TEX, withFunctions, type GraphEquation } from './graph-doc.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { topoOrder, type FieldNode } from '../graph/node.js';

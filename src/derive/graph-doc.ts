@@ -21,7 +21,8 @@
 import { dagSize, evaluate, evaluateVec, mathjsScope, substitute, toInfix, topoSort, variable, type Node } from '../expr/index.js';
 import { toLatex, type LatexNames } from '../emit/latex.js';
 import { sizeOf, type Shape4 } from '../field/index.js';
-import { evaluateGraph, expand, partialOf, reduceToShape, type GraphResult } from '../graph/evaluate.js';
+import { evaluateGraph, type GraphResult } from '../graph/evaluate.js';
+import { expand, partialOf, reduceToShape } from '../graph/pointwise.js';
 import { runBlockKernel, scalePlanes } from '../graph/kernels.js';
 import { LINEAR_RULES } from '../graph/linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
