@@ -497,11 +497,10 @@ export function pinnedContext(
     pin.set(t.id, N * C === 1 ? v : Float64Array.of(v[s.plane]!));
   });
   const rec = evaluateGraph(tg.loss, tg.inputs, { wrt: [side], record: true, fused: false, pin, counts });
-  const { shares: parts, rest } = shares(tg, rec, side);
-  const pins = { pin, counts };
-  const all = (term: 'mean' | 'square' | 'cross'): Float64Array => pullBack(tg, parts.flatMap((p) => p.seeds[term]), side, pins);
+  const { shares: parts, rest } = shares(tg, rec, side, counts);
+  const all = (term: 'mean' | 'square' | 'cross'): Float64Array => pullBack(tg, rec, parts.flatMap((p) => p.seeds[term]), side, counts);
   const terms: GradientTerms = { mean: all('mean'), square: all('square'), cross: all('cross') };
-  const offset = rest.length === 0 ? null : pullBack(tg, rest.map((c) => [c.to, c.value] as const), side, pins);
+  const offset = rest.length === 0 ? null : pullBack(tg, rec, rest.map((c) => [c.to, c.value] as const), side, counts);
   const tile: TilePins = { graph: tg, forward: rec.values, counts, pin, wholeShape: (n) => shapes.get(n.id) ?? n.shape };
   const ssimOptions = plainOptions(options);
   let e: SsimEvaluation | undefined;

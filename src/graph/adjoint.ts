@@ -288,6 +288,16 @@ function runSteps(
   }
 }
 
+/**
+ * What one step hands its argument for the adjoint `bar` of its node, by the same rule runProgram
+ * applies (a block's step needs its unit-adjoint gradient in `unit`), or null where it hands nothing.
+ */
+export function stepValue(s: Step, bar: Float64Array, val: (n: FieldNode) => Float64Array, a: FieldArithmetic, unit?: RunOptions['unit']): Float64Array | null {
+  let out: Float64Array | null = null;
+  runSteps([s], bar, val, (_, c) => (out = c), a, unit);
+  return out;
+}
+
 /** A window's output placed on its input's grid (the centre of each window; 'valid' maps are smaller). */
 function onInputGrid(outShape: Shape4, inShape: Shape4, v: Float64Array): Float64Array {
   const [, , H, W] = inShape;
