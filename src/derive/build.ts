@@ -102,7 +102,7 @@ function examplePair(): { x: Tensor; y: Tensor } {
 
 /**
  * The per-pixel chain rule of the seed question, (W^T 1) times the partials at the pixel's own
- * window: the checker's mistake of that name, a rewrite of SSIM's graph (src/check/mistakes.ts).
+ * window: the checker's mistake of that name, a rewrite of SSIM's adjoint program (src/mistakes/ssim.ts).
  */
 export function perPixelChainRule(x: Tensor, y: Tensor, options: SsimOptions, e: SsimEvaluation): Float64Array {
   const mistake = KNOWN_MISTAKES.find((m) => m.kind === 'per-pixel-chain-rule')!;

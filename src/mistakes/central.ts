@@ -41,7 +41,7 @@ export function centralSsim(): CentralSsim {
 
 /**
  * The exact gradient's three terms with the map's partials rebuilt from S over the central
- * statistics (check/central.ts) through var = c_n (m_xx - mu^2), cov = c_n (m_xy - mu_x mu_y):
+ * statistics (centralSsim above) through var = c_n (m_xx - mu^2), cov = c_n (m_xy - mu_x mu_y):
  * a self-check of the central graph, run as a rewrite of the graph's partials (it must give the
  * exact terms back).
  */

@@ -2,7 +2,7 @@
  * The field graph (src/graph): every kind of the linear table passes the dot-product test, the one
  * reverse mode agrees with central differences on random graphs built from every node kind, the
  * blocks on their kernels equal their fine graphs, float32 arithmetic rounds every value it makes,
- * and each rewrite hook changes exactly the rule it names.
+ * and each rewrite of the adjoint program changes exactly the rule it names.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
