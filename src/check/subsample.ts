@@ -26,9 +26,10 @@
  * so five scales of an 11-tap window reach 16 x 11 - 1 = 175 pixels), its cuts aligned to the
  * strides so that the tile pools and downsamples on the whole images' grid.
  */
-import { InputError, shape4, sizeOf, type Shape4, type Tensor } from '../field/index.js';
+import { InputError, shape4, type Shape4, type Tensor } from '../field/index.js';
 import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig } from '../ssim/options.js';
 import { evaluateSsim, ssimFast, ssimGradFast, type GradientTerms, type SsimEvaluation, type SsimOptions, type VariantOptions } from '../ssim/index.js';
+import { reduceCount } from '../graph/adjoint.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode } from '../graph/node.js';
 import { imageInputs } from '../graph/ssim.js';
@@ -445,9 +446,6 @@ export function wholeRun(x: Tensor, y: Tensor, plan: SubsamplePlan, side: 'x' | 
   // the graph's float64 copies of the images are not kept (the tiles read the images themselves)
   return { loss: graph.loss, order: topoOrder([graph.loss], true), values: result.values, exact: result.grads[side]!, value: result.value[0]!, ssim };
 }
-
-/** The count a reduce node divides by in reverse mode, for its argument's shape. */
-const reduceCount = (how: string, shape: Shape4): number => (how === 'mean' ? sizeOf(shape) : how === 'planeMean' ? shape[2] * shape[3] : 1);
 
 /**
  * A tile's mistake context with the whole images' values pinned: the tile's graph, node for node

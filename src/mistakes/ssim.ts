@@ -6,10 +6,10 @@
  * and the other image. A new one is a spec here, listed in SSIM_SPECS.
  */
 import { add, div, mul, variable, type Node } from '../expr/index.js';
-import { sizeOf, type Boundary, type Shape4 } from '../field/index.js';
-import type { StepRule } from '../graph/adjoint.js';
+import type { Boundary } from '../field/index.js';
+import { reduceCount, type StepRule } from '../graph/adjoint.js';
 import { linearOp } from '../graph/linear.js';
-import type { LinearNode, ReduceNode } from '../graph/node.js';
+import type { LinearNode } from '../graph/node.js';
 import { ssimMap } from '../ssim/maps.js';
 import type { KnownMistake, MistakeContext } from './context.js';
 import { wholeShapeOf, type Anatomy } from './match.js';
@@ -73,8 +73,6 @@ function regionCounts(ctx: MistakeContext, a: Anatomy) {
   const [, , H, W] = wholeShapeOf(ctx, b.block.x);
   return { N, C, RH, RW, H, W };
 }
-/** The count of a block's mean over its region (all of it, or one plane's for a sum over planes). */
-const countOf = (r: ReduceNode, shape: Shape4 = r.arg.shape): number => (r.how === 'mean' ? sizeOf(shape) : r.how === 'planeMean' ? shape[2] * shape[3] : 1);
 function normaliser(kind: string, countName: string, why: string, count: Count): MistakeSpec {
   return {
     kind: `normaliser-${kind}`,
@@ -87,7 +85,7 @@ function normaliser(kind: string, countName: string, why: string, count: Count):
     plan(a, ctx) {
       if (a.lossBlocks.length === 0) return null;
       const r0 = a.lossBlocks[0]!.reduce;
-      const actual = ctx.whole !== undefined ? 1 / ctx.whole.omega : countOf(r0, wholeShapeOf(ctx, r0.arg));
+      const actual = ctx.whole !== undefined ? 1 / ctx.whole.omega : reduceCount(r0.how, wholeShapeOf(ctx, r0.arg));
       const wrong = count(regionCounts(ctx, a));
       if (Math.abs(wrong - actual) <= 1e-9 * actual) return null;
       const reduces = new Set(a.lossBlocks.map((b) => b.reduce.id));
