@@ -23,7 +23,7 @@ import { diff, evaluate, ExprParseError, fromMathjs, parseMathjs, toInfix, topoS
 import { rules } from '../expr/ops.js';
 import { InputError } from '../field/index.js';
 import { MAX_WINDOW_SIZE, pointwiseSsim } from '../runtime/index.js';
-import { centralSsim } from './central.js';
+import { centralSsim } from '../mistakes/central.js';
 
 const RAW = ['mu_x', 'mu_y', 'm_xx', 'm_yy', 'm_xy'] as const;
 const CENTRAL = ['mu_x', 'mu_y', 'var_x', 'var_y', 'cov'] as const;

@@ -7,7 +7,7 @@ import type { Tensor } from '../field/index.js';
 import type { SsimEvaluation, VariantOptions } from '../runtime/index.js';
 import type { RegionErrors, ScaleFit, TermFit } from './compare.js';
 import type { RoundingFloor } from './floor.js';
-import type { KnownMistake, MistakeContext } from './mistakes.js';
+import type { KnownMistake, MistakeContext } from '../mistakes/context.js';
 import type { SubsampleOptions } from './subsample.js';
 import type { VariantPieces } from './variant-model.js';
 

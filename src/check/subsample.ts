@@ -26,16 +26,17 @@
  * so five scales of an 11-tap window reach 16 x 11 - 1 = 175 pixels), its cuts aligned to the
  * strides so that the tile pools and downsamples on the whole images' grid.
  */
-import { InputError, shape4, sizeOf, type Shape4, type Tensor } from '../field/index.js';
+import { InputError, shape4, type Shape4, type Tensor } from '../field/index.js';
 import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig } from '../model/options.js';
 import { evaluateSsim, ssimFast, ssimGradFast, type GradientTerms, type SsimEvaluation, type SsimOptions, type VariantOptions } from '../runtime/index.js';
+import { reduceCount } from '../graph/adjoint.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode } from '../graph/node.js';
 import { imageInputs } from '../graph/ssim.js';
 import { graphKit } from '../variants/kit.js';
 import { plainSsimOf, variantGraph } from '../variants/evaluate.js';
 import { BUILT_IN_VARIANTS, findVariant, resolveVariant, type VariantRef } from '../variants/registry.js';
-import type { MistakeContext, TilePins, WholeCounts } from './mistakes.js';
+import type { MistakeContext, TilePins, WholeCounts } from '../mistakes/context.js';
 import { amendPieces, isPlain, plainOptions, pullBack, shares, variantPieces } from './variant-model.js';
 import { BLOCK_KERNELS } from '../runtime/blocks.js';
 
@@ -441,9 +442,6 @@ export function wholeRun(x: Tensor, y: Tensor, plan: SubsamplePlan, side: 'x' | 
   return { loss: graph.loss, order: topoOrder([graph.loss], true), values: result.values, exact: result.grads[side]!, value: result.value[0]!, ssim };
 }
 
-/** The count a reduce node divides by in reverse mode, for its argument's shape. */
-const reduceCount = (how: string, shape: Shape4): number => (how === 'mean' ? sizeOf(shape) : how === 'planeMean' ? shape[2] * shape[3] : 1);
-
 /**
  * A tile's mistake context with the whole images' values pinned: the tile's graph, node for node
  * the whole images' (the plan checked), takes at every node after a mean (the per-plane means of
@@ -492,11 +490,10 @@ export function pinnedContext(
     pin.set(t.id, N * C === 1 ? v : Float64Array.of(v[s.plane]!));
   });
   const rec = evaluateGraph(tg.loss, tg.inputs, { wrt: [side], record: true, fused: false, pin, counts });
-  const { shares: parts, rest } = shares(tg, rec, side);
-  const pins = { pin, counts };
-  const all = (term: 'mean' | 'square' | 'cross'): Float64Array => pullBack(tg, parts.flatMap((p) => p.seeds[term]), side, pins);
+  const { shares: parts, rest } = shares(tg, rec, side, counts);
+  const all = (term: 'mean' | 'square' | 'cross'): Float64Array => pullBack(tg, rec, parts.flatMap((p) => p.seeds[term]), side, counts);
   const terms: GradientTerms = { mean: all('mean'), square: all('square'), cross: all('cross') };
-  const offset = rest.length === 0 ? null : pullBack(tg, rest.map((c) => [c.to, c.value] as const), side, pins);
+  const offset = rest.length === 0 ? null : pullBack(tg, rec, rest.map((c) => [c.to, c.value] as const), side, counts);
   const tile: TilePins = { graph: tg, forward: rec.values, counts, pin, wholeShape: (n) => shapes.get(n.id) ?? n.shape };
   const ssimOptions = plainOptions(options);
   let e: SsimEvaluation | undefined;

@@ -16,10 +16,9 @@
  * - the factor d value/d ssim is the adjoint of the one SSIM block over the images themselves,
  *   where the loss has one.
  */
-import { add, mul, variable } from '../expr/index.js';
 import { sizeOf, type Tensor } from '../field/index.js';
-import { binary, input, map, reduce } from '../graph/build.js';
-import { evaluateGraph, type Contribution, type EvaluateOptions, type GraphResult } from '../graph/evaluate.js';
+import { adjointProgram, runProgram, type AdjointProgram } from '../graph/adjoint.js';
+import type { Contribution, GraphResult } from '../graph/evaluate.js';
 import { argsOf, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode } from '../graph/node.js';
 import { ssimFast, ssimGradXFloat32Arith, type GradientTerms, type SsimOptions, type VariantOptions } from '../runtime/index.js';
 import { plainSsimOf, variantGraph, type VariantGraph } from '../variants/evaluate.js';
@@ -102,15 +101,29 @@ function chainFrom(side: Side, to: readonly FieldNode[]): Set<number> {
   return on;
 }
 
+const programs = new WeakMap<FieldNode, Map<Side, AdjointProgram>>();
+/** The loss's adjoint program wrt one image over its fine graph (built once per graph and image, unless counts are given). */
+function fineProgram(g: VariantGraph, side: Side, counts: ReadonlyMap<number, number> | undefined): AdjointProgram {
+  if (counts !== undefined) return adjointProgram(g.loss, { wrt: [side], expand: true, counts });
+  let bySide = programs.get(g.loss);
+  if (bySide === undefined) programs.set(g.loss, (bySide = new Map()));
+  let p = bySide.get(side);
+  if (p === undefined) bySide.set(side, (p = adjointProgram(g.loss, { wrt: [side], expand: true })));
+  return p;
+}
+
 /**
- * Reverse mode from inner nodes to the input `side`: the gradient of sum_k <node_k, seed_k> with
- * respect to it (seeds on the input itself are added as they are).
+ * Reverse mode from inner nodes to the input `side`: the loss's adjoint program run from the
+ * given adjoints (the gradient of sum_k <node_k, seed_k> with respect to the input) over the
+ * recorded forward pass `rec` (fine graph, every value; seeds on the input itself are added as
+ * they are). `counts`: the reduce nodes' counts the recorded evaluation took (a pinned tile's).
  */
 export function pullBack(
   g: VariantGraph,
+  rec: GraphResult,
   seeds: ReadonlyArray<readonly [FieldNode, Float64Array]>,
   side: Side,
-  pins: Pick<EvaluateOptions, 'pin' | 'counts'> = {},
+  counts?: ReadonlyMap<number, number>,
 ): Float64Array {
   const out = new Float64Array(sizeOf(g.shape));
   const byNode = new Map<number, [FieldNode, Float64Array]>();
@@ -124,16 +137,10 @@ export function pullBack(
     else for (let i = 0; i < v.length; i++) hit[1][i] = hit[1][i]! + v[i]!;
   }
   if (byNode.size === 0) return out;
-  const inputs: Record<string, Float64Array> = { ...g.inputs };
-  let total: FieldNode | null = null;
-  [...byNode.values()].forEach(([n, v], k) => {
-    const name = ` seed ${k}`;
-    inputs[name] = v;
-    const dot = reduce('sum', map(mul(variable('a'), variable('b')), { a: n, b: input(name, n.shape) }, { label: 'seed' }));
-    total = total === null ? dot : binary(add, total, dot);
-  });
-  const r = evaluateGraph(total!, inputs, { wrt: [side], fused: false, ...pins }).grads[side]!;
-  for (let i = 0; i < out.length; i++) out[i] = out[i]! + r[i]!;
+  const program = fineProgram(g, side, counts);
+  const image = program.order.find((n) => n.kind === 'input' && n.name === side);
+  const r = image === undefined ? undefined : runProgram(program, rec.values, { arith: 'f64', seeds: [...byNode.values()] }).adjoints.get(image.id);
+  if (r !== undefined) for (let i = 0; i < out.length; i++) out[i] = out[i]! + r[i]!;
   return out;
 }
 
@@ -149,7 +156,7 @@ export interface WindowedShare {
 }
 
 /** What reaches the input `side` from a recorded evaluation, by windowed map and term, and the rest. */
-export function shares(g: VariantGraph, rec: GraphResult, side: Side): { shares: WindowedShare[]; rest: Contribution[] } {
+export function shares(g: VariantGraph, rec: GraphResult, side: Side, counts?: ReadonlyMap<number, number>): { shares: WindowedShare[]; rest: Contribution[] } {
   const carried: Array<GradientTerms | undefined> = [];
   const wins = windowedMaps(g.loss);
   const images = wins.map((w) => w.images[side]);
@@ -174,7 +181,7 @@ export function shares(g: VariantGraph, rec: GraphResult, side: Side): { shares:
       seeds: found[k]!,
       // carried back when read (the tracer reads each map's; the checker only their sum)
       get terms(): GradientTerms {
-        return (carried[k] ??= { mean: pullBack(g, found[k]!.mean, side), square: pullBack(g, found[k]!.square, side), cross: pullBack(g, found[k]!.cross, side) });
+        return (carried[k] ??= { mean: pullBack(g, rec, found[k]!.mean, side, counts), square: pullBack(g, rec, found[k]!.square, side, counts), cross: pullBack(g, rec, found[k]!.cross, side, counts) });
       },
     })),
     rest,
@@ -232,9 +239,9 @@ export function variantPieces(x: Tensor, y: Tensor, options: VariantOptions, sid
   const record = runVariant(graph, { wrt: [side], record: true, fused: false });
   const { shares: parts, rest } = shares(graph, record, side);
   // the three terms summed over the windowed maps: one reverse pass each, whatever their number
-  const all = (term: 'mean' | 'square' | 'cross'): Float64Array => pullBack(graph, parts.flatMap((s) => s.seeds[term]), side);
+  const all = (term: 'mean' | 'square' | 'cross'): Float64Array => pullBack(graph, record, parts.flatMap((s) => s.seeds[term]), side);
   const terms: GradientTerms = { mean: all('mean'), square: all('square'), cross: all('cross') };
-  const offset = rest.length === 0 ? null : pullBack(graph, rest.map((c) => [c.to, c.value] as const), side);
+  const offset = rest.length === 0 ? null : pullBack(graph, record, rest.map((c) => [c.to, c.value] as const), side);
   const block = ssimBlockOf(parts.map((s) => s.windowed));
   const factor = block === null ? null : record.adjoints.get(block.expanded.id)![0]!;
   return {

@@ -9,7 +9,7 @@ import { PLAIN } from '../variants/registry.js';
 import type { VariantDeclaration } from '../variants/types.js';
 import { regionErrors, scaleFit, scaleFitDetail, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { FLOOR_ALLOWANCE, relativeScale, type RoundingFloor } from './floor.js';
-import type { KnownMistake } from './mistakes.js';
+import type { KnownMistake } from '../mistakes/context.js';
 import type { CheckInput, CheckReport, Diagnosis, MistakeDistance, SubsampleReport } from './schema.js';
 import { differenceNorms, maxAbsOf, norm2, ratio } from './stable.js';
 import {

@@ -5,7 +5,7 @@
  */
 import type { RegionErrors, ScaleFit, TermFit } from './compare.js';
 import type { RoundingFloor } from './floor.js';
-import type { KnownMistake } from './mistakes.js';
+import type { KnownMistake } from '../mistakes/context.js';
 import type { Diagnosis, MistakeDistance } from './schema.js';
 
 /** A number as the checker writes it: three significant digits, exponent form ('NaN', 'Infinity' as they are). */

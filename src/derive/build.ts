@@ -15,7 +15,7 @@ import { evaluateSsim, onImageGrid, resolveOptions, ssimGradFloat32Arith, type S
 import { pointwiseSsim } from '../model/pointwise.js';
 import { PRESET_SUMMARY } from '../model/options.js';
 import type { Block, DerivationDoc, Equation } from './model.js';
-import { KNOWN_MISTAKES } from '../check/mistakes.js';
+import { KNOWN_MISTAKES } from '../mistakes/ssim.js';
 import { GraphDoc, NAMED_TEX, sampleRun, VAR_TEX, withFunctions, type GraphEquation } from './graph-doc.js';
 import { evaluateGraph } from '../graph/evaluate.js';
 import { topoOrder, type FieldNode } from '../graph/node.js';
@@ -103,7 +103,7 @@ function examplePair(): { x: Tensor; y: Tensor } {
 
 /**
  * The per-pixel chain rule of the seed question, (W^T 1) times the partials at the pixel's own
- * window: the checker's mistake of that name, a rewrite of SSIM's graph (src/check/mistakes.ts).
+ * window: the checker's mistake of that name, a rewrite of SSIM's adjoint program (src/mistakes/ssim.ts).
  */
 export function perPixelChainRule(x: Tensor, y: Tensor, options: SsimOptions, e: SsimEvaluation): Float64Array {
   const mistake = KNOWN_MISTAKES.find((m) => m.kind === 'per-pixel-chain-rule')!;

@@ -1,15 +1,16 @@
 /**
  * Derivation steps read off a field graph (src/graph): the forward definition of every node and
- * reverse mode as the one evaluator runs it, by node kind,
+ * reverse mode as the one evaluator runs it, its adjoint program (src/graph/adjoint.ts) printed
+ * step by step, by the step's rule,
  *
- *   linear  a = A b          ->  b_bar += A^T a_bar        (A's symbol and transpose from LINEAR_RULES)
- *   map     a = f(b, ...)    ->  b_bar += df/db (.) a_bar  (the map's partials, printed by src/expr/latex.ts)
- *   reduce  a = mean(b)      ->  b_bar += a_bar / count
- *   block   a = <F>(x, y)    ->  x_bar += (d a / d x)^T a_bar (a windowed map, derived in its own section)
+ *   transpose  b_bar += A^T a_bar         (A's symbol and transpose from LINEAR_RULES)
+ *   partial    b_bar += df/db (.) a_bar   (the map's partials, printed by src/expr/latex.ts)
+ *   count      b_bar += a_bar / count
+ *   unit       x_bar += (d a / d x)^T a_bar (a windowed map, derived in its own section)
  *
- * ending in the gradient with respect to each image, assembled from the graph: an adjoint is
- * written out in place (inlined) when its node has one user that is not a map of several fields,
- * and named (g_mu, \bar{u}, ...) otherwise. For SSIM this gives W^T g_mu + 2 x (.) W^T g_xx +
+ * ending in the gradient with respect to each image: an adjoint is the sum of the steps that reach
+ * its node, written out in place (inlined) when its node has one user that is not a map of several
+ * fields, and named (g_mu, \bar{u}, ...) otherwise. For SSIM this gives W^T g_mu + 2 x (.) W^T g_xx +
  * y (.) W^T g_xy; nothing of it is written by hand.
  *
  * Every equation comes with a mathjs twin, built from the same terms as its LaTeX: partials are
@@ -18,14 +19,16 @@
  * the table to the field the term computes. The twins are checked against the evaluator's values
  * and adjoints (recorded over the fine graph) and against its fused gradient.
  */
-import { dagSize, evaluate, evaluateVec, mathjsScope, substitute, toInfix, topoSort, variable, type Node } from '../expr/index.js';
+import { dagSize, evaluate, mathjsScope, substitute, toInfix, topoSort, variable, type Node } from '../expr/index.js';
 import { toLatex, type LatexNames } from '../expr/latex.js';
 import { sizeOf, type Shape4 } from '../field/index.js';
-import { evaluateGraph, expand, partialOf, reduceToShape, scalePlanes, type GraphResult } from '../graph/evaluate.js';
+import { adjointProgram, scalePlanes, stepValue, type AdjointProgram, type Step, type StepRule } from '../graph/adjoint.js';
+import { evaluateGraph, type GraphResult } from '../graph/evaluate.js';
+import { expand } from '../graph/pointwise.js';
 import { runBlockKernel } from '../runtime/blocks.js';
 import { LINEAR_RULES } from '../graph/linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
-import { pointwiseSsim } from '../model/pointwise.js';
+import { pointwiseSsim } from '../ssim/pointwise.js';
 import type { Equation } from './model.js';
 
 /** Samples whose scope also holds the functions the printer's infix uses (step, relu). */
@@ -36,7 +39,7 @@ export const withFunctions = (samples: Equation['samples']): Equation['samples']
 export const VAR_TEX: Record<string, string> = {
   mu_x: '\\mu_x', mu_y: '\\mu_y', m_xx: 'm_{xx}', m_yy: 'm_{yy}', m_xy: 'm_{xy}', C1: 'C_1', C2: 'C_2', c_n: 'c_n',
 };
-/** LaTeX of S's named intermediates (src/model/pointwise.ts). */
+/** LaTeX of S's named intermediates (src/ssim/pointwise.ts). */
 export const NAMED_TEX: Record<string, string> = {
   var_x: '\\sigma_x^2', var_y: '\\sigma_y^2', cov: '\\sigma_{xy}', A1: 'A_1', B1: 'B_1', A2: 'A_2', B2: 'B_2', S: 'S',
 };
@@ -52,15 +55,64 @@ const ADJOINT_TEX: Record<string, string> = {
 /** Labels the graph kit gives by default: such nodes are named u_1, u_2, ... */
 const GENERIC = new Set(['map', 'add', 'sub', 'mul', 'div', 'affine', 'mean', 'sum', 'planeMean', 'planeSum', 'W', 'pool', 'crop', 'channels', 'downsample', 'window']);
 
-/** A term of an adjoint, as reverse mode builds it from the users of a node. */
+/**
+ * A term of an adjoint as the program makes it: the seed, a named adjoint, one step of the
+ * program applied to the adjoint of its node (itself a term where that adjoint is inlined), or
+ * the sum of the steps that reach a node.
+ */
 export type Term =
   | { readonly k: 'seed' }
   | { readonly k: 'adj'; readonly node: FieldNode }
-  | { readonly k: 'T'; readonly node: LinearNode; readonly arg: Term }
-  | { readonly k: 'scale'; readonly node: MapNode; readonly v: string; readonly partial: Node; readonly arg: Term }
-  | { readonly k: 'reduce'; readonly node: ReduceNode; readonly arg: Term }
-  | { readonly k: 'block'; readonly node: BlockNode; readonly which: 'x' | 'y'; readonly arg: Term }
+  | { readonly k: 'step'; readonly step: Step; readonly arg: Term }
   | { readonly k: 'sum'; readonly terms: readonly Term[] };
+
+type RuleOf<K extends StepRule['kind']> = Extract<StepRule, { kind: K }>;
+/** A step with its rule narrowed, and its node as that rule's kind of node. */
+type LinearStep = Step & { readonly from: LinearNode; readonly rule: RuleOf<'transpose'> };
+type PartialStep = Step & { readonly from: MapNode; readonly rule: RuleOf<'partial'> };
+type CountStep = Step & { readonly from: ReduceNode; readonly rule: RuleOf<'count'> };
+type UnitStep = Step & { readonly from: BlockNode; readonly rule: RuleOf<'unit'> };
+/** The step of a term, by what the documents print (an exact program's rules only). */
+function stepOf(s: Step): { k: 'T'; s: LinearStep } | { k: 'scale'; s: PartialStep } | { k: 'reduce'; s: CountStep } | { k: 'block'; s: UnitStep } {
+  switch (s.rule.kind) {
+    case 'transpose':
+      if (s.rule.scale === undefined) return { k: 'T', s: s as LinearStep };
+      break;
+    case 'partial':
+      return { k: 'scale', s: s as PartialStep };
+    case 'count':
+      return { k: 'reduce', s: s as CountStep };
+    case 'unit':
+      return { k: 'block', s: s as UnitStep };
+    default:
+      break;
+  }
+  throw new Error(`graph-doc: a derivation prints the exact program; this step (${s.from.label} -> ${s.to.label}) has the rule ${s.rule.kind}`);
+}
+
+/** A term as the printers read it: a step by its rule, with the node and what the rule says. */
+type View =
+  | { readonly k: 'seed' }
+  | { readonly k: 'adj'; readonly node: FieldNode }
+  | { readonly k: 'sum'; readonly terms: readonly Term[] }
+  | { readonly k: 'T'; readonly step: Step; readonly node: LinearNode; readonly arg: Term }
+  | { readonly k: 'scale'; readonly step: Step; readonly node: MapNode; readonly v: string; readonly partial: Node; readonly arg: Term }
+  | { readonly k: 'reduce'; readonly step: Step; readonly node: ReduceNode; readonly count: number; readonly arg: Term }
+  | { readonly k: 'block'; readonly step: Step; readonly node: BlockNode; readonly which: 'x' | 'y'; readonly arg: Term };
+function view(t: Term): View {
+  if (t.k !== 'step') return t;
+  const v = stepOf(t.step);
+  switch (v.k) {
+    case 'T':
+      return { k: 'T', step: t.step, node: v.s.from, arg: t.arg };
+    case 'scale':
+      return { k: 'scale', step: t.step, node: v.s.from, v: v.s.rule.variable, partial: v.s.rule.partial, arg: t.arg };
+    case 'reduce':
+      return { k: 'reduce', step: t.step, node: v.s.from, count: v.s.rule.count, arg: t.arg };
+    case 'block':
+      return { k: 'block', step: t.step, node: v.s.from, which: v.s.rule.image, arg: t.arg };
+  }
+}
 
 /** One equation as the writer takes it. */
 export interface GraphEquation {
@@ -110,6 +162,10 @@ const isSum = (t: Term): boolean => t.k === 'sum' && t.terms.length > 1;
  */
 export class GraphDoc {
   nodes: FieldNode[];
+  /** The adjoint program printed: every edge, blocks walked as `expand` says. */
+  readonly program: AdjointProgram;
+  /** The steps reaching each node (by id), their nodes in forward order, each node's in argument order. */
+  private readonly into = new Map<number, Step[]>();
   private readonly users = new Map<number, Array<FieldNode>>();
   private readonly names = new Map<number, string>();
   private readonly partialNames = new Map<string, string>();
@@ -118,12 +174,22 @@ export class GraphDoc {
   private readonly onPath = new Set<number>();
 
   constructor(readonly o: GraphDocOptions) {
-    this.nodes = topoOrder([o.output], o.expand);
-    for (const n of this.nodes) for (const a of argsOf(n)) {
-      const t = this.at(a);
-      const list = this.users.get(t.id) ?? [];
-      if (!list.includes(n)) list.push(n);
-      this.users.set(t.id, list);
+    this.program = adjointProgram(o.output, { wrt: ['x', 'y'], expand: o.expand, every: true });
+    this.nodes = [...this.program.order];
+    // the program runs users before arguments: its nodes' groups of steps, reversed, are in forward order
+    const groups: Step[][] = [];
+    for (const s of this.program.steps) {
+      const last = groups[groups.length - 1];
+      if (last !== undefined && last[0]!.from === s.from) last.push(s);
+      else groups.push([s]);
+    }
+    for (const g of groups.reverse()) for (const s of g) {
+      const list = this.into.get(s.to.id) ?? [];
+      list.push(s);
+      this.into.set(s.to.id, list);
+      const us = this.users.get(s.to.id) ?? [];
+      if (!us.includes(s.from)) us.push(s.from);
+      this.users.set(s.to.id, us);
     }
     const p = pointwiseSsim();
     this.exprNames = new Map(p.named.map(([n, node]) => [node.id, NAMED_TEX[n]!]));
@@ -213,9 +279,11 @@ export class GraphDoc {
     return this.onPath.has(this.at(n).id);
   }
 
-  /** The partial reverse mode takes for a map's variable. */
+  /** The partial reverse mode takes for a map's variable: its step's in the program. */
   partialFor(n: MapNode, v: string): Node {
-    return partialOf(n, v);
+    const s = this.program.steps.find((t) => t.from === this.at(n) && t.rule.kind === 'partial' && t.rule.variable === v);
+    if (s === undefined || s.rule.kind !== 'partial') throw new Error(`graph-doc: the program has no step through ${v} of ${n.label}`);
+    return s.rule.partial;
   }
 
   /** An argument's value at element q of the map's (broadcast) shape. */
@@ -266,30 +334,10 @@ export class GraphDoc {
     return this.inlined(m) ? this.adjointTerm(m) : { k: 'adj', node: m };
   }
 
-  /** The adjoint of a node as the sum of what its users hand it. */
+  /** The adjoint of a node as the sum of the program's steps that reach it (from nodes on the path). */
   adjointTerm(n: FieldNode): Term {
     const m = this.at(n);
-    const terms: Term[] = [];
-    for (const u0 of this.usersOf(m)) {
-      const u = this.at(u0);
-      switch (u.kind) {
-        case 'linear':
-          terms.push({ k: 'T', node: u, arg: this.ref(u) });
-          break;
-        case 'reduce':
-          terms.push({ k: 'reduce', node: u, arg: this.ref(u) });
-          break;
-        case 'map':
-          for (const [v, a] of Object.entries(u.args)) if (this.at(a).id === m.id) terms.push({ k: 'scale', node: u, v, partial: partialOf(u, v), arg: this.ref(u) });
-          break;
-        case 'block':
-          if (this.at(u.x).id === m.id) terms.push({ k: 'block', node: u, which: 'x', arg: this.ref(u) });
-          if (this.at(u.y).id === m.id) terms.push({ k: 'block', node: u, which: 'y', arg: this.ref(u) });
-          break;
-        case 'input':
-          break;
-      }
-    }
+    const terms: Term[] = (this.into.get(m.id) ?? []).filter((s) => this.onPath.has(s.from.id)).map((step) => ({ k: 'step', step, arg: this.ref(step.from) }));
     return terms.length === 1 ? terms[0]! : { k: 'sum', terms };
   }
 
@@ -325,7 +373,8 @@ export class GraphDoc {
   }
 
   /** LaTeX of a term. */
-  tex(t: Term): string {
+  tex(term: Term): string {
+    const t = view(term);
     switch (t.k) {
       case 'seed':
         return '1';
@@ -395,7 +444,8 @@ export class GraphDoc {
   }
 
   /** The field a term computes (the adjoint it stands for), from the recorded values. */
-  field(t: Term): Float64Array {
+  field(term: Term): Float64Array {
+    const t = view(term);
     switch (t.k) {
       case 'seed':
         return Float64Array.of(1);
@@ -406,27 +456,10 @@ export class GraphDoc {
         return parts.reduce((a, b) => a.map((v, i) => v + b[i]!));
       }
       case 'T':
-        return t.node.op.transpose(this.field(t.arg), 'f64');
-      case 'reduce': {
-        const bar = this.field(t.arg);
-        const shape = this.at(t.node.arg).shape;
-        const total = sizeOf(shape);
-        const per = total / (shape[0] * shape[1]);
-        const count = t.node.how === 'mean' ? total : t.node.how === 'planeMean' ? per : 1;
-        return Float64Array.from({ length: total }, (_, i) => (t.node.how === 'mean' || t.node.how === 'sum' ? bar[0]! : bar[Math.floor(i / per)]!) / count);
-      }
-      case 'scale': {
-        const u = t.node;
-        const size = sizeOf(u.shape);
-        const env: Record<string, Float64Array> = {};
-        for (const [v, a] of Object.entries(u.args)) env[v] = expand(this.valueOf(a), a.shape, u.shape);
-        for (const [c, x] of Object.entries(u.consts)) env[c] = new Float64Array(size).fill(x);
-        const [p] = evaluateVec([t.partial], env, size);
-        const bar = this.field(t.arg);
-        const barB = bar.length === size ? bar : expand(bar, [1, 1, 1, 1], u.shape);
-        const full = p!.map((v, i) => v * barB[i]!);
-        return reduceToShape(full, u.shape, this.at(u.args[t.v]!).shape, 'f64');
-      }
+      case 'reduce':
+      case 'scale':
+        // the step's own rule, as reverse mode runs it
+        return stepValue(t.step, this.field(t.arg), (n) => this.valueOf(n), 'f64')!;
       case 'block': {
         const b = t.node;
         const g = runBlockKernelOrFine(this, b, this.field(t.arg));
@@ -439,7 +472,8 @@ export class GraphDoc {
    * The twin of a term at element q of its field: infix for sums and partials at the top, scope
    * entries for the rest (adjoints by value, operators as functions named by their symbols).
    */
-  twin(t: Term, q: number, scope: Record<string, unknown>, fresh: () => string, fields: Array<{ node: LinearNode; arg: Float64Array }> = []): string {
+  twin(term: Term, q: number, scope: Record<string, unknown>, fresh: () => string, fields: Array<{ node: LinearNode; arg: Float64Array }> = []): string {
+    const t = view(term);
     switch (t.k) {
       case 'seed':
         return '1';
@@ -463,7 +497,7 @@ export class GraphDoc {
         const inner = this.twin(t.arg, at, scope, fresh, fields);
         if (t.node.how === 'sum' || t.node.how === 'planeSum') return inner;
         const k = fresh();
-        scope[k] = t.node.how === 'mean' ? sizeOf(shape) : per;
+        scope[k] = t.count;
         return `(${inner}) / ${k}`;
       }
       case 'scale': {
@@ -472,7 +506,7 @@ export class GraphDoc {
         if (argShape.join() !== u.shape.join()) {
           // summed over broadcast dimensions: the number itself
           const k = fresh();
-          scope[k] = this.field(t)[q]!;
+          scope[k] = this.field(term)[q]!;
           return k;
         }
         const prefix = fresh();
@@ -488,7 +522,7 @@ export class GraphDoc {
         if (b.map.kernels === null) {
           // no kernels to take the block's gradient for a unit adjoint: the number the evaluator's fine graph gives
           const k = fresh();
-          scope[k] = this.field(t)[q]!;
+          scope[k] = this.field(term)[q]!;
           return k;
         }
         const img = t.which === 'x' ? b.x : b.y;
@@ -537,7 +571,8 @@ export class GraphDoc {
 
   /** The twin's text, without numbers (the same names twin() gives). */
   twinText(t: Term, fresh: () => string, counter = { n: 0 }): string {
-    const go = (s: Term): string => {
+    const go = (term: Term): string => {
+      const s = view(term);
       switch (s.k) {
         case 'seed':
           return '1';

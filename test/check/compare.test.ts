@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { inBand, regionErrors, scaleFit, termFit } from '../../src/check/compare.js';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { inferno, renderHeatmap } from '../../src/check/heatmap.js';
-import { mistakesFor } from '../../src/check/mistakes.js';
+import { mistakesFor } from '../../src/mistakes/assemble.js';
 import { formatCheckReport } from '../../src/check/report.js';
 import { evaluateSsim } from '../../src/runtime/index.js';
 import { CHECK_CONFIGS } from './configs.js';

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { differenceNorms, FLOOR_ALLOWANCE, norm2, roundingFloor } from '../../src/check/floor.js';
-import { applicableMistakes } from '../../src/check/mistakes.js';
+import { applicableMistakes } from '../../src/mistakes/assemble.js';
 import { evaluateSsim, type VariantOptions } from '../../src/runtime/index.js';
 import lumaSsim from '../../examples/variants/luma-ssim.js';
 import maskedSsim from '../../examples/variants/masked-ssim.js';

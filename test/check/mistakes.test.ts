@@ -4,9 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkGradient } from '../../src/check/diagnose.js';
-import { applicableMistakes, exactFromCentral, KNOWN_MISTAKES, mistakesFor, variantMistakes, type MistakeContext } from '../../src/check/mistakes.js';
+import { applicableMistakes, mistakesFor, variantMistakes } from '../../src/mistakes/assemble.js';
+import { exactFromCentral } from '../../src/mistakes/central.js';
+import { type MistakeContext } from '../../src/mistakes/context.js';
+import { KNOWN_MISTAKES } from '../../src/mistakes/ssim.js';
 import { differenceNorms, norm2 } from '../../src/check/floor.js';
-import { centralSsim } from '../../src/check/central.js';
+import { centralSsim } from '../../src/mistakes/central.js';
 import { evaluateVec } from '../../src/expr/index.js';
 import { windowMean } from '../../src/field/index.js';
 import { evaluateSsim, onImageGrid, type GradientTerms, type SsimEvaluation } from '../../src/runtime/index.js';

@@ -12,7 +12,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { differenceNorms, norm2 } from '../../src/check/floor.js';
-import { applicableMistakes, mistakesFor, type MistakeContext } from '../../src/check/mistakes.js';
+import { applicableMistakes, mistakesFor } from '../../src/mistakes/assemble.js';
+import { type MistakeContext } from '../../src/mistakes/context.js';
 import { keptRuns, pinnedContext, planSubsample, stripContext, takeKept, wholeRun, type SubsamplePlan } from '../../src/check/subsample.js';
 import { plainOptions, variantPieces } from '../../src/check/variant-model.js';
 import type { Tensor } from '../../src/field/index.js';

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parsePixel, tracePixel } from '../../src/check/trace.js';
-import { KNOWN_MISTAKES } from '../../src/check/mistakes.js';
+import { KNOWN_MISTAKES } from '../../src/mistakes/ssim.js';
 import { InputError } from '../../src/field/index.js';
 import { evaluateSsim } from '../../src/runtime/index.js';
 import { CHECK_CONFIGS } from './configs.js';

@@ -7,7 +7,8 @@
  * name to rounding and far from every other.
  */
 import { describe, expect, it } from 'vitest';
-import { applicableMistakes, mistakesFor, type MistakeContext } from '../../src/check/mistakes.js';
+import { applicableMistakes, mistakesFor } from '../../src/mistakes/assemble.js';
+import { type MistakeContext } from '../../src/mistakes/context.js';
 import { differenceNorms, norm2 } from '../../src/check/floor.js';
 import type { Tensor } from '../../src/field/index.js';
 import { readTensor } from '../../src/io/index.js';

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { differenceNorms, floorOf, norm2, roundingFloor } from '../../src/check/floor.js';
-import { applicableMistakes, mistakesFor } from '../../src/check/mistakes.js';
+import { applicableMistakes, mistakesFor } from '../../src/mistakes/assemble.js';
 import { variantGradient32 } from '../../src/check/variant-model.js';
 import { l1Gradient, msGradient, msModel } from '../support/legacy-variant-model.js';
 import { traceVariantPixel } from '../../src/check/variant-trace.js';

@@ -2,20 +2,21 @@
  * The field graph (src/graph): every kind of the linear table passes the dot-product test, the one
  * reverse mode agrees with central differences on random graphs built from every node kind, the
  * blocks on their kernels equal their fine graphs, float32 arithmetic rounds every value it makes,
- * and each rewrite hook changes exactly the rule it names.
+ * and each rewrite of the adjoint program changes exactly the rule it names.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { add, div, mul, sub, variable } from '../../src/expr/index.js';
 import { BOUNDARIES, dot, gaussianTaps, norm2, sizeOf, type Shape4 } from '../../src/field/index.js';
 import { binary, input, linear, map, reduce } from '../../src/graph/build.js';
-import { evaluateGraph } from '../../src/graph/evaluate.js';
+import { rewriteProgram, type ProgramRewrite } from '../../src/graph/adjoint.js';
+import { evaluateGraph, programFor } from '../../src/graph/evaluate.js';
 import { BLOCK_KERNELS } from '../../src/runtime/blocks.js';
 import { LINEAR_RULES, linearOp, type LinearSpec } from '../../src/graph/linear.js';
 import type { FieldNode } from '../../src/graph/node.js';
 import { windowedMap } from '../../src/graph/ssim.js';
-import { csMap, ssimMap } from '../../src/model/maps.js';
-import { resolveOptions } from '../../src/model/options.js';
+import { csMap, ssimMap } from '../../src/ssim/maps.js';
+import { resolveOptions } from '../../src/ssim/options.js';
 import { wangMap } from '../../src/variants/wang.js';
 import { uniform } from '../support/uniform.js';
 
@@ -249,7 +250,7 @@ describe("a map's variables may take any name", () => {
   });
 });
 
-describe('rewrites change the rule they name', () => {
+describe('rewrites of the adjoint program change the rule they name', () => {
   const rand = mulberry(5);
   const shape: Shape4 = [1, 1, 12, 12];
   const x = input('x', shape);
@@ -257,25 +258,32 @@ describe('rewrites change the rule they name', () => {
   const loss = reduce('mean', map(mul(variable('a'), variable('a')), { a: W }));
   const inputs = { x: Float64Array.from({ length: 144 }, () => rand()) };
   const exact = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'] }).grads.x!;
+  const program = programFor(loss, { wrt: ['x'] });
+  const rewritten = (r: ProgramRewrite): Float64Array => evaluateGraph(loss, inputs, { program: rewriteProgram(program, r) }).grads.x!;
+  it('the program: a reduce, a map and a linear step, from the output back, each by its kind\'s rule', () => {
+    expect(program.steps.map((s) => s.rule.kind)).toEqual(['count', 'partial', 'transpose']);
+    expect(program.steps.map((s) => s.from.kind)).toEqual(['reduce', 'map', 'linear']);
+    expect(program.seed).toBe(1);
+  });
   it('seed: the gradient scales by it', () => {
-    const g = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], rewrite: { seed: -2 } }).grads.x!;
+    const g = rewritten({ seed: -2 });
     g.forEach((v, i) => expect(v).toBeCloseTo(-2 * exact[i]!, 14));
   });
   it('transpose: the forward used as the adjoint differs under mirror padding, and only near the edges', () => {
-    const g = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], rewrite: { transpose: (n, a) => n.op.apply(a) } }).grads.x!;
+    const g = rewritten({ steps: [{ match: (s) => s.rule.kind === 'transpose', replace: (s) => ({ kind: 'forward', spec: W.spec, op: (s.from as typeof W).op }) }] });
     expect(norm2(g.map((v, i) => v - exact[i]!))).toBeGreaterThan(1e-6 * norm2(exact));
     expect(g[6 * 12 + 6]).toBeCloseTo(exact[6 * 12 + 6]!, 14);
   });
   it('count: a mean divided by 1 instead of its count scales the gradient by the count', () => {
-    const g = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], rewrite: { count: () => 1 } }).grads.x!;
+    const g = rewritten({ steps: [{ match: (s) => s.rule.kind === 'count', replace: () => ({ kind: 'count', how: 'mean', count: 1 }) }] });
     g.forEach((v, i) => expect(v / 144).toBeCloseTo(exact[i]!, 14));
   });
   it('partial: d(a^2)/da = a instead of 2a halves the gradient', () => {
-    const g = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], rewrite: { partial: () => variable('a') } }).grads.x!;
+    const g = rewritten({ steps: [{ match: (s) => s.rule.kind === 'partial', replace: (s) => ({ kind: 'partial', variable: s.via, partial: variable('a') }) }] });
     g.forEach((v, i) => expect(2 * v).toBeCloseTo(exact[i]!, 14));
   });
   it('drop: an edge left out gives zero', () => {
-    const g = evaluateGraph(loss, inputs, { kernels: BLOCK_KERNELS, wrt: ['x'], rewrite: { drop: (n) => n.kind === 'linear' } }).grads.x!;
+    const g = rewritten({ steps: [{ match: (s) => s.from.kind === 'linear', replace: () => null }] });
     expect(norm2(g)).toBe(0);
   });
 });

@@ -13,7 +13,7 @@ import {
 } from '../../src/index.js';
 import { evaluateSsim } from '../../src/runtime/reference.js';
 import { fullOptions } from '../../src/check/candidate.js';
-import { mistakesFor } from '../../src/check/mistakes.js';
+import { mistakesFor } from '../../src/mistakes/assemble.js';
 
 afterAll(() => terminateWorkers());
 
