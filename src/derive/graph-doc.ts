@@ -28,7 +28,7 @@ import { expand } from '../graph/pointwise.js';
 import { runBlockKernel } from '../runtime/blocks.js';
 import { LINEAR_RULES } from '../graph/linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
-import { pointwiseSsim } from '../ssim/pointwise.js';
+import { pointwiseSsim } from '../model/pointwise.js';
 import type { Equation } from './model.js';
 
 /** Samples whose scope also holds the functions the printer's infix uses (step, relu). */

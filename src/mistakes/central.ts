@@ -6,6 +6,7 @@
  */
 import { add, div, grad, mul, neg, substitute, variable, type Node } from '../expr/index.js';
 import type { GradientTerms } from '../runtime/index.js';
+import { ssimOfStatistics } from '../model/pointwise.js';
 import type { MistakeContext } from './context.js';
 import { anatomy } from './match.js';
 import { momentPartials, run } from './rewrite.js';
@@ -19,24 +20,14 @@ export interface CentralSsim {
 
 /** Builds the central-statistics S (interned: repeated calls return the same nodes). */
 export function centralSsim(): CentralSsim {
-  const mu_x = variable('mu_x');
-  const mu_y = variable('mu_y');
-  const var_x = variable('var_x');
-  const var_y = variable('var_y');
-  const cov = variable('cov');
-  const C1 = variable('C1');
-  const C2 = variable('C2');
-  const A1 = add(mul(2, mu_x, mu_y), C1);
-  const B1 = add(mul(mu_x, mu_x), mul(mu_y, mu_y), C1);
-  const A2 = add(mul(2, cov), C2);
-  const B2 = add(var_x, var_y, C2);
-  const S = div(mul(A1, A2), mul(B1, B2));
-  const [dmx, dmy, dvx, dvy, dc] = grad(S, [mu_x, mu_y, var_x, var_y, cov]);
-  return {
-    inputs: { mu_x, mu_y, var_x, var_y, cov, C1, C2 },
-    S,
-    partials: { mu_x: dmx!, mu_y: dmy!, var_x: dvx!, var_y: dvy!, cov: dc! },
+  // created in this order (products order their factors by creation)
+  const inputs = {
+    mu_x: variable('mu_x'), mu_y: variable('mu_y'), var_x: variable('var_x'), var_y: variable('var_y'), cov: variable('cov'),
+    C1: variable('C1'), C2: variable('C2'),
   };
+  const { S } = ssimOfStatistics(inputs);
+  const [dmx, dmy, dvx, dvy, dc] = grad(S, [inputs.mu_x, inputs.mu_y, inputs.var_x, inputs.var_y, inputs.cov]);
+  return { inputs, S, partials: { mu_x: dmx!, mu_y: dmy!, var_x: dvx!, var_y: dvy!, cov: dc! } };
 }
 
 /**

@@ -15,8 +15,8 @@ import { BLOCK_KERNELS } from '../../src/runtime/blocks.js';
 import { LINEAR_RULES, linearOp, type LinearSpec } from '../../src/graph/linear.js';
 import type { FieldNode } from '../../src/graph/node.js';
 import { windowedMap } from '../../src/graph/ssim.js';
-import { csMap, ssimMap } from '../../src/ssim/maps.js';
-import { resolveOptions } from '../../src/ssim/options.js';
+import { csMap, ssimMap } from '../../src/model/maps.js';
+import { resolveOptions } from '../../src/model/options.js';
 import { wangMap } from '../../src/variants/wang.js';
 import { uniform } from '../support/uniform.js';
 
