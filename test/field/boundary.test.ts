@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { axisOp, BOUNDARIES, BOUNDARY_RULES, boundaryIndex, indexRuleCpp, type Boundary } from '../../src/field/index.js';
+import { describeOptions, SSIM_OPTION_SPECS } from '../../src/cli/args.js';
 import { sourcesEverywhere } from './source-cpp.js';
 
 /** The rules as they read outside [0, n), spelled out (the switch boundaryIndex had before the table). */
@@ -69,6 +70,12 @@ describe('the boundary table', () => {
     expect(indexRuleCpp(BOUNDARY_RULES.mirror.source)[0]).toBe('if (n == 1) return 0;');
     expect(indexRuleCpp(BOUNDARY_RULES.replicate.source)).toEqual(['return j < 0 ? 0 : j >= n ? n - 1 : j;']);
     expect(indexRuleCpp(BOUNDARY_RULES.same.source)).toEqual(['return j >= 0 && j < n ? j : -1;']);
+  });
+
+  it("the CLI's --padding help is the table's names and glosses", () => {
+    expect(describeOptions(SSIM_OPTION_SPECS).split('\n').find((l) => l.startsWith('  --padding '))).toBe(
+      "  --padding VALUE            boundary rule: same, valid, reflect, mirror, replicate (same = zero padding, reflect = scipy half-sample, mirror = torch reflect) (default: the preset's)",
+    );
   });
 
   it('the C++ and CUDA source() compiled with g++ read what boundaryIndex reads, under every rule', () => {
