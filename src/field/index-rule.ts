@@ -45,47 +45,72 @@ export const ix = {
   return: (value: Operand): IndexStatement => ({ kind: 'return', value: expr(value) }),
 };
 
-type Env = Map<string, number>;
+// compiled once into closures over a frame of slots (j, n, then the locals): boundaryIndex calls them per padded sample
+type Frame = number[];
+type Slots = Map<string, number>;
 
-function valueOf(e: IndexExpr, env: Env): number {
+function compileExpr(e: IndexExpr, slots: Slots): (f: Frame) => number {
   switch (e.kind) {
     case 'name': {
-      const v = env.get(e.name);
-      if (v === undefined) throw new Error(`index rule: '${e.name}' is not defined`);
-      return v;
+      const i = slots.get(e.name);
+      if (i === undefined) throw new Error(`index rule: '${e.name}' is not defined`);
+      return (f) => f[i]!;
     }
-    case 'number':
-      return e.value;
+    case 'number': {
+      const v = e.value;
+      return () => v;
+    }
     case 'arith': {
-      const a = valueOf(e.a, env);
-      const b = valueOf(e.b, env);
-      return e.op === '+' ? a + b : e.op === '-' ? a - b : e.op === '*' ? a * b : a % b;
+      const a = compileExpr(e.a, slots);
+      const b = compileExpr(e.b, slots);
+      return e.op === '+' ? (f) => a(f) + b(f) : e.op === '-' ? (f) => a(f) - b(f) : e.op === '*' ? (f) => a(f) * b(f) : (f) => a(f) % b(f);
     }
-    case 'pick':
-      return holds(e.cond, env) ? valueOf(e.then, env) : valueOf(e.else, env);
+    case 'pick': {
+      const c = compileCond(e.cond, slots);
+      const t = compileExpr(e.then, slots);
+      const o = compileExpr(e.else, slots);
+      return (f) => (c(f) ? t(f) : o(f));
+    }
   }
 }
 
-function holds(c: IndexCond, env: Env): boolean {
-  if (c.kind === 'and') return holds(c.a, env) && holds(c.b, env);
-  const a = valueOf(c.a, env);
-  const b = valueOf(c.b, env);
-  return c.op === '<' ? a < b : c.op === '>=' ? a >= b : a === b;
+function compileCond(c: IndexCond, slots: Slots): (f: Frame) => boolean {
+  if (c.kind === 'and') {
+    const a = compileCond(c.a, slots);
+    const b = compileCond(c.b, slots);
+    return (f) => a(f) && b(f);
+  }
+  const a = compileExpr(c.a, slots);
+  const b = compileExpr(c.b, slots);
+  return c.op === '<' ? (f) => a(f) < b(f) : c.op === '>=' ? (f) => a(f) >= b(f) : (f) => a(f) === b(f);
 }
 
 /** The rule as a function of (j, n). */
 export function compileIndexRule(rule: IndexRule): (j: number, n: number) => number {
   const last = rule[rule.length - 1];
   if (last?.kind !== 'return') throw new Error('index rule: the last statement must return');
+  const slots: Slots = new Map([
+    ['j', 0],
+    ['n', 1],
+  ]);
+  // each statement: a slot to fill, or a value to return (under a condition)
+  const steps = rule.map((s) => {
+    if (s.kind === 'const') {
+      const value = compileExpr(s.value, slots); // before the name is bound: a local cannot read itself
+      if (slots.has(s.name)) throw new Error(`index rule: '${s.name}' is defined twice`);
+      slots.set(s.name, slots.size);
+      return { slot: slots.get(s.name)!, value, when: null };
+    }
+    return { slot: -1, value: compileExpr(s.value, slots), when: s.kind === 'return-if' ? compileCond(s.cond, slots) : null };
+  });
+  const size = slots.size;
   return (j, n) => {
-    const env: Env = new Map([
-      ['j', j],
-      ['n', n],
-    ]);
-    for (const s of rule) {
-      if (s.kind === 'const') env.set(s.name, valueOf(s.value, env));
-      else if (s.kind === 'return') return valueOf(s.value, env);
-      else if (holds(s.cond, env)) return valueOf(s.value, env);
+    const f: Frame = new Array<number>(size);
+    f[0] = j;
+    f[1] = n;
+    for (const s of steps) {
+      if (s.slot >= 0) f[s.slot] = s.value(f);
+      else if (s.when === null || s.when(f)) return s.value(f);
     }
     throw new Error('index rule: no return'); // unreachable: the last statement returns
   };
