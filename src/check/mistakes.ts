@@ -27,7 +27,8 @@
  */
 import { add, div, grad, mul, neg, num, substitute, variable, variablesOf, type Node } from '../expr/index.js';
 import { centralSsim } from './central.js';
-import { BOUNDARIES, BOUNDARY_RULES, crop, InputError, sizeOf, type Boundary, type Shape4, type Tensor } from '../field/index.js';
+import { BOUNDARIES, BOUNDARY_RULES } from '../field/boundary.js';
+import { crop, InputError, sizeOf, type Boundary, type Shape4, type Tensor } from '../field/index.js';
 import type { VariantDeclaration } from '../variants/types.js';
 import { partialOf, type GraphResult, type Rewrite } from '../graph/evaluate.js';
 import { LINEAR_RULES, linearOp } from '../graph/linear.js';

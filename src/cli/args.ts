@@ -2,7 +2,8 @@
  * A small, strict argument parser: positionals, `--flag`, `--name value` and `--name=value`.
  * Unknown options, and an option given twice, are errors that name the option (exit code 2), never ignored.
  */
-import { BOUNDARIES, BOUNDARY_RULES, DECIMAL, InputError, ownEntry, shape4, type Boundary, type Tensor } from '../field/index.js';
+import { BOUNDARIES, DECIMAL, InputError, ownEntry, shape4, type Boundary, type Tensor } from '../field/index.js';
+import { BOUNDARY_RULES } from '../field/boundary.js';
 import { quoteText, readTensor } from '../io/index.js';
 import { PRESETS, type SsimOptions } from '../ssim/index.js';
 import { checkVariantOptions, type VariantOptions } from '../ssim/variants.js';

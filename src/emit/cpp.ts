@@ -15,7 +15,9 @@
  * index tables (where a padded sample reads, where its adjoint is folded back), as in kernels.ts.
  */
 import type { Boundary } from '../field/index.js';
-import { BOUNDARIES, BOUNDARY_RULES, indexRuleCpp } from '../field/index.js';
+import { BOUNDARIES } from '../field/index.js';
+import { BOUNDARY_RULES } from '../field/boundary.js';
+import { indexRuleCpp } from '../field/index-rule.js';
 import type { SsimConfig } from '../ssim/options.js';
 import { chainRule, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
 

@@ -1,7 +1,5 @@
 /** Linear field operators (window, crop, mean, pooling, downsampling) with their transposes. */
 export { applyAxis, axisOp, BOUNDARIES, boundaryIndex, identityAxis, type AxisOp, type AxisSpec, type Boundary, type FieldArithmetic } from './axis.js';
-export { BOUNDARY_RULES, type BoundaryRule } from './boundary.js';
-export { compileIndexRule, indexRuleCpp, ix, type IndexCond, type IndexExpr, type IndexRule, type IndexStatement } from './index-rule.js';
 export { avgPool2x2, boxDownsample, channelMix, compose, windowAxis, crop, identity, mean, separable, windowMean, type LinearOp } from './linear.js';
 export { checkTensor, DECIMAL, differenceNorms, dot, field, norm2, InputError, oneLineText, ownEntry, shape4, sizeOf, toField, type Field, type Shape4, type Tensor } from './tensor.js';
 export { boxTaps, gaussianTaps, truncatedRadius } from './window.js';

@@ -8,7 +8,8 @@ import { applicableMistakes, exactFromCentral, KNOWN_MISTAKES, mistakesFor, vari
 import { differenceNorms, norm2 } from '../../src/check/floor.js';
 import { centralSsim } from '../../src/check/central.js';
 import { evaluateVec } from '../../src/expr/index.js';
-import { BOUNDARIES, BOUNDARY_RULES, windowMean } from '../../src/field/index.js';
+import { windowMean } from '../../src/field/index.js';
+import { BOUNDARIES, BOUNDARY_RULES } from '../../src/field/boundary.js';
 import { evaluateSsim, onImageGrid, type GradientTerms, type SsimEvaluation } from '../../src/ssim/index.js';
 import { CHECK_CONFIGS } from './configs.js';
 

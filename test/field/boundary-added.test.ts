@@ -23,7 +23,8 @@ vi.mock('../../src/field/boundary.js', async (importOriginal) => {
   return { ...real, BOUNDARY_RULES: rules, BOUNDARIES: Object.keys(rules) };
 });
 
-const { BOUNDARIES, BOUNDARY_RULES, boundaryIndex } = await import('../../src/field/index.js');
+const { BOUNDARIES, boundaryIndex } = await import('../../src/field/index.js');
+const { BOUNDARY_RULES } = await import('../../src/field/boundary.js');
 const { resolveOptions, evaluateSsim } = await import('../../src/ssim/index.js');
 const { ssimFast, ssimGradFast } = await import('../../src/ssim/fast.js');
 const { describeOptions, parseArgs, SSIM_OPTION_SPECS, ssimOptionsFrom } = await import('../../src/cli/args.js');

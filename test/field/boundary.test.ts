@@ -4,7 +4,9 @@
  * kernels print the program boundaryIndex runs.
  */
 import { describe, expect, it } from 'vitest';
-import { axisOp, BOUNDARIES, BOUNDARY_RULES, boundaryIndex, indexRuleCpp, type Boundary } from '../../src/field/index.js';
+import { axisOp, BOUNDARIES, boundaryIndex, type Boundary } from '../../src/field/index.js';
+import { BOUNDARY_RULES } from '../../src/field/boundary.js';
+import { indexRuleCpp } from '../../src/field/index-rule.js';
 import { describeOptions, SSIM_OPTION_SPECS } from '../../src/cli/args.js';
 import { sourcesEverywhere } from './source-cpp.js';
 

@@ -7,7 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emitCppHeader, emitCudaSource } from '../../src/emit/cpp.js';
-import { BOUNDARIES, BOUNDARY_RULES, boundaryIndex } from '../../src/field/index.js';
+import { BOUNDARIES, boundaryIndex } from '../../src/field/index.js';
+import { BOUNDARY_RULES } from '../../src/field/boundary.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const LENGTHS = [1, 2, 3, 4, 7];
