@@ -3,6 +3,7 @@
  * Unknown options, and an option given twice, are errors that name the option (exit code 2), never ignored.
  */
 import { BOUNDARIES, DECIMAL, InputError, ownEntry, shape4, type Boundary, type Tensor } from '../field/index.js';
+import { BOUNDARY_RULES } from '../field/boundary.js';
 import { quoteText, readTensor } from '../io/index.js';
 import { PRESETS, type SsimOptions } from '../runtime/index.js';
 import { checkVariantOptions, type VariantOptions } from '../runtime/variants.js';
@@ -75,7 +76,7 @@ export const SSIM_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
   k1: { value: true, help: 'luminance constant, C1 = (k1 L)^2', default: '0.01' },
   k2: { value: true, help: 'contrast constant, C2 = (k2 L)^2', default: '0.03' },
   'data-range': { value: true, help: 'data range L', default: 'pytorch-ssim 1, pytorch-msssim and matlab 255, skimage and tf required (255 for uint8 .npy)' },
-  padding: { value: true, help: `boundary rule: ${BOUNDARIES.join(', ')} (same = zero padding, reflect = scipy half-sample, mirror = torch reflect)`, default: "the preset's" },
+  padding: { value: true, help: `boundary rule: ${BOUNDARIES.join(', ')} (${BOUNDARIES.flatMap((b) => (BOUNDARY_RULES[b].help === undefined ? [] : [`${b} = ${BOUNDARY_RULES[b].help}`])).join(', ')})`, default: "the preset's" },
   'sample-covariance': { value: false, help: 'variances and covariance times NP/(NP-1), NP = size^2', default: 'skimage on, the other presets off' },
   'no-sample-covariance': { value: false, help: 'population variances and covariance', default: 'skimage off, the other presets on' },
   crop: { value: true, help: 'pixels cropped from each side of the SSIM map before the mean', default: 'skimage (size-1)/2, else 0' },

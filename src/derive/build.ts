@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { evaluate, toInfix, type Env, type Node } from '../expr/index.js';
 import { parsePng } from '../io/files.js';
 import { toLatex, type LatexNames } from '../expr/latex.js';
+import { BOUNDARY_RULES } from '../field/boundary.js';
 import { differenceNorms, InputError, norm2, type Tensor } from '../field/index.js';
 import { evaluateSsim, onImageGrid, resolveOptions, ssimGradFloat32Arith, type SsimConfig, type SsimEvaluation, type SsimOptions } from '../runtime/index.js';
 import { pointwiseSsim } from '../model/pointwise.js';
@@ -47,32 +48,6 @@ export function randomImage(rand: () => number, shape: number[], L: number): Ten
   const n = shape.reduce((a, b) => a * b, 1);
   return { shape, data: Float64Array.from({ length: n }, () => rand() * L) };
 }
-
-const BOUNDARY_TEXT: Record<SsimConfig['padding'], { forward: string; transpose: string }> = {
-  same: {
-    forward: 'zero padding ("same"): samples outside the image read as 0, and the map has the image size',
-    transpose:
-      'the transpose of zero padding drops what falls outside: $W^\\top$ is the correlation with the flipped window $\\tilde w_a = w_{-a}$, reading zeros outside the map (the "full" correlation cropped to the image)',
-  },
-  valid: {
-    forward: '"valid": only windows that fit inside the image, so the map is $(H-k+1) \\times (W-k+1)$',
-    transpose: 'the transpose of "valid" is the "full" correlation with the flipped window: the map padded by $k-1$ zeros on every side',
-  },
-  reflect: {
-    forward: 'half-sample symmetric padding (scipy "reflect", MATLAB "symmetric"): $x_{-1-a} = x_a$',
-    transpose:
-      'with the padding written as its own linear map $P$, $W = (w \\star \\cdot) \\circ P$ and $W^\\top = P^\\top \\circ (\\tilde w \\star \\cdot)$: $P^\\top$ folds every padded sample back onto the pixel it copied. For a symmetric window this happens to equal $W$ itself',
-  },
-  mirror: {
-    forward: 'whole-sample mirror padding (PyTorch "reflect"): $x_{-a} = x_a$, the edge pixel not repeated',
-    transpose:
-      '$W^\\top = P^\\top \\circ (\\tilde w \\star \\cdot)$, where $P^\\top$ folds each padded sample back onto the pixel it mirrored. Unlike half-sample symmetry, this is not the forward filter again: the edge pixel is read once, its neighbours twice',
-  },
-  replicate: {
-    forward: 'replicate padding: samples outside read the nearest edge pixel',
-    transpose: '$W^\\top = P^\\top \\circ (\\tilde w \\star \\cdot)$, where $P^\\top$ adds every padded copy back onto the edge pixel it repeated',
-  },
-};
 
 /** The document's equations and prose, numbered in order. */
 export class Writer {
@@ -202,7 +177,7 @@ export function buildDerivation(name: string, title: string, options: SsimOption
     c.window === 'gaussian'
       ? `a Gaussian window of ${k} taps per axis, $w_a \\propto e^{-a^2 / (2 \\sigma^2)}$ for $a = -${r}, \\dots, ${r}$ with $\\sigma = ${c.sigma}$, normalised to sum 1`
       : `a box window of ${k} taps per axis, $w_a = 1/${k}$`;
-  const bt = BOUNDARY_TEXT[c.padding];
+  const bt = BOUNDARY_RULES[c.padding].doc;
 
   w.p(
     `This document derives the exact gradient of SSIM as ssim-grad computes it with the options below, from the same expression graph that generates the kernels (\`npm run docs\` writes it; every formula here is printed from that graph). ${c.preset in PRESET_SUMMARY ? `Preset \`${c.preset}\`: ${PRESET_SUMMARY[c.preset]}.` : ''}`,

@@ -16,6 +16,8 @@
  */
 import type { Boundary } from '../field/index.js';
 import { BOUNDARIES } from '../field/index.js';
+import { BOUNDARY_RULES } from '../field/boundary.js';
+import { indexRuleCpp } from '../field/index-rule.js';
 import type { SsimConfig } from '../model/options.js';
 import { chainRule, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
 import { emitPointwise } from '../expr/pointwise.js';
@@ -23,26 +25,6 @@ import { emitPointwise } from '../expr/pointwise.js';
 /** The chain rule of the last pass, printed from the scalar graph (kernels.ts, chainRule): in the header's accumulator type, and in CUDA's T. */
 const HEADER_CHAIN = chainRule('f64', 'cpp', 'Acc');
 const CUDA_CHAIN = chainRule('f64', 'cpp', 'T');
-
-/**
- * The body of the C++ `source(j, n)`: where index j of a padded axis of length n reads (-1: a zero).
- * The C++ kernels' copy of the rule the TypeScript kernels call (boundaryIndex in src/field/axis.ts),
- * written in the shared subset of the two languages and translated by sourceCpp; test/emit/cpp.test.ts
- * compares the C++ kernels with libtorch autograd under every rule (test/cpp/autograd.cpp).
- */
-const BOUNDARY_SOURCE: Record<Boundary, { doc: string; body: string[] }> = {
-  same: { doc: 'zero padding', body: ['return j >= 0 && j < n ? j : -1;'] },
-  valid: { doc: "'valid': no padding, the map shrinks by k - 1", body: ['return j;'] },
-  reflect: {
-    doc: "half-sample symmetric (scipy 'reflect'): d c b a | a b c d | d c b a",
-    body: ['const period = 2 * n;', 'const k = ((j % period) + period) % period;', 'return k < n ? k : period - 1 - k;'],
-  },
-  mirror: {
-    doc: "whole-sample mirror (PyTorch 'reflect'): c b | a b c d | c b",
-    body: ['if (n === 1) return 0;', 'const period = 2 * n - 2;', 'const k = ((j % period) + period) % period;', 'return k < n ? k : period - k;'],
-  },
-  replicate: { doc: 'replicate: a a | a b c d | d d', body: ['return j < 0 ? 0 : j >= n ? n - 1 : j;'] },
-};
 
 /** The pointwise code of the kernels, in C++: S, and S with its five omega-weighted partials. */
 function pointwiseCpp(): { value: string[]; grad: string[]; gradX: string[]; flops: number; gradFlops: number } {
@@ -56,9 +38,12 @@ function pointwiseCpp(): { value: string[]; grad: string[]; gradX: string[]; flo
 
 const indent = (lines: readonly string[], n: number): string => lines.map((l) => (l === '' ? '' : ' '.repeat(n) + l)).join('\n');
 
-/** A boundary's source(j, n) body in C++. */
+/**
+ * A boundary's source(j, n) body in C++: the program boundaryIndex runs (src/field/boundary.ts),
+ * printed; test/emit/cpp.test.ts compares the C++ kernels with libtorch autograd under every rule.
+ */
 function sourceCpp(b: Boundary): string[] {
-  return BOUNDARY_SOURCE[b].body.map((l) => l.replace(/\bconst /g, 'const long ').replace(/===/g, '=='));
+  return indexRuleCpp(BOUNDARY_RULES[b].source);
 }
 
 /** `header` lines naming the command that wrote a file. */
@@ -89,7 +74,7 @@ function chainRuleRow(side: 'x' | 'y'): string[] {
 /** The header-only C++17 kernels (value, value and d/dx, d/dy), for every boundary rule. */
 export function emitCppHeader(command = GENERATE_COMMAND): string {
   const pw = pointwiseCpp();
-  const cases = BOUNDARIES.map((b) => `    case Boundary::${b}: { // ${BOUNDARY_SOURCE[b].doc}\n${indent(sourceCpp(b), 6)}\n    }`).join('\n');
+  const cases = BOUNDARIES.map((b) => `    case Boundary::${b}: { // ${BOUNDARY_RULES[b].sketch}\n${indent(sourceCpp(b), 6)}\n    }`).join('\n');
   return `${headerLines(command, 'SSIM kernels in C++17, header-only, standard library only; templated on the storage type T\n// (float or double) and the type Acc of the arithmetic and the intermediate planes (T by default).')}//
 // Value, 2 passes over memory (the schedule of src/generated/ssim.ts):
 //   1. horizontal correlation of x, y, x*x, y*y, x*y with tapsW: 5 kw multiply-adds per pixel
@@ -603,7 +588,10 @@ inline torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) {
  */
 export function emitCudaSource(command = GENERATE_COMMAND): string {
   const pw = pointwiseCpp();
-  const cases = BOUNDARIES.map((b, i) => `    case ${i}: { // ${b}: ${BOUNDARY_SOURCE[b].doc}\n${indent(sourceCpp(b), 6)}\n    }`).join('\n');
+  const cases = BOUNDARIES.map((b, i) => `    case ${i}: { // ${b}: ${BOUNDARY_RULES[b].sketch}\n${indent(sourceCpp(b), 6)}\n    }`).join('\n');
+  // the rules whose adjoint folds padded samples back: spelled as 'none of the others' (d.boundary != i && ...)
+  const dropping = BOUNDARIES.flatMap((b, i) => (BOUNDARY_RULES[b].foldsBack ? [] : [`d.boundary != ${i}`]));
+  const foldsBack = dropping.length === 0 ? 'true' : dropping.join(' && ');
   return `${headerLines(command, 'SSIM kernels in CUDA from the SSIM expression graph: value maps and d/dx, d/dy; T = float or double.')}//
 // Host side: ssim_grad::cuda::ssim_value_and_grad<T>(x, y, p, s_map, g, grad_x, grad_y, stream) with device
 // pointers: s_map receives S (N C MH MW, zero outside the region), g five partial maps of the same size,
@@ -756,7 +744,7 @@ __global__ void ssim_backward(const T* __restrict__ x, const T* __restrict__ y, 
     for (int t = 0; t < K; t++) acc[m] += T(c_taps[t]) * hs[m][threadIdx.y + 2 * R - t][threadIdx.x];
   // the padding's transpose: padded positions outside the image whose source is this pixel
   const long PH = d.MH + 2 * R, PW = d.MW + 2 * R;
-  if (d.boundary != ${BOUNDARIES.indexOf('same')} && d.boundary != ${BOUNDARIES.indexOf('valid')}) {
+  if (${foldsBack}) {
     long rows[2 * MAXR + 1], cols[2 * MAXR + 1];
     int nr = 0, nc = 0;
     rows[nr++] = i + d.off;

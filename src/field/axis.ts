@@ -4,39 +4,21 @@
  * index outside [0, n) back into the signal (or drops the term, for zero padding). The
  * transpose scatters through the same index table, so it is the exact adjoint for every rule.
  */
+import { BOUNDARIES, BOUNDARY_RULES, type Boundary } from './boundary.js';
+import { compileIndexRule } from './index-rule.js';
 
-/** How an index outside the signal is read. */
-export type Boundary =
-  | 'same' // zero padding
-  | 'valid' // never read outside (the output shrinks)
-  | 'reflect' // scipy 'reflect', MATLAB 'symmetric': half-sample symmetric, d c b a | a b c d | d c b a
-  | 'mirror' // PyTorch 'reflect', whole-sample mirror: d c b | a b c d | c b a
-  | 'replicate'; // a a a | a b c d | d d d
+export { BOUNDARIES, type Boundary } from './boundary.js';
 
-export const BOUNDARIES: readonly Boundary[] = ['same', 'valid', 'reflect', 'mirror', 'replicate'];
+// the rules' programs, run for the indices outside the signal
+const OUTSIDE: Readonly<Record<Boundary, (j: number, n: number) => number>> = Object.fromEntries(
+  BOUNDARIES.map((b) => [b, compileIndexRule(BOUNDARY_RULES[b].source)]),
+) as Record<Boundary, (j: number, n: number) => number>;
 
 /** Maps index j into [0, n) under the rule, or -1 for a zero. Repeats the rule when |j| > n. */
 export function boundaryIndex(j: number, n: number, rule: Boundary): number {
   if (j >= 0 && j < n) return j;
-  switch (rule) {
-    case 'same':
-      return -1;
-    case 'valid':
-      throw new Error(`axis: index ${j} outside [0, ${n}) under 'valid'`);
-    case 'replicate':
-      return j < 0 ? 0 : n - 1;
-    case 'reflect': {
-      const period = 2 * n;
-      const k = ((j % period) + period) % period;
-      return k < n ? k : period - 1 - k;
-    }
-    case 'mirror': {
-      if (n === 1) return 0;
-      const period = 2 * n - 2;
-      const k = ((j % period) + period) % period;
-      return k < n ? k : period - k;
-    }
-  }
+  if (!BOUNDARY_RULES[rule].pads) throw new Error(`axis: index ${j} outside [0, ${n}) under '${rule}'`);
+  return OUTSIDE[rule](j, n);
 }
 
 /** A 1-D strided correlation of a signal of length n, as an index table. */

@@ -7,6 +7,7 @@
  */
 import { add, div, mul, variable, type Node } from '../expr/index.js';
 import type { Boundary } from '../field/index.js';
+import { BOUNDARIES, BOUNDARY_RULES } from '../field/boundary.js';
 import { reduceCount, type StepRule } from '../graph/adjoint.js';
 import { linearOp } from '../graph/linear.js';
 import type { LinearNode } from '../graph/node.js';
@@ -115,30 +116,23 @@ export const signFlipped: MistakeSpec = {
 };
 
 /** (4) The transpose of the window under another boundary rule, the forward statistics kept. */
-const BOUNDARY_WORDS: Record<Boundary, string> = {
-  same: "zero padding ('same')",
-  valid: "'valid'",
-  reflect: "half-sample reflection ('reflect', scipy)",
-  mirror: "whole-sample mirror ('mirror', torch 'reflect')",
-  replicate: "edge replication ('replicate')",
-};
 function wrongBoundary(b: Boundary): MistakeSpec {
   return {
     kind: `boundary-transpose-${b}`,
-    title: `the window's transpose under ${BOUNDARY_WORDS[b]} instead of the forward's boundary`,
+    title: `the window's transpose under ${BOUNDARY_RULES[b].mistake} instead of the forward's boundary`,
     explanation:
-      `The forward pass pads with one rule, the backward pass scatters the partials back through the padding of another (${BOUNDARY_WORDS[b]}). ` +
+      `The forward pass pads with one rule, the backward pass scatters the partials back through the padding of another (${BOUNDARY_RULES[b].mistake}). ` +
       'The interior is right; within the window radius of the edges the gradient collects the wrong taps.',
     correctFormula: `${CORRECT}; W^T must be the adjoint of the forward's own padding: zero padding's adjoint drops what fell outside, reflect and mirror padding fold it back onto the pixels it was copied from, replicate onto the edge pixel`,
     scaleOnly: () => false,
     plan(a) {
-      const applies = [...a.windows].some((n) => n.spec.kind === 'window' && n.spec.boundary !== b && n.spec.boundary !== 'valid');
+      const applies = [...a.windows].some((n) => n.spec.kind === 'window' && n.spec.boundary !== b && BOUNDARY_RULES[n.spec.boundary].pads);
       if (!applies) return null;
       return {
         steps: [
           windowSteps(a, (node) => {
             const spec = node.spec;
-            if (spec.kind !== 'window' || spec.boundary === b || spec.boundary === 'valid') return null;
+            if (spec.kind !== 'window' || spec.boundary === b || !BOUNDARY_RULES[spec.boundary].pads) return null;
             const other = { ...spec, boundary: b };
             return { kind: 'transpose', spec: other, op: linearOp(other, node.arg.shape) };
           }),
@@ -147,10 +141,10 @@ function wrongBoundary(b: Boundary): MistakeSpec {
     },
   };
 }
-const wrongBoundaries = (['same', 'reflect', 'mirror', 'replicate'] as const).map(wrongBoundary);
+const wrongBoundaries = BOUNDARIES.filter((b) => BOUNDARY_RULES[b].pads).map(wrongBoundary);
 
 /** (4') The forward correlation used as its own adjoint, wrong where the padding is not self-adjoint. */
-const notSelfAdjoint = (n: LinearNode): boolean => n.spec.kind === 'window' && (n.spec.boundary === 'mirror' || n.spec.boundary === 'replicate');
+const notSelfAdjoint = (n: LinearNode): boolean => n.spec.kind === 'window' && BOUNDARY_RULES[n.spec.boundary].pads && !BOUNDARY_RULES[n.spec.boundary].selfAdjoint;
 const forwardAsAdjoint: MistakeSpec = {
   kind: 'forward-as-adjoint',
   title: 'the forward window used as its own transpose',

@@ -12,6 +12,7 @@ import { differenceNorms, norm2 } from '../../src/check/floor.js';
 import { centralSsim } from '../../src/mistakes/central.js';
 import { evaluateVec } from '../../src/expr/index.js';
 import { windowMean } from '../../src/field/index.js';
+import { BOUNDARIES, BOUNDARY_RULES } from '../../src/field/boundary.js';
 import { evaluateSsim, onImageGrid, type GradientTerms, type SsimEvaluation } from '../../src/runtime/index.js';
 import { CHECK_CONFIGS } from './configs.js';
 
@@ -104,14 +105,14 @@ function arrayFormulas(ctx: MistakeContext): Record<string, GradientTerms | null
     'normaliser-uncropped-count': normaliser(N * C * H * Wd),
     'normaliser-none': normaliser(1),
     'sign-flipped': scaled(terms, -1),
-    ...Object.fromEntries((['same', 'reflect', 'mirror', 'replicate'] as const).map((b) => {
-      if (e.config.padding === b || e.config.padding === 'valid') return [`boundary-transpose-${b}`, null];
+    ...Object.fromEntries(BOUNDARIES.filter((b) => BOUNDARY_RULES[b].pads).map((b) => {
+      if (e.config.padding === b || !BOUNDARY_RULES[e.config.padding].pads) return [`boundary-transpose-${b}`, null];
       const Wb = windowMean(e.workShape, e.config.taps, b);
       const tsq = Wb.transpose(g.sq);
       const tc = Wb.transpose(g.cross);
       return [`boundary-transpose-${b}`, { mean: Wb.transpose(g.mu), square: self.map((v, i) => 2 * v * tsq[i]!), cross: other.map((v, i) => v * tc[i]!) }];
     })),
-    'forward-as-adjoint': e.config.padding !== 'mirror' && e.config.padding !== 'replicate' ? null : (() => {
+    'forward-as-adjoint': !BOUNDARY_RULES[e.config.padding].pads || BOUNDARY_RULES[e.config.padding].selfAdjoint ? null : (() => {
       const tsq = W(g.sq);
       const tc = W(g.cross);
       return { mean: W(g.mu), square: self.map((v, i) => 2 * v * tsq[i]!), cross: other.map((v, i) => v * tc[i]!) };
