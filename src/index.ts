@@ -1,7 +1,8 @@
 /**
- * ssim-grad's library face: what the README's "The library" section documents, and nothing else.
- * Everything here has its TSDoc where it is declared; what the tests need from inside is imported
- * by path (src/<folder>/<file>.ts), never from here. test/api.test.ts holds this list to the README's.
+ * ssim-grad's library face: the functions, declaration types and errors users call, named one by
+ * one. Everything here has its TSDoc where it is declared; what the tests need from inside is
+ * imported by path (src/<folder>/<file>.ts), never from here. (No test yet holds this list to the
+ * README; see the closing note of issue 18.)
  */
 
 // SSIM and its exact gradients on the generated kernels (src/runtime), its options and presets (src/model)
