@@ -21,7 +21,7 @@ export const FLOAT64: Binding = { real: 'float64', acc: 'float64', f64: 'float64
 
 /** What a buffer holds at run time. */
 export type BufferValue = Float64Array | Float32Array | Int32Array;
-export type Value = number | boolean | BufferValue | undefined;
+export type Value = number | boolean | BufferValue | null | undefined | Readonly<Record<string, unknown>>;
 
 type Frame = Value[];
 type Slots = Map<string, number>;
@@ -94,6 +94,10 @@ class Compiler {
       case 'not': {
         const a = this.expr(e.a);
         return (f) => (a(f) ? 0 : 1);
+      }
+      case 'present': {
+        const i = this.known(e.buf);
+        return (f) => +(f[i] !== undefined && f[i] !== null);
       }
       case 'cast': {
         const a = this.expr(e.a);
@@ -304,11 +308,19 @@ function compileFuncs(funcs: readonly Func[], binding: Binding): Map<string, (ar
 /** A serial kernel as a function of its parameters by name; returns what the kernel returns. */
 export function interpretKernel(kernel: Kernel, funcs: readonly Func[], binding: Binding = FLOAT64): (args: Readonly<Record<string, Value>>) => number | undefined {
   const c = new Compiler(binding, compileFuncs(funcs, binding));
-  const slots = kernel.params.map((p) => [p.name, c.slot(p.name)] as const);
+  // a record's fields are bound by their own names (as a destructuring would), with their defaults
+  const slots = kernel.params.flatMap((p): Array<{ record: string | null; name: string; slot: number; fallback: number | undefined }> =>
+    p.k === 'record'
+      ? p.fields.map((q) => ({ record: p.name, name: q.name, slot: c.slot(q.name), fallback: q.k === 'scalar' ? q.default : undefined }))
+      : [{ record: null, name: p.name, slot: c.slot(p.name), fallback: p.k === 'scalar' ? p.default : undefined }],
+  );
   const body = c.stmts(kernel.body);
   return (args) => {
     const f: Frame = new Array<Value>(c.size);
-    for (const [name, i] of slots) f[i] = args[name];
+    for (const { record, name, slot, fallback } of slots) {
+      const v = record === null ? args[name] : (args[record] as unknown as Readonly<Record<string, Value>> | undefined)?.[name];
+      f[slot] = v ?? fallback;
+    }
     const sig = body(f);
     return sig?.kind === 'return' ? sig.value : undefined;
   };
@@ -340,7 +352,7 @@ export function interpretProgram(
       continue;
     }
     const given = args[b.name];
-    if (given === undefined || typeof given === 'number' || typeof given === 'boolean') throw new Error(`kernel program ${program.name}: buffer '${b.name}' is not given`);
+    if (!(given instanceof Float64Array || given instanceof Float32Array || given instanceof Int32Array)) throw new Error(`kernel program ${program.name}: buffer '${b.name}' is not given`);
     if (given.length < n) throw new Error(`kernel program ${program.name}: buffer '${b.name}' has ${given.length} elements, needs ${n}`);
     buffers.set(b.name, given);
   }

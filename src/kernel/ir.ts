@@ -33,7 +33,9 @@ export type Expr =
   | { readonly k: 'not'; readonly type: 'bool'; readonly a: Expr }
   | { readonly k: 'call'; readonly type: ValueType; readonly fn: CallFn | string; readonly args: readonly Expr[] }
   | { readonly k: 'select'; readonly type: ValueType; readonly cond: Expr; readonly then: Expr; readonly else: Expr }
-  | { readonly k: 'cast'; readonly type: ValueType; readonly a: Expr };
+  | { readonly k: 'cast'; readonly type: ValueType; readonly a: Expr }
+  /** Whether an optional buffer was given (a serial kernel's optional parameter). */
+  | { readonly k: 'present'; readonly type: 'bool'; readonly buf: string };
 
 /** A statement. */
 export type Stmt =
@@ -54,10 +56,16 @@ export type Stmt =
   | { readonly k: 'fail'; readonly cond: Expr; readonly message: string }
   | { readonly k: 'comment'; readonly text: string };
 
-/** A parameter: a buffer (its element type and whether the kernel writes it) or a scalar. */
+/**
+ * A parameter: a buffer (its element type, whether the kernel writes it, whether it may be absent:
+ * `optional` says how an absent one is spelled, undefined or null), a scalar (with a default when it
+ * may be absent), or a record of such fields passed as one object (a struct in C++; `typeName` is
+ * the caller's type, `{real}` in it standing for the storage's array type).
+ */
 export type Param =
-  | { readonly k: 'buffer'; readonly name: string; readonly elem: ValueType; readonly access: 'read' | 'write' | 'readwrite'; readonly optional?: boolean; readonly doc?: string }
-  | { readonly k: 'scalar'; readonly name: string; readonly type: ValueType; readonly doc?: string };
+  | { readonly k: 'buffer'; readonly name: string; readonly elem: ValueType; readonly access: 'read' | 'write' | 'readwrite'; readonly optional?: 'undefined' | 'null'; readonly doc?: string }
+  | { readonly k: 'scalar'; readonly name: string; readonly type: ValueType; readonly default?: number; readonly doc?: string }
+  | { readonly k: 'record'; readonly name: string; readonly typeName: string; readonly fields: readonly Param[]; readonly doc?: string };
 
 /** A function the kernels call (an index rule, say): scalars in, one scalar out. */
 export interface Func {
@@ -186,6 +194,9 @@ export function widerType(a: ValueType, b: ValueType): ValueType {
   return a;
 }
 const wider = (a: Expr, b: Expr): ValueType => widerType(a.type, b.type);
+
+/** Whether the optional buffer `buf` was given. */
+export const present = (buf: string): Expr => ({ k: 'present', type: 'bool', buf });
 
 /** A load of buf[at]; `elem` is the buffer's element type. */
 export const load = (buf: string, at: Operand, elem: ValueType = 'acc'): Expr => ({ k: 'load', type: elem, buf, at: isum(at) });
