@@ -33,6 +33,12 @@ const CONTINUE: Signal = { kind: 'continue' };
 
 const isReal = (t: ValueType): t is 'real' | 'acc' | 'f64' => t === 'real' || t === 'acc' || t === 'f64';
 
+/** A zero-filled array of n elements of a type under the binding. */
+function arrayFor(binding: Binding, elem: ValueType, n: number): BufferValue {
+  if (!isReal(elem)) return new Int32Array(n);
+  return binding[elem] === 'float32' ? new Float32Array(n) : new Float64Array(n);
+}
+
 class Compiler {
   private readonly slots: Slots = new Map();
   constructor(
@@ -176,8 +182,7 @@ class Compiler {
   }
 
   private array(elem: ValueType, n: number): BufferValue {
-    if (elem === 'i32' || elem === 'bool') return new Int32Array(n);
-    return this.binding[elem] === 'float32' ? new Float32Array(n) : new Float64Array(n);
+    return arrayFor(this.binding, elem, n);
   }
 
   stmts(list: readonly Stmt[]): Run {
@@ -348,7 +353,7 @@ export function interpretProgram(
   for (const b of program.buffers) {
     const n = sizes.expr(b.size)(frame);
     if (b.role === 'scratch') {
-      buffers.set(b.name, b.elem === 'i32' ? new Int32Array(n) : binding[b.elem === 'bool' ? 'acc' : b.elem] === 'float32' ? new Float32Array(n) : new Float64Array(n));
+      buffers.set(b.name, arrayFor(binding, b.elem, n));
       continue;
     }
     const given = args[b.name];

@@ -11,11 +11,13 @@
  *  - 'acc':  the arithmetic and scratch type (float64, or float32 when a float32 kernel is emulated),
  *  - 'f64':  a parameter kept in double where the target has doubles (window taps, constants);
  *            WGSL, which has none, prints it as f32.
- * and 'i32' (indices) and 'bool' (conditions).
+ * and 'i32' (indices), 'bool' (conditions) and 'rule' (an enumeration, the boundary rule: a
+ * string-literal union in TypeScript, an integer elsewhere; a 'rule' literal's value is the index of
+ * its name in the printer's list of names).
  */
 
 export type RealType = 'real' | 'acc' | 'f64';
-export type ValueType = RealType | 'i32' | 'bool';
+export type ValueType = RealType | 'i32' | 'bool' | 'rule';
 
 /** Binary operators: arithmetic on reals or integers, comparisons, logic; '>>' and '%' on integers. */
 export type BinaryOp = '+' | '-' | '*' | '/' | '%' | '>>' | '<' | '<=' | '>' | '>=' | '==' | '!=' | '&&' | '||';
