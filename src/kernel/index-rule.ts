@@ -3,7 +3,7 @@
  * lowered into the kernel program as a function source(j, n): every printer then prints the rule
  * from its one home, never from a copied string.
  */
-import { BOUNDARY_RULES, type Boundary } from '../field/boundary.js';
+import { BOUNDARIES, BOUNDARY_RULES, type Boundary } from '../field/boundary.js';
 import type { IndexCond, IndexExpr, IndexRule } from '../field/index-rule.js';
 import { cmp, int, s, type Expr, type Func, type Stmt } from './ir.js';
 
@@ -50,5 +50,54 @@ export function sourceFunction(b: Boundary): Func {
     returns: 'i32',
     body: rule.pads ? [inside, ...lowerIndexRule(rule.source)] : [s.return(int.ref('j'))],
     doc: `where index j of an axis of length n reads under '${b}' (-1: a zero)`,
+  };
+}
+
+/**
+ * boundaryIndex(j, n, rule): every rule's source in one function, the rule an enumeration (its
+ * values the indices of BOUNDARIES), what field/axis.ts's boundaryIndex computes.
+ */
+export function boundaryIndexFunction(): Func {
+  const j = int.ref('j'), n = int.ref('n'), rule: Expr = { k: 'ref', type: 'rule', name: 'rule' };
+  const body: Stmt[] = [s.if(cmp.and(cmp.ge(j, 0), cmp.lt(j, n)), [s.return(j)])];
+  BOUNDARIES.forEach((b, i) => {
+    if (BOUNDARY_RULES[b].pads) body.push(s.if(cmp.eq(rule, { k: 'lit', type: 'rule', value: i }), lowerIndexRule(BOUNDARY_RULES[b].source)));
+  });
+  // a rule that does not pad never reads outside: -1 (a zero), never reached by the kernels
+  body.push(s.return(int.lit(-1)));
+  return {
+    name: 'boundaryIndex',
+    params: [
+      { name: 'j', type: 'i32' },
+      { name: 'n', type: 'i32' },
+      { name: 'rule', type: 'rule' },
+    ],
+    returns: 'i32',
+    body,
+    doc: 'where index j of an axis of length n reads under the boundary rule (-1: a zero)',
+  };
+}
+
+/**
+ * mapLength(rule, n, k): the map's length along an axis of n samples under windows of k taps: n
+ * under a rule that pads, one value per window that fits under one that does not (src/model/geometry.ts).
+ */
+export function mapLengthFunction(): Func {
+  const rule: Expr = { k: 'ref', type: 'rule', name: 'rule' };
+  const body: Stmt[] = [];
+  BOUNDARIES.forEach((b, i) => {
+    if (!BOUNDARY_RULES[b].pads) body.push(s.if(cmp.eq(rule, { k: 'lit', type: 'rule', value: i }), [s.return(int.add(int.sub(int.ref('n'), int.ref('k')), 1))]));
+  });
+  body.push(s.return(int.ref('n')));
+  return {
+    name: 'mapLength',
+    params: [
+      { name: 'rule', type: 'rule' },
+      { name: 'n', type: 'i32' },
+      { name: 'k', type: 'i32' },
+    ],
+    returns: 'i32',
+    body,
+    doc: "the map's length along an axis of n samples, windows of k taps",
   };
 }

@@ -101,6 +101,10 @@ class Compiler {
         const a = this.expr(e.a);
         return (f) => (a(f) ? 0 : 1);
       }
+      case 'length': {
+        const i = this.known(e.buf);
+        return (f) => (f[i] as BufferValue).length;
+      }
       case 'present': {
         const i = this.known(e.buf);
         return (f) => +(f[i] !== undefined && f[i] !== null);
@@ -256,11 +260,13 @@ class Compiler {
       }
       case 'for': {
         const from = this.expr(st.from), to = this.expr(st.to);
+        const step = st.step === undefined ? () => 1 : this.expr(st.step);
         const i = this.slot(st.v);
         const body = this.stmts(st.body);
         return (f) => {
           const end = to(f);
-          for (let v = from(f); v < end; v++) {
+          const by = step(f);
+          for (let v = from(f); v < end; v += by) {
             f[i] = v;
             const sig = body(f);
             if (sig !== undefined && sig.kind === 'return') return sig;
@@ -316,7 +322,7 @@ export function interpretKernel(kernel: Kernel, funcs: readonly Func[], binding:
   // a record's fields are bound by their own names (as a destructuring would), with their defaults
   const slots = kernel.params.flatMap((p): Array<{ record: string | null; name: string; slot: number; fallback: number | undefined }> =>
     p.k === 'record'
-      ? p.fields.map((q) => ({ record: p.name, name: q.name, slot: c.slot(q.name), fallback: q.k === 'scalar' ? q.default : undefined }))
+      ? p.fields.map((q) => ({ record: p.name, name: q.name, slot: c.slot(q.k === 'scalar' && q.local !== undefined ? q.local : q.name), fallback: q.k === 'scalar' ? q.default : undefined }))
       : [{ record: null, name: p.name, slot: c.slot(p.name), fallback: p.k === 'scalar' ? p.default : undefined }],
   );
   const body = c.stmts(kernel.body);

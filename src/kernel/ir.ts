@@ -36,6 +36,8 @@ export type Expr =
   | { readonly k: 'call'; readonly type: ValueType; readonly fn: CallFn | string; readonly args: readonly Expr[] }
   | { readonly k: 'select'; readonly type: ValueType; readonly cond: Expr; readonly then: Expr; readonly else: Expr }
   | { readonly k: 'cast'; readonly type: ValueType; readonly a: Expr }
+  /** The number of elements of a buffer (a serial kernel's parameter). */
+  | { readonly k: 'length'; readonly type: 'i32'; readonly buf: string }
   /** Whether an optional buffer was given (a serial kernel's optional parameter). */
   | { readonly k: 'present'; readonly type: 'bool'; readonly buf: string };
 
@@ -50,7 +52,8 @@ export type Stmt =
   | { readonly k: 'copy'; readonly dst: string; readonly dstAt: Expr; readonly src: string; readonly srcAt: Expr; readonly count: Expr }
   /** buf[at + i] = value for i < count. */
   | { readonly k: 'fill'; readonly buf: string; readonly at: Expr; readonly count: Expr; readonly value: Expr }
-  | { readonly k: 'for'; readonly v: string; readonly from: Expr; readonly to: Expr; readonly body: readonly Stmt[] }
+  /** for (v = from; v < to; v += step): step 1 unless given. */
+  | { readonly k: 'for'; readonly v: string; readonly from: Expr; readonly to: Expr; readonly step?: Expr; readonly body: readonly Stmt[] }
   | { readonly k: 'if'; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
   | { readonly k: 'continue' }
   | { readonly k: 'return'; readonly value: Expr | null }
@@ -66,7 +69,8 @@ export type Stmt =
  */
 export type Param =
   | { readonly k: 'buffer'; readonly name: string; readonly elem: ValueType; readonly access: 'read' | 'write' | 'readwrite'; readonly optional?: 'undefined' | 'null'; readonly doc?: string }
-  | { readonly k: 'scalar'; readonly name: string; readonly type: ValueType; readonly default?: number; readonly doc?: string }
+  /** `local`: the name the body reads a record's field by, when not its own (a field `omega` read as `omegaAll`). */
+  | { readonly k: 'scalar'; readonly name: string; readonly type: ValueType; readonly default?: number; readonly local?: string; readonly doc?: string }
   | { readonly k: 'record'; readonly name: string; readonly typeName: string; readonly fields: readonly Param[]; readonly doc?: string };
 
 /** A function the kernels call (an index rule, say): scalars in, one scalar out. */
@@ -183,19 +187,26 @@ export const real = {
   mul: (a: Expr, b: Expr): Expr => ({ k: 'bin', type: wider(a, b), op: '*', a, b }),
   div: (a: Expr, b: Expr): Expr => ({ k: 'bin', type: wider(a, b), op: '/', a, b }),
   neg: (a: Expr): Expr => ({ k: 'neg', type: a.type, a }),
-  call: (fn: CallFn, ...args: Expr[]): Expr => ({ k: 'call', type: args.reduce<ValueType>((t, e) => widerType(t, e.type), 'real'), fn, args }),
+  call: (fn: CallFn, ...args: Expr[]): Expr => ({ k: 'call', type: args.reduce<ValueType>((t, e) => widerType(t, e.type), args[0]!.type), fn, args }),
   select: (cond: Expr, a: Expr, b: Expr): Expr => ({ k: 'select', type: wider(a, b), cond, then: a, else: b }),
   cast: (type: RealType, a: Expr): Expr => ({ k: 'cast', type, a }),
 };
 
-/** The type of an operation on two reals: 'acc' wins over 'f64' wins over 'real' (the arithmetic is the accumulator's). */
+/**
+ * The type of an operation on two reals: the arithmetic's ('acc') unless both are 'f64'. 'real' is
+ * a storage type only: an operation on two image samples computes in the arithmetic (a float32
+ * image's samples multiplied in double in a float64 kernel), so a printer converts where its
+ * language would not.
+ */
 export function widerType(a: ValueType, b: ValueType): ValueType {
-  if (a === 'acc' || b === 'acc') return 'acc';
-  if (a === 'f64' || b === 'f64') return 'f64';
-  if (a === 'real' || b === 'real') return 'real';
+  if (a === 'f64' && b === 'f64') return 'f64';
+  if (a === 'acc' || b === 'acc' || a === 'real' || b === 'real' || a === 'f64' || b === 'f64') return 'acc';
   return a;
 }
 const wider = (a: Expr, b: Expr): ValueType => widerType(a.type, b.type);
+
+/** The length of a buffer. */
+export const length = (buf: string): Expr => ({ k: 'length', type: 'i32', buf });
 
 /** Whether the optional buffer `buf` was given. */
 export const present = (buf: string): Expr => ({ k: 'present', type: 'bool', buf });
@@ -213,6 +224,7 @@ export const s = {
   copy: (dst: string, dstAt: Operand, src: string, srcAt: Operand, count: Operand): Stmt => ({ k: 'copy', dst, dstAt: isum(dstAt), src, srcAt: isum(srcAt), count: isum(count) }),
   fill: (buf: string, at: Operand, count: Operand, value: Expr): Stmt => ({ k: 'fill', buf, at: isum(at), count: isum(count), value }),
   for: (v: string, from: Operand, to: Operand, body: readonly Stmt[]): Stmt => ({ k: 'for', v, from: isum(from), to: isum(to), body }),
+  forStep: (v: string, from: Operand, to: Operand, step: Operand, body: readonly Stmt[]): Stmt => ({ k: 'for', v, from: isum(from), to: isum(to), step: isum(step), body }),
   if: (cond: Expr, then: readonly Stmt[], otherwise: readonly Stmt[] = []): Stmt => ({ k: 'if', cond, then, else: otherwise }),
   continue: (): Stmt => ({ k: 'continue' }),
   return: (value: Expr | null = null): Stmt => ({ k: 'return', value }),

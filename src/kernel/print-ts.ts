@@ -67,6 +67,8 @@ export class TsPrinter {
         return { text: e.name, prec: ATOM };
       case 'load':
         return { text: `${e.buf}[${this.expr(e.at)}]!`, prec: ATOM };
+      case 'length':
+        return { text: `${e.buf}.length`, prec: ATOM };
       case 'present':
         return { text: `${e.buf} != null`, prec: PREC['!='] };
       case 'neg':
@@ -125,7 +127,11 @@ export class TsPrinter {
         return [`${pad}${st.buf}.fill(${this.expr(st.value)}, ${from}, ${end});`];
       }
       case 'for':
-        return [`${pad}for (let ${st.v} = ${this.expr(st.from)}; ${st.v} < ${this.expr(st.to, PREC['<'] + 1)}; ${st.v}++) {`, ...this.stmts(st.body, depth + 1), `${pad}}`];
+        return [
+          `${pad}for (let ${st.v} = ${this.expr(st.from)}; ${st.v} < ${this.expr(st.to, PREC['<'] + 1)}; ${st.step === undefined ? `${st.v}++` : `${st.v} += ${this.expr(st.step)}`}) {`,
+          ...this.stmts(st.body, depth + 1),
+          `${pad}}`,
+        ];
       case 'if': {
         // a lone continue or return prints on the condition's line
         if (st.else.length === 0 && st.then.length === 1 && (st.then[0]!.k === 'continue' || st.then[0]!.k === 'return')) {
@@ -166,7 +172,10 @@ export class TsPrinter {
     const params = k.params.map((p) => `${p.name}${p.k === 'buffer' && p.optional === 'undefined' ? '?' : ''}: ${this.paramType(p)}`).join(', ');
     const destructure = k.params.flatMap((p) => {
       if (p.k !== 'record') return [];
-      const fields = p.fields.map((q) => (q.k === 'scalar' && q.default !== undefined ? `${q.name} = ${numberText(q.default)}` : q.name));
+      const fields = p.fields.map((q) => {
+        const name = q.k === 'scalar' && q.local !== undefined ? `${q.name}: ${q.local}` : q.name;
+        return q.k === 'scalar' && q.default !== undefined ? `${name} = ${numberText(q.default)}` : name;
+      });
       return [`  const { ${fields.join(', ')} } = ${p.name};`];
     });
     const returns = k.returns === null ? 'void' : k.returns === 'bool' ? 'boolean' : 'number';

@@ -16,6 +16,10 @@ export interface MapSize {
  * image's under the same-size rules, one value per window that fits under 'valid'.
  */
 export function mapSize(padding: Boundary, H: number, W: number, kh: number, kw: number): MapSize {
-  const valid = padding === 'valid';
-  return { MH: valid ? H - kh + 1 : H, MW: valid ? W - kw + 1 : W };
+  return { MH: mapLength(padding, H, kh), MW: mapLength(padding, W, kw) };
+}
+
+/** The map's length along one axis of n samples, windows of k taps (what the generated kernels call). */
+export function mapLength(padding: Boundary, n: number, k: number): number {
+  return padding === 'valid' ? n - k + 1 : n;
 }
