@@ -21,8 +21,9 @@
 import { mul, variable, vjp, type Node } from '../expr/index.js';
 import { momentProducts, pointwiseSsim } from '../model/pointwise.js';
 import { ssimMap, type MapGraph } from '../model/maps.js';
-import type { KernelFamily, StorageSuffix } from './families.js';
-import { emitPointwise, type Arithmetic, type Language, type PointwiseCode } from '../expr/pointwise.js';
+import { arrayNameOf, precisionOf, suffixOf, type Precision, type StorageSuffix } from '../field/index.js';
+import type { KernelFamily } from './families.js';
+import { emitPointwise, type Language, type PointwiseCode } from '../expr/pointwise.js';
 
 export const GENERATE_COMMAND = 'npm run generate';
 
@@ -49,39 +50,37 @@ export function pointwiseGraphs(map: MapGraph = ssimMap()): { value: Array<[stri
 const indent = (lines: readonly string[], n: number): string => lines.map((l) => ' '.repeat(n) + l).join('\n');
 
 interface Storage {
-  suffix: StorageSuffix;
-  array: 'Float64Array' | 'Float32Array';
+  readonly suffix: StorageSuffix;
+  readonly array: ReturnType<typeof arrayNameOf>;
 }
 
-const STORAGE: Record<StorageSuffix, Storage> = {
-  F64: { suffix: 'F64', array: 'Float64Array' },
-  F32: { suffix: 'F32', array: 'Float32Array' },
-};
+/** A storage precision's kernel-name suffix and typed array. */
+const storage = (p: Precision): Storage => ({ suffix: suffixOf(p), array: arrayNameOf(p) });
 
 /**
  * What one kernel is emitted for, handed down to every printer below (never kept between calls).
- * `arith`: 'f64' as written, or 'f32' (Math.fround after every operation and Float32Array planes),
+ * `arith`: 'float64' as written, or 'float32' (Math.fround after every operation and Float32Array planes),
  * which emulates a float32 GPU kernel for measuring the rounding floor. The rest is the family's:
  * the name its map's value goes by in the kernel, its name, its runtime scalar parameters.
  */
 interface KernelContext {
-  readonly arith: Arithmetic;
+  readonly arith: Precision;
   readonly value: string;
   readonly name: string;
   readonly params: Readonly<Record<string, number>>;
 }
 
 /** e, rounded to float32 after the operation when the arithmetic is float32. */
-const rounded = (arith: Arithmetic, e: string): string => (arith === 'f32' ? `Math.fround(${e})` : e);
+const rounded = (arith: Precision, e: string): string => (arith === 'float32' ? `Math.fround(${e})` : e);
 /** The typed array of the scratch planes. */
-const planeArray = (arith: Arithmetic): string => (arith === 'f32' ? 'Float32Array' : 'Float64Array');
+const planeArray = arrayNameOf;
 
 /**
  * One symmetric dot product per accumulator: acc = c * arr[center] + sum_{t < r} w_t (arr[a(t)] + arr[b(t)]).
  * With `k` null the tap loop is a loop over the runtime taps; with a size it is unrolled, the taps in locals.
  */
 function symmetricDots(
-  arith: Arithmetic,
+  arith: Precision,
   k: number | null,
   axis: 'H' | 'W',
   terms: ReadonlyArray<readonly [acc: string, arr: string]>,
@@ -92,7 +91,7 @@ function symmetricDots(
   if (k === null) {
     const F = (e: string): string => rounded(arith, e);
     const update = ([acc, arr]: readonly [string, string]): string =>
-      arith === 'f32' ? `${acc} = ${F(`${acc} + ${F(`w * ${F(`${arr}[a]! + ${arr}[b]!`)}`)}`)};` : `${acc} += w * (${arr}[a]! + ${arr}[b]!);`;
+      arith === 'float32' ? `${acc} = ${F(`${acc} + ${F(`w * ${F(`${arr}[a]! + ${arr}[b]!`)}`)}`)};` : `${acc} += w * (${arr}[a]! + ${arr}[b]!);`;
     return [
       `let ${terms.map(([acc, arr]) => `${acc} = ${F(`c${axis} * ${arr}[${center}]!`)}`).join(', ')};`,
       `for (let t = 0; t < r${axis}; t++) {`,
@@ -101,7 +100,7 @@ function symmetricDots(
       '}',
     ];
   }
-  if (arith === 'f32') throw new Error('symmetricDots: float32 arithmetic is emitted with loops only');
+  if (arith === 'float32') throw new Error('symmetricDots: float32 arithmetic is emitted with loops only');
   const r = (k - 1) / 2;
   return terms.map(([acc, arr]) => {
     const pairs = Array.from({ length: r }, (_, t) => `w${axis}${t} * (${arr}[${a(String(t))}]! + ${arr}[${b(String(t))}]!)`);
@@ -170,7 +169,7 @@ function setup(c: KernelContext, k: number | null): string[] {
   return lines;
 }
 
-function pass1(arith: Arithmetic, k: number | null): string[] {
+function pass1(arith: Precision, k: number | null): string[] {
   return [
     '// pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)',
     'for (let i = 0; i < H; i++) {',
@@ -216,7 +215,7 @@ function pass2Rows(k: number | null): string[] {
 }
 
 /** Pass 2's inner body: the five window moments at map pixel (i, j), from the pass-1 planes. */
-function moments(arith: Arithmetic, k: number | null): string[] {
+function moments(arith: Precision, k: number | null): string[] {
   const terms: Array<[string, string]> = [['mu_x', 'h_x'], ['mu_y', 'h_y'], ['m_xx', 'h_xx'], ['m_yy', 'h_yy'], ['m_xy', 'h_xy']];
   if (k === null) {
     return symmetricDots(arith, null, 'H', terms, 'rowOffset[ik + rH]! + j', (t) => `rowOffset[ik + ${t}]! + j`, (t) => `rowOffset[ik + kh - 1 - ${t}]! + j`);
@@ -271,7 +270,7 @@ ${indent(planeTotal(), 4)}
 }
 
 function gradKernel(c: KernelContext, s: Storage, k: number | null, pointwise: string[], pointwiseX: string[], flops: number): string {
-  const name = `${c.name}Grad${s.suffix}${k === null ? '' : `K${k}`}${c.arith === 'f32' ? 'Arith' : ''}`;
+  const name = `${c.name}Grad${s.suffix}${k === null ? '' : `K${k}`}${c.arith === 'float32' ? 'Arith' : ''}`;
   const chain = chainRule(c.arith);
   const A = s.array;
   const P = planeArray(c.arith);
@@ -418,7 +417,7 @@ function strictAssign(code: string): string {
  * order, so the products go in as x, y, x y, x x, y y: the sums then read t_mu + 2 x t_xx + y t_xy,
  * left to right, the order the kernels have always added in (the same bits).
  */
-export function chainRule(arith: Arithmetic, lang: Language = 'ts', type = 'T'): { dx: string[]; dy: string[] } {
+export function chainRule(arith: Precision, lang: Language = 'ts', type = 'T'): { dx: string[]; dy: string[] } {
   const { x, y, products: p } = momentProducts('xv', 'yv');
   const seeds = ['t_mu_x', 't_mu_y', 't_xy', 't_xx', 't_yy'].map(variable);
   const outputs = [p.mu_x, p.mu_y, p.m_xy, p.m_xx, p.m_yy];
@@ -426,7 +425,7 @@ export function chainRule(arith: Arithmetic, lang: Language = 'ts', type = 'T'):
   const [dy] = vjp(outputs, seeds, [y]);
   const code = (name: string, node: Node, temp: string): string[] =>
     // temporaries tx0, ... and ty0, ...: d/dy's block does not shadow d/dx's
-    emitPointwise([[name, node]], new Map(), arith, lang).lines.map((l) => l.replace(/\bt(\d+)\b/g, `${temp}$1`).replace(/^const T /, `const ${type} `).replace(/\bT\(/g, `${type}(`));
+    emitPointwise([[name, node]], new Map(), { lang, fround: arith === 'float32' }).lines.map((l) => l.replace(/\bt(\d+)\b/g, `${temp}$1`).replace(/^const T /, `const ${type} `).replace(/\bT\(/g, `${type}(`));
   return { dx: code('d_x', dx!, 'tx'), dy: code('d_y', dy!, 'ty') };
 }
 
@@ -490,20 +489,20 @@ export function emitMapKernelFile(family: KernelFamily): string {
 // ${family.note.split('\n').join('\n// ')}
 `;
   const body = [header, ...prelude()];
-  const f64: KernelContext = { arith: 'f64', value: v, name: family.name, params: family.params };
+  const f64: KernelContext = { arith: 'float64', value: v, name: family.name, params: family.params };
   for (const k of [null, ...family.unrolled]) {
     for (const s of family.storages) {
-      body.push(strictAssign(valueKernel(f64, STORAGE[s], k, value.lines, value.flops)));
-      body.push(strictAssign(gradKernel(f64, STORAGE[s], k, grad.lines, gradX.lines, grad.flops)));
+      body.push(strictAssign(valueKernel(f64, storage(precisionOf(s)), k, value.lines, value.flops)));
+      body.push(strictAssign(gradKernel(f64, storage(precisionOf(s)), k, grad.lines, gradX.lines, grad.flops)));
     }
   }
   if (family.f32Arith) {
     // float32 arithmetic emulated (the rounding floor of the checker): loops, Float32Array storage
-    const g32: PointwiseCode = emitPointwise(g.grad, g.names, 'f32');
-    const g32x = emitPointwise(g.grad.slice(0, 4), g.names, 'f32');
+    const g32: PointwiseCode = emitPointwise(g.grad, g.names, { fround: true });
+    const g32x = emitPointwise(g.grad.slice(0, 4), g.names, { fround: true });
     body.push(
       '/** The same value-and-gradient kernel in emulated float32 arithmetic (Math.fround after every operation, float32 planes): what a float32 GPU kernel computes, for the rounding floor. */',
-      strictAssign(gradKernel({ ...f64, arith: 'f32' }, STORAGE.F32, null, g32.lines, g32x.lines, g32.flops)),
+      strictAssign(gradKernel({ ...f64, arith: 'float32' }, storage('float32'), null, g32.lines, g32x.lines, g32.flops)),
     );
   }
   return body.join('\n');
@@ -569,7 +568,7 @@ export function emitIndexFile(families: readonly KernelFamily[]): string {
   }
   // every family's float64 kernels by the family's name, for the field graph's blocks (src/graph/kernels.ts)
   const f64 = (f: KernelFamily, k: number | null): string => {
-    const n = kernelNames(f, k, 'F64');
+    const n = kernelNames(f, k, suffixOf('float64'));
     return `{ value: value(b, ${n.value}), grad: grad(b, ${n.grad}) }`;
   };
   lines.push(
