@@ -7,7 +7,8 @@
 
 // SSIM and its exact gradients on the generated kernels (src/runtime), its options and presets (src/model)
 export { ssim, ssimGrad } from './runtime/index.js';
-export { ssimFast, ssimGradFast, type Precision } from './runtime/fast.js';
+export { ssimFast, ssimGradFast } from './runtime/fast.js';
+export type { Precision } from './field/precision.js';
 export { PARALLEL_MIN_PIXELS, ssimAsync, ssimGradAsync, ssimGradFastAsync, terminateWorkers, type ParallelOptions } from './runtime/parallel.js';
 export { ssimGradReference, ssimReference } from './runtime/reference.js';
 export { PRESET_DEFAULTS, PRESETS, resolveOptions, validateOptions, type PresetName, type SsimConfig, type SsimOptions } from './model/options.js';

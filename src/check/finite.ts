@@ -6,7 +6,7 @@
  * that they underflow in float32 (the checker's rounding floor is measured in float32 arithmetic),
  * or where a variant's own loss is not a number there (a mask of zeros: 0/0).
  */
-import { InputError, type Tensor } from '../field/index.js';
+import { InputError, type Precision, type Tensor } from '../field/index.js';
 import { constantsCause, overflowMessage, variantLossNote } from '../model/finite.js';
 import { resolveOptions } from '../model/options.js';
 import type { VariantOptions } from '../runtime/variants.js';
@@ -62,7 +62,7 @@ function fieldsNote(o: VariantOptions): string | undefined {
  * window, magnitudes that overflow (float64, or float32 for the checker's floor) or underflow
  * float32, or a variant's loss that is not a number (named with its field options).
  */
-export function nonFiniteHint(o: VariantOptions, images: NamedImages, arithmetic: 'float64' | 'float32' = 'float64'): string {
+export function nonFiniteHint(o: VariantOptions, images: NamedImages, arithmetic: Precision = 'float64'): string {
   const { dataRange, k1, k2 } = constantsOf(o);
   const constants = constantsCause({ k1: o.k1 ?? k1, k2: o.k2 ?? k2, dataRange });
   if (constants !== undefined) return constants;
@@ -85,7 +85,7 @@ function requireFinite(
   values: number | ArrayLike<number>,
   o: VariantOptions,
   images: NamedImages,
-  how: { readonly arithmetic?: 'float64' | 'float32'; readonly note?: string } = {},
+  how: { readonly arithmetic?: Precision; readonly note?: string } = {},
 ): void {
   let bad: number | undefined;
   let at = -1;

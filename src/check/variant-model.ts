@@ -139,7 +139,7 @@ export function pullBack(
   if (byNode.size === 0) return out;
   const program = fineProgram(g, side, counts);
   const image = program.order.find((n) => n.kind === 'input' && n.name === side);
-  const r = image === undefined ? undefined : runProgram(program, rec.values, { arith: 'f64', seeds: [...byNode.values()] }).adjoints.get(image.id);
+  const r = image === undefined ? undefined : runProgram(program, rec.values, { arith: 'float64', seeds: [...byNode.values()] }).adjoints.get(image.id);
   if (r !== undefined) for (let i = 0; i < out.length; i++) out[i] = out[i]! + r[i]!;
   return out;
 }

@@ -2,7 +2,7 @@
  * A small, strict argument parser: positionals, `--flag`, `--name value` and `--name=value`.
  * Unknown options, and an option given twice, are errors that name the option (exit code 2), never ignored.
  */
-import { BOUNDARIES, DECIMAL, InputError, ownEntry, shape4, type Boundary, type Tensor } from '../field/index.js';
+import { BOUNDARIES, DECIMAL, InputError, ownEntry, PRECISIONS, shape4, type Boundary, type Tensor } from '../field/index.js';
 import { BOUNDARY_RULES } from '../field/boundary.js';
 import { quoteText, readTensor } from '../io/index.js';
 import { PRESETS, type SsimOptions } from '../runtime/index.js';
@@ -238,7 +238,7 @@ export function ssimOptionsFrom(parsed: Parsed): SsimOptions {
   if (ds !== undefined) o.downsample = ds === 'auto' ? 'auto' : (number(parsed, 'downsample') as number);
   const reduction = oneOf(parsed, 'reduction', ['mean', 'sum'] as const);
   if (reduction !== undefined) o.reduction = reduction;
-  const precision = oneOf(parsed, 'precision', ['float64', 'float32'] as const);
+  const precision = oneOf(parsed, 'precision', PRECISIONS);
   if (precision !== undefined) o.precision = precision;
   return o;
 }

@@ -459,7 +459,7 @@ export class GraphDoc {
       case 'reduce':
       case 'scale':
         // the step's own rule, as reverse mode runs it
-        return stepValue(t.step, this.field(t.arg), (n) => this.valueOf(n), 'f64')!;
+        return stepValue(t.step, this.field(t.arg), (n) => this.valueOf(n), 'float64')!;
       case 'block': {
         const b = t.node;
         const g = runBlockKernelOrFine(this, b, this.field(t.arg));
@@ -682,7 +682,7 @@ export class GraphDoc {
               const planes = per ? m.shape[0] * m.shape[1] : 1;
               const len = region.length / planes;
               // the fused block's value (the generated kernels), against the fine graph's region
-              const fused = m.map.kernels === null ? this.valueOf(m) : runBlockKernel(m, this.valueOf(m.x), this.valueOf(m.y), 'f64', null).value;
+              const fused = m.map.kernels === null ? this.valueOf(m) : runBlockKernel(m, this.valueOf(m.x), this.valueOf(m.y), 'float64', null).value;
               return { scope: { v: Array.from(region.subarray(q * len, (q + 1) * len)) }, expected: fused[q]! };
             }),
         };
@@ -697,8 +697,8 @@ export class GraphDoc {
  */
 function runBlockKernelOrFine(doc: GraphDoc, b: BlockNode, bar: Float64Array): { x: Float64Array; y: Float64Array } {
   if (b.map.kernels !== null) {
-    const r = runBlockKernel(b, doc.valueOf(b.x), doc.valueOf(b.y), 'f64', { x: true, y: true });
-    return { x: scalePlanes(r.gradX!, bar, b.x.shape, 'f64'), y: scalePlanes(r.gradY!, bar, b.y.shape, 'f64') };
+    const r = runBlockKernel(b, doc.valueOf(b.x), doc.valueOf(b.y), 'float64', { x: true, y: true });
+    return { x: scalePlanes(r.gradX!, bar, b.x.shape, 'float64'), y: scalePlanes(r.gradY!, bar, b.y.shape, 'float64') };
   }
   const inside = new Set(topoOrder([b.expanded], true).map((n) => n.id));
   const sum = (to: FieldNode): Float64Array => {
@@ -729,12 +729,12 @@ function operatorScope(scope: Record<string, unknown>, fields: ReadonlyArray<{ n
     scope[`${rule.symbol}T`] = (k: number) => {
       const f = fields[k - 1]!;
       if (LINEAR_RULES[f.node.spec.kind].symbol !== rule.symbol) throw new Error(`${rule.symbol}T applied to a ${f.node.spec.kind} term`);
-      return f.node.op.transpose(f.arg, 'f64')[q]!;
+      return f.node.op.transpose(f.arg, 'float64')[q]!;
     };
     scope[rule.symbol] = (k: number) => {
       const f = fields[k - 1]!;
       if (LINEAR_RULES[f.node.spec.kind].symbol !== rule.symbol) throw new Error(`${rule.symbol} applied to a ${f.node.spec.kind} term`);
-      return f.node.op.apply(f.arg, 'f64')[q]!;
+      return f.node.op.apply(f.arg, 'float64')[q]!;
     };
   }
 }

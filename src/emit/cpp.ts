@@ -23,16 +23,16 @@ import { chainRule, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
 import { emitPointwise } from '../expr/pointwise.js';
 
 /** The chain rule of the last pass, printed from the scalar graph (kernels.ts, chainRule): in the header's accumulator type, and in CUDA's T. */
-const HEADER_CHAIN = chainRule('f64', 'cpp', 'Acc');
-const CUDA_CHAIN = chainRule('f64', 'cpp', 'T');
+const HEADER_CHAIN = chainRule('float64', 'cpp', 'Acc');
+const CUDA_CHAIN = chainRule('float64', 'cpp', 'T');
 
 /** The pointwise code of the kernels, in C++: S, and S with its five omega-weighted partials. */
 function pointwiseCpp(): { value: string[]; grad: string[]; gradX: string[]; flops: number; gradFlops: number } {
   const { value: v, grad, names } = pointwiseGraphs();
-  const value = emitPointwise(v, names, 'f64', 'cpp');
-  const g = emitPointwise(grad, names, 'f64', 'cpp');
+  const value = emitPointwise(v, names, { lang: 'cpp' });
+  const g = emitPointwise(grad, names, { lang: 'cpp' });
   // d/dx alone: S and the three partials that d/dx reads
-  const gx = emitPointwise(grad.slice(0, 4), names, 'f64', 'cpp');
+  const gx = emitPointwise(grad.slice(0, 4), names, { lang: 'cpp' });
   return { value: value.lines, grad: g.lines, gradX: gx.lines, flops: value.flops, gradFlops: g.flops };
 }
 

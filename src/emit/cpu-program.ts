@@ -18,14 +18,13 @@
  */
 import { mul, variable, vjp, type Node } from '../expr/index.js';
 import { BOUNDARIES } from '../field/boundary.js';
+import { arrayNameOf, precisionOf, type Precision } from '../field/precision.js';
 import { cmp, int, length, load, present, real, s, type Expr, type Kernel, type Param, type Stmt } from '../kernel/ir.js';
 import { lowerScalar, type LoweredCode } from '../kernel/scalar.js';
 import { momentProducts, pointwiseSsim } from '../model/pointwise.js';
 import type { MapGraph } from '../model/maps.js';
 import type { KernelFamily, StorageSuffix } from './families.js';
 
-// TODO(merge w-prec): Precision from src/field
-type Precision = 'float64' | 'float32';
 
 /** What one kernel is built for: its arithmetic, the family's value name and scalar parameters. */
 interface Build {
@@ -282,7 +281,7 @@ const images: Param[] = [
 
 /** The value kernel: passes 1-2, returning the omega-weighted sum of the map over the region. */
 function valueKernel(b: Build, storage: StorageSuffix, k: number | null, code: LoweredCode): Kernel {
-  const array = storage === 'F32' ? 'Float32Array' : 'Float64Array';
+  const array = arrayNameOf(precisionOf(storage));
   return {
     name: `${b.name}Value${storage}${k === null ? '' : `K${k}`}`,
     doc: `The omega-weighted sum of ${b.value} over the region of the map of x and y (${array} storage),\nboundary rule p.padding${k === null ? '' : `, ${k} x ${k} window (taps unrolled)`}. Passes 1-2; 5 kw + 5 kh multiply-adds and\n${code.flops} flops of ${b.value} per pixel.`,
@@ -306,7 +305,7 @@ function valueKernel(b: Build, storage: StorageSuffix, k: number | null, code: L
 
 /** The value-and-gradient kernel: passes 1-4. */
 function gradKernel(b: Build, storage: StorageSuffix, k: number | null, code: LoweredCode, codeX: LoweredCode): Kernel {
-  const array = storage === 'F32' ? 'Float32Array' : 'Float64Array';
+  const array = arrayNameOf(precisionOf(storage));
   const chain = chainRuleCode();
   const r = k === null ? 0 : (k - 1) / 2;
   const SW = i('SW');
@@ -474,7 +473,7 @@ export function cpuProgram(family: KernelFamily): { kernels: CpuKernel[]; flops:
   const kernels: CpuKernel[] = [];
   for (const k of [null, ...family.unrolled]) {
     for (const st of family.storages) {
-      const storage: Precision = st === 'F32' ? 'float32' : 'float64';
+      const storage = precisionOf(st);
       kernels.push({ kernel: valueKernel(b, st, k, value), storage, arithmetic: 'float64' });
       kernels.push({ kernel: gradKernel(b, st, k, grad, gradX), storage, arithmetic: 'float64' });
     }

@@ -43,12 +43,12 @@ export interface LatexPrinter extends Notation {
 
 /** The straight-line code a spelling is printed into: TypeScript (float64 or emulated float32) or C++. */
 export type Language = 'ts' | 'cpp';
-export type Arithmetic = 'f64' | 'f32';
 
 /** What the code printer hands a spelling: the language's conventions. */
 export interface CodeTarget {
   readonly lang: Language;
-  readonly arith: Arithmetic;
+  /** Emulated float32: constants rounded to float32 and Math.fround after every operation (TypeScript only). */
+  readonly fround: boolean;
   /** An operation's result, rounded as the arithmetic rounds it (Math.fround in emulated float32). */
   round(e: string): string;
   /** A library function: Math.exp, std::exp. */
@@ -207,7 +207,7 @@ export const latexCall =
 
 /** A constant as a literal (negative ones parenthesised: a - (-2)). */
 export function codeConstant(n: Node, t: CodeTarget): string {
-  if (t.arith === 'f32') return `${Math.fround(n.value)}`;
+  if (t.fround) return `${Math.fround(n.value)}`;
   const v = n.value;
   if (Object.is(v, -0)) return t.lit('-0');
   const s = String(v);

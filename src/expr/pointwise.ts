@@ -6,10 +6,20 @@
  * does, for measuring the rounding floor). Each op's spelling is its row's `code` (ops.ts).
  */
 import { topoSort, type Node } from './node.js';
-import type { Arithmetic, CodeTarget, Language } from './notation.js';
+import type { CodeTarget, Language } from './notation.js';
 import { rules } from './ops.js';
 
-export type { Arithmetic, Language } from './notation.js';
+export type { Language } from './notation.js';
+
+/**
+ * How the code is printed: in TypeScript (the default) or C++, and whether it emulates float32
+ * (`fround`: constants rounded to float32, Math.fround after every operation; TypeScript only).
+ * The precision's own vocabulary (src/field/precision.ts) sits in a layer expr does not import.
+ */
+export interface PointwiseTarget {
+  readonly lang?: Language;
+  readonly fround?: boolean;
+}
 
 /**
  * The spellings that differ between the languages (one table, so the two printers cannot drift):
@@ -37,12 +47,11 @@ export interface PointwiseCode {
 export function emitPointwise(
   outputs: ReadonlyArray<readonly [string, Node]>,
   names: ReadonlyMap<Node, string>,
-  arith: Arithmetic = 'f64',
-  lang: Language = 'ts',
+  { lang = 'ts', fround = false }: PointwiseTarget = {},
 ): PointwiseCode {
-  if (lang === 'cpp' && arith === 'f32') throw new Error('emitPointwise: C++ computes in its type T; emulated float32 is for TypeScript');
+  if (lang === 'cpp' && fround) throw new Error('emitPointwise: C++ computes in its type T; emulated float32 is for TypeScript');
   const { decl, ...sp } = SPELLING[lang];
-  const target: CodeTarget = { lang, arith, round: (e) => (arith === 'f32' ? `Math.fround(${e})` : e), ...sp };
+  const target: CodeTarget = { lang, fround, round: (e) => (fround ? `Math.fround(${e})` : e), ...sp };
   const ref = new Map<number, string>();
   const lines: string[] = [];
   let temp = 0;

@@ -6,6 +6,7 @@
  */
 import { BOUNDARIES, BOUNDARY_RULES, type Boundary } from './boundary.js';
 import { compileIndexRule } from './index-rule.js';
+import type { Precision } from './precision.js';
 
 export { BOUNDARIES, type Boundary } from './boundary.js';
 
@@ -59,20 +60,15 @@ export function identityAxis(n: number): AxisOp {
 }
 
 /**
- * How arithmetic is done: float64 as written, or float32 (taps rounded to float32 and
- * Math.fround after every multiply and add, what a float32 kernel computes). One loop serves
- * both; the rounding is the parameter.
- */
-export type FieldArithmetic = 'f64' | 'f32';
-
-/**
  * Applies op along one axis of a block of `outer` x n x `inner` values (inner contiguous):
  * forward reads `src` with the input length, transpose reads with the output length; the
- * transpose scatters through the same index table as the forward gathers.
+ * transpose scatters through the same index table as the forward gathers. In float32 the taps are
+ * rounded to float32 and every multiply and add is Math.fround-ed (what a float32 kernel computes):
+ * one loop serves both precisions, the rounding is the parameter.
  */
-export function applyAxis(op: AxisOp, src: Float64Array, outer: number, inner: number, transpose: boolean, arith: FieldArithmetic = 'f64'): Float64Array {
+export function applyAxis(op: AxisOp, src: Float64Array, outer: number, inner: number, transpose: boolean, arith: Precision = 'float64'): Float64Array {
   const k = op.taps.length;
-  const f32 = arith === 'f32';
+  const f32 = arith === 'float32';
   const taps = f32 ? op.taps.map(Math.fround) : op.taps;
   const { index, inLength, outLength } = op;
   const [srcLength, dstLength] = transpose ? [outLength, inLength] : [inLength, outLength];

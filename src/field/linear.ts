@@ -3,7 +3,8 @@
  * itself and its adjoint (JAX's transpose rules; tinygrad's pad <-> shrink). A dot-product
  * test proves every pair: <A a, b> = <a, A^T b>.
  */
-import { applyAxis, axisOp, identityAxis, type AxisOp, type Boundary, type FieldArithmetic } from './axis.js';
+import { applyAxis, axisOp, identityAxis, type AxisOp, type Boundary } from './axis.js';
+import { rounding, type Precision } from './precision.js';
 import { sizeOf, type Shape4 } from './tensor.js';
 
 export interface LinearOp {
@@ -12,9 +13,9 @@ export interface LinearOp {
   readonly inShape: Shape4;
   readonly outShape: Shape4;
   /** A x, in float64 or float32 arithmetic (Math.fround after every operation). */
-  apply(x: Float64Array, arith?: FieldArithmetic): Float64Array;
+  apply(x: Float64Array, arith?: Precision): Float64Array;
   /** A^T y, in the same arithmetics. */
-  transpose(y: Float64Array, arith?: FieldArithmetic): Float64Array;
+  transpose(y: Float64Array, arith?: Precision): Float64Array;
 }
 
 /** A separable operator on each N, C plane: `rows` along H, then `cols` along W. */
@@ -82,12 +83,12 @@ export function mean(inShape: Shape4): LinearOp {
     inShape,
     outShape: [1, 1, 1, 1],
     apply: (x, a) => {
-      const r = a === 'f32' ? Math.fround : (v: number) => v;
+      const r = rounding(a);
       let s = 0;
       for (let i = 0; i < n; i++) s = r(s + x[i]!);
       return Float64Array.of(r(s / n));
     },
-    transpose: (y, a) => new Float64Array(n).fill(a === 'f32' ? Math.fround(y[0]! / n) : y[0]! / n),
+    transpose: (y, a) => new Float64Array(n).fill(rounding(a)(y[0]! / n)),
   };
 }
 
@@ -143,14 +144,14 @@ export function channelMix(inShape: Shape4, matrix: readonly (readonly number[])
   }
   const hw = H * W;
   const outShape: Shape4 = [N, O, H, W];
-  const run = (src: Float64Array, from: number, to: number, m: (o: number, c: number) => number, a?: FieldArithmetic): Float64Array => {
-    const r = a === 'f32' ? Math.fround : (v: number) => v;
+  const run = (src: Float64Array, from: number, to: number, m: (o: number, c: number) => number, a?: Precision): Float64Array => {
+    const r = rounding(a);
     const dst = new Float64Array(N * to * hw);
     for (let n = 0; n < N; n++) {
       for (let o = 0; o < to; o++) {
         const d = (n * to + o) * hw;
         for (let c = 0; c < from; c++) {
-          const w = a === 'f32' ? Math.fround(m(o, c)) : m(o, c);
+          const w = r(m(o, c));
           const s = (n * from + c) * hw;
           for (let q = 0; q < hw; q++) dst[d + q] = r(dst[d + q]! + r(w * src[s + q]!));
         }

@@ -18,7 +18,7 @@
  * region's adjoint spread) are listed with the exact ones, so that a rewritten program is still
  * data that says what it does.
  */
-import { crop, sizeOf, type FieldArithmetic, type LinearOp, type Shape4 } from '../field/index.js';
+import { crop, rounding, sizeOf, type LinearOp, type Precision, type Shape4 } from '../field/index.js';
 import type { Node } from '../expr/index.js';
 import type { LinearSpec } from './linear.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type MapNode, type Reduction } from './node.js';
@@ -165,7 +165,7 @@ export interface Contribution {
 }
 
 export interface RunOptions {
-  readonly arith: FieldArithmetic;
+  readonly arith: Precision;
   /** The blocks' gradients for a unit adjoint (the forward pass's kernel runs), by block id. */
   readonly unit?: ReadonlyMap<number, { readonly gradX: Float64Array | null; readonly gradY: Float64Array | null }>;
   /** Adjoints to start from in place of the seed at the output: reverse mode from inner nodes. */
@@ -180,8 +180,6 @@ export interface ProgramRun {
   readonly contributions: Contribution[];
 }
 
-const exactly = (v: number): number => v;
-
 /**
  * Runs a program on the forward values (by node id, as the program sees the nodes): each step's
  * rule applied to its node's adjoint, added into its argument's. Without `record` a node's adjoint
@@ -189,7 +187,7 @@ const exactly = (v: number): number => v;
  */
 export function runProgram(p: AdjointProgram, values: ReadonlyMap<number, Float64Array>, opts: RunOptions): ProgramRun {
   const a = opts.arith;
-  const r = a === 'f32' ? Math.fround : exactly;
+  const r = rounding(a);
   const keep = opts.record === true;
   const val = (n: FieldNode): Float64Array => {
     const v = values.get(resolved(n, p.expand).id);
@@ -201,7 +199,7 @@ export function runProgram(p: AdjointProgram, values: ReadonlyMap<number, Float6
   const give = (s: Step, c: Float64Array): void => {
     if (keep) contributions.push({ from: s.from, to: s.to, via: s.via, value: c, step: s });
     const prev = adjoints.get(s.to.id);
-    if (prev === undefined) adjoints.set(s.to.id, a === 'f32' ? c.map(r) : c.slice());
+    if (prev === undefined) adjoints.set(s.to.id, a === 'float32' ? c.map(r) : c.slice());
     else for (let i = 0; i < prev.length; i++) prev[i] = r(prev[i]! + c[i]!);
   };
   if (opts.seeds === undefined) {
@@ -230,7 +228,7 @@ function runSteps(
   bar: Float64Array,
   val: (n: FieldNode) => Float64Array,
   give: (s: Step, c: Float64Array) => void,
-  a: FieldArithmetic,
+  a: Precision,
   unit: RunOptions['unit'],
 ): void {
   const partials = steps.filter((s) => s.rule.kind === 'partial');
@@ -270,7 +268,7 @@ function runSteps(
         const total = sizeOf(s.to.shape);
         const per = total / (s.to.shape[0] * s.to.shape[1]);
         const all = rule.how === 'mean' || rule.how === 'sum';
-        const r = a === 'f32' ? Math.fround : exactly;
+        const r = rounding(a);
         const out = new Float64Array(total);
         for (let i = 0; i < total; i++) out[i] = r((all ? bar[0]! : bar[Math.floor(i / per)]!) / rule.count);
         give(s, out);
@@ -291,7 +289,7 @@ function runSteps(
  * What one step hands its argument for the adjoint `bar` of its node, by the same rule runProgram
  * applies (a block's step needs its unit-adjoint gradient in `unit`), or null where it hands nothing.
  */
-export function stepValue(s: Step, bar: Float64Array, val: (n: FieldNode) => Float64Array, a: FieldArithmetic, unit?: RunOptions['unit']): Float64Array | null {
+export function stepValue(s: Step, bar: Float64Array, val: (n: FieldNode) => Float64Array, a: Precision, unit?: RunOptions['unit']): Float64Array | null {
   let out: Float64Array | null = null;
   runSteps([s], bar, val, (_, c) => (out = c), a, unit);
   return out;
@@ -311,9 +309,9 @@ function onInputGrid(outShape: Shape4, inShape: Shape4, v: Float64Array): Float6
  * A block's vector-Jacobian product from its unit-adjoint gradient: each plane scaled by its
  * adjoint (a 'loss' block has one adjoint for every plane), rounded to float32 in that arithmetic.
  */
-export function scalePlanes(unit: Float64Array, bar: Float64Array, shape: Shape4, arith: FieldArithmetic): Float64Array {
+export function scalePlanes(unit: Float64Array, bar: Float64Array, shape: Shape4, arith: Precision): Float64Array {
   if (bar.length === 1 && bar[0] === 1) return unit;
   const per = sizeOf(shape) / (shape[0] * shape[1]);
-  const r = arith === 'f32' ? Math.fround : (v: number): number => v;
+  const r = rounding(arith);
   return unit.map((v, i) => r(v * bar[bar.length === 1 ? 0 : Math.floor(i / per)]!));
 }

@@ -11,7 +11,7 @@
  * graph: the three terms are the contributions reaching x through mu_x = W x, m_xx = W (x x)
  * (the map's partial 2x) and m_xy = W (x y) (partial y).
  *
- * Arithmetic is a parameter, three interpretations of the same graph:
+ * Arithmetic is a parameter, three interpretations of the same graph (`Arithmetic`):
  *   'float64'          as written;
  *   'float32-storage'  inputs rounded to float32, arithmetic in float64, gradients stored as float32;
  *   'float32'          float32 arithmetic: Math.fround after every operation (what a float32 kernel does).
@@ -24,12 +24,21 @@
  * float64 when kernels are handed in (`kernels`, src/runtime/blocks.ts); otherwise, and in the
  * float32 arithmetics, their fine graph.
  */
-import { sizeOf, type FieldArithmetic, type Shape4 } from '../field/index.js';
+import { rounding, sizeOf, type Precision, type Shape4 } from '../field/index.js';
 import { adjointProgram, runProgram, type AdjointProgram, type Contribution } from './adjoint.js';
 import { argsOf, resolved, topoOrder, type BlockNode, type FieldNode, type ReduceNode } from './node.js';
 import { runMap } from './pointwise.js';
 
-export type Arithmetic = 'float64' | 'float32-storage' | 'float32';
+/**
+ * How the graph is evaluated: a precision (src/field/precision.ts), or `float32-storage`: float32
+ * planes (inputs rounded to float32, gradients stored as float32) with float64 arithmetic.
+ */
+export type Arithmetic = Precision | 'float32-storage';
+
+/** The precision an arithmetic computes in: float32-storage computes in float64. */
+export function computedIn(arith: Arithmetic): Precision {
+  return arith === 'float32' ? 'float32' : 'float64';
+}
 
 /** A block run on kernels: its value, and its gradient for a unit adjoint where asked for. */
 export interface BlockRun {
@@ -45,9 +54,9 @@ export interface BlockRun {
  */
 export interface BlockKernels {
   /** Whether a block's map has kernels for the arithmetic (float32 arithmetic: a value-and-gradient kernel only). */
-  has(b: BlockNode, arith: FieldArithmetic, withGradient: boolean): boolean;
+  has(b: BlockNode, arith: Precision, withGradient: boolean): boolean;
   /** The block's value and, with `want`, its gradient for a unit adjoint with respect to x and/or y. */
-  run(b: BlockNode, x: Float64Array, y: Float64Array, arith: FieldArithmetic, want: { readonly x: boolean; readonly y: boolean } | null): BlockRun;
+  run(b: BlockNode, x: Float64Array, y: Float64Array, arith: Precision, want: { readonly x: boolean; readonly y: boolean } | null): BlockRun;
 }
 
 export interface EvaluateOptions {
@@ -99,8 +108,6 @@ export interface GraphResult {
   readonly contributions: readonly Contribution[];
 }
 
-const exactly = (v: number): number => v;
-
 /** Fields of at most this many values are kept after the evaluation whatever their use (per-plane and scalar values). */
 const SMALL = 4096;
 
@@ -115,15 +122,15 @@ export function programFor(output: FieldNode, opts: Pick<EvaluateOptions, 'arith
   const wrt = opts.wrt ?? [];
   const fused = opts.fused ?? true;
   const kernels = opts.kernels;
-  const expand = (b: BlockNode): boolean => !fused || kernels === undefined || !kernels.has(b, arith === 'float32' ? 'f32' : 'f64', wrt.length > 0);
+  const expand = (b: BlockNode): boolean => !fused || kernels === undefined || !kernels.has(b, computedIn(arith), wrt.length > 0);
   return adjointProgram(output, { wrt, expand, every: opts.record === true, ...(opts.counts !== undefined ? { counts: opts.counts } : {}) });
 }
 
 /** Evaluates `output` on the input fields (by name, each of its input node's shape) and, with `wrt`, its gradient. */
 export function evaluateGraph(output: FieldNode, inputs: Readonly<Record<string, Float64Array>>, opts: EvaluateOptions = {}): GraphResult {
   const arith = opts.arith ?? 'float64';
-  const a: FieldArithmetic = arith === 'float32' ? 'f32' : 'f64';
-  const r = arith === 'float32' ? Math.fround : exactly;
+  const a = computedIn(arith);
+  const r = rounding(a);
   if (opts.program !== undefined && (opts.wrt !== undefined || opts.fused !== undefined || opts.counts !== undefined)) {
     throw new Error('evaluateGraph: a program says wrt, fused and counts itself');
   }
@@ -203,7 +210,7 @@ function forward(
   val: (n: FieldNode) => Float64Array,
   inputs: Readonly<Record<string, Float64Array>>,
   arith: Arithmetic,
-  a: FieldArithmetic,
+  a: Precision,
   r: (v: number) => number,
   kernels: BlockKernels | undefined,
 ): Float64Array {
@@ -221,7 +228,7 @@ function forward(
     case 'reduce':
       return reduceForward(n, val(n.arg), r);
     case 'block':
-      return kernelsFor(n, kernels).run(n, val(n.x), val(n.y), 'f64', null).value;
+      return kernelsFor(n, kernels).run(n, val(n.x), val(n.y), 'float64', null).value;
   }
 }
 

@@ -4,11 +4,9 @@
  * its transpose (a sum over the dimensions broadcast along).
  */
 import { grad, mul, substitute, variable, type Node } from '../expr/index.js';
-import { sizeOf, type FieldArithmetic, type Shape4 } from '../field/index.js';
+import { rounding, sizeOf, type Precision, type Shape4 } from '../field/index.js';
 import { emitPointwise } from '../expr/pointwise.js';
 import type { FieldNode, MapNode } from './node.js';
-
-const exactly = (v: number): number => v;
 
 /** Index into a field of shape `from` for each element of the broadcast shape `to` (null when the shapes are equal). */
 function broadcastIndex(from: Shape4, to: Shape4): Int32Array | null {
@@ -30,10 +28,10 @@ export const expand = (v: Float64Array, from: Shape4, to: Shape4): Float64Array 
 };
 
 /** The transpose of broadcasting: sums over the dimensions `to` broadcast along. */
-export function reduceToShape(v: Float64Array, from: Shape4, to: Shape4, a: FieldArithmetic): Float64Array {
+export function reduceToShape(v: Float64Array, from: Shape4, to: Shape4, a: Precision): Float64Array {
   const idx = broadcastIndex(to, from);
   if (idx === null) return v;
-  const r = a === 'f32' ? Math.fround : exactly;
+  const r = rounding(a);
   const out = new Float64Array(sizeOf(to));
   for (let q = 0; q < idx.length; q++) out[idx[q]!] = r(out[idx[q]!]! + v[q]!);
   return out;
@@ -47,13 +45,13 @@ const compiledCache = new Map<string, Compiled>();
  * pixels: the pointwise printer's straight-line code in `new Function` (the code comes from the
  * graph; variables are renamed v0, v1, ... so no name of a user's can reach it).
  */
-function compile(outputs: readonly Node[], arrays: readonly string[], consts: readonly string[], a: FieldArithmetic): Compiled {
+function compile(outputs: readonly Node[], arrays: readonly string[], consts: readonly string[], a: Precision): Compiled {
   const key = `${a}|${arrays.join(',')}|${consts.join(',')}|${outputs.map((o) => o.id).join(',')}`;
   const hit = compiledCache.get(key);
   if (hit !== undefined) return hit;
   const all = [...arrays, ...consts];
   const renamed = substitute([...outputs], new Map(all.map((v, i) => [v, variable(`v${i}`)] as const)));
-  const code = emitPointwise(renamed.map((o, i) => [`out_${i}`, o] as const), new Map(), a);
+  const code = emitPointwise(renamed.map((o, i) => [`out_${i}`, o] as const), new Map(), { fround: a === 'float32' });
   const body = [
     ...arrays.map((_, i) => `const a${i} = arrays[${i}];`),
     ...consts.map((_, i) => `const v${arrays.length + i} = consts[${i}];`),
@@ -70,18 +68,18 @@ function compile(outputs: readonly Node[], arrays: readonly string[], consts: re
 }
 
 /** A map's value at every element of its shape. */
-export function runMap(n: MapNode, val: (n: FieldNode) => Float64Array, a: FieldArithmetic): Float64Array {
+export function runMap(n: MapNode, val: (n: FieldNode) => Float64Array, a: Precision): Float64Array {
   const names = Object.keys(n.args);
   const consts = Object.keys(n.consts);
   const size = sizeOf(n.shape);
   const out = new Float64Array(size);
   const arrays = names.map((v) => expand(val(n.args[v]!), n.args[v]!.shape, n.shape));
-  compile([n.expr], names, consts, a)(arrays, consts.map((c) => (a === 'f32' ? Math.fround(n.consts[c]!) : n.consts[c]!)), [out], size);
+  compile([n.expr], names, consts, a)(arrays, consts.map((c) => rounding(a)(n.consts[c]!)), [out], size);
   return out;
 }
 
 /** bar * p for each partial expression p of the map's variables, in one loop (each of the map's shape). */
-export function runPartials(n: MapNode, partials: readonly Node[], bar: Float64Array, val: (n: FieldNode) => Float64Array, a: FieldArithmetic): Float64Array[] {
+export function runPartials(n: MapNode, partials: readonly Node[], bar: Float64Array, val: (n: FieldNode) => Float64Array, a: Precision): Float64Array[] {
   if (partials.length === 0) return [];
   const names = Object.keys(n.args);
   const consts = Object.keys(n.consts);
@@ -94,7 +92,7 @@ export function runPartials(n: MapNode, partials: readonly Node[], bar: Float64A
   const results = partials.map(() => new Float64Array(size));
   const arrays = [...names.map((v) => expand(val(n.args[v]!), n.args[v]!.shape, n.shape)), expand(bar, barShape(bar, n.shape), n.shape)];
   const constValues = consts.map((c) => n.consts[c]!);
-  compile(outputs, [...names, barName], consts, a)(arrays, constValues.map((c) => (a === 'f32' ? Math.fround(c) : c)), results, size);
+  compile(outputs, [...names, barName], consts, a)(arrays, constValues.map(rounding(a)), results, size);
   return results;
 }
 

@@ -6,8 +6,7 @@
  * another: a GPU's writes never overlap, so the order cannot matter), so a GPU program is tested
  * here on any machine.
  */
-// TODO(merge w-prec): import type { Precision } from '../field/precision.js';
-type Precision = 'float64' | 'float32';
+import type { Precision } from '../field/precision.js';
 import type { Expr, Func, Kernel, Module, PassProgram, Stmt, ValueType } from './ir.js';
 
 /** The precision of each real type. */

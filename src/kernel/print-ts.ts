@@ -5,8 +5,7 @@
  * by Math.fround when the arithmetic is float32 (emulating a float32 kernel, for the rounding floor);
  * 'f64' always float64. It knows nothing of what the kernels compute.
  */
-// TODO(merge w-prec): import type { Precision } from '../field/precision.js';
-type Precision = 'float64' | 'float32';
+import { arrayNameOf as arrayOf, type Precision } from '../field/precision.js';
 import type { BinaryOp, Expr, Func, Kernel, Param, Stmt, ValueType } from './ir.js';
 
 /** The precisions a TypeScript kernel is printed for: its storage and its arithmetic. */
@@ -23,7 +22,6 @@ const UNARY = 8;
 const ATOM = 9;
 const TERNARY = 0;
 
-const arrayOf = (p: Precision): string => (p === 'float32' ? 'Float32Array' : 'Float64Array');
 
 /** A number as a TypeScript literal (negative ones bracketed where they sit in an expression). */
 function numberText(v: number): string {

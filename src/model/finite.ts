@@ -3,7 +3,7 @@
  * magnitudes that overflow SSIM's products, constants that vanish (0/0 on a flat window), and
  * the error the library's entry points throw for a result that is not a number.
  */
-import { InputError, type Tensor } from '../field/index.js';
+import { InputError, type Precision, type Tensor } from '../field/index.js';
 
 /** float32's largest finite value. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
@@ -12,7 +12,7 @@ export const FLOAT32_MAX = 3.4028234663852886e38;
  * The largest magnitude SSIM's arithmetic takes: its products of four such values (A1 A2 ~ 4
  * |v|^4, B1 B2 likewise) stay below the arithmetic's largest number.
  */
-export const overflowLimit = (arithmetic: 'float64' | 'float32'): number => ((arithmetic === 'float64' ? Number.MAX_VALUE : FLOAT32_MAX) / 16) ** 0.25;
+export const overflowLimit = (arithmetic: Precision): number => ((arithmetic === 'float64' ? Number.MAX_VALUE : FLOAT32_MAX) / 16) ** 0.25;
 
 /** A number as a user would write it: 1e+20 rather than 100000000000000000000. */
 const short = (v: number): string => (Math.abs(v) >= 1e6 || (v !== 0 && Math.abs(v) < 1e-4) ? v.toExponential() : String(v));
@@ -27,7 +27,7 @@ const short = (v: number): string => (Math.abs(v) >= 1e6 || (v !== 0 && Math.abs
 export function overflowMessage(
   images: ReadonlyArray<readonly [Tensor, string]>,
   dataRange: number | undefined,
-  arithmetic: 'float64' | 'float32',
+  arithmetic: Precision,
   constants?: { readonly k1: number; readonly k2: number },
 ): string | undefined {
   const L = dataRange !== undefined && Number.isFinite(dataRange) ? Math.abs(dataRange) : 0;

@@ -2,7 +2,7 @@
  * SSIM options: what a user may set, the presets that reproduce the peers, and validation
  * into one resolved configuration. Explicit options override a preset's.
  */
-import { BOUNDARIES, boxTaps, gaussianTaps, InputError, ownEntry, truncatedRadius, type Boundary } from '../field/index.js';
+import { BOUNDARIES, boxTaps, gaussianTaps, InputError, ownEntry, PRECISIONS, truncatedRadius, type Boundary, type Precision } from '../field/index.js';
 import { overflowLimit, overflowMessage } from './finite.js';
 import { mapSize } from './geometry.js';
 
@@ -43,7 +43,7 @@ export interface SsimOptions {
    * Storage of inputs and outputs in the generated kernels: 'float64' (default) or 'float32'
    * (inputs rounded to float32, gradients returned as Float32Array; arithmetic stays float64).
    */
-  precision?: 'float64' | 'float32';
+  precision?: Precision;
 }
 
 /** A fully resolved configuration. */
@@ -66,7 +66,7 @@ export interface SsimConfig {
   readonly skipShortAxes: boolean;
   readonly downsample: 'auto' | number;
   readonly reduction: 'mean' | 'sum';
-  readonly precision: 'float64' | 'float32';
+  readonly precision: Precision;
 }
 
 type PresetDefaults = Required<Omit<SsimOptions, 'preset' | 'truncate' | 'dataRange' | 'precision'>> & { dataRange: number | undefined; truncate: number | undefined };
@@ -209,7 +209,7 @@ const OPTION_RULES: { readonly [K in keyof Required<SsimOptions>]: OptionRule } 
     type: 'number or string',
   },
   reduction: oneOfRule(['mean', 'sum']),
-  precision: oneOfRule(['float64', 'float32']),
+  precision: oneOfRule(PRECISIONS),
 };
 
 /** SSIM's own option keys. */

@@ -8,7 +8,7 @@
 import { mapGeometry } from '../model/options.js';
 import { kernelVariant, planKernel } from './fast.js';
 import type { KernelParams } from '../emit/params.js';
-import type { Boundary, FieldArithmetic } from '../field/index.js';
+import type { Boundary, Precision } from '../field/index.js';
 import { float32ArithKernels, float64Kernels, type Float64Kernels } from '../generated/index.js';
 import type { BlockKernels, BlockRun } from '../graph/evaluate.js';
 import type { BlockNode } from '../graph/node.js';
@@ -22,7 +22,7 @@ export function runBlockKernel(
   b: BlockNode,
   x: Float64Array,
   y: Float64Array,
-  arith: FieldArithmetic,
+  arith: Precision,
   want: { readonly x: boolean; readonly y: boolean } | null,
 ): BlockRun {
   if (!hasKernels(b, arith, want !== null)) throw new Error(`block ${b.label}: its map has no generated kernels for this arithmetic`);
@@ -46,7 +46,7 @@ export function runBlockKernel(
   }
   // d value / d plane sum p for a unit adjoint: 1 over the region (and over the planes for a mean)
   const planeOmega = new Float64Array(P).fill(b.reduce === 'loss' && plan.config.reduction === 'mean' ? 1 / (P * region) : 1 / region);
-  if (arith === 'f32') {
+  if (arith === 'float32') {
     // the emulated float32 kernel: float32 storage, Math.fround after every operation
     // d/dx always (the kernels' form); d/dy only when asked for
     const out = { gradX: new Float32Array(x.length), gradY: want.y ? new Float32Array(x.length) : null };
@@ -60,10 +60,10 @@ export function runBlockKernel(
 }
 
 /** Whether a block's map has kernels for the arithmetic (float32 arithmetic: a value-and-gradient kernel only). */
-export function hasKernels(b: BlockNode, arith: FieldArithmetic, withGradient: boolean): boolean {
+export function hasKernels(b: BlockNode, arith: Precision, withGradient: boolean): boolean {
   const name = b.map.kernels;
   if (name === null) return false;
-  return arith === 'f64' ? float64Kernels[name] !== undefined : withGradient && float32ArithKernels[name] !== undefined;
+  return arith === 'float64' ? float64Kernels[name] !== undefined : withGradient && float32ArithKernels[name] !== undefined;
 }
 
 /** The generated kernels as the field graph's evaluator takes them (`evaluateGraph(..., { kernels: BLOCK_KERNELS })`). */

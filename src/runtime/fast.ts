@@ -5,13 +5,10 @@
  * transpose after it).
  */
 import type { KernelParams } from '../emit/params.js';
-import { boxDownsample, InputError, shape4, sizeOf, toField, type LinearOp, type Shape4, type Tensor } from '../field/index.js';
+import { boxDownsample, InputError, shape4, sizeOf, toField, PRECISIONS, type LinearOp, type Precision, type Shape4, type Tensor } from '../field/index.js';
 import { ssimKernels, unrolledSizes } from '../generated/index.js';
 import { downsampleFactor, mapGeometry, resolveOptions, type SsimConfig, type SsimOptions } from '../model/options.js';
 import { FLOAT32_MAX, requireFinite } from '../model/finite.js';
-
-/** Storage precision of the kernel: float64 (default, exact to rounding) or float32 (half the memory). */
-export type Precision = 'float64' | 'float32';
 
 export interface KernelPlan {
   readonly config: SsimConfig;
@@ -89,7 +86,7 @@ function kernelsFor(plan: KernelPlan) {
 
 /** That the precision is one there is, and that float32 storage holds the values (a larger one would be Infinity). */
 export function checkPrecision(precision: unknown, x: Tensor, y: Tensor): asserts precision is Precision {
-  if (precision !== 'float64' && precision !== 'float32') throw new InputError(`precision: got ${String(precision)}, expected float64 or float32`);
+  if (!(PRECISIONS as readonly unknown[]).includes(precision)) throw new InputError(`precision: got ${String(precision)}, expected float64 or float32`);
   if (precision === 'float64') return;
   for (const [t, what] of [[x, 'x'], [y, 'y']] as const) {
     for (let i = 0; i < t.data.length; i++) {

@@ -24,7 +24,7 @@ export function ssimGrad(x: Tensor, y: Tensor, options: SsimOptions = {}): { ssi
   return { ssim: r.ssim, gradX: r.gradX, gradY: r.gradY! };
 }
 
-export { planKernel, ssimFast, ssimGradFast, ssimGradFloat32Arith, ssimGradXFloat32Arith, type KernelPlan, type Precision } from './fast.js';
+export { planKernel, ssimFast, ssimGradFast, ssimGradFloat32Arith, ssimGradXFloat32Arith, type KernelPlan } from './fast.js';
 
 export { PARALLEL_MIN_PIXELS, ssimAsync, ssimGradAsync, ssimGradFastAsync, terminateWorkers, type ParallelOptions } from './parallel.js';
 

@@ -9,8 +9,8 @@
  * `ssimGrad` stay as they are. Below `minPixels` (N x C x H x W) the work runs on the calling thread.
  */
 import { availableParallelism } from 'node:os';
-import { InputError, sizeOf, type Tensor } from '../field/index.js';
-import { checkPrecision, kernelVariant, planKernel, ssimFast, ssimGradFast, storage, toInputGrid, type KernelPlan, type Precision } from './fast.js';
+import { InputError, sizeOf, type Precision, type Tensor } from '../field/index.js';
+import { checkPrecision, kernelVariant, planKernel, ssimFast, ssimGradFast, storage, toInputGrid, type KernelPlan } from './fast.js';
 import { requireFinite } from '../model/finite.js';
 import { combineRowSums, type Job } from './_internals/job.js';
 import { mapSize } from '../model/geometry.js';

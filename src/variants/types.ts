@@ -4,6 +4,7 @@
  * (`--variant-file`, `defineVariant`) are written the same way; nothing else in ssim-grad knows a
  * variant by name.
  */
+import type { StorageSuffix } from '../field/index.js';
 import type { FieldNode } from '../graph/node.js';
 import type { SsimConfig, SsimOptions } from '../model/options.js';
 import type { GraphKit } from './kit.js';
@@ -106,8 +107,8 @@ export interface VariantDeclaration {
   readonly kernels?: readonly KernelFamily[];
 }
 
-/** Storage types a family's kernels are written for (Float64Array, Float32Array). */
-export type StorageSuffix = 'F64' | 'F32';
+/** Storage types a family's kernels are written for: F64 (Float64Array), F32 (Float32Array), one per precision (src/field/precision.ts). */
+export type { StorageSuffix };
 
 export interface KernelFamily {
   /** Names the file (<name>.ts), the kernels (<name>ValueF64K11, <name>GradF64, ...) and the table (<name>Kernels). */

@@ -29,7 +29,7 @@ describe('C++ printer of the pointwise graph', () => {
       // and each op's samples (the op table's test runs them through the other printers)
       ...Object.entries(opSamples(a, b)).flatMap(([op, nodes]) => nodes.map((n, i): [string, Node] => [`o_${op}_${i}`, n])),
     ];
-    const code = emitPointwise(outputs, new Map(), 'f64', 'cpp');
+    const code = emitPointwise(outputs, new Map(), { lang: 'cpp' });
     expect(code.lines.join('\n')).not.toMatch(/Math\./);
     const points = [
       [0.3, -1.2, 2.5],

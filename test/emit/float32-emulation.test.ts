@@ -1,6 +1,6 @@
 /**
  * The rounding floor rests on a kernel that emulates float32 in JavaScript (Math.fround after every
- * operation, src/emit/kernels.ts 'f32'), so it is only as good as that emulation. Oracle: the same
+ * operation, src/emit/kernels.ts in float32), so it is only as good as that emulation. Oracle: the same
  * schedule emitted as C++ (src/generated/cpp/ssim_grad.hpp) and compiled by g++ for T = Acc = float,
  * which is real IEEE float32 arithmetic (compiled with -ffp-contract=off: nothing fused into an FMA). Both
  * follow one operation order, so their gradients agree bit for bit: one forgotten Math.fround (an

@@ -11,7 +11,7 @@ import * as E from '../../src/expr/index.js';
 import type { Node, Op } from '../../src/expr/index.js';
 import { toLatex } from '../../src/expr/latex.js';
 import { rules } from '../../src/expr/ops.js';
-import { emitPointwise, type Arithmetic } from '../../src/expr/pointwise.js';
+import { emitPointwise } from '../../src/expr/pointwise.js';
 import { evaluateTex } from '../support/katex-eval.js';
 import { opSamples } from './op-samples.js';
 
@@ -27,8 +27,8 @@ const points = [
 
 const close = (got: number, want: number, rel: number): boolean => Math.abs(got - want) <= rel * Math.max(1, Math.abs(want));
 
-function runCode(f: Node, arith: Arithmetic, env: { x: number; y: number }): number {
-  const code = emitPointwise([['out', f]], new Map(), arith, 'ts');
+function runCode(f: Node, fround: boolean, env: { x: number; y: number }): number {
+  const code = emitPointwise([['out', f]], new Map(), { lang: 'ts', fround });
   // the emitted lines are the body of a function of the variables
   const body = `${code.lines.join('\n')}\nreturn out;`;
   return (new Function('x', 'y', body) as (x: number, y: number) => number)(env.x, env.y);
@@ -54,8 +54,8 @@ describe('the op table: every printer spells every op as what it is', () => {
         const at = `${op}: ${infix} at ${JSON.stringify(p)}`;
         expect(close(parse(infix).evaluate({ ...E.mathjsScope, ...p }) as number, want, 1e-14), `infix ${at}`).toBe(true);
         expect(close(evaluateTex(tex, p), want, 1e-14), `LaTeX ${tex} ${at}`).toBe(true);
-        expect(close(runCode(f, 'f64', p), want, 1e-15), `float64 code ${at}`).toBe(true);
-        expect(close(runCode(f, 'f32', p), want, 1e-6), `float32 code ${at}`).toBe(true);
+        expect(close(runCode(f, false, p), want, 1e-15), `float64 code ${at}`).toBe(true);
+        expect(close(runCode(f, true, p), want, 1e-6), `float32 code ${at}`).toBe(true);
         expect(close(E.evaluate(shifted!, p), E.evaluate(f, { x: p.y + 1, y: p.y }), 1e-15), `substitute ${at}`).toBe(true);
         const h = 1e-6;
         for (const [v, d] of [['x', partials[0]!], ['y', partials[1]!]] as const) {

@@ -56,11 +56,11 @@ describe('the linear table: <A a, b> = <a, A^T b> for every kind, in both arithm
           // float32 arithmetic: the same operator, every value a float32, within float32 rounding of float64
           const a32 = a.map(Math.fround);
           const b32 = b.map(Math.fround);
-          const A32 = op.apply(a32, 'f32');
+          const A32 = op.apply(a32, 'float32');
           for (const v of A32) expect(Math.fround(v)).toBe(v);
           const d = A32.map((v, i) => v - Aa[i]!);
           expect(norm2(d)).toBeLessThanOrEqual(1e-5 * (norm2(Aa) + 1e-30) + 1e-30);
-          const T32 = op.transpose(b32, 'f32');
+          const T32 = op.transpose(b32, 'float32');
           for (const v of T32) expect(Math.fround(v)).toBe(v);
         },
       ),

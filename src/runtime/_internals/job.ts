@@ -5,9 +5,8 @@
  * Runs the same in a worker thread and on the calling thread (tests).
  */
 import type { KernelParams } from '../../emit/params.js';
-import type { Boundary } from '../../field/index.js';
+import type { Boundary, Precision } from '../../field/index.js';
 import { ssimKernels } from '../../generated/index.js';
-import type { Precision } from '../fast.js';
 import { mapSize } from '../../model/geometry.js';
 import type { Segment } from './split.js';
 
