@@ -32,6 +32,8 @@ interface Build {
   readonly value: string;
   readonly name: string;
   readonly params: Readonly<Record<string, number>>;
+  /** The family's pixel term (value, d/dx, d/dy over the locals xv, yv), or null. */
+  readonly pixel: { readonly value: LoweredCode; readonly dx: LoweredCode; readonly dy: LoweredCode; readonly name: string } | null;
 }
 
 /** The pointwise graphs the kernels evaluate: the map, and its omega-weighted partials for the gradient. */
@@ -164,7 +166,7 @@ function setup(k: number | null): Stmt[] {
   return stmts;
 }
 
-function pass1(b: Build, k: number | null): Stmt[] {
+function pass1(b: Build, k: number | null, pixelSum: boolean): Stmt[] {
   const xv = real.ref('xv', 'real'), yv = real.ref('yv', 'real');
   const zero = real.lit(0, 'real');
   return [
@@ -181,6 +183,17 @@ function pass1(b: Build, k: number | null): Stmt[] {
         s.store('p_yy', i('q'), real.mul(yv, yv)),
         s.store('p_xy', i('q'), real.mul(xv, yv)),
       ]),
+      ...(pixelSum && b.pixel !== null
+        ? [
+            s.comment(`the pixel term ${b.pixel.name} of row i, summed in column order`),
+            s.for('j', 0, i('W'), [
+              s.let('xv', load('x', int.add(i('row'), i('j')), 'real')),
+              s.let('yv', load('y', int.add(i('row'), i('j')), 'real')),
+              ...b.pixel.value.stmts,
+              addF64('pixelSum', acc(b.pixel.value.outputNames[0]!)),
+            ]),
+          ]
+        : []),
       s.let('o', int.mul(i('i'), i('SW'))),
       s.for('j', 0, i('MW'), [
         ...symmetricDots(
@@ -199,11 +212,12 @@ function pass1(b: Build, k: number | null): Stmt[] {
 }
 
 /** A plane's sum: its map rows' sums added in row order, weighted into the total; reported per plane and per row when asked. */
-function planeTotal(): Stmt[] {
+function planeTotal(b: Build): Stmt[] {
   return [
     s.var('planeSum', real.lit(0, 'f64')),
     s.for('i', i('crop'), int.sub(i('MH'), i('crop')), [addF64('planeSum', load('rowSum', i('i'), 'f64'))]),
     addF64('total', real.mul(f64('omega'), f64('planeSum'))),
+    ...(b.pixel === null ? [] : [addF64('total', real.mul(f64('pixelOmega'), f64('pixelSum')))]),
     s.if(present('planeSums'), [s.store('planeSums', i('plane'), f64('planeSum'))]),
     s.if(present('rowSums'), [s.copy('rowSums', int.mul(i('plane'), i('MH')), 'rowSum', 0, i('MH'))]),
   ];
@@ -229,13 +243,14 @@ function moments(b: Build, k: number | null): Stmt[] {
 }
 
 /** The plane loop's opening: the weight of this plane, pass 1, and the zeroed row sums. */
-function planeOpening(b: Build, k: number | null): Stmt[] {
+function planeOpening(b: Build, k: number | null, pixelSum: boolean): Stmt[] {
   return [
+    ...(b.pixel === null ? [] : [s.var('pixelSum', real.lit(0, 'f64'))]),
     s.let('base', int.mul(int.mul(i('plane'), i('H')), i('W'))),
     s.comment("the reduction weight of this plane's map pixels (one for all, or one per image and channel)"),
     s.let('omega', real.select(cmp.not(present('planeOmega')), f64('omegaAll'), load('planeOmega', i('plane'), 'f64'))),
     s.fill('rowSum', 0, i('MH'), real.lit(0, 'f64')),
-    ...pass1(b, k),
+    ...pass1(b, k, pixelSum),
   ];
 }
 
@@ -270,6 +285,7 @@ const kernelParams = (b: Build): Param => ({
     { k: 'buffer', name: 'planeSums', elem: 'f64', access: 'write', optional: 'undefined' },
     { k: 'buffer', name: 'rowSums', elem: 'f64', access: 'write', optional: 'undefined' },
     { k: 'scalar', name: 'padding', type: 'rule' },
+    ...(b.pixel === null ? [] : [{ k: 'scalar', name: 'pixelOmega', type: 'f64', default: 0 } as const]),
     ...Object.entries(b.params).map(([n, d]): Param => ({ k: 'scalar', name: n, type: 'f64', default: d })),
   ],
 });
@@ -291,12 +307,12 @@ function valueKernel(b: Build, storage: StorageSuffix, k: number | null, code: L
       ...setup(k),
       s.var('total', real.lit(0, 'f64')),
       s.for('plane', 0, int.mul(i('N'), i('C')), [
-        ...planeOpening(b, k),
+        ...planeOpening(b, k, true),
         ...pass2(k, 'with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11)', [
           s.var('blockSum', real.lit(0, 'f64')),
           s.for('j', i('jb'), i('je'), [...moments(b, k), ...code.stmts, addF64('blockSum', acc(b.value))]),
         ]),
-        ...planeTotal(),
+        ...planeTotal(b),
       ]),
       s.return(f64('total')),
     ],
@@ -357,7 +373,7 @@ function gradKernel(b: Build, storage: StorageSuffix, k: number | null, code: Lo
       ...['a_mu_x', 'a_xx', 'a_xy', 'a_mu_y', 'a_yy'].map((n) => s.alloc(n, 'acc', i('PW'))),
       s.var('total', real.lit(0, 'f64')),
       s.for('plane', 0, int.mul(i('N'), i('C')), [
-        ...planeOpening(b, k),
+        ...planeOpening(b, k, false),
         ...pass2(k, '(eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17)', [
           s.let('o', rowAt(int.add(i('i'), int.sub(i('kh'), 1)))),
           s.var('blockSum', real.lit(0, 'f64')),
@@ -435,15 +451,28 @@ function gradKernel(b: Build, storage: StorageSuffix, k: number | null, code: Lo
             s.let('t_xx', at('a_xx', i('q'))),
             s.let('t_xy', at('a_xy', i('q'))),
             ...chain.dx.stmts,
-            s.store('gradX', int.add(i('row'), i('j')), acc('d_x')),
-            s.if(withY, [s.let('t_mu_y', at('a_mu_y', i('q'))), s.let('t_yy', at('a_yy', i('q'))), ...chain.dy.stmts, s.store('gradY', int.add(i('row'), i('j')), acc('d_y'))]),
+            ...pixelLast(b),
+            s.store('gradX', int.add(i('row'), i('j')), b.pixel === null ? acc('d_x') : real.add(acc('d_x'), real.mul(f64('pixelOmega'), acc(b.pixel.dx.outputNames[0]!)))),
+            s.if(withY, [
+              s.let('t_mu_y', at('a_mu_y', i('q'))),
+              s.let('t_yy', at('a_yy', i('q'))),
+              ...chain.dy.stmts,
+              ...(b.pixel === null ? [] : b.pixel.dy.stmts),
+              s.store('gradY', int.add(i('row'), i('j')), b.pixel === null ? acc('d_y') : real.add(acc('d_y'), real.mul(f64('pixelOmega'), acc(b.pixel.dy.outputNames[0]!)))),
+            ]),
           ]),
         ]),
-        ...planeTotal(),
+        ...planeTotal(b),
       ]),
       s.return(f64('total')),
     ],
   };
+}
+
+/** Pass 4's pixel term, where the pixels are read anyway: its value into the plane's pixel sum, its d/dx. */
+function pixelLast(b: Build): Stmt[] {
+  if (b.pixel === null) return [];
+  return [...b.pixel.value.stmts, addF64('pixelSum', acc(b.pixel.value.outputNames[0]!)), ...b.pixel.dx.stmts];
 }
 
 /** The kernel names of a family at one window size (null: generic), by storage. */
@@ -469,7 +498,17 @@ export function cpuProgram(family: KernelFamily): { kernels: CpuKernel[]; flops:
   const value = pointwise(g.value, g.names);
   const grad = pointwise(g.grad, g.names);
   const gradX = pointwise(g.grad.slice(0, 4), g.names);
-  const b: Build = { arithmetic: 'float64', value: graph.name, name: family.name, params: family.params };
+  const term = family.pixel?.();
+  const pixel =
+    term === undefined
+      ? null
+      : {
+          name: term.name,
+          value: lowerScalar([[`p_${term.name}`, term.F]], new Map(), { prefix: 'tp' }),
+          dx: lowerScalar([[`dp_x`, term.dX]], new Map(), { prefix: 'tpx' }),
+          dy: lowerScalar([[`dp_y`, term.dY]], new Map(), { prefix: 'tpy' }),
+        };
+  const b: Build = { arithmetic: 'float64', value: graph.name, name: family.name, params: family.params, pixel };
   const kernels: CpuKernel[] = [];
   for (const k of [null, ...family.unrolled]) {
     for (const st of family.storages) {

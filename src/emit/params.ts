@@ -33,6 +33,8 @@ export interface KernelParams {
    * worker threads combine to the single-thread kernel's bits.
    */
   readonly rowSums?: Float64Array;
+  /** The weight of each pixel's term in a family with one (the 3DGS loss's (1 - lambda) / (N C H W); 0 by default). */
+  readonly pixelOmega?: number;
   /** Wang's exponents (its kernels' runtime parameters; 1 by default). */
   readonly alpha?: number;
   readonly beta?: number;

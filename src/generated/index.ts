@@ -26,6 +26,16 @@ import {
   csGradF32Arith,
 } from './cs.js';
 import {
+  gsLossValueF64,
+  gsLossGradF64,
+  gsLossValueF32,
+  gsLossGradF32,
+  gsLossValueF64K11,
+  gsLossGradF64K11,
+  gsLossValueF32K11,
+  gsLossGradF32K11,
+} from './gsLoss.js';
+import {
   wangValueF64,
   wangGradF64,
   wangValueF64K11,
@@ -66,6 +76,12 @@ export const csKernels = byBoundary((b) => ({
   gradF32Arith: grad(b, csGradF32Arith),
 }));
 
+/** the 3DGS loss kernels: the omega-weighted SSIM map and the pixelOmega-weighted L1 term in one kernel: boundary rule -> generic or 11 taps unrolled -> kernels per storage type. */
+export const gsLossKernels = byBoundary((b) => ({
+  generic: { valueF64: value(b, gsLossValueF64), gradF64: grad(b, gsLossGradF64), valueF32: value(b, gsLossValueF32), gradF32: grad(b, gsLossGradF32) },
+  k11: { valueF64: value(b, gsLossValueF64K11), gradF64: grad(b, gsLossGradF64K11), valueF32: value(b, gsLossValueF32K11), gradF32: grad(b, gsLossGradF32K11) },
+}));
+
 /** Wang et al.'s general form l^alpha c^beta s^gamma (alpha, beta, gamma parameters): boundary rule -> generic or 11 taps unrolled -> the F64 kernels. */
 export const wangKernels = byBoundary((b) => ({
   generic: { value: value(b, wangValueF64), grad: grad(b, wangGradF64) },
@@ -83,6 +99,7 @@ export interface Float64Kernels {
 export const float64Kernels: Readonly<Record<string, Readonly<Record<Boundary, Readonly<Record<string, Float64Kernels>>>>>> = {
   ssim: byBoundary((b) => ({ generic: { value: value(b, ssimValueF64), grad: grad(b, ssimGradF64) }, k7: { value: value(b, ssimValueF64K7), grad: grad(b, ssimGradF64K7) }, k11: { value: value(b, ssimValueF64K11), grad: grad(b, ssimGradF64K11) } })),
   cs: byBoundary((b) => ({ generic: { value: value(b, csValueF64), grad: grad(b, csGradF64) }, k11: { value: value(b, csValueF64K11), grad: grad(b, csGradF64K11) } })),
+  gsLoss: byBoundary((b) => ({ generic: { value: value(b, gsLossValueF64), grad: grad(b, gsLossGradF64) }, k11: { value: value(b, gsLossValueF64K11), grad: grad(b, gsLossGradF64K11) } })),
   wang: byBoundary((b) => ({ generic: { value: value(b, wangValueF64), grad: grad(b, wangGradF64) }, k11: { value: value(b, wangValueF64K11), grad: grad(b, wangGradF64K11) } })),
 };
 

@@ -4,7 +4,7 @@
  * own map lives in its declaration (src/variants); the field graph windows any of them
  * (src/graph/ssim.ts, windowedMap).
  */
-import { div, grad, type Node } from '../expr/index.js';
+import { abs, div, grad, sub, variable, type Node } from '../expr/index.js';
 import { pointwiseSsim } from './pointwise.js';
 
 /** A pointwise map F(mu_x, mu_y, m_xx, m_yy, m_xy; C1, C2, c_n) and its partials. */
@@ -29,4 +29,23 @@ export function csMap(): MapGraph {
   const { mu_x, mu_y, m_xx, m_yy, m_xy } = p.inputs;
   const [gmx, gxx, gxy, gmy, gyy] = grad(cs, [mu_x, m_xx, m_xy, mu_y, m_yy]);
   return { name: 'cs', F: cs, dX: { mu: gmx!, sq: gxx!, cross: gxy! }, dY: { mu: gmy!, sq: gyy!, cross: gxy! } };
+}
+
+/**
+ * A pointwise term of the two images' pixels, summed over every pixel beside the reduced map (the
+ * 3DGS loss's L1): its value and its partials in xv and yv, the pixel values.
+ */
+export interface PixelTerm {
+  readonly name: string;
+  readonly F: Node;
+  readonly dX: Node;
+  readonly dY: Node;
+}
+
+/** |x - y|, its partials sign(x - y) and -sign(x - y) (0 where x = y, as PyTorch takes it). */
+export function l1Pixel(): PixelTerm {
+  const x = variable('xv'), y = variable('yv');
+  const F = abs(sub(x, y));
+  const [dX, dY] = grad(F, [x, y]);
+  return { name: 'l1', F, dX: dX!, dY: dY! };
 }

@@ -3,6 +3,7 @@
  * (1 - lambda) mean|x - y| + lambda (1 - SSIM), lambda = 0.2 by default, x the rendering.
  * d|u|/du = sign(u), 0 at 0, as torch.
  */
+import { l1Pixel, ssimMap } from '../model/maps.js';
 import { defineVariant } from './define.js';
 
 /** The 3DGS loss's option, as the library's types spell it. */
@@ -37,4 +38,21 @@ export default defineVariant({
   },
   tiles: true,
   scaleNote: "the exact gradient carries d loss/d ssim = -lambda and SSIM's 1/N, beside the L1 term",
+  kernels: [
+    {
+      name: 'gsLoss',
+      map: ssimMap,
+      pixel: l1Pixel,
+      params: {},
+      what: 'the 3DGS loss kernels: the omega-weighted SSIM map and the pixelOmega-weighted L1 term in one kernel',
+      note: [
+        'The loss (1 - lambda) mean|x - y| + lambda (1 - SSIM) is lambda plus what these kernels return with',
+        'omega = -lambda / (map pixels in the region) and pixelOmega = (1 - lambda) / (N C H W); d|u|/du = sign(u), 0 at 0.',
+        'The L1 term and its gradient are fused into the last pass (pass 1 of the value kernel, pass 4 of the gradient).',
+      ].join('\n'),
+      storages: ['F64', 'F32'],
+      unrolled: [11],
+      f32Arith: false,
+    },
+  ],
 });

@@ -8,7 +8,7 @@ import type { StorageSuffix } from '../field/index.js';
 import type { FieldNode } from '../graph/node.js';
 import type { SsimConfig, SsimOptions } from '../model/options.js';
 import type { GraphKit } from './kit.js';
-import type { MapGraph } from '../model/maps.js';
+import type { MapGraph, PixelTerm } from '../model/maps.js';
 
 /** One option of a variant: how it is spelt on the command line, its default and its check. */
 export interface OptionDeclaration {
@@ -133,4 +133,10 @@ export interface KernelFamily {
   readonly unrolled: readonly number[];
   /** Whether to add the value-and-gradient kernel in emulated float32 arithmetic (the table's gradF32Arith). */
   readonly f32Arith: boolean;
+  /**
+   * A term of the pixels fused into the kernels beside the map (the 3DGS loss's L1): the kernels
+   * add p.pixelOmega times its sum over every pixel to the value, and its partials to the gradient
+   * (in the last pass, where the pixels are read anyway).
+   */
+  readonly pixel?: () => PixelTerm;
 }

@@ -10,12 +10,13 @@ import { KERNEL_FAMILIES } from '../../src/emit/families.js';
 import { BOUNDARIES } from '../../src/field/boundary.js';
 import { gaussianTaps } from '../../src/field/window.js';
 import * as cs from '../../src/generated/cs.js';
+import * as gsLoss from '../../src/generated/gsLoss.js';
 import * as ssim from '../../src/generated/ssim.js';
 import * as wang from '../../src/generated/wang.js';
 import { boundaryIndexFunction, mapLengthFunction } from '../../src/kernel/index-rule.js';
 import { interpretKernel, type Binding } from '../../src/kernel/interpret.js';
 
-const generated: Record<string, Record<string, unknown>> = { ssim, cs, wang };
+const generated: Record<string, Record<string, unknown>> = { ssim, cs, wang, gsLoss };
 /** n numbers in [0, 1) from a seed (a small LCG: the same inputs every run). */
 function numbers(n: number, seed: number): Float64Array {
   const a = new Float64Array(n);
@@ -48,7 +49,7 @@ describe('printed TypeScript kernels = the interpreted program', () => {
         const A = storage === 'float32' ? Float32Array : Float64Array;
         const x = A.from(numbers(n, 11)), y = A.from(numbers(n, 12));
         for (const padding of BOUNDARIES) {
-          const params = (rule: unknown) => ({ N, C, H, W, padding: rule, tapsH: taps, tapsW: taps, C1: 1e-4, C2: 9e-4, c_n: 1, crop: 1, omega: 0.01, planeSums: new Float64Array(N * C), rowSums: new Float64Array(N * C * H), alpha: 1.2, beta: 0.9, gamma: 1.1 });
+          const params = (rule: unknown) => ({ N, C, H, W, padding: rule, tapsH: taps, tapsW: taps, C1: 1e-4, C2: 9e-4, c_n: 1, crop: 1, omega: 0.01, pixelOmega: 0.003, planeSums: new Float64Array(N * C), rowSums: new Float64Array(N * C * H), alpha: 1.2, beta: 0.9, gamma: 1.1 });
           const p1 = params(padding), p2 = params(BOUNDARIES.indexOf(padding));
           const out1 = { gradX: new A(n), gradY: new A(n) }, out2 = { gradX: new A(n), gradY: new A(n) };
           const grad = kernel.name.includes('Grad');
