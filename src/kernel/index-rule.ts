@@ -58,24 +58,26 @@ export function sourceFunction(b: Boundary): Func {
  * values the indices of BOUNDARIES), what field/axis.ts's boundaryIndex computes.
  */
 export function boundaryIndexFunction(): Func {
-  const j = int.ref('j'), n = int.ref('n'), rule: Expr = { k: 'ref', type: 'rule', name: 'rule' };
-  const body: Stmt[] = [s.if(cmp.and(cmp.ge(j, 0), cmp.lt(j, n)), [s.return(j)])];
-  BOUNDARIES.forEach((b, i) => {
-    if (BOUNDARY_RULES[b].pads) body.push(s.if(cmp.eq(rule, { k: 'lit', type: 'rule', value: i }), lowerIndexRule(BOUNDARY_RULES[b].source)));
-  });
+  const j = int.ref('j'), n = int.ref('n');
   // a rule that does not pad never reads outside: -1 (a zero), never reached by the kernels
-  body.push(s.return(int.lit(-1)));
-  return {
-    name: 'boundaryIndex',
-    params: [
-      { name: 'j', type: 'i32' },
-      { name: 'n', type: 'i32' },
-      { name: 'rule', type: 'rule' },
-    ],
-    returns: 'i32',
-    body,
-    doc: 'where index j of an axis of length n reads under the boundary rule (-1: a zero)',
-  };
+  const body = [s.if(cmp.and(cmp.ge(j, 0), cmp.lt(j, n)), [s.return(j)]), ...byRule((b) => (BOUNDARY_RULES[b].pads ? lowerIndexRule(BOUNDARY_RULES[b].source) : null)), s.return(int.lit(-1))];
+  return { name: 'boundaryIndex', params: ruleParams(['j', 'n']), returns: 'i32', body, doc: 'where index j of an axis of length n reads under the boundary rule (-1: a zero)' };
+}
+
+/** One `if (rule == b) { ... }` per rule that has a body. */
+function byRule(body: (b: Boundary) => Stmt[] | null): Stmt[] {
+  const rule: Expr = { k: 'ref', type: 'rule', name: 'rule' };
+  return BOUNDARIES.flatMap((b, i) => {
+    const stmts = body(b);
+    return stmts === null ? [] : [s.if(cmp.eq(rule, { k: 'lit', type: 'rule', value: i }), stmts)];
+  });
+}
+
+/** Integer parameters by name, and the rule (first or last). */
+function ruleParams(ints: readonly string[], ruleFirst = false): Func['params'] {
+  const p = ints.map((name) => ({ name, type: 'i32' as const }));
+  const r = { name: 'rule', type: 'rule' as const };
+  return ruleFirst ? [r, ...p] : [...p, r];
 }
 
 /**
@@ -83,21 +85,6 @@ export function boundaryIndexFunction(): Func {
  * under a rule that pads, one value per window that fits under one that does not (src/model/geometry.ts).
  */
 export function mapLengthFunction(): Func {
-  const rule: Expr = { k: 'ref', type: 'rule', name: 'rule' };
-  const body: Stmt[] = [];
-  BOUNDARIES.forEach((b, i) => {
-    if (!BOUNDARY_RULES[b].pads) body.push(s.if(cmp.eq(rule, { k: 'lit', type: 'rule', value: i }), [s.return(int.add(int.sub(int.ref('n'), int.ref('k')), 1))]));
-  });
-  body.push(s.return(int.ref('n')));
-  return {
-    name: 'mapLength',
-    params: [
-      { name: 'rule', type: 'rule' },
-      { name: 'n', type: 'i32' },
-      { name: 'k', type: 'i32' },
-    ],
-    returns: 'i32',
-    body,
-    doc: "the map's length along an axis of n samples, windows of k taps",
-  };
+  const body = [...byRule((b) => (BOUNDARY_RULES[b].pads ? null : [s.return(int.add(int.sub(int.ref('n'), int.ref('k')), 1))])), s.return(int.ref('n'))];
+  return { name: 'mapLength', params: ruleParams(['n', 'k'], true), returns: 'i32', body, doc: "the map's length along an axis of n samples, windows of k taps" };
 }
