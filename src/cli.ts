@@ -6,12 +6,12 @@
 import { checkCommands } from './cli/check.js';
 import { emitCommands } from './cli/emit.js';
 import {
-  BUILT_IN_VARIANT_FLAGS, declarationSpecs, describeOptions, isPlainVariant, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type Command, type OptionSpec, type Parsed,
+  BUILT_IN_VARIANT_FLAGS, declarationSpecs, describeOptions, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type Command, type OptionSpec, type Parsed,
 } from './cli/args.js';
 import { findVariantFile, loadVariantFile, VARIANT_FILE, type LoadedVariant } from './cli/variant-file.js';
 import { DEFAULT_TIMEOUT_S, runIfVariantFile } from './cli/isolate.js';
 import { evaluateVariant } from './runtime/variants.js';
-import { BUILT_IN_VARIANTS, variantName } from './variants/registry.js';
+import { BUILT_IN_VARIANTS, bySsimKernels, namedInOutputs, variantName } from './variants/registry.js';
 import { InputError, oneLineText, ownEntry } from './field/index.js';
 import { writeAtomic, writeNpy } from './io/index.js';
 import { imagesAndOptions } from './cli/images.js';
@@ -35,14 +35,14 @@ const imageCommands: Record<string, Command> = {
       const { x, y, options } = imagesAndOptions(parsed, 'value');
       const o = { ...options, ...variantOptionsFrom(parsed, x) };
       let r: { ssim: number; value: number };
-      if (isPlainVariant(o)) {
+      if (bySsimKernels(o.variant)) {
         const s = ssim(x, y, o);
         r = { ssim: s, value: s };
       } else {
         if (o.precision !== undefined) throw new InputError(`--precision: the ${variantName(o.variant)} variant runs in float64 only`);
         r = evaluateVariant(x, y, o);
       }
-      const json = isPlainVariant(o) ? { ssim: r.ssim, value: r.value } : { ssim: r.ssim, value: r.value, variant: variantName(o.variant) };
+      const json = namedInOutputs(o.variant) ? { ssim: r.ssim, value: r.value, variant: variantName(o.variant) } : { ssim: r.ssim, value: r.value };
       out(parsed.switches.has('json') ? JSON.stringify(json) : String(r.value));
       return 0;
     },
@@ -67,7 +67,7 @@ const imageCommands: Record<string, Command> = {
       const { x, y, options } = imagesAndOptions(parsed, 'grad');
       const o = { ...options, ...variantOptionsFrom(parsed, x) };
       let result: { ssim: number; value: number; g: Float64Array | Float32Array };
-      if (isPlainVariant(o)) {
+      if (bySsimKernels(o.variant)) {
         // one gradient only: S is symmetric in x and y, so d/dy S(x, y) is d/dx S(y, x)
         const r = wrt === 'x' ? ssimGradFast(x, y, o, resolveOptions(o).precision, 'x') : swapNames(() => ssimGradFast(y, x, o, resolveOptions(o).precision, 'x'));
         result = { ssim: r.ssim, value: r.ssim, g: r.gradX.data };

@@ -18,7 +18,7 @@ import { readTensor } from '../io/index.js';
 import { removeOnCleanup } from '../io/cleanup.js';
 import { spawnSupervised, Tail, tailNote, type Supervised } from '../io/process-tree.js';
 import { resolveOptions, type VariantOptions } from '../runtime/index.js';
-import { findVariant, PLAIN } from '../variants/registry.js';
+import { findVariant, namedInOutputs } from '../variants/registry.js';
 
 /** A candidate as the checker takes it. */
 export interface LoadedCandidate {
@@ -71,7 +71,7 @@ export function fullOptions(options: VariantOptions): VariantOptions {
   // a variant's candidate is told the variant (by name) and every option it declares: numbers
   // with their defaults filled, fields as the tensors given
   const decl = findVariant(options.variant);
-  if (decl === PLAIN) return full;
+  if (!namedInOutputs(decl)) return full;
   const given: Readonly<Record<string, unknown>> = { ...options, ...((options as { variantOptions?: Readonly<Record<string, unknown>> }).variantOptions ?? {}) };
   const out = full as Record<string, unknown>;
   out['variant'] = decl.name;

@@ -6,18 +6,18 @@
  */
 import type { SsimOptions } from '../runtime/index.js';
 import { resolveOptions, validateOptions } from '../model/options.js';
-import { PLAIN } from '../variants/registry.js';
+import { bySsimKernels } from '../variants/registry.js';
 import { checkSubsampled, checkWhole } from './pipeline.js';
 import type { CheckInput, CheckResult } from './schema.js';
 import { planFor } from './subsample.js';
-import { declarationOf, isPlain, plainOptions } from './variant-model.js';
+import { declarationOf, plainOptions } from './variant-model.js';
 
 /** Checks a candidate gradient against the exact one. */
 export function checkGradient(input: CheckInput): CheckResult {
   validateOptions(input.options); // before anything reads them: wrong types and unknown keys named
-  // null: plain SSIM (the report has no `variant`, the exact gradient and its terms come from the SSIM evaluation)
-  const variant = isPlain(input.options) ? null : declarationOf(input.options);
-  const options: SsimOptions = variant === null ? input.options : plainOptions(input.options);
-  const plan = input.subsample === false ? null : planFor(input.x, resolveOptions(options), variant ?? PLAIN, input.subsample, input.options);
+  const variant = declarationOf(input.options);
+  // computed by the SSIM kernels (plain SSIM): the options are SSIM's as given, the exact gradient and its terms the SSIM evaluation's
+  const options: SsimOptions = bySsimKernels(variant) ? input.options : plainOptions(input.options);
+  const plan = input.subsample === false ? null : planFor(input.x, resolveOptions(options), variant, input.subsample, input.options);
   return plan === null ? checkWhole(input, variant, options) : checkSubsampled(input, variant, options, plan);
 }

@@ -10,7 +10,7 @@ import { InputError, type Precision, type Tensor } from '../field/index.js';
 import { constantsCause, overflowMessage, variantLossNote } from '../model/finite.js';
 import { resolveOptions } from '../model/options.js';
 import type { VariantOptions } from '../runtime/variants.js';
-import { isPlainRef, resolveVariant, variantName } from '../variants/registry.js';
+import { bySsimKernels, resolveVariant, variantName } from '../variants/registry.js';
 
 /** The images with the names the user knows them by (their files). */
 export type NamedImages = ReadonlyArray<readonly [Tensor, string]>;
@@ -47,7 +47,8 @@ function underflowMessage(images: NamedImages, dataRange: number | undefined, k1
 
 /** A user's (or built-in) variant's field options, by flag, with what is degenerate about them (all zero). */
 function fieldsNote(o: VariantOptions): string | undefined {
-  if (isPlainRef(o.variant)) return undefined;
+  // computed by SSIM's kernels: its causes are SSIM's own (the constants, the magnitudes)
+  if (bySsimKernels(o.variant)) return undefined;
   let r;
   try {
     r = resolveVariant(o);

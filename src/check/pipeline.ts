@@ -9,6 +9,7 @@ import { shape4 } from '../field/index.js';
 import { evaluateSsim, evaluateVariant, ssimGradFast, type SsimOptions } from '../runtime/index.js';
 import { resolveOptions } from '../model/options.js';
 import type { VariantDeclaration } from '../variants/types.js';
+import { bySsimKernels } from '../variants/registry.js';
 import { bandOf, borderBand, termFit } from './compare.js';
 import { floorOf, type RoundingFloor } from './floor.js';
 import { refuseNonFinite as validate } from './finite.js';
@@ -21,7 +22,7 @@ import { variantGradient32, variantPieces } from './variant-model.js';
 import { compareWhole, judge } from './verdict.js';
 
 /** The whole images at once: every array over the whole images (small images; the tracer). */
-export function checkWhole(input: CheckInput, variant: VariantDeclaration | null, options: SsimOptions): CheckResult {
+export function checkWhole(input: CheckInput, variant: VariantDeclaration, options: SsimOptions): CheckResult {
   const { x, y, wrt } = input;
   const progress = input.progress ?? (() => {});
   progress(0, 3, 'exact gradient');
@@ -31,7 +32,8 @@ export function checkWhole(input: CheckInput, variant: VariantDeclaration | null
     const t = wrt === 'x' ? e.termsX : e.termsY;
     return { mean: D(t.mean), square: D(t.square), cross: D(t.cross) };
   };
-  const pieces = variant === null ? undefined : variantPieces(x, y, input.options, wrt);
+  // computed by the SSIM kernels (plain SSIM): no pieces, the SSIM evaluation's own figures
+  const pieces = bySsimKernels(variant) ? undefined : variantPieces(x, y, input.options, wrt);
   const exact = pieces?.exact ?? (wrt === 'x' ? e.gradX : e.gradY);
   const { candidate, floor } = candidateAndFloor(input, exact, pieces?.value ?? e.ssim, e.ssim, () => progress(1, 3, 'rounding floor'));
   const whole = compareWhole(candidate, exact, floor, shape4(x, 'x'), borderBand(e, e.shape), input.float32);
@@ -55,7 +57,8 @@ export function checkWhole(input: CheckInput, variant: VariantDeclaration | null
  * the whole images, the known mistakes and the term fit on the plan's strips. The evaluation, the
  * context and the pieces of the result are computed over the whole images when first read.
  */
-export function checkSubsampled(input: CheckInput, variant: VariantDeclaration | null, options: SsimOptions, plan: SubsamplePlan): CheckResult {
+export function checkSubsampled(input: CheckInput, variant: VariantDeclaration, options: SsimOptions, plan: SubsamplePlan): CheckResult {
+  const bySsim = bySsimKernels(variant);
   const { x, y, wrt } = input;
   const progress = input.progress ?? (() => {});
   const units = 3 + plan.strips.length;
@@ -68,8 +71,8 @@ export function checkSubsampled(input: CheckInput, variant: VariantDeclaration |
   if (whole0 !== null) {
     exact = whole0.exact;
     ssim = whole0.ssim;
-    if (variant !== null) value = whole0.value;
-  } else if (variant === null) {
+    if (!bySsim) value = whole0.value;
+  } else if (bySsim) {
     // one gradient only: S is symmetric, so d/dy S(x, y) is d/dx S(y, x)
     const r = wrt === 'x' ? ssimGradFast(x, y, options, 'float64', 'x') : ssimGradFast(y, x, options, 'float64', 'x');
     exact = r.gradX.data as Float64Array;
@@ -143,14 +146,14 @@ export function checkSubsampled(input: CheckInput, variant: VariantDeclaration |
     return () => (v ??= { value: f() }).value;
   };
   const evaluation = lazy(() => evaluateSsim(x, y, options));
-  const pieces = lazy(() => (variant === null ? undefined : variantPieces(x, y, input.options, wrt)));
+  const pieces = lazy(() => (bySsim ? undefined : variantPieces(x, y, input.options, wrt)));
   const result = { report, exact, candidate, named } as CheckResult;
   Object.defineProperty(result, 'evaluation', { get: evaluation, enumerable: true });
   Object.defineProperty(result, 'context', {
     get: lazy((): MistakeContext => { const p = pieces(); return { x, y, options, e: evaluation(), wrt, ...(p !== undefined ? { pieces: p } : {}) }; }),
     enumerable: true,
   });
-  if (variant !== null) Object.defineProperty(result, 'pieces', { get: pieces, enumerable: true });
+  if (!bySsim) Object.defineProperty(result, 'pieces', { get: pieces, enumerable: true });
   return result;
 }
 

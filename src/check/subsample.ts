@@ -37,7 +37,7 @@ import { graphKit } from '../variants/kit.js';
 import { plainSsimOf, variantGraph } from '../variants/evaluate.js';
 import { BUILT_IN_VARIANTS, findVariant, resolveVariant, type VariantRef } from '../variants/registry.js';
 import type { MistakeContext, TilePins, WholeCounts } from '../mistakes/context.js';
-import { amendPieces, isPlain, plainOptions, pullBack, shares, variantPieces } from './variant-model.js';
+import { amendPieces, computedBySsimKernels, plainOptions, pullBack, shares, variantPieces } from './variant-model.js';
 import { BLOCK_KERNELS } from '../runtime/blocks.js';
 
 /** When and how the checker subsamples (tests set smaller values to subsample small images). */
@@ -394,7 +394,7 @@ export function stripContext(
   const e = evaluateSsim(xs, ys, ssimOptions);
   const rho = plan.whole.omega / e.weights.find((w) => w > 0)!;
   const ssimTerms = (): GradientTerms => (wrt === 'x' ? e.termsX : e.termsY);
-  let pieces = isPlain(input.options) ? undefined : variantPieces(xs, ys, input.options, wrt);
+  let pieces = computedBySsimKernels(input.options) ? undefined : variantPieces(xs, ys, input.options, wrt);
   if (pieces?.offset != null) {
     // the part outside the windowed map (the 3DGS loss's L1 term) carries 1/N of the values, not omega:
     // put it in the whole images' scale over rho
@@ -427,7 +427,7 @@ export interface WholeRun {
  */
 export function wholeRun(x: Tensor, y: Tensor, plan: SubsamplePlan, side: 'x' | 'y'): WholeRun {
   const options = plan.pinned!.options;
-  if (isPlain(options)) {
+  if (computedBySsimKernels(options)) {
     // one gradient only: S is symmetric, so d/dy S(x, y) is d/dx S(y, x)
     const plain = plainOptions(options);
     const r = side === 'x' ? ssimGradFast(x, y, plain, 'float64', 'x') : ssimGradFast(y, x, plain, 'float64', 'x');

@@ -23,14 +23,18 @@ import { argsOf, topoOrder, type BlockNode, type FieldNode, type LinearNode, typ
 import { ssimFast, ssimGradXFloat32Arith, type GradientTerms, type SsimOptions, type VariantOptions } from '../runtime/index.js';
 import { plainSsimOf, variantGraph, type VariantGraph } from '../variants/evaluate.js';
 import { runVariant } from '../runtime/variants.js';
-import { findVariant, PLAIN, resolveVariant } from '../variants/registry.js';
+import { bySsimKernels, findVariant, resolveVariant } from '../variants/registry.js';
 import type { VariantDeclaration } from '../variants/types.js';
 
 /** Which image a gradient is taken with respect to. */
 export type Side = 'x' | 'y';
 
-/** Whether the options name plain SSIM (no variant, or the built-in plain one). */
-export const isPlain = (o: VariantOptions): boolean => findVariant(o.variant) === PLAIN;
+/**
+ * Whether the generated SSIM kernels compute the variant the options name (its `computedBy`: plain
+ * SSIM), so that its exact gradient, floor and terms are SSIM's own evaluation's; an unknown name is
+ * refused.
+ */
+export const computedBySsimKernels = (o: VariantOptions): boolean => bySsimKernels(findVariant(o.variant));
 
 /** The declaration the options name. */
 export const declarationOf = (o: VariantOptions): VariantDeclaration => findVariant(o.variant);
@@ -42,10 +46,11 @@ export function plainOptions(o: VariantOptions): SsimOptions {
 
 /**
  * The variant's gradient (wrt `side`) in float32 arithmetic: its graph with Math.fround after
- * every operation. Plain SSIM: its generated float32 kernels (d/dy as d/dx with x and y swapped).
+ * every operation. Computed by the SSIM kernels (plain SSIM): their float32 kernels (d/dy as d/dx
+ with x and y swapped).
  */
 export function variantGradient32(x: Tensor, y: Tensor, options: VariantOptions, side: Side): Float64Array {
-  if (isPlain(options)) {
+  if (computedBySsimKernels(options)) {
     const plain = plainOptions(options);
     const g = side === 'x' ? ssimGradXFloat32Arith(x, y, plain) : ssimGradXFloat32Arith(y, x, plain);
     return Float64Array.from(g.gradX);

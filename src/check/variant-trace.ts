@@ -24,7 +24,7 @@ import { checkGradient } from './diagnose.js';
 import { refuseNonFinite } from './finite.js';
 import { ratio } from './stable.js';
 import { formatTrace, graphSource, tracePixel, traceEvaluation, type TraceInput, type TraceResult } from './trace.js';
-import { isPlain, plainOptions, ssimBlockOf, variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
+import { computedBySsimKernels, plainOptions, ssimBlockOf, variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
 import { BLOCK_KERNELS } from '../runtime/blocks.js';
 
 type Terms = { readonly mean: number; readonly square: number; readonly cross: number };
@@ -85,7 +85,7 @@ export function traceVariantPixel(input: TraceInput): VariantTraceResult {
   const { x, y, wrt, pixel } = input;
   const options = input.options;
   validateOptions(options); // before anything reads them: wrong types and unknown keys named
-  if (isPlain(options)) throw new Error('traceVariantPixel: plain SSIM goes through tracePixel');
+  if (computedBySsimKernels(options)) throw new Error('traceVariantPixel: a variant the SSIM kernels compute (plain SSIM) goes through tracePixel');
   const plain = plainOptions(options);
   const [N, C, H, W] = shape4(x, 'x');
   const [n, c, pi, pj] = pixel;

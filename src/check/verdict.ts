@@ -5,7 +5,7 @@
  */
 import type { Shape4 } from '../field/index.js';
 import type { SsimConfig, VariantOptions } from '../runtime/index.js';
-import { PLAIN } from '../variants/registry.js';
+import { namedInOutputs } from '../variants/registry.js';
 import type { VariantDeclaration } from '../variants/types.js';
 import { regionErrors, scaleFit, scaleFitDetail, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
 import { FLOOR_ALLOWANCE, relativeScale, type RoundingFloor } from './floor.js';
@@ -60,8 +60,8 @@ export function compareWhole(candidate: Float64Array, exact: Float64Array, floor
 /** The report from the whole-image comparison and the mistakes (over the whole images or the subsample). */
 export function judge(a: {
   input: CheckInput;
-  /** The variant's declaration, or null for plain SSIM. */
-  variant: VariantDeclaration | null;
+  /** The variant's declaration (the report names it unless its outputs are SSIM's own). */
+  variant: VariantDeclaration;
   whole: WholeComparison;
   terms: TermFit;
   mistakes: ReadonlyArray<{ mistake: KnownMistake; gradient: Float64Array }>;
@@ -152,7 +152,7 @@ export function judge(a: {
   if (verdict === 'mismatch') {
     // residuals relative to the candidate: where the exact gradient is ~0, the allowance over the candidate's norm
     const candidateTol = tolOf(w.candidateNorm, { exactNorm: w.exactNorm, floorL2: floor.l2 });
-    diagnosis.push(scaleDiagnosis(w.scale, candidateTol, a.count, w.candidateNorm, (variant ?? PLAIN).scaleNote));
+    diagnosis.push(scaleDiagnosis(w.scale, candidateTol, a.count, w.candidateNorm, variant.scaleNote));
     diagnosis.push(whereDiagnosis(w.regions, K * floor.relL2));
     // the terms fit, unless it ran on tiles that hold no error
     if (w.candidateNorm === 0) diagnosis.push(zeroTermsDiagnosis());
@@ -165,7 +165,7 @@ export function judge(a: {
     wrt: input.wrt,
     shape: [...input.x.shape],
     ssim: a.ssim,
-    ...(variant !== null ? { variant: { name: variant.name, value: a.value!, options: variantOptionValues(input.options, variant) } } : {}),
+    ...(namedInOutputs(variant) ? { variant: { name: variant.name, value: a.value ?? a.ssim, options: variantOptionValues(input.options, variant) } } : {}),
     configuration: {
       preset: cfg.preset, window: cfg.window, size: cfg.size, sigma: cfg.sigma, padding: cfg.padding, C1: cfg.C1, C2: cfg.C2,
       sampleCovariance: cfg.sampleCovariance, crop: cfg.crop, downsample: String(cfg.downsample), reduction: cfg.reduction,

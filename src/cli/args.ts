@@ -8,7 +8,7 @@ import { quoteText, readTensor } from '../io/index.js';
 import { PRESETS, type SsimOptions } from '../runtime/index.js';
 import { checkVariantOptions, type VariantOptions } from '../runtime/variants.js';
 import { flagOf } from '../variants/define.js';
-import { BUILT_IN_VARIANTS, isPlainRef, PLAIN, VARIANT_NAMES } from '../variants/registry.js';
+import { BUILT_IN_VARIANTS, VARIANT_NAMES, variantName } from '../variants/registry.js';
 import type { OptionDeclaration, VariantDeclaration } from '../variants/types.js';
 import { VARIANT_FILE, type LoadedVariant } from './variant-file.js';
 
@@ -103,7 +103,7 @@ export const BUILT_IN_VARIANT_FLAGS: ReadonlySet<string> = new Set(BUILT_IN_VARI
 
 /** The options of the variants (value, grad, check, trace): --variant, --variant-file and every built-in's own, from the registry. */
 export const VARIANT_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
-  variant: { value: true, help: `what to compute: ${VARIANT_NAMES.join(', ')}`, default: PLAIN.name },
+  variant: { value: true, help: `what to compute: ${VARIANT_NAMES.join(', ')}`, default: variantName(undefined) },
   [VARIANT_FILE]: {
     value: true,
     help: "your own variant: a .ts, .mts, .js or .mjs module whose default export is a declaration (defineVariant); its options become flags",
@@ -111,8 +111,6 @@ export const VARIANT_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {
   ...Object.assign({}, ...BUILT_IN_VARIANTS.map(declarationSpecs)),
 };
 
-/** Whether the options name plain SSIM (no variant, or the plain one by name). */
-export const isPlainVariant = (o: VariantOptions): boolean => isPlainRef(o.variant);
 
 /**
  * One variant option's value from its flag, as its kind says: a number, comma-separated numbers,

@@ -12,10 +12,11 @@ import type { HeatmapInfo } from '../check/heatmap.js';
 import { timeoutSeconds } from './isolate.js';
 import { InputError, shape4, type Tensor } from '../field/index.js';
 import { progressBar, type ProgressOptions, type ProgressStream } from './progress.js';
-import { isPlainVariant, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, number, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
+import { SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, number, variantOptionsFrom, type OptionSpec, type Parsed } from './args.js';
 import { resolveOptions } from '../model/options.js';
 import { checkVariantOptions, evaluateVariant, type VariantOptions } from '../runtime/variants.js';
 import { imagesAndOptions } from './images.js';
+import { bySsimKernels } from '../variants/registry.js';
 
 const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
 const WRT_SPEC: OptionSpec = { value: true, help: 'the gradient with respect to x or y', default: 'x' };
@@ -66,7 +67,7 @@ async function candidateOrCause<T>(load: () => Promise<T>, x: Tensor, y: Tensor,
     if (!(e instanceof InputError)) throw e;
     const { ssim } = await import('../runtime/index.js');
     // the library refuses a value that is not finite with its cause (NonFiniteError, told by the files' names)
-    if (isPlainVariant(options)) ssim(x, y, options);
+    if (bySsimKernels(options.variant)) ssim(x, y, options);
     else evaluateVariant(x, y, options);
     throw e;
   }
@@ -172,7 +173,7 @@ export const checkCommands: Record<string, Command> = {
         const c = await candidateOrCause(() => loadCandidate(candPath, x, y, options, { wrt, timeoutS }), x, y, options);
         candidate = { path: candPath, data: c.data, float32: c.float32 };
       }
-      if (!isPlainVariant(options)) {
+      if (!bySsimKernels(options.variant)) {
         const { formatVariantTrace, traceVariantPixel } = await import('../check/variant-trace.js');
         const t = traceVariantPixel({ x, y, options, wrt, pixel, top, candidate, names });
         out(parsed.switches.has('json') ? JSON.stringify(t) : formatVariantTrace(t));

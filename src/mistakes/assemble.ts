@@ -23,11 +23,11 @@ import { KNOWN_MISTAKES, otherImage, signFlipped, SSIM_SPECS, ssimPartials } fro
  */
 export function mistakesFor(x: Tensor, y: Tensor, options: VariantOptions): readonly KnownMistake[] {
   const a0 = anatomyOf(variantGraph(x, y, options));
-  if (a0.plain && a0.outerMaps.length === 0 && a0.outerReduces.length === 0 && a0.outerLinear.length === 0) return KNOWN_MISTAKES;
+  if (a0.ssimOutputs && a0.outerMaps.length === 0 && a0.outerReduces.length === 0 && a0.outerLinear.length === 0) return KNOWN_MISTAKES;
   const name = a0.name;
   const atLoss = (s: MistakeSpec): boolean => s === signFlipped || s === otherImage;
   const words = (s: MistakeSpec) =>
-    a0.plain
+    a0.ssimOutputs
       ? wordsOf(s)
       : s === otherImage
         ? wordsOf(s)
@@ -48,7 +48,7 @@ export function mistakesFor(x: Tensor, y: Tensor, options: VariantOptions): read
   const ssim = specs.map((s) => known(s, words(s), s.scaleOnly(a0)));
   // plain SSIM keeps its library's order; a variant lists the whole loss's and its own nodes' first (where two give one
   // gradient, dssim's 1/2 forgotten and SSIM's mean over H x W with N C = 2, the loss's own reading names it)
-  if (a0.plain) return [...ssim, ...outerMistakes(a0)];
+  if (a0.ssimOutputs) return [...ssim, ...outerMistakes(a0)];
   return [...ssim.filter((_, i) => atLoss(specs[i]!)), ...outerMistakes(a0), ...ssim.filter((_, i) => !atLoss(specs[i]!))];
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Shape4 } from '../field/index.js';
 import { argsOf, topoOrder, type BlockNode, type FieldNode, type LinearNode, type MapNode, type ReduceNode } from '../graph/node.js';
-import { PLAIN } from '../variants/registry.js';
+import { namedInOutputs } from '../variants/registry.js';
 import { variantGraph, type VariantGraph } from '../variants/evaluate.js';
 import { memo, optionsOf, type MistakeContext } from './context.js';
 
@@ -24,7 +24,8 @@ export interface MomentStructure {
 /** A variant's graph for one pair of images, with the nodes the mistakes rewrite. */
 export interface Anatomy {
   readonly vg: VariantGraph;
-  readonly plain: boolean;
+  /** Whether the variant's outputs are SSIM's own (its `outputs`: plain SSIM): SSIM's mistakes under their own kinds and order. */
+  readonly ssimOutputs: boolean;
   readonly name: string;
   readonly moments: readonly MomentStructure[];
   /** Every window node of a moment structure. */
@@ -98,7 +99,7 @@ export function anatomyOf(vg: VariantGraph): Anatomy {
   const windows = new Set<LinearNode>(moments.flatMap((m) => MOMENTS.map((k) => m.windows[k])));
   return {
     vg,
-    plain: vg.variant.decl === PLAIN,
+    ssimOutputs: !namedInOutputs(vg.variant.decl),
     name: vg.variant.decl.name,
     moments,
     windows,

@@ -40,6 +40,8 @@ export function defineVariant<D extends VariantDeclaration>(d: D): D {
   if (d.downsamples !== undefined && typeof d.downsamples !== 'boolean') fail('downsamples', `must be true or false, got ${shown(d.downsamples)}`);
   if (d.tiles !== undefined && typeof d.tiles !== 'boolean') fail('tiles', `must be true or false, got ${shown(d.tiles)}`);
   if (d.scaleNote !== undefined && typeof d.scaleNote !== 'string') fail('scaleNote', `must be a string, got ${shown(d.scaleNote)}`);
+  if (d.computedBy !== undefined && d.computedBy !== 'graph' && d.computedBy !== 'ssim-kernels') fail('computedBy', `must be 'graph' or 'ssim-kernels', got ${shown(d.computedBy)}`);
+  if (d.outputs !== undefined && d.outputs !== 'named' && d.outputs !== 'ssim') fail('outputs', `must be 'named' or 'ssim', got ${shown(d.outputs)}`);
   if (d.kernels !== undefined && !Array.isArray(d.kernels)) fail('kernels', `must be an array of kernel families, got ${shown(d.kernels)}`);
   if (d.doc !== undefined) {
     if (!Array.isArray(d.doc)) fail('doc', `must be an array of blocks ({ p }, { h2 }, { document }), got ${shown(d.doc)}`);

@@ -24,11 +24,34 @@ export const VARIANT_NAMES: readonly string[] = BUILT_IN_VARIANTS.map((v) => v.n
 /** The plain SSIM declaration (what no --variant means). */
 export const PLAIN: VariantDeclaration = ssim;
 
-/** Whether a reference names plain SSIM (none, its name or its declaration); an unknown name is not plain. */
-export const isPlainRef = (ref: VariantRef | undefined): boolean => ref === undefined || ref === PLAIN || ref === PLAIN.name;
-
 /** A variant as options name it: a built-in by name, or a declaration (a user's). */
 export type VariantRef = string | VariantDeclaration;
+
+/** What the code outside src/variants asks of a variant rather than its name (VariantDeclaration's fields, defaults filled). */
+export interface VariantTraits {
+  readonly computedBy: 'graph' | 'ssim-kernels';
+  readonly outputs: 'named' | 'ssim';
+}
+
+/**
+ * A variant's traits: a built-in's as it declares them, a user's the defaults (its graph computes
+ * it, the outputs name it). A name that is no built-in's gets the defaults too (the lookup that
+ * follows refuses it, with its message).
+ */
+export function variantTraits(ref: VariantRef | undefined): VariantTraits {
+  const decl = ref === undefined ? PLAIN : typeof ref === 'string' ? BUILT_IN_VARIANTS.find((v) => v.name === ref) : ref;
+  const builtIn = decl !== undefined && BUILT_IN_VARIANTS.includes(decl);
+  return {
+    computedBy: builtIn ? (decl.computedBy ?? 'graph') : 'graph',
+    outputs: builtIn ? (decl.outputs ?? 'named') : 'named',
+  };
+}
+
+/** Whether the generated SSIM kernels compute the variant (its `computedBy`), not its graph. */
+export const bySsimKernels = (ref: VariantRef | undefined): boolean => variantTraits(ref).computedBy === 'ssim-kernels';
+
+/** Whether the outputs name the variant (its `outputs`), or are SSIM's own. */
+export const namedInOutputs = (ref: VariantRef | undefined): boolean => variantTraits(ref).outputs === 'named';
 
 /** The declaration a reference names; an unknown name is exit 2 naming the choices. */
 export function findVariant(ref: VariantRef | undefined): VariantDeclaration {

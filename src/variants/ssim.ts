@@ -7,6 +7,8 @@ export default defineVariant({
   summary: 'SSIM itself, as the preset and options say',
   loss: ({ x, y, g }) => g.ssim(x, y),
   tiles: true,
+  computedBy: 'ssim-kernels',
+  outputs: 'ssim',
   scaleNote: 'the exact gradient is d SSIM/dx itself',
   kernels: [
     {

@@ -101,6 +101,22 @@ export interface VariantDeclaration {
    */
   readonly tiles?: boolean;
   /**
+   * What computes it (built-ins only; a user's variant is always 'graph'). 'graph' (default): its
+   * loss's field graph, evaluated in float64 (the checker's floor: the graph in float32
+   * arithmetic). 'ssim-kernels': the generated SSIM kernels themselves, in every precision, and the
+   * checker's exact gradient, floor, terms and trace come from SSIM's own evaluation; right only
+   * for a loss that is SSIM itself (plain SSIM).
+   */
+  readonly computedBy?: 'graph' | 'ssim-kernels';
+  /**
+   * How the outputs speak of it (built-ins only; a user's variant is always 'named'). 'named'
+   * (default): they name it (value --json's `variant`, check's report's `variant`, the candidate
+   * told `variant` and its options, the known mistakes' kinds `<name>/<kind>`, the loss's own
+   * listed first). 'ssim': they are SSIM's own, as before variants existed (no `variant` key, SSIM's
+   * library of mistakes under its kinds and in its order).
+   */
+  readonly outputs?: 'named' | 'ssim';
+  /**
    * Kernel families `npm run generate` writes for this variant's maps (built-ins only: a user's
    * variant runs its maps on the fine graph, or on the families there are).
    */
