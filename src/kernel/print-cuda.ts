@@ -171,20 +171,13 @@ function withAcc(text: string, funcs: readonly Func[]): string {
 const camel = (name: string): string => name.replace(/(^|[_-])(\w)/g, (_, __, c: string) => c.toUpperCase());
 
 /**
- * A pass program and its functions as one CUDA header: the parameter struct, the sizes, a kernel
- * per pass and the launcher. `header` opens the file (the caller names the command that wrote it).
+ * Pass programs and the functions they call as one CUDA header: per program the parameter struct,
+ * the sizes, a kernel per pass and the launcher; each function once (by name). `header` opens the
+ * file (the caller names the command that wrote it).
  */
-export function printCudaProgram(program: PassProgram, funcs: readonly Func[], header = ''): string {
+export function printCudaModule(programs: readonly PassProgram[], funcs: readonly Func[], header = ''): string {
   const p = new CudaPrinter();
-  const name = program.name;
-  const Struct = `${camel(name)}Params`;
-  const elems = new Map(program.buffers.map((b) => [b.name, b.elem] as const));
-  const bufferType = (b: PassProgram['buffers'][number]): string => `${b.role === 'input' ? 'const ' : ''}${typeName(b.elem)}*`;
-  const bind = [
-    ...program.scalars.map((sc) => `  const ${typeName(sc.type)} ${sc.name} = p.${sc.name};`),
-    ...program.buffers.map((b) => `  ${bufferType(b)} __restrict__ ${b.name} = p.${b.name};`),
-  ];
-  const scalarsOnly = program.scalars.map((sc) => `  const ${typeName(sc.type)} ${sc.name} = p.${sc.name};`);
+  const unique = [...new Map(funcs.map((fn) => [fn.name, fn] as const)).values()];
   const lines: string[] = [
     header,
     '#pragma once',
@@ -195,14 +188,43 @@ export function printCudaProgram(program: PassProgram, funcs: readonly Func[], h
     '#elif !defined(__host__)',
     '#define __host__',
     '#endif',
-    '// how a pass is launched: CUDA\'s <<<>>>, unless a CPU emulation (the tests) says otherwise',
+    "// how a pass is launched: CUDA's <<<>>>, unless a CPU emulation (the tests) says otherwise",
     '#ifndef KERNEL_PROGRAM_LAUNCH',
     '#define KERNEL_PROGRAM_LAUNCH(kernel, blocks, threads, stream, arg) kernel<<<blocks, threads, 0, stream>>>(arg)',
     '#endif',
     '',
-    `namespace kernel_program {`,
+    'namespace kernel_program {',
     '',
-    ...funcs.map((fn) => withAcc(printFunc(p, fn), funcs) + '\n'),
+    ...unique.map((fn) => withAcc(printFunc(p, fn), unique) + '\n'),
+  ];
+  for (const program of programs) lines.push(...printProgram(p, program, unique));
+  lines.push('}  // namespace kernel_program', '');
+  return lines.join('\n');
+}
+
+/** One pass program and its functions as one CUDA header. */
+export function printCudaProgram(program: PassProgram, funcs: readonly Func[], header = ''): string {
+  return printCudaModule([program], funcs, header);
+}
+
+/** The struct name of a program's parameters. */
+export const cudaParamsName = (program: PassProgram): string => `${camel(cudaName(program))}Params`;
+
+/** A program's name as a C identifier (the prefix of its kernels, sizes and launcher). */
+export const cudaName = (program: PassProgram): string => program.name.replace(/[^A-Za-z0-9_]/g, '_');
+
+function printProgram(p: CudaPrinter, program: PassProgram, funcs: readonly Func[]): string[] {
+  const name = cudaName(program);
+  const Struct = cudaParamsName(program);
+  const elems = new Map(program.buffers.map((b) => [b.name, b.elem] as const));
+  const bufferType = (b: PassProgram['buffers'][number]): string => `${b.role === 'input' ? 'const ' : ''}${typeName(b.elem)}*`;
+  const bind = [
+    ...program.scalars.map((sc) => `  const ${typeName(sc.type)} ${sc.name} = params_.${sc.name};`),
+    ...program.buffers.map((b) => `  ${bufferType(b)} __restrict__ ${b.name} = params_.${b.name};`),
+  ];
+  const scalarsOnly = program.scalars.map((sc) => `  const ${typeName(sc.type)} ${sc.name} = params_.${sc.name};`);
+  const unused = program.scalars.map((sc) => `  (void)${sc.name};`);
+  const lines: string[] = [
     `// ${program.doc.split('\n').join('\n// ')}`,
     'template <typename T, typename Acc>',
     `struct ${Struct} {`,
@@ -210,15 +232,15 @@ export function printCudaProgram(program: PassProgram, funcs: readonly Func[], h
     ...program.buffers.map((b) => `  ${bufferType(b)} ${b.name};${b.doc === undefined ? ` // ${b.role}` : ` // ${b.role}: ${b.doc}`}`),
     '};',
     '',
-    `// Element counts of the buffers of ${name}, from the scalars (the host allocates them; scratch is zero-filled by ${name}_launch's caller).`,
+    `// Element counts of the buffers of ${name}, from the scalars (the host allocates them, scratch zero-filled).`,
     `struct ${Struct}Sizes {`,
     ...program.buffers.map((b) => `  long long ${b.name};`),
     '};',
     '',
     'template <typename T, typename Acc>',
-    `inline ${Struct}Sizes ${name}_sizes(const ${Struct}<T, Acc>& p) {`,
+    `inline ${Struct}Sizes ${name}_sizes(const ${Struct}<T, Acc>& params_) {`,
     ...scalarsOnly,
-    ...program.scalars.map((sc) => `  (void)${sc.name};`),
+    ...unused,
     `  return {${program.buffers.map((b) => `static_cast<long long>(${withAcc(p.expr(b.size), funcs)})`).join(', ')}};`,
     '}',
     '',
@@ -229,7 +251,7 @@ export function printCudaProgram(program: PassProgram, funcs: readonly Func[], h
     lines.push(
       `// ${pass.doc.split('\n').join('\n// ')}`,
       'template <typename T, typename Acc>',
-      `__global__ void ${name}_${pass.name}(const ${Struct}<T, Acc> p) {`,
+      `__global__ void ${name}_${pass.name}(const ${Struct}<T, Acc> params_) {`,
       ...bind,
       ...dims,
       `  const long long t = static_cast<long long>(blockIdx.x) * ${CUDA_BLOCK} + threadIdx.x;`,
@@ -247,9 +269,9 @@ export function printCudaProgram(program: PassProgram, funcs: readonly Func[], h
   lines.push(
     `// The passes of ${name} in order on a stream: ${program.passes.map((x) => x.name).join(', ')}.`,
     'template <typename T, typename Acc>',
-    `inline cudaError_t ${name}_launch(const ${Struct}<T, Acc>& p, cudaStream_t stream = 0) {`,
+    `inline cudaError_t ${name}_launch(const ${Struct}<T, Acc>& params_, cudaStream_t stream = 0) {`,
     ...scalarsOnly,
-    ...program.scalars.map((sc) => `  (void)${sc.name};`),
+    ...unused,
   );
   for (const pass of program.passes) {
     const total = pass.grid.map((g) => `static_cast<long long>(${withAcc(p.expr(g), funcs)})`).join(' * ') || '1';
@@ -257,10 +279,10 @@ export function printCudaProgram(program: PassProgram, funcs: readonly Func[], h
       '  {',
       `    const long long total = ${total};`,
       `    void (*kernel)(const ${Struct}<T, Acc>) = ${name}_${pass.name}<T, Acc>;`,
-      `    if (total > 0) KERNEL_PROGRAM_LAUNCH(kernel, static_cast<unsigned>((total + ${CUDA_BLOCK - 1}) / ${CUDA_BLOCK}), ${CUDA_BLOCK}u, stream, p);`,
+      `    if (total > 0) KERNEL_PROGRAM_LAUNCH(kernel, static_cast<unsigned>((total + ${CUDA_BLOCK - 1}) / ${CUDA_BLOCK}), ${CUDA_BLOCK}u, stream, params_);`,
       '  }',
     );
   }
-  lines.push('  return cudaGetLastError();', '}', '', '}  // namespace kernel_program', '');
-  return lines.join('\n');
+  lines.push('  return cudaGetLastError();', '}', '');
+  return lines;
 }
