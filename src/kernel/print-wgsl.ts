@@ -78,7 +78,7 @@ const RESERVED = new Set(
     'alias break case const const_assert continue continuing default diagnostic discard else enable false fn for if let loop override requires return struct switch true var while ' +
     'NULL Self abstract active alignas alignof as asm asm_fragment async attribute auto await become binding_array cast catch class co_await co_return co_yield coherent column_major common compile compile_fragment concept const_cast consteval constexpr constinit crate debugger decltype delete demote demote_to_helper do dynamic_cast enum explicit export extends extern external fallthrough filter final finally friend from fxgroup get goto groupshared highp impl implements import inline instanceof interface layout lowp macro macro_rules match mediump meta mod module move mut mutable namespace new nil noexcept noinline nointerpolation non_coherent noncoherent noperspective null nullptr of operator package packoffset partition pass patch pixelfragment precise precision premerge priv protected pub public readonly ref regardless register reinterpret_cast require resource restrict self set shared sizeof smooth snorm static static_assert static_cast std subroutine super target template this thread_local throw trait try type typedef typeid typename typeof union unless unorm unsafe unsized use using varying virtual volatile wgsl where with writeonly yield ' +
     'f32 f16 i32 u32 bool vec2 vec3 vec4 array atomic ptr sqrt exp log abs pow max min sign select bitcast arrayLength ' +
-    'gid groups linear scalars Scalars'
+    'gid groups linear scalars Scalars real_pow'
   ).split(' '),
 );
 
@@ -90,6 +90,33 @@ function ident(name: string): string {
   if (RESERVED.has(name) || /^(grid|rest|end)_\d+$/.test(name)) return `${name}_`;
   return name;
 }
+
+/**
+ * pow as the interpreter (JavaScript's Math.pow) defines it: WGSL's pow is undefined for a negative
+ * base (SwiftShader gives NaN) and for a zero base, where Math.pow gives +-|x|^y for an integer y
+ * (a structure term (sigma_xy + C3) / (sigma_x sigma_y + C3) is negative, to the power 1).
+ */
+const REAL_POW = 'real_pow';
+const REAL_POW_FN = [
+  '// pow as JavaScript defines it: WGSL leaves a negative or zero base undefined',
+  `fn ${REAL_POW}(x: f32, y: f32) -> f32 {`,
+  '  if (y == 0.0f) {',
+  '    return 1.0f;',
+  '  }',
+  '  if (x > 0.0f) {',
+  '    return pow(x, y);',
+  '  }',
+  '  if (x == 0.0f) {',
+  '    return select(0.0f, 1.0f / x, y < 0.0f);',
+  '  }',
+  '  if (y != floor(y)) {',
+  '    return sqrt(x); // NaN: a negative base to a fractional power',
+  '  }',
+  '  let r: f32 = pow(-x, y);',
+  '  return select(r, -r, fract(0.5f * y) != 0.0f);',
+  '}',
+  '',
+];
 
 const codeType = (t: ValueType): 'f32' | 'i32' | 'bool' => (t === 'i32' ? 'i32' : t === 'bool' ? 'bool' : 'f32');
 const storageType = (t: ValueType): WgslScalar => (t === 'i32' || t === 'bool' ? 'i32' : 'f32');
@@ -227,7 +254,7 @@ class Body {
           if (e.args.length !== arity) throw new Error(`WGSL ${this.where}: ${e.fn} takes ${arity} argument(s), not ${e.args.length}`);
           // sqrt, exp, log and pow are real; abs, sign, min and max work on the call's type
           const t: ValueType = ['sqrt', 'exp', 'log', 'pow'].includes(e.fn) ? 'acc' : e.type;
-          return convert(`${e.fn}(${e.args.map((a) => this.as(a, t)).join(', ')})`, codeType(t), codeType(e.type));
+          return convert(`${e.fn === 'pow' ? REAL_POW : e.fn}(${e.args.map((a) => this.as(a, t)).join(', ')})`, codeType(t), codeType(e.type));
         }
         const fn = this.funcs.get(e.fn);
         if (fn === undefined) throw new Error(`WGSL ${this.where}: no function '${e.fn}'`);
@@ -395,5 +422,7 @@ export function printWgsl(program: PassProgram, funcs: readonly Func[]): Printed
     buffers,
     passes,
   };
+  // the helpers the code calls, after the header
+  if (lines.some((l) => l.includes(`${REAL_POW}(`))) lines.splice(lines.indexOf(''), 0, '', ...REAL_POW_FN.slice(0, -1));
   return { code: lines.join('\n'), layout, funcs };
 }

@@ -87,6 +87,15 @@ function pipelinesOf(device: GpuDevice, printed: PrintedWgsl): Promise<Compiled>
   return compiled;
 }
 
+/**
+ * Compiles a printed program's module and pipelines on `device` ahead of its first run (runs
+ * compile on demand; a page that will run many programs can compile them all at once, which lets
+ * the browser compile in parallel). Throws WgslCompileError where the module does not compile.
+ */
+export async function prepareWgslProgram(device: GpuDevice, printed: PrintedWgsl): Promise<void> {
+  await pipelinesOf(device, printed);
+}
+
 /** An integer expression over the scalars (a size, an extent), by the interpreter. */
 function evaluator(printed: PrintedWgsl, scalars: Readonly<Record<string, number>>): (e: Expr) => number {
   const params = printed.layout.uniform.members.map((m) => ({ k: 'scalar' as const, name: m.name, type: m.type }));

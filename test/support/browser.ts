@@ -83,9 +83,15 @@ export type PageResult = { readonly ok: true; readonly buffers: Record<string, n
 export async function runInPage(page: Page, cases: readonly PageCase[]): Promise<PageResult[]> {
   return page.evaluate(async (list) => {
     const w = window as unknown as {
-      wgslRunner: { runWgslProgram(device: unknown, printed: unknown, args: unknown, options: unknown): Promise<Record<string, ArrayLike<number>>> };
+      wgslRunner: {
+        runWgslProgram(device: unknown, printed: unknown, args: unknown, options: unknown): Promise<Record<string, ArrayLike<number>>>;
+        prepareWgslProgram(device: unknown, printed: unknown): Promise<void>;
+      };
       wgslDevice: unknown;
     };
+    // every distinct module compiled at once (the browser compiles them in parallel); errors surface in the runs below
+    const modules = new Map(list.map((c) => [c.printed.code, c.printed]));
+    await Promise.all([...modules.values()].map((p) => w.wgslRunner.prepareWgslProgram(w.wgslDevice, p).catch(() => undefined)));
     const out: Array<{ ok: true; buffers: Record<string, number[]> } | { ok: false; error: string }> = [];
     for (const c of list) {
       try {
