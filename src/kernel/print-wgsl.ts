@@ -118,8 +118,8 @@ const REAL_POW_FN = [
   '',
 ];
 
-const codeType = (t: ValueType): 'f32' | 'i32' | 'bool' => (t === 'i32' ? 'i32' : t === 'bool' ? 'bool' : 'f32');
-const storageType = (t: ValueType): WgslScalar => (t === 'i32' || t === 'bool' ? 'i32' : 'f32');
+const codeType = (t: ValueType): 'f32' | 'i32' | 'bool' => (t === 'i32' || t === 'rule' ? 'i32' : t === 'bool' ? 'bool' : 'f32');
+const storageType = (t: ValueType): WgslScalar => (t === 'i32' || t === 'rule' || t === 'bool' ? 'i32' : 'f32');
 
 /** An f32 literal: the float32 nearest the value, in the fewest digits that read back as it. */
 export function f32Literal(value: number): string {
@@ -223,6 +223,9 @@ class Body {
         return `(!${this.as(e.a, 'bool')})`;
       case 'cast':
         return this.as(e.a, e.type);
+      case 'length':
+      case 'present':
+        throw new Error(`WGSL ${this.where}: '${e.k}' reads a serial kernel's parameters; a pass reads the program's buffers`);
       case 'select':
         return `select(${this.as(e.else, e.type)}, ${this.as(e.then, e.type)}, ${this.as(e.cond, 'bool')})`;
       case 'bin': {
