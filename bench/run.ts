@@ -20,6 +20,12 @@ if (process.argv[2] === 'parallel') {
   process.exit(0);
 }
 
+// `npm run bench -- schedules`: the GPU programs' schedules, memory (bench/schedules.ts)
+if (process.argv[2] === 'schedules') {
+  await import('./schedules.js');
+  process.exit(0);
+}
+
 // `npm run bench -- check4k`: the checker-at-scale row alone (its own file, child processes)
 if (process.argv.slice(2).includes('check4k')) {
   await import('./check-4k.js');
