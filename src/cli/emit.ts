@@ -1,6 +1,7 @@
 /**
- * `ssim-grad emit cpp --preset P [options] --out DIR`: writes the C++ kernels (ssim_grad.hpp), the
- * libtorch binding for these options (ssim_torch.hpp) and the CUDA kernels (ssim_grad.cuh), generated
+ * `ssim-grad emit cpp --preset P [options] [--variant V] --out DIR`: writes the C++ kernels of every
+ * family (ssim_grad.hpp), the libtorch binding for these options (ssim_torch.hpp; --variant names the
+ * family of its variant_value()) and the CUDA kernels (ssim_grad.cuh), generated
  * from the graph now (nothing is read from the package). All files are made before any is written,
  * and they are written all or none (writeAllAtomic), so a bad option or target leaves nothing behind.
  */
@@ -9,16 +10,18 @@ import { join } from 'node:path';
 import type { Command } from './args.js';
 import { InputError } from '../field/index.js';
 import { writeAllAtomic } from '../io/index.js';
+import { KERNEL_FAMILIES } from '../emit/families.js';
 import { resolveOptions } from '../model/options.js';
 import { SSIM_OPTION_SPECS, ssimOptionsFrom } from './args.js';
 
 /** The emit command, by name (registered by src/cli.ts). */
 export const emitCommands: Record<string, Command> = {
   emit: {
-    usage: 'ssim-grad emit cpp [--preset NAME | options] --out DIR [--json]',
+    usage: 'ssim-grad emit cpp [--preset NAME | options] [--variant V] --out DIR [--json]',
     summary: 'write the C++ kernels (ssim_grad.hpp), a libtorch SsimFunction for these options (ssim_torch.hpp) and the CUDA kernels (ssim_grad.cuh) into DIR',
     options: {
       ...SSIM_OPTION_SPECS,
+      variant: { value: true, help: `the kernel family of the binding's variant_value(x, y): ${KERNEL_FAMILIES.map((f) => f.name).join(', ')} (the header has them all)`, default: 'ssim' },
       out: { value: true, help: 'the folder to write into (created if missing; required)' },
       json: { value: false, help: 'print one JSON object' },
     },
@@ -33,7 +36,9 @@ export const emitCommands: Record<string, Command> = {
       const options = ssimOptionsFrom(parsed);
       if (options.precision !== undefined) throw new InputError('--precision: the C++ kernels are templated on float and double; choose with the tensor dtype');
       const config = resolveOptions(options);
-      const files = emitCppFiles(config, `ssim-grad emit cpp ${parsed.raw.filter((a) => a !== 'cpp').join(' ')}`.trimEnd());
+      const variant = parsed.values.get('variant') ?? 'ssim';
+      if (!KERNEL_FAMILIES.some((f) => f.name === variant)) throw new InputError(`--variant: expected one of ${KERNEL_FAMILIES.map((f) => f.name).join(', ')} (the kernel families), got '${variant}'`);
+      const files = emitCppFiles(config, `ssim-grad emit cpp ${parsed.raw.filter((a) => a !== 'cpp').join(' ')}`.trimEnd(), variant);
       let made: string | undefined;
       try {
         made = mkdirSync(dir, { recursive: true });

@@ -1,47 +1,39 @@
 /**
- * The C++ emitter: from the same SSIM graph and the same schedule as the TypeScript kernels
- * (kernels.ts), a header-only C++17 file of kernels templated on the storage type (float or double),
- * and a libtorch binding (`SsimFunction`, a torch::autograd::Function) for one set of options.
+ * The C++ emitter. The header (ssim_grad.hpp) is every kernel family's CPU program
+ * (cpu-program.ts, the program the TypeScript kernels are printed from) printed by the C++ printer
+ * (src/kernel/print-cpp.ts), templated on the storage type T and the arithmetic Acc, with the
+ * boundary rule and the map's length printed from their homes (src/kernel/index-rule.ts); around
+ * them a few hand-written lines: the public Params, map_size, source() and one thin entry point
+ * per family and kernel (ssim_value, cs_value_and_grad, ...). The libtorch binding (ssim_torch.hpp)
+ * wraps the entry points in torch::autograd::Functions for one set of options.
  *
- * The pointwise S and its weighted partials are printed by emitPointwise in C++; the passes around
- * them (windowed means in, W^T of the partial maps out) follow kernels.ts pass for pass:
- *
- *   pass 1  horizontal correlation of x, y, x*x, y*y, x*y with tapsW (rows padded by the rule)
- *   pass 2  vertical correlation with tapsH, fused with S (and its partials) and the sum
- *   pass 3  vertical transpose of the partial maps, then the padding rows folded back
- *   pass 4  horizontal transpose, the padding columns folded back, fused with the chain rule
- *
- * One header serves every boundary rule: the rule is a runtime argument that only builds the
- * index tables (where a padded sample reads, where its adjoint is folded back), as in kernels.ts.
+ * The CUDA source (ssim_grad.cuh) is still a hand-written string program here, for plain SSIM.
  */
 import type { Boundary } from '../field/index.js';
 import { BOUNDARIES } from '../field/index.js';
 import { BOUNDARY_RULES } from '../field/boundary.js';
 import { indexRuleCpp } from '../field/index-rule.js';
+import type { Kernel, Param } from '../kernel/ir.js';
+import { boundaryIndexFunction, mapLengthFunction } from '../kernel/index-rule.js';
+import { CppPrinter, measuredBuffers } from '../kernel/print-cpp.js';
 import type { SsimConfig } from '../model/options.js';
+import { cpuProgram } from './cpu-program.js';
+import { KERNEL_FAMILIES, type KernelFamily } from './families.js';
 import { chainRule, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
 import { emitPointwise } from '../expr/pointwise.js';
 
-/** The chain rule of the last pass, printed from the scalar graph (kernels.ts, chainRule): in the header's accumulator type, and in CUDA's T. */
-const HEADER_CHAIN = chainRule('float64', 'cpp', 'Acc');
+/** The chain rule of the CUDA kernel's last pass, printed from the scalar graph (kernels.ts, chainRule). */
 const CUDA_CHAIN = chainRule('float64', 'cpp', 'T');
 
-/** The pointwise code of the kernels, in C++: S, and S with its five omega-weighted partials. */
-function pointwiseCpp(): { value: string[]; grad: string[]; gradX: string[]; flops: number; gradFlops: number } {
-  const { value: v, grad, names } = pointwiseGraphs();
-  const value = emitPointwise(v, names, { lang: 'cpp' });
-  const g = emitPointwise(grad, names, { lang: 'cpp' });
-  // d/dx alone: S and the three partials that d/dx reads
-  const gx = emitPointwise(grad.slice(0, 4), names, { lang: 'cpp' });
-  return { value: value.lines, grad: g.lines, gradX: gx.lines, flops: value.flops, gradFlops: g.flops };
+/** The pointwise code of the CUDA kernels, in C++: S with its five omega-weighted partials. */
+function pointwiseCpp(): { grad: string[] } {
+  const { grad, names } = pointwiseGraphs();
+  return { grad: emitPointwise(grad, names, { lang: 'cpp' }).lines };
 }
 
 const indent = (lines: readonly string[], n: number): string => lines.map((l) => (l === '' ? '' : ' '.repeat(n) + l)).join('\n');
 
-/**
- * A boundary's source(j, n) body in C++: the program boundaryIndex runs (src/field/boundary.ts),
- * printed; test/emit/cpp.test.ts compares the C++ kernels with libtorch autograd under every rule.
- */
+/** A boundary's source(j, n) body in C++ for the CUDA file (src/field/boundary.ts, printed by indexRuleCpp). */
 function sourceCpp(b: Boundary): string[] {
   return indexRuleCpp(BOUNDARY_RULES[b].source);
 }
@@ -54,44 +46,140 @@ function headerLines(command: string, what: string): string {
 // ${what}
 `;
 }
+/** The rule enumeration of the C++ files: Boundary, its values the names of BOUNDARIES in order. */
+const RULES = { names: BOUNDARIES, type: 'Boundary' };
 
-/**
- * The header's last loop of pass 4 for one image row: d/dx (or d/dy) by the chain rule, from the
- * transposed partials a_mu_*, a_xx or a_yy, and a_xy at the row's pixels.
- */
-function chainRuleRow(side: 'x' | 'y'): string[] {
-  const sq = `${side}${side}`;
-  return [
-    `T* g${side} = grad_${side} + base + i * p.W;`,
-    'for (long j = 0; j < p.W; j++) {',
-    `  const Acc xv = Acc(xr[j]), yv = Acc(yr[j]), t_mu_${side} = a_mu_${side}[j], t_${sq} = a_${sq}[j], t_xy = a_xy[j];`,
-    ...HEADER_CHAIN[side === 'x' ? 'dx' : 'dy'].map((l) => `  ${l}`),
-    `  g${side}[j] = T(d_${side});`,
-    '}',
-  ];
+/** The fields of Params that are std::vector (the kernels take a pointer and a length). */
+const VECTOR_FIELDS = new Set(['tapsH', 'tapsW']);
+
+const capital = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** What the header prints of one family: its printed kernels (float64-storage programs, T the storage), renamed without the storage suffix. */
+function familyKernels(family: KernelFamily): { value: Kernel[]; grad: Kernel[]; generic: { value: Kernel; grad: Kernel } } {
+  const { kernels } = cpuProgram(family);
+  const printed = kernels.filter((k) => k.storage === 'float64' && k.arithmetic === 'float64').map((k) => ({ ...k.kernel, name: k.kernel.name.replace('F64', '') }));
+  const value = printed.filter((k) => k.name.startsWith(`${family.name}Value`));
+  const grad = printed.filter((k) => k.name.startsWith(`${family.name}Grad`));
+  return { value, grad, generic: { value: value.find((k) => k.name === `${family.name}Value`)!, grad: grad.find((k) => k.name === `${family.name}Grad`)! } };
 }
 
-/** The header-only C++17 kernels (value, value and d/dx, d/dy), for every boundary rule. */
+/** The public parameters of a family: Params, or Params with the family's own fields (Wang's exponents). */
+const paramsType = (family: KernelFamily): string => (Object.keys(family.params).length === 0 ? 'Params' : `${capital(family.name)}Params`);
+
+/** Lines that fill the kernels' record `k` from the public parameters `p`. */
+function fillRecord(record: Param & { k: 'record' }, measured: ReadonlySet<string>): string[] {
+  return record.fields.flatMap((f) => {
+    if (f.k === 'record') throw new Error('emitCppHeader: nested records');
+    if (f.k === 'scalar') return [`k.${f.name} = p.${f.name === 'padding' ? 'boundary' : f.name};`];
+    if (!VECTOR_FIELDS.has(f.name)) return [`k.${f.name} = p.${f.name};`];
+    return [`k.${f.name} = p.${f.name}.data();`, ...(measured.has(f.name) ? [`k.${f.name}_length = static_cast<long>(p.${f.name}.size());`] : [])];
+  });
+}
+
+/** The window sizes a family's kernels are unrolled for, from the printed names (…K11). */
+const unrolledSize = (k: Kernel): number | null => {
+  const m = /K(\d+)$/.exec(k.name);
+  return m === null ? null : Number(m[1]);
+};
+
+/** One family's block of the header: its namespace of printed kernels, its parameters and entry points. */
+function familyBlock(family: KernelFamily): string {
+  const printer = new CppPrinter({ rules: RULES });
+  const { value, grad, generic } = familyKernels(family);
+  const all = [...value, ...grad];
+  const ns = `${family.name}_kernels`;
+  const record = generic.value.params.find((p): p is Param & { k: 'record' } => p.k === 'record')!;
+  const P = paramsType(family);
+  const v = family.map().name;
+  const own = Object.entries(family.params);
+  const paramsStruct =
+    own.length === 0
+      ? ''
+      : `/** The parameters of the ${family.name} kernels: Params and the map's own (${own.map(([n]) => n).join(', ')}). */
+struct ${P} : Params {
+${own.map(([n, d]) => `  double ${n} = ${Number.isInteger(d) ? `${d}.0` : String(d)};`).join('\n')}
+};
+
+`;
+  const dispatch = (kernels: Kernel[], call: (name: string) => string): string =>
+    [
+      ...kernels.filter((k) => unrolledSize(k) !== null).map((k) => `  if (kh == ${unrolledSize(k)} && kw == ${unrolledSize(k)}) return ${call(k.name)};`),
+      `  return ${call(kernels.find((k) => unrolledSize(k) === null)!.name)};`,
+    ].join('\n');
+  return `// ---- ${family.name}: ${family.what} ----
+// ${family.note.split('\n').join('\n// ')}
+namespace ${ns} {
+
+${printer.structs(all).join('\n\n')}
+
+${all.map((k) => printer.kernel(k)).join('\n\n')}
+
+}  // namespace ${ns}
+
+${paramsStruct}namespace detail {
+
+/** The ${family.name} kernels' parameters from the public ones (checked). */
+inline ${ns}::KernelParams ${family.name}_params(const ${P}& p) {
+  check(p);
+  ${ns}::KernelParams k;
+${fillRecord(record, measuredBuffers(all)).map((l) => `  ${l}`).join('\n')}
+  return k;
+}
+
+}  // namespace detail
+
+/**
+ * The omega-weighted sum of ${v} over the region of the map of x and y (N x C x H x W, contiguous),
+ * storage T, arithmetic Acc; the sum in double. The kernels unrolled for ${family.unrolled.join(' and ')} taps run when the window has them.
+ */
+template <typename T, typename Acc = T>
+double ${family.name}_value(const T* x, const T* y, const ${P}& p) {
+  const ${ns}::KernelParams k = detail::${family.name}_params(p);
+  const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
+${dispatch(value, (n) => `${ns}::${n}<T, Acc>(x, y, k)`)}
+}
+
+/**
+ * The same value and its gradient: writes d/dx into grad_x and, unless it is null, d/dy into grad_y
+ * (each N x C x H x W).
+ */
+template <typename T, typename Acc = T>
+double ${family.name}_value_and_grad(const T* x, const T* y, const ${P}& p, T* grad_x, T* grad_y = nullptr) {
+  const ${ns}::KernelParams k = detail::${family.name}_params(p);
+  const ${ns}::GradientOutputs<T> out{grad_x, grad_y};
+  const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
+${dispatch(grad, (n) => `${ns}::${n}<T, Acc>(x, y, k, out)`)}
+}
+`;
+}
+
+/**
+ * The header-only C++17 kernels of every family (value, value and d/dx, d/dy), for every boundary
+ * rule: the CPU programs printed by the C++ printer.
+ */
 export function emitCppHeader(command = GENERATE_COMMAND): string {
-  const pw = pointwiseCpp();
-  const cases = BOUNDARIES.map((b) => `    case Boundary::${b}: { // ${BOUNDARY_RULES[b].sketch}\n${indent(sourceCpp(b), 6)}\n    }`).join('\n');
-  return `${headerLines(command, 'SSIM kernels in C++17, header-only, standard library only; templated on the storage type T\n// (float or double) and the type Acc of the arithmetic and the intermediate planes (T by default).')}//
-// Value, 2 passes over memory (the schedule of src/generated/ssim.ts):
+  const printer = new CppPrinter({ rules: RULES });
+  const families = KERNEL_FAMILIES.map((f) => `${f.name} (${f.map().name})`).join(', ');
+  return `${headerLines(command, 'Kernels in C++17, header-only, standard library only: every family of src/generated/*.ts (the same\n// kernel programs, src/emit/cpu-program.ts, printed by src/kernel/print-cpp.ts), templated on the storage\n// type T (float or double) and the type Acc of the arithmetic and the intermediate planes (T by default).')}//
+// Families: ${families}. For each, <family>_value<T, Acc>(x, y, p) and
+// <family>_value_and_grad<T, Acc>(x, y, p, grad_x, grad_y = nullptr), over the printed kernels in
+// namespace <family>_kernels (the schedule of src/generated/<family>.ts, pass for pass and sum for sum:
+// with T = Acc = double they compute what the TypeScript float64 kernels compute, bit for bit).
+// Value, 2 passes over memory:
 //   1. horizontal correlation of x, y, x*x, y*y, x*y with tapsW: 5 kw multiply-adds per pixel
-//   2. vertical correlation with tapsH (5 kh multiply-adds per map pixel) fused with S (${pw.flops} flops) and the sum
+//   2. vertical correlation with tapsH (5 kh multiply-adds per map pixel) fused with the map and the sum
 // Value and gradient, 4 passes:
-//   1-2. as above, with S's five weighted partials (${pw.gradFlops} flops)
+//   1-2. as above, with the map's five weighted partials
 //   3. vertical transpose of the partial maps (5 kh multiply-adds), padding rows folded back
 //   4. horizontal transpose (5 kw multiply-adds), padding columns folded back, fused with the chain rule
 //      d/dx = W^T g_mu_x + 2 x W^T g_xx + y W^T g_xy,  d/dy = W^T g_mu_y + 2 y W^T g_yy + x W^T g_xy
-// Taps are symmetric, so each dot product pairs mirrored samples. Temporaries keep the derivation's
-// names: mu_x, var_x, cov, A1, B1, A2, B2, S; g_* are omega dS/d(moment). Equation numbers refer to
-// derivations/ssim-<preset>.md. The sum of S over the region is accumulated in double.
+// Taps must be symmetric, so each dot product pairs mirrored samples. The sums are accumulated in double.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -101,13 +189,12 @@ namespace ssim_grad {
 /** The boundary rules (the padding of the windowed means), as in src/field. */
 enum class Boundary { ${BOUNDARIES.join(', ')} };
 
+${printer.func(boundaryIndexFunction())}
+
+${printer.func(mapLengthFunction())}
+
 /** Where index j of an axis of length n reads under rule b (-1: a zero). */
-inline long source(Boundary b, long j, long n) {
-  switch (b) {
-${cases}
-  }
-  return -1;
-}
+inline long source(Boundary b, long j, long n) { return boundaryIndex(j, n, b); }
 
 /** What every kernel takes (the fields of src/emit/params.ts KernelParams). */
 struct Params {
@@ -118,308 +205,48 @@ struct Params {
   double C1 = 0, C2 = 0;
   /** Covariance normaliser NP/(NP-1), or 1. */
   double c_n = 1;
-  /** Pixels cropped from each side of the SSIM map before the reduction. */
+  /** Pixels cropped from each side of the map before the reduction. */
   long crop = 0;
   /** Reduction weight of one map pixel (1/count for a mean). */
   double omega = 1;
   Boundary boundary = Boundary::same;
+  /** A weight per (image, channel) plane instead of omega (N x C values; MS-SSIM's product rule), or null. */
+  const double* planeOmega = nullptr;
+  /** If not null, receives each plane's unweighted sum of the map over the region (N x C values). */
+  double* planeSums = nullptr;
+  /** If not null, receives each map row's unweighted sum over the region (N x C x MH values). */
+  double* rowSums = nullptr;
 };
 
-/** Height and width of the SSIM map. */
+/** Height and width of the map. */
 struct MapSize {
   long MH, MW;
 };
 
-/** The map's size under p's rule and taps: the image's, or under 'valid' one value per window that fits (src/model/geometry.ts mapSize). */
+/** The map's size under p's rule and taps: the image's, or under 'valid' one value per window that fits (mapLength). */
 inline MapSize map_size(const Params& p) {
-  const bool valid = p.boundary == Boundary::valid;
-  return {valid ? p.H - static_cast<long>(p.tapsH.size()) + 1 : p.H, valid ? p.W - static_cast<long>(p.tapsW.size()) + 1 : p.W};
+  return {mapLength(p.boundary, p.H, static_cast<long>(p.tapsH.size())), mapLength(p.boundary, p.W, static_cast<long>(p.tapsW.size()))};
 }
 
 namespace detail {
 
-/** Sizes, index tables and the taps in Acc: what both kernels set up (kernels.ts, setup()). */
-template <typename Acc>
-struct Plan {
-  long kh, kw, MH, MW, offH, offW, PW, PH, SW, rH, rW, rows, zeroRow;
-  std::vector<long> colSource, rowOffset;
-  std::vector<Acc> tH, tW;
-
-  explicit Plan(const Params& p) {
-    kh = static_cast<long>(p.tapsH.size());
-    kw = static_cast<long>(p.tapsW.size());
-    if (kh % 2 != 1 || kw % 2 != 1) throw std::invalid_argument("ssim_grad: taps must have odd lengths");
-    for (long t = 0; t < kh; t++) if (p.tapsH[t] != p.tapsH[kh - 1 - t]) throw std::invalid_argument("ssim_grad: tapsH must be symmetric");
-    for (long t = 0; t < kw; t++) if (p.tapsW[t] != p.tapsW[kw - 1 - t]) throw std::invalid_argument("ssim_grad: tapsW must be symmetric");
-    const bool valid = p.boundary == Boundary::valid;
-    const MapSize m = map_size(p);
-    MH = m.MH;
-    MW = m.MW;
-    if (MH < 1 || MW < 1) throw std::invalid_argument("ssim_grad: the image is smaller than the window under 'valid'");
-    if (2 * p.crop >= MH || 2 * p.crop >= MW) throw std::invalid_argument("ssim_grad: the crop leaves nothing of the SSIM map");
-    offH = valid ? 0 : (kh - 1) / 2;
-    offW = valid ? 0 : (kw - 1) / 2;
-    // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows
-    PW = MW + kw - 1;
-    PH = MH + kh - 1;
-    // row stride: one cache line more than the width, so the rows a vertical tap reads do not alias in L1
-    SW = MW + 8;
-    rH = (kh - 1) / 2;
-    rW = (kw - 1) / 2;
-    // one more row, kept zero: what a window reads outside the image under zero padding
-    rows = std::max(p.H, PH) + 1;
-    zeroRow = rows - 1;
-    colSource.resize(PW);
-    for (long q = 0; q < PW; q++) colSource[q] = source(p.boundary, q - offW, p.W);
-    rowOffset.resize(MH * kh);
-    for (long i = 0; i < MH; i++)
-      for (long s = 0; s < kh; s++) {
-        const long r = source(p.boundary, i + s - offH, p.H);
-        rowOffset[i * kh + s] = (r < 0 ? zeroRow : r) * SW;
-      }
-    tH.assign(p.tapsH.begin(), p.tapsH.end());
-    tW.assign(p.tapsW.begin(), p.tapsW.end());
-  }
-};
-
-/** out[j] = c a[j + r] + sum_{t<r} w_t (a[j + t] + a[j + k - 1 - t]), j < n: a symmetric correlation, vectorisable over j. */
-template <typename Acc>
-inline void correlate(const Acc* a, Acc* out, long n, const std::vector<Acc>& taps) {
-  const long k = static_cast<long>(taps.size()), r = (k - 1) / 2;
-  const Acc c = taps[r];
-  for (long j = 0; j < n; j++) out[j] = c * a[j + r];
-  for (long t = 0; t < r; t++) {
-    const Acc w = taps[t];
-    const Acc* lo = a + t;
-    const Acc* hi = a + (k - 1 - t);
-    for (long j = 0; j < n; j++) out[j] += w * (lo[j] + hi[j]);
-  }
+/** What the kernels assume of their parameters: odd, symmetric taps, a map left by the rule and the crop. */
+inline void check(const Params& p) {
+  const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
+  if (kh % 2 != 1 || kw % 2 != 1) throw std::invalid_argument("ssim_grad: taps must have odd lengths");
+  for (long t = 0; t < kh; t++) if (p.tapsH[t] != p.tapsH[kh - 1 - t]) throw std::invalid_argument("ssim_grad: tapsH must be symmetric");
+  for (long t = 0; t < kw; t++) if (p.tapsW[t] != p.tapsW[kw - 1 - t]) throw std::invalid_argument("ssim_grad: tapsW must be symmetric");
+  const MapSize m = map_size(p);
+  if (m.MH < 1 || m.MW < 1) throw std::invalid_argument("ssim_grad: the image is smaller than the window under 'valid'");
+  if (2 * p.crop >= m.MH || 2 * p.crop >= m.MW) throw std::invalid_argument("ssim_grad: the crop leaves nothing of the SSIM map");
 }
-
-/** Pass 1 for one plane: pad each row by the rule, correlate x, y, x*x, y*y, x*y with tapsW (eq. 1-2). */
-template <typename T, typename Acc>
-inline void horizontal(const T* x, const T* y, const Params& p, const Plan<Acc>& P, Acc* h[5], std::vector<Acc>& pad) {
-  Acc* px = pad.data();
-  Acc* py = px + P.PW;
-  Acc* pxx = py + P.PW;
-  Acc* pyy = pxx + P.PW;
-  Acc* pxy = pyy + P.PW;
-  for (long i = 0; i < p.H; i++) {
-    const T* xr = x + i * p.W;
-    const T* yr = y + i * p.W;
-    for (long q = 0; q < P.PW; q++) {
-      const long s = P.colSource[q];
-      const Acc xv = s < 0 ? Acc(0) : Acc(xr[s]);
-      const Acc yv = s < 0 ? Acc(0) : Acc(yr[s]);
-      px[q] = xv; py[q] = yv; pxx[q] = xv * xv; pyy[q] = yv * yv; pxy[q] = xv * yv;
-    }
-    const long o = i * P.SW;
-    correlate(px, h[0] + o, P.MW, P.tW);
-    correlate(py, h[1] + o, P.MW, P.tW);
-    correlate(pxx, h[2] + o, P.MW, P.tW);
-    correlate(pyy, h[3] + o, P.MW, P.tW);
-    correlate(pxy, h[4] + o, P.MW, P.tW);
-  }
-}
-
-/** The vertical dot product at map row i for columns [j0, j1) of one plane: out[j - j0]. */
-template <typename Acc>
-inline void vertical(const Acc* plane, const Plan<Acc>& P, long i, long j0, long j1, Acc* out) {
-  const long ik = i * P.kh, n = j1 - j0;
-  const Acc c = P.tH[P.rH];
-  const Acc* mid = plane + P.rowOffset[ik + P.rH] + j0;
-  for (long j = 0; j < n; j++) out[j] = c * mid[j];
-  for (long t = 0; t < P.rH; t++) {
-    const Acc w = P.tH[t];
-    const Acc* lo = plane + P.rowOffset[ik + t] + j0;
-    const Acc* hi = plane + P.rowOffset[ik + P.kh - 1 - t] + j0;
-    for (long j = 0; j < n; j++) out[j] += w * (lo[j] + hi[j]);
-  }
-}
-
-/** S at one map pixel from its five raw moments (eq. 3-10). */
-template <typename T>
-inline T pointwise_value(const T mu_x, const T mu_y, const T m_xx, const T m_yy, const T m_xy, const T C1, const T C2, const T c_n) {
-${indent(pw.value, 2)}
-  return S;
-}
-
-/** S and its five omega-weighted partials g = omega dS/d(moment) at one map pixel (eq. 3-10, 12-17). */
-template <typename T>
-inline T pointwise_grad(const T mu_x, const T mu_y, const T m_xx, const T m_yy, const T m_xy, const T C1, const T C2, const T c_n, const T omega,
-                        T& out_mu_x, T& out_xx, T& out_xy, T& out_mu_y, T& out_yy) {
-${indent(pw.grad, 2)}
-  out_mu_x = g_mu_x; out_xx = g_xx; out_xy = g_xy; out_mu_y = g_mu_y; out_yy = g_yy;
-  return S;
-}
-
-/** S and the three weighted partials for d/dx alone (eq. 3-10, 12-14). */
-template <typename T>
-inline T pointwise_grad_x(const T mu_x, const T mu_y, const T m_xx, const T m_yy, const T m_xy, const T C1, const T C2, const T c_n, const T omega,
-                          T& out_mu_x, T& out_xx, T& out_xy) {
-${indent(pw.gradX, 2)}
-  out_mu_x = g_mu_x; out_xx = g_xx; out_xy = g_xy;
-  return S;
-}
-
-/** Column block of the vertical passes: the kh rows of five planes a block reads stay in L1. */
-constexpr long BLOCK = 64;
 
 }  // namespace detail
 
-/**
- * SSIM of x and y (N x C x H x W, contiguous): the omega-weighted sum of S over the region of the
- * map. Passes 1-2 (eq. 1-11).
- */
-template <typename T, typename Acc = T>
-double ssim_value(const T* x, const T* y, const Params& p) {
-  const detail::Plan<Acc> P(p);
-  const Acc C1 = Acc(p.C1), C2 = Acc(p.C2), c_n = Acc(p.c_n);
-  std::vector<Acc> planes(5 * P.rows * P.SW, Acc(0)), pad(5 * P.PW);
-  Acc* h[5];
-  for (int m = 0; m < 5; m++) h[m] = planes.data() + m * P.rows * P.SW;
-  Acc mom[5][detail::BLOCK];
-  double total = 0;
-  for (long plane = 0; plane < p.N * p.C; plane++) {
-    const long base = plane * p.H * p.W;
-    detail::horizontal<T, Acc>(x + base, y + base, p, P, h, pad);
-    double planeSum = 0;
-    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11)
-    for (long i = p.crop; i < P.MH - p.crop; i++) {
-      for (long jb = p.crop; jb < P.MW - p.crop; jb += detail::BLOCK) {
-        const long je = std::min(jb + detail::BLOCK, P.MW - p.crop);
-        for (int m = 0; m < 5; m++) detail::vertical(h[m], P, i, jb, je, mom[m]);
-        for (long j = 0; j < je - jb; j++) planeSum += double(detail::pointwise_value<Acc>(mom[0][j], mom[1][j], mom[2][j], mom[3][j], mom[4][j], C1, C2, c_n));
-      }
-    }
-    total += p.omega * planeSum;
-  }
-  return total;
-}
-
-/**
- * SSIM of x and y and its gradient: returns the value, writes d/dx into grad_x and, unless it is
- * null, d/dy into grad_y (each N x C x H x W). Passes 1-4 (eq. 1-20).
- */
-template <typename T, typename Acc = T>
-double ssim_value_and_grad(const T* x, const T* y, const Params& p, T* grad_x, T* grad_y = nullptr) {
-  const detail::Plan<Acc> P(p);
-  const bool withY = grad_y != nullptr;
-  const Acc C1 = Acc(p.C1), C2 = Acc(p.C2), c_n = Acc(p.c_n), omega = Acc(p.omega);
-  std::vector<Acc> planes(5 * P.rows * P.SW, Acc(0)), pad(5 * P.PW);
-  Acc* h[5];
-  for (int m = 0; m < 5; m++) h[m] = planes.data() + m * P.rows * P.SW;
-  // the weighted partial maps g = omega dS/d(moment), zero outside the region, with kh - 1 zero rows
-  // above and below, so the vertical transpose reads no out-of-range row (map row i is row i + kh - 1)
-  const long GH = P.MH + 2 * (P.kh - 1);
-  std::vector<Acc> gplanes(5 * GH * P.SW, Acc(0));
-  Acc* g[5];
-  for (int m = 0; m < 5; m++) g[m] = gplanes.data() + m * GH * P.SW;
-  // pass-4 scratch: each transposed row between kw - 1 zeros, and the gathered padded row
-  const long EW = P.MW + 2 * (P.kw - 1);
-  std::vector<Acc> e(5 * EW, Acc(0)), a(5 * P.PW);
-  Acc mom[5][detail::BLOCK];
-  Acc col[5][detail::BLOCK];
-  double total = 0;
-  for (long plane = 0; plane < p.N * p.C; plane++) {
-    const long base = plane * p.H * p.W;
-    const T* xp = x + base;
-    const T* yp = y + base;
-    detail::horizontal<T, Acc>(xp, yp, p, P, h, pad);
-    double planeSum = 0;
-    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17)
-    for (long i = p.crop; i < P.MH - p.crop; i++) {
-      const long o = (i + P.kh - 1) * P.SW;
-      for (long jb = p.crop; jb < P.MW - p.crop; jb += detail::BLOCK) {
-        const long je = std::min(jb + detail::BLOCK, P.MW - p.crop);
-        for (int m = 0; m < 5; m++) detail::vertical(h[m], P, i, jb, je, mom[m]);
-        if (withY) {
-          for (long j = 0; j < je - jb; j++) {
-            planeSum += double(detail::pointwise_grad<Acc>(mom[0][j], mom[1][j], mom[2][j], mom[3][j], mom[4][j], C1, C2, c_n, omega,
-                                                           col[0][j], col[1][j], col[2][j], col[3][j], col[4][j]));
-          }
-        } else {
-          // d/dx alone: the partials with respect to y's moments are not computed
-          for (long j = 0; j < je - jb; j++) {
-            planeSum += double(detail::pointwise_grad_x<Acc>(mom[0][j], mom[1][j], mom[2][j], mom[3][j], mom[4][j], C1, C2, c_n, omega,
-                                                             col[0][j], col[1][j], col[2][j]));
-          }
-        }
-        for (int m = 0; m < (withY ? 5 : 3); m++) std::copy(col[m], col[m] + (je - jb), g[m] + o + jb);
-      }
-    }
-    const int nm = withY ? 5 : 3;
-    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored
-    // taps paired); padded row rho of the result lives in row rho of the pass-1 planes.
-    for (long rho = 0; rho < P.PH; rho++) {
-      const long o = rho * P.SW;
-      for (int m = 0; m < nm; m++) {
-        const Acc* gm = g[m];
-        Acc* out = h[m] + o;
-        const Acc* mid = gm + (rho + P.rH) * P.SW;
-        const Acc c = P.tH[P.rH];
-        for (long j = 0; j < P.MW; j++) out[j] = c * mid[j];
-        for (long t = 0; t < P.rH; t++) {
-          const Acc w = P.tH[t];
-          const Acc* above = gm + (rho - t + P.kh - 1) * P.SW;
-          const Acc* below = gm + (rho + t) * P.SW;
-          for (long j = 0; j < P.MW; j++) out[j] += w * (above[j] + below[j]);
-        }
-      }
-    }
-    // the rows of the padding folded back onto the rows they were read from (the rule's transpose)
-    for (long rho = 0; rho < P.PH; rho++) {
-      if (rho >= P.offH && rho < P.offH + p.H) continue;  // an image row: nothing to fold
-      const long s = source(p.boundary, rho - P.offH, p.H);
-      if (s < 0) continue;
-      const long from = rho * P.SW, to = (s + P.offH) * P.SW;
-      for (int m = 0; m < nm; m++)
-        for (long j = 0; j < P.MW; j++) h[m][to + j] += h[m][from + j];
-    }
-    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with
-    // the chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy)
-    for (long i = 0; i < p.H; i++) {
-      const long o = (i + P.offH) * P.SW;
-      for (int m = 0; m < nm; m++) {
-        Acc* em = e.data() + m * EW;
-        Acc* am = a.data() + m * P.PW;
-        std::copy(h[m] + o, h[m] + o + P.MW, em + (P.kw - 1));
-        // a[q] = sum_t tapsW[t] e[q - t + kw - 1]: the flipped correlation, pairs mirrored
-        const Acc c = P.tW[P.rW];
-        for (long q = 0; q < P.PW; q++) am[q] = c * em[q + P.kw - 1 - P.rW];
-        for (long t = 0; t < P.rW; t++) {
-          const Acc w = P.tW[t];
-          const Acc* lo = em + (P.kw - 1 - t);
-          const Acc* hi = em + t;
-          for (long q = 0; q < P.PW; q++) am[q] += w * (lo[q] + hi[q]);
-        }
-        for (long q = 0; q < P.PW; q++) {
-          if (q >= P.offW && q < P.offW + p.W) continue;
-          const long s = P.colSource[q];
-          if (s >= 0) am[s + P.offW] += am[q];
-        }
-      }
-      const T* xr = xp + i * p.W;
-      const T* yr = yp + i * p.W;
-      const Acc* a_mu_x = a.data() + P.offW;
-      const Acc* a_xx = a_mu_x + P.PW;
-      const Acc* a_xy = a_xx + P.PW;
-${indent(chainRuleRow('x'), 6)}
-      if (withY) {
-        const Acc* a_mu_y = a_xy + P.PW;
-        const Acc* a_yy = a_mu_y + P.PW;
-${indent(chainRuleRow('y'), 8)}
-      }
-    }
-    total += p.omega * planeSum;
-  }
-  return total;
-}
-
+${KERNEL_FAMILIES.map(familyBlock).join('\n')}
 }  // namespace ssim_grad
 `;
 }
-
 /** A C++ double literal that reads back as exactly v. */
 const dbl = (v: number): string => {
   const s = String(v);
@@ -427,17 +254,27 @@ const dbl = (v: number): string => {
 };
 
 /**
- * The libtorch binding for one resolved configuration: SsimFunction (a torch::autograd::Function
- * whose forward and backward call the header's kernels) on NCHW CPU tensors, float32 or float64.
+ * The libtorch binding for one resolved configuration: one torch::autograd::Function template,
+ * MapFunction<Map>, whose forward and backward call a family's entry points in the header, on NCHW
+ * CPU tensors, float32 or float64; SsimFunction, CsFunction and WangFunction are its instances, and
+ * ssim(), cs(), wang() run the options' downsampling first. `variant` (a family's name) chooses what
+ * variant_value(x, y) computes.
  * The configuration is baked in as `config()`; the map geometry (pytorch-msssim's unsmoothed short
  * axes, the errors for what does not fit) is worked out per call as src/model/options.ts mapGeometry does.
  */
-export function emitTorchBinding(config: SsimConfig, command: string): string {
+export function emitTorchBinding(config: SsimConfig, command: string, variant = 'ssim'): string {
+  const family = KERNEL_FAMILIES.find((f) => f.name === variant);
+  if (family === undefined) throw new Error(`emitTorchBinding: no kernel family '${variant}' (${KERNEL_FAMILIES.map((f) => f.name).join(', ')})`);
   const taps = Array.from(config.taps, dbl).join(', ');
-  return `${headerLines(command, `libtorch binding: SsimFunction, a torch::autograd::Function over ssim_grad.hpp, for the options\n// preset ${config.preset}, ${config.window} window of ${config.taps.length} taps${config.window === 'gaussian' ? ` (sigma ${config.sigma})` : ''}, padding ${config.padding}, C1 = ${config.C1}, C2 = ${config.C2},\n// covariance normaliser ${config.covNorm}, crop ${config.crop}, reduction ${config.reduction}, downsampling ${config.downsample}.`)}//
+  return `${headerLines(command, `libtorch binding: SsimFunction, CsFunction, WangFunction (torch::autograd::Functions over ssim_grad.hpp)\n// and variant_value() = ${variant}, for the options\n// preset ${config.preset}, ${config.window} window of ${config.taps.length} taps${config.window === 'gaussian' ? ` (sigma ${config.sigma})` : ''}, padding ${config.padding}, C1 = ${config.C1}, C2 = ${config.C2},\n// covariance normaliser ${config.covNorm}, crop ${config.crop}, reduction ${config.reduction}, downsampling ${config.downsample}.`)}//
 // Use (NCHW CPU tensors, float32 or float64, x and y the same shape):
 //   auto s = ssim_grad::ssim(x, y);  // a 0-dim tensor; s.backward() fills x.grad(), y.grad()
 // (ssim() runs the options' downsampling, if any, in libtorch, then SsimFunction::apply(x, y).)
+//   auto c = ssim_grad::cs(x, y);                         // MS-SSIM's cs map's mean, CsFunction
+//   auto w = ssim_grad::wang(x, y, {2.0, 1.0, 0.5});      // l^alpha c^beta s^gamma, WangFunction
+//   auto v = ssim_grad::variant_value(x, y);              // the variant this file was emitted for: ${variant}
+// One template, MapFunction<Map>, serves every family: Map names the function (its error messages),
+// the family's own options (WangOptions: the exponents; NoOptions otherwise) and its entry points.
 // Forward runs the value-and-gradient kernel when x or y requires grad and keeps the gradients;
 // backward scales them by the incoming gradient (SSIM's gradient is exact, computed once).
 #pragma once
@@ -494,18 +331,63 @@ inline Params params_for(const Config& c, long N, long C, long H, long W) {
   return p;
 }
 
-/** SSIM as a libtorch autograd function over the generated kernels (NCHW CPU, float32 or float64). */
-class SsimFunction : public torch::autograd::Function<SsimFunction> {
+/** The options of a family without its own: none. */
+struct NoOptions {};
+
+/** Wang's exponents (l^alpha c^beta s^gamma). */
+struct WangOptions {
+  double alpha = 1, beta = 1, gamma = 1;
+};
+
+/** Plain SSIM's entry points, for MapFunction. */
+struct SsimMap {
+  static constexpr const char* name = "SsimFunction";
+  using Options = NoOptions;
+  static Params params(const Params& p, const Options&) { return p; }
+  template <typename T> static double value(const T* x, const T* y, const Params& p) { return ssim_value<T>(x, y, p); }
+  template <typename T> static double value_and_grad(const T* x, const T* y, const Params& p, T* gx, T* gy) { return ssim_value_and_grad<T>(x, y, p, gx, gy); }
+};
+
+/** MS-SSIM's contrast-structure map cs, for MapFunction. */
+struct CsMap {
+  static constexpr const char* name = "CsFunction";
+  using Options = NoOptions;
+  static Params params(const Params& p, const Options&) { return p; }
+  template <typename T> static double value(const T* x, const T* y, const Params& p) { return cs_value<T>(x, y, p); }
+  template <typename T> static double value_and_grad(const T* x, const T* y, const Params& p, T* gx, T* gy) { return cs_value_and_grad<T>(x, y, p, gx, gy); }
+};
+
+/** Wang's general form, for MapFunction. */
+struct WangMap {
+  static constexpr const char* name = "WangFunction";
+  using Options = WangOptions;
+  static WangParams params(const Params& p, const Options& o) {
+    WangParams w;
+    static_cast<Params&>(w) = p;
+    w.alpha = o.alpha; w.beta = o.beta; w.gamma = o.gamma;
+    return w;
+  }
+  template <typename T> static double value(const T* x, const T* y, const WangParams& p) { return wang_value<T>(x, y, p); }
+  template <typename T> static double value_and_grad(const T* x, const T* y, const WangParams& p, T* gx, T* gy) { return wang_value_and_grad<T>(x, y, p, gx, gy); }
+};
+
+/**
+ * A map's mean (the options' reduction) as a libtorch autograd function over the generated kernels
+ * (NCHW CPU, float32 or float64): apply(x, y) or apply(x, y, options).
+ */
+template <class Map>
+class MapFunction : public torch::autograd::Function<MapFunction<Map>> {
  public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& y) {
-    TORCH_CHECK(x.dim() == 4, "SsimFunction: x must be N x C x H x W, got ", x.dim(), " dimensions");
-    TORCH_CHECK(x.sizes() == y.sizes(), "SsimFunction: y's shape ", y.sizes(), " differs from x's ", x.sizes());
-    TORCH_CHECK(x.device().is_cpu() && y.device().is_cpu(), "SsimFunction: CPU tensors only");
-    TORCH_CHECK(x.scalar_type() == y.scalar_type(), "SsimFunction: x and y must have the same dtype");
-    TORCH_CHECK(x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kFloat64, "SsimFunction: float32 or float64 only");
-    TORCH_CHECK(x.numel() > 0, "SsimFunction: x and y are empty (shape ", x.sizes(), "), expected at least one pixel");
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& y, typename Map::Options o = {}) {
+    const char* name = Map::name;
+    TORCH_CHECK(x.dim() == 4, name, ": x must be N x C x H x W, got ", x.dim(), " dimensions");
+    TORCH_CHECK(x.sizes() == y.sizes(), name, ": y's shape ", y.sizes(), " differs from x's ", x.sizes());
+    TORCH_CHECK(x.device().is_cpu() && y.device().is_cpu(), name, ": CPU tensors only");
+    TORCH_CHECK(x.scalar_type() == y.scalar_type(), name, ": x and y must have the same dtype");
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kFloat64, name, ": float32 or float64 only");
+    TORCH_CHECK(x.numel() > 0, name, ": x and y are empty (shape ", x.sizes(), "), expected at least one pixel");
     const torch::Tensor xc = x.contiguous(), yc = y.contiguous();
-    const Params p = params_for(config(), x.size(0), x.size(1), x.size(2), x.size(3));
+    const auto p = Map::params(params_for(config(), x.size(0), x.size(1), x.size(2), x.size(3)), o);
     const bool gx = x.requires_grad(), gy = y.requires_grad();
     torch::Tensor dx, dy;
     double s = 0;
@@ -513,17 +395,17 @@ class SsimFunction : public torch::autograd::Function<SsimFunction> {
       // d/dy only when y needs it (a quarter of the backward work)
       dx = torch::empty_like(xc);
       if (gy) dy = torch::empty_like(yc);
-      AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "SsimFunction", [&] {
-        s = ssim_value_and_grad<scalar_t>(xc.data_ptr<scalar_t>(), yc.data_ptr<scalar_t>(), p, dx.data_ptr<scalar_t>(), gy ? dy.data_ptr<scalar_t>() : nullptr);
+      AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "MapFunction", [&] {
+        s = Map::template value_and_grad<scalar_t>(xc.data_ptr<scalar_t>(), yc.data_ptr<scalar_t>(), p, dx.data_ptr<scalar_t>(), gy ? dy.data_ptr<scalar_t>() : nullptr);
       });
     } else if (gy) {
-      // S is symmetric in x and y, so d/dy S(x, y) is d/dx S(y, x)
+      // every family's map is symmetric in x and y, so d/dy F(x, y) is d/dx F(y, x)
       dy = torch::empty_like(yc);
-      AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "SsimFunction", [&] {
-        s = ssim_value_and_grad<scalar_t>(yc.data_ptr<scalar_t>(), xc.data_ptr<scalar_t>(), p, dy.data_ptr<scalar_t>());
+      AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "MapFunction", [&] {
+        s = Map::template value_and_grad<scalar_t>(yc.data_ptr<scalar_t>(), xc.data_ptr<scalar_t>(), p, dy.data_ptr<scalar_t>(), nullptr);
       });
     } else {
-      AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "SsimFunction", [&] { s = ssim_value<scalar_t>(xc.data_ptr<scalar_t>(), yc.data_ptr<scalar_t>(), p); });
+      AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "MapFunction", [&] { s = Map::template value<scalar_t>(xc.data_ptr<scalar_t>(), yc.data_ptr<scalar_t>(), p); });
     }
     ctx->save_for_backward({dx, dy});
     return torch::scalar_tensor(s, x.options().requires_grad(false));
@@ -531,12 +413,20 @@ class SsimFunction : public torch::autograd::Function<SsimFunction> {
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grad_out) {
     // the saved gradient is a constant to autograd: a second derivative through it would be silently wrong
-    TORCH_CHECK(!torch::GradMode::is_enabled(), "SsimFunction: second derivatives (backward with create_graph=true) are not supported; the saved gradient carries no graph of its own");
+    TORCH_CHECK(!torch::GradMode::is_enabled(), Map::name, ": second derivatives (backward with create_graph=true) are not supported; the saved gradient carries no graph of its own");
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor& go = grad_out[0];
-    return {saved[0].defined() ? saved[0] * go : torch::Tensor(), saved[1].defined() ? saved[1] * go : torch::Tensor()};
+    // the options (when given) get no gradient: libtorch drops the trailing undefined one
+    return {saved[0].defined() ? saved[0] * go : torch::Tensor(), saved[1].defined() ? saved[1] * go : torch::Tensor(), torch::Tensor()};
   }
 };
+
+/** SSIM as a libtorch autograd function. */
+using SsimFunction = MapFunction<SsimMap>;
+/** MS-SSIM's cs map's mean as a libtorch autograd function. */
+using CsFunction = MapFunction<CsMap>;
+/** Wang's l^alpha c^beta s^gamma as a libtorch autograd function: apply(x, y, WangOptions{alpha, beta, gamma}). */
+using WangFunction = MapFunction<WangMap>;
 
 /**
  * MATLAB's f x f box downsampling along one dimension (src/field/linear.ts boxDownsample): output i
@@ -560,16 +450,35 @@ inline long downsample_factor(const Config& c, long H, long W) {
   return c.downsample > 0 ? c.downsample : std::max(1L, std::lround(double(std::min(H, W)) / 256.0));
 }
 
+/** The downsampling of the options (when they have one) in libtorch, then f on the smaller images. */
+template <typename F>
+inline torch::Tensor downsampled(const torch::Tensor& x, const torch::Tensor& y, F f) {
+  const long k = x.dim() == 4 ? downsample_factor(config(), x.size(2), x.size(3)) : 1;
+  if (k == 1) return f(x, y);
+  auto down = [&](const torch::Tensor& z) { return box_downsample_dim(box_downsample_dim(z, 2, k), 3, k); };
+  return f(down(x), down(y));
+}
+
 /**
  * SSIM of x and y with the emitted options, differentiable with respect to both: the downsampling
  * (when the options have one) in libtorch, then SsimFunction.
  */
 inline torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) {
-  const long f = x.dim() == 4 ? downsample_factor(config(), x.size(2), x.size(3)) : 1;
-  if (f == 1) return SsimFunction::apply(x, y);
-  auto down = [&](const torch::Tensor& z) { return box_downsample_dim(box_downsample_dim(z, 2, f), 3, f); };
-  return SsimFunction::apply(down(x), down(y));
+  return downsampled(x, y, [](const torch::Tensor& a, const torch::Tensor& b) { return SsimFunction::apply(a, b); });
 }
+
+/** The mean of MS-SSIM's cs map with the emitted options (one scale), differentiable: CsFunction. */
+inline torch::Tensor cs(const torch::Tensor& x, const torch::Tensor& y) {
+  return downsampled(x, y, [](const torch::Tensor& a, const torch::Tensor& b) { return CsFunction::apply(a, b); });
+}
+
+/** The mean of Wang's l^alpha c^beta s^gamma with the emitted options, differentiable: WangFunction. */
+inline torch::Tensor wang(const torch::Tensor& x, const torch::Tensor& y, WangOptions o = {}) {
+  return downsampled(x, y, [&](const torch::Tensor& a, const torch::Tensor& b) { return WangFunction::apply(a, b, o); });
+}
+
+/** The variant this file was emitted for (\`--variant ${variant}\`), with the emitted options. */
+inline torch::Tensor variant_value(const torch::Tensor& x, const torch::Tensor& y) { return ${variant}(x, y); }
 
 }  // namespace ssim_grad
 `;
@@ -798,10 +707,12 @@ template <typename T>
 cudaError_t ssim_value_and_grad(const T* x, const T* y, const Params& p, T* s_map, T* g, T* grad_x, T* grad_y = nullptr, cudaStream_t stream = 0) {
   const long k = static_cast<long>(p.tapsH.size());
   if (p.tapsW != p.tapsH || (k != 7 && k != 11)) throw std::invalid_argument("ssim_grad::cuda: square windows of 7 or 11 taps only");
-  const detail::Plan<double> plan(p);  // the same checks and sizes as the C++ kernels
+  detail::check(p);  // the same checks as the C++ kernels
+  const MapSize m = map_size(p);
+  const long off = p.boundary == Boundary::valid ? 0 : (k - 1) / 2;
   cudaError_t e = cudaMemcpyToSymbolAsync(c_taps, p.tapsH.data(), sizeof(double) * k, 0, cudaMemcpyHostToDevice, stream);
   if (e != cudaSuccess) return e;
-  const Dims d{p.H, p.W, plan.MH, plan.MW, plan.offH, p.crop, static_cast<int>(p.boundary)};
+  const Dims d{p.H, p.W, m.MH, m.MW, off, p.crop, static_cast<int>(p.boundary)};
   return k == 7 ? launch<T, 3>(x, y, p, d, s_map, g, grad_x, grad_y, stream) : launch<T, 5>(x, y, p, d, s_map, g, grad_x, grad_y, stream);
 }
 
@@ -814,10 +725,10 @@ cudaError_t ssim_value_and_grad(const T* x, const T* y, const Params& p, T* s_ma
  * The files `ssim-grad emit cpp` writes for one configuration, by name: the kernels, the binding
  * for these options and the CUDA source. `command` is named in each file's header.
  */
-export function emitCppFiles(config: SsimConfig, command: string): Map<string, string> {
+export function emitCppFiles(config: SsimConfig, command: string, variant = 'ssim'): Map<string, string> {
   return new Map([
     ['ssim_grad.hpp', emitCppHeader(command)],
-    ['ssim_torch.hpp', emitTorchBinding(config, command)],
+    ['ssim_torch.hpp', emitTorchBinding(config, command, variant)],
     ['ssim_grad.cuh', emitCudaSource(command)],
   ]);
 }

@@ -19,7 +19,7 @@ static void runCase(const char* name, ssim_grad::Boundary b, const std::vector<d
   p.N = planesN; p.C = planesC; p.H = 45; p.W = 70;
   p.tapsH = p.tapsW = taps;
   p.C1 = 1e-4; p.C2 = 9e-4; p.c_n = cn; p.crop = crop; p.boundary = b;
-  const ssim_grad::detail::Plan<double> plan(p);
+  const ssim_grad::MapSize plan = ssim_grad::map_size(p);
   p.omega = 1.0 / (double(p.N * p.C) * double(plan.MH - 2 * crop) * double(plan.MW - 2 * crop));
   const long n = p.N * p.C * p.H * p.W, nm = p.N * p.C * plan.MH * plan.MW;
   std::vector<T> x(n), y(n), gx(n), gy(n), cgx(n), cgy(n), smap(nm);

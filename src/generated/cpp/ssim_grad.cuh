@@ -267,10 +267,12 @@ template <typename T>
 cudaError_t ssim_value_and_grad(const T* x, const T* y, const Params& p, T* s_map, T* g, T* grad_x, T* grad_y = nullptr, cudaStream_t stream = 0) {
   const long k = static_cast<long>(p.tapsH.size());
   if (p.tapsW != p.tapsH || (k != 7 && k != 11)) throw std::invalid_argument("ssim_grad::cuda: square windows of 7 or 11 taps only");
-  const detail::Plan<double> plan(p);  // the same checks and sizes as the C++ kernels
+  detail::check(p);  // the same checks as the C++ kernels
+  const MapSize m = map_size(p);
+  const long off = p.boundary == Boundary::valid ? 0 : (k - 1) / 2;
   cudaError_t e = cudaMemcpyToSymbolAsync(c_taps, p.tapsH.data(), sizeof(double) * k, 0, cudaMemcpyHostToDevice, stream);
   if (e != cudaSuccess) return e;
-  const Dims d{p.H, p.W, plan.MH, plan.MW, plan.offH, p.crop, static_cast<int>(p.boundary)};
+  const Dims d{p.H, p.W, m.MH, m.MW, off, p.crop, static_cast<int>(p.boundary)};
   return k == 7 ? launch<T, 3>(x, y, p, d, s_map, g, grad_x, grad_y, stream) : launch<T, 5>(x, y, p, d, s_map, g, grad_x, grad_y, stream);
 }
 
