@@ -5,7 +5,7 @@
 // kernel programs, src/emit/cpu-program.ts, printed by src/kernel/print-cpp.ts), templated on the storage
 // type T (float or double) and the type Acc of the arithmetic and the intermediate planes (T by default).
 //
-// Families: ssim (S), cs (cs), wang (wang). For each, <family>_value<T, Acc>(x, y, p) and
+// Families: ssim (S), cs (cs), gsLoss (S), wang (wang). For each, <family>_value<T, Acc>(x, y, p) and
 // <family>_value_and_grad<T, Acc>(x, y, p, grad_x, grad_y = nullptr), over the printed kernels in
 // namespace <family>_kernels (the schedule of src/generated/<family>.ts, pass for pass and sum for sum:
 // with T = Acc = double they compute what the TypeScript float64 kernels compute, bit for bit).
@@ -3186,6 +3186,1343 @@ double cs_value_and_grad(const T* x, const T* y, const Params& p, T* grad_x, T* 
   const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
   if (kh == 11 && kw == 11) return cs_kernels::csGradK11<T, Acc>(x, y, k, out);
   return cs_kernels::csGrad<T, Acc>(x, y, k, out);
+}
+
+// ---- gsLoss: the 3DGS loss kernels: the omega-weighted SSIM map and the pixelOmega-weighted L1 term in one kernel ----
+// The loss (1 - lambda) mean|x - y| + lambda (1 - SSIM) is lambda plus what these kernels return with
+// omega = -lambda / (map pixels in the region) and pixelOmega = (1 - lambda) / (N C H W); d|u|/du = sign(u), 0 at 0.
+// The L1 term and its gradient are fused into the last pass (pass 1 of the value kernel, pass 4 of the gradient).
+namespace gsLoss_kernels {
+
+struct KernelParams {
+  long N = 0;
+  long C = 0;
+  long H = 0;
+  long W = 0;
+  const double* tapsH = nullptr;
+  long tapsH_length = 0;
+  const double* tapsW = nullptr;
+  long tapsW_length = 0;
+  double C1 = 0.0;
+  double C2 = 0.0;
+  double c_n = 0.0;
+  long crop = 0;
+  double omega = 0.0;
+  const double* planeOmega = nullptr;
+  double* planeSums = nullptr;
+  double* rowSums = nullptr;
+  Boundary padding = Boundary::same;
+  double pixelOmega = 0.0;
+};
+
+template <typename T>
+struct GradientOutputs {
+  T* gradX = nullptr;
+  T* gradY = nullptr;
+};
+
+/**
+ * The omega-weighted sum of S over the region of the map of x and y (Float64Array storage),
+ * boundary rule p.padding. Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * 23 flops of S per pixel.
+ */
+template <typename T, typename Acc>
+inline double gsLossValue(const T* x, const T* y, const KernelParams& p) {
+  const long N = p.N;
+  const long C = p.C;
+  const long H = p.H;
+  const long W = p.W;
+  const double* const tapsH = p.tapsH;
+  const long tapsH_length = p.tapsH_length;
+  const double* const tapsW = p.tapsW;
+  const long tapsW_length = p.tapsW_length;
+  const double C1 = p.C1;
+  const double C2 = p.C2;
+  const double c_n = p.c_n;
+  const long crop = p.crop;
+  const double omegaAll = p.omega;
+  const double* const planeOmega = p.planeOmega;
+  double* const planeSums = p.planeSums;
+  double* const rowSums = p.rowSums;
+  const Boundary padding = p.padding;
+  const double pixelOmega = p.pixelOmega;
+  const long kh = tapsH_length;
+  const long kw = tapsW_length;
+  // the map has the image size, or under 'valid' one value per window that fits (mapLength; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const long MH = mapLength(padding, H, kh);
+  const long MW = mapLength(padding, W, kw);
+  const bool valid = padding == Boundary::valid;
+  const long offH = valid ? 0 : (kh - 1) >> 1;
+  const long offW = valid ? 0 : (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
+  const long PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const long SW = MW + 8;
+  const long PH = MH + kh - 1;
+  // the column each padded sample reads, and the rows each vertical tap of a map row reads (-1: a zero)
+  std::vector<long> colSource(PW);
+  for (long q = 0; q < PW; q++) {
+    colSource[q] = boundaryIndex(q - offW, W, padding);
+  }
+  std::vector<long> rowSource(MH * kh);
+  for (long r = 0; r < MH; r++) {
+    for (long u = 0; u < kh; u++) {
+      rowSource[r * kh + u] = boundaryIndex(r + u - offH, H, padding);
+    }
+  }
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): in the
+  // arithmetic, whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const long rows = std::max<long>(H, PH) + 1;
+  const long zeroRow = rows - 1;
+  std::vector<Acc> h_x(rows * SW);
+  std::vector<Acc> h_y(rows * SW);
+  std::vector<Acc> h_xx(rows * SW);
+  std::vector<Acc> h_yy(rows * SW);
+  std::vector<Acc> h_xy(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  std::vector<long> rowOffset(MH * kh);
+  for (long q = 0; q < MH * kh; q++) {
+    rowOffset[q] = (rowSource[q] < 0 ? zeroRow : rowSource[q]) * SW;
+  }
+  std::vector<Acc> p_x(PW);
+  std::vector<Acc> p_y(PW);
+  std::vector<Acc> p_xx(PW);
+  std::vector<Acc> p_yy(PW);
+  std::vector<Acc> p_xy(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const long rH = (kh - 1) >> 1;
+  const long rW = (kw - 1) >> 1;
+  const double cH = tapsH[rH];
+  const double cW = tapsW[rW];
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const long BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  std::vector<double> rowSum(MH);
+  double total = 0.0;
+  for (long plane = 0; plane < N * C; plane++) {
+    double pixelSum = 0.0;
+    const long base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const double omega = !(planeOmega != nullptr) ? omegaAll : planeOmega[plane];
+    std::fill_n(rowSum.data(), MH, 0.0);
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
+    for (long i = 0; i < H; i++) {
+      const long row = base + i * W;
+      for (long q = 0; q < PW; q++) {
+        const long s = colSource[q];
+        const Acc xv = Acc(s < 0 ? T(0.0) : x[row + s]);
+        const Acc yv = Acc(s < 0 ? T(0.0) : y[row + s]);
+        p_x[q] = xv;
+        p_y[q] = yv;
+        p_xx[q] = xv * xv;
+        p_yy[q] = yv * yv;
+        p_xy[q] = xv * yv;
+      }
+      // the pixel term l1 of row i, summed in column order
+      for (long j = 0; j < W; j++) {
+        const T xv = x[row + j];
+        const T yv = y[row + j];
+        const Acc tp0 = -yv;
+        const Acc tp1 = Acc(xv) + tp0;
+        const Acc p_l1 = std::abs(tp1);
+        pixelSum = pixelSum + double(p_l1);
+      }
+      const long o = i * SW;
+      for (long j = 0; j < MW; j++) {
+        Acc s_x = Acc(cW) * p_x[j + rW];
+        Acc s_y = Acc(cW) * p_y[j + rW];
+        Acc s_xx = Acc(cW) * p_xx[j + rW];
+        Acc s_yy = Acc(cW) * p_yy[j + rW];
+        Acc s_xy = Acc(cW) * p_xy[j + rW];
+        for (long t = 0; t < rW; t++) {
+          const double w = tapsW[t];
+          const long a = j + t;
+          const long b = j + kw - 1 - t;
+          s_x = s_x + Acc(w) * (p_x[a] + p_x[b]);
+          s_y = s_y + Acc(w) * (p_y[a] + p_y[b]);
+          s_xx = s_xx + Acc(w) * (p_xx[a] + p_xx[b]);
+          s_yy = s_yy + Acc(w) * (p_yy[a] + p_yy[b]);
+          s_xy = s_xy + Acc(w) * (p_xy[a] + p_xy[b]);
+        }
+        h_x[o + j] = s_x;
+        h_y[o + j] = s_y;
+        h_xx[o + j] = s_xx;
+        h_yy[o + j] = s_yy;
+        h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (long jb = crop; jb < MW - crop; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW - crop);
+      for (long i = crop; i < MH - crop; i++) {
+        const long ik = i * kh;
+        double blockSum = 0.0;
+        for (long j = jb; j < je; j++) {
+          Acc mu_x = Acc(cH) * h_x[rowOffset[ik + rH] + j];
+          Acc mu_y = Acc(cH) * h_y[rowOffset[ik + rH] + j];
+          Acc m_xx = Acc(cH) * h_xx[rowOffset[ik + rH] + j];
+          Acc m_yy = Acc(cH) * h_yy[rowOffset[ik + rH] + j];
+          Acc m_xy = Acc(cH) * h_xy[rowOffset[ik + rH] + j];
+          for (long t = 0; t < rH; t++) {
+            const double w = tapsH[t];
+            const long a = rowOffset[ik + t] + j;
+            const long b = rowOffset[ik + (kh - 1 - t)] + j;
+            mu_x = mu_x + Acc(w) * (h_x[a] + h_x[b]);
+            mu_y = mu_y + Acc(w) * (h_y[a] + h_y[b]);
+            m_xx = m_xx + Acc(w) * (h_xx[a] + h_xx[b]);
+            m_yy = m_yy + Acc(w) * (h_yy[a] + h_yy[b]);
+            m_xy = m_xy + Acc(w) * (h_xy[a] + h_xy[b]);
+          }
+          const Acc t0 = Acc(2.0) * mu_x * mu_y;
+          const Acc A1 = Acc(C1) + t0;
+          const Acc t1 = -(mu_x * mu_y);
+          const Acc t2 = m_xy + t1;
+          const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+          const Acc A2 = Acc(C2) + t3;
+          const Acc t4 = mu_x * mu_x;
+          const Acc t5 = mu_y * mu_y;
+          const Acc B1 = Acc(C1) + t4 + t5;
+          const Acc t6 = Acc(1.0) / B1;
+          const Acc t7 = -t4;
+          const Acc t8 = m_xx + t7;
+          const Acc var_x = Acc(c_n) * t8;
+          const Acc t9 = -t5;
+          const Acc t10 = m_yy + t9;
+          const Acc var_y = Acc(c_n) * t10;
+          const Acc B2 = Acc(C2) + var_x + var_y;
+          const Acc t11 = Acc(1.0) / B2;
+          const Acc S = A1 * A2 * t6 * t11;
+          blockSum = blockSum + double(S);
+        }
+        rowSum[i] = rowSum[i] + blockSum;
+      }
+    }
+    double planeSum = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeSum = planeSum + rowSum[i];
+    }
+    total = total + omega * planeSum;
+    total = total + pixelOmega * pixelSum;
+    if (planeSums != nullptr) {
+      planeSums[plane] = planeSum;
+    }
+    if (rowSums != nullptr) {
+      std::copy_n(rowSum.data(), MH, rowSums + plane * MH);
+    }
+  }
+  return total;
+}
+
+/**
+ * The omega-weighted sum of S over the region of the map of x and y (Float64Array storage),
+ * boundary rule p.padding, 11 x 11 window (taps unrolled). Passes 1-2; 5 kw + 5 kh multiply-adds and
+ * 23 flops of S per pixel.
+ */
+template <typename T, typename Acc>
+inline double gsLossValueK11(const T* x, const T* y, const KernelParams& p) {
+  const long N = p.N;
+  const long C = p.C;
+  const long H = p.H;
+  const long W = p.W;
+  const double* const tapsH = p.tapsH;
+  const long tapsH_length = p.tapsH_length;
+  const double* const tapsW = p.tapsW;
+  const long tapsW_length = p.tapsW_length;
+  const double C1 = p.C1;
+  const double C2 = p.C2;
+  const double c_n = p.c_n;
+  const long crop = p.crop;
+  const double omegaAll = p.omega;
+  const double* const planeOmega = p.planeOmega;
+  double* const planeSums = p.planeSums;
+  double* const rowSums = p.rowSums;
+  const Boundary padding = p.padding;
+  const double pixelOmega = p.pixelOmega;
+  const long kh = tapsH_length;
+  const long kw = tapsW_length;
+  if (kh != 11 || kw != 11) throw std::invalid_argument("this kernel is unrolled for 11 x 11 windows");
+  // the map has the image size, or under 'valid' one value per window that fits (mapLength; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const long MH = mapLength(padding, H, kh);
+  const long MW = mapLength(padding, W, kw);
+  const bool valid = padding == Boundary::valid;
+  const long offH = valid ? 0 : (kh - 1) >> 1;
+  const long offW = valid ? 0 : (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
+  const long PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const long SW = MW + 8;
+  const long PH = MH + kh - 1;
+  // the column each padded sample reads, and the rows each vertical tap of a map row reads (-1: a zero)
+  std::vector<long> colSource(PW);
+  for (long q = 0; q < PW; q++) {
+    colSource[q] = boundaryIndex(q - offW, W, padding);
+  }
+  std::vector<long> rowSource(MH * kh);
+  for (long r = 0; r < MH; r++) {
+    for (long u = 0; u < kh; u++) {
+      rowSource[r * kh + u] = boundaryIndex(r + u - offH, H, padding);
+    }
+  }
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): in the
+  // arithmetic, whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const long rows = std::max<long>(H, PH) + 1;
+  const long zeroRow = rows - 1;
+  std::vector<Acc> h_x(rows * SW);
+  std::vector<Acc> h_y(rows * SW);
+  std::vector<Acc> h_xx(rows * SW);
+  std::vector<Acc> h_yy(rows * SW);
+  std::vector<Acc> h_xy(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  std::vector<long> rowOffset(MH * kh);
+  for (long q = 0; q < MH * kh; q++) {
+    rowOffset[q] = (rowSource[q] < 0 ? zeroRow : rowSource[q]) * SW;
+  }
+  std::vector<Acc> p_x(PW);
+  std::vector<Acc> p_y(PW);
+  std::vector<Acc> p_xx(PW);
+  std::vector<Acc> p_yy(PW);
+  std::vector<Acc> p_xy(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const long rH = (kh - 1) >> 1;
+  const long rW = (kw - 1) >> 1;
+  const double cH = tapsH[rH];
+  const double cW = tapsW[rW];
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const long BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  std::vector<double> rowSum(MH);
+  const double wH0 = tapsH[0];
+  const double wH1 = tapsH[1];
+  const double wH2 = tapsH[2];
+  const double wH3 = tapsH[3];
+  const double wH4 = tapsH[4];
+  const double wW0 = tapsW[0];
+  const double wW1 = tapsW[1];
+  const double wW2 = tapsW[2];
+  const double wW3 = tapsW[3];
+  const double wW4 = tapsW[4];
+  double total = 0.0;
+  for (long plane = 0; plane < N * C; plane++) {
+    double pixelSum = 0.0;
+    const long base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const double omega = !(planeOmega != nullptr) ? omegaAll : planeOmega[plane];
+    std::fill_n(rowSum.data(), MH, 0.0);
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
+    for (long i = 0; i < H; i++) {
+      const long row = base + i * W;
+      for (long q = 0; q < PW; q++) {
+        const long s = colSource[q];
+        const Acc xv = Acc(s < 0 ? T(0.0) : x[row + s]);
+        const Acc yv = Acc(s < 0 ? T(0.0) : y[row + s]);
+        p_x[q] = xv;
+        p_y[q] = yv;
+        p_xx[q] = xv * xv;
+        p_yy[q] = yv * yv;
+        p_xy[q] = xv * yv;
+      }
+      // the pixel term l1 of row i, summed in column order
+      for (long j = 0; j < W; j++) {
+        const T xv = x[row + j];
+        const T yv = y[row + j];
+        const Acc tp0 = -yv;
+        const Acc tp1 = Acc(xv) + tp0;
+        const Acc p_l1 = std::abs(tp1);
+        pixelSum = pixelSum + double(p_l1);
+      }
+      const long o = i * SW;
+      for (long j = 0; j < MW; j++) {
+        Acc s_x = Acc(cW) * p_x[j + 5] + Acc(wW0) * (p_x[j] + p_x[j + 10]) + Acc(wW1) * (p_x[j + 1] + p_x[j + 9]) + Acc(wW2) * (p_x[j + 2] + p_x[j + 8]) + Acc(wW3) * (p_x[j + 3] + p_x[j + 7]) + Acc(wW4) * (p_x[j + 4] + p_x[j + 6]);
+        Acc s_y = Acc(cW) * p_y[j + 5] + Acc(wW0) * (p_y[j] + p_y[j + 10]) + Acc(wW1) * (p_y[j + 1] + p_y[j + 9]) + Acc(wW2) * (p_y[j + 2] + p_y[j + 8]) + Acc(wW3) * (p_y[j + 3] + p_y[j + 7]) + Acc(wW4) * (p_y[j + 4] + p_y[j + 6]);
+        Acc s_xx = Acc(cW) * p_xx[j + 5] + Acc(wW0) * (p_xx[j] + p_xx[j + 10]) + Acc(wW1) * (p_xx[j + 1] + p_xx[j + 9]) + Acc(wW2) * (p_xx[j + 2] + p_xx[j + 8]) + Acc(wW3) * (p_xx[j + 3] + p_xx[j + 7]) + Acc(wW4) * (p_xx[j + 4] + p_xx[j + 6]);
+        Acc s_yy = Acc(cW) * p_yy[j + 5] + Acc(wW0) * (p_yy[j] + p_yy[j + 10]) + Acc(wW1) * (p_yy[j + 1] + p_yy[j + 9]) + Acc(wW2) * (p_yy[j + 2] + p_yy[j + 8]) + Acc(wW3) * (p_yy[j + 3] + p_yy[j + 7]) + Acc(wW4) * (p_yy[j + 4] + p_yy[j + 6]);
+        Acc s_xy = Acc(cW) * p_xy[j + 5] + Acc(wW0) * (p_xy[j] + p_xy[j + 10]) + Acc(wW1) * (p_xy[j + 1] + p_xy[j + 9]) + Acc(wW2) * (p_xy[j + 2] + p_xy[j + 8]) + Acc(wW3) * (p_xy[j + 3] + p_xy[j + 7]) + Acc(wW4) * (p_xy[j + 4] + p_xy[j + 6]);
+        h_x[o + j] = s_x;
+        h_y[o + j] = s_y;
+        h_xx[o + j] = s_xx;
+        h_yy[o + j] = s_yy;
+        h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation with tapsH (eq. 1-2), fused with S (eq. 3-10) and the mean (eq. 11),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (long jb = crop; jb < MW - crop; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW - crop);
+      for (long i = crop; i < MH - crop; i++) {
+        const long ik = i * kh;
+        const long o0 = rowOffset[ik];
+        const long o1 = rowOffset[ik + 1];
+        const long o2 = rowOffset[ik + 2];
+        const long o3 = rowOffset[ik + 3];
+        const long o4 = rowOffset[ik + 4];
+        const long o5 = rowOffset[ik + 5];
+        const long o6 = rowOffset[ik + 6];
+        const long o7 = rowOffset[ik + 7];
+        const long o8 = rowOffset[ik + 8];
+        const long o9 = rowOffset[ik + 9];
+        const long o10 = rowOffset[ik + 10];
+        double blockSum = 0.0;
+        for (long j = jb; j < je; j++) {
+          Acc mu_x = Acc(cH) * h_x[o5 + j] + Acc(wH0) * (h_x[o0 + j] + h_x[o10 + j]) + Acc(wH1) * (h_x[o1 + j] + h_x[o9 + j]) + Acc(wH2) * (h_x[o2 + j] + h_x[o8 + j]) + Acc(wH3) * (h_x[o3 + j] + h_x[o7 + j]) + Acc(wH4) * (h_x[o4 + j] + h_x[o6 + j]);
+          Acc mu_y = Acc(cH) * h_y[o5 + j] + Acc(wH0) * (h_y[o0 + j] + h_y[o10 + j]) + Acc(wH1) * (h_y[o1 + j] + h_y[o9 + j]) + Acc(wH2) * (h_y[o2 + j] + h_y[o8 + j]) + Acc(wH3) * (h_y[o3 + j] + h_y[o7 + j]) + Acc(wH4) * (h_y[o4 + j] + h_y[o6 + j]);
+          Acc m_xx = Acc(cH) * h_xx[o5 + j] + Acc(wH0) * (h_xx[o0 + j] + h_xx[o10 + j]) + Acc(wH1) * (h_xx[o1 + j] + h_xx[o9 + j]) + Acc(wH2) * (h_xx[o2 + j] + h_xx[o8 + j]) + Acc(wH3) * (h_xx[o3 + j] + h_xx[o7 + j]) + Acc(wH4) * (h_xx[o4 + j] + h_xx[o6 + j]);
+          Acc m_yy = Acc(cH) * h_yy[o5 + j] + Acc(wH0) * (h_yy[o0 + j] + h_yy[o10 + j]) + Acc(wH1) * (h_yy[o1 + j] + h_yy[o9 + j]) + Acc(wH2) * (h_yy[o2 + j] + h_yy[o8 + j]) + Acc(wH3) * (h_yy[o3 + j] + h_yy[o7 + j]) + Acc(wH4) * (h_yy[o4 + j] + h_yy[o6 + j]);
+          Acc m_xy = Acc(cH) * h_xy[o5 + j] + Acc(wH0) * (h_xy[o0 + j] + h_xy[o10 + j]) + Acc(wH1) * (h_xy[o1 + j] + h_xy[o9 + j]) + Acc(wH2) * (h_xy[o2 + j] + h_xy[o8 + j]) + Acc(wH3) * (h_xy[o3 + j] + h_xy[o7 + j]) + Acc(wH4) * (h_xy[o4 + j] + h_xy[o6 + j]);
+          const Acc t0 = Acc(2.0) * mu_x * mu_y;
+          const Acc A1 = Acc(C1) + t0;
+          const Acc t1 = -(mu_x * mu_y);
+          const Acc t2 = m_xy + t1;
+          const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+          const Acc A2 = Acc(C2) + t3;
+          const Acc t4 = mu_x * mu_x;
+          const Acc t5 = mu_y * mu_y;
+          const Acc B1 = Acc(C1) + t4 + t5;
+          const Acc t6 = Acc(1.0) / B1;
+          const Acc t7 = -t4;
+          const Acc t8 = m_xx + t7;
+          const Acc var_x = Acc(c_n) * t8;
+          const Acc t9 = -t5;
+          const Acc t10 = m_yy + t9;
+          const Acc var_y = Acc(c_n) * t10;
+          const Acc B2 = Acc(C2) + var_x + var_y;
+          const Acc t11 = Acc(1.0) / B2;
+          const Acc S = A1 * A2 * t6 * t11;
+          blockSum = blockSum + double(S);
+        }
+        rowSum[i] = rowSum[i] + blockSum;
+      }
+    }
+    double planeSum = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeSum = planeSum + rowSum[i];
+    }
+    total = total + omega * planeSum;
+    total = total + pixelOmega * pixelSum;
+    if (planeSums != nullptr) {
+      planeSums[plane] = planeSum;
+    }
+    if (rowSums != nullptr) {
+      std::copy_n(rowSum.data(), MH, rowSums + plane * MH);
+    }
+  }
+  return total;
+}
+
+/**
+ * The omega-weighted sum of S over the region of the map of x and y, and its gradient (Float64Array storage),
+ * boundary rule p.padding: returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
+ * and 73 flops of S and its partials.
+ */
+template <typename T, typename Acc>
+inline double gsLossGrad(const T* x, const T* y, const KernelParams& p, const GradientOutputs<T>& out) {
+  const long N = p.N;
+  const long C = p.C;
+  const long H = p.H;
+  const long W = p.W;
+  const double* const tapsH = p.tapsH;
+  const long tapsH_length = p.tapsH_length;
+  const double* const tapsW = p.tapsW;
+  const long tapsW_length = p.tapsW_length;
+  const double C1 = p.C1;
+  const double C2 = p.C2;
+  const double c_n = p.c_n;
+  const long crop = p.crop;
+  const double omegaAll = p.omega;
+  const double* const planeOmega = p.planeOmega;
+  double* const planeSums = p.planeSums;
+  double* const rowSums = p.rowSums;
+  const Boundary padding = p.padding;
+  const double pixelOmega = p.pixelOmega;
+  T* const gradX = out.gradX;
+  T* const gradY = out.gradY;
+  const long kh = tapsH_length;
+  const long kw = tapsW_length;
+  // the map has the image size, or under 'valid' one value per window that fits (mapLength; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const long MH = mapLength(padding, H, kh);
+  const long MW = mapLength(padding, W, kw);
+  const bool valid = padding == Boundary::valid;
+  const long offH = valid ? 0 : (kh - 1) >> 1;
+  const long offW = valid ? 0 : (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
+  const long PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const long SW = MW + 8;
+  const long PH = MH + kh - 1;
+  // the column each padded sample reads, and the rows each vertical tap of a map row reads (-1: a zero)
+  std::vector<long> colSource(PW);
+  for (long q = 0; q < PW; q++) {
+    colSource[q] = boundaryIndex(q - offW, W, padding);
+  }
+  std::vector<long> rowSource(MH * kh);
+  for (long r = 0; r < MH; r++) {
+    for (long u = 0; u < kh; u++) {
+      rowSource[r * kh + u] = boundaryIndex(r + u - offH, H, padding);
+    }
+  }
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): in the
+  // arithmetic, whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const long rows = std::max<long>(H, PH) + 1;
+  const long zeroRow = rows - 1;
+  std::vector<Acc> h_x(rows * SW);
+  std::vector<Acc> h_y(rows * SW);
+  std::vector<Acc> h_xx(rows * SW);
+  std::vector<Acc> h_yy(rows * SW);
+  std::vector<Acc> h_xy(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  std::vector<long> rowOffset(MH * kh);
+  for (long q = 0; q < MH * kh; q++) {
+    rowOffset[q] = (rowSource[q] < 0 ? zeroRow : rowSource[q]) * SW;
+  }
+  std::vector<Acc> p_x(PW);
+  std::vector<Acc> p_y(PW);
+  std::vector<Acc> p_xx(PW);
+  std::vector<Acc> p_yy(PW);
+  std::vector<Acc> p_xy(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const long rH = (kh - 1) >> 1;
+  const long rW = (kw - 1) >> 1;
+  const double cH = tapsH[rH];
+  const double cW = tapsW[rW];
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const long BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  std::vector<double> rowSum(MH);
+  const bool withY = gradY != nullptr;
+  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
+  // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
+  // in the arithmetic whatever the storage: the three chain-rule terms cancel, and would amplify float32 rounding
+  const long GH = MH + 2 * (kh - 1);
+  std::vector<Acc> g_mu_xs(GH * SW);
+  std::vector<Acc> g_xxs(GH * SW);
+  std::vector<Acc> g_xys(GH * SW);
+  std::vector<Acc> g_mu_ys(withY ? GH * SW : 0);
+  std::vector<Acc> g_yys(withY ? GH * SW : 0);
+  std::vector<long> above(kh);
+  std::vector<long> below(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const long EW = MW + 2 * (kw - 1);
+  std::vector<Acc> e_mu_x(EW);
+  std::vector<Acc> e_xx(EW);
+  std::vector<Acc> e_xy(EW);
+  std::vector<Acc> e_mu_y(EW);
+  std::vector<Acc> e_yy(EW);
+  std::vector<Acc> a_mu_x(PW);
+  std::vector<Acc> a_xx(PW);
+  std::vector<Acc> a_xy(PW);
+  std::vector<Acc> a_mu_y(PW);
+  std::vector<Acc> a_yy(PW);
+  double total = 0.0;
+  for (long plane = 0; plane < N * C; plane++) {
+    double pixelSum = 0.0;
+    const long base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const double omega = !(planeOmega != nullptr) ? omegaAll : planeOmega[plane];
+    std::fill_n(rowSum.data(), MH, 0.0);
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
+    for (long i = 0; i < H; i++) {
+      const long row = base + i * W;
+      for (long q = 0; q < PW; q++) {
+        const long s = colSource[q];
+        const Acc xv = Acc(s < 0 ? T(0.0) : x[row + s]);
+        const Acc yv = Acc(s < 0 ? T(0.0) : y[row + s]);
+        p_x[q] = xv;
+        p_y[q] = yv;
+        p_xx[q] = xv * xv;
+        p_yy[q] = yv * yv;
+        p_xy[q] = xv * yv;
+      }
+      const long o = i * SW;
+      for (long j = 0; j < MW; j++) {
+        Acc s_x = Acc(cW) * p_x[j + rW];
+        Acc s_y = Acc(cW) * p_y[j + rW];
+        Acc s_xx = Acc(cW) * p_xx[j + rW];
+        Acc s_yy = Acc(cW) * p_yy[j + rW];
+        Acc s_xy = Acc(cW) * p_xy[j + rW];
+        for (long t = 0; t < rW; t++) {
+          const double w = tapsW[t];
+          const long a = j + t;
+          const long b = j + kw - 1 - t;
+          s_x = s_x + Acc(w) * (p_x[a] + p_x[b]);
+          s_y = s_y + Acc(w) * (p_y[a] + p_y[b]);
+          s_xx = s_xx + Acc(w) * (p_xx[a] + p_xx[b]);
+          s_yy = s_yy + Acc(w) * (p_yy[a] + p_yy[b]);
+          s_xy = s_xy + Acc(w) * (p_xy[a] + p_xy[b]);
+        }
+        h_x[o + j] = s_x;
+        h_y[o + j] = s_y;
+        h_xx[o + j] = s_xx;
+        h_yy[o + j] = s_yy;
+        h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (long jb = crop; jb < MW - crop; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW - crop);
+      for (long i = crop; i < MH - crop; i++) {
+        const long ik = i * kh;
+        const long o = (i + (kh - 1)) * SW;
+        double blockSum = 0.0;
+        if (withY) {
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[rowOffset[ik + rH] + j];
+            Acc mu_y = Acc(cH) * h_y[rowOffset[ik + rH] + j];
+            Acc m_xx = Acc(cH) * h_xx[rowOffset[ik + rH] + j];
+            Acc m_yy = Acc(cH) * h_yy[rowOffset[ik + rH] + j];
+            Acc m_xy = Acc(cH) * h_xy[rowOffset[ik + rH] + j];
+            for (long t = 0; t < rH; t++) {
+              const double w = tapsH[t];
+              const long a = rowOffset[ik + t] + j;
+              const long b = rowOffset[ik + (kh - 1 - t)] + j;
+              mu_x = mu_x + Acc(w) * (h_x[a] + h_x[b]);
+              mu_y = mu_y + Acc(w) * (h_y[a] + h_y[b]);
+              m_xx = m_xx + Acc(w) * (h_xx[a] + h_xx[b]);
+              m_yy = m_yy + Acc(w) * (h_yy[a] + h_yy[b]);
+              m_xy = m_xy + Acc(w) * (h_xy[a] + h_xy[b]);
+            }
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(1.0) / (B2 * B2);
+            const Acc t13 = Acc(c_n) * A1 * A2 * t6 * t12;
+            const Acc t14 = Acc(1.0) / (B1 * B1);
+            const Acc t15 = -(A1 * A2 * t11 * t14);
+            const Acc t16 = t13 + t15;
+            const Acc t17 = Acc(2.0) * mu_x * t16;
+            const Acc t18 = Acc(-2.0) * mu_y * Acc(c_n) * A1 * t6 * t11;
+            const Acc t19 = Acc(2.0) * mu_y * A2 * t6 * t11;
+            const Acc t20 = t17 + t18 + t19;
+            const Acc g_mu_x = t20 * Acc(omega);
+            const Acc g_xx = -(Acc(c_n) * A1 * A2 * t6 * t12 * Acc(omega));
+            const Acc g_xy = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * Acc(omega);
+            const Acc t21 = Acc(2.0) * mu_y * t16;
+            const Acc t22 = Acc(-2.0) * mu_x * Acc(c_n) * A1 * t6 * t11;
+            const Acc t23 = Acc(2.0) * mu_x * A2 * t6 * t11;
+            const Acc t24 = t21 + t22 + t23;
+            const Acc g_mu_y = t24 * Acc(omega);
+            const Acc g_yy = g_xx;
+            blockSum = blockSum + double(S);
+            g_mu_xs[o + j] = g_mu_x;
+            g_xxs[o + j] = g_xx;
+            g_xys[o + j] = g_xy;
+            g_mu_ys[o + j] = g_mu_y;
+            g_yys[o + j] = g_yy;
+          }
+        } else {
+          // d/dx alone: the partials with respect to y's moments are not computed
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[rowOffset[ik + rH] + j];
+            Acc mu_y = Acc(cH) * h_y[rowOffset[ik + rH] + j];
+            Acc m_xx = Acc(cH) * h_xx[rowOffset[ik + rH] + j];
+            Acc m_yy = Acc(cH) * h_yy[rowOffset[ik + rH] + j];
+            Acc m_xy = Acc(cH) * h_xy[rowOffset[ik + rH] + j];
+            for (long t = 0; t < rH; t++) {
+              const double w = tapsH[t];
+              const long a = rowOffset[ik + t] + j;
+              const long b = rowOffset[ik + (kh - 1 - t)] + j;
+              mu_x = mu_x + Acc(w) * (h_x[a] + h_x[b]);
+              mu_y = mu_y + Acc(w) * (h_y[a] + h_y[b]);
+              m_xx = m_xx + Acc(w) * (h_xx[a] + h_xx[b]);
+              m_yy = m_yy + Acc(w) * (h_yy[a] + h_yy[b]);
+              m_xy = m_xy + Acc(w) * (h_xy[a] + h_xy[b]);
+            }
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(1.0) / (B2 * B2);
+            const Acc t13 = Acc(c_n) * A1 * A2 * t6 * t12;
+            const Acc t14 = Acc(1.0) / (B1 * B1);
+            const Acc t15 = -(A1 * A2 * t11 * t14);
+            const Acc t16 = t13 + t15;
+            const Acc t17 = Acc(2.0) * mu_x * t16;
+            const Acc t18 = Acc(-2.0) * mu_y * Acc(c_n) * A1 * t6 * t11;
+            const Acc t19 = Acc(2.0) * mu_y * A2 * t6 * t11;
+            const Acc t20 = t17 + t18 + t19;
+            const Acc g_mu_x = t20 * Acc(omega);
+            const Acc g_xx = -(Acc(c_n) * A1 * A2 * t6 * t12 * Acc(omega));
+            const Acc g_xy = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * Acc(omega);
+            blockSum = blockSum + double(S);
+            g_mu_xs[o + j] = g_mu_x;
+            g_xxs[o + j] = g_xx;
+            g_xys[o + j] = g_xy;
+          }
+        }
+        rowSum[i] = rowSum[i] + blockSum;
+      }
+    }
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // paired); then the rows of the padding are folded back onto the rows they were read from (the
+    // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
+    for (long jb = 0; jb < MW; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW);
+      for (long rho = 0; rho < PH; rho++) {
+        const long o = rho * SW;
+        const long mid = (rho + rH) * SW;
+        for (long t = 0; t < rH; t++) {
+          above[t] = (rho - t + (kh - 1)) * SW;
+          below[t] = (rho + t) * SW;
+        }
+        for (long j = jb; j < je; j++) {
+          Acc s_mu_x = Acc(cH) * g_mu_xs[mid + j];
+          Acc s_xx = Acc(cH) * g_xxs[mid + j];
+          Acc s_xy = Acc(cH) * g_xys[mid + j];
+          for (long t = 0; t < rH; t++) {
+            const double w = tapsH[t];
+            const long a = above[t] + j;
+            const long b = below[t] + j;
+            s_mu_x = s_mu_x + Acc(w) * (g_mu_xs[a] + g_mu_xs[b]);
+            s_xx = s_xx + Acc(w) * (g_xxs[a] + g_xxs[b]);
+            s_xy = s_xy + Acc(w) * (g_xys[a] + g_xys[b]);
+          }
+          h_x[o + j] = s_mu_x;
+          h_xx[o + j] = s_xx;
+          h_xy[o + j] = s_xy;
+        }
+        if (withY) {
+          for (long j = jb; j < je; j++) {
+            Acc s_mu_y = Acc(cH) * g_mu_ys[mid + j];
+            Acc s_yy = Acc(cH) * g_yys[mid + j];
+            for (long t = 0; t < rH; t++) {
+              const double w = tapsH[t];
+              const long a = above[t] + j;
+              const long b = below[t] + j;
+              s_mu_y = s_mu_y + Acc(w) * (g_mu_ys[a] + g_mu_ys[b]);
+              s_yy = s_yy + Acc(w) * (g_yys[a] + g_yys[b]);
+            }
+            h_y[o + j] = s_mu_y;
+            h_yy[o + j] = s_yy;
+          }
+        }
+      }
+    }
+    for (long rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue;
+      const long s = boundaryIndex(rho - offH, H, padding);
+      if (s < 0) continue;
+      const long from = rho * SW;
+      const long to = (s + offH) * SW;
+      for (long j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j] + h_x[from + j];
+        h_xx[to + j] = h_xx[to + j] + h_xx[from + j];
+        h_xy[to + j] = h_xy[to + j] + h_xy[from + j];
+        if (withY) {
+          h_y[to + j] = h_y[to + j] + h_y[from + j];
+          h_yy[to + j] = h_yy[to + j] + h_yy[from + j];
+        }
+      }
+    }
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy): the vjp of the
+    // moment products x, y, x x, y y, x y seeded with the transposed partials t_* (momentProducts)
+    for (long i = 0; i < H; i++) {
+      const long o = (i + offH) * SW;
+      std::copy_n(h_x.data() + o, MW, e_mu_x.data() + (kw - 1));
+      std::copy_n(h_xx.data() + o, MW, e_xx.data() + (kw - 1));
+      std::copy_n(h_xy.data() + o, MW, e_xy.data() + (kw - 1));
+      if (withY) {
+        std::copy_n(h_y.data() + o, MW, e_mu_y.data() + (kw - 1));
+        std::copy_n(h_yy.data() + o, MW, e_yy.data() + (kw - 1));
+      }
+      for (long q = 0; q < PW; q++) {
+        Acc s_mu_x = Acc(cW) * e_mu_x[q + kw - 1 - rW];
+        Acc s_xx = Acc(cW) * e_xx[q + kw - 1 - rW];
+        Acc s_xy = Acc(cW) * e_xy[q + kw - 1 - rW];
+        for (long t = 0; t < rW; t++) {
+          const double w = tapsW[t];
+          const long a = q - t + kw - 1;
+          const long b = q + t;
+          s_mu_x = s_mu_x + Acc(w) * (e_mu_x[a] + e_mu_x[b]);
+          s_xx = s_xx + Acc(w) * (e_xx[a] + e_xx[b]);
+          s_xy = s_xy + Acc(w) * (e_xy[a] + e_xy[b]);
+        }
+        a_mu_x[q] = s_mu_x;
+        a_xx[q] = s_xx;
+        a_xy[q] = s_xy;
+      }
+      if (withY) {
+        for (long q = 0; q < PW; q++) {
+          Acc s_mu_y = Acc(cW) * e_mu_y[q + kw - 1 - rW];
+          Acc s_yy = Acc(cW) * e_yy[q + kw - 1 - rW];
+          for (long t = 0; t < rW; t++) {
+            const double w = tapsW[t];
+            const long a = q - t + kw - 1;
+            const long b = q + t;
+            s_mu_y = s_mu_y + Acc(w) * (e_mu_y[a] + e_mu_y[b]);
+            s_yy = s_yy + Acc(w) * (e_yy[a] + e_yy[b]);
+          }
+          a_mu_y[q] = s_mu_y;
+          a_yy[q] = s_yy;
+        }
+      }
+      for (long q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
+        const long s = colSource[q];
+        if (s < 0) continue;
+        a_mu_x[s + offW] = a_mu_x[s + offW] + a_mu_x[q];
+        a_xx[s + offW] = a_xx[s + offW] + a_xx[q];
+        a_xy[s + offW] = a_xy[s + offW] + a_xy[q];
+        a_mu_y[s + offW] = a_mu_y[s + offW] + a_mu_y[q];
+        a_yy[s + offW] = a_yy[s + offW] + a_yy[q];
+      }
+      const long row = base + i * W;
+      for (long j = 0; j < W; j++) {
+        const T xv = x[row + j];
+        const T yv = y[row + j];
+        const long q = j + offW;
+        const Acc t_mu_x = a_mu_x[q];
+        const Acc t_xx = a_xx[q];
+        const Acc t_xy = a_xy[q];
+        const Acc tx0 = Acc(2.0) * Acc(xv) * t_xx;
+        const Acc tx1 = Acc(yv) * t_xy;
+        const Acc d_x = t_mu_x + tx0 + tx1;
+        const Acc tp0 = -yv;
+        const Acc tp1 = Acc(xv) + tp0;
+        const Acc p_l1 = std::abs(tp1);
+        pixelSum = pixelSum + double(p_l1);
+        const Acc tpx0 = -yv;
+        const Acc tpx1 = Acc(xv) + tpx0;
+        const Acc dp_x = Acc((tpx1 > Acc(0.0)) - (tpx1 < Acc(0.0)));
+        gradX[row + j] = T(d_x + Acc(pixelOmega) * dp_x);
+        if (withY) {
+          const Acc t_mu_y = a_mu_y[q];
+          const Acc t_yy = a_yy[q];
+          const Acc ty0 = Acc(2.0) * Acc(yv) * t_yy;
+          const Acc ty1 = Acc(xv) * t_xy;
+          const Acc d_y = t_mu_y + ty0 + ty1;
+          const Acc tpy0 = -yv;
+          const Acc tpy1 = Acc(xv) + tpy0;
+          const Acc tpy2 = Acc((tpy1 > Acc(0.0)) - (tpy1 < Acc(0.0)));
+          const Acc dp_y = -tpy2;
+          gradY[row + j] = T(d_y + Acc(pixelOmega) * dp_y);
+        }
+      }
+    }
+    double planeSum = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeSum = planeSum + rowSum[i];
+    }
+    total = total + omega * planeSum;
+    total = total + pixelOmega * pixelSum;
+    if (planeSums != nullptr) {
+      planeSums[plane] = planeSum;
+    }
+    if (rowSums != nullptr) {
+      std::copy_n(rowSum.data(), MH, rowSums + plane * MH);
+    }
+  }
+  return total;
+}
+
+/**
+ * The omega-weighted sum of S over the region of the map of x and y, and its gradient (Float64Array storage),
+ * boundary rule p.padding, 11 x 11 window (taps unrolled): returns the value, writes d/dx into out.gradX and, when given, d/dy into out.gradY (each
+ * N x C x H x W). Passes 1-4; 10 kw + 10 kh multiply-adds per pixel (8 kw + 8 kh for d/dx alone)
+ * and 73 flops of S and its partials.
+ */
+template <typename T, typename Acc>
+inline double gsLossGradK11(const T* x, const T* y, const KernelParams& p, const GradientOutputs<T>& out) {
+  const long N = p.N;
+  const long C = p.C;
+  const long H = p.H;
+  const long W = p.W;
+  const double* const tapsH = p.tapsH;
+  const long tapsH_length = p.tapsH_length;
+  const double* const tapsW = p.tapsW;
+  const long tapsW_length = p.tapsW_length;
+  const double C1 = p.C1;
+  const double C2 = p.C2;
+  const double c_n = p.c_n;
+  const long crop = p.crop;
+  const double omegaAll = p.omega;
+  const double* const planeOmega = p.planeOmega;
+  double* const planeSums = p.planeSums;
+  double* const rowSums = p.rowSums;
+  const Boundary padding = p.padding;
+  const double pixelOmega = p.pixelOmega;
+  T* const gradX = out.gradX;
+  T* const gradY = out.gradY;
+  const long kh = tapsH_length;
+  const long kw = tapsW_length;
+  if (kh != 11 || kw != 11) throw std::invalid_argument("this kernel is unrolled for 11 x 11 windows");
+  // the map has the image size, or under 'valid' one value per window that fits (mapLength; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const long MH = mapLength(padding, H, kh);
+  const long MW = mapLength(padding, W, kw);
+  const bool valid = padding == Boundary::valid;
+  const long offH = valid ? 0 : (kh - 1) >> 1;
+  const long offW = valid ? 0 : (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
+  const long PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const long SW = MW + 8;
+  const long PH = MH + kh - 1;
+  // the column each padded sample reads, and the rows each vertical tap of a map row reads (-1: a zero)
+  std::vector<long> colSource(PW);
+  for (long q = 0; q < PW; q++) {
+    colSource[q] = boundaryIndex(q - offW, W, padding);
+  }
+  std::vector<long> rowSource(MH * kh);
+  for (long r = 0; r < MH; r++) {
+    for (long u = 0; u < kh; u++) {
+      rowSource[r * kh + u] = boundaryIndex(r + u - offH, H, padding);
+    }
+  }
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): in the
+  // arithmetic, whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const long rows = std::max<long>(H, PH) + 1;
+  const long zeroRow = rows - 1;
+  std::vector<Acc> h_x(rows * SW);
+  std::vector<Acc> h_y(rows * SW);
+  std::vector<Acc> h_xx(rows * SW);
+  std::vector<Acc> h_yy(rows * SW);
+  std::vector<Acc> h_xy(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  std::vector<long> rowOffset(MH * kh);
+  for (long q = 0; q < MH * kh; q++) {
+    rowOffset[q] = (rowSource[q] < 0 ? zeroRow : rowSource[q]) * SW;
+  }
+  std::vector<Acc> p_x(PW);
+  std::vector<Acc> p_y(PW);
+  std::vector<Acc> p_xx(PW);
+  std::vector<Acc> p_yy(PW);
+  std::vector<Acc> p_xy(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const long rH = (kh - 1) >> 1;
+  const long rW = (kw - 1) >> 1;
+  const double cH = tapsH[rH];
+  const double cW = tapsW[rW];
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const long BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  std::vector<double> rowSum(MH);
+  const double wH0 = tapsH[0];
+  const double wH1 = tapsH[1];
+  const double wH2 = tapsH[2];
+  const double wH3 = tapsH[3];
+  const double wH4 = tapsH[4];
+  const double wW0 = tapsW[0];
+  const double wW1 = tapsW[1];
+  const double wW2 = tapsW[2];
+  const double wW3 = tapsW[3];
+  const double wW4 = tapsW[4];
+  const bool withY = gradY != nullptr;
+  // pass-2 output: the weighted partial maps g = omega dS/d(moment), zero outside the region, with
+  // kh - 1 zero rows above and below (so the vertical transpose needs no bounds: map row i is row i + kh - 1);
+  // in the arithmetic whatever the storage: the three chain-rule terms cancel, and would amplify float32 rounding
+  const long GH = MH + 2 * (kh - 1);
+  std::vector<Acc> g_mu_xs(GH * SW);
+  std::vector<Acc> g_xxs(GH * SW);
+  std::vector<Acc> g_xys(GH * SW);
+  std::vector<Acc> g_mu_ys(withY ? GH * SW : 0);
+  std::vector<Acc> g_yys(withY ? GH * SW : 0);
+  std::vector<long> above(kh);
+  std::vector<long> below(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const long EW = MW + 2 * (kw - 1);
+  std::vector<Acc> e_mu_x(EW);
+  std::vector<Acc> e_xx(EW);
+  std::vector<Acc> e_xy(EW);
+  std::vector<Acc> e_mu_y(EW);
+  std::vector<Acc> e_yy(EW);
+  std::vector<Acc> a_mu_x(PW);
+  std::vector<Acc> a_xx(PW);
+  std::vector<Acc> a_xy(PW);
+  std::vector<Acc> a_mu_y(PW);
+  std::vector<Acc> a_yy(PW);
+  double total = 0.0;
+  for (long plane = 0; plane < N * C; plane++) {
+    double pixelSum = 0.0;
+    const long base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const double omega = !(planeOmega != nullptr) ? omegaAll : planeOmega[plane];
+    std::fill_n(rowSum.data(), MH, 0.0);
+    // pass 1: pad row i of x and y (and their products) by the boundary rule, correlate with tapsW (derivation eq. 1-2)
+    for (long i = 0; i < H; i++) {
+      const long row = base + i * W;
+      for (long q = 0; q < PW; q++) {
+        const long s = colSource[q];
+        const Acc xv = Acc(s < 0 ? T(0.0) : x[row + s]);
+        const Acc yv = Acc(s < 0 ? T(0.0) : y[row + s]);
+        p_x[q] = xv;
+        p_y[q] = yv;
+        p_xx[q] = xv * xv;
+        p_yy[q] = yv * yv;
+        p_xy[q] = xv * yv;
+      }
+      const long o = i * SW;
+      for (long j = 0; j < MW; j++) {
+        Acc s_x = Acc(cW) * p_x[j + 5] + Acc(wW0) * (p_x[j] + p_x[j + 10]) + Acc(wW1) * (p_x[j + 1] + p_x[j + 9]) + Acc(wW2) * (p_x[j + 2] + p_x[j + 8]) + Acc(wW3) * (p_x[j + 3] + p_x[j + 7]) + Acc(wW4) * (p_x[j + 4] + p_x[j + 6]);
+        Acc s_y = Acc(cW) * p_y[j + 5] + Acc(wW0) * (p_y[j] + p_y[j + 10]) + Acc(wW1) * (p_y[j + 1] + p_y[j + 9]) + Acc(wW2) * (p_y[j + 2] + p_y[j + 8]) + Acc(wW3) * (p_y[j + 3] + p_y[j + 7]) + Acc(wW4) * (p_y[j + 4] + p_y[j + 6]);
+        Acc s_xx = Acc(cW) * p_xx[j + 5] + Acc(wW0) * (p_xx[j] + p_xx[j + 10]) + Acc(wW1) * (p_xx[j + 1] + p_xx[j + 9]) + Acc(wW2) * (p_xx[j + 2] + p_xx[j + 8]) + Acc(wW3) * (p_xx[j + 3] + p_xx[j + 7]) + Acc(wW4) * (p_xx[j + 4] + p_xx[j + 6]);
+        Acc s_yy = Acc(cW) * p_yy[j + 5] + Acc(wW0) * (p_yy[j] + p_yy[j + 10]) + Acc(wW1) * (p_yy[j + 1] + p_yy[j + 9]) + Acc(wW2) * (p_yy[j + 2] + p_yy[j + 8]) + Acc(wW3) * (p_yy[j + 3] + p_yy[j + 7]) + Acc(wW4) * (p_yy[j + 4] + p_yy[j + 6]);
+        Acc s_xy = Acc(cW) * p_xy[j + 5] + Acc(wW0) * (p_xy[j] + p_xy[j + 10]) + Acc(wW1) * (p_xy[j + 1] + p_xy[j + 9]) + Acc(wW2) * (p_xy[j + 2] + p_xy[j + 8]) + Acc(wW3) * (p_xy[j + 3] + p_xy[j + 7]) + Acc(wW4) * (p_xy[j + 4] + p_xy[j + 6]);
+        h_x[o + j] = s_x;
+        h_y[o + j] = s_y;
+        h_xx[o + j] = s_xx;
+        h_yy[o + j] = s_yy;
+        h_xy[o + j] = s_xy;
+      }
+    }
+    // pass 2: vertical correlation (eq. 1-2) fused with S (eq. 3-10) and its weighted partials (eq. 12-17),
+    // in column blocks of BLOCK so that the kh rows of the five planes a block reads stay in L1
+    for (long jb = crop; jb < MW - crop; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW - crop);
+      for (long i = crop; i < MH - crop; i++) {
+        const long ik = i * kh;
+        const long o0 = rowOffset[ik];
+        const long o1 = rowOffset[ik + 1];
+        const long o2 = rowOffset[ik + 2];
+        const long o3 = rowOffset[ik + 3];
+        const long o4 = rowOffset[ik + 4];
+        const long o5 = rowOffset[ik + 5];
+        const long o6 = rowOffset[ik + 6];
+        const long o7 = rowOffset[ik + 7];
+        const long o8 = rowOffset[ik + 8];
+        const long o9 = rowOffset[ik + 9];
+        const long o10 = rowOffset[ik + 10];
+        const long o = (i + (kh - 1)) * SW;
+        double blockSum = 0.0;
+        if (withY) {
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[o5 + j] + Acc(wH0) * (h_x[o0 + j] + h_x[o10 + j]) + Acc(wH1) * (h_x[o1 + j] + h_x[o9 + j]) + Acc(wH2) * (h_x[o2 + j] + h_x[o8 + j]) + Acc(wH3) * (h_x[o3 + j] + h_x[o7 + j]) + Acc(wH4) * (h_x[o4 + j] + h_x[o6 + j]);
+            Acc mu_y = Acc(cH) * h_y[o5 + j] + Acc(wH0) * (h_y[o0 + j] + h_y[o10 + j]) + Acc(wH1) * (h_y[o1 + j] + h_y[o9 + j]) + Acc(wH2) * (h_y[o2 + j] + h_y[o8 + j]) + Acc(wH3) * (h_y[o3 + j] + h_y[o7 + j]) + Acc(wH4) * (h_y[o4 + j] + h_y[o6 + j]);
+            Acc m_xx = Acc(cH) * h_xx[o5 + j] + Acc(wH0) * (h_xx[o0 + j] + h_xx[o10 + j]) + Acc(wH1) * (h_xx[o1 + j] + h_xx[o9 + j]) + Acc(wH2) * (h_xx[o2 + j] + h_xx[o8 + j]) + Acc(wH3) * (h_xx[o3 + j] + h_xx[o7 + j]) + Acc(wH4) * (h_xx[o4 + j] + h_xx[o6 + j]);
+            Acc m_yy = Acc(cH) * h_yy[o5 + j] + Acc(wH0) * (h_yy[o0 + j] + h_yy[o10 + j]) + Acc(wH1) * (h_yy[o1 + j] + h_yy[o9 + j]) + Acc(wH2) * (h_yy[o2 + j] + h_yy[o8 + j]) + Acc(wH3) * (h_yy[o3 + j] + h_yy[o7 + j]) + Acc(wH4) * (h_yy[o4 + j] + h_yy[o6 + j]);
+            Acc m_xy = Acc(cH) * h_xy[o5 + j] + Acc(wH0) * (h_xy[o0 + j] + h_xy[o10 + j]) + Acc(wH1) * (h_xy[o1 + j] + h_xy[o9 + j]) + Acc(wH2) * (h_xy[o2 + j] + h_xy[o8 + j]) + Acc(wH3) * (h_xy[o3 + j] + h_xy[o7 + j]) + Acc(wH4) * (h_xy[o4 + j] + h_xy[o6 + j]);
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(1.0) / (B2 * B2);
+            const Acc t13 = Acc(c_n) * A1 * A2 * t6 * t12;
+            const Acc t14 = Acc(1.0) / (B1 * B1);
+            const Acc t15 = -(A1 * A2 * t11 * t14);
+            const Acc t16 = t13 + t15;
+            const Acc t17 = Acc(2.0) * mu_x * t16;
+            const Acc t18 = Acc(-2.0) * mu_y * Acc(c_n) * A1 * t6 * t11;
+            const Acc t19 = Acc(2.0) * mu_y * A2 * t6 * t11;
+            const Acc t20 = t17 + t18 + t19;
+            const Acc g_mu_x = t20 * Acc(omega);
+            const Acc g_xx = -(Acc(c_n) * A1 * A2 * t6 * t12 * Acc(omega));
+            const Acc g_xy = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * Acc(omega);
+            const Acc t21 = Acc(2.0) * mu_y * t16;
+            const Acc t22 = Acc(-2.0) * mu_x * Acc(c_n) * A1 * t6 * t11;
+            const Acc t23 = Acc(2.0) * mu_x * A2 * t6 * t11;
+            const Acc t24 = t21 + t22 + t23;
+            const Acc g_mu_y = t24 * Acc(omega);
+            const Acc g_yy = g_xx;
+            blockSum = blockSum + double(S);
+            g_mu_xs[o + j] = g_mu_x;
+            g_xxs[o + j] = g_xx;
+            g_xys[o + j] = g_xy;
+            g_mu_ys[o + j] = g_mu_y;
+            g_yys[o + j] = g_yy;
+          }
+        } else {
+          // d/dx alone: the partials with respect to y's moments are not computed
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[o5 + j] + Acc(wH0) * (h_x[o0 + j] + h_x[o10 + j]) + Acc(wH1) * (h_x[o1 + j] + h_x[o9 + j]) + Acc(wH2) * (h_x[o2 + j] + h_x[o8 + j]) + Acc(wH3) * (h_x[o3 + j] + h_x[o7 + j]) + Acc(wH4) * (h_x[o4 + j] + h_x[o6 + j]);
+            Acc mu_y = Acc(cH) * h_y[o5 + j] + Acc(wH0) * (h_y[o0 + j] + h_y[o10 + j]) + Acc(wH1) * (h_y[o1 + j] + h_y[o9 + j]) + Acc(wH2) * (h_y[o2 + j] + h_y[o8 + j]) + Acc(wH3) * (h_y[o3 + j] + h_y[o7 + j]) + Acc(wH4) * (h_y[o4 + j] + h_y[o6 + j]);
+            Acc m_xx = Acc(cH) * h_xx[o5 + j] + Acc(wH0) * (h_xx[o0 + j] + h_xx[o10 + j]) + Acc(wH1) * (h_xx[o1 + j] + h_xx[o9 + j]) + Acc(wH2) * (h_xx[o2 + j] + h_xx[o8 + j]) + Acc(wH3) * (h_xx[o3 + j] + h_xx[o7 + j]) + Acc(wH4) * (h_xx[o4 + j] + h_xx[o6 + j]);
+            Acc m_yy = Acc(cH) * h_yy[o5 + j] + Acc(wH0) * (h_yy[o0 + j] + h_yy[o10 + j]) + Acc(wH1) * (h_yy[o1 + j] + h_yy[o9 + j]) + Acc(wH2) * (h_yy[o2 + j] + h_yy[o8 + j]) + Acc(wH3) * (h_yy[o3 + j] + h_yy[o7 + j]) + Acc(wH4) * (h_yy[o4 + j] + h_yy[o6 + j]);
+            Acc m_xy = Acc(cH) * h_xy[o5 + j] + Acc(wH0) * (h_xy[o0 + j] + h_xy[o10 + j]) + Acc(wH1) * (h_xy[o1 + j] + h_xy[o9 + j]) + Acc(wH2) * (h_xy[o2 + j] + h_xy[o8 + j]) + Acc(wH3) * (h_xy[o3 + j] + h_xy[o7 + j]) + Acc(wH4) * (h_xy[o4 + j] + h_xy[o6 + j]);
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(1.0) / (B2 * B2);
+            const Acc t13 = Acc(c_n) * A1 * A2 * t6 * t12;
+            const Acc t14 = Acc(1.0) / (B1 * B1);
+            const Acc t15 = -(A1 * A2 * t11 * t14);
+            const Acc t16 = t13 + t15;
+            const Acc t17 = Acc(2.0) * mu_x * t16;
+            const Acc t18 = Acc(-2.0) * mu_y * Acc(c_n) * A1 * t6 * t11;
+            const Acc t19 = Acc(2.0) * mu_y * A2 * t6 * t11;
+            const Acc t20 = t17 + t18 + t19;
+            const Acc g_mu_x = t20 * Acc(omega);
+            const Acc g_xx = -(Acc(c_n) * A1 * A2 * t6 * t12 * Acc(omega));
+            const Acc g_xy = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * Acc(omega);
+            blockSum = blockSum + double(S);
+            g_mu_xs[o + j] = g_mu_x;
+            g_xxs[o + j] = g_xx;
+            g_xys[o + j] = g_xy;
+          }
+        }
+        rowSum[i] = rowSum[i] + blockSum;
+      }
+    }
+    // pass 3: vertical transpose (eq. 18). Padded row rho gathers sum_t tapsH[t] g[rho - t] (mirrored taps
+    // paired); then the rows of the padding are folded back onto the rows they were read from (the
+    // boundary rule's transpose). Padded row rho of the result lives in row rho of the pass-1 planes.
+    for (long jb = 0; jb < MW; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW);
+      for (long rho = 0; rho < PH; rho++) {
+        const long o = rho * SW;
+        const long mid = (rho + rH) * SW;
+        const long u0 = (rho + 10) * SW;
+        const long v0 = rho * SW;
+        const long u1 = (rho + 9) * SW;
+        const long v1 = (rho + 1) * SW;
+        const long u2 = (rho + 8) * SW;
+        const long v2 = (rho + 2) * SW;
+        const long u3 = (rho + 7) * SW;
+        const long v3 = (rho + 3) * SW;
+        const long u4 = (rho + 6) * SW;
+        const long v4 = (rho + 4) * SW;
+        for (long j = jb; j < je; j++) {
+          Acc s_mu_x = Acc(cH) * g_mu_xs[mid + j] + Acc(wH0) * (g_mu_xs[u0 + j] + g_mu_xs[v0 + j]) + Acc(wH1) * (g_mu_xs[u1 + j] + g_mu_xs[v1 + j]) + Acc(wH2) * (g_mu_xs[u2 + j] + g_mu_xs[v2 + j]) + Acc(wH3) * (g_mu_xs[u3 + j] + g_mu_xs[v3 + j]) + Acc(wH4) * (g_mu_xs[u4 + j] + g_mu_xs[v4 + j]);
+          Acc s_xx = Acc(cH) * g_xxs[mid + j] + Acc(wH0) * (g_xxs[u0 + j] + g_xxs[v0 + j]) + Acc(wH1) * (g_xxs[u1 + j] + g_xxs[v1 + j]) + Acc(wH2) * (g_xxs[u2 + j] + g_xxs[v2 + j]) + Acc(wH3) * (g_xxs[u3 + j] + g_xxs[v3 + j]) + Acc(wH4) * (g_xxs[u4 + j] + g_xxs[v4 + j]);
+          Acc s_xy = Acc(cH) * g_xys[mid + j] + Acc(wH0) * (g_xys[u0 + j] + g_xys[v0 + j]) + Acc(wH1) * (g_xys[u1 + j] + g_xys[v1 + j]) + Acc(wH2) * (g_xys[u2 + j] + g_xys[v2 + j]) + Acc(wH3) * (g_xys[u3 + j] + g_xys[v3 + j]) + Acc(wH4) * (g_xys[u4 + j] + g_xys[v4 + j]);
+          h_x[o + j] = s_mu_x;
+          h_xx[o + j] = s_xx;
+          h_xy[o + j] = s_xy;
+        }
+        if (withY) {
+          for (long j = jb; j < je; j++) {
+            Acc s_mu_y = Acc(cH) * g_mu_ys[mid + j] + Acc(wH0) * (g_mu_ys[u0 + j] + g_mu_ys[v0 + j]) + Acc(wH1) * (g_mu_ys[u1 + j] + g_mu_ys[v1 + j]) + Acc(wH2) * (g_mu_ys[u2 + j] + g_mu_ys[v2 + j]) + Acc(wH3) * (g_mu_ys[u3 + j] + g_mu_ys[v3 + j]) + Acc(wH4) * (g_mu_ys[u4 + j] + g_mu_ys[v4 + j]);
+            Acc s_yy = Acc(cH) * g_yys[mid + j] + Acc(wH0) * (g_yys[u0 + j] + g_yys[v0 + j]) + Acc(wH1) * (g_yys[u1 + j] + g_yys[v1 + j]) + Acc(wH2) * (g_yys[u2 + j] + g_yys[v2 + j]) + Acc(wH3) * (g_yys[u3 + j] + g_yys[v3 + j]) + Acc(wH4) * (g_yys[u4 + j] + g_yys[v4 + j]);
+            h_y[o + j] = s_mu_y;
+            h_yy[o + j] = s_yy;
+          }
+        }
+      }
+    }
+    for (long rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue;
+      const long s = boundaryIndex(rho - offH, H, padding);
+      if (s < 0) continue;
+      const long from = rho * SW;
+      const long to = (s + offH) * SW;
+      for (long j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j] + h_x[from + j];
+        h_xx[to + j] = h_xx[to + j] + h_xx[from + j];
+        h_xy[to + j] = h_xy[to + j] + h_xy[from + j];
+        if (withY) {
+          h_y[to + j] = h_y[to + j] + h_y[from + j];
+          h_yy[to + j] = h_yy[to + j] + h_yy[from + j];
+        }
+      }
+    }
+    // pass 4: horizontal transpose (eq. 18; gather into a padded row, fold the padding back), fused with the
+    // chain rule d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy (eq. 19; eq. 20 for d/dy): the vjp of the
+    // moment products x, y, x x, y y, x y seeded with the transposed partials t_* (momentProducts)
+    for (long i = 0; i < H; i++) {
+      const long o = (i + offH) * SW;
+      std::copy_n(h_x.data() + o, MW, e_mu_x.data() + (kw - 1));
+      std::copy_n(h_xx.data() + o, MW, e_xx.data() + (kw - 1));
+      std::copy_n(h_xy.data() + o, MW, e_xy.data() + (kw - 1));
+      if (withY) {
+        std::copy_n(h_y.data() + o, MW, e_mu_y.data() + (kw - 1));
+        std::copy_n(h_yy.data() + o, MW, e_yy.data() + (kw - 1));
+      }
+      for (long q = 0; q < PW; q++) {
+        Acc s_mu_x = Acc(cW) * e_mu_x[q + 5] + Acc(wW0) * (e_mu_x[q + 10] + e_mu_x[q]) + Acc(wW1) * (e_mu_x[q + 9] + e_mu_x[q + 1]) + Acc(wW2) * (e_mu_x[q + 8] + e_mu_x[q + 2]) + Acc(wW3) * (e_mu_x[q + 7] + e_mu_x[q + 3]) + Acc(wW4) * (e_mu_x[q + 6] + e_mu_x[q + 4]);
+        Acc s_xx = Acc(cW) * e_xx[q + 5] + Acc(wW0) * (e_xx[q + 10] + e_xx[q]) + Acc(wW1) * (e_xx[q + 9] + e_xx[q + 1]) + Acc(wW2) * (e_xx[q + 8] + e_xx[q + 2]) + Acc(wW3) * (e_xx[q + 7] + e_xx[q + 3]) + Acc(wW4) * (e_xx[q + 6] + e_xx[q + 4]);
+        Acc s_xy = Acc(cW) * e_xy[q + 5] + Acc(wW0) * (e_xy[q + 10] + e_xy[q]) + Acc(wW1) * (e_xy[q + 9] + e_xy[q + 1]) + Acc(wW2) * (e_xy[q + 8] + e_xy[q + 2]) + Acc(wW3) * (e_xy[q + 7] + e_xy[q + 3]) + Acc(wW4) * (e_xy[q + 6] + e_xy[q + 4]);
+        a_mu_x[q] = s_mu_x;
+        a_xx[q] = s_xx;
+        a_xy[q] = s_xy;
+      }
+      if (withY) {
+        for (long q = 0; q < PW; q++) {
+          Acc s_mu_y = Acc(cW) * e_mu_y[q + 5] + Acc(wW0) * (e_mu_y[q + 10] + e_mu_y[q]) + Acc(wW1) * (e_mu_y[q + 9] + e_mu_y[q + 1]) + Acc(wW2) * (e_mu_y[q + 8] + e_mu_y[q + 2]) + Acc(wW3) * (e_mu_y[q + 7] + e_mu_y[q + 3]) + Acc(wW4) * (e_mu_y[q + 6] + e_mu_y[q + 4]);
+          Acc s_yy = Acc(cW) * e_yy[q + 5] + Acc(wW0) * (e_yy[q + 10] + e_yy[q]) + Acc(wW1) * (e_yy[q + 9] + e_yy[q + 1]) + Acc(wW2) * (e_yy[q + 8] + e_yy[q + 2]) + Acc(wW3) * (e_yy[q + 7] + e_yy[q + 3]) + Acc(wW4) * (e_yy[q + 6] + e_yy[q + 4]);
+          a_mu_y[q] = s_mu_y;
+          a_yy[q] = s_yy;
+        }
+      }
+      for (long q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
+        const long s = colSource[q];
+        if (s < 0) continue;
+        a_mu_x[s + offW] = a_mu_x[s + offW] + a_mu_x[q];
+        a_xx[s + offW] = a_xx[s + offW] + a_xx[q];
+        a_xy[s + offW] = a_xy[s + offW] + a_xy[q];
+        a_mu_y[s + offW] = a_mu_y[s + offW] + a_mu_y[q];
+        a_yy[s + offW] = a_yy[s + offW] + a_yy[q];
+      }
+      const long row = base + i * W;
+      for (long j = 0; j < W; j++) {
+        const T xv = x[row + j];
+        const T yv = y[row + j];
+        const long q = j + offW;
+        const Acc t_mu_x = a_mu_x[q];
+        const Acc t_xx = a_xx[q];
+        const Acc t_xy = a_xy[q];
+        const Acc tx0 = Acc(2.0) * Acc(xv) * t_xx;
+        const Acc tx1 = Acc(yv) * t_xy;
+        const Acc d_x = t_mu_x + tx0 + tx1;
+        const Acc tp0 = -yv;
+        const Acc tp1 = Acc(xv) + tp0;
+        const Acc p_l1 = std::abs(tp1);
+        pixelSum = pixelSum + double(p_l1);
+        const Acc tpx0 = -yv;
+        const Acc tpx1 = Acc(xv) + tpx0;
+        const Acc dp_x = Acc((tpx1 > Acc(0.0)) - (tpx1 < Acc(0.0)));
+        gradX[row + j] = T(d_x + Acc(pixelOmega) * dp_x);
+        if (withY) {
+          const Acc t_mu_y = a_mu_y[q];
+          const Acc t_yy = a_yy[q];
+          const Acc ty0 = Acc(2.0) * Acc(yv) * t_yy;
+          const Acc ty1 = Acc(xv) * t_xy;
+          const Acc d_y = t_mu_y + ty0 + ty1;
+          const Acc tpy0 = -yv;
+          const Acc tpy1 = Acc(xv) + tpy0;
+          const Acc tpy2 = Acc((tpy1 > Acc(0.0)) - (tpy1 < Acc(0.0)));
+          const Acc dp_y = -tpy2;
+          gradY[row + j] = T(d_y + Acc(pixelOmega) * dp_y);
+        }
+      }
+    }
+    double planeSum = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeSum = planeSum + rowSum[i];
+    }
+    total = total + omega * planeSum;
+    total = total + pixelOmega * pixelSum;
+    if (planeSums != nullptr) {
+      planeSums[plane] = planeSum;
+    }
+    if (rowSums != nullptr) {
+      std::copy_n(rowSum.data(), MH, rowSums + plane * MH);
+    }
+  }
+  return total;
+}
+
+}  // namespace gsLoss_kernels
+
+namespace detail {
+
+/** The gsLoss kernels' parameters from the public ones (checked). */
+inline gsLoss_kernels::KernelParams gsLoss_params(const Params& p) {
+  check(p);
+  gsLoss_kernels::KernelParams k;
+  k.N = p.N;
+  k.C = p.C;
+  k.H = p.H;
+  k.W = p.W;
+  k.tapsH = p.tapsH.data();
+  k.tapsH_length = static_cast<long>(p.tapsH.size());
+  k.tapsW = p.tapsW.data();
+  k.tapsW_length = static_cast<long>(p.tapsW.size());
+  k.C1 = p.C1;
+  k.C2 = p.C2;
+  k.c_n = p.c_n;
+  k.crop = p.crop;
+  k.omega = p.omega;
+  k.planeOmega = p.planeOmega;
+  k.planeSums = p.planeSums;
+  k.rowSums = p.rowSums;
+  k.padding = p.boundary;
+  k.pixelOmega = p.pixelOmega;
+  return k;
+}
+
+}  // namespace detail
+
+/**
+ * The omega-weighted sum of S over the region of the map of x and y (N x C x H x W, contiguous),
+ * storage T, arithmetic Acc; the sum in double. The kernels unrolled for 11 taps run when the window has them.
+ */
+template <typename T, typename Acc = T>
+double gsLoss_value(const T* x, const T* y, const Params& p) {
+  const gsLoss_kernels::KernelParams k = detail::gsLoss_params(p);
+  const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
+  if (kh == 11 && kw == 11) return gsLoss_kernels::gsLossValueK11<T, Acc>(x, y, k);
+  return gsLoss_kernels::gsLossValue<T, Acc>(x, y, k);
+}
+
+/**
+ * The same value and its gradient: writes d/dx into grad_x and, unless it is null, d/dy into grad_y
+ * (each N x C x H x W).
+ */
+template <typename T, typename Acc = T>
+double gsLoss_value_and_grad(const T* x, const T* y, const Params& p, T* grad_x, T* grad_y = nullptr) {
+  const gsLoss_kernels::KernelParams k = detail::gsLoss_params(p);
+  const gsLoss_kernels::GradientOutputs<T> out{grad_x, grad_y};
+  const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
+  if (kh == 11 && kw == 11) return gsLoss_kernels::gsLossGradK11<T, Acc>(x, y, k, out);
+  return gsLoss_kernels::gsLossGrad<T, Acc>(x, y, k, out);
 }
 
 // ---- wang: Wang et al.'s general form l^alpha c^beta s^gamma (alpha, beta, gamma parameters) ----
