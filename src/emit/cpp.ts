@@ -216,6 +216,8 @@ struct Params {
   double* planeSums = nullptr;
   /** If not null, receives each map row's unweighted sum over the region (N x C x MH values). */
   double* rowSums = nullptr;
+  /** The weight of each pixel's term in a family with one (gsLoss: (1 - lambda) / (N C H W)); others ignore it. */
+  double pixelOmega = 0;
 };
 
 /** Height and width of the map. */
