@@ -13,32 +13,48 @@ import { writeAllAtomic } from '../io/index.js';
 import { KERNEL_FAMILIES } from '../emit/families.js';
 import { resolveOptions } from '../model/options.js';
 import { SSIM_OPTION_SPECS, ssimOptionsFrom } from './args.js';
+import { emitGpuFiles, GPU_VARIANTS } from '../emit/gpu-files.js';
 
 /** The emit command, by name (registered by src/cli.ts). */
 export const emitCommands: Record<string, Command> = {
   emit: {
-    usage: 'ssim-grad emit cpp [--preset NAME | options] [--variant V] --out DIR [--json]',
-    summary: 'write the C++ kernels (ssim_grad.hpp), a libtorch SsimFunction for these options (ssim_torch.hpp) and the CUDA kernels (ssim_grad.cuh) into DIR',
+    usage: 'ssim-grad emit cpp|cuda|wgsl [--preset NAME | options] [--variant V] --out DIR [--json]',
+    summary:
+      'write the C++ kernels (ssim_grad.hpp), a libtorch SsimFunction for these options (ssim_torch.hpp) and the CUDA kernels (ssim_grad.cuh) into DIR; cuda or wgsl: the GPU programs of variant V (<family>.cuh, or <program>.wgsl) and <family>.json',
     options: {
       ...SSIM_OPTION_SPECS,
-      variant: { value: true, help: `the kernel family of the binding's variant_value(x, y): ${KERNEL_FAMILIES.map((f) => f.name).join(', ')} (the header has them all)`, default: 'ssim' },
+      variant: {
+        value: true,
+        help: `cpp: the kernel family of the binding's variant_value(x, y): ${KERNEL_FAMILIES.map((f) => f.name).join(', ')} (the header has them all); cuda, wgsl: the programs' variant: ${Object.keys(GPU_VARIANTS).join(', ')}`,
+        default: 'ssim',
+      },
       out: { value: true, help: 'the folder to write into (created if missing; required)' },
       json: { value: false, help: 'print one JSON object' },
     },
     async run(parsed, out) {
-      const { emitCppFiles } = await import('../emit/cpp.js');
       const [target, ...extra] = parsed.positionals;
-      if (target !== 'cpp') throw new InputError(`expected the target cpp (ssim-grad emit cpp ...), got ${target === undefined ? 'none' : `'${target}'`}`);
-      if (extra.length > 0) throw new InputError(`emit cpp takes no files, got '${extra[0]}'`);
+      if (target !== 'cpp' && target !== 'cuda' && target !== 'wgsl') throw new InputError(`expected the target cpp, cuda or wgsl (ssim-grad emit cpp ...), got ${target === undefined ? 'none' : `'${target}'`}`);
+      if (extra.length > 0) throw new InputError(`emit ${target} takes no files, got '${extra[0]}'`);
       const dir = parsed.values.get('out');
-      if (dir === undefined) throw new InputError('--out: required, the folder to write the C++ files into');
+      if (dir === undefined) throw new InputError(`--out: required, the folder to write the ${target === 'cpp' ? 'C++' : target === 'cuda' ? 'CUDA' : 'WGSL'} files into`);
       if (existsSync(dir) && !statSync(dir).isDirectory()) throw new InputError(`--out: '${dir}' is a file, expected a folder`);
       const options = ssimOptionsFrom(parsed);
-      if (options.precision !== undefined) throw new InputError('--precision: the C++ kernels are templated on float and double; choose with the tensor dtype');
+      if (options.precision !== undefined) throw new InputError(target === 'wgsl' ? '--precision: WGSL computes in float32' : `--precision: the ${target === 'cpp' ? 'C++' : 'CUDA'} kernels are templated on float and double; choose with the tensor dtype`);
       const config = resolveOptions(options);
       const variant = parsed.values.get('variant') ?? 'ssim';
-      if (!KERNEL_FAMILIES.some((f) => f.name === variant)) throw new InputError(`--variant: expected one of ${KERNEL_FAMILIES.map((f) => f.name).join(', ')} (the kernel families), got '${variant}'`);
-      const files = emitCppFiles(config, `ssim-grad emit cpp ${parsed.raw.filter((a) => a !== 'cpp').join(' ')}`.trimEnd(), variant);
+      const command = `ssim-grad emit ${target} ${parsed.raw.filter((a) => a !== target).join(' ')}`.trimEnd();
+      let files: Map<string, string>;
+      if (target === 'cpp') {
+        const cppFamilies = KERNEL_FAMILIES.filter((f) => f.pixel === undefined).map((f) => f.name);
+        if (!cppFamilies.includes(variant)) throw new InputError(`--variant: expected one of ${cppFamilies.join(', ')} (the kernel families with a binding), got '${variant}'`);
+        const { emitCppFiles } = await import('../emit/cpp.js');
+        files = emitCppFiles(config, command, variant);
+      } else {
+        const family = GPU_VARIANTS[variant];
+        if (family === undefined || !Object.hasOwn(GPU_VARIANTS, variant)) throw new InputError(`--variant: expected one of ${Object.keys(GPU_VARIANTS).join(', ')} for ${target}, got '${variant}'`);
+        if (config.downsample !== 1) throw new InputError(`--downsample: the ${target} programs run at the image's size (this preset downsamples: ${config.downsample}); give --downsample 1 and downsample before calling them`);
+        files = emitGpuFiles(target, family, config, command);
+      }
       let made: string | undefined;
       try {
         made = mkdirSync(dir, { recursive: true });

@@ -49,7 +49,6 @@ function driver(programs: readonly PassProgram[], header: string, real: 'double'
     '#include <cstdio>',
     '#include <cstdlib>',
     '#include <vector>',
-    `#define KERNEL_PROGRAM_LAUNCH(kernel, blocks, threads, stream, arg) for (unsigned b_ = 0; b_ < (blocks); b_++) for (unsigned t_ = 0; t_ < (threads); t_++) { blockIdx = dim3(b_); threadIdx = dim3(t_); kernel(arg); }`,
     `#include "${header}"`,
     'static double readNumber() { char s[64]; if (std::scanf("%63s", s) != 1) std::exit(3); return std::strtod(s, nullptr); }',
     'int main() {',
