@@ -1,7 +1,8 @@
-// The generated C++ kernels (src/generated/cpp) against libtorch autograd of pytorch-ssim's formula,
-// written here independently of the header: conv2d with the outer product of the taps, the
-// boundary rule as libtorch padding (or flips for scipy's half-sample 'reflect'). Prints one JSON
-// line per case with the relative errors; test/emit/cpp.test.ts judges them.
+// The generated C++ kernels (src/generated/cpp) of every family (SSIM, MS-SSIM's cs, Wang's form)
+// against libtorch autograd of their formulas, written here independently of the header
+// (torch_reference.hpp: conv2d with the outer product of the taps, the boundary rule as libtorch
+// padding, or flips for scipy's half-sample 'reflect'). Prints one JSON line per case with the
+// relative errors; test/emit/cpp.test.ts judges them.
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -23,6 +24,33 @@ struct Case {
   std::vector<long> shape;
 };
 
+/** Wang's exponents in the tests: none of them 1, so each term's power is exercised. */
+const Exponents WANG{1.5, 0.75, 2};
+
+template <typename T>
+double valueAndGrad(Map m, const T* x, const T* y, const ssim_grad::Params& p, T* gx, T* gy) {
+  if (m == Map::cs) return ssim_grad::cs_value_and_grad<T>(x, y, p, gx, gy);
+  if (m == Map::wang) {
+    ssim_grad::WangParams w;
+    static_cast<ssim_grad::Params&>(w) = p;
+    w.alpha = WANG.alpha; w.beta = WANG.beta; w.gamma = WANG.gamma;
+    return ssim_grad::wang_value_and_grad<T>(x, y, w, gx, gy);
+  }
+  return ssim_grad::ssim_value_and_grad<T>(x, y, p, gx, gy);
+}
+
+template <typename T>
+double valueOnly(Map m, const T* x, const T* y, const ssim_grad::Params& p) {
+  if (m == Map::cs) return ssim_grad::cs_value<T>(x, y, p);
+  if (m == Map::wang) {
+    ssim_grad::WangParams w;
+    static_cast<ssim_grad::Params&>(w) = p;
+    w.alpha = WANG.alpha; w.beta = WANG.beta; w.gamma = WANG.gamma;
+    return ssim_grad::wang_value<T>(x, y, w);
+  }
+  return ssim_grad::ssim_value<T>(x, y, p);
+}
+
 int main() {
   torch::manual_seed(12);
   const double C1 = 1e-4, C2 = 9e-4;
@@ -34,7 +62,11 @@ int main() {
       {"reflect-box7-skimage", Boundary::reflect, box7, C1, C2, 49.0 / 48, 3, {1, 3, 25, 31}},
       {"mirror-gauss11", Boundary::mirror, g11, C1, C2, 1, 2, {1, 2, 28, 33}},
       {"replicate-gauss11", Boundary::replicate, g11, C1, C2, 1, 0, {1, 2, 27, 30}},
+      // a window no kernel is unrolled for: the generic kernels
+      {"same-gauss9", Boundary::same, gaussian(9, 1.2), C1, C2, 1, 0, {1, 2, 21, 24}},
   };
+  const std::vector<std::pair<Map, std::string>> maps = {{Map::ssim, ""}, {Map::cs, "cs-"}, {Map::wang, "wang-"}};
+  for (const auto& [m, prefix] : maps)
   for (const auto& c : cases) {
     auto x64 = torch::rand(c.shape, torch::kFloat64);
     auto y64 = (x64 + 0.2 * torch::randn(c.shape, torch::kFloat64)).clamp(0, 1);
@@ -47,27 +79,42 @@ int main() {
     // libtorch autograd, float64 and float32
     auto ref = [&](torch::ScalarType st) {
       auto x = x64.to(st).detach().requires_grad_(true), y = y64.to(st).detach().requires_grad_(true);
-      auto l = ssimTorch(x, y, c.taps, c.b, c.C1, c.C2, c.cn, c.crop);
+      auto l = mapTorch(m, x, y, c.taps, c.b, c.C1, c.C2, c.cn, c.crop, WANG);
       l.backward();
       return std::vector<torch::Tensor>{l.detach(), x.grad(), y.grad()};
     };
     auto r64 = ref(torch::kFloat64), r32 = ref(torch::kFloat32);
     // the generated kernels, float64 and float32
     auto gx64 = torch::empty_like(x64), gy64 = torch::empty_like(x64);
-    const double v64 = ssim_grad::ssim_value_and_grad<double>(x64.data_ptr<double>(), y64.data_ptr<double>(), p, gx64.data_ptr<double>(), gy64.data_ptr<double>());
-    const double vOnly = ssim_grad::ssim_value<double>(x64.data_ptr<double>(), y64.data_ptr<double>(), p);
+    const double v64 = valueAndGrad<double>(m, x64.data_ptr<double>(), y64.data_ptr<double>(), p, gx64.data_ptr<double>(), gy64.data_ptr<double>());
+    const double vOnly = valueOnly<double>(m, x64.data_ptr<double>(), y64.data_ptr<double>(), p);
     auto gxOnly = torch::empty_like(x64);
-    ssim_grad::ssim_value_and_grad<double>(x64.data_ptr<double>(), y64.data_ptr<double>(), p, gxOnly.data_ptr<double>(), nullptr);
+    valueAndGrad<double>(m, x64.data_ptr<double>(), y64.data_ptr<double>(), p, gxOnly.data_ptr<double>(), nullptr);
     auto x32 = x64.to(torch::kFloat32), y32 = y64.to(torch::kFloat32);
     auto gx32 = torch::empty_like(x32), gy32 = torch::empty_like(x32);
-    const double v32 = ssim_grad::ssim_value_and_grad<float>(x32.data_ptr<float>(), y32.data_ptr<float>(), p, gx32.data_ptr<float>(), gy32.data_ptr<float>());
+    const double v32 = valueAndGrad<float>(m, x32.data_ptr<float>(), y32.data_ptr<float>(), p, gx32.data_ptr<float>(), gy32.data_ptr<float>());
     const double t64 = r64[0].item<double>();
     std::printf(
-        "{\"case\":\"%s\",\"ssim\":%.17g,\"value64\":%.3e,\"valueOnly64\":%.3e,\"gradX64\":%.3e,\"gradY64\":%.3e,\"gradXOnly64\":%.3e,"
+        "{\"case\":\"%s%s\",\"ssim\":%.17g,\"value64\":%.3e,\"valueOnly64\":%.3e,\"gradX64\":%.3e,\"gradY64\":%.3e,\"gradXOnly64\":%.3e,"
         "\"value32\":%.3e,\"gradX32\":%.3e,\"gradY32\":%.3e,\"torchValue32\":%.3e,\"torchGradX32\":%.3e,\"torchGradY32\":%.3e}\n",
-        c.name.c_str(), t64, std::abs(v64 - t64) / std::abs(t64), std::abs(vOnly - t64) / std::abs(t64), relErr(gx64, r64[1]), relErr(gy64, r64[2]),
+        prefix.c_str(), c.name.c_str(), t64, std::abs(v64 - t64) / std::abs(t64), std::abs(vOnly - t64) / std::abs(t64), relErr(gx64, r64[1]), relErr(gy64, r64[2]),
         relErr(gxOnly, r64[1]), std::abs(v32 - t64) / std::abs(t64), relErr(gx32, r64[1]), relErr(gy32, r64[2]),
         std::abs(r32[0].item<double>() - t64) / std::abs(t64), relErr(r32[1], r64[1]), relErr(r32[2], r64[2]));
+  }
+  // the other families' bindings (pytorch-ssim's options): CsFunction and WangFunction inside a larger graph, float64
+  for (const auto& [m, name] : std::vector<std::pair<Map, std::string>>{{Map::cs, "cs"}, {Map::wang, "wang"}}) {
+    auto x0 = torch::rand({1, 3, 24, 26}, torch::kFloat64), y0 = (x0 + 0.2 * torch::randn({1, 3, 24, 26}, torch::kFloat64)).clamp(0, 1);
+    auto run = [&](bool ours) {
+      auto x = x0.detach().requires_grad_(true), y = y0.detach().requires_grad_(true);
+      const ssim_grad::WangOptions o{WANG.alpha, WANG.beta, WANG.gamma};
+      auto s = ours ? (m == Map::cs ? ssim_grad::CsFunction::apply(x, y) : ssim_grad::wang(x, y, o)) : mapTorch(m, x, y, gaussian(11, 1.5), Boundary::same, C1, C2, 1, 0, WANG);
+      auto loss = 3.0 * (1 - s) + (x * x).sum() * 0.01;
+      loss.backward();
+      return std::vector<torch::Tensor>{s.detach(), x.grad(), y.grad()};
+    };
+    auto ours = run(true), truth = run(false);
+    std::printf("{\"case\":\"binding-%s\",\"value\":%.3e,\"gradX\":%.3e,\"gradY\":%.3e}\n", name.c_str(),
+                std::abs(ours[0].item<double>() - truth[0].item<double>()) / truth[0].item<double>(), relErr(ours[1], truth[1]), relErr(ours[2], truth[2]));
   }
   // the binding (pytorch-ssim's options): SsimFunction inside a larger autograd graph, float64 and float32
   for (auto st : {torch::kFloat64, torch::kFloat32}) {

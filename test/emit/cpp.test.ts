@@ -1,7 +1,7 @@
 /**
  * The generated C++ (src/generated/cpp) compiled with g++ against libtorch, and compared in C++
- * with libtorch autograd of pytorch-ssim's formula (test/cpp/autograd.cpp writes that formula
- * independently of the header): float64 to 1e-12 relative, float32 within the float32 floor
+ * with libtorch autograd of each family's formula: SSIM, MS-SSIM's cs and Wang's l^alpha c^beta s^gamma
+ * (test/cpp/torch_reference.hpp writes them independently of the header), under every boundary rule: float64 to 1e-12 relative, float32 within the float32 floor
  * (libtorch's own float32 autograd's distance from float64). Without g++ or libtorch this fails
  * with what to install: CI installs both (.ci/run).
  */
@@ -29,10 +29,13 @@ describe('generated C++ against libtorch autograd', () => {
     rows = runJsonLines(bin);
   }, 600_000);
 
-  const cases = ['same-gauss11', 'valid-gauss11', 'reflect-box7-skimage', 'mirror-gauss11', 'replicate-gauss11'];
+  // every boundary rule, and a window no kernel is unrolled for (9 taps), for each family
+  const rules = ['same-gauss11', 'valid-gauss11', 'reflect-box7-skimage', 'mirror-gauss11', 'replicate-gauss11', 'same-gauss9'];
+  const cases = ['', 'cs-', 'wang-'].flatMap((family) => rules.map((r) => `${family}${r}`));
 
   it.each(cases)('%s: float64 value and d/dx, d/dy equal libtorch autograd to 1e-12 relative', (name) => {
     const r = row(name);
+    // the map's mean (Wang's exponents 1.5, 0.75, 2 lower it)
     expect(r.ssim).toBeGreaterThan(0.5);
     for (const k of ['value64', 'valueOnly64', 'gradX64', 'gradY64', 'gradXOnly64']) expect(r[k], k).toBeLessThan(1e-12);
   });
@@ -56,6 +59,11 @@ describe('generated C++ against libtorch autograd', () => {
     expect(rows.find((x) => x.case === 'binding-f32')!.dtype).toBe('Float');
     expect(f32.gradX).toBeLessThan(2 * f32.torchGradX32!);
     expect(f32.gradY).toBeLessThan(1e-5);
+  });
+
+  it.each(['cs', 'wang'])('%s: its Function (CsFunction, WangFunction with exponents) inside a larger graph equals libtorch autograd to 1e-12', (family) => {
+    const r = row(`binding-${family}`);
+    for (const k of ['value', 'gradX', 'gradY']) expect(r[k], k).toBeLessThan(1e-12);
   });
 
   it('SsimFunction without inputs requiring grad computes the value only', () => {
