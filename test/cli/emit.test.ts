@@ -86,7 +86,7 @@ describe('ssim-grad emit cpp', () => {
   it('rejects bad input with exit 2, one line, and writes nothing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-emit-bad-'));
     const cases: Array<[string[], RegExp]> = [
-      [['emit', 'cuda', '--out', join(dir, 'a')], /expected the target cpp .*got 'cuda'/],
+      [['emit', 'metal', '--out', join(dir, 'a')], /expected the target cpp, cuda or wgsl .*got 'metal'/],
       [['emit', 'cpp'], /--out: required/],
       [['emit', 'cpp', '--preset', 'matlab', '--downsample', '0', '--out', join(dir, 'b')], /downsample \(--downsample\): got 0, expected 'auto' or an integer >= 1/],
       [['emit', 'cpp', '--preset', 'tf', '--out', join(dir, 'c')], /dataRange \(--data-range\): the tf preset needs the data range/],
