@@ -93,6 +93,7 @@ export interface EvaluateOptions {
 
 export type { Contribution };
 
+/** What evaluating a field graph gives: its value, the gradients asked for, and the node values and adjoints kept. */
 export interface GraphResult {
   /** The output's value (a 1-element array for a scalar loss). */
   readonly value: Float64Array;
