@@ -26,6 +26,12 @@ if (process.argv[2] === 'schedules') {
   process.exit(0);
 }
 
+// `npm run bench -- printed [REV]`: the printed TypeScript kernels beside the string emitter's at REV (bench/printed.ts)
+if (process.argv[2] === 'printed') {
+  await import('./printed.js');
+  process.exit(0);
+}
+
 // `npm run bench -- check4k`: the checker-at-scale row alone (its own file, child processes)
 if (process.argv.slice(2).includes('check4k')) {
   await import('./check-4k.js');
