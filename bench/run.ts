@@ -32,6 +32,12 @@ if (process.argv[2] === 'printed') {
   process.exit(0);
 }
 
+// `npm run bench -- cuda`: the printed CUDA kernels on a GPU, forward + backward (bench/cuda.ts)
+if (process.argv[2] === 'cuda') {
+  await import('./cuda.js');
+  process.exit(process.exitCode ?? 0);
+}
+
 // `npm run bench -- check4k`: the checker-at-scale row alone (its own file, child processes)
 if (process.argv.slice(2).includes('check4k')) {
   await import('./check-4k.js');
