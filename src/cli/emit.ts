@@ -1,7 +1,8 @@
 /**
  * `ssim-grad emit cpp --preset P [options] [--variant V] --out DIR`: writes the C++ kernels of every
  * family (ssim_grad.hpp), the libtorch binding for these options (ssim_torch.hpp; --variant names the
- * family of its variant_value()) and the CUDA kernels (ssim_grad.cuh), generated
+ * family of its variant_value()) and the CUDA kernels of every family (ssim_grad.cuh: the GPU
+ * programs of ssim, cs, wang and the 3DGS loss, both schedules, any boundary rule), generated
  * from the graph now (nothing is read from the package). All files are made before any is written,
  * and they are written all or none (writeAllAtomic), so a bad option or target leaves nothing behind.
  */
@@ -20,7 +21,7 @@ export const emitCommands: Record<string, Command> = {
   emit: {
     usage: 'ssim-grad emit cpp|cuda|wgsl [--preset NAME | options] [--variant V] --out DIR [--json]',
     summary:
-      'write the C++ kernels (ssim_grad.hpp), a libtorch SsimFunction for these options (ssim_torch.hpp) and the CUDA kernels (ssim_grad.cuh) into DIR; cuda or wgsl: the GPU programs of variant V (<family>.cuh, or <program>.wgsl) and <family>.json',
+      'write the C++ kernels (ssim_grad.hpp), a libtorch SsimFunction for these options (ssim_torch.hpp) and the CUDA kernels of every family, both schedules, any rule and odd window (ssim_grad.cuh: per program <program>_launch, <program>_sizes, cuda::set_scalars) into DIR; cuda or wgsl: the GPU programs of variant V (<family>.cuh, or <program>.wgsl) and <family>.json',
     options: {
       ...SSIM_OPTION_SPECS,
       variant: {

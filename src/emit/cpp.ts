@@ -7,36 +7,20 @@
  * per family and kernel (ssim_value, cs_value_and_grad, ...). The libtorch binding (ssim_torch.hpp)
  * wraps the entry points in torch::autograd::Functions for one set of options.
  *
- * The CUDA source (ssim_grad.cuh) is still a hand-written string program here, for plain SSIM.
+ * The CUDA header (ssim_grad.cuh) is every family's GPU pass programs (gpu-program.ts, the boundary
+ * rule a runtime scalar) printed by the CUDA printer (src/kernel/print-cuda.ts), with a few
+ * lines of host API per program printed from the program's scalars.
  */
-import type { Boundary } from '../field/index.js';
 import { BOUNDARIES } from '../field/index.js';
-import { BOUNDARY_RULES } from '../field/boundary.js';
-import { indexRuleCpp } from '../field/index-rule.js';
-import type { Kernel, Param } from '../kernel/ir.js';
+import type { Kernel, Param, PassProgram } from '../kernel/ir.js';
 import { boundaryIndexFunction, mapLengthFunction } from '../kernel/index-rule.js';
 import { CppPrinter, measuredBuffers } from '../kernel/print-cpp.js';
+import { cudaName, cudaParamsName, printCudaModule } from '../kernel/print-cuda.js';
 import type { SsimConfig } from '../model/options.js';
 import { cpuProgram } from './cpu-program.js';
 import { KERNEL_FAMILIES, type KernelFamily } from './families.js';
-import { chainRule, GENERATE_COMMAND, pointwiseGraphs } from './kernels.js';
-import { emitPointwise } from '../expr/pointwise.js';
-
-/** The chain rule of the CUDA kernel's last pass, printed from the scalar graph (kernels.ts, chainRule). */
-const CUDA_CHAIN = chainRule('float64', 'cpp', 'T');
-
-/** The pointwise code of the CUDA kernels, in C++: S with its five omega-weighted partials. */
-function pointwiseCpp(): { grad: string[] } {
-  const { grad, names } = pointwiseGraphs();
-  return { grad: emitPointwise(grad, names, { lang: 'cpp' }).lines };
-}
-
-const indent = (lines: readonly string[], n: number): string => lines.map((l) => (l === '' ? '' : ' '.repeat(n) + l)).join('\n');
-
-/** A boundary's source(j, n) body in C++ for the CUDA file (src/field/boundary.ts, printed by indexRuleCpp). */
-function sourceCpp(b: Boundary): string[] {
-  return indexRuleCpp(BOUNDARY_RULES[b].source);
-}
+import { GENERATE_COMMAND } from './kernels.js';
+import { GPU_FAMILIES, gpuPrograms, RUNTIME_RULE, type GpuFamily } from './gpu-program.js';
 
 /** `header` lines naming the command that wrote a file. */
 function headerLines(command: string, what: string): string {
@@ -487,237 +471,76 @@ inline torch::Tensor variant_value(const torch::Tensor& x, const torch::Tensor& 
 }
 
 /**
- * The CUDA source from the same graph: one thread per pixel, 16 x 16 blocks, shared-memory tiles
- * with a halo of the window radius (as fused-ssim does). Two kernels:
- *   ssim_forward   tile of x, y -> horizontal sums in shared memory -> vertical sums at the thread's
- *                  map pixel -> S and its five omega-weighted partials (the pointwise code of the
- *                  header, printed again as __device__ functions), written as maps
- *   ssim_backward  tile of the partial maps -> the transposed window (separable, in shared memory)
- *                  at the thread's image pixel -> the padding folded back (border pixels read the
- *                  few mirrored positions from global memory) -> the chain rule
- * Square windows of radius 3 (box 7) or 5 (Gaussian 11); the taps live in constant memory.
+ * How the C++ kernels' public parameters fill a GPU program's scalars (the CUDA header's set_scalars):
+ * each scalar by name; a map's own parameter (Wang's exponents) reads the family's public struct;
+ * any other (the 3DGS loss's lambda) becomes an argument of set_scalars.
  */
-export function emitCudaSource(command = GENERATE_COMMAND): string {
-  const pw = pointwiseCpp();
-  const cases = BOUNDARIES.map((b, i) => `    case ${i}: { // ${b}: ${BOUNDARY_RULES[b].sketch}\n${indent(sourceCpp(b), 6)}\n    }`).join('\n');
-  // the rules whose adjoint folds padded samples back: spelled as 'none of the others' (d.boundary != i && ...)
-  const dropping = BOUNDARIES.flatMap((b, i) => (BOUNDARY_RULES[b].foldsBack ? [] : [`d.boundary != ${i}`]));
-  const foldsBack = dropping.length === 0 ? 'true' : dropping.join(' && ');
-  return `${headerLines(command, 'SSIM kernels in CUDA from the SSIM expression graph: value maps and d/dx, d/dy; T = float or double.')}//
-// Host side: ssim_grad::cuda::ssim_value_and_grad<T>(x, y, p, s_map, g, grad_x, grad_y, stream) with device
-// pointers: s_map receives S (N C MH MW, zero outside the region), g five partial maps of the same size,
-// grad_x and grad_y (grad_y may be null) N C H W. The value is omega times the sum of s_map.
-// Equation numbers as in ssim_grad.hpp (derivations/ssim-<preset>.md).
-#pragma once
+const SCALAR_FROM_PARAMS: Readonly<Record<string, string>> = {
+  rule: 'p.boundary',
+  NC: 'p.N * p.C',
+  H: 'p.H',
+  W: 'p.W',
+  MH: 'm.MH',
+  MW: 'm.MW',
+  kh: 'p.tapsH.size()',
+  kw: 'p.tapsW.size()',
+  crop: 'p.crop',
+  C1: 'p.C1',
+  C2: 'p.C2',
+  c_n: 'p.c_n',
+};
 
-// SSIM_GRAD_CUDA_SHIM: the tests' CPU emulation of CUDA (test/cpp/cuda_shim.hpp) stands in for the runtime
-#ifndef SSIM_GRAD_CUDA_SHIM
-#include <cuda_runtime.h>
-#endif
+/** The host API of one GPU program: its names in ssim_grad::cuda, and set_scalars from the C++ kernels' parameters. */
+function cudaHostApi(program: PassProgram, family: KernelFamily): string {
+  const name = cudaName(program);
+  const own = new Set(Object.keys(family.params));
+  const extra = program.scalars.filter((sc) => SCALAR_FROM_PARAMS[sc.name] === undefined && !own.has(sc.name)).map((sc) => sc.name);
+  const set = program.scalars.map((sc) => `  k.${sc.name} = static_cast<decltype(k.${sc.name})>(${SCALAR_FROM_PARAMS[sc.name] ?? (own.has(sc.name) ? `p.${sc.name}` : sc.name)});`);
+  return [
+    `using kernel_program::${cudaParamsName(program)};`,
+    `using kernel_program::${name}_sizes;`,
+    `using kernel_program::${name}_launch;`,
+    `/** The scalars of ${name}'s parameters from the C++ kernels' (checked as they check them): NC = N C, MH and MW by map_size, rule = the Boundary's index${extra.length === 0 ? '' : `; ${extra.join(', ')} as given`}. */`,
+    'template <typename T, typename Acc>',
+    `inline void set_scalars(${cudaParamsName(program)}<T, Acc>& k, const ${paramsType(family)}& p${extra.map((e) => `, double ${e}`).join('')}) {`,
+    '  detail::check(p);',
+    '  const MapSize m = map_size(p);',
+    ...set,
+    '}',
+    '',
+  ].join('\n');
+}
 
-#include <stdexcept>
-
+/**
+ * The CUDA kernels of every family: the GPU pass programs (src/emit/gpu-program.ts) of ssim, cs,
+ * wang and the fused 3DGS loss, both schedules, the boundary rule a runtime scalar, printed by the
+ * CUDA printer (src/kernel/print-cuda.ts); any odd window and taps. After them the host API, in
+ * namespace ssim_grad::cuda: each program's parameter struct, sizes and launcher by name, and
+ * set_scalars, which fills a program's scalars from the C++ kernels' Params (ssim_grad.hpp).
+ */
+export function emitCudaHeader(command = GENERATE_COMMAND): string {
+  const sets = GPU_FAMILIES.flatMap((f) => (['store', 'recompute'] as const).map((partials) => ({ f, progs: gpuPrograms(f, { boundary: RUNTIME_RULE, gradY: true, schedule: { partials } }) })));
+  const programs = sets.flatMap(({ progs }) => [progs.forward, progs.backward]);
+  const kernelFamily = (f: GpuFamily): KernelFamily => KERNEL_FAMILIES.find((k) => k.name === (f === 'gs-loss' ? 'gsLoss' : f))!;
+  const header = `${headerLines(command, `CUDA kernels of every family (${GPU_FAMILIES.join(', ')}): the GPU pass programs of src/emit/gpu-program.ts, both\n// schedules, printed by src/kernel/print-cuda.ts; T (storage) and Acc (arithmetic) float or double; any odd window.`)}//
+// Programs (each a struct kernel_program::<Name>Params<T, Acc> of scalars and device pointers, <name>_sizes(k)
+// with every buffer's element count, and <name>_launch(k, stream), its passes in order on the stream):
+${sets.map(({ progs }) => `//   ${cudaName(progs.forward)}, ${cudaName(progs.backward)}`).join('\n')}
+// 'store': the forward writes the omega-weighted partial maps g_* that the backward reads; 'recompute': the
+// backward recomputes them (nothing image-sized is kept between the two). The backward writes d/dx and d/dy.
+// ssim_grad::cuda::set_scalars(k, p) fills a program's scalars from ssim_grad::Params (WangParams for wang;
+// gs_loss takes lambda too); the host fills the pointers: x, y (N C H W), tapsH, tapsW (Acc), weight (Acc,
+// one per plane: omega, or planeOmega), the outputs and the scratch (zero-filled), all device memory.
+// gs_loss's value is (1 - lambda) mean|x - y| + lambda (1 - SSIM), with weight 1 / (map pixels in the region).
+`;
+  const api = sets.flatMap(({ f, progs }) => [progs.forward, progs.backward].map((p) => cudaHostApi(p, kernelFamily(f))));
+  return `${printCudaModule(programs, sets.flatMap(({ progs }) => progs.funcs), header)}
 #include "ssim_grad.hpp"
-
-#ifndef SSIM_GRAD_LAUNCH
-#define SSIM_GRAD_LAUNCH(kernel, grid, block, stream, ...) kernel<<<grid, block, 0, stream>>>(__VA_ARGS__)
-#endif
 
 namespace ssim_grad {
 namespace cuda {
 
-constexpr int BX = 16, BY = 16, MAXR = 5;
-__constant__ double c_taps[2 * MAXR + 1];
-
-/** source() of ssim_grad.hpp on the device; b is the Boundary's index. */
-__device__ __forceinline__ long source(int b, long j, long n) {
-  switch (b) {
-${cases}
-  }
-  return -1;
-}
-
-/** S (eq. 3-10) and its five omega-weighted partials (eq. 12-17) at one map pixel. */
-template <typename T>
-__device__ __forceinline__ T pointwise_grad(const T mu_x, const T mu_y, const T m_xx, const T m_yy, const T m_xy, const T C1, const T C2, const T c_n,
-                                            const T omega, T* out) {
-${indent(pw.grad, 2)}
-  out[0] = g_mu_x; out[1] = g_xx; out[2] = g_xy; out[3] = g_mu_y; out[4] = g_yy;
-  return S;
-}
-
-/** The sizes both kernels need (MH, MW: the map; off: where map row 0's window starts in padded rows). */
-struct Dims {
-  long H, W, MH, MW, off, crop;
-  int boundary;
-};
-
-/**
- * Forward: block (bx, by, plane) computes map pixels [by BY, +BY) x [bx BX, +BX) of one plane. Padded
- * row r reads image row source(r - off); map pixel (i, j) reads padded rows i .. i + 2R (eq. 1-2).
- */
-template <typename T, int R>
-__global__ void ssim_forward(const T* __restrict__ x, const T* __restrict__ y, Dims d, T C1, T C2, T c_n, T omega, T* s_map, T* g) {
-  constexpr int TH = BY + 2 * R, TW = BX + 2 * R, K = 2 * R + 1;
-  __shared__ T xs[TH][TW], ys[TH][TW];
-  __shared__ T hs[5][TH][BX];
-  const long plane = blockIdx.z, i0 = long(blockIdx.y) * BY, j0 = long(blockIdx.x) * BX;
-  const T* xp = x + plane * d.H * d.W;
-  const T* yp = y + plane * d.H * d.W;
-  // the tile: padded rows i0 .. i0 + TH - 1, columns j0 .. j0 + TW - 1, zero where the rule reads nothing
-  for (int a = threadIdx.y; a < TH; a += BY)
-    for (int b = threadIdx.x; b < TW; b += BX) {
-      const long r = source(d.boundary, i0 + a - d.off, d.H), c = source(d.boundary, j0 + b - d.off, d.W);
-      const bool in = r >= 0 && c >= 0 && r < d.H && c < d.W;
-      xs[a][b] = in ? xp[r * d.W + c] : T(0);
-      ys[a][b] = in ? yp[r * d.W + c] : T(0);
-    }
-  __syncthreads();
-  // horizontal pass over every tile row (eq. 1-2)
-  for (int a = threadIdx.y; a < TH; a += BY) {
-    const int b = threadIdx.x;
-    T s[5] = {0, 0, 0, 0, 0};
-    for (int u = 0; u < K; u++) {
-      const T w = T(c_taps[u]), xv = xs[a][b + u], yv = ys[a][b + u];
-      s[0] += w * xv; s[1] += w * yv; s[2] += w * xv * xv; s[3] += w * yv * yv; s[4] += w * xv * yv;
-    }
-    for (int m = 0; m < 5; m++) hs[m][a][b] = s[m];
-  }
-  __syncthreads();
-  const long i = i0 + threadIdx.y, j = j0 + threadIdx.x;
-  if (i >= d.MH || j >= d.MW) return;
-  // vertical pass at the thread's map pixel: the five moments
-  T mom[5] = {0, 0, 0, 0, 0};
-  for (int t = 0; t < K; t++)
-    for (int m = 0; m < 5; m++) mom[m] += T(c_taps[t]) * hs[m][threadIdx.y + t][threadIdx.x];
-  const long plane_size = d.MH * d.MW, o = plane * 5 * plane_size + i * d.MW + j;
-  const bool region = i >= d.crop && i < d.MH - d.crop && j >= d.crop && j < d.MW - d.crop;
-  T gm[5] = {0, 0, 0, 0, 0};
-  T S = 0;
-  if (region) S = pointwise_grad<T>(mom[0], mom[1], mom[2], mom[3], mom[4], C1, C2, c_n, omega, gm);
-  s_map[plane * plane_size + i * d.MW + j] = S;
-  for (int m = 0; m < 5; m++) g[o + m * plane_size] = gm[m];
-}
-
-/** (W^T g_m) at padded position (r, c) from global memory: the border pixels' folded-back positions (eq. 18). */
-template <typename T, int R>
-__device__ T transposed_at(const T* gm, const Dims& d, long r, long c) {
-  constexpr int K = 2 * R + 1;
-  T s = 0;
-  for (int t = 0; t < K; t++) {
-    const long i = r - t;
-    if (i < 0 || i >= d.MH) continue;
-    for (int u = 0; u < K; u++) {
-      const long j = c - u;
-      if (j < 0 || j >= d.MW) continue;
-      s += T(c_taps[t]) * T(c_taps[u]) * gm[i * d.MW + j];
-    }
-  }
-  return s;
-}
-
-/**
- * Backward: thread (i, j) of a plane gathers (W^T g_m)(p) for the maps it needs, from a shared tile
- * of the partial maps (separable: horizontal then vertical, eq. 18), adds the padded positions that
- * the rule folds back onto p, and applies the chain rule (eq. 19-20).
- */
-template <typename T, int R>
-__global__ void ssim_backward(const T* __restrict__ x, const T* __restrict__ y, const T* __restrict__ g, Dims d, T* grad_x, T* grad_y) {
-  constexpr int TH = BY + 2 * R, TW = BX + 2 * R, K = 2 * R + 1;
-  const int nm = grad_y != nullptr ? 5 : 3;
-  // map rows ty + 2R - t and columns tx + 2R - u of the tile feed the thread's position (t, u < K)
-  __shared__ T gs[5][TH][TW];
-  __shared__ T hs[5][TH][BX];
-  const long plane = blockIdx.z, i0 = long(blockIdx.y) * BY, j0 = long(blockIdx.x) * BX;
-  const long plane_size = d.MH * d.MW;
-  const T* gp = g + plane * 5 * plane_size;
-  // the tile: map rows i0 + off - 2R .. and columns j0 + off - 2R .., zero outside the map
-  for (int a = threadIdx.y; a < TH; a += BY)
-    for (int b = threadIdx.x; b < TW; b += BX) {
-      const long r = i0 + d.off - 2 * R + a, c = j0 + d.off - 2 * R + b;
-      const bool in = r >= 0 && r < d.MH && c >= 0 && c < d.MW;
-      for (int m = 0; m < nm; m++) gs[m][a][b] = in ? gp[m * plane_size + r * d.MW + c] : T(0);
-    }
-  __syncthreads();
-  for (int a = threadIdx.y; a < TH; a += BY) {
-    const int b = threadIdx.x;
-    for (int m = 0; m < nm; m++) {
-      T s = 0;
-      for (int u = 0; u < K; u++) s += T(c_taps[u]) * gs[m][a][b + 2 * R - u];
-      hs[m][a][b] = s;
-    }
-  }
-  __syncthreads();
-  const long i = i0 + threadIdx.y, j = j0 + threadIdx.x;
-  if (i >= d.H || j >= d.W) return;
-  T acc[5] = {0, 0, 0, 0, 0};
-  for (int m = 0; m < nm; m++)
-    for (int t = 0; t < K; t++) acc[m] += T(c_taps[t]) * hs[m][threadIdx.y + 2 * R - t][threadIdx.x];
-  // the padding's transpose: padded positions outside the image whose source is this pixel
-  const long PH = d.MH + 2 * R, PW = d.MW + 2 * R;
-  if (${foldsBack}) {
-    long rows[2 * MAXR + 1], cols[2 * MAXR + 1];
-    int nr = 0, nc = 0;
-    rows[nr++] = i + d.off;
-    cols[nc++] = j + d.off;
-    // only the padding itself, [0, off) and [off + H, PH): O(R) per thread, not O(H)
-    const long r1 = d.off < PH ? d.off : PH, r2 = PH > d.off + d.H ? PH - d.off - d.H : 0;
-    for (long k = 0; k < r1 + r2; k++) {
-      const long r = k < r1 ? k : d.off + d.H + (k - r1);
-      if (source(d.boundary, r - d.off, d.H) == i && nr < 2 * MAXR + 1) rows[nr++] = r;
-    }
-    const long c1 = d.off < PW ? d.off : PW, c2 = PW > d.off + d.W ? PW - d.off - d.W : 0;
-    for (long k = 0; k < c1 + c2; k++) {
-      const long c = k < c1 ? k : d.off + d.W + (k - c1);
-      if (source(d.boundary, c - d.off, d.W) == j && nc < 2 * MAXR + 1) cols[nc++] = c;
-    }
-    for (int a = 0; a < nr; a++)
-      for (int b = 0; b < nc; b++) {
-        if (a == 0 && b == 0) continue;  // the pixel's own position: the shared-memory sum above
-        for (int m = 0; m < nm; m++) acc[m] += transposed_at<T, R>(gp + m * plane_size, d, rows[a], cols[b]);
-      }
-  }
-  const long q = plane * d.H * d.W + i * d.W + j;
-  const T xv = x[q], yv = y[q];
-  {
-    const T t_mu_x = acc[0], t_xx = acc[1], t_xy = acc[2];
-${CUDA_CHAIN.dx.map((l) => `    ${l}`).join('\n')}
-    grad_x[q] = d_x;
-  }
-  if (grad_y != nullptr) {
-    const T t_mu_y = acc[3], t_yy = acc[4], t_xy = acc[2];
-${CUDA_CHAIN.dy.map((l) => `    ${l}`).join('\n')}
-    grad_y[q] = d_y;
-  }
-}
-
-template <typename T, int R>
-cudaError_t launch(const T* x, const T* y, const Params& p, const Dims& d, T* s_map, T* g, T* grad_x, T* grad_y, cudaStream_t stream) {
-  const dim3 block(BX, BY);
-  const dim3 fgrid(unsigned((d.MW + BX - 1) / BX), unsigned((d.MH + BY - 1) / BY), unsigned(p.N * p.C));
-  SSIM_GRAD_LAUNCH((ssim_forward<T, R>), fgrid, block, stream, x, y, d, T(p.C1), T(p.C2), T(p.c_n), T(p.omega), s_map, g);
-  const dim3 bgrid(unsigned((d.W + BX - 1) / BX), unsigned((d.H + BY - 1) / BY), unsigned(p.N * p.C));
-  SSIM_GRAD_LAUNCH((ssim_backward<T, R>), bgrid, block, stream, x, y, g, d, grad_x, grad_y);
-  return cudaGetLastError();
-}
-
-/**
- * S map, partial maps and d/dx (and d/dy unless grad_y is null) on the device. Square windows of
- * 7 or 11 taps; all pointers are device memory (sizes in the header comment).
- */
-template <typename T>
-cudaError_t ssim_value_and_grad(const T* x, const T* y, const Params& p, T* s_map, T* g, T* grad_x, T* grad_y = nullptr, cudaStream_t stream = 0) {
-  const long k = static_cast<long>(p.tapsH.size());
-  if (p.tapsW != p.tapsH || (k != 7 && k != 11)) throw std::invalid_argument("ssim_grad::cuda: square windows of 7 or 11 taps only");
-  detail::check(p);  // the same checks as the C++ kernels
-  const MapSize m = map_size(p);
-  const long off = p.boundary == Boundary::valid ? 0 : (k - 1) / 2;
-  cudaError_t e = cudaMemcpyToSymbolAsync(c_taps, p.tapsH.data(), sizeof(double) * k, 0, cudaMemcpyHostToDevice, stream);
-  if (e != cudaSuccess) return e;
-  const Dims d{p.H, p.W, m.MH, m.MW, off, p.crop, static_cast<int>(p.boundary)};
-  return k == 7 ? launch<T, 3>(x, y, p, d, s_map, g, grad_x, grad_y, stream) : launch<T, 5>(x, y, p, d, s_map, g, grad_x, grad_y, stream);
-}
-
+${api.join('\n')}
 }  // namespace cuda
 }  // namespace ssim_grad
 `;
@@ -725,12 +548,12 @@ cudaError_t ssim_value_and_grad(const T* x, const T* y, const Params& p, T* s_ma
 
 /**
  * The files `ssim-grad emit cpp` writes for one configuration, by name: the kernels, the binding
- * for these options and the CUDA source. `command` is named in each file's header.
+ * for these options and the CUDA kernels of every family. `command` is named in each file's header.
  */
 export function emitCppFiles(config: SsimConfig, command: string, variant = 'ssim'): Map<string, string> {
   return new Map([
     ['ssim_grad.hpp', emitCppHeader(command)],
     ['ssim_torch.hpp', emitTorchBinding(config, command, variant)],
-    ['ssim_grad.cuh', emitCudaSource(command)],
+    ['ssim_grad.cuh', emitCudaHeader(command)],
   ]);
 }

@@ -19,13 +19,17 @@
  * keeps none, and the backward recomputes the moments and partials into its own scratch.
  *
  * The boundary rule is fixed when the programs are built: its index rule is the function
- * source_<rule>(j, n) (src/kernel/index-rule.ts), printed by every printer from its one home.
+ * source_<rule>(j, n) (src/kernel/index-rule.ts), printed by every printer from its one home. Or it
+ * is a runtime scalar (RUNTIME_RULE): the programs then read the rule's index `rule` and call
+ * boundaryIndex(j, n, rule), every rule's index program in one function (the C++ header's, printed
+ * from the same home); the offset and the fold-back test the rule's table entry at run time.
  * The map's size (MH, MW) is a scalar the host computes with mapSize (src/model/geometry.ts), the
  * one geometry rule: gpuArguments below does it.
  */
 import { abs, sub, variable, vjp, type Node } from '../expr/index.js';
 import { BOUNDARY_RULES, type Boundary } from '../field/boundary.js';
-import { sourceFunction, sourceFunctionName } from '../kernel/index-rule.js';
+import { BOUNDARIES } from '../field/boundary.js';
+import { boundaryIndexFunction, sourceFunction, sourceFunctionName } from '../kernel/index-rule.js';
 import { cmp, int, load, real, s, type Expr, type Func, type Pass, type PassProgram, type Stmt, type ValueType } from '../kernel/ir.js';
 import { lowerScalar } from '../kernel/scalar.js';
 import { mapSize } from '../model/geometry.js';
@@ -44,8 +48,13 @@ export interface GpuSchedule {
   readonly partials: 'store' | 'recompute';
 }
 
+/** The boundary rule as a runtime scalar `rule` (its index in BOUNDARIES) instead of one fixed rule. */
+export const RUNTIME_RULE = 'runtime';
+export type GpuBoundary = Boundary | typeof RUNTIME_RULE;
+
 export interface GpuProgramOptions {
-  readonly boundary: Boundary;
+  /** The rule the programs are built for, or RUNTIME_RULE: one program for every rule, the rule a scalar. */
+  readonly boundary: GpuBoundary;
   /** Whether the backward writes d/dy too (and the stored schedule keeps y's two partial maps). */
   readonly gradY: boolean;
   readonly schedule: GpuSchedule;
@@ -54,7 +63,7 @@ export interface GpuProgramOptions {
 export interface GpuPrograms {
   readonly forward: PassProgram;
   readonly backward: PassProgram;
-  /** The functions the passes call (the boundary's source function). */
+  /** The functions the passes call (the boundary's source function, or boundaryIndex under RUNTIME_RULE). */
   readonly funcs: Func[];
   /** The buffers the forward writes and the backward reads: image-sized maps kept between them. */
   readonly kept: readonly string[];
@@ -106,9 +115,17 @@ function familyGraphs(family: GpuFamily): FamilyGraphs {
 
 // ---- statements the passes share ----
 
-const source = (b: Boundary, j: Expr, n: Expr): Expr => ({ k: 'call', type: 'i32', fn: sourceFunctionName(b), args: [j, n] });
+const RULE: Expr = { k: 'ref', type: 'rule', name: 'rule' };
+/** Whether the runtime rule is one of the rules with `has` in their table entry (false when none has it). */
+function ruleHas(has: (b: Boundary) => boolean): Expr {
+  const tests = BOUNDARIES.flatMap((b, i): Expr[] => (has(b) ? [cmp.eq(RULE, { k: 'lit', type: 'rule', value: i })] : []));
+  return tests.length === 0 ? { k: 'lit', type: 'bool', value: 0 } : tests.reduce((a, t) => cmp.or(a, t));
+}
+const source = (b: GpuBoundary, j: Expr, n: Expr): Expr =>
+  b === RUNTIME_RULE ? { k: 'call', type: 'i32', fn: 'boundaryIndex', args: [j, n, RULE] } : { k: 'call', type: 'i32', fn: sourceFunctionName(b), args: [j, n] };
 /** The window's offset: (k - 1) / 2 where the rule pads, 0 under 'valid' (the map shrinks instead). */
-const offset = (b: Boundary, k: Expr): Expr => (BOUNDARY_RULES[b].pads ? int.shr(int.sub(k, 1), 1) : int.lit(0));
+const offset = (b: GpuBoundary, k: Expr): Expr =>
+  b === RUNTIME_RULE ? int.select(ruleHas((r) => BOUNDARY_RULES[r].pads), int.shr(int.sub(k, 1), 1), 0) : BOUNDARY_RULES[b].pads ? int.shr(int.sub(k, 1), 1) : int.lit(0);
 
 /** acc_name = acc_name + w * e, for each pair. */
 const accumulate = (w: Expr, terms: ReadonlyArray<readonly [string, Expr]>): Stmt[] => terms.map(([v, e]) => s.set(v, real.add(real.ref(v), real.mul(w, e))));
@@ -138,7 +155,7 @@ function weight(l1: boolean): Stmt {
 }
 
 /** Pass 1: the horizontal correlation of the five products, one invocation per (map column, image row, plane). */
-function horizontalPass(b: Boundary): Pass {
+function horizontalPass(b: GpuBoundary): Pass {
   const [j, r, p] = ['j', 'r', 'p'].map(I) as [Expr, Expr, Expr];
   const xv = real.ref('xv'), yv = real.ref('yv');
   return {
@@ -172,7 +189,7 @@ function horizontalPass(b: Boundary): Pass {
  * Pass 2: the vertical correlation of the rows into the five moments at map pixel (i, j), the
  * pointwise map and/or its weighted partials; zero outside the cropped region.
  */
-function verticalPass(b: Boundary, f: FamilyGraphs, what: { value: boolean; partials: readonly string[] }): Pass {
+function verticalPass(b: GpuBoundary, f: FamilyGraphs, what: { value: boolean; partials: readonly string[] }): Pass {
   const [j, i, p] = ['j', 'i', 'p'].map(I) as [Expr, Expr, Expr];
   const g = f.graphs;
   const outputs: Array<readonly [string, Node]> = [];
@@ -275,7 +292,7 @@ function reductionPasses(l1: boolean): Pass[] {
  * padding (u < 0 or u >= n) that the rule maps to it; each is a loop over the taps.
  */
 function transposedGather(
-  b: Boundary,
+  b: GpuBoundary,
   at: Expr,
   n: Expr,
   k: Expr,
@@ -292,18 +309,18 @@ function transposedGather(
       s.if(cmp.and(cmp.ge(I(pos), 0), cmp.lt(I(pos), m)), [s.let('w', acc(load(taps, I('tap'), 'f64')), 'acc'), ...accumulate(real.ref('w'), terms.map(([v, e]) => [v, e(I(pos))] as const))]),
     ]),
   ];
-  if (!BOUNDARY_RULES[b].foldsBack) return gather(at);
+  if (b !== RUNTIME_RULE && !BOUNDARY_RULES[b].foldsBack) return gather(at);
   // the padding: off positions before the axis (u = q - off), and m + k - 1 - off - n after it (u = n + q)
   const padded = (u: Expr): Stmt[] => [s.let(`${tag}u`, u, 'i32'), s.if(cmp.eq(source(b, I(`${tag}u`), n), at), gather(I(`${tag}u`)))];
-  return [
-    ...gather(at),
+  const folds = [
     s.for('q', 0, off, padded(int.sub(I('q'), off))),
     s.for('q', 0, int.sub(int.add(m, int.sub(k, 1)), int.add(off, n)), padded(int.add(n, I('q')))),
   ];
+  return [...gather(at), ...(b === RUNTIME_RULE ? [s.if(ruleHas((r) => BOUNDARY_RULES[r].foldsBack), folds)] : folds)];
 }
 
 /** Pass 3: the vertical transpose of the partial maps into the rows buffer (image row r, map column j). */
-function verticalTransposePass(b: Boundary, gradY: boolean): Pass {
+function verticalTransposePass(b: GpuBoundary, gradY: boolean): Pass {
   const [j, r, p] = ['j', 'r', 'p'].map(I) as [Expr, Expr, Expr];
   const parts = partialsFor(gradY);
   return {
@@ -326,7 +343,7 @@ function verticalTransposePass(b: Boundary, gradY: boolean): Pass {
  */
 function chainRule(gradY: boolean, l1: boolean): Stmt[] {
   const { x, y, products: p } = momentProducts('xv', 'yv');
-  // the order kernels.ts's chainRule uses (its sums then read t_mu + 2 x t_xx + y t_xy)
+  // the order cpu-program.ts's chainRuleCode uses (its sums then read t_mu + 2 x t_xx + y t_xy)
   const seeds = ['t_mu_x', 't_mu_y', 't_xy', 't_xx', 't_yy'].map(variable);
   const outputs = [p.mu_x, p.mu_y, p.m_xy, p.m_xx, p.m_yy];
   if (l1) {
@@ -341,7 +358,7 @@ function chainRule(gradY: boolean, l1: boolean): Stmt[] {
 }
 
 /** Pass 4: the horizontal transpose of the rows buffer (a gather), fused with the chain rule; writes gradX (and gradY). */
-function horizontalTransposePass(b: Boundary, gradY: boolean, l1: boolean): Pass {
+function horizontalTransposePass(b: GpuBoundary, gradY: boolean, l1: boolean): Pass {
   const [c, r, p] = ['c', 'r', 'p'].map(I) as [Expr, Expr, Expr];
   const parts = partialsFor(gradY);
   const lambda = acc(f64('lambda'));
@@ -377,7 +394,11 @@ export function gpuPrograms(family: GpuFamily, options: GpuProgramOptions): GpuP
   const f = familyGraphs(family);
   const parts = partialsFor(gradY);
   const store = schedule.partials === 'store';
+  const runtime = b === RUNTIME_RULE;
+  const named = runtime ? schedule.partials : `${b}_${schedule.partials}`;
+  const under = runtime ? 'under the rule `rule`' : `under '${b}'`;
   const scalars: Array<PassProgram['scalars'][number]> = [
+    ...(runtime ? [{ name: 'rule', type: 'rule' as const, doc: `the boundary rule: its index in ${BOUNDARIES.map((r, i) => `${i} ${r}`).join(', ')}` }] : []),
     { name: 'NC', type: 'i32', doc: 'planes: images x channels' },
     { name: 'H', type: 'i32', doc: 'image height' },
     { name: 'W', type: 'i32', doc: 'image width' },
@@ -402,8 +423,8 @@ export function gpuPrograms(family: GpuFamily, options: GpuProgramOptions): GpuP
   const partialMaps = (role: BufferDecl['role']): BufferDecl[] => parts.map((n) => buffer(`g_${n}`, 'acc', role, MAP, `omega-weighted partial of the map with respect to ${n === 'xx' ? 'm_xx' : n === 'yy' ? 'm_yy' : n === 'xy' ? 'm_xy' : n} (zero outside the region)`));
   const rows = (components: number): BufferDecl => buffer('rows', 'acc', 'scratch', rowsSize(components), 'rows filtered along W (pass 1), or the partials transposed along H (pass 3): components x NC x H x MW');
   const forward: PassProgram = {
-    name: `${family}_forward_${b}_${schedule.partials}`,
-    doc: `${family} under '${b}': the value${store ? ` and the weighted partial maps the backward reads (${parts.length})` : ''}`,
+    name: `${family}_forward_${named}`,
+    doc: `${family} ${under}: the value${store ? ` and the weighted partial maps the backward reads (${parts.length})` : ''}`,
     scalars,
     buffers: [
       ...common,
@@ -418,8 +439,8 @@ export function gpuPrograms(family: GpuFamily, options: GpuProgramOptions): GpuP
     passes: [horizontalPass(b), verticalPass(b, f, { value: true, partials: store ? parts : [] }), ...reductionPasses(f.l1)],
   };
   const backward: PassProgram = {
-    name: `${family}_backward_${b}_${schedule.partials}`,
-    doc: `${family} under '${b}': d/dx${gradY ? ' and d/dy' : ''}${store ? ' from the stored partial maps' : ', the moments and partials recomputed'}`,
+    name: `${family}_backward_${named}`,
+    doc: `${family} ${under}: d/dx${gradY ? ' and d/dy' : ''}${store ? ' from the stored partial maps' : ', the moments and partials recomputed'}`,
     scalars,
     buffers: [
       ...common,
@@ -434,7 +455,7 @@ export function gpuPrograms(family: GpuFamily, options: GpuProgramOptions): GpuP
       horizontalTransposePass(b, gradY, f.l1),
     ],
   };
-  return { forward, backward, funcs: [sourceFunction(b)], kept: store ? parts.map((n) => `g_${n}`) : [] };
+  return { forward, backward, funcs: [runtime ? boundaryIndexFunction() : sourceFunction(b)], kept: store ? parts.map((n) => `g_${n}`) : [] };
 }
 
 /** A family's runtime parameters beside the KernelParams (Wang's exponents are in KernelParams already). */

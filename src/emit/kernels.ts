@@ -1,38 +1,14 @@
 /**
  * What `npm run generate` writes besides the families' kernels (those are printed from their kernel
- * program: cpu-program.ts, ts-file.ts): the index of the kernel tables, and the command's name. The
- * chain rule in strings is the C++ emitter's (cpp.ts) until it prints the same program.
+ * program: cpu-program.ts, ts-file.ts): the index of the kernel tables, the command's name, and the
+ * pointwise graphs the kernel programs evaluate.
  */
-import { variable, vjp, type Node } from '../expr/index.js';
-import { momentProducts } from '../model/pointwise.js';
 import { ssimMap, type MapGraph } from '../model/maps.js';
-import { suffixOf, type Precision } from '../field/index.js';
+import { suffixOf } from '../field/index.js';
 import type { KernelFamily } from './families.js';
-import { emitPointwise, type Language } from '../expr/pointwise.js';
 import { kernelNames, pointwiseOutputs } from './cpu-program.js';
 
 export const GENERATE_COMMAND = 'npm run generate';
-
-/**
- * The chain rule of pass 4, printed from the scalar graph: the vector-Jacobian product of the
- * moment products (x, y, x x, y y, x y; momentProducts) seeded with the transposed partials t_*,
- * so the 2x of d(x x)/dx comes from the graph, not from this file. d_x and d_y are the outputs,
- * over the locals xv, yv and t_*; TypeScript or C++ (with `type` for its declarations). The reverse
- * sweep creates the later products' contributions first and a sum keeps its terms in creation
- * order, so the products go in as x, y, x y, x x, y y: the sums then read t_mu + 2 x t_xx + y t_xy,
- * left to right, the order the kernels have always added in (the same bits).
- */
-export function chainRule(arith: Precision, lang: Language = 'ts', type = 'T'): { dx: string[]; dy: string[] } {
-  const { x, y, products: p } = momentProducts('xv', 'yv');
-  const seeds = ['t_mu_x', 't_mu_y', 't_xy', 't_xx', 't_yy'].map(variable);
-  const outputs = [p.mu_x, p.mu_y, p.m_xy, p.m_xx, p.m_yy];
-  const [dx] = vjp(outputs, seeds, [x]);
-  const [dy] = vjp(outputs, seeds, [y]);
-  const code = (name: string, node: Node, temp: string): string[] =>
-    // temporaries tx0, ... and ty0, ...: d/dy's block does not shadow d/dx's
-    emitPointwise([[name, node]], new Map(), { lang, fround: arith === 'float32' }).lines.map((l) => l.replace(/\bt(\d+)\b/g, `${temp}$1`).replace(/^const T /, `const ${type} `).replace(/\bT\(/g, `${type}(`));
-  return { dx: code('d_x', dx!, 'tx'), dy: code('d_y', dy!, 'ty') };
-}
 
 /** The pointwise graphs the kernels evaluate: S, and the weighted partials for the gradient. */
 export const pointwiseGraphs = (map: MapGraph = ssimMap()): ReturnType<typeof pointwiseOutputs> => pointwiseOutputs(map);

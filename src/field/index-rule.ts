@@ -1,7 +1,7 @@
 /**
  * An index rule written once, as data: a few integer statements over the index j and the axis
- * length n. src/field runs it (compileIndexRule) and the C++ emitter prints it (indexRuleCpp), so
- * the TypeScript kernels and the C++ ones read a padded sample from the same program.
+ * length n. src/field runs it (compileIndexRule) and src/kernel/index-rule.ts lowers it into the
+ * kernel program, which every printer prints, so every target reads a padded sample from the same program.
  */
 
 /** An integer expression: j, n, a local, a number, arithmetic, or a choice. */
@@ -114,45 +114,4 @@ export function compileIndexRule(rule: IndexRule): (j: number, n: number) => num
     }
     throw new Error('index rule: no return'); // unreachable: the last statement returns
   };
-}
-
-// C precedence, loosest first: ?: < && < comparisons < + - < * %
-const PRECEDENCE = { pick: 0, and: 1, compare: 2, '+': 3, '-': 3, '*': 4, '%': 4 } as const;
-
-/** e in C++, parenthesised where C's precedence needs it, and a % always when inside another operator. */
-function cppExpr(e: IndexExpr, min: number): string {
-  switch (e.kind) {
-    case 'name':
-      return e.name;
-    case 'number':
-      return `${e.value}`;
-    case 'arith': {
-      const p = PRECEDENCE[e.op];
-      // left-associative: the right operand of - binds tighter
-      const s = `${cppExpr(e.a, p)} ${e.op} ${cppExpr(e.b, p + 1)}`;
-      return p < min || (e.op === '%' && min > 0) ? `(${s})` : s;
-    }
-    case 'pick': {
-      // right-associative: a choice in the else branch needs no parentheses
-      const s = `${cppCond(e.cond, PRECEDENCE.pick + 1)} ? ${cppExpr(e.then, PRECEDENCE.pick + 1)} : ${cppExpr(e.else, PRECEDENCE.pick)}`;
-      return min > PRECEDENCE.pick ? `(${s})` : s;
-    }
-  }
-}
-
-function cppCond(c: IndexCond, min: number): string {
-  const p = PRECEDENCE[c.kind];
-  const s = c.kind === 'and' ? `${cppCond(c.a, p)} && ${cppCond(c.b, p + 1)}` : `${cppExpr(c.a, p + 1)} ${c.op} ${cppExpr(c.b, p + 1)}`;
-  return p < min ? `(${s})` : s;
-}
-
-/** The rule as the lines of a C++ function body over `long j, long n`. */
-export function indexRuleCpp(rule: IndexRule): string[] {
-  return rule.map((s) =>
-    s.kind === 'const'
-      ? `const long ${s.name} = ${cppExpr(s.value, 0)};`
-      : s.kind === 'return-if'
-        ? `if (${cppCond(s.cond, 0)}) return ${cppExpr(s.value, 0)};`
-        : `return ${cppExpr(s.value, 0)};`,
-  );
 }

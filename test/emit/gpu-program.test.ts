@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KernelParams } from '../../src/emit/params.js';
-import { GPU_FAMILIES, gpuArguments, gpuPrograms, type GpuFamily, type GpuPrograms } from '../../src/emit/gpu-program.js';
+import { GPU_FAMILIES, gpuArguments, gpuPrograms, RUNTIME_RULE, type GpuFamily, type GpuPrograms } from '../../src/emit/gpu-program.js';
 import { BOUNDARIES, type Boundary } from '../../src/field/boundary.js';
 import { float64Kernels } from '../../src/generated/index.js';
 import { FLOAT64, interpretProgram, type Binding } from '../../src/kernel/interpret.js';
@@ -243,4 +243,32 @@ describe('the schedule: what the forward keeps for the backward', () => {
       }
     }
   });
+});
+
+describe("the rule as a runtime scalar (RUNTIME_RULE: the programs of ssim_grad.cuh)", () => {
+  for (const family of GPU_FAMILIES) {
+    it(`${family}: one program per schedule runs every rule as the fixed-rule programs do, bit for bit (windows 5 and 5 x 3)`, () => {
+      for (const partials of SCHEDULES) {
+        const any = gpuPrograms(family, { boundary: RUNTIME_RULE, gradY: true, schedule: { partials } });
+        expect(any.forward.scalars[0]).toMatchObject({ name: 'rule', type: 'rule' });
+        BOUNDARIES.forEach((b, rule) => {
+          for (const [kh, kw] of [[5, 5], [5, 3]] as const) {
+            const c = makeCase(family, b, kh, kw, 1, 2, 9, 8, 3 + rule + kh + kw);
+            const want = runGpu(family, partials, c.x, c.y, c.p, true);
+            const args = { ...gpuArguments(family, c.p), rule };
+            const { MH, MW } = mapSize(b, c.p.H, c.p.W, kh, kw);
+            const value = new Float64Array(1), planeSums = new Float64Array(2);
+            const kept = Object.fromEntries(any.kept.map((k) => [k, new Float64Array(2 * MH * MW)]));
+            interpretProgram(any.forward, any.funcs, { ...args, x: c.x, y: c.y, value, planeSums, ...kept });
+            const gradX = new Float64Array(c.x.length), gradY = new Float64Array(c.x.length);
+            interpretProgram(any.backward, any.funcs, { ...args, x: c.x, y: c.y, ...kept, gradX, gradY });
+            const what = `${b} ${partials} ${kh}x${kw}`;
+            expect(value[0], what).toBe(want.value);
+            expect(Array.from(gradX), what).toEqual(Array.from(want.gradX));
+            expect(Array.from(gradY), what).toEqual(Array.from(want.gradY!));
+          }
+        });
+      }
+    });
+  }
 });

@@ -28,7 +28,7 @@ const { BOUNDARY_RULES } = await import('../../src/field/boundary.js');
 const { resolveOptions, evaluateSsim } = await import('../../src/runtime/index.js');
 const { ssimFast, ssimGradFast } = await import('../../src/runtime/fast.js');
 const { describeOptions, parseArgs, SSIM_OPTION_SPECS, ssimOptionsFrom } = await import('../../src/cli/args.js');
-const { emitCppHeader, emitCudaSource, emitTorchBinding } = await import('../../src/emit/cpp.js');
+const { emitCppHeader, emitCudaHeader, emitTorchBinding } = await import('../../src/emit/cpp.js');
 const { KNOWN_MISTAKES } = await import('../../src/mistakes/ssim.js');
 const { checkGradient } = await import('../../src/check/diagnose.js');
 const { buildDerivation, lcg, randomImage } = await import('../../src/derive/build.js');
@@ -74,7 +74,10 @@ describe("a boundary rule added to src/field's table alone", () => {
     expect(emitCppHeader()).toContain('enum class Boundary { same, valid, reflect, mirror, replicate, periodic };');
     // the header's boundaryIndex is printed from the rule's index program (src/kernel/index-rule.ts)
     expect(emitCppHeader()).toContain('  if (rule == Boundary::periodic) {\n    const long k = (j % n + n) % n;\n    return k;\n  }\n  return -1;\n}');
-    expect(emitCudaSource()).toContain('    case 5: { // periodic: periodic: c d | a b c d | a b');
+    // the CUDA programs' boundaryIndex too, and the programs' rule scalar names it
+    const cuda = emitCudaHeader();
+    expect(cuda).toContain('  if (rule == 5) {\n    const int k = (j % n + n) % n;\n    return k;\n  }\n  return -1;\n}');
+    expect(cuda).toContain('int rule; // the boundary rule: its index in 0 same, 1 valid, 2 reflect, 3 mirror, 4 replicate, 5 periodic');
     const rows = sourcesEverywhere().filter((r) => r.rule === 'periodic');
     expect(rows.length).toBeGreaterThan(50);
     for (const r of rows) expect([r.cpp, r.cuda], `j ${r.j} n ${r.n}`).toEqual([r.ts, r.ts]);

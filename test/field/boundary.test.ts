@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import { axisOp, BOUNDARIES, boundaryIndex, type Boundary } from '../../src/field/index.js';
 import { BOUNDARY_RULES } from '../../src/field/boundary.js';
-import { indexRuleCpp } from '../../src/field/index-rule.js';
 import { describeOptions, SSIM_OPTION_SPECS } from '../../src/cli/args.js';
 import { sourcesEverywhere } from './source-cpp.js';
 
@@ -65,13 +64,6 @@ describe('the boundary table', () => {
     expect(symmetric).toBe(BOUNDARY_RULES[rule].selfAdjoint);
     // folds back: a sample outside reads a pixel (so the adjoint adds it there)
     expect([-2, -1, 9, 10].some((j) => boundaryIndex(j, 9, rule) >= 0)).toBe(BOUNDARY_RULES[rule].foldsBack);
-  });
-
-  it('prints C++ from the program: parenthesised by precedence, a % inside another operator always', () => {
-    expect(indexRuleCpp(BOUNDARY_RULES.reflect.source)).toEqual(['const long period = 2 * n;', 'const long k = ((j % period) + period) % period;', 'return k < n ? k : period - 1 - k;']);
-    expect(indexRuleCpp(BOUNDARY_RULES.mirror.source)[0]).toBe('if (n == 1) return 0;');
-    expect(indexRuleCpp(BOUNDARY_RULES.replicate.source)).toEqual(['return j < 0 ? 0 : j >= n ? n - 1 : j;']);
-    expect(indexRuleCpp(BOUNDARY_RULES.same.source)).toEqual(['return j >= 0 && j < n ? j : -1;']);
   });
 
   it("the CLI's --padding help is the table's names and glosses", () => {

@@ -1,12 +1,13 @@
 /**
- * The emitted C++ and CUDA source(b, j, n) compiled with g++ (no libtorch: the CUDA file on the
- * tests' CPU emulation) and run over a range of indices and lengths, next to boundaryIndex.
+ * The emitted C++ source(b, j, n) and the CUDA file's boundaryIndex(j, n, rule) (the function its
+ * programs call, printed from the rules' index programs) compiled with g++ (no libtorch: the CUDA
+ * file on the tests' CPU emulation) and run over a range of indices and lengths, next to boundaryIndex.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { emitCppHeader, emitCudaSource } from '../../src/emit/cpp.js';
+import { emitCppHeader, emitCudaHeader } from '../../src/emit/cpp.js';
 import { BOUNDARIES, boundaryIndex } from '../../src/field/index.js';
 import { BOUNDARY_RULES } from '../../src/field/boundary.js';
 
@@ -19,7 +20,7 @@ export function sourcesEverywhere(): Array<{ rule: string; n: number; j: number;
   if (gpp.status !== 0) throw new Error('g++ is not on PATH: install it (Debian: apt-get install g++; .ci/run does)');
   const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-source-'));
   writeFileSync(join(dir, 'ssim_grad.hpp'), emitCppHeader());
-  writeFileSync(join(dir, 'ssim_grad.cuh'), emitCudaSource());
+  writeFileSync(join(dir, 'ssim_grad.cuh'), emitCudaHeader());
   writeFileSync(
     join(dir, 'main.cpp'),
     `#include <cstdio>
@@ -29,7 +30,7 @@ int main() {
   for (int b = 0; b < ${BOUNDARIES.length}; b++)
     for (long n : lengths)
       for (long j = -3 * n; j < 4 * n; j++)
-        std::printf("%d %ld %ld %ld %ld\\n", b, n, j, ssim_grad::source(static_cast<ssim_grad::Boundary>(b), j, n), ssim_grad::cuda::source(b, j, n));
+        std::printf("%d %ld %ld %ld %ld\\n", b, n, j, ssim_grad::source(static_cast<ssim_grad::Boundary>(b), j, n), long(kernel_program::boundaryIndex(int(j), int(n), b)));
 }
 `,
   );
