@@ -163,7 +163,7 @@ for (const { family, variant, what } of FAMILIES) {
   writeFileSync(join(dir, 'main.cu'), src.main);
   if (card === undefined || !hasNvcc) {
     // no GPU: the same host program on the CPU emulation, small, against the float64 runtime
-    const bin = buildCpp({ main: join(dir, 'main.cu'), includes: [dir, join(ROOT, 'test/cpp')], torch: false, flags: ['-DSSIM_GRAD_CUDA_SHIM', '-include', join(ROOT, 'test/cpp/cuda_shim.hpp'), '-x', 'c++', '-Wno-unused-variable', '-Wno-unused-parameter'] });
+    const bin = buildCpp({ main: join(dir, 'main.cu'), includes: [dir, join(ROOT, 'test/cpp')], torch: false, flags: ['-DKERNEL_PROGRAM_CPU_SHIM', '-include', join(ROOT, 'test/cpp/cuda_shim.hpp'), '-x', 'c++', '-Wno-unused-variable', '-Wno-unused-parameter'] });
     const [C, H, W] = [3, 24, 32];
     const rows = run(bin, [C, H, W], 1, 0);
     // the scene of main.cu, rebuilt here

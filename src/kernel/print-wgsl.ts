@@ -94,7 +94,7 @@ function ident(name: string): string {
 /**
  * pow as the interpreter (JavaScript's Math.pow) defines it: WGSL's pow is undefined for a negative
  * base (SwiftShader gives NaN) and for a zero base, where Math.pow gives +-|x|^y for an integer y
- * (a structure term (sigma_xy + C3) / (sigma_x sigma_y + C3) is negative, to the power 1).
+ * (a ratio of a covariance to a product of deviations can be negative, raised to an integer power).
  */
 const REAL_POW = 'real_pow';
 const REAL_POW_FN = [

@@ -28,7 +28,7 @@ describe('ssim-grad emit cuda|wgsl', () => {
     const json = JSON.parse(readFileSync(join(out, 'gs-loss.json'), 'utf8')) as { parameters: { boundary: string; taps: number[]; lambda: number } };
     expect(json.parameters.boundary).toBe('reflect');
     expect(json.parameters.taps).toEqual(Array.from(gaussianTaps(11, 1.5)));
-    const c = spawnSync('g++', ['-std=c++17', '-fsyntax-only', '-DSSIM_GRAD_CUDA_SHIM', '-include', join(ROOT, 'test/cpp/cuda_shim.hpp'), '-x', 'c++', join(out, 'gs-loss.cuh')], { encoding: 'utf8' });
+    const c = spawnSync('g++', ['-std=c++17', '-fsyntax-only', '-DKERNEL_PROGRAM_CPU_SHIM', '-include', join(ROOT, 'test/cpp/cuda_shim.hpp'), '-x', 'c++', join(out, 'gs-loss.cuh')], { encoding: 'utf8' });
     expect(c.status, c.stderr).toBe(0);
   }, 120_000);
 

@@ -1,8 +1,8 @@
 // A CPU emulation of the few CUDA features the printed kernels (src/kernel/print-cuda.ts: ssim_grad.cuh,
 // `emit cuda`'s <family>.cuh) and their tests use, so that the tests run them on a machine without a GPU:
-// the printed launch macro runs a pass's threads one after another when SSIM_GRAD_CUDA_SHIM is defined
+// the printed launch macro runs a pass's threads one after another when KERNEL_PROGRAM_CPU_SHIM is defined
 // (a pass program allows it: no invocation reads what another of the same pass writes); "device memory"
-// is host memory. Included with -DSSIM_GRAD_CUDA_SHIM -include cuda_shim.hpp.
+// is host memory. Included with -DKERNEL_PROGRAM_CPU_SHIM -include cuda_shim.hpp.
 #pragma once
 
 #include <cstdlib>

@@ -55,7 +55,7 @@ describe('ssim_grad.cuh on a CPU emulation of CUDA (g++)', () => {
       main: RUNNER,
       includes: [INCLUDES, join(ROOT, 'test/cpp')],
       torch: false,
-      flags: ['-O1', '-DSSIM_GRAD_CUDA_SHIM', '-include', join(ROOT, 'test/cpp/cuda_shim.hpp'), '-x', 'c++', '-Wno-unused-variable', '-Wno-unused-parameter', '-Wno-parentheses'],
+      flags: ['-O1', '-DKERNEL_PROGRAM_CPU_SHIM', '-include', join(ROOT, 'test/cpp/cuda_shim.hpp'), '-x', 'c++', '-Wno-unused-variable', '-Wno-unused-parameter', '-Wno-parentheses'],
     });
     expectAgreement(runJsonLines(bin, ['small']));
   }, 300_000);

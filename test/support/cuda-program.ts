@@ -71,7 +71,7 @@ export function runCudaProgramOnCpu(programs: PassProgram | readonly PassProgram
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'program.cuh'), text);
   writeFileSync(join(dir, 'main.cpp'), driver(list, 'program.cuh', real));
-  const bin = buildCpp({ main: join(dir, 'main.cpp'), includes: [dir, join(ROOT, 'test/cpp')], torch: false, flags: ['-DSSIM_GRAD_CUDA_SHIM', '-include', join(ROOT, 'test/cpp/cuda_shim.hpp'), '-x', 'c++', '-Wno-unused-variable', '-Wno-unused-parameter'] });
+  const bin = buildCpp({ main: join(dir, 'main.cpp'), includes: [dir, join(ROOT, 'test/cpp')], torch: false, flags: ['-DKERNEL_PROGRAM_CPU_SHIM', '-include', join(ROOT, 'test/cpp/cuda_shim.hpp'), '-x', 'c++', '-Wno-unused-variable', '-Wno-unused-parameter'] });
   const input: string[] = [String(cases.length)];
   for (const c of cases) {
     const program = list[c.program ?? 0]!;

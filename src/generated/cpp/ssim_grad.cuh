@@ -24,13 +24,13 @@
 #pragma once
 #include <cmath>
 #include <cstddef>
-#ifndef SSIM_GRAD_CUDA_SHIM
+#ifndef KERNEL_PROGRAM_CPU_SHIM
 #include <cuda_runtime.h>
 #elif !defined(__host__)
 #define __host__
 #endif
 // how a pass is launched: CUDA's <<<>>>, unless a CPU emulation (the tests) says otherwise
-#if !defined(KERNEL_PROGRAM_LAUNCH) && defined(SSIM_GRAD_CUDA_SHIM)
+#if !defined(KERNEL_PROGRAM_LAUNCH) && defined(KERNEL_PROGRAM_CPU_SHIM)
 // the CPU emulation: a pass's threads one after another (no pass reads what another thread of it writes)
 #define KERNEL_PROGRAM_LAUNCH(kernel, blocks, threads, stream, arg) for (unsigned b_ = 0; b_ < (blocks); b_++) for (unsigned t_ = 0; t_ < (threads); t_++) { blockIdx = dim3(b_); threadIdx = dim3(t_); kernel(arg); }
 #elif !defined(KERNEL_PROGRAM_LAUNCH)
