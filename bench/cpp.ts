@@ -56,4 +56,49 @@ export function printCppBench(reps: readonly [number, number] = [5, 1]): void {
   }
 }
 
+interface ScheduleRow {
+  family: string;
+  schedule: 'store' | 'recompute';
+  shape: string;
+  medianMs: number;
+  minMs: number;
+  keptBytes: number;
+  imageBytes: number;
+}
+
+/**
+ * The libtorch binding's two schedules (src/cpp/ssim_torch_core.hpp MapFunction): forward + backward of
+ * SsimFunction and GsLossFunction, x and y needing gradients, float32 1x3x1080x1920, one thread, `reps`
+ * timed runs after a warm-up; the bytes the autograd context keeps between the passes beyond x and y.
+ */
+export function printCppSchedules(reps = 5, shape: readonly [number, number] = [1080, 1920]): void {
+  console.log(`\nC++ binding, store and recompute schedules (bench/cpp.ts): forward + backward, x and y need gradients, float32 1x3x${shape[0]}x${shape[1]}, one thread`);
+  const missing = missingToolchain();
+  if (missing !== null) {
+    console.log(`  C++ rows not measured: ${missing}`);
+    return;
+  }
+  const bin = buildCpp({ main: join(ROOT, 'bench/cpp/bench.cpp'), includes: [join(ROOT, 'src/generated/cpp')], torch: true });
+  const before = loadavg().map((v) => v.toFixed(2)).join(' ');
+  const r = spawnSync(bin, ['schedules', String(reps), String(shape[0]), String(shape[1])], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (r.status !== 0) throw new Error(`bench/cpp/bench.cpp schedules exited with ${r.status}: ${r.stderr}`);
+  const after = loadavg().map((v) => v.toFixed(2)).join(' ');
+  const rows = r.stdout
+    .split('\n')
+    .filter((l) => l.includes('"schedule"'))
+    .map((l) => JSON.parse(l) as ScheduleRow);
+  const MiB = (b: number): string => `${(b / (1 << 20)).toFixed(1)} MiB`;
+  console.log(`load average (1, 5, 15 min) before ${before}, after ${after}; ${reps} timed runs after one warm-up\n`);
+  console.log('| family, shape | store: forward + backward | recompute: forward + backward | recompute / store time | kept between passes beyond x, y: store | recompute |');
+  console.log('|---|---|---|---|---|---|');
+  for (const family of [...new Set(rows.map((x) => x.family))]) {
+    const s = rows.find((x) => x.family === family && x.schedule === 'store')!;
+    const c = rows.find((x) => x.family === family && x.schedule === 'recompute')!;
+    const ms = (t: ScheduleRow): string => `${t.medianMs.toFixed(0)} ms (min ${t.minMs.toFixed(0)})`;
+    console.log(
+      `| ${family}, ${s.shape} float32 | ${ms(s)} | ${ms(c)} | ${(c.medianMs / s.medianMs).toFixed(2)}x | ${MiB(s.keptBytes)} (${(s.keptBytes / s.imageBytes).toFixed(0)} images) | ${MiB(c.keptBytes)} |`,
+    );
+  }
+}
+
 if (process.argv[1] !== undefined && import.meta.filename === process.argv[1]) printCppBench();
