@@ -41,5 +41,5 @@ for (const [C, H, W] of [
 console.log('GPU schedules, float32 elements, 11 x 11 window, exact from the programs\' buffer sizes (src/emit/gpu-program.ts)');
 console.log(rows.join('\n'));
 const gpu = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' });
-console.log(gpu.status === 0 && /GPU \d/.test(gpu.stdout) ? `GPU: ${gpu.stdout.trim()} (timing rows: not written yet; see the README)` : 'time: no GPU here (nvidia-smi finds none); the schedules are not timed');
+console.log(gpu.status === 0 && /GPU \d/.test(gpu.stdout) ? `GPU: ${gpu.stdout.trim()} (timing rows: not written yet; see the README)` : 'time: no GPU here (nvidia-smi finds none); the GPU schedules are not timed (the C++ binding\'s are, below)');
 printCppSchedules();
