@@ -2,10 +2,11 @@
  * The C++ emitter. The header (ssim_grad.hpp) is every kernel family's CPU program
  * (cpu-program.ts, the program the TypeScript kernels are printed from) printed by the C++ printer
  * (src/kernel/print-cpp.ts), templated on the storage type T and the arithmetic Acc, with the
- * boundary rule and the map's length printed from their homes (src/kernel/index-rule.ts); around
- * them a few hand-written lines: the public Params, map_size, source() and one thin entry point
- * per family and kernel (ssim_value, cs_value_and_grad, ...). The libtorch binding (ssim_torch.hpp)
- * wraps the entry points in torch::autograd::Functions for one set of options.
+ * boundary rule and the map's length printed from their homes (src/kernel/index-rule.ts), and one
+ * thin entry point per family and kernel (ssim_value, cs_value_and_grad, ...). The public Params,
+ * map_size, source() and the checks are hand-written C++ (src/cpp/ssim_grad_params.hpp), included.
+ * The libtorch binding (ssim_torch.hpp) is config() and one Map per family over the hand-written
+ * MapFunction template (src/cpp/ssim_torch_core.hpp).
  *
  * The CUDA source (ssim_grad.cuh) is still a hand-written string program here, for plain SSIM.
  */
@@ -162,7 +163,7 @@ ${dispatch(grad, (n) => `${ns}::${n}<T, Acc>(x, y, k, out)`)}
 export function emitCppHeader(command = GENERATE_COMMAND): string {
   const printer = new CppPrinter({ rules: RULES });
   const families = KERNEL_FAMILIES.map((f) => `${f.name} (${f.map().name})`).join(', ');
-  return `${headerLines(command, 'Kernels in C++17, header-only, standard library only: every family of src/generated/*.ts (the same\n// kernel programs, src/emit/cpu-program.ts, printed by src/kernel/print-cpp.ts), templated on the storage\n// type T (float or double) and the type Acc of the arithmetic and the intermediate planes (T by default).')}//
+  return `${headerLines(command, 'Kernels in C++17, header-only, standard library only (with ssim_grad_params.hpp beside it, hand-written): every family of src/generated/*.ts (the same\n// kernel programs, src/emit/cpu-program.ts, printed by src/kernel/print-cpp.ts), templated on the storage\n// type T (float or double) and the type Acc of the arithmetic and the intermediate planes (T by default).')}//
 // Families: ${families}. For each, <family>_value<T, Acc>(x, y, p) and
 // <family>_value_and_grad<T, Acc>(x, y, p, grad_x, grad_y = nullptr), over the printed kernels in
 // namespace <family>_kernels (the schedule of src/generated/<family>.ts, pass for pass and sum for sum:
