@@ -4,12 +4,14 @@
  * and the backward (the store schedule's partial maps; none under recompute) and the peak extra
  * memory of each program (scratch and outputs beside the inputs), exact, from the programs' buffer
  * sizes. Their time needs a GPU: with nvidia-smi finding one this says how to run them; without,
- * it says there is none (the CPU emulation of CUDA in the tests is not a timing).
+ * it says there is none (the CPU emulation of CUDA in the tests is not a timing). Then the libtorch
+ * binding's two schedules on the CPU, timed, with the memory each keeps (bench/cpp.ts printCppSchedules).
  */
 import { spawnSync } from 'node:child_process';
 import { GPU_FAMILIES, gpuPrograms } from '../src/emit/gpu-program.js';
 import { interpretKernel } from '../src/kernel/interpret.js';
 import type { Expr, PassProgram } from '../src/kernel/ir.js';
+import { printCppSchedules } from './cpp.js';
 
 const MB = 1024 * 1024;
 
@@ -39,4 +41,5 @@ for (const [C, H, W] of [
 console.log('GPU schedules, float32 elements, 11 x 11 window, exact from the programs\' buffer sizes (src/emit/gpu-program.ts)');
 console.log(rows.join('\n'));
 const gpu = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' });
-console.log(gpu.status === 0 && /GPU \d/.test(gpu.stdout) ? `GPU: ${gpu.stdout.trim()} (timing rows: not written yet; see the README)` : 'time: no GPU here (nvidia-smi finds none); the schedules are not timed');
+console.log(gpu.status === 0 && /GPU \d/.test(gpu.stdout) ? `GPU: ${gpu.stdout.trim()} (timing rows: not written yet; see the README)` : 'time: no GPU here (nvidia-smi finds none); the GPU schedules are not timed (the C++ binding\'s are, below)');
+printCppSchedules();

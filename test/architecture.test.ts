@@ -149,8 +149,11 @@ describe('the layer table (README "Where things live")', () => {
   it('has a row for every unit under src/, each unit in one row, and names only units that exist', () => {
     const units = rows.flatMap((r) => r.units);
     expect(new Set(units).size).toBe(units.length);
-    const present = new Set(files.map(unitOf));
+    // a folder with no TypeScript (src/cpp: hand-written C++) is a unit too, and needs its row
+    const folders = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const present = new Set([...files.map(unitOf), ...folders]);
     for (const r of rows) for (const u of [...r.units, ...r.imports]) expect(present.has(u), `the table names ${u}, which src/ lacks`).toBe(true);
+    for (const f of folders) expect(units, `src/${f} has no row in the layer table`).toContain(f);
   });
 
   it('allows every import in src/ (no upward edge, no Node built-in outside the rows that may)', () => {

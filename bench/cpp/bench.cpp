@@ -5,6 +5,10 @@
 //   separable  libtorch autograd of the same with the window as an 11 x 1 then a 1 x 11 conv2d
 // argv: reps for the small shape, reps for the large one[, "quick": one 1x3x64x64 shape (the test that the rows agree)]. One JSON line per (shape, dtype, implementation):
 // median and min milliseconds, and the gradient's relative distance from the generated one.
+// argv: "schedules" reps [H W]: the binding's two schedules (ssim_torch.hpp, MapFunction<SsimMap|GsLossMap,
+// store|recompute>), forward + backward of x and y needing gradients, float32 1x3xHxW (1080 x 1920 by
+// default) after one warm-up: median and min ms, and the bytes the autograd context keeps between the
+// forward and the backward beyond x and y (kept_bytes). One JSON line per (family, schedule).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -16,6 +20,7 @@
 #include <vector>
 
 #include "ssim_grad.hpp"
+#include "ssim_torch.hpp"
 
 namespace F = torch::nn::functional;
 
@@ -48,7 +53,44 @@ static std::pair<double, double> timeIt(const std::function<void()>& f, int reps
   return {n % 2 ? ts[n / 2] : (ts[n / 2 - 1] + ts[n / 2]) / 2, ts[0]};
 }
 
+/** The schedules' rows (see the head of this file). */
+static int schedules(int reps, long H, long W) {
+  using ssim_grad::MapFunction;
+  using ssim_grad::Schedule;
+  torch::manual_seed(7);
+  auto x0 = torch::rand({1, 3, H, W}, torch::kFloat32);
+  auto y0 = (x0 + 0.1 * torch::randn({1, 3, H, W}, torch::kFloat32)).clamp(0, 1);
+  auto row = [&](const char* family, const char* schedule, auto apply, auto kept) {
+    size_t bytes = 0;
+    torch::Tensor gx;
+    const auto t = timeIt([&] {
+      auto x = x0.detach().requires_grad_(true), y = y0.detach().requires_grad_(true);
+      auto l = apply(x, y);
+      bytes = kept(l, x, y);
+      l.backward();
+      gx = x.grad();
+    }, reps, 1);
+    std::printf("{\"family\":\"%s\",\"schedule\":\"%s\",\"shape\":\"1x3x%ldx%ld\",\"medianMs\":%.2f,\"minMs\":%.2f,\"keptBytes\":%zu,\"imageBytes\":%ld,\"gradSum\":%.10g}\n", family, schedule,
+                H, W, t.first, t.second, bytes, long(x0.numel() * 4), gx.sum().item<double>());
+    std::fflush(stdout);
+  };
+  using SS = MapFunction<ssim_grad::SsimMap, Schedule::store>;
+  using SR = MapFunction<ssim_grad::SsimMap, Schedule::recompute>;
+  using GS = MapFunction<ssim_grad::GsLossMap, Schedule::store>;
+  using GR = MapFunction<ssim_grad::GsLossMap, Schedule::recompute>;
+  row("ssim", "store", [](const torch::Tensor& x, const torch::Tensor& y) { return SS::apply(x, y, ssim_grad::NoOptions{}); }, ssim_grad::kept_bytes<SS>);
+  row("ssim", "recompute", [](const torch::Tensor& x, const torch::Tensor& y) { return SR::apply(x, y, ssim_grad::NoOptions{}); }, ssim_grad::kept_bytes<SR>);
+  row("gsLoss", "store", [](const torch::Tensor& x, const torch::Tensor& y) { return GS::apply(x, y, ssim_grad::GsLossOptions{}); }, ssim_grad::kept_bytes<GS>);
+  row("gsLoss", "recompute", [](const torch::Tensor& x, const torch::Tensor& y) { return GR::apply(x, y, ssim_grad::GsLossOptions{}); }, ssim_grad::kept_bytes<GR>);
+  std::printf("{\"threads\":%d}\n", torch::get_num_threads());
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "schedules") {
+    torch::set_num_threads(1);
+    return schedules(argc > 2 ? std::atoi(argv[2]) : 5, argc > 3 ? std::atol(argv[3]) : 1080, argc > 4 ? std::atol(argv[4]) : 1920);
+  }
   const int repsSmall = argc > 1 ? std::atoi(argv[1]) : 5, repsLarge = argc > 2 ? std::atoi(argv[2]) : 3;
   torch::set_num_threads(1);
   torch::manual_seed(2024);

@@ -2,11 +2,12 @@
  * `ssim-grad emit cpp --preset P [options] [--variant V] --out DIR`: writes the C++ kernels of every
  * family (ssim_grad.hpp), the libtorch binding for these options (ssim_torch.hpp; --variant names the
  * family of its variant_value()) and the CUDA kernels of every family (ssim_grad.cuh: the GPU
- * programs of ssim, cs, wang and the 3DGS loss, both schedules, any boundary rule), generated
+ * programs of ssim, cs, wang and the 3DGS loss, both schedules, any boundary rule), generated, with the
+ * hand-written headers they include (src/cpp: ssim_grad_params.hpp, ssim_torch_core.hpp) copied beside them,
  * from the graph now (nothing is read from the package). All files are made before any is written,
  * and they are written all or none (writeAllAtomic), so a bad option or target leaves nothing behind.
  */
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from './args.js';
 import { InputError } from '../field/index.js';
@@ -15,6 +16,9 @@ import { KERNEL_FAMILIES } from '../emit/families.js';
 import { resolveOptions } from '../model/options.js';
 import { SSIM_OPTION_SPECS, ssimOptionsFrom } from './args.js';
 import { emitGpuFiles, GPU_VARIANTS } from '../emit/gpu-files.js';
+
+/** Where the hand-written C++ (src/cpp) lies from this file, as src/cli/emit.ts and as dist/cli/emit.js (the package ships src). */
+const CPP_DIR = '../../src/cpp/';
 
 /** The emit command, by name (registered by src/cli.ts). */
 export const emitCommands: Record<string, Command> = {
@@ -26,7 +30,7 @@ export const emitCommands: Record<string, Command> = {
       ...SSIM_OPTION_SPECS,
       variant: {
         value: true,
-        help: `cpp: the kernel family of the binding's variant_value(x, y): ${KERNEL_FAMILIES.map((f) => f.name).join(', ')} (the header has them all); cuda, wgsl: the programs' variant: ${Object.keys(GPU_VARIANTS).join(', ')}`,
+        help: `cpp: the kernel family of the binding's variant_value(x, y): ${KERNEL_FAMILIES.map((f) => f.name).join(', ')} or a variant's name (3dgs-loss, ms-ssim; the header and the binding have them all); cuda, wgsl: the programs' variant: ${Object.keys(GPU_VARIANTS).join(', ')}`,
         default: 'ssim',
       },
       out: { value: true, help: 'the folder to write into (created if missing; required)' },
@@ -46,10 +50,12 @@ export const emitCommands: Record<string, Command> = {
       const command = `ssim-grad emit ${target} ${parsed.raw.filter((a) => a !== target).join(' ')}`.trimEnd();
       let files: Map<string, string>;
       if (target === 'cpp') {
-        const cppFamilies = KERNEL_FAMILIES.filter((f) => f.pixel === undefined).map((f) => f.name);
-        if (!cppFamilies.includes(variant)) throw new InputError(`--variant: expected one of ${cppFamilies.join(', ')} (the kernel families with a binding), got '${variant}'`);
-        const { emitCppFiles } = await import('../emit/cpp.js');
+        const { CPP_SOURCES, CPP_VARIANT_ALIASES, emitCppFiles } = await import('../emit/cpp.js');
+        const cppVariants = [...KERNEL_FAMILIES.map((f) => f.name), ...Object.keys(CPP_VARIANT_ALIASES)];
+        if (!cppVariants.includes(variant)) throw new InputError(`--variant: expected one of ${cppVariants.join(', ')} (the kernel families, or their variants' names), got '${variant}'`);
         files = emitCppFiles(config, command, variant);
+        // the hand-written headers the generated ones include, copied beside them: the folder is self-contained
+        for (const name of CPP_SOURCES) files.set(name, readFileSync(new URL(`${CPP_DIR}${name}`, import.meta.url), 'utf8'));
       } else {
         const family = GPU_VARIANTS[variant];
         if (family === undefined || !Object.hasOwn(GPU_VARIANTS, variant)) throw new InputError(`--variant: expected one of ${Object.keys(GPU_VARIANTS).join(', ')} for ${target}, got '${variant}'`);

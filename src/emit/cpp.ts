@@ -2,10 +2,11 @@
  * The C++ emitter. The header (ssim_grad.hpp) is every kernel family's CPU program
  * (cpu-program.ts, the program the TypeScript kernels are printed from) printed by the C++ printer
  * (src/kernel/print-cpp.ts), templated on the storage type T and the arithmetic Acc, with the
- * boundary rule and the map's length printed from their homes (src/kernel/index-rule.ts); around
- * them a few hand-written lines: the public Params, map_size, source() and one thin entry point
- * per family and kernel (ssim_value, cs_value_and_grad, ...). The libtorch binding (ssim_torch.hpp)
- * wraps the entry points in torch::autograd::Functions for one set of options.
+ * boundary rule and the map's length printed from their homes (src/kernel/index-rule.ts), and one
+ * thin entry point per family and kernel (ssim_value, cs_value_and_grad, ...). The public Params,
+ * map_size, source() and the checks are hand-written C++ (src/cpp/ssim_grad_params.hpp), included.
+ * The libtorch binding (ssim_torch.hpp) is config() and one Map per family over the hand-written
+ * MapFunction template (src/cpp/ssim_torch_core.hpp).
  *
  * The CUDA header (ssim_grad.cuh) is every family's GPU pass programs (gpu-program.ts, the boundary
  * rule a runtime scalar) printed by the CUDA printer (src/kernel/print-cuda.ts), with a few
@@ -21,6 +22,8 @@ import { cpuProgram } from './cpu-program.js';
 import { KERNEL_FAMILIES, type KernelFamily } from './families.js';
 import { GENERATE_COMMAND } from './kernels.js';
 import { GPU_FAMILIES, gpuPrograms, RUNTIME_RULE, type GpuFamily } from './gpu-program.js';
+import { BUILT_IN_VARIANTS } from '../variants/registry.js';
+import type { VariantDeclaration } from '../variants/types.js';
 
 /** `header` lines naming the command that wrote a file. */
 function headerLines(command: string, what: string): string {
@@ -144,7 +147,7 @@ ${dispatch(grad, (n) => `${ns}::${n}<T, Acc>(x, y, k, out)`)}
 export function emitCppHeader(command = GENERATE_COMMAND): string {
   const printer = new CppPrinter({ rules: RULES });
   const families = KERNEL_FAMILIES.map((f) => `${f.name} (${f.map().name})`).join(', ');
-  return `${headerLines(command, 'Kernels in C++17, header-only, standard library only: every family of src/generated/*.ts (the same\n// kernel programs, src/emit/cpu-program.ts, printed by src/kernel/print-cpp.ts), templated on the storage\n// type T (float or double) and the type Acc of the arithmetic and the intermediate planes (T by default).')}//
+  return `${headerLines(command, 'Kernels in C++17, header-only, standard library only (with ssim_grad_params.hpp beside it, hand-written): every family of src/generated/*.ts (the same\n// kernel programs, src/emit/cpu-program.ts, printed by src/kernel/print-cpp.ts), templated on the storage\n// type T (float or double) and the type Acc of the arithmetic and the intermediate planes (T by default).')}//
 // Families: ${families}. For each, <family>_value<T, Acc>(x, y, p) and
 // <family>_value_and_grad<T, Acc>(x, y, p, grad_x, grad_y = nullptr), over the printed kernels in
 // namespace <family>_kernels (the schedule of src/generated/<family>.ts, pass for pass and sum for sum:
@@ -177,57 +180,12 @@ ${printer.func(boundaryIndexFunction())}
 
 ${printer.func(mapLengthFunction())}
 
-/** Where index j of an axis of length n reads under rule b (-1: a zero). */
-inline long source(Boundary b, long j, long n) { return boundaryIndex(j, n, b); }
+}  // namespace ssim_grad
 
-/** What every kernel takes (the fields of src/emit/params.ts KernelParams). */
-struct Params {
-  /** Batch, channels, height, width of x and y (NCHW, contiguous). */
-  long N = 1, C = 1, H = 0, W = 0;
-  /** Normalised, symmetric window taps along H and W (odd lengths; {1} leaves an axis unsmoothed). */
-  std::vector<double> tapsH, tapsW;
-  double C1 = 0, C2 = 0;
-  /** Covariance normaliser NP/(NP-1), or 1. */
-  double c_n = 1;
-  /** Pixels cropped from each side of the map before the reduction. */
-  long crop = 0;
-  /** Reduction weight of one map pixel (1/count for a mean). */
-  double omega = 1;
-  Boundary boundary = Boundary::same;
-  /** A weight per (image, channel) plane instead of omega (N x C values; MS-SSIM's product rule), or null. */
-  const double* planeOmega = nullptr;
-  /** If not null, receives each plane's unweighted sum of the map over the region (N x C values). */
-  double* planeSums = nullptr;
-  /** If not null, receives each map row's unweighted sum over the region (N x C x MH values). */
-  double* rowSums = nullptr;
-  /** The weight of each pixel's term in a family with one (gsLoss: (1 - lambda) / (N C H W)); others ignore it. */
-  double pixelOmega = 0;
-};
+// the public parameters (Params, map_size, detail::check, source): hand-written, src/cpp/ssim_grad_params.hpp
+#include "ssim_grad_params.hpp"
 
-/** Height and width of the map. */
-struct MapSize {
-  long MH, MW;
-};
-
-/** The map's size under p's rule and taps: the image's, or under 'valid' one value per window that fits (mapLength). */
-inline MapSize map_size(const Params& p) {
-  return {mapLength(p.boundary, p.H, static_cast<long>(p.tapsH.size())), mapLength(p.boundary, p.W, static_cast<long>(p.tapsW.size()))};
-}
-
-namespace detail {
-
-/** What the kernels assume of their parameters: odd, symmetric taps, a map left by the rule and the crop. */
-inline void check(const Params& p) {
-  const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
-  if (kh % 2 != 1 || kw % 2 != 1) throw std::invalid_argument("ssim_grad: taps must have odd lengths");
-  for (long t = 0; t < kh; t++) if (p.tapsH[t] != p.tapsH[kh - 1 - t]) throw std::invalid_argument("ssim_grad: tapsH must be symmetric");
-  for (long t = 0; t < kw; t++) if (p.tapsW[t] != p.tapsW[kw - 1 - t]) throw std::invalid_argument("ssim_grad: tapsW must be symmetric");
-  const MapSize m = map_size(p);
-  if (m.MH < 1 || m.MW < 1) throw std::invalid_argument("ssim_grad: the image is smaller than the window under 'valid'");
-  if (2 * p.crop >= m.MH || 2 * p.crop >= m.MW) throw std::invalid_argument("ssim_grad: the crop leaves nothing of the SSIM map");
-}
-
-}  // namespace detail
+namespace ssim_grad {
 
 ${KERNEL_FAMILIES.map(familyBlock).join('\n')}
 }  // namespace ssim_grad
@@ -239,232 +197,135 @@ const dbl = (v: number): string => {
   return /[.eE]/.test(s) ? s : `${s}.0`;
 };
 
+/** The hand-written C++ that the generated headers include (src/cpp), by name: `emit cpp` copies them beside the generated files. */
+export const CPP_SOURCES: readonly string[] = ['ssim_grad_params.hpp', 'ssim_torch_core.hpp'];
+
+/** A family's name in the binding's functions: gsLoss -> gs_loss. */
+const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** The variant a family's kernels belong to. */
+const variantOf = (family: KernelFamily): VariantDeclaration => BUILT_IN_VARIANTS.find((v) => (v.kernels ?? []).includes(family))!;
+
+/** A number option's default in the variant that declares a family. */
+function variantDefault(family: KernelFamily, option: string): number {
+  const d = variantOf(family).options?.[option]?.default;
+  if (typeof d !== 'number') throw new Error(`emitTorchBinding: the variant of ${family.name} has no number option '${option}'`);
+  return d;
+}
+
 /**
- * The libtorch binding for one resolved configuration: one torch::autograd::Function template,
- * MapFunction<Map>, whose forward and backward call a family's entry points in the header, on NCHW
- * CPU tensors, float32 or float64; SsimFunction, CsFunction and WangFunction are its instances, and
- * ssim(), cs(), wang() run the options' downsampling first. `variant` (a family's name) chooses what
- * variant_value(x, y) computes.
- * The configuration is baked in as `config()`; the map geometry (pytorch-msssim's unsmoothed short
- * axes, the errors for what does not fit) is worked out per call as src/model/options.ts mapGeometry does.
+ * What the binding adds to a family beyond its kernels' own parameters: options of its variant that
+ * set the kernels' weights, and the constant added to their value. The 3DGS loss
+ * (1 - lambda) mean|x - y| + lambda (1 - SSIM) is lambda plus the gsLoss kernels' value with
+ * omega = -lambda omega and pixelOmega = (1 - lambda) / (N C H W) (families.ts, its note).
+ */
+function bindingExtras(family: KernelFamily): { options: Array<[string, number, string]>; adapt: string[]; offset: string } {
+  if (family.pixel === undefined) return { options: [], adapt: [], offset: '0' };
+  if (family.name !== 'gsLoss') throw new Error(`emitTorchBinding: no binding for the pixel term of ${family.name}`);
+  return {
+    options: [['lambda', variantDefault(family, 'lambda'), 'the weight of (1 - SSIM), in [0, 1]']],
+    adapt: [
+      'TORCH_CHECK(o.lambda >= 0 && o.lambda <= 1, name, ": lambda must be in [0, 1], got ", o.lambda);',
+      'q.omega = -o.lambda * p.omega;',
+      'q.pixelOmega = (1 - o.lambda) / (double(p.N) * double(p.C) * double(p.H) * double(p.W));',
+    ],
+    offset: 'o.lambda',
+  };
+}
+
+/** One family's part of the binding: its options, its Map for MapFunction, its Function and its function. */
+function bindingBlock(family: KernelFamily): string {
+  const F = capital(family.name);
+  const P = paramsType(family);
+  const extras = bindingExtras(family);
+  const own = Object.entries(family.params).map(([n, d]): [string, number, string] => [n, d, 'the kernels\' own parameter']);
+  const fields = [...own, ...extras.options];
+  const O = fields.length === 0 ? 'NoOptions' : `${F}Options`;
+  const fn = snake(family.name);
+  const optionsStruct =
+    fields.length === 0
+      ? ''
+      : `/** ${F}Function's options (${fields.map(([n, , what]) => `${n}: ${what}`).join('; ')}). */
+struct ${O} {
+  double ${fields.map(([n, d]) => `${n} = ${dbl(d)}`).join(', ')};
+};
+
+`;
+  const ownCopies = own.map(([n]) => `q.${n} = o.${n};`);
+  const body = P === 'Params' && extras.adapt.length === 0 ? ['return p;'] : [`${P} q;`, `static_cast<Params&>(q) = p;`, ...ownCopies, ...extras.adapt, 'return q;'];
+  const o = fields.length === 0 ? '' : 'o';
+  const call = family.pixel === undefined ? 'downsampled' : 'full_size';
+  const callArgs = family.pixel === undefined ? 'x, y' : `"${fn}", x, y`;
+  const sig = fields.length === 0 ? 'Schedule s = Schedule::store' : `${O} o = {}, Schedule s = Schedule::store`;
+  return `${optionsStruct}/** ${F}Function's kernels for MapFunction (${family.name}: ${family.what}). */
+struct ${F}Map {
+  static constexpr const char* name = "${F}Function";
+  using Options = ${O};
+  static ${P} params(const Params& p, const Options& ${o}) {
+${body.map((l) => `    ${l}`).join('\n')}
+  }
+  static double offset(const Options& ${extras.offset === '0' ? '' : 'o'}) { return ${extras.offset}; }
+  static std::vector<double> pack(const Options& ${o}) { return {${fields.map(([n]) => `o.${n}`).join(', ')}}; }
+  static Options unpack(const std::vector<double>& ${fields.length === 0 ? '' : 'v'}) { return Options{${fields.map((_, i) => `v.at(${i})`).join(', ')}}; }
+  template <typename T> static double value(const T* x, const T* y, const ${P}& p) { return ${family.name}_value<T>(x, y, p); }
+  template <typename T> static double value_and_grad(const T* x, const T* y, const ${P}& p, T* gx, T* gy) { return ${family.name}_value_and_grad<T>(x, y, p, gx, gy); }
+};
+
+/** ${F}Map as a libtorch autograd function (the store schedule; MapFunction<${F}Map, Schedule::recompute> the other). */
+using ${F}Function = MapFunction<${F}Map>;
+
+/** ${fn}(x, y): the ${family.name} kernels' value with the emitted options, differentiable with respect to x and y: ${F}Function under the schedule s${family.pixel === undefined ? ", after the options' downsampling (when they have one) in libtorch" : ' (the pixel term runs at the image\'s size: options that downsample are refused)'}. */
+inline torch::Tensor ${fn}(const torch::Tensor& x, const torch::Tensor& y, ${sig}) {
+  return ${call}(${callArgs}, [&](const torch::Tensor& a, const torch::Tensor& b) { return map_apply<${F}Map>(a, b, ${fields.length === 0 ? '{}' : 'o'}, s); });
+}
+`;
+}
+
+/** The names `emit cpp --variant` takes beside the families' own, by family: the variants' names. */
+export const CPP_VARIANT_ALIASES: Readonly<Record<string, string>> = { '3dgs-loss': 'gsLoss', 'gs-loss': 'gsLoss', 'ms-ssim': 'cs' };
+
+/**
+ * The libtorch binding for one resolved configuration: config() (the options), and per kernel
+ * family a Map (its name, options and entry points in the header), its torch::autograd::Function
+ * (MapFunction<Map> of src/cpp/ssim_torch_core.hpp, hand-written) and a function (ssim(), cs(),
+ * gs_loss(), wang()) that runs the options' downsampling first. `variant` (a family's name) chooses
+ * what variant_value(x, y) computes.
  */
 export function emitTorchBinding(config: SsimConfig, command: string, variant = 'ssim'): string {
-  const family = KERNEL_FAMILIES.find((f) => f.name === variant);
+  const family = KERNEL_FAMILIES.find((f) => f.name === (CPP_VARIANT_ALIASES[variant] ?? variant));
   if (family === undefined) throw new Error(`emitTorchBinding: no kernel family '${variant}' (${KERNEL_FAMILIES.map((f) => f.name).join(', ')})`);
   const taps = Array.from(config.taps, dbl).join(', ');
-  return `${headerLines(command, `libtorch binding: SsimFunction, CsFunction, WangFunction (torch::autograd::Functions over ssim_grad.hpp)\n// and variant_value() = ${variant}, for the options\n// preset ${config.preset}, ${config.window} window of ${config.taps.length} taps${config.window === 'gaussian' ? ` (sigma ${config.sigma})` : ''}, padding ${config.padding}, C1 = ${config.C1}, C2 = ${config.C2},\n// covariance normaliser ${config.covNorm}, crop ${config.crop}, reduction ${config.reduction}, downsampling ${config.downsample}.`)}//
+  const functions = KERNEL_FAMILIES.map((f) => `${capital(f.name)}Function`).join(', ');
+  return `${headerLines(command, `libtorch binding: ${functions} (torch::autograd::Functions over ssim_grad.hpp)\n// and variant_value() = ${snake(family.name)}, for the options\n// preset ${config.preset}, ${config.window} window of ${config.taps.length} taps${config.window === 'gaussian' ? ` (sigma ${config.sigma})` : ''}, padding ${config.padding}, C1 = ${config.C1}, C2 = ${config.C2},\n// covariance normaliser ${config.covNorm}, crop ${config.crop}, reduction ${config.reduction}, downsampling ${config.downsample}.`)}//
 // Use (NCHW CPU tensors, float32 or float64, x and y the same shape):
 //   auto s = ssim_grad::ssim(x, y);  // a 0-dim tensor; s.backward() fills x.grad(), y.grad()
 // (ssim() runs the options' downsampling, if any, in libtorch, then SsimFunction::apply(x, y).)
 //   auto c = ssim_grad::cs(x, y);                         // MS-SSIM's cs map's mean, CsFunction
+//   auto l = ssim_grad::gs_loss(x, y, {0.2});             // (1 - lambda) mean|x - y| + lambda (1 - SSIM), GsLossFunction
 //   auto w = ssim_grad::wang(x, y, {2.0, 1.0, 0.5});      // l^alpha c^beta s^gamma, WangFunction
-//   auto v = ssim_grad::variant_value(x, y);              // the variant this file was emitted for: ${variant}
-// One template, MapFunction<Map>, serves every family: Map names the function (its error messages),
-// the family's own options (WangOptions: the exponents; NoOptions otherwise) and its entry points.
-// Forward runs the value-and-gradient kernel when x or y requires grad and keeps the gradients;
-// backward scales them by the incoming gradient (SSIM's gradient is exact, computed once).
+//   auto r = ssim_grad::ssim(x, y, ssim_grad::Schedule::recompute);  // keeps only x and y for the backward
+//   auto v = ssim_grad::variant_value(x, y);              // the variant this file was emitted for: ${snake(family.name)}
+// MapFunction<Map, Schedule> (src/cpp/ssim_torch_core.hpp, hand-written, included) serves every family;
+// this file holds what depends on the options and the families: config() and one Map per family.
 #pragma once
 
 #include <torch/torch.h>
 
-#include <algorithm>
-#include <cmath>
-#include <string>
 #include <vector>
 
 #include "ssim_grad.hpp"
+#include "ssim_torch_core.hpp"
 
 namespace ssim_grad {
 
 /** The options this binding was emitted for. */
-struct Config {
-  std::vector<double> taps;
-  /** Window size as the options give it (it sets what must fit; skimage's Gaussian may have more taps). */
-  long size;
-  Boundary padding;
-  double C1, C2, c_n;
-  long crop;
-  /** pytorch-msssim: under 'valid', an axis shorter than the window is left unsmoothed. */
-  bool skip_short_axes;
-  /** true: mean over batch, channels and the region; false: sum over batch and channels of per-plane means. */
-  bool mean;
-  /** Wang's ssim.m: an f x f box downsampling first; 0 = auto (f = max(1, round(min(H, W) / 256))). */
-  long downsample;
-};
-
 inline Config config() {
   return Config{{${taps}}, ${config.size}, Boundary::${config.padding}, ${dbl(config.C1)}, ${dbl(config.C2)}, ${dbl(config.covNorm)}, ${config.crop}, ${config.skipShortAxes}, ${config.reduction === 'mean'}, ${config.downsample === 'auto' ? 0 : config.downsample}};
 }
 
-/** The kernel parameters for images of N x C x H x W (the rules of mapGeometry in src/model/options.ts; the map's size: map_size). */
-inline Params params_for(const Config& c, long N, long C, long H, long W) {
-  const long k = std::max(c.size, static_cast<long>(c.taps.size()));
-  const bool valid = c.padding == Boundary::valid;
-  const bool shortAxis = H < k || W < k;
-  const std::string hw = std::to_string(H) + " x " + std::to_string(W);
-  if (shortAxis && valid && !c.skip_short_axes) throw std::invalid_argument("x: image of " + hw + " is smaller than the window under 'valid' padding");
-  if (shortAxis && c.crop > 0) throw std::invalid_argument("x: image of " + hw + " is smaller than the window");
-  const long nt = static_cast<long>(c.taps.size());
-  Params p;
-  p.N = N; p.C = C; p.H = H; p.W = W; p.boundary = c.padding;
-  p.tapsH = valid && H < nt ? std::vector<double>{1.0} : c.taps;
-  p.tapsW = valid && W < nt ? std::vector<double>{1.0} : c.taps;
-  const MapSize m = map_size(p);
-  if (2 * c.crop >= m.MH || 2 * c.crop >= m.MW) throw std::invalid_argument("crop: cropping leaves nothing of the SSIM map");
-  const double region = double(m.MH - 2 * c.crop) * double(m.MW - 2 * c.crop);
-  p.C1 = c.C1; p.C2 = c.C2; p.c_n = c.c_n; p.crop = c.crop;
-  p.omega = c.mean ? 1.0 / (double(N * C) * region) : 1.0 / region;
-  return p;
-}
-
-/** The options of a family without its own: none. */
-struct NoOptions {};
-
-/** Wang's exponents (l^alpha c^beta s^gamma). */
-struct WangOptions {
-  double alpha = 1, beta = 1, gamma = 1;
-};
-
-/** Plain SSIM's entry points, for MapFunction. */
-struct SsimMap {
-  static constexpr const char* name = "SsimFunction";
-  using Options = NoOptions;
-  static Params params(const Params& p, const Options&) { return p; }
-  template <typename T> static double value(const T* x, const T* y, const Params& p) { return ssim_value<T>(x, y, p); }
-  template <typename T> static double value_and_grad(const T* x, const T* y, const Params& p, T* gx, T* gy) { return ssim_value_and_grad<T>(x, y, p, gx, gy); }
-};
-
-/** MS-SSIM's contrast-structure map cs, for MapFunction. */
-struct CsMap {
-  static constexpr const char* name = "CsFunction";
-  using Options = NoOptions;
-  static Params params(const Params& p, const Options&) { return p; }
-  template <typename T> static double value(const T* x, const T* y, const Params& p) { return cs_value<T>(x, y, p); }
-  template <typename T> static double value_and_grad(const T* x, const T* y, const Params& p, T* gx, T* gy) { return cs_value_and_grad<T>(x, y, p, gx, gy); }
-};
-
-/** Wang's general form, for MapFunction. */
-struct WangMap {
-  static constexpr const char* name = "WangFunction";
-  using Options = WangOptions;
-  static WangParams params(const Params& p, const Options& o) {
-    WangParams w;
-    static_cast<Params&>(w) = p;
-    w.alpha = o.alpha; w.beta = o.beta; w.gamma = o.gamma;
-    return w;
-  }
-  template <typename T> static double value(const T* x, const T* y, const WangParams& p) { return wang_value<T>(x, y, p); }
-  template <typename T> static double value_and_grad(const T* x, const T* y, const WangParams& p, T* gx, T* gy) { return wang_value_and_grad<T>(x, y, p, gx, gy); }
-};
-
-/**
- * A map's mean (the options' reduction) as a libtorch autograd function over the generated kernels
- * (NCHW CPU, float32 or float64): apply(x, y) or apply(x, y, options).
- */
-template <class Map>
-class MapFunction : public torch::autograd::Function<MapFunction<Map>> {
- public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& y, typename Map::Options o = {}) {
-    const char* name = Map::name;
-    TORCH_CHECK(x.dim() == 4, name, ": x must be N x C x H x W, got ", x.dim(), " dimensions");
-    TORCH_CHECK(x.sizes() == y.sizes(), name, ": y's shape ", y.sizes(), " differs from x's ", x.sizes());
-    TORCH_CHECK(x.device().is_cpu() && y.device().is_cpu(), name, ": CPU tensors only");
-    TORCH_CHECK(x.scalar_type() == y.scalar_type(), name, ": x and y must have the same dtype");
-    TORCH_CHECK(x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kFloat64, name, ": float32 or float64 only");
-    TORCH_CHECK(x.numel() > 0, name, ": x and y are empty (shape ", x.sizes(), "), expected at least one pixel");
-    const torch::Tensor xc = x.contiguous(), yc = y.contiguous();
-    const auto p = Map::params(params_for(config(), x.size(0), x.size(1), x.size(2), x.size(3)), o);
-    const bool gx = x.requires_grad(), gy = y.requires_grad();
-    torch::Tensor dx, dy;
-    double s = 0;
-    if (gx) {
-      // d/dy only when y needs it (a quarter of the backward work)
-      dx = torch::empty_like(xc);
-      if (gy) dy = torch::empty_like(yc);
-      AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "MapFunction", [&] {
-        s = Map::template value_and_grad<scalar_t>(xc.data_ptr<scalar_t>(), yc.data_ptr<scalar_t>(), p, dx.data_ptr<scalar_t>(), gy ? dy.data_ptr<scalar_t>() : nullptr);
-      });
-    } else if (gy) {
-      // every family's map is symmetric in x and y, so d/dy F(x, y) is d/dx F(y, x)
-      dy = torch::empty_like(yc);
-      AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "MapFunction", [&] {
-        s = Map::template value_and_grad<scalar_t>(yc.data_ptr<scalar_t>(), xc.data_ptr<scalar_t>(), p, dy.data_ptr<scalar_t>(), nullptr);
-      });
-    } else {
-      AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "MapFunction", [&] { s = Map::template value<scalar_t>(xc.data_ptr<scalar_t>(), yc.data_ptr<scalar_t>(), p); });
-    }
-    ctx->save_for_backward({dx, dy});
-    return torch::scalar_tensor(s, x.options().requires_grad(false));
-  }
-
-  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grad_out) {
-    // the saved gradient is a constant to autograd: a second derivative through it would be silently wrong
-    TORCH_CHECK(!torch::GradMode::is_enabled(), Map::name, ": second derivatives (backward with create_graph=true) are not supported; the saved gradient carries no graph of its own");
-    const auto saved = ctx->get_saved_variables();
-    const torch::Tensor& go = grad_out[0];
-    // the options (when given) get no gradient: libtorch drops the trailing undefined one
-    return {saved[0].defined() ? saved[0] * go : torch::Tensor(), saved[1].defined() ? saved[1] * go : torch::Tensor(), torch::Tensor()};
-  }
-};
-
-/** SSIM as a libtorch autograd function. */
-using SsimFunction = MapFunction<SsimMap>;
-/** MS-SSIM's cs map's mean as a libtorch autograd function. */
-using CsFunction = MapFunction<CsMap>;
-/** Wang's l^alpha c^beta s^gamma as a libtorch autograd function: apply(x, y, WangOptions{alpha, beta, gamma}). */
-using WangFunction = MapFunction<WangMap>;
-
-/**
- * MATLAB's f x f box downsampling along one dimension (src/field/linear.ts boxDownsample): output i
- * averages input samples i f + t - origin, t < f, under the half-sample symmetric rule. Written as
- * index_select and a sum, so libtorch's autograd gives its exact transpose (the fold back).
- */
-inline torch::Tensor box_downsample_dim(const torch::Tensor& z, int64_t dim, long f) {
-  const long n = z.size(dim), out = (n + f - 1) / f, origin = (f + 1) / 2 - 1;
-  std::vector<int64_t> idx(out * f);
-  for (long i = 0; i < out; i++)
-    for (long t = 0; t < f; t++) idx[i * f + t] = source(Boundary::reflect, i * f + t - origin, n);
-  auto sel = z.index_select(dim, torch::tensor(idx, torch::kLong));
-  auto shape = sel.sizes().vec();
-  shape[dim] = out;
-  shape.insert(shape.begin() + dim + 1, f);
-  return (sel.reshape(shape) * (1.0 / double(f))).sum(dim + 1);
-}
-
-/** The downsampling factor for images of H x W under the options (MATLAB rounds halves up, as lround does for positives). */
-inline long downsample_factor(const Config& c, long H, long W) {
-  return c.downsample > 0 ? c.downsample : std::max(1L, std::lround(double(std::min(H, W)) / 256.0));
-}
-
-/** The downsampling of the options (when they have one) in libtorch, then f on the smaller images. */
-template <typename F>
-inline torch::Tensor downsampled(const torch::Tensor& x, const torch::Tensor& y, F f) {
-  const long k = x.dim() == 4 ? downsample_factor(config(), x.size(2), x.size(3)) : 1;
-  if (k == 1) return f(x, y);
-  auto down = [&](const torch::Tensor& z) { return box_downsample_dim(box_downsample_dim(z, 2, k), 3, k); };
-  return f(down(x), down(y));
-}
-
-/**
- * SSIM of x and y with the emitted options, differentiable with respect to both: the downsampling
- * (when the options have one) in libtorch, then SsimFunction.
- */
-inline torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) {
-  return downsampled(x, y, [](const torch::Tensor& a, const torch::Tensor& b) { return SsimFunction::apply(a, b); });
-}
-
-/** The mean of MS-SSIM's cs map with the emitted options (one scale), differentiable: CsFunction. */
-inline torch::Tensor cs(const torch::Tensor& x, const torch::Tensor& y) {
-  return downsampled(x, y, [](const torch::Tensor& a, const torch::Tensor& b) { return CsFunction::apply(a, b); });
-}
-
-/** The mean of Wang's l^alpha c^beta s^gamma with the emitted options, differentiable: WangFunction. */
-inline torch::Tensor wang(const torch::Tensor& x, const torch::Tensor& y, WangOptions o = {}) {
-  return downsampled(x, y, [&](const torch::Tensor& a, const torch::Tensor& b) { return WangFunction::apply(a, b, o); });
-}
-
+${KERNEL_FAMILIES.map(bindingBlock).join('\n')}
 /** The variant this file was emitted for (\`--variant ${variant}\`), with the emitted options. */
-inline torch::Tensor variant_value(const torch::Tensor& x, const torch::Tensor& y) { return ${variant}(x, y); }
+inline torch::Tensor variant_value(const torch::Tensor& x, const torch::Tensor& y) { return ${snake(family.name)}(x, y); }
 
 }  // namespace ssim_grad
 `;

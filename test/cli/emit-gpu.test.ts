@@ -52,7 +52,7 @@ describe('ssim-grad emit cuda|wgsl', () => {
     [['emit', 'metal'], /expected the target cpp, cuda or wgsl/],
     [['emit', 'cuda', '--preset', 'matlab'], /--downsample: the cuda programs run at the image's size/],
     [['emit', 'wgsl', '--precision', 'float64'], /--precision: WGSL computes in float32/],
-    [['emit', 'cpp', '--variant', 'gsLoss'], /--variant: expected one of ssim, cs, wang/],
+    [['emit', 'cpp', '--variant', 'nope'], /--variant: expected one of ssim, cs, gsLoss, wang, 3dgs-loss, gs-loss, ms-ssim .*got 'nope'/],
   ])('%j: exit 2, a message naming the argument, nothing written', (args, message) => {
     const out = join(tmp(), 'never');
     const r = cli([...args, '--out', out]);

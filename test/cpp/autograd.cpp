@@ -15,6 +15,12 @@
 
 using ssim_grad::Boundary;
 
+/** A type carried as a value (the Function whose context kept_bytes reads). */
+template <class T>
+struct template_tag {
+  using type = T;
+};
+
 struct Case {
   std::string name;
   Boundary b;
@@ -26,10 +32,24 @@ struct Case {
 
 /** Wang's exponents in the tests: none of them 1, so each term's power is exercised. */
 const Exponents WANG{1.5, 0.75, 2};
+/** The 3DGS loss's lambda in the kernel cases (not the default 0.2, so that its every use is exercised). */
+const double GS_LAMBDA = 0.3;
+
+/**
+ * The gsLoss kernels' parameters for (1 - lambda) mean|x - y| + lambda (1 - SSIM): the kernels return
+ * the loss less lambda when omega = -lambda / (map pixels) and pixelOmega = (1 - lambda) / (N C H W).
+ */
+ssim_grad::Params gsParams(const ssim_grad::Params& p) {
+  ssim_grad::Params q = p;
+  q.omega = -GS_LAMBDA * p.omega;
+  q.pixelOmega = (1 - GS_LAMBDA) / double(p.N * p.C * p.H * p.W);
+  return q;
+}
 
 template <typename T>
 double valueAndGrad(Map m, const T* x, const T* y, const ssim_grad::Params& p, T* gx, T* gy) {
   if (m == Map::cs) return ssim_grad::cs_value_and_grad<T>(x, y, p, gx, gy);
+  if (m == Map::gsLoss) return GS_LAMBDA + ssim_grad::gsLoss_value_and_grad<T>(x, y, gsParams(p), gx, gy);
   if (m == Map::wang) {
     ssim_grad::WangParams w;
     static_cast<ssim_grad::Params&>(w) = p;
@@ -42,6 +62,7 @@ double valueAndGrad(Map m, const T* x, const T* y, const ssim_grad::Params& p, T
 template <typename T>
 double valueOnly(Map m, const T* x, const T* y, const ssim_grad::Params& p) {
   if (m == Map::cs) return ssim_grad::cs_value<T>(x, y, p);
+  if (m == Map::gsLoss) return GS_LAMBDA + ssim_grad::gsLoss_value<T>(x, y, gsParams(p));
   if (m == Map::wang) {
     ssim_grad::WangParams w;
     static_cast<ssim_grad::Params&>(w) = p;
@@ -65,11 +86,13 @@ int main() {
       // a window no kernel is unrolled for: the generic kernels
       {"same-gauss9", Boundary::same, gaussian(9, 1.2), C1, C2, 1, 0, {1, 2, 21, 24}},
   };
-  const std::vector<std::pair<Map, std::string>> maps = {{Map::ssim, ""}, {Map::cs, "cs-"}, {Map::wang, "wang-"}};
+  const std::vector<std::pair<Map, std::string>> maps = {{Map::ssim, ""}, {Map::cs, "cs-"}, {Map::wang, "wang-"}, {Map::gsLoss, "gs-"}};
   for (const auto& [m, prefix] : maps)
   for (const auto& c : cases) {
     auto x64 = torch::rand(c.shape, torch::kFloat64);
     auto y64 = (x64 + 0.2 * torch::randn(c.shape, torch::kFloat64)).clamp(0, 1);
+    // the 3DGS loss: ties (x = y) at every 7th pixel, where d|x - y| is sign(0) = 0
+    if (m == Map::gsLoss) y64 = torch::where(torch::arange(x64.numel(), torch::kLong).reshape(c.shape).remainder(7) == 0, x64, y64);
     ssim_grad::Params p;
     p.N = c.shape[0]; p.C = c.shape[1]; p.H = c.shape[2]; p.W = c.shape[3];
     p.tapsH = p.tapsW = c.taps;
@@ -79,7 +102,7 @@ int main() {
     // libtorch autograd, float64 and float32
     auto ref = [&](torch::ScalarType st) {
       auto x = x64.to(st).detach().requires_grad_(true), y = y64.to(st).detach().requires_grad_(true);
-      auto l = mapTorch(m, x, y, c.taps, c.b, c.C1, c.C2, c.cn, c.crop, WANG);
+      auto l = mapTorch(m, x, y, c.taps, c.b, c.C1, c.C2, c.cn, c.crop, WANG, GS_LAMBDA);
       l.backward();
       return std::vector<torch::Tensor>{l.detach(), x.grad(), y.grad()};
     };
@@ -115,6 +138,66 @@ int main() {
     auto ours = run(true), truth = run(false);
     std::printf("{\"case\":\"binding-%s\",\"value\":%.3e,\"gradX\":%.3e,\"gradY\":%.3e}\n", name.c_str(),
                 std::abs(ours[0].item<double>() - truth[0].item<double>()) / truth[0].item<double>(), relErr(ours[1], truth[1]), relErr(ours[2], truth[2]));
+  }
+  // GsLossFunction (pytorch-ssim's options) inside a larger graph, float64: gs_loss() with the default
+  // lambda against the loss written with lambda 0.2 (the variant's default), and apply() with 0.35
+  for (const double lambda : {0.2, 0.35}) {
+    auto x0 = torch::rand({2, 3, 24, 26}, torch::kFloat64), y0 = (x0 + 0.2 * torch::randn({2, 3, 24, 26}, torch::kFloat64)).clamp(0, 1);
+    y0 = torch::where(torch::arange(x0.numel(), torch::kLong).reshape(x0.sizes()).remainder(5) == 0, x0, y0);
+    auto run = [&](bool ours) {
+      auto x = x0.detach().requires_grad_(true), y = y0.detach().requires_grad_(true);
+      auto s = !ours ? gsLossTorch(x, y, gaussian(11, 1.5), Boundary::same, C1, C2, 1, 0, lambda)
+                     : lambda == 0.2 ? ssim_grad::gs_loss(x, y) : ssim_grad::GsLossFunction::apply(x, y, ssim_grad::GsLossOptions{lambda});
+      auto loss = 3.0 * s + (x * x).sum() * 0.01;
+      loss.backward();
+      return std::vector<torch::Tensor>{s.detach(), x.grad(), y.grad()};
+    };
+    auto ours = run(true), truth = run(false);
+    std::printf("{\"case\":\"binding-gsLoss-%s\",\"loss\":%.17g,\"value\":%.3e,\"gradX\":%.3e,\"gradY\":%.3e}\n", lambda == 0.2 ? "default" : "0.35",
+                truth[0].item<double>(), std::abs(ours[0].item<double>() - truth[0].item<double>()) / truth[0].item<double>(), relErr(ours[1], truth[1]),
+                relErr(ours[2], truth[2]));
+  }
+  // the two schedules of every family: the same value and gradients bit for bit (x and y needing
+  // gradients, only x, only y), and what each keeps between the forward and the backward
+  {
+    using ssim_grad::Schedule;
+    auto x0 = torch::rand({1, 3, 20, 23}, torch::kFloat64), y0 = (x0 + 0.2 * torch::randn({1, 3, 20, 23}, torch::kFloat64)).clamp(0, 1);
+    auto schedules = [&](const char* family, auto store, auto recompute, auto keptStore, auto keptRecompute) {
+      double maxDiff = 0, valueDiff = 0;
+      long kept[2] = {0, 0};
+      for (int wants = 1; wants <= 3; wants++) {
+        std::vector<torch::Tensor> out[2];
+        for (int k = 0; k < 2; k++) {
+          auto x = x0.detach().requires_grad_((wants & 1) != 0), y = y0.detach().requires_grad_((wants & 2) != 0);
+          auto s = k == 0 ? store(x, y) : recompute(x, y);
+          if (wants == 3) kept[k] = long(k == 0 ? keptStore(s, x, y) : keptRecompute(s, x, y));
+          (2.5 * s).backward();
+          out[k] = {s.detach(), x.grad(), y.grad()};
+        }
+        valueDiff = std::max(valueDiff, std::abs(out[0][0].item<double>() - out[1][0].item<double>()));
+        for (int g = 1; g <= 2; g++) {
+          if (out[0][g].defined() != out[1][g].defined()) maxDiff = 1e300;
+          else if (out[0][g].defined()) maxDiff = std::max(maxDiff, (out[0][g] - out[1][g]).abs().max().item<double>());
+        }
+      }
+      std::printf("{\"case\":\"schedules-%s\",\"valueDiff\":%.3e,\"gradDiff\":%.3e,\"keptStore\":%ld,\"keptRecompute\":%ld,\"imageBytes\":%ld}\n", family, valueDiff,
+                  maxDiff, kept[0], kept[1], long(x0.numel() * 8));
+    };
+    auto withSchedule = [](auto f, Schedule s) { return [f, s](const torch::Tensor& x, const torch::Tensor& y) { return f(x, y, s); }; };
+    using ssim_grad::MapFunction;
+    auto kept = [](auto fn) { return [](const torch::Tensor& s, const torch::Tensor& x, const torch::Tensor& y) { return ssim_grad::kept_bytes<typename decltype(fn)::type>(s, x, y); }; };
+    auto ssimF = [](const torch::Tensor& x, const torch::Tensor& y, Schedule s) { return ssim_grad::ssim(x, y, s); };
+    auto csF = [](const torch::Tensor& x, const torch::Tensor& y, Schedule s) { return ssim_grad::cs(x, y, s); };
+    auto gsF = [](const torch::Tensor& x, const torch::Tensor& y, Schedule s) { return ssim_grad::gs_loss(x, y, {0.4}, s); };
+    auto wangF = [](const torch::Tensor& x, const torch::Tensor& y, Schedule s) { return ssim_grad::wang(x, y, {WANG.alpha, WANG.beta, WANG.gamma}, s); };
+    template_tag<MapFunction<ssim_grad::SsimMap, Schedule::store>> ss; template_tag<MapFunction<ssim_grad::SsimMap, Schedule::recompute>> sr;
+    template_tag<MapFunction<ssim_grad::CsMap, Schedule::store>> cs; template_tag<MapFunction<ssim_grad::CsMap, Schedule::recompute>> cr;
+    template_tag<MapFunction<ssim_grad::GsLossMap, Schedule::store>> gs; template_tag<MapFunction<ssim_grad::GsLossMap, Schedule::recompute>> gr;
+    template_tag<MapFunction<ssim_grad::WangMap, Schedule::store>> ws; template_tag<MapFunction<ssim_grad::WangMap, Schedule::recompute>> wr;
+    schedules("ssim", withSchedule(ssimF, Schedule::store), withSchedule(ssimF, Schedule::recompute), kept(ss), kept(sr));
+    schedules("cs", withSchedule(csF, Schedule::store), withSchedule(csF, Schedule::recompute), kept(cs), kept(cr));
+    schedules("gsLoss", withSchedule(gsF, Schedule::store), withSchedule(gsF, Schedule::recompute), kept(gs), kept(gr));
+    schedules("wang", withSchedule(wangF, Schedule::store), withSchedule(wangF, Schedule::recompute), kept(ws), kept(wr));
   }
   // the binding (pytorch-ssim's options): SsimFunction inside a larger autograd graph, float64 and float32
   for (auto st : {torch::kFloat64, torch::kFloat32}) {

@@ -59,5 +59,18 @@ int main() {
   } catch (const std::exception& e) {
     std::printf("{\"empty\":\"%s\"}\n", firstLine(e).c_str());
   }
+  // the fused 3DGS loss under skimage's options (the L1 term over every pixel, the SSIM term over the
+  // cropped map), default lambda (0.2), both schedules: against the loss in plain libtorch ops
+  for (const auto sched : {ssim_grad::Schedule::store, ssim_grad::Schedule::recompute}) {
+    auto lossOf = [&](bool ours) {
+      auto x = x0.detach().requires_grad_(true), y = y0.detach().requires_grad_(true);
+      auto l = ours ? ssim_grad::gs_loss(x, y, {}, sched) : gsLossTorch(x, y, box7, Boundary::reflect, 1e-4, 9e-4, 49.0 / 48, 3, 0.2);
+      l.backward();
+      return std::vector<torch::Tensor>{l.detach(), x.grad(), y.grad()};
+    };
+    auto ours = lossOf(true), want = lossOf(false);
+    std::printf("{\"gsLoss\":\"%s\",\"value\":%.3e,\"gradX\":%.3e,\"gradY\":%.3e}\n", sched == ssim_grad::Schedule::store ? "store" : "recompute",
+                std::abs(ours[0].item<double>() - want[0].item<double>()) / want[0].item<double>(), relErr(ours[1], want[1]), relErr(ours[2], want[2]));
+  }
   return 0;
 }

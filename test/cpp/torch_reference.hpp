@@ -39,8 +39,8 @@ inline torch::Tensor padded(const torch::Tensor& z, Boundary b, long r) {
   return z;
 }
 
-/** The maps the tests differentiate: SSIM, MS-SSIM's contrast-structure cs, Wang's l^alpha c^beta s^gamma. */
-enum class Map { ssim, cs, wang };
+/** The maps the tests differentiate: SSIM, MS-SSIM's contrast-structure cs, Wang's l^alpha c^beta s^gamma (gsLoss: gsLossTorch below, over SSIM's). */
+enum class Map { ssim, cs, wang, gsLoss };
 
 /** Wang's exponents. */
 struct Exponents {
@@ -57,7 +57,14 @@ struct Exponents {
  * the variances and the covariance scaled by cn (sample covariance: NP / (NP - 1)).
  */
 inline torch::Tensor mapTorch(Map m, const torch::Tensor& x, const torch::Tensor& y, const std::vector<double>& taps, Boundary b, double C1, double C2,
-                              double cn, long crop, Exponents e = {}) {
+                              double cn, long crop, Exponents e = {}, double lambda = 0);
+inline torch::Tensor gsLossTorch(const torch::Tensor& x, const torch::Tensor& y, const std::vector<double>& taps, Boundary b, double C1, double C2, double cn,
+                                 long crop, double lambda);
+
+/** As above; Map::gsLoss: gsLossTorch with lambda. */
+inline torch::Tensor mapTorch(Map m, const torch::Tensor& x, const torch::Tensor& y, const std::vector<double>& taps, Boundary b, double C1, double C2,
+                              double cn, long crop, Exponents e, double lambda) {
+  if (m == Map::gsLoss) return gsLossTorch(x, y, taps, b, C1, C2, cn, crop, lambda);
   const long k = static_cast<long>(taps.size()), C = x.size(1);
   auto t = torch::tensor(taps, torch::kFloat64).to(x.scalar_type());
   auto w = torch::outer(t, t).expand({C, 1, k, k}).contiguous();
@@ -83,6 +90,16 @@ inline torch::Tensor mapTorch(Map m, const torch::Tensor& x, const torch::Tensor
 inline torch::Tensor ssimTorch(const torch::Tensor& x, const torch::Tensor& y, const std::vector<double>& taps, Boundary b, double C1, double C2,
                                double cn, long crop) {
   return mapTorch(Map::ssim, x, y, taps, b, C1, C2, cn, crop);
+}
+
+/**
+ * The 3D Gaussian splatting loss (graphdeco-inria/gaussian-splatting train.py) in plain libtorch:
+ * (1 - lambda) mean|x - y| + lambda (1 - SSIM), SSIM pytorch-ssim's mean map as above; torch's
+ * abs has derivative sign(u), 0 at 0.
+ */
+inline torch::Tensor gsLossTorch(const torch::Tensor& x, const torch::Tensor& y, const std::vector<double>& taps, Boundary b, double C1, double C2, double cn,
+                                 long crop, double lambda) {
+  return (1 - lambda) * (x - y).abs().mean() + lambda * (1 - mapTorch(Map::ssim, x, y, taps, b, C1, C2, cn, crop));
 }
 
 inline double relErr(const torch::Tensor& a, const torch::Tensor& ref) {

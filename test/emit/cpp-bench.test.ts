@@ -26,4 +26,20 @@ describe('bench/cpp/bench.cpp', () => {
     }
     expect(rows.find((r) => 'threads' in r)!.threads).toBe(1);
   }, 600_000);
+
+  it('its schedule rows (1x3x40x56): store keeps two float32 images beyond x and y, recompute none, the same gradient', () => {
+    const bin = buildCpp({ main: join(ROOT, 'bench/cpp/bench.cpp'), includes: [join(ROOT, 'src/generated/cpp')], torch: true });
+    const rows = runJsonLines(bin, ['schedules', '1', '40', '56']).filter((r) => 'schedule' in r) as Array<Record<string, number | string>>;
+    expect(rows.map((r) => `${r.family} ${r.schedule}`)).toEqual(['ssim store', 'ssim recompute', 'gsLoss store', 'gsLoss recompute']);
+    for (const r of rows) {
+      expect(r.imageBytes).toBe(3 * 40 * 56 * 4);
+      expect(r.keptBytes, `${r.family} ${r.schedule}`).toBe(r.schedule === 'store' ? 2 * (r.imageBytes as number) : 0);
+      expect(r.medianMs).toBeGreaterThan(0);
+    }
+    for (const family of ['ssim', 'gsLoss']) {
+      const [a, b] = rows.filter((r) => r.family === family);
+      expect(a!.gradSum).toBe(b!.gradSum);
+      expect(a!.gradSum).not.toBe(0);
+    }
+  }, 600_000);
 });

@@ -1,15 +1,14 @@
 /**
- * The generated C++ (src/generated/cpp) compiled with g++ against libtorch, and compared in C++
- * with libtorch autograd of each family's formula: SSIM, MS-SSIM's cs and Wang's l^alpha c^beta s^gamma
+ * The generated C++ (src/generated/cpp, with the hand-written src/cpp it includes) compiled with g++ against libtorch, and compared in C++
+ * with libtorch autograd of each family's formula: SSIM, MS-SSIM's cs, Wang's l^alpha c^beta s^gamma and the
+ * 3DGS loss (1 - lambda) mean|x - y| + lambda (1 - SSIM)
  * (test/cpp/torch_reference.hpp writes them independently of the header), under every boundary rule: float64 to 1e-12 relative, float32 within the float32 floor
  * (libtorch's own float32 autograd's distance from float64). Without g++ or libtorch this fails
  * with what to install: CI installs both (.ci/run).
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildCpp, missingToolchain, ROOT, runJsonLines } from '../support/cpp.js';
-
-const GENERATED_CPP = join(ROOT, 'src', 'generated', 'cpp');
+import { buildCpp, GENERATED_CPP, missingToolchain, ROOT, runJsonLines } from '../support/cpp.js';
 
 describe('generated C++ against libtorch autograd', () => {
   let rows: Array<Record<string, unknown>> = [];
@@ -31,12 +30,15 @@ describe('generated C++ against libtorch autograd', () => {
 
   // every boundary rule, and a window no kernel is unrolled for (9 taps), for each family
   const rules = ['same-gauss11', 'valid-gauss11', 'reflect-box7-skimage', 'mirror-gauss11', 'replicate-gauss11', 'same-gauss9'];
-  const cases = ['', 'cs-', 'wang-'].flatMap((family) => rules.map((r) => `${family}${r}`));
+  const cases = ['', 'cs-', 'wang-', 'gs-'].flatMap((family) => rules.map((r) => `${family}${r}`));
 
   it.each(cases)('%s: float64 value and d/dx, d/dy equal libtorch autograd to 1e-12 relative', (name) => {
     const r = row(name);
-    // the map's mean (Wang's exponents 1.5, 0.75, 2 lower it)
-    expect(r.ssim).toBeGreaterThan(0.5);
+    // the map's mean (Wang's exponents 1.5, 0.75, 2 lower it); the 3DGS loss (lambda 0.3): 0.7 L1 + 0.3 (1 - SSIM), L1 about 0.08
+    if (name.startsWith('gs-')) {
+      expect(r.ssim).toBeGreaterThan(0.05);
+      expect(r.ssim).toBeLessThan(0.3);
+    } else expect(r.ssim).toBeGreaterThan(0.5);
     for (const k of ['value64', 'valueOnly64', 'gradX64', 'gradY64', 'gradXOnly64']) expect(r[k], k).toBeLessThan(1e-12);
   });
 
@@ -64,6 +66,21 @@ describe('generated C++ against libtorch autograd', () => {
   it.each(['cs', 'wang'])('%s: its Function (CsFunction, WangFunction with exponents) inside a larger graph equals libtorch autograd to 1e-12', (family) => {
     const r = row(`binding-${family}`);
     for (const k of ['value', 'gradX', 'gradY']) expect(r[k], k).toBeLessThan(1e-12);
+  });
+
+  it.each(['default', '0.35'])('GsLossFunction (lambda %s; gs_loss() defaults to the variant\'s 0.2) inside a larger graph equals the loss in plain libtorch ops to 1e-12', (lambda) => {
+    const r = row(`binding-gsLoss-${lambda}`);
+    expect(r.loss).toBeGreaterThan(0.01);
+    for (const k of ['value', 'gradX', 'gradY']) expect(r[k], k).toBeLessThan(1e-12);
+  });
+
+  it.each(['ssim', 'cs', 'gsLoss', 'wang'])('%s: the recompute schedule gives the store schedule\'s value and gradients bit for bit and keeps nothing beyond x and y', (family) => {
+    const r = row(`schedules-${family}`);
+    expect(r.valueDiff).toBe(0);
+    expect(r.gradDiff).toBe(0);
+    // store keeps d/dx and d/dy (two float64 images); recompute only x and y themselves
+    expect(r.keptStore).toBe(2 * r.imageBytes!);
+    expect(r.keptRecompute).toBe(0);
   });
 
   it('SsimFunction without inputs requiring grad computes the value only', () => {

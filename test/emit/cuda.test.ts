@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GPU_FAMILIES } from '../../src/emit/gpu-program.js';
 import { BOUNDARIES } from '../../src/field/boundary.js';
-import { buildCpp, ROOT, runJsonLines } from '../support/cpp.js';
+import { buildCpp, CPP_SOURCE, ROOT, runJsonLines } from '../support/cpp.js';
 
 const nvcc = spawnSync('nvcc', ['--version'], { encoding: 'utf8' });
 const hasNvcc = nvcc.status === 0;
@@ -68,7 +68,7 @@ describe.skipIf(!hasNvcc)('ssim_grad.cuh with nvcc', () => {
   it(`compiles for sm_80${hasGpu ? ' (the runner, to run on the GPU)' : ' (device code, no GPU to run it)'}`, () => {
     // without a GPU only the compile is checked: device code at a lower ptxas level, no link
     const args = hasGpu ? ['-O2', RUNNER, '-o', bin] : ['-O0', '-Xptxas', '-O1', '-c', RUNNER, '-o', join(dir, 'cuda_vs_cpp.o')];
-    const r = spawnSync('nvcc', ['-std=c++17', '-arch=sm_80', `-I${INCLUDES}`, ...args], { encoding: 'utf8' });
+    const r = spawnSync('nvcc', ['-std=c++17', '-arch=sm_80', `-I${INCLUDES}`, `-I${CPP_SOURCE}`, ...args], { encoding: 'utf8' });
     expect(r.status, r.stderr.slice(0, 4000)).toBe(0);
   }, 600_000);
 

@@ -35,7 +35,7 @@ int main() {
 `,
   );
   const bin = join(dir, 'main');
-  const flags = ['-std=c++17', '-O1', '-pthread', '-DKERNEL_PROGRAM_CPU_SHIM', '-include', join(ROOT, 'test/cpp/cuda_shim.hpp'), `-I${dir}`, '-x', 'c++'];
+  const flags = ['-std=c++17', '-O1', '-pthread', '-DKERNEL_PROGRAM_CPU_SHIM', '-include', join(ROOT, 'test/cpp/cuda_shim.hpp'), `-I${dir}`, `-I${join(ROOT, 'src/cpp')}`, '-x', 'c++'];
   const c = spawnSync('g++', [...flags, join(dir, 'main.cpp'), '-o', bin], { encoding: 'utf8' });
   if (c.status !== 0) throw new Error(`g++ failed:\n${c.stderr.slice(0, 4000)}`);
   const r = spawnSync(bin, [], { encoding: 'utf8', maxBuffer: 1 << 26 });

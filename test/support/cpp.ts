@@ -8,9 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
+/** The committed generated C++ (src/generated/cpp) and the hand-written headers it includes (src/cpp). */
+export const GENERATED_CPP = join(ROOT, 'src', 'generated', 'cpp');
+export const CPP_SOURCE = join(ROOT, 'src', 'cpp');
 
 /** Where libtorch lives: $LIBTORCH (an unpacked libtorch archive) or Debian's libtorch-dev. */
 function torchPaths(): { include: string[]; lib: string[] } {
@@ -61,13 +64,16 @@ export function buildCpp(b: CppBuild): string {
   const missing = missingToolchain();
   if (missing !== null) throw new Error(missing);
   const tp = torchPaths();
-  const flags = ['-std=c++17', '-O2', '-Wall', '-Wextra', ...b.includes.map((d) => `-I${d}`), ...(b.flags ?? [])];
+  // the committed generated headers include the hand-written ones of src/cpp; an emitted folder
+  // (`emit cpp --out`) has its own copies, so src/cpp joins only the committed folder
+  const includes = b.includes.some((d) => resolve(d) === GENERATED_CPP) && !b.includes.some((d) => resolve(d) === CPP_SOURCE) ? [...b.includes, CPP_SOURCE] : b.includes;
+  const flags = ['-std=c++17', '-O2', '-Wall', '-Wextra', ...includes.map((d) => `-I${d}`), ...(b.flags ?? [])];
   if (b.torch) flags.push(...tp.include.map((d) => `-isystem${d}`));
   const libs = b.torch ? [...tp.lib.map((d) => `-L${d}`), ...tp.lib.map((d) => `-Wl,-rpath,${d}`), '-ltorch', '-ltorch_cpu', '-lc10'] : [];
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ flags, libs }));
   // the main file's own folder too: the headers it includes by a relative path (test/cpp/npy.hpp)
-  for (const f of [...new Set([b.main, ...filesUnder(dirname(b.main)), ...b.includes.flatMap(filesUnder)])]) hash.update(f).update(readFileSync(f));
+  for (const f of [...new Set([b.main, ...filesUnder(dirname(b.main)), ...includes.flatMap(filesUnder)])]) hash.update(f).update(readFileSync(f));
   const key = hash.digest('hex').slice(0, 20);
   const dir = join(tmpdir(), 'ssim-grad-cpp');
   mkdirSync(dir, { recursive: true });
