@@ -33,7 +33,7 @@ export interface JvpOptions extends VariantOptions, DerivativeArithmetic {
 
 /** A windowed map of the loss (S, cs, Wang's form) at every window position, and its tangent. */
 export interface MapTangent {
-  /** The map's name (ssim, cs, wang), as the graph labels it. */
+  /** The map's name as the graph labels it (S, cs, wang). */
   readonly label: string;
   /** N x C x MH x MW: the window grid, uncropped. */
   readonly shape: readonly number[];
