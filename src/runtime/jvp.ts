@@ -164,11 +164,20 @@ export function ssimJvp(x: Tensor, y: Tensor, dx: Tensor | null, dy: Tensor | nu
   return { ssim: r.value, jvp: r.jvp, map: r.maps[0]! };
 }
 
+/** SSIM's HVP: the SSIM, and for each image of `wrt` its gradient and the Hessian times the vector (null for the other). */
+export interface SsimHvpResult {
+  readonly ssim: number;
+  readonly gradX: Float64Array | null;
+  readonly gradY: Float64Array | null;
+  readonly hvpX: Float64Array | null;
+  readonly hvpY: Float64Array | null;
+}
+
 /**
  * The Hessian of SSIM with respect to x, y or both (`wrt`, default x) times `v`, beside the SSIM and
  * its gradient: forward over reverse on SSIM's field graph, exact.
  */
-export function ssimHvp(x: Tensor, y: Tensor, v: HvpVector, options: SsimHvpOptions = {}): Omit<HvpResult, 'value'> & { readonly ssim: number } {
+export function ssimHvp(x: Tensor, y: Tensor, v: HvpVector, options: SsimHvpOptions = {}): SsimHvpResult {
   const { value, ...rest } = variantHvp(x, y, v, { ...options, variant: 'ssim' });
   return { ssim: value, ...rest };
 }

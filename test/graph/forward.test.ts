@@ -74,7 +74,11 @@ const moved = (inputs: Record<string, Float64Array>, d: Record<string, Float64Ar
   Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.map((u, i) => u + t * (d[k]?.[i] ?? 0))]));
 const inner = (u: Record<string, Float64Array>, v: Record<string, Float64Array>): number =>
   INPUTS.reduce((s, k) => s + (u[k] ?? new Float64Array()).reduce((t, w, i) => t + w * v[k]![i]!, 0), 0);
-const maxAbs = (v: ArrayLike<number>): number => Array.prototype.reduce.call(v, (s: number, u: number) => Math.max(s, Math.abs(u)), 0) as number;
+const maxAbs = (v: ArrayLike<number>): number => {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]!));
+  return m;
+};
 
 describe('forward mode over the field graph', () => {
   it('the JVP agrees with five-point central differences of the value and with <grad, d>', () => {

@@ -90,8 +90,16 @@ function draw(c: Case, seed: number) {
 }
 
 const along = (t: Tensor, d: Tensor, s: number): Tensor => ({ shape: t.shape, data: t.data.map((u, i) => u + s * d.data[i]!) });
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.prototype.reduce.call(a, (s: number, u: number, i: number) => s + u * b[i]!, 0) as number;
-const maxAbs = (v: ArrayLike<number>): number => Array.prototype.reduce.call(v, (s: number, u: number) => Math.max(s, Math.abs(u)), 0) as number;
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+};
+const maxAbs = (v: ArrayLike<number>): number => {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i]!));
+  return m;
+};
 const stencil = (f: (s: number) => number, h: number): number => (8 * (f(h) - f(-h)) - (f(2 * h) - f(-2 * h))) / (12 * h);
 
 describe.each(CASES)('$name', (c) => {
