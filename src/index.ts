@@ -16,6 +16,12 @@ export { pointwiseSsim, type PointwiseSsim } from './model/pointwise.js';
 
 // Variants: declarations (src/variants), evaluated through their field graph (src/runtime)
 export { evaluateVariant, runVariant, type VariantOptions, type VariantResult } from './runtime/variants.js';
+
+// Forward mode and second order through the same graph (src/graph/forward.ts, src/runtime/jvp.ts)
+export {
+  ssimHvp, ssimJvp, variantHvp, variantJvp,
+  type HvpOptions, type HvpResult, type HvpVector, type JvpOptions, type JvpResult, type MapTangent, type SsimHvpOptions, type SsimHvpResult, type SsimJvpOptions, type SsimJvpResult,
+} from './runtime/jvp.js';
 export { defineVariant } from './variants/define.js';
 export { findVariant, VARIANT_NAMES, type BuiltInVariantOptions, type VariantRef } from './variants/registry.js';
 export { MSSSIM_WEIGHTS } from './variants/ms-ssim.js';

@@ -239,7 +239,8 @@ function kernelsFor(b: BlockNode, kernels: BlockKernels | undefined): BlockKerne
   return kernels;
 }
 
-function reduceForward(n: ReduceNode, v: Float64Array, r: (v: number) => number): Float64Array {
+/** A reduce node's forward rule on a field of its argument's shape (forward mode applies it to tangents too). */
+export function reduceForward(n: ReduceNode, v: Float64Array, r: (v: number) => number): Float64Array {
   const [N, C] = n.arg.shape;
   const planes = n.how === 'planeMean' || n.how === 'planeSum' ? N * C : 1;
   const per = v.length / planes;

@@ -111,3 +111,50 @@ function symbolicPartials(expr: Node, names: readonly string[]): Node[] {
   if (hit === undefined) partialsCache.set(key, (hit = grad(expr, names.map((v) => variable(v)))));
   return hit;
 }
+
+/** A field the caller binds to a fresh variable of a map's expressions (an adjoint, a tangent), with its shape. */
+export interface ExtraField {
+  readonly value: Float64Array;
+  readonly shape: Shape4;
+}
+
+/**
+ * Expressions over a map's own variables (its arguments and constants) and `extra` fields (bound
+ * to the fresh variables `fresh` returns), at every element of the map's shape, in one compiled
+ * loop: what forward mode (the tangent sum of partials times tangents) and second order (an
+ * adjoint's tangent) run. `build` gets the map's variables and the fresh ones by extra's keys.
+ */
+export function runMapWith(
+  n: MapNode,
+  extra: Readonly<Record<string, ExtraField>>,
+  build: (fresh: Readonly<Record<string, Node>>) => readonly Node[],
+  val: (n: FieldNode) => Float64Array,
+  a: Precision,
+): Float64Array[] {
+  const names = Object.keys(n.args);
+  const consts = Object.keys(n.consts);
+  const taken = new Set([...names, ...consts]);
+  const freshNames: Record<string, string> = {};
+  for (const k of Object.keys(extra)) {
+    let name = `${k}_`;
+    while (taken.has(name)) name += '_';
+    taken.add(name);
+    freshNames[k] = name;
+  }
+  const outputs = build(Object.fromEntries(Object.entries(freshNames).map(([k, v]) => [k, variable(v)])));
+  if (outputs.length === 0) return [];
+  const size = sizeOf(n.shape);
+  const results = outputs.map(() => new Float64Array(size));
+  const extraKeys = Object.keys(extra);
+  const arrays = [
+    ...names.map((v) => expand(val(n.args[v]!), n.args[v]!.shape, n.shape)),
+    ...extraKeys.map((k) => expand(extra[k]!.value, extra[k]!.shape, n.shape)),
+  ];
+  compile(outputs, [...names, ...extraKeys.map((k) => freshNames[k]!)], consts, a)(arrays, consts.map((c) => rounding(a)(n.consts[c]!)), results, size);
+  return results;
+}
+
+/** d p / d v for an expression p of a map's variables (the second partials: p a partial), symbolic and cached. */
+export function partialsOf(p: Node, names: readonly string[]): Node[] {
+  return symbolicPartials(p, names);
+}
