@@ -90,6 +90,16 @@ export function internedCount(): number {
   return table.size;
 }
 
+/**
+ * The name each output node is written under by code that prints named outputs (the first name a
+ * node has; leaves, variables and constants, are written where they are used and get none).
+ */
+export function namedOutputs(outputs: ReadonlyArray<readonly [string, Node]>): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const [name, node] of outputs) if (!names.has(node.id) && node.args.length > 0) names.set(node.id, name);
+  return names;
+}
+
 /** All nodes reachable from `outputs`, each after its arguments (iterative, no recursion limit). */
 export function topoSort(outputs: readonly Node[]): Node[] {
   const order: Node[] = [];

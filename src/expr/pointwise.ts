@@ -5,7 +5,7 @@
  * written, or float32 emulated by Math.fround after every operation (what a float32 GPU kernel
  * does, for measuring the rounding floor). Each op's spelling is its row's `code` (ops.ts).
  */
-import { topoSort, type Node } from './node.js';
+import { namedOutputs, topoSort, type Node } from './node.js';
 import type { CodeTarget, Language } from './notation.js';
 import { rules } from './ops.js';
 
@@ -56,8 +56,7 @@ export function emitPointwise(
   const lines: string[] = [];
   let temp = 0;
   let flops = 0;
-  const outNames = new Map<number, string>();
-  for (const [name, node] of outputs) if (!outNames.has(node.id) && node.args.length > 0) outNames.set(node.id, name);
+  const outNames = namedOutputs(outputs);
   for (const n of topoSort(outputs.map(([, node]) => node))) {
     const code = rules[n.op].code(
       n,

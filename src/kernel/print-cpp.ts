@@ -10,6 +10,7 @@
  * It knows nothing of what the kernels compute.
  */
 import type { BinaryOp, Expr, Func, Kernel, Param, Stmt, ValueType } from './ir.js';
+import { cIfWithJumps, cReturn } from './print-c.js';
 
 /** How the printer spells what the program leaves to the caller. */
 export interface CppBinding {
@@ -314,20 +315,12 @@ export class CppPrinter {
         const head = `${pad}for (long ${st.v} = ${this.expr(st.from)}; ${st.v} < ${this.expr(st.to, PREC['<'] + 1)}; ${st.step === undefined ? `${st.v}++` : `${st.v} += ${this.expr(st.step)}`}) {`;
         return [head, ...this.block(st.body, depth + 1, () => this.declare(st.v, 'i32')), `${pad}}`];
       }
-      case 'if': {
-        // a lone continue or return prints on the condition's line
-        if (st.else.length === 0 && st.then.length === 1 && (st.then[0]!.k === 'continue' || st.then[0]!.k === 'return')) {
-          return [`${pad}if (${this.expr(st.cond)}) ${this.stmt(st.then[0]!, 0)[0]}`];
-        }
-        const lines = [`${pad}if (${this.expr(st.cond)}) {`, ...this.block(st.then, depth + 1)];
-        if (st.else.length > 0) lines.push(`${pad}} else {`, ...this.block(st.else, depth + 1));
-        lines.push(`${pad}}`);
-        return lines;
-      }
+      case 'if':
+        return cIfWithJumps(pad, st, this.expr(st.cond), (j) => this.stmt(j, 0)[0]!, (b) => this.block(b, depth + 1));
       case 'continue':
         return [`${pad}continue;`];
       case 'return':
-        return [`${pad}return${st.value === null ? '' : ` ${this.returns === null ? this.expr(st.value) : this.as(this.returns, st.value)}`};`];
+        return [cReturn(pad, st.value === null ? null : this.returns === null ? this.expr(st.value) : this.as(this.returns, st.value))];
       case 'fail':
         return [`${pad}if (${this.expr(st.cond)}) throw std::invalid_argument(${JSON.stringify(st.message)});`];
       case 'comment':

@@ -12,6 +12,7 @@
  * knows nothing of what the passes compute; CPU-only statements (alloc, copy, fill) are refused.
  */
 import type { BinaryOp, Expr, Func, PassProgram, Stmt, ValueType } from './ir.js';
+import { cComment, cIf, cReturn } from './print-c.js';
 
 const PREC: Record<BinaryOp, number> = { '||': 1, '&&': 2, '==': 3, '!=': 3, '<': 4, '<=': 4, '>': 4, '>=': 4, '>>': 5, '+': 6, '-': 6, '*': 7, '/': 7, '%': 7 };
 const UNARY = 8;
@@ -128,20 +129,16 @@ class CudaPrinter {
         const step = st.step === undefined ? `++${st.v}` : `${st.v} += ${this.expr(st.step)}`;
         return [`${pad}for (int ${st.v} = ${this.expr(st.from)}; ${st.v} < ${this.expr(st.to, PREC['<'] + 1)}; ${step}) {`, ...this.stmts(st.body, depth + 1, elems), `${pad}}`];
       }
-      case 'if': {
-        const lines = [`${pad}if (${this.expr(st.cond)}) {`, ...this.stmts(st.then, depth + 1, elems)];
-        if (st.else.length > 0) lines.push(`${pad}} else {`, ...this.stmts(st.else, depth + 1, elems));
-        lines.push(`${pad}}`);
-        return lines;
-      }
+      case 'if':
+        return cIf(pad, this.expr(st.cond), this.stmts(st.then, depth + 1, elems), this.stmts(st.else, depth + 1, elems));
       case 'continue':
         return [`${pad}continue;`];
       case 'return':
-        return [`${pad}return${st.value === null ? '' : ` ${this.expr(st.value)}`};`];
+        return [cReturn(pad, st.value === null ? null : this.expr(st.value))];
       case 'fail':
         return [`${pad}// precondition (checked by the host): ${st.message}`];
       case 'comment':
-        return st.text.split('\n').map((l) => `${pad}// ${l}`);
+        return cComment(pad, st.text);
       case 'alloc':
       case 'copy':
       case 'fill':

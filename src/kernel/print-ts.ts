@@ -7,6 +7,7 @@
  */
 import { arrayNameOf as arrayOf, type Precision } from '../field/precision.js';
 import type { BinaryOp, Expr, Func, Kernel, Param, Stmt, ValueType } from './ir.js';
+import { cComment, cIfWithJumps, cReturn } from './print-c.js';
 
 /** The precisions a TypeScript kernel is printed for: its storage and its arithmetic. */
 export interface TsBinding {
@@ -130,24 +131,16 @@ export class TsPrinter {
           ...this.stmts(st.body, depth + 1),
           `${pad}}`,
         ];
-      case 'if': {
-        // a lone continue or return prints on the condition's line
-        if (st.else.length === 0 && st.then.length === 1 && (st.then[0]!.k === 'continue' || st.then[0]!.k === 'return')) {
-          return [`${pad}if (${this.expr(st.cond)}) ${this.stmt(st.then[0]!, 0)[0]}`];
-        }
-        const lines = [`${pad}if (${this.expr(st.cond)}) {`, ...this.stmts(st.then, depth + 1)];
-        if (st.else.length > 0) lines.push(`${pad}} else {`, ...this.stmts(st.else, depth + 1));
-        lines.push(`${pad}}`);
-        return lines;
-      }
+      case 'if':
+        return cIfWithJumps(pad, st, this.expr(st.cond), (j) => this.stmt(j, 0)[0]!, (b) => this.stmts(b, depth + 1));
       case 'continue':
         return [`${pad}continue;`];
       case 'return':
-        return [`${pad}return${st.value === null ? '' : ` ${this.expr(st.value)}`};`];
+        return [cReturn(pad, st.value === null ? null : this.expr(st.value))];
       case 'fail':
         return [`${pad}if (${this.expr(st.cond)}) throw new Error(${JSON.stringify(st.message)});`];
       case 'comment':
-        return st.text.split('\n').map((l) => `${pad}// ${l}`);
+        return cComment(pad, st.text);
     }
   }
 

@@ -17,6 +17,7 @@
  *  - `fail` cannot stop a GPU: it prints as a comment. `alloc`, `copy` and `fill` are CPU-only and throw.
  */
 import type { Expr, Func, PassProgram, Stmt, ValueType } from './ir.js';
+import { cIf } from './print-c.js';
 
 /** Invocations per workgroup (one dimension). */
 export const WORKGROUP_SIZE = 64;
@@ -310,12 +311,8 @@ class Body {
         out.push(`${ind}for (var ${v}: i32 = ${from}; ${v} < ${to}; ${v} += 1) {`, ...body, `${ind}}`);
         return out;
       }
-      case 'if': {
-        const out = [`${ind}if (${this.as(st.cond, 'bool')}) {`, ...this.stmts(st.then, ind + '  ')];
-        if (st.else.length > 0) out.push(`${ind}} else {`, ...this.stmts(st.else, ind + '  '));
-        out.push(`${ind}}`);
-        return out;
-      }
+      case 'if':
+        return cIf(ind, this.as(st.cond, 'bool'), this.stmts(st.then, ind + '  '), this.stmts(st.else, ind + '  '));
       case 'continue':
         if (this.loops === 0) throw new Error(`WGSL ${this.where}: continue outside a loop`);
         return [`${ind}continue;`];

@@ -5,7 +5,7 @@
  * `Record<Op, ...>`, so an op without one does not compile. The arithmetic is 'acc': a printer
  * that emulates float32 rounds every operation, as the TypeScript string printer's `Math.fround` did.
  */
-import { topoSort, type Node, type Op } from '../expr/node.js';
+import { namedOutputs, topoSort, type Node, type Op } from '../expr/node.js';
 import { real, type Expr, type Stmt, type ValueType } from './ir.js';
 
 /** Straight-line code for some outputs of the scalar graph. */
@@ -96,8 +96,7 @@ export function lowerScalar(
   const stmts: Stmt[] = [];
   let temp = 0;
   let flops = 0;
-  const outNames = new Map<number, string>();
-  for (const [name, node] of outputs) if (!outNames.has(node.id) && node.args.length > 0) outNames.set(node.id, name);
+  const outNames = namedOutputs(outputs);
   for (const n of topoSort(outputs.map(([, node]) => node))) {
     const lowered = LOWER[n.op](n, n.args.map((m) => ref.get(m.id)!), variable);
     // a leaf (variable, constant) is written where it is used
