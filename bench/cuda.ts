@@ -76,7 +76,7 @@ ${alloc('b', bwd, 'bs', (n) => shared.has(n) && fwd.buffers.some((y) => y.name =
 function benchSource(family: GpuFamily, args: Record<string, number | Float64Array>): { cuh: string; main: string } {
   const sets = (['store', 'recompute'] as const).map((partials) => ({ partials, p: gpuPrograms(family, { boundary: 'same', gradY: true, schedule: { partials } }) }));
   const programs = sets.flatMap((s) => [s.p.forward, s.p.backward]);
-  const funcs = [...new Map(sets.flatMap((s) => s.p.funcs).map((f) => [f.name, f] as const)).values()];
+  const funcs = sets.flatMap((s) => s.p.funcs);
   const scalars = sets[0]!.p.forward.scalars.map((s) => s.name).filter((n) => !['NC', 'H', 'W', 'MH', 'MW', 'kh', 'kw'].includes(n));
   const constants = scalars.map((n) => `{"${n}", ${Number(args[n])}}`).join(', ');
   const main = `// bench/cuda.ts: forward + backward of ${family}, both schedules (not committed; written at bench time)

@@ -231,3 +231,18 @@ export const s = {
   fail: (cond: Expr, message: string): Stmt => ({ k: 'fail', cond, message }),
   comment: (text: string): Stmt => ({ k: 'comment', text }),
 };
+
+/**
+ * A module's functions, each once: programs built apart (two schedules of one family) call the same
+ * helpers, and a printer that is handed both lists must declare each name once. Two different
+ * functions under one name are an error, not a choice.
+ */
+export function uniqueFuncs(funcs: readonly Func[]): Func[] {
+  const byName = new Map<string, Func>();
+  for (const f of funcs) {
+    const seen = byName.get(f.name);
+    if (seen === undefined) byName.set(f.name, f);
+    else if (seen !== f && JSON.stringify(seen) !== JSON.stringify(f)) throw new Error(`two different functions are named '${f.name}'`);
+  }
+  return [...byName.values()];
+}

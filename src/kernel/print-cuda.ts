@@ -12,6 +12,7 @@
  * knows nothing of what the passes compute; CPU-only statements (alloc, copy, fill) are refused.
  */
 import type { BinaryOp, Expr, Func, PassProgram, Stmt, ValueType } from './ir.js';
+import { uniqueFuncs } from './ir.js';
 import { cComment, cIf, cReturn } from './print-c.js';
 
 const PREC: Record<BinaryOp, number> = { '||': 1, '&&': 2, '==': 3, '!=': 3, '<': 4, '<=': 4, '>': 4, '>=': 4, '>>': 5, '+': 6, '-': 6, '*': 7, '/': 7, '%': 7 };
@@ -174,7 +175,7 @@ const camel = (name: string): string => name.replace(/(^|[_-])(\w)/g, (_, __, c:
  */
 export function printCudaModule(programs: readonly PassProgram[], funcs: readonly Func[], header = ''): string {
   const p = new CudaPrinter();
-  const unique = [...new Map(funcs.map((fn) => [fn.name, fn] as const)).values()];
+  const unique = uniqueFuncs(funcs);
   const lines: string[] = [
     header,
     '#pragma once',

@@ -17,6 +17,7 @@
  *  - `fail` cannot stop a GPU: it prints as a comment. `alloc`, `copy` and `fill` are CPU-only and throw.
  */
 import type { Expr, Func, PassProgram, Stmt, ValueType } from './ir.js';
+import { uniqueFuncs } from './ir.js';
 import { cIf } from './print-c.js';
 
 /** Invocations per workgroup (one dimension). */
@@ -347,7 +348,9 @@ function zeroOf(t: ValueType): string {
 }
 
 /** Prints `program` and the functions it calls as one WGSL module, with its layout. */
-export function printWgsl(program: PassProgram, funcs: readonly Func[]): PrintedWgsl {
+export function printWgsl(program: PassProgram, given: readonly Func[]): PrintedWgsl {
+  // both schedules of a family call the same helpers: each is declared once
+  const funcs = uniqueFuncs(given);
   const funcTable = new Map(funcs.map((f) => [f.name, f]));
   const members = program.scalars.map((sc, i) => ({ name: sc.name, type: sc.type, storage: storageType(sc.type), offset: 4 * i }));
   const uniformBinding = members.length > 0 ? 0 : null;
