@@ -19,11 +19,9 @@ import { CppPrinter, measuredBuffers } from '../kernel/print-cpp.js';
 import { cudaName, cudaParamsName, printCudaModule } from '../kernel/print-cuda.js';
 import type { SsimConfig } from '../model/options.js';
 import { cpuProgram } from './cpu-program.js';
-import { KERNEL_FAMILIES, type KernelFamily } from './families.js';
+import { familyDefault, KERNEL_FAMILIES, type KernelFamily } from './families.js';
 import { GENERATE_COMMAND } from './kernels.js';
 import { GPU_FAMILIES, gpuPrograms, RUNTIME_RULE, type GpuFamily } from './gpu-program.js';
-import { BUILT_IN_VARIANTS } from '../variants/registry.js';
-import type { VariantDeclaration } from '../variants/types.js';
 
 /** `header` lines naming the command that wrote a file. */
 function headerLines(command: string, what: string): string {
@@ -203,16 +201,6 @@ export const CPP_SOURCES: readonly string[] = ['ssim_grad_params.hpp', 'ssim_tor
 /** A family's name in the binding's functions: gsLoss -> gs_loss. */
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/** The variant a family's kernels belong to. */
-const variantOf = (family: KernelFamily): VariantDeclaration => BUILT_IN_VARIANTS.find((v) => (v.kernels ?? []).includes(family))!;
-
-/** A number option's default in the variant that declares a family. */
-function variantDefault(family: KernelFamily, option: string): number {
-  const d = variantOf(family).options?.[option]?.default;
-  if (typeof d !== 'number') throw new Error(`emitTorchBinding: the variant of ${family.name} has no number option '${option}'`);
-  return d;
-}
-
 /**
  * What the binding adds to a family beyond its kernels' own parameters: options of its variant that
  * set the kernels' weights, and the constant added to their value. The 3DGS loss
@@ -223,7 +211,7 @@ function bindingExtras(family: KernelFamily): { options: Array<[string, number, 
   if (family.pixel === undefined) return { options: [], adapt: [], offset: '0' };
   if (family.name !== 'gsLoss') throw new Error(`emitTorchBinding: no binding for the pixel term of ${family.name}`);
   return {
-    options: [['lambda', variantDefault(family, 'lambda'), 'the weight of (1 - SSIM), in [0, 1]']],
+    options: [['lambda', familyDefault(family.name, 'lambda'), 'the weight of (1 - SSIM), in [0, 1]']],
     adapt: [
       'TORCH_CHECK(o.lambda >= 0 && o.lambda <= 1, name, ": lambda must be in [0, 1], got ", o.lambda);',
       'q.omega = -o.lambda * p.omega;',

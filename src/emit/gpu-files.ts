@@ -12,6 +12,7 @@
 import type { SsimConfig } from '../model/options.js';
 import { printCudaModule } from '../kernel/print-cuda.js';
 import { printWgsl } from '../kernel/print-wgsl.js';
+import { familyDefault } from './families.js';
 import { GPU_FAMILIES, gpuPrograms, type GpuFamily } from './gpu-program.js';
 
 export type GpuTarget = 'cuda' | 'wgsl';
@@ -29,7 +30,7 @@ function hostParameters(config: SsimConfig, family: GpuFamily): Record<string, u
     c_n: config.covNorm,
     crop: config.crop,
     reduction: config.reduction,
-    ...(family === 'gs-loss' ? { lambda: 0.2 } : {}),
+    ...(family === 'gs-loss' ? { lambda: familyDefault('gsLoss', 'lambda') } : {}),
     ...(family === 'wang' ? { alpha: 1, beta: 1, gamma: 1 } : {}),
     geometry:
       config.padding === 'valid'

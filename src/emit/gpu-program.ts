@@ -34,7 +34,7 @@ import { cmp, int, load, real, s, type Expr, type Func, type Pass, type PassProg
 import { lowerScalar } from '../kernel/scalar.js';
 import { mapSize } from '../model/geometry.js';
 import { momentProducts } from '../model/pointwise.js';
-import { KERNEL_FAMILIES } from './families.js';
+import { familyDefault, KERNEL_FAMILIES } from './families.js';
 import { pointwiseGraphs } from './kernels.js';
 import type { KernelParams } from './params.js';
 
@@ -460,7 +460,7 @@ export function gpuPrograms(family: GpuFamily, options: GpuProgramOptions): GpuP
 
 /** A family's runtime parameters beside the KernelParams (Wang's exponents are in KernelParams already). */
 export interface GpuFamilyValues {
-  /** The 3DGS loss's lambda (0.2 by default). */
+  /** The 3DGS loss's lambda (by default its variant's, 0.2). */
   readonly lambda?: number;
 }
 
@@ -477,6 +477,6 @@ export function gpuArguments(family: GpuFamily, p: KernelParams, values: GpuFami
   const weight = p.planeOmega !== undefined ? Float64Array.from(p.planeOmega) : new Float64Array(NC).fill(p.omega);
   const args: Record<string, number | Float64Array> = { NC, H: p.H, W: p.W, MH, MW, kh, kw, crop: p.crop, C1: p.C1, C2: p.C2, c_n: p.c_n, tapsH: p.tapsH, tapsW: p.tapsW, weight };
   if (family === 'wang') Object.assign(args, { alpha: p.alpha ?? 1, beta: p.beta ?? 1, gamma: p.gamma ?? 1 });
-  if (family === 'gs-loss') args.lambda = values.lambda ?? 0.2;
+  if (family === 'gs-loss') args.lambda = values.lambda ?? familyDefault('gsLoss', 'lambda');
   return args;
 }

@@ -27,6 +27,7 @@ describe('ssim-grad emit cuda|wgsl', () => {
     for (const p of ['forward_reflect_store', 'backward_reflect_store', 'forward_reflect_recompute', 'backward_reflect_recompute']) expect(header).toContain(`gs_loss_${p}_launch`);
     const json = JSON.parse(readFileSync(join(out, 'gs-loss.json'), 'utf8')) as { parameters: { boundary: string; taps: number[]; lambda: number } };
     expect(json.parameters.boundary).toBe('reflect');
+    expect(json.parameters.lambda, "the 3DGS loss's default weight of (1 - SSIM)").toBe(0.2);
     expect(json.parameters.taps).toEqual(Array.from(gaussianTaps(11, 1.5)));
     const c = spawnSync('g++', ['-std=c++17', '-fsyntax-only', '-DKERNEL_PROGRAM_CPU_SHIM', '-include', join(ROOT, 'test/cpp/cuda_shim.hpp'), '-x', 'c++', join(out, 'gs-loss.cuh')], { encoding: 'utf8' });
     expect(c.status, c.stderr).toBe(0);

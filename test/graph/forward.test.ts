@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { add, div, exp, mul, sub, variable } from '../../src/expr/index.js';
+import { add, div, exp, mul, variable } from '../../src/expr/index.js';
 import { BOUNDARIES, gaussianTaps, sizeOf, type Shape4 } from '../../src/field/index.js';
 import { binary, input, linear, map, reduce } from '../../src/graph/build.js';
 import { evaluateGraph } from '../../src/graph/evaluate.js';
