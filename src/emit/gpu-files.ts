@@ -31,7 +31,7 @@ function hostParameters(config: SsimConfig, family: GpuFamily): Record<string, u
     crop: config.crop,
     reduction: config.reduction,
     ...(family === 'gs-loss' ? { lambda: familyDefault('gsLoss', 'lambda') } : {}),
-    ...(family === 'wang' ? { alpha: 1, beta: 1, gamma: 1 } : {}),
+    ...(family === 'wang' ? Object.fromEntries(['alpha', 'beta', 'gamma'].map((e) => [e, familyDefault('wang', e)])) : {}),
     geometry:
       config.padding === 'valid'
         ? 'MH = H - kh + 1, MW = W - kw + 1 (one value per window that fits)'

@@ -476,7 +476,7 @@ export function gpuArguments(family: GpuFamily, p: KernelParams, values: GpuFami
   const NC = p.N * p.C;
   const weight = p.planeOmega !== undefined ? Float64Array.from(p.planeOmega) : new Float64Array(NC).fill(p.omega);
   const args: Record<string, number | Float64Array> = { NC, H: p.H, W: p.W, MH, MW, kh, kw, crop: p.crop, C1: p.C1, C2: p.C2, c_n: p.c_n, tapsH: p.tapsH, tapsW: p.tapsW, weight };
-  if (family === 'wang') Object.assign(args, { alpha: p.alpha ?? 1, beta: p.beta ?? 1, gamma: p.gamma ?? 1 });
+  if (family === 'wang') for (const e of ['alpha', 'beta', 'gamma'] as const) args[e] = p[e] ?? familyDefault('wang', e);
   if (family === 'gs-loss') args.lambda = values.lambda ?? familyDefault('gsLoss', 'lambda');
   return args;
 }
