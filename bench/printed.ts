@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { gaussianTaps, boxTaps } from '../src/field/index.js';
+import { BOUNDARIES, gaussianTaps, boxTaps } from '../src/field/index.js';
 import type { GradientOutputs, KernelParams } from '../src/emit/params.js';
 import { fmtMs, machineLoad, measure, type Timing } from './measure.js';
 import { lcg, scenePair } from './scene.js';
@@ -64,6 +64,7 @@ const CASES: Case[] = [
 const loadBefore = machineLoad();
 const now: Record<string, Module> = {};
 const old: Record<string, Module> = {};
+let bitRuns = 0;
 console.log(`| kernel (512 x 512 x 3) | before (${rev}) min / median | printed min / median | printed / before (median) |`);
 console.log('| --- | --- | --- | --- |');
 for (const c of CASES) {
@@ -78,9 +79,20 @@ for (const c of CASES) {
   const x = c.f32 ? x32 : x64, y = c.f32 ? y32 : y64;
   const out = { gradX: c.f32 ? new Float32Array(x.length) : new Float64Array(x.length), gradY: null };
   const run = (f: Value | Grad) => () => (c.grad ? (f as Grad)(x, y, p, out) : (f as Value)(x, y, p));
-  // the same result, or the comparison means nothing
+  // the same bits, under every boundary rule on a small pair and on the timed one, or the comparison means nothing
+  for (const padding of BOUNDARIES) {
+    const small = { ...p, H: 23, W: 29, padding } as KernelParams;
+    const n = C * 23 * 29;
+    const [xs, ys] = [x.slice(0, n), y.slice(0, n)];
+    const outs = [0, 1].map(() => ({ gradX: c.f32 ? new Float32Array(n) : new Float64Array(n), gradY: c.f32 ? new Float32Array(n) : new Float64Array(n) }));
+    const got = [a, b].map((f, i) => (c.grad ? (f as Grad)(xs, ys, small, outs[i]!) : (f as Value)(xs, ys, small)));
+    const same = Object.is(got[0], got[1]) && (!c.grad || (['gradX', 'gradY'] as const).every((g) => outs[0]![g].every((v, i) => Object.is(v, outs[1]![g][i]))));
+    if (!same) throw new Error(`${c.name} under '${padding}': the printed kernel's bits differ from ${rev}'s`);
+    bitRuns++;
+  }
   const va = run(a)(), vb = run(b)();
-  if (Math.abs(va - vb) > 1e-12 * Math.max(1, Math.abs(va))) throw new Error(`${c.name}: before ${va}, printed ${vb}`);
+  if (!Object.is(va, vb)) throw new Error(`${c.name}: before ${va}, printed ${vb}`);
+  bitRuns++;
   // alternate, so that a slow spell of the machine falls on both
   const ta: Timing[] = [], tb: Timing[] = [];
   for (let round = 0; round < 3; round++) {
@@ -91,4 +103,5 @@ for (const c of CASES) {
   const med = (ts: Timing[]) => ts.map((t) => t.median).sort((u, v) => u - v)[1]!;
   console.log(`| ${c.name} | ${fmtMs(min(ta))} / ${fmtMs(med(ta))} | ${fmtMs(min(tb))} / ${fmtMs(med(tb))} | ${(med(tb) / med(ta)).toFixed(3)} |`);
 }
-console.log(`\nload before: ${loadBefore}; after: ${machineLoad()}`);
+console.log(`\n${bitRuns} runs (every case, every boundary rule on 3 x 23 x 29, and the timed one) gave the same bits before and now.`);
+console.log(`load before: ${loadBefore}; after: ${machineLoad()}`);
