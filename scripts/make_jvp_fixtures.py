@@ -1,14 +1,22 @@
-"""Generate test/fixtures/jvp/cases.json: PyTorch float64 forward mode and second order of SSIM,
-the 3DGS loss and MS-SSIM, the oracles of test/ssim/jvp-torch.test.ts (issue 20).
+"""Generate test/fixtures/jvp/cases.json: PyTorch float64 forward mode and second order of SSIM
+(five presets), the 3DGS loss and MS-SSIM, the oracles of test/ssim/jvp-torch.test.ts (issue 20).
 
-For each case: torch.autograd.functional.jvp of the loss at (x, y) in the direction (dx, dy), and
-torch.autograd.functional.hvp (the Hessian over both images times (dx, dy)), written with torch
-ops from the peers' published formulas, not from ssim-grad:
+For each case: torch.autograd.functional.jvp of the loss at (x, y) in the direction (dx, dy), of the
+SSIM map too where the case has one (the per-pixel residuals of Levenberg-Marquardt),
+torch.autograd.functional.hvp (the Hessian over both images times (dx, dy)), and the same Hessian
+product a second way, as the vjp of the vjp (torch.autograd.grad twice, create_graph): the script
+stops if the two differ beyond 1e-12 of their largest. All written with torch ops from the peers'
+published formulas, not from ssim-grad:
 
   * pytorch-ssim (Po-Hsun-Su/pytorch-ssim _ssim: 11-tap Gaussian, sigma 1.5, conv2d zero padding 5,
     C1 = 0.01^2, C2 = 0.03^2, mean of the map);
   * the 3D Gaussian splatting loss (graphdeco-inria/gaussian-splatting train.py:
     (1 - lambda) mean|x - y| + lambda (1 - ssim), lambda 0.2, its ssim pytorch-ssim's);
+  * scikit-image structural_similarity (box 7 or Gaussian sigma 1.5 truncate 3.5, scipy mode
+    'reflect' = the edge-including mirror, sample covariance NP/(NP-1), the map cropped by
+    (win - 1)/2 before the mean; data_range given);
+  * TensorFlow tf.image.ssim (Gaussian 11, sigma 1.5, 'VALID', max_val 1) and pytorch-msssim's ssim
+    (the same separable 'valid' filter, data_range 255);
   * MS-SSIM (VainF/pytorch-msssim ms_ssim, data_range 255: per level the separable 'valid'
     Gaussian filter, cs and ssim per channel; relu(cs) at the levels before the last, relu(ssim)
     at the last, 2 x 2 avg_pool2d with padding [s % 2] between levels; the product of the levels
@@ -54,6 +62,65 @@ def pytorch_ssim(X, Y):
     C1, C2 = 0.01 ** 2, 0.03 ** 2
     S = ((2 * mu1 * mu2 + C1) * (2 * s12 + C2)) / ((mu1 * mu1 + mu2 * mu2 + C1) * (s11 + s22 + C2))
     return S.mean()
+
+
+def ssim_map(X, Y, filt, C1, C2, cov_norm=1.0):
+    mu1, mu2 = filt(X), filt(Y)
+    s11 = cov_norm * (filt(X * X) - mu1 * mu1)
+    s22 = cov_norm * (filt(Y * Y) - mu2 * mu2)
+    s12 = cov_norm * (filt(X * Y) - mu1 * mu2)
+    return ((2 * mu1 * mu2 + C1) * (2 * s12 + C2)) / ((mu1 * mu1 + mu2 * mu2 + C1) * (s11 + s22 + C2))
+
+
+def pytorch_ssim_map(X, Y):
+    C = X.shape[1]
+    g = gauss(11, 1.5).unsqueeze(1)
+    w = g.mm(g.t()).unsqueeze(0).unsqueeze(0).expand(C, 1, 11, 11).contiguous()
+    return ssim_map(X, Y, lambda t: F.conv2d(t, w, padding=5, groups=C), 0.01 ** 2, 0.03 ** 2)
+
+
+def mirror(n, pad):
+    """scipy.ndimage mode 'reflect' (d c b a | a b c d | d c b a) as source indices."""
+    i = np.arange(-pad, n + pad)
+    period = 2 * n
+    i = np.mod(i, period)
+    return torch.tensor(np.where(i >= n, period - 1 - i, i))
+
+
+def skimage_ssim(win, gaussian, data_range):
+    """skimage.metrics.structural_similarity with channel_axis, float images."""
+
+    def loss(X, Y):
+        C = X.shape[1]
+        if gaussian:
+            g = gauss(win, 1.5).unsqueeze(1)
+            k = g.mm(g.t())
+        else:
+            k = torch.full((win, win), 1.0 / (win * win), dtype=torch.float64)
+        w = k.unsqueeze(0).unsqueeze(0).expand(C, 1, win, win).contiguous()
+        r = win // 2
+
+        def filt(t):
+            t = t[:, :, mirror(t.shape[2], r), :][:, :, :, mirror(t.shape[3], r)]
+            return F.conv2d(t, w, groups=C)
+
+        NP = win * win
+        S = ssim_map(X, Y, filt, (0.01 * data_range) ** 2, (0.03 * data_range) ** 2, NP / (NP - 1.0))
+        return S[:, :, r:-r, r:-r].mean()
+
+    return loss
+
+
+def valid_gaussian_ssim(data_range):
+    """tf.image.ssim / pytorch-msssim ssim: the Gaussian 11, sigma 1.5, no padding."""
+
+    def loss(X, Y):
+        C = X.shape[1]
+        g = gauss(11, 1.5).unsqueeze(1)
+        w = g.mm(g.t()).unsqueeze(0).unsqueeze(0).expand(C, 1, 11, 11).contiguous()
+        return ssim_map(X, Y, lambda t: F.conv2d(t, w, groups=C), (0.01 * data_range) ** 2, (0.03 * data_range) ** 2).mean()
+
+    return loss
 
 
 def gs_loss(lam):
@@ -115,21 +182,44 @@ def images(shape, scale, smooth):
 cases = []
 
 
-def case(name, source, options, loss, shape, scale=1.0, smooth=False):
+def vjp_of_vjp(loss, x, y, dx, dy):
+    """The Hessian over both images times (dx, dy) as double backward: grad of <grad, (dx, dy)>."""
+    X, Y = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
+    gx, gy = torch.autograd.grad(loss(X, Y), (X, Y), create_graph=True)
+    return torch.autograd.grad((gx * dx).sum() + (gy * dy).sum(), (X, Y))
+
+
+def case(name, source, options, loss, shape, scale=1.0, smooth=False, map_fn=None):
     x, y, dx, dy = images(shape, scale, smooth)
     t = [torch.tensor(a, dtype=torch.float64) for a in (x, y, dx, dy)]
     value, jvp = torch.autograd.functional.jvp(loss, (t[0], t[1]), (t[2], t[3]))
     _, (hx, hy) = torch.autograd.functional.hvp(loss, (t[0], t[1]), (t[2], t[3]))
-    print(f"  {name:24s} value {value.item()!r}  jvp {jvp.item()!r}  |Hv| {float(hx.abs().max()):.3e}")
+    vx, vy = vjp_of_vjp(loss, *t)
+    scale_h = max(float(hx.abs().max()), float(hy.abs().max()))
+    gap = max(float((vx - hx).abs().max()), float((vy - hy).abs().max()))
+    assert gap <= 1e-12 * scale_h, f"{name}: hvp and vjp of vjp differ by {gap} (largest {scale_h})"
+    print(f"  {name:24s} value {value.item()!r}  jvp {jvp.item()!r}  |Hv| {scale_h:.3e}  hvp vs vjp-of-vjp {gap:.1e}")
     flat = lambda a: [float(v) for v in np.asarray(a, dtype=np.float64).reshape(-1)]
-    cases.append({
+    c = {
         "name": name, "source": source, "options": options, "shape": list(shape),
         "x": flat(x), "y": flat(y), "dx": flat(dx), "dy": flat(dy),
         "value": value.item(), "jvp": jvp.item(), "hvpX": flat(hx.numpy()), "hvpY": flat(hy.numpy()),
-    })
+    }
+    if map_fn is not None:
+        _, tangent = torch.autograd.functional.jvp(map_fn, (t[0], t[1]), (t[2], t[3]))
+        c["mapTangent"] = flat(tangent.numpy())
+    cases.append(c)
 
 
-case("pytorch-ssim", "Po-Hsun-Su/pytorch-ssim _ssim, float64", {"preset": "pytorch-ssim"}, pytorch_ssim, (1, 2, 12, 13))
+case("pytorch-ssim", "Po-Hsun-Su/pytorch-ssim _ssim, float64", {"preset": "pytorch-ssim"}, pytorch_ssim, (1, 2, 12, 13),
+     map_fn=pytorch_ssim_map)
+case("skimage-box", "skimage structural_similarity, win_size 7, data_range 1, float64", {"preset": "skimage", "dataRange": 1},
+     skimage_ssim(7, False, 1.0), (1, 2, 13, 12))
+case("skimage-gaussian", "skimage structural_similarity, gaussian_weights, data_range 255, float64",
+     {"preset": "skimage", "window": "gaussian", "dataRange": 255}, skimage_ssim(11, True, 255.0), (1, 1, 16, 15), 255.0, True)
+case("tf", "tf.image.ssim, max_val 1, float64", {"preset": "tf", "dataRange": 1}, valid_gaussian_ssim(1.0), (1, 3, 14, 13))
+case("pytorch-msssim-ssim", "VainF/pytorch-msssim ssim, data_range 255, float64", {"preset": "pytorch-msssim"},
+     valid_gaussian_ssim(255.0), (1, 1, 15, 17), 255.0, True)
 case("3dgs-loss", "gaussian-splatting train.py loss, lambda_dssim 0.2, float64", {"preset": "pytorch-ssim", "variant": "3dgs-loss"}, gs_loss(0.2), (1, 3, 11, 12))
 case("ms-ssim-pytorch-msssim", "VainF/pytorch-msssim ms_ssim, data_range 255, weights [0.4, 0.6], float64",
      {"preset": "pytorch-msssim", "variant": "ms-ssim", "weights": [0.4, 0.6]}, ms_ssim([0.4, 0.6]), (1, 2, 23, 25), 255.0, True)
