@@ -16,7 +16,7 @@ const FIX = join(import.meta.dirname, '..', 'fixtures', 'jvp-check');
 const load = (name: string): Tensor & { dtype: string } => readTensor(join(FIX, `${name}.npy`));
 
 describe('PyTorch float32 fixtures (pytorch-ssim, 1 x 3 x 16 x 20)', () => {
-  const [x, y, dx, dy, v] = ['x', 'y', 'dx', 'dy', 'v'].map(load) as [Tensor, Tensor, Tensor, Tensor, Tensor];
+  const [x, y, dx, dy, v] = [load('x'), load('y'), load('dx'), load('dy'), load('v')];
   const options = { preset: 'pytorch-ssim' as const };
   const scalar = (name: string): number => {
     const t = load(name);
