@@ -92,9 +92,11 @@ export const checkCommands: Record<string, Command> = {
   check: {
     usage:
       'ssim-grad check CAND X Y [options] [--variant V | --variant-file FILE] [its options] [--wrt x|y] [--timeout S] [--json] [--heatmap FILE.png]\n' +
-      '       ssim-grad check --jvp CAND X Y --dx DX [--dy DY] [options] [--timeout S] [--json]\n' +
-      '       ssim-grad check --hvp CAND X Y --v V [--wrt x|y] [options] [--timeout S] [--json]',
-    summary: "check a gradient (CAND: .npy with X's shape, or a .ts/.js module exporting gradient(x, y, options)) against the exact one; exit 0 match, 1 mismatch",
+      '  ssim-grad check --jvp CAND X Y --dx DX [--dy DY] [options] [--timeout S] [--json]\n' +
+      '  ssim-grad check --hvp CAND X Y --v V [--wrt x|y] [options] [--timeout S] [--json]',
+    summary:
+      "check a gradient (CAND: .npy with X's shape, or a .ts/.js module exporting gradient(x, y, options)) against the exact one; " +
+      'with --jvp a JVP (one number, or jvp(x, y, dx, dy, options)), with --hvp an HVP (X\'s shape, or hvp(x, y, v, options)); exit 0 match, 1 mismatch',
     details: CANDIDATE_HELP,
     options: {
       ...SSIM_OPTION_SPECS,
