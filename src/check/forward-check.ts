@@ -83,22 +83,10 @@ export function checkJvp(input: JvpCheckInput): ForwardCheckResult {
   validateOptions(input.options);
   const { x, y, options } = input;
   const exact = variantJvp(x, y, input.dx, input.dy, options);
-  const j32 = variantJvp(x, y, input.dx, input.dy, { ...options, arith: 'float32' }).jvp;
   const dx = toField(input.dx, 'dx').data;
   const dy = input.dy === null ? null : toField(input.dy, 'dy').data;
   const ev = evaluateVariant(x, y, options);
-  // one scalar's float32 difference can be small by chance: the spread of the per-pixel shares' rounding is its scale
-  const gx32 = variantGradient32(x, y, options, 'x');
-  const gy32 = dy === null ? null : variantGradient32(x, y, options, 'y');
-  let spread = 0;
-  for (let i = 0; i < dx.length; i++) {
-    spread += ((gx32[i]! - ev.gradX[i]!) * dx[i]!) ** 2;
-    if (dy !== null) spread += ((gy32![i]! - ev.gradY[i]!) * dy[i]!) ** 2;
-  }
-  spread = Math.sqrt(spread);
-  const measured = floorOf(Float64Array.of(j32), Float64Array.of(exact.jvp));
-  const l2 = Math.max(measured.l2, spread);
-  const floor: RoundingFloor = { maxAbs: Math.max(measured.maxAbs, spread), l2, relL2: ratio(l2, relativeScale(Math.abs(exact.jvp), l2)) };
+  const floor = jvpFloor(x, y, options, input.dx, input.dy, exact.jvp, ev);
   const e = evaluateSsim(x, y, ssimOptionsOf(options));
   const library = mistakesFor(x, y, options);
   const mistakes = jvpMistakes(
@@ -111,6 +99,32 @@ export function checkJvp(input: JvpCheckInput): ForwardCheckResult {
     mistakes: mistakes.map((m) => ({ mistake: m.mistake, value: Float64Array.of(m.value) })), ssim: e.ssim, value: exact.value, count: countOf(e),
   });
   return { ...r, exact: Float64Array.of(exact.jvp), candidate: cand };
+}
+
+/**
+ * The rounding floor of a JVP: the exact JVP in float32 arithmetic against float64 (`exact`), and
+ * never less than the spread of its per-pixel shares' rounding, sqrt(sum ((g32 - g) . d)^2) over
+ * both images (g32 the gradient in float32 arithmetic, g the exact one): one scalar's float32
+ * difference can be small by chance, and a correct float32 JVP computed another way (a float32
+ * gradient's inner product with the direction) lands at about that spread.
+ */
+export function jvpFloor(
+  x: Tensor, y: Tensor, options: VariantOptions, dxT: Tensor, dyT: Tensor | null, exact: number, ev: { gradX: Float64Array; gradY: Float64Array } = evaluateVariant(x, y, options),
+): RoundingFloor {
+  const j32 = variantJvp(x, y, dxT, dyT, { ...options, arith: 'float32' }).jvp;
+  const dx = toField(dxT, 'dx').data;
+  const dy = dyT === null ? null : toField(dyT, 'dy').data;
+  const gx32 = variantGradient32(x, y, options, 'x');
+  const gy32 = dy === null ? null : variantGradient32(x, y, options, 'y');
+  let spread = 0;
+  for (let i = 0; i < dx.length; i++) {
+    spread += ((gx32[i]! - ev.gradX[i]!) * dx[i]!) ** 2;
+    if (dy !== null) spread += ((gy32![i]! - ev.gradY[i]!) * dy[i]!) ** 2;
+  }
+  spread = Math.sqrt(spread);
+  const measured = floorOf(Float64Array.of(j32), Float64Array.of(exact));
+  const l2 = Math.max(measured.l2, spread);
+  return { maxAbs: Math.max(measured.maxAbs, spread), l2, relL2: ratio(l2, relativeScale(Math.abs(exact), l2)) };
 }
 
 /** Checks a candidate HVP (H v over the image `wrt`, v moving that image): as checkJvp, over X's values. */

@@ -7,7 +7,9 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkHvp, checkJvp } from '../../src/check/forward-check.js';
+import { checkHvp, checkJvp, jvpFloor } from '../../src/check/forward-check.js';
+import { FLOOR_ALLOWANCE } from '../../src/check/floor.js';
+import { ssimGradXFloat32Arith } from '../../src/runtime/index.js';
 import { readTensor } from '../../src/io/index.js';
 import { ssimHvp } from '../../src/runtime/jvp.js';
 import type { Tensor } from '../../src/field/index.js';
@@ -247,5 +249,28 @@ describe('HVP candidates', () => {
     const r = checkHvp({ x, y, options, wrt: 'x', v, candidate: exact.map((h, i) => h - curvatureFree[i]!) });
     expect(r.report.verdict).toBe('mismatch');
     expect(r.named?.kind).toBe('square-second-derivative-dropped');
+  });
+});
+
+describe("a JVP's floor", () => {
+  it('holds a correct float32 JVP computed another way (the float32 gradient dotted with dx in float32) in every one of 48 directions', () => {
+    const { x, y } = inputs([1, 1, 12, 13], 5);
+    const options = { preset: 'pytorch-ssim' as const };
+    // reverse mode in float32 arithmetic, then the inner product accumulated in float32: right, but rounded differently from forward mode
+    const g32 = ssimGradXFloat32Arith(x, y, options).gradX;
+    let s = 99;
+    const rnd = (): number => (s = (s * 48271) % 2147483647) / 2147483647;
+    let worst = 0;
+    for (let k = 0; k < 48; k++) {
+      const dx: Tensor = { shape: x.shape, data: Float64Array.from(x.data, () => Math.fround(2 * rnd() - 1)) };
+      const exact = ssimJvpLoops(x, y, dx.data, new Float64Array(dx.data.length), 'zero').jvp;
+      let c = 0;
+      for (let i = 0; i < dx.data.length; i++) c = Math.fround(c + Math.fround(g32[i]! * dx.data[i]!));
+      const floor = jvpFloor(x, y, options, dx, null, exact);
+      worst = Math.max(worst, Math.abs(c - exact) / floor.l2);
+    }
+    // the measured difference alone is, by chance, far below this candidate's error in some directions
+    console.log("WORST", worst);
+    expect(worst).toBeLessThan(FLOOR_ALLOWANCE / 4);
   });
 });
