@@ -270,7 +270,6 @@ describe("a JVP's floor", () => {
       worst = Math.max(worst, Math.abs(c - exact) / floor.l2);
     }
     // the measured difference alone is, by chance, far below this candidate's error in some directions
-    console.log("WORST", worst);
     expect(worst).toBeLessThan(FLOOR_ALLOWANCE / 4);
   });
 });
