@@ -9,12 +9,15 @@
  *
  * Protocol: IPC messages for control; the tensors as raw little-endian files in a temporary
  * folder the parent owns (IPC serialisation of a 4K image takes seconds, a file a fraction):
- *   parent -> child  { path, x: {shape, dtype, file}, y: {shape, dtype, file}, options, out }
+ *   parent -> child  { path, x: {shape, dtype, file}, y: {shape, dtype, file}, options, out, fn?, extra? }
+ *                    fn: the export called, 'gradient' (default), 'jvp' or 'hvp'; extra: tensors (or null)
+ *                    passed between y and options: jvp(x, y, dx, dy, options), hvp(x, y, v, options)
  *   child -> parent  { type: 'result', shape, float32, file: true }  the gradient, written to `out`
  *                    { type: 'result', shape, data, float32 }         ... or, when its data holds non-numbers, sent as values
  *                    (then the child drains and exits)
  *                    { type: 'not-tensor', what }               gradient() returned something else
- *                    { type: 'no-gradient' }                    the module exports no gradient function
+ *                    { type: 'no-gradient' }                    the module exports no function named fn
+ *                    (a number returned by jvp() is taken as a 0-d tensor)
  *                    { type: 'threw', message }                 gradient() threw or rejected, or an uncaught error while it ran
  *                    { type: 'load-error', message }            the module did not load (a SyntaxError is then rethrown
  *                                                               uncaught so that node prints its file:line and caret)
@@ -186,17 +189,22 @@ process.once('message', async (/** @type {any} (the parent's message, shaped as 
   }
   // tsx hands CommonJS-shaped TypeScript back under `default`
   const def = /** @type {Record<string, unknown> | undefined} */ (mod['default']);
-  const f = mod['gradient'] ?? (def && typeof def === 'object' ? def['gradient'] : undefined);
+  /** @type {string} */
+  const fn = typeof msg.fn === 'string' ? msg.fn : 'gradient';
+  const f = mod[fn] ?? (def && typeof def === 'object' ? def[fn] : undefined);
   if (typeof f !== 'function') return finish({ type: 'no-gradient' }, 1);
   phase = 'running';
   /** @type {unknown} */
   let r;
   try {
-    r = await f(readTensorFile(msg.x), readTensorFile(msg.y), msg.options);
+    const extra = Array.isArray(msg.extra) ? msg.extra.map((/** @type {any} */ t) => (t === null ? null : readTensorFile(t))) : [];
+    r = await f(readTensorFile(msg.x), readTensorFile(msg.y), ...extra, msg.options);
   } catch (e) {
     return finish({ type: 'threw', message: firstLine(e) }, 1);
   }
   if (ended) return;
+  // a JVP is one number: returned as it is, it travels as a 0-d tensor
+  if (fn === 'jvp' && typeof r === 'number') r = { shape: [], data: Float64Array.of(r) };
   const t = /** @type {{ shape?: unknown, data?: unknown } | null} */ (r);
   const d = /** @type {{ length?: unknown }} */ (t && typeof t === 'object' ? t.data : undefined);
   if (typeof t !== 'object' || t === null || !Array.isArray(t.shape) || d === null || typeof d !== 'object' || typeof d.length !== 'number') {

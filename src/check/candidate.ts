@@ -115,6 +115,23 @@ function loadErrorText(name: string | undefined, message: string, stderr: string
   return first;
 }
 
+/** Which export of a candidate module is called, with what between y and the options, and how its result is named in messages. */
+export interface ModuleCall {
+  readonly fn: 'gradient' | 'jvp' | 'hvp';
+  /** Tensors (or null) passed after x and y: jvp's dx, dy; hvp's v. */
+  readonly extra: ReadonlyArray<Tensor | null>;
+  /** export function <signature>, for the message when it is missing. */
+  readonly signature: string;
+  /** What it must return, for the message when it returns something else. */
+  readonly expected: string;
+  /** Its result in a sentence ('a gradient'). */
+  readonly what: string;
+}
+
+const GRADIENT_CALL: ModuleCall = {
+  fn: 'gradient', extra: [], signature: 'gradient(x, y, options) returning {shape, data}', expected: "a tensor {shape, data} with X's shape", what: 'a gradient',
+};
+
 /** The child entry, the same relative path from src/check/ and dist/check/. */
 const CHILD = fileURLToPath(new URL('../../src/check/candidate-child.mjs', import.meta.url));
 
@@ -137,7 +154,9 @@ export async function runCandidateModule(
   y: Tensor,
   options: CandidateOptions,
   timeoutS = DEFAULT_CANDIDATE_TIMEOUT_S,
+  call: ModuleCall = GRADIENT_CALL,
 ): Promise<{ shape: number[]; data: ArrayLike<number | string>; float32: boolean }> {
+  const fn = call.fn;
   // the tensors travel as raw files (IPC serialisation of a 4K image takes seconds)
   const tmp = mkdtempSync(join(tmpdir(), 'ssim-grad-candidate-'));
   // removed whatever happens: a return, a throw, our exit, SIGINT, SIGTERM, SIGHUP
@@ -148,9 +167,9 @@ export async function runCandidateModule(
     return { shape: [...t.shape], dtype: t.data instanceof Float32Array ? 'float32' : 'float64', file };
   };
   const outFile = join(tmp, 'gradient.bin');
-  let input: { x: ReturnType<typeof put>; y: ReturnType<typeof put> };
+  let input: { x: ReturnType<typeof put>; y: ReturnType<typeof put>; fn: string; extra: Array<ReturnType<typeof put> | null> };
   try {
-    input = { x: put('x.bin', x), y: put('y.bin', y) };
+    input = { x: put('x.bin', x), y: put('y.bin', y), fn, extra: call.extra.map((t, i) => (t === null ? null : put(`extra${i}.bin`, t))) };
   } catch (e) {
     tmpRegistered.dispose();
     throw new InputError(`${path}: cannot hand the images to the candidate (${(e as NodeJS.ErrnoException).code ?? (e as Error).message} in ${tmpdir()})`);
@@ -184,7 +203,7 @@ export async function runCandidateModule(
         f();
       };
       const timer = setTimeout(
-        () => settle(() => rejectRun(fail(`--timeout ${timeoutS} s exceeded before gradient() returned (the candidate was stopped)`))),
+        () => settle(() => rejectRun(fail(`--timeout ${timeoutS} s exceeded before ${fn}() returned (the candidate was stopped)`))),
         timeoutS * 1000,
       );
       let grace: NodeJS.Timeout | undefined;
@@ -211,9 +230,9 @@ export async function runCandidateModule(
       const onEnd = (code: number | null, signal: NodeJS.Signals | null): void => {
         const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
         settle(() => {
-          if (report !== undefined) return rejectRun(fail(reportText(report, err.value), !(report.type === 'load-error' && report.name === 'SyntaxError')));
-          if (result === undefined) return rejectRun(fail(`the candidate ${how} before returning a gradient (process.exit or a crash in it is an error, not a result)`));
-          if (code !== 0) return rejectRun(fail(`the candidate ${how} after returning its gradient (a late failure counts as an error)`));
+          if (report !== undefined) return rejectRun(fail(reportText(report, err.value, call), !(report.type === 'load-error' && report.name === 'SyntaxError')));
+          if (result === undefined) return rejectRun(fail(`the candidate ${how} before returning ${call.what} (process.exit or a crash in it is an error, not a result)`));
+          if (code !== 0) return rejectRun(fail(`the candidate ${how} after returning ${call.what.replace(/^an? /, 'its ')} (a late failure counts as an error)`));
           resolveRun(result);
         });
       };
@@ -240,20 +259,21 @@ function readRaw(file: string): Float64Array {
   return out;
 }
 
-function reportText(m: ChildMessage, stderr: string): string {
+function reportText(m: ChildMessage, stderr: string, call: ModuleCall = GRADIENT_CALL): string {
+  const fn = call.fn;
   switch (m.type) {
     case 'load-error':
       return `cannot load the module (${loadErrorText(m.name, m.message, stderr)})`;
     case 'no-gradient':
-      return "exports no function 'gradient' (expected export function gradient(x, y, options) returning {shape, data})";
+      return `exports no function '${fn}' (expected export function ${call.signature})`;
     case 'threw':
-      return `gradient() threw: ${m.message}`;
+      return `${fn}() threw: ${m.message}`;
     case 'not-tensor':
-      return `gradient() returned ${m.what}, expected a tensor {shape, data} with X's shape`;
+      return `${fn}() returned ${m.what}, expected ${call.expected}`;
     case 'never-settled':
-      return "gradient() returned a promise that never settles (the candidate's event loop emptied while it was pending)";
+      return `${fn}() returned a promise that never settles (the candidate's event loop emptied while it was pending)`;
     case 'late-error':
-      return `gradient() returned, then threw: ${m.message} (a late throw or unhandled rejection counts as an error)`;
+      return `${fn}() returned, then threw: ${m.message} (a late throw or unhandled rejection counts as an error)`;
     case 'result':
       return 'returned twice';
   }
@@ -276,4 +296,65 @@ export async function loadCandidate(path: string, x: Tensor, y: Tensor, options:
   const r = await runCandidateModule(path, x, y, { ...fullOptions(options), wrt: run.wrt ?? 'x' }, run.timeoutS);
   const data = checkValues(`${path}: gradient()`, r.shape, r.data, x);
   return { data, float32: r.float32, source: 'module' };
+}
+
+/** A candidate JVP as the checker takes it: one number. */
+export interface LoadedJvp {
+  readonly value: number;
+  readonly float32: boolean;
+  readonly source: 'file' | 'module';
+}
+
+/** The options a JVP or HVP candidate module receives (wrt: the HVP's image; for a JVP 'x'). */
+export type ForwardCandidateOptions = CandidateOptions;
+
+/**
+ * Reads or computes a candidate JVP: a tensor file holding one number (0-d, or one element), or a
+ * module exporting jvp(x, y, dx, dy, options) returning a number (or a one-element tensor); dy is
+ * null when y does not move. The module runs isolated, as a gradient candidate.
+ */
+export async function loadJvpCandidate(
+  path: string, x: Tensor, y: Tensor, dx: Tensor, dy: Tensor | null, options: VariantOptions, run: CandidateRun = {},
+): Promise<LoadedJvp> {
+  const one = (where: string, shape: readonly number[], data: ArrayLike<unknown>): number => {
+    if (data.length !== 1) throw new InputError(`${where}: shape [${shape.join(', ')}] holds ${data.length} values, expected one number (the JVP: 0-d or one element)`);
+    const v = data[0];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${where}: the JVP is ${String(v)}, expected a finite number`);
+    return v;
+  };
+  const ext = extname(path).toLowerCase();
+  if (ext === '.npy' || ext === '.json') {
+    const t = readTensor(path);
+    return { value: one(path, t.shape, t.data), float32: t.dtype === 'float32', source: 'file' };
+  }
+  moduleOrRefuse(path, 'a JVP as .npy (one number) or a module (.ts, .js, .mjs) exporting jvp(x, y, dx, dy, options)');
+  const call: ModuleCall = {
+    fn: 'jvp', extra: [dx, dy], signature: 'jvp(x, y, dx, dy, options) returning a number', expected: 'a number (the JVP) or a tensor {shape, data} holding one', what: 'a JVP',
+  };
+  const r = await runCandidateModule(path, x, y, { ...fullOptions(options), wrt: 'x' }, run.timeoutS, call);
+  return { value: one(`${path}: jvp()`, r.shape, r.data), float32: r.float32, source: 'module' };
+}
+
+/**
+ * Reads or computes a candidate HVP: a tensor file with X's shape, or a module exporting
+ * hvp(x, y, v, options) returning H v with X's shape (options.wrt: the image of the Hessian's rows
+ * and of v). The module runs isolated, as a gradient candidate.
+ */
+export async function loadHvpCandidate(path: string, x: Tensor, y: Tensor, v: Tensor, options: VariantOptions, run: CandidateRun = {}): Promise<LoadedCandidate> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.npy' || ext === '.json') {
+    const t = readTensor(path);
+    return { data: checkValues(path, t.shape, t.data, x), float32: t.dtype === 'float32', source: 'file' };
+  }
+  moduleOrRefuse(path, 'an HVP as .npy (or .json) with X\'s shape or a module (.ts, .js, .mjs) exporting hvp(x, y, v, options)');
+  const call: ModuleCall = { fn: 'hvp', extra: [v], signature: 'hvp(x, y, v, options) returning {shape, data}', expected: "a tensor {shape, data} with X's shape", what: 'an HVP' };
+  const r = await runCandidateModule(path, x, y, { ...fullOptions(options), wrt: run.wrt ?? 'x' }, run.timeoutS, call);
+  return { data: checkValues(`${path}: hvp()`, r.shape, r.data, x), float32: r.float32, source: 'module' };
+}
+
+/** Refuses a path that is neither a module nor an existing file. */
+function moduleOrRefuse(path: string, expected: string): void {
+  const ext = extname(path).toLowerCase();
+  if (!MODULE_EXTENSIONS.includes(ext)) throw new InputError(`${path}: unknown candidate type '${ext}', expected ${expected}`);
+  if (!existsSync(path)) throw new InputError(`${path}: cannot read (no such file)`);
 }

@@ -137,3 +137,42 @@ export interface SubsampleReport {
 
 /** Reports progress: `done` of `total` units of work, and what runs now. */
 export type CheckProgress = (done: number, total: number, what: string) => void;
+
+/**
+ * What `check --jvp` and `check --hvp` report: the gradient report's fields where they mean the
+ * same (the verdict, the errors, the floor and the allowance, the known mistakes and the
+ * diagnosis), with `mode` and, for a JVP, the two scalars. A JVP is one number: its L2 and max abs
+ * figures are its absolute error, and it has no regions nor terms; an HVP has X's shape and its
+ * regions and scale fit as a gradient's (no terms fit: the three chain-rule terms are the gradient's).
+ */
+export interface ForwardCheckReport {
+  readonly mode: 'jvp' | 'hvp';
+  readonly verdict: 'match' | 'mismatch';
+  /** For an HVP: the image the Hessian's rows and v are over. */
+  readonly wrt?: 'x' | 'y';
+  readonly shape: readonly number[];
+  readonly ssim: number;
+  readonly variant?: CheckReport['variant'];
+  readonly configuration: Readonly<Record<string, string | number | boolean>>;
+  /** For a JVP: the candidate's and the exact directional derivative, and whether dy was given. */
+  readonly jvp?: { readonly candidate: number; readonly exact: number; readonly dy: boolean };
+  readonly maxAbsError: number;
+  readonly l2Error: number;
+  readonly relError: number;
+  readonly maxAbsExact: number;
+  /**
+   * The floor: the exact JVP or HVP computed in float32 arithmetic against float64; for a JVP never
+   * less than the spread its per-pixel shares' rounding gives, sqrt(sum ((g32 - g) . d)^2) over both
+   * images (one scalar's measured difference can be small by chance).
+   */
+  readonly roundingFloor: RoundingFloor;
+  readonly allowance: { readonly factor: number; readonly maxAbs: number; readonly l2: number };
+  readonly errorOverFloor: { readonly maxAbs: number; readonly l2: number };
+  readonly candidateIsFloat32: boolean;
+  /** For an HVP: where its error lies. */
+  readonly regions?: RegionErrors;
+  readonly scale: ScaleFit;
+  readonly mistakeTolerance: { readonly value: number; readonly reason: string };
+  readonly mistakes: readonly MistakeDistance[];
+  readonly diagnosis: readonly Diagnosis[];
+}

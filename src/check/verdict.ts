@@ -159,17 +159,13 @@ export function judge(a: {
     else if (!tilesBlind) diagnosis.push(termsDiagnosis(terms, candidateTol));
   }
 
-  const cfg = a.config;
   const report: CheckReport = {
     verdict,
     wrt: input.wrt,
     shape: [...input.x.shape],
     ssim: a.ssim,
     ...(namedInOutputs(variant) ? { variant: { name: variant.name, value: a.value ?? a.ssim, options: variantOptionValues(input.options, variant) } } : {}),
-    configuration: {
-      preset: cfg.preset, window: cfg.window, size: cfg.size, sigma: cfg.sigma, padding: cfg.padding, C1: cfg.C1, C2: cfg.C2,
-      sampleCovariance: cfg.sampleCovariance, crop: cfg.crop, downsample: String(cfg.downsample), reduction: cfg.reduction,
-    },
+    configuration: configurationOf(a.config),
     maxAbsError: err.maxAbs,
     l2Error: err.l2,
     relError: ratio(err.l2, relativeScale(w.exactNorm, floor.l2)),
@@ -190,8 +186,16 @@ export function judge(a: {
   return { report, named };
 }
 
+/** The report's `configuration`: the resolved SSIM options it was checked under. */
+export function configurationOf(cfg: SsimConfig): Record<string, string | number | boolean> {
+  return {
+    preset: cfg.preset, window: cfg.window, size: cfg.size, sigma: cfg.sigma, padding: cfg.padding, C1: cfg.C1, C2: cfg.C2,
+    sampleCovariance: cfg.sampleCovariance, crop: cfg.crop, downsample: String(cfg.downsample), reduction: cfg.reduction,
+  };
+}
+
 /** The variant's own number options as given (for the report; field options are tensors and stay out). */
-function variantOptionValues(o: VariantOptions, decl: VariantDeclaration): Record<string, number | readonly number[]> {
+export function variantOptionValues(o: VariantOptions, decl: VariantDeclaration): Record<string, number | readonly number[]> {
   const given: Readonly<Record<string, unknown>> = { ...o, ...((o as { variantOptions?: Readonly<Record<string, unknown>> }).variantOptions ?? {}) };
   const out: Record<string, number | readonly number[]> = {};
   for (const [k, option] of Object.entries(decl.options ?? {})) {

@@ -38,7 +38,7 @@ export function tilesBlindDiagnosis(tiles: number): Diagnosis {
 }
 
 /** A known mistake the candidate matches, as it is or after a scale. */
-export function namedDiagnosis(m: KnownMistake, d: MistakeDistance): Diagnosis {
+export function namedDiagnosis(m: Pick<KnownMistake, 'kind' | 'title' | 'explanation' | 'correctFormula'>, d: MistakeDistance): Diagnosis {
   const how = d.matched === 'as-is'
     ? `the candidate equals this mistake to ${e2(d.distance)} relative L2`
     : `the candidate equals ${d.scaled!.k.toPrecision(6)} x this mistake to ${e2(d.scaled!.distance)} relative L2 (a wrong normaliser on top of it)`;

@@ -36,6 +36,10 @@ const CANDIDATE_HELP = [
   '  return   d value / d wrt: the gradient of the SSIM value itself (or the variant\'s value), d ssim, not of a loss 1 - ssim',
   'It runs in a child process: its stdout and stderr are kept out of ours; process.exit or a crash before it returns,',
   'a throw or rejection (also after returning), a promise that never settles, or --timeout exceeded is exit 2.',
+  'With --jvp, CAND is a JVP: a .npy holding one number, or a module exporting jvp(x, y, dx, dy, options) that returns',
+  '  d value in the direction (dx, dy) as a number (dy is null without --dy); with --hvp, an HVP: a .npy with X\'s shape, or a',
+  '  module exporting hvp(x, y, v, options) that returns the Hessian of the value over options.wrt times v, with X\'s shape.',
+  '  Both run isolated as gradient() does; the floor is the exact JVP or HVP in float32 arithmetic against float64.',
 ].join('\n');
 
 function wrtOf(parsed: Parsed): 'x' | 'y' {
@@ -86,8 +90,13 @@ export function setProgress(stream: ProgressStream, options: ProgressOptions = {
 /** check, trace and check-formula, by name. */
 export const checkCommands: Record<string, Command> = {
   check: {
-    usage: 'ssim-grad check CAND X Y [options] [--variant V | --variant-file FILE] [its options] [--wrt x|y] [--timeout S] [--json] [--heatmap FILE.png]',
-    summary: "check a gradient (CAND: .npy with X's shape, or a .ts/.js module exporting gradient(x, y, options)) against the exact one; exit 0 match, 1 mismatch",
+    usage:
+      'ssim-grad check CAND X Y [options] [--variant V | --variant-file FILE] [its options] [--wrt x|y] [--timeout S] [--json] [--heatmap FILE.png]\n' +
+      '  ssim-grad check --jvp CAND X Y --dx DX [--dy DY] [options] [--timeout S] [--json]\n' +
+      '  ssim-grad check --hvp CAND X Y --v V [--wrt x|y] [options] [--timeout S] [--json]',
+    summary:
+      "check a gradient (CAND: .npy with X's shape, or a .ts/.js module exporting gradient(x, y, options)) against the exact one; " +
+      'with --jvp a JVP (one number, or jvp(x, y, dx, dy, options)), with --hvp an HVP (X\'s shape, or hvp(x, y, v, options)); exit 0 match, 1 mismatch',
     details: CANDIDATE_HELP,
     options: {
       ...SSIM_OPTION_SPECS,
@@ -96,8 +105,17 @@ export const checkCommands: Record<string, Command> = {
       timeout: TIMEOUT_SPEC,
       json: JSON_SPEC,
       heatmap: { value: true, help: 'write a PNG of |candidate - exact| per channel' },
+      jvp: { value: false, help: 'CAND is a JVP, d value in the direction (--dx, --dy): one number in a .npy, or a module exporting jvp(x, y, dx, dy, options)' },
+      hvp: { value: false, help: 'CAND is an HVP, the Hessian over --wrt times --v: a .npy with X\'s shape, or a module exporting hvp(x, y, v, options)' },
+      dx: { value: true, help: 'with --jvp: the direction of x, a file with X\'s shape (required)' },
+      dy: { value: true, help: 'with --jvp: the direction of y (default: y does not move)' },
+      v: { value: true, help: 'with --hvp: the vector, over the image --wrt names, a file with X\'s shape (required)' },
     },
     async run(parsed, out) {
+      if (parsed.switches.has('jvp') || parsed.switches.has('hvp')) return runForwardCheck(parsed, out);
+      for (const flag of ['dx', 'dy', 'v']) {
+        if (parsed.values.has(flag)) throw new InputError(`--${flag}: only with --${flag === 'v' ? 'hvp' : 'jvp'} (check without it judges a gradient)`);
+      }
       const { loadCandidate } = await import('../check/candidate.js');
       const { checkGradient } = await import('../check/diagnose.js');
       const { bandOf } = await import('../check/compare.js');
@@ -226,6 +244,57 @@ export const checkCommands: Record<string, Command> = {
     },
   },
 };
+
+/** A direction file (--dx, --dy, --v): finite values with X's shape. */
+async function directionFile(parsed: Parsed, flag: string, x: Tensor, xPath: string): Promise<Tensor | null> {
+  const path = parsed.values.get(flag);
+  if (path === undefined) return null;
+  const { readTensor } = await import('../io/index.js');
+  const t = readTensor(path);
+  const i = t.data.findIndex((v) => !Number.isFinite(v));
+  if (i >= 0) throw new InputError(`--${flag} ${path}: value at flat index ${i} is ${t.data[i]}, expected a finite number`);
+  if (t.shape.join() !== x.shape.join()) throw new InputError(`--${flag} ${path}: shape [${t.shape.join(', ')}] differs from ${xPath}'s shape [${x.shape.join(', ')}]`);
+  return t;
+}
+
+/** check --jvp and check --hvp: a candidate JVP or HVP against the exact one (src/check/forward-check.ts). */
+async function runForwardCheck(parsed: Parsed, out: (s: string) => void): Promise<number> {
+  const jvp = parsed.switches.has('jvp');
+  if (jvp && parsed.switches.has('hvp')) throw new InputError('--jvp and --hvp: give one (the candidate is a JVP or an HVP)');
+  const mode = jvp ? 'jvp' : 'hvp';
+  if (parsed.values.has('heatmap')) throw new InputError(`--heatmap: not with --${mode}`);
+  if (jvp && parsed.values.has('wrt')) throw new InputError('--wrt: not with --jvp (the direction is --dx and --dy)');
+  if (jvp && parsed.values.has('v')) throw new InputError('--v: with --hvp; a JVP\'s direction is --dx and --dy');
+  if (!jvp && (parsed.values.has('dx') || parsed.values.has('dy'))) throw new InputError(`--${parsed.values.has('dx') ? 'dx' : 'dy'}: with --jvp; an HVP's vector is --v`);
+  const wrt = wrtOf(parsed);
+  const timeoutS = timeoutOf(parsed);
+  const { x, y, options } = imagesAfter(parsed, 'check', 1, 'CAND');
+  const [candPath, xPath, yPath] = parsed.positionals as [string, string, string];
+  resolveOptions(options);
+  checkVariantOptions(options);
+  const { loadHvpCandidate, loadJvpCandidate } = await import('../check/candidate.js');
+  const { checkHvp, checkJvp } = await import('../check/forward-check.js');
+  const { formatForwardReport } = await import('../check/report.js');
+  let report;
+  let directions: string;
+  if (jvp) {
+    const dx = await directionFile(parsed, 'dx', x, xPath);
+    if (dx === null) throw new InputError('--dx: required with --jvp, the direction of x (a file with X\'s shape)');
+    const dy = await directionFile(parsed, 'dy', x, xPath);
+    directions = `(${parsed.values.get('dx')}, ${parsed.values.get('dy') ?? '0'})`;
+    const c = await candidateOrCause(() => loadJvpCandidate(candPath, x, y, dx, dy, options, { timeoutS }), x, y, options);
+    report = checkJvp({ x, y, options, dx, dy, candidate: c.value, float32: c.float32 }).report;
+  } else {
+    const v = await directionFile(parsed, 'v', x, xPath);
+    if (v === null) throw new InputError(`--v: required with --hvp, the vector (a file with X's shape, over ${wrt})`);
+    directions = parsed.values.get('v')!;
+    const c = await candidateOrCause(() => loadHvpCandidate(candPath, x, y, v, options, { wrt, timeoutS }), x, y, options);
+    report = checkHvp({ x, y, options, wrt, v, candidate: c.data, float32: c.float32 }).report;
+  }
+  if (parsed.switches.has('json')) out(JSON.stringify({ candidate: candPath, x: xPath, y: yPath, ...(jvp ? { dx: parsed.values.get('dx'), dy: parsed.values.get('dy') ?? null } : { v: directions }), ...report }));
+  else out(formatForwardReport(report, { candidate: candPath, x: xPath, y: yPath, directions }));
+  return report.verdict === 'match' ? 0 : 1;
+}
 
 /**
  * check-formula's JSON: a claim may evaluate to Infinity or NaN where it is wrong, which JSON would

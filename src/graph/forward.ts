@@ -152,6 +152,11 @@ export interface HvpOptions {
    * perhaps rewritten: a known mistake's second order), in place of the exact one; it says `wrt`.
    */
   readonly program?: AdjointProgram;
+  /**
+   * The map steps whose partial is held constant along the direction (its second partials left
+   * out: a known mistake's second order, the checker's); default none.
+   */
+  readonly dropSecond?: (s: Step) => boolean;
 }
 
 /** What second order gives: the value, the gradient and the Hessian-vector product with respect to each input of `wrt`. */
@@ -207,7 +212,7 @@ export function hessianVector(
       for (const step of steps.slice(k, end)) {
         const c = stepValue(step, bar, val, a);
         if (c !== null) accumulate(bars, step.to.id, c);
-        const dc = stepTangent(step, bar, dbar, val, tan, a);
+        const dc = stepTangent(step, bar, dbar, val, opts.dropSecond?.(step) === true ? () => null : tan, a);
         if (dc !== null) {
           const into = dbars as Map<number, Float64Array>;
           accumulate(into, step.to.id, dc);

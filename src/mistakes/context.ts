@@ -4,6 +4,7 @@
  * so that the library's rewrites share one forward pass and one taking apart of the graph.
  */
 import type { Shape4, Tensor } from '../field/index.js';
+import type { AdjointProgram } from '../graph/adjoint.js';
 import type { GraphResult } from '../graph/evaluate.js';
 import type { FieldNode } from '../graph/node.js';
 import type { GradientTerms, SsimEvaluation, SsimOptions, VariantOptions } from '../runtime/index.js';
@@ -87,6 +88,12 @@ export interface KnownMistake {
   terms(ctx: MistakeContext): GradientTerms | null;
   /** The mistaken gradient on the input grid, or null when it does not apply. */
   build(ctx: MistakeContext): Float64Array | null;
+  /**
+   * The rewritten adjoint program build runs (over the graph's fine graph, for the image it
+   * differentiates for), or null when it does not apply: what second order differentiates for
+   * this mistake's Hessian-vector product. Absent for a mistake that is no rewrite.
+   */
+  program?(ctx: MistakeContext): { readonly program: AdjointProgram; readonly side: 'x' | 'y'; readonly graph: VariantGraph } | null;
 }
 
 const cache = new WeakMap<MistakeContext, Map<string, unknown>>();

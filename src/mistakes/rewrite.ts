@@ -90,6 +90,20 @@ function baseProgram(ctx: MistakeContext, a: Anatomy, side: 'x' | 'y', record: b
  * pass is the one shared.
  */
 export function run(ctx: MistakeContext, a: Anatomy, plan: Plan, record: boolean): { grad: Float64Array; terms: GradientTerms | null } {
+  const { program, side } = programFor(ctx, a, plan, record);
+  const t = ctx.tile;
+  // one forward pass for every rewrite of this context: they change reverse mode only
+  // (the pieces' recorded evaluation is that forward pass, of the same graph, where the context has them)
+  const forward =
+    t !== undefined
+      ? t.forward
+      : memo(ctx, 'forward', () => (ctx.pieces?.graph === a.vg ? ctx.pieces.record.values : runVariant(a.vg, { fused: false, record: true }).values));
+  const r = runVariant(a.vg, { program, record, forward });
+  return { grad: r.grads[side]!, terms: record ? termsOf(a, r, side) : null };
+}
+
+/** The plan's rewrite of the context's program (see run), and the image it differentiates for. */
+export function programFor(ctx: MistakeContext, a: Anatomy, plan: Plan, record = false): { program: AdjointProgram; side: 'x' | 'y' } {
   const t = ctx.tile;
   const w = t === undefined ? ctx.whole : undefined;
   const rho = w === undefined ? 1 : w.omega / omegaOf(ctx.e);
@@ -113,15 +127,7 @@ export function run(ctx: MistakeContext, a: Anatomy, plan: Plan, record: boolean
     ...(plan.seed !== undefined ? { seed: plan.seed } : {}),
   };
   const side = plan.otherImage === true ? (ctx.wrt === 'x' ? 'y' : 'x') : ctx.wrt;
-  const program = rewriteProgram(baseProgram(ctx, a, side, record), rewrite);
-  // one forward pass for every rewrite of this context: they change reverse mode only
-  // (the pieces' recorded evaluation is that forward pass, of the same graph, where the context has them)
-  const forward =
-    t !== undefined
-      ? t.forward
-      : memo(ctx, 'forward', () => (ctx.pieces?.graph === a.vg ? ctx.pieces.record.values : runVariant(a.vg, { fused: false, record: true }).values));
-  const r = runVariant(a.vg, { program, record, forward });
-  return { grad: r.grads[side]!, terms: record ? termsOf(a, r, side) : null };
+  return { program: rewriteProgram(baseProgram(ctx, a, side, record), rewrite), side };
 }
 
 /** What reached the image through the one moment structure's windows and maps (null: not one). */
@@ -161,6 +167,11 @@ export function known(spec: MistakeSpec, words: { kind: string; title: string; e
   return {
     ...words,
     scaleOnly,
+    program: (ctx) => {
+      const a = anatomy(ctx);
+      const plan = spec.plan(a, ctx);
+      return plan === null ? null : { ...programFor(ctx, a, plan), graph: a.vg };
+    },
     terms: (ctx) => memo(ctx, `terms:${words.kind}`, () => evaluate(ctx, true)?.terms ?? null),
     build: (ctx) => memo(ctx, `build:${words.kind}`, () => evaluate(ctx, false)?.grad ?? null),
   };

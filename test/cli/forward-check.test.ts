@@ -1,0 +1,143 @@
+/**
+ * `check --jvp CAND X Y --dx DX [--dy DY]` and `check --hvp CAND X Y --v V [--wrt x|y]` on the
+ * command line: .npy candidates (the PyTorch float32 fixtures of scripts/make_jvp_check_fixtures.py),
+ * modules run isolated as gradient candidates are (what they are handed; a hang, a wrong shape, NaN,
+ * a throw, output of their own), --json, exit codes 0 / 1 / 2 and bad input.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readTensor } from '../../src/io/index.js';
+import { cliInProcess as run } from '../support/cli.js';
+
+const FIX = join(import.meta.dirname, '..', 'fixtures', 'jvp-check');
+const f = (name: string): string => join(FIX, `${name}.npy`);
+const IMAGES = [f('x'), f('y')];
+const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-forward-check-'));
+const file = (name: string, text: string): string => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+function oneLineExit2(r: { status: number | null; stdout: string; stderr: string }, message: RegExp): void {
+  expect(r.status).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr.trim()).toMatch(message);
+}
+
+describe('check --jvp', () => {
+  it("PyTorch's float32 JVP is a MATCH (exit 0), its per-pixel chain rule a MISMATCH naming it (exit 1)", async () => {
+    const ok = await run(['check', '--jvp', f('jvp-torch32'), ...IMAGES, '--dx', f('dx'), '--dy', f('dy')]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/verdict: MATCH, the difference is float32 rounding/);
+    const bad = await run(['check', '--jvp', f('jvp-per-pixel32'), ...IMAGES, '--dx', f('dx'), '--dy', f('dy')]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/verdict: MISMATCH/);
+    expect(bad.stdout).toMatch(/\* per-pixel chain rule: the window missing from the tangent: the candidate equals this mistake/);
+  });
+
+  it('--json: one object in the check report\'s style, with mode, the two JVPs and the directions', async () => {
+    const r = await run(['check', '--jvp', f('jvp-torch32-dx'), ...IMAGES, '--dx', f('dx'), '--dy', f('dy'), '--json']);
+    expect(r.status).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ mode: 'jvp', verdict: 'mismatch', candidate: f('jvp-torch32-dx'), x: f('x'), y: f('y'), dx: f('dx'), dy: f('dy'), candidateIsFloat32: true });
+    expect(j.jvp.candidate).toBe(readTensor(f('jvp-torch32-dx')).data[0]);
+    expect(j.jvp.dy).toBe(true);
+    for (const k of ['maxAbsError', 'l2Error', 'relError', 'maxAbsExact', 'roundingFloor', 'allowance', 'errorOverFloor', 'scale', 'mistakeTolerance', 'mistakes', 'diagnosis', 'configuration']) expect(j).toHaveProperty(k);
+    expect(j.diagnosis[0].kind).toBe('dy-ignored');
+    expect(j.mistakes[0]).toMatchObject({ kind: 'dy-ignored', matched: 'as-is' });
+  });
+
+  it('a module gets x, y, dx, dy (null without --dy) and the options; its number is judged (its own output kept out of ours)', async () => {
+    const seen = join(dir, 'seen.json');
+    const exact = readTensor(f('jvp-torch32-dx')).data[0]!;
+    const m = file(
+      'jvp.mjs',
+      `import { writeFileSync } from 'node:fs';
+       export function jvp(x, y, dx, dy, options) {
+         console.log('candidate says hello');
+         writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ x: x.shape, y: y.shape, dx: dx.shape, dxType: dx.data.constructor.name, dy, preset: options.preset, size: options.size }));
+         return ${exact};
+       }`,
+    );
+    const r = await run(['check', '--jvp', m, ...IMAGES, '--dx', f('dx'), '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).verdict).toBe('match');
+    expect(JSON.parse(readFileSync(seen, 'utf8'))).toEqual({ x: [1, 3, 16, 20], y: [1, 3, 16, 20], dx: [1, 3, 16, 20], dxType: 'Float32Array', dy: null, preset: 'pytorch-ssim', size: 11 });
+  });
+
+  it.each([
+    ['a hang', 'export function jvp() { for (;;) {} }', /hang\.mjs: --timeout 1 s exceeded before jvp\(\) returned \(the candidate was stopped\)/],
+    ['NaN', 'export function jvp() { return NaN; }', /nan\.mjs: jvp\(\): the JVP is NaN, expected a finite number/],
+    ['two numbers', 'export function jvp() { return { shape: [2], data: [1, 2] }; }', /two\.mjs: jvp\(\): shape \[2\] holds 2 values, expected one number/],
+    ['a throw', "export function jvp() { throw new Error('boom'); }", /throw\.mjs: jvp\(\) threw: boom/],
+    ['no jvp export', 'export function gradient() { return 0; }', /nojvp\.mjs: exports no function 'jvp' \(expected export function jvp\(x, y, dx, dy, options\) returning a number\)/],
+  ])('%s: exit 2, one line', async (_, text, message) => {
+    const name = message.source.split('\\.')[0]!;
+    const r = await run(['check', '--jvp', file(`${name}.mjs`, text), ...IMAGES, '--dx', f('dx'), '--timeout', '1']);
+    oneLineExit2(r, message);
+  });
+
+  it.each([
+    [['--dy', f('dy')], /--dx: required with --jvp/],
+    [['--dx', f('jvp-torch32')], /--dx .*jvp-torch32\.npy: shape \[\] differs from .*x\.npy's shape \[1, 3, 16, 20\]/],
+    [['--dx', f('dx'), '--wrt', 'y'], /--wrt: not with --jvp/],
+    [['--dx', f('dx'), '--hvp'], /--jvp and --hvp: give one/],
+  ])('bad input %j: exit 2', async (extra, message) => {
+    oneLineExit2(await run(['check', '--jvp', f('jvp-torch32'), ...IMAGES, ...extra]), message);
+  });
+
+  it('a .npy that is not one number, and --dx without --jvp: exit 2', async () => {
+    oneLineExit2(await run(['check', '--jvp', f('hvp-torch32'), ...IMAGES, '--dx', f('dx')]), /hvp-torch32\.npy: shape \[1, 3, 16, 20\] holds 960 values, expected one number/);
+    oneLineExit2(await run(['check', f('hvp-torch32'), ...IMAGES, '--dx', f('dx')]), /--dx: only with --jvp/);
+  });
+});
+
+describe('check --hvp', () => {
+  it("PyTorch's float32 HVP is a MATCH; its HVP over detached partials names the map's second partials dropped", async () => {
+    const ok = await run(['check', '--hvp', f('hvp-torch32'), ...IMAGES, '--v', f('v')]);
+    expect(ok.status).toBe(0);
+    const bad = await run(['check', '--hvp', f('hvp-gn32'), ...IMAGES, '--v', f('v'), '--json']);
+    expect(bad.status).toBe(1);
+    const j = JSON.parse(bad.stdout);
+    expect(j).toMatchObject({ mode: 'hvp', wrt: 'x', v: f('v'), verdict: 'mismatch' });
+    expect(j.diagnosis[0].kind).toBe('map-second-partials-dropped');
+    expect(j.regions.band).toBe(5);
+  });
+
+  it('a module gets x, y, v and options.wrt; what it returns with the wrong shape is exit 2', async () => {
+    const seen = join(dir, 'seen-hvp.json');
+    const m = file(
+      'hvp.mjs',
+      `import { writeFileSync } from 'node:fs';
+       export function hvp(x, y, v, options) {
+         writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ v: v.shape, wrt: options.wrt }));
+         return { shape: [1, 3, 16], data: new Float64Array(3 * 16) };
+       }`,
+    );
+    oneLineExit2(await run(['check', '--hvp', m, ...IMAGES, '--v', f('v'), '--wrt', 'y']), /hvp\.mjs: hvp\(\): shape \[1, 3, 16\] differs from X's shape \[1, 3, 16, 20\]/);
+    expect(JSON.parse(readFileSync(seen, 'utf8'))).toEqual({ v: [1, 3, 16, 20], wrt: 'y' });
+  });
+
+  it('a module returning the fixture is a MATCH; a hang and NaN are exit 2', async () => {
+    const h = Array.from(readTensor(f('hvp-torch32')).data);
+    const ok = file('hvp-ok.mjs', `export function hvp(x) { return { shape: x.shape, data: Float32Array.from(${JSON.stringify(h)}) }; }`);
+    const r = await run(['check', '--hvp', ok, ...IMAGES, '--v', f('v'), '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'match', candidateIsFloat32: true });
+    oneLineExit2(await run(['check', '--hvp', file('hvp-hang.mjs', 'export async function hvp() { await new Promise((r) => setTimeout(r, 60000)); }'), ...IMAGES, '--v', f('v'), '--timeout', '1']), /--timeout 1 s exceeded before hvp\(\) returned/);
+    oneLineExit2(
+      await run(['check', '--hvp', file('hvp-nan.mjs', 'export function hvp(x) { const d = new Float64Array(x.data.length); d[7] = NaN; return { shape: x.shape, data: d }; }'), ...IMAGES, '--v', f('v')]),
+      /hvp-nan\.mjs: hvp\(\): value at flat index 7 is NaN, expected a finite number/,
+    );
+  });
+
+  it('--v is required, and --dx is not an HVP\'s', async () => {
+    oneLineExit2(await run(['check', '--hvp', f('hvp-torch32'), ...IMAGES]), /--v: required with --hvp/);
+    oneLineExit2(await run(['check', '--hvp', f('hvp-torch32'), ...IMAGES, '--v', f('v'), '--dx', f('dx')]), /--dx: with --jvp; an HVP's vector is --v/);
+  });
+});
