@@ -37,6 +37,8 @@ export type { Arithmetic, GraphResult } from './graph/evaluate.js';
 export { checkGradient } from './check/diagnose.js';
 export type { CheckInput, CheckReport, CheckResult, Diagnosis } from './check/schema.js';
 export { formatCheckReport } from './check/report.js';
+export { checkHvp, checkJvp, type ForwardCheckResult, type HvpCheckInput, type JvpCheckInput } from './check/forward-check.js';
+export type { ForwardCheckReport } from './check/schema.js';
 export { roundingFloor, type RoundingFloor } from './check/floor.js';
 export { formatTrace, tracePixel, type TraceResult } from './check/trace.js';
 export { checkFormula, formatFormulaResult, type FormulaResult } from './check/formula.js';

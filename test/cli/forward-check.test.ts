@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readTensor } from '../../src/io/index.js';
+import { readTensor, writeNpy } from '../../src/io/index.js';
 import { cliInProcess as run } from '../support/cli.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'jvp-check');
@@ -89,6 +89,36 @@ describe('check --jvp', () => {
     [['--dx', f('dx'), '--hvp'], /--jvp and --hvp: give one/],
   ])('bad input %j: exit 2', async (extra, message) => {
     oneLineExit2(await run(['check', '--jvp', f('jvp-torch32'), ...IMAGES, ...extra]), message);
+  });
+
+  it('a --variant-file variant: a JVP by central differences of its value (the value command) is a MATCH; 1 + 1e-3 times it a MISMATCH', async () => {
+    const variant = join(import.meta.dirname, '..', '..', 'examples', 'variants', 'luma-ssim.ts');
+    const [x, y, dx, dy] = [readTensor(f('x')), readTensor(f('y')), readTensor(f('dx')), readTensor(f('dy'))];
+    const h = 1e-3;
+    const valueAt = async (s: number): Promise<number> => {
+      const at = (t: typeof x, d: typeof x, name: string): string => {
+        const p = join(dir, `${name}-${s}.npy`);
+        writeNpy(p, t.shape, Float64Array.from(t.data, (u, i) => u + s * d.data[i]!)); // float64: the fixtures are float32 arrays
+        return p;
+      };
+      const r = await run(['value', at(x, dx, 'x'), at(y, dy, 'y'), '--variant-file', variant, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).value as number;
+    };
+    const [m2, m1, p1, p2] = await Promise.all([-2 * h, -h, h, 2 * h].map(valueAt));
+    const jvp = (8 * (p1! - m1!) - (p2! - m2!)) / (12 * h);
+    const write = (name: string, v: number): string => {
+      const p = join(dir, name);
+      writeNpy(p, [1], Float64Array.of(Math.fround(v)));
+      return p;
+    };
+    const args = [...IMAGES, '--dx', f('dx'), '--dy', f('dy'), '--variant-file', variant, '--json'];
+    const ok = await run(['check', '--jvp', write('jvp-luma.npy', jvp), ...args]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ mode: 'jvp', verdict: 'match' });
+    const bad = await run(['check', '--jvp', write('jvp-luma-off.npy', jvp * (1 + 1e-3)), ...args]);
+    expect(bad.status, bad.stderr).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ mode: 'jvp', verdict: 'mismatch' });
   });
 
   it('a .npy that is not one number, and --dx without --jvp: exit 2', async () => {
