@@ -5,11 +5,12 @@
  */
 import { checkCommands } from './cli/check.js';
 import { emitCommands } from './cli/emit.js';
+import { forwardCommands } from './cli/forward.js';
 import {
-  BUILT_IN_VARIANT_FLAGS, declarationSpecs, describeOptions, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type Command, type OptionSpec, type Parsed,
+  BUILT_IN_VARIANT_FLAGS, declarationSpecs, describeOptions, JSON_SPEC, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, VARIANT_TIMEOUT_SPEC, variantOptionsFrom, type Command, type OptionSpec, type Parsed,
 } from './cli/args.js';
 import { findVariantFile, loadVariantFile, VARIANT_FILE, type LoadedVariant } from './cli/variant-file.js';
-import { DEFAULT_TIMEOUT_S, runIfVariantFile } from './cli/isolate.js';
+import { runIfVariantFile } from './cli/isolate.js';
 import { evaluateVariant } from './runtime/variants.js';
 import { BUILT_IN_VARIANTS, bySsimKernels, namedInOutputs, variantName } from './variants/registry.js';
 import { InputError, oneLineText, ownEntry } from './field/index.js';
@@ -17,14 +18,6 @@ import { writeAtomic, writeNpy } from './io/index.js';
 import { imagesAndOptions } from './cli/images.js';
 import { NonFiniteError } from './model/finite.js';
 import { PRESET_DEFAULTS, PRESET_SUMMARY, PRESETS, resolveOptions, ssimGradFast, ssim } from './runtime/index.js';
-
-const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
-/** --timeout of the commands whose only user code is a --variant-file's (check and trace have their own, for both). */
-const VARIANT_TIMEOUT_SPEC: OptionSpec = {
-  value: true,
-  help: "seconds one call into a --variant-file's code (its import, loss, validate, an option's check) may run before it is stopped (exit 2)",
-  default: String(DEFAULT_TIMEOUT_S),
-};
 
 const imageCommands: Record<string, Command> = {
   value: {
@@ -144,7 +137,7 @@ const deriveCommands: Record<string, Command> = {
 };
 
 /** Every command, by name. */
-export const commands: Record<string, Command> = { ...imageCommands, ...deriveCommands, ...checkCommands, ...emitCommands };
+export const commands: Record<string, Command> = { ...imageCommands, ...forwardCommands, ...deriveCommands, ...checkCommands, ...emitCommands };
 
 function usage(): string {
   const lines = [
@@ -153,10 +146,10 @@ function usage(): string {
     'Commands:',
     ...Object.values(commands).map((c) => `  ${c.usage}\n      ${c.summary}`),
     '',
-    'Options of value, grad and derive:',
+    'Options of value, grad, jvp, hvp and derive:',
     describeOptions(SSIM_OPTION_SPECS),
     '',
-    'Variants (value, grad, check and trace: --variant NAME, or --variant-file FILE for your own, written with defineVariant):',
+    'Variants (value, grad, jvp, hvp, check and trace: --variant NAME, or --variant-file FILE for your own, written with defineVariant):',
     ...BUILT_IN_VARIANTS.map((v) => `  ${v.name.padEnd(15)} ${v.summary}`),
     '',
     'Options of the variants:',

@@ -46,8 +46,8 @@ function sameLine(shown: string, actual: string): boolean {
 
 describe('README examples', () => {
   const all = examples();
-  it('there are examples for value, grad, check, trace and emit', () => {
-    expect(new Set(all.map((e) => e.args[0]))).toEqual(new Set(['value', 'grad', 'check', 'trace', 'emit']));
+  it('there are examples for value, grad, jvp, hvp, check, trace and emit', () => {
+    expect(new Set(all.map((e) => e.args[0]))).toEqual(new Set(['value', 'grad', 'jvp', 'hvp', 'check', 'trace', 'emit']));
   });
 
   it.each(all.map((e) => [e.args.join(' '), e] as const))('ssim-grad %s', (_, e) => {

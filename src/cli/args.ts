@@ -11,6 +11,7 @@ import { flagOf } from '../variants/define.js';
 import { BUILT_IN_VARIANTS, VARIANT_NAMES, variantName } from '../variants/registry.js';
 import type { OptionDeclaration, VariantDeclaration } from '../variants/types.js';
 import { VARIANT_FILE, type LoadedVariant } from './variant-file.js';
+import { DEFAULT_TIMEOUT_S } from './isolate.js';
 
 export interface OptionSpec {
   /** Takes a value (`--size 11`) or is a switch (`--json`). */
@@ -64,6 +65,16 @@ export function parseArgs(argv: readonly string[], specs: Readonly<Record<string
   }
   return { raw: argv, positionals, values, switches, found: {} };
 }
+
+/** --json: print one JSON object (the commands that print results). */
+export const JSON_SPEC: OptionSpec = { value: false, help: 'print one JSON object' };
+
+/** --timeout of the commands whose only user code is a --variant-file's (check and trace have their own, for both). */
+export const VARIANT_TIMEOUT_SPEC: OptionSpec = {
+  value: true,
+  help: "seconds one call into a --variant-file's code (its import, loss, validate, an option's check) may run before it is stopped (exit 2)",
+  default: String(DEFAULT_TIMEOUT_S),
+};
 
 /** The SSIM options every image command takes. */
 export const SSIM_OPTION_SPECS: Readonly<Record<string, OptionSpec>> = {

@@ -27,7 +27,7 @@ import type { Frame } from './channel.js';
 export const VARIANT_FILE = 'variant-file';
 
 /** The commands that take --variant-file (a test holds this to the commands' own options). */
-export const VARIANT_FILE_COMMANDS: readonly string[] = ['value', 'grad', 'derive', 'check', 'trace'];
+export const VARIANT_FILE_COMMANDS: readonly string[] = ['value', 'grad', 'jvp', 'hvp', 'derive', 'check', 'trace'];
 
 /** The default of --timeout, in seconds (the candidate's too). */
 export const DEFAULT_TIMEOUT_S = 60;

@@ -22,6 +22,7 @@ import { evaluateGraph } from '../graph/evaluate.js';
 import { topoOrder, type FieldNode } from '../graph/node.js';
 import { variantGraph, type VariantInput } from '../variants/evaluate.js';
 import { BLOCK_KERNELS } from '../runtime/blocks.js';
+import { forwardSection } from './forward-doc.js';
 
 export { NAMED_TEX, VAR_TEX };
 
@@ -59,9 +60,9 @@ export class Writer {
   p(text: string): void {
     this.blocks.push({ kind: 'p', text });
   }
-  eq(latex: string, twin: string, samples: Equation['samples'], gradient?: 'x' | 'y'): Equation {
+  eq(latex: string, twin: string, samples: Equation['samples'], gradient?: 'x' | 'y', tangent?: Equation['tangent']): Equation {
     const number = ++this.n;
-    const e: Equation = { kind: 'eq', id: `eq-${number}`, number, latex, twin, samples, ...(gradient === undefined ? {} : { gradient }) };
+    const e: Equation = { kind: 'eq', id: `eq-${number}`, number, latex, twin, samples, ...(gradient === undefined ? {} : { gradient }), ...(tangent === undefined ? {} : { tangent }) };
     this.blocks.push(e);
     return e;
   }
@@ -104,7 +105,15 @@ function put(w: Writer, e: GraphEquation, gradient?: 'x' | 'y'): Equation {
 export function ssimGraph(
   options: SsimOptions,
   rand: () => number = lcg(0x9a7),
-): { doc: GraphDoc; x: FieldNode; y: FieldNode; grads: () => { x: Float64Array; y: Float64Array }; sample: NonNullable<DerivationDoc['sample']> } {
+): {
+  doc: GraphDoc;
+  x: FieldNode;
+  y: FieldNode;
+  grads: () => { x: Float64Array; y: Float64Array };
+  sample: NonNullable<DerivationDoc['sample']>;
+  /** The loss and its inputs on the sample images, for the forward-mode section. */
+  forward: { loss: FieldNode; inputs: Readonly<Record<string, Float64Array>> };
+} {
   const c = resolveOptions({ ...options, downsample: 1 });
   checkDerivable(c, options as Readonly<Record<string, unknown>>);
   // large enough that the crop leaves some of the map (checkDerivable bounds the crop)
@@ -128,7 +137,7 @@ export function ssimGraph(
     }
     return fused;
   };
-  return { doc, x: img('x'), y: img('y'), grads, sample: { x, y, options: { ...options, downsample: 1 } } };
+  return { doc, x: img('x'), y: img('y'), grads, sample: { x, y, options: { ...options, downsample: 1 } }, forward: { loss: vg.loss, inputs: vg.inputs } };
 }
 
 /** The exact gradient of SSIM as the graph gives it (the index page shows it). */
@@ -352,7 +361,8 @@ export function buildDerivation(name: string, title: string, options: SsimOption
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     w.p(`It is exact only where the partial maps are constant over a window. (The built-in example, 3 x 48 x 64, does not fit these options, so this document carries no measurement: ${err.message}.)`);
-    return { name, title, summary: PRESET_SUMMARY[c.preset] ?? title, blocks: w.blocks, sample: sg.sample };
+    const direction = forwardSection(w, { ...sg.forward, lossTex: 'L', regionCounts: true, rand: lcg(0xd07) });
+    return { name, title, summary: PRESET_SUMMARY[c.preset] ?? title, blocks: w.blocks, sample: { ...sg.sample, direction } };
   }
   const seed = perPixelChainRule(x, y, exampleOptions, e);
   const f32 = ssimGradFloat32Arith(x, y, exampleOptions).gradX;
@@ -371,7 +381,8 @@ export function buildDerivation(name: string, title: string, options: SsimOption
   w.p(
     `The per-pixel formula is off by ${(seedErr / floor).toExponential(1).replace('e+', ' x 10^')} times the float32 rounding of the exact gradient: not rounding, a different function. \`npx ssim-grad check\` names this mistake when it meets it, and \`npx ssim-grad trace\` shows, pixel by pixel, the window terms the per-pixel formula leaves out.`,
   );
-  return { name, title, summary: PRESET_SUMMARY[c.preset] ?? title, blocks: w.blocks, sample: sg.sample };
+  const direction = forwardSection(w, { ...sg.forward, lossTex: 'L', regionCounts: true, rand: lcg(0xd07) });
+  return { name, title, summary: PRESET_SUMMARY[c.preset] ?? title, blocks: w.blocks, sample: { ...sg.sample, direction } };
 }
 
 /** The documents `npm run docs` writes: one per preset family. */

@@ -91,7 +91,7 @@ function stepOf(s: Step): { k: 'T'; s: LinearStep } | { k: 'scale'; s: PartialSt
 }
 
 /** A term as the printers read it: a step by its rule, with the node and what the rule says. */
-type View =
+export type View =
   | { readonly k: 'seed' }
   | { readonly k: 'adj'; readonly node: FieldNode }
   | { readonly k: 'sum'; readonly terms: readonly Term[] }
@@ -99,7 +99,8 @@ type View =
   | { readonly k: 'scale'; readonly step: Step; readonly node: MapNode; readonly v: string; readonly partial: Node; readonly arg: Term }
   | { readonly k: 'reduce'; readonly step: Step; readonly node: ReduceNode; readonly count: number; readonly arg: Term }
   | { readonly k: 'block'; readonly step: Step; readonly node: BlockNode; readonly which: 'x' | 'y'; readonly arg: Term };
-function view(t: Term): View {
+/** A term as the printers read it (a step by its rule). */
+export function view(t: Term): View {
   if (t.k !== 'step') return t;
   const v = stepOf(t.step);
   switch (v.k) {
@@ -230,7 +231,11 @@ export class GraphDoc {
         continue;
       } else if (n.kind === 'block') b = blockTex(n);
       else if (LABEL_TEX[n.label] !== undefined) b = LABEL_TEX[n.label]!;
-      else if (n.label === 'region') b = `${this.nameOf(n.kind === 'linear' ? n.arg : n)}_\\Omega`;
+      else if (n.label === 'region') {
+        // the argument's name as given in this loop (nameOf would hand out a u_k before the names are set), grouped under the subscript
+        const a = n.kind === 'linear' ? base.get(this.at(n.arg).id) ?? this.names.get(this.at(n.arg).id) ?? this.nameOf(n.arg) : this.nameOf(n);
+        b = `${a.includes('_') || a.includes('^') ? `{${a}}` : a}_\\Omega`;
+      }
       else if (!GENERIC.has(n.label) && labelTex(n.label) !== undefined) b = labelTex(n.label)!;
       else b = `u_{${++u}}`;
       base.set(n.id, b);
@@ -724,7 +729,7 @@ export function labelTex(label: string): string | undefined {
 }
 
 /** Scope functions for linear operators by symbol: `WT(k)` applies W's transpose to the k-th field at the sample element, `W(k)` W itself. */
-function operatorScope(scope: Record<string, unknown>, fields: ReadonlyArray<{ node: LinearNode; arg: Float64Array; forward?: boolean }>, q: number): void {
+export function operatorScope(scope: Record<string, unknown>, fields: ReadonlyArray<{ node: LinearNode; arg: Float64Array; forward?: boolean }>, q: number): void {
   for (const rule of Object.values(LINEAR_RULES)) {
     scope[`${rule.symbol}T`] = (k: number) => {
       const f = fields[k - 1]!;

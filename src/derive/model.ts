@@ -22,6 +22,11 @@ export interface Equation {
   readonly samples: () => ReadonlyArray<EquationSample>;
   /** Set on the document's gradient with respect to the image x or y: the equation assembled by reverse mode over the whole loss. */
   readonly gradient?: 'x' | 'y';
+  /**
+   * Set on the forward-mode section's result equations: 'loss' the loss's tangent (the JVP), 'x'
+   * and 'y' the images' adjoint tangents (the rows of H v), in the document's sample direction.
+   */
+  readonly tangent?: 'loss' | 'x' | 'y';
 }
 
 export type Block =
@@ -42,5 +47,11 @@ export interface DerivationDoc {
    * them (`{ ...options, variant }` evaluates a variant's document's loss there; an SSIM document's
    * options say `downsample: 1`, its equations being of the images after any downsampling).
    */
-  readonly sample?: { readonly x: Tensor; readonly y: Tensor; readonly options: Readonly<Record<string, unknown>> };
+  readonly sample?: {
+    readonly x: Tensor;
+    readonly y: Tensor;
+    readonly options: Readonly<Record<string, unknown>>;
+    /** The direction (x_dot, y_dot) the forward-mode section's tangents and Hessian-vector product are taken in, of the images' shape. */
+    readonly direction?: { readonly x: Float64Array; readonly y: Float64Array };
+  };
 }

@@ -18,6 +18,7 @@ import type { DocBlock, VariantDeclaration } from '../variants/types.js';
 import { blockTex, GraphDoc, NAMED_TEX, namedIntermediates, sampleRun, withFunctions, type GraphEquation, type SampleRun } from './graph-doc.js';
 import type { DerivationDoc } from './model.js';
 import { checkDerivable, lcg, Writer } from './build.js';
+import { forwardSection } from './forward-doc.js';
 
 export interface DeriveVariantOptions {
   /** SSIM options and the variant's own options (as the library takes them: `{ preset, lambda, ... }`). */
@@ -76,13 +77,16 @@ export function deriveVariant(decl: VariantDeclaration, opts: DeriveVariantOptio
   const put = (e: GraphEquation | null, gradient?: 'x' | 'y'): void => {
     if (e !== null) w.eq(e.latex, e.twin, withFunctions(e.samples), gradient);
   };
-  const finish = (): DerivationDoc => ({
-    name: opts.name ?? decl.name,
-    title: opts.title ?? `${decl.name}: ${decl.summary}, and its gradient`,
-    summary: opts.summary ?? decl.summary,
-    blocks: w.blocks,
-    sample,
-  });
+  const finish = (): DerivationDoc => {
+    const direction = forwardSection(w, { loss: vg.loss, inputs: vg.inputs, lossTex: '\\mathcal{L}', rand: lcg(0xd07) });
+    return {
+      name: opts.name ?? decl.name,
+      title: opts.title ?? `${decl.name}: ${decl.summary}, and its gradient`,
+      summary: opts.summary ?? decl.summary,
+      blocks: w.blocks,
+      sample: { ...sample, direction },
+    };
+  };
 
   w.p(
     `${decl.summary}. This document is generated from the variant's declaration and its field graph by \`deriveVariant\` (src/derive): every equation is printed from the graph, and its twin (shown under each equation in the HTML) is checked against ssim-grad's evaluator on sample images.`,

@@ -157,6 +157,8 @@ export interface HvpOptions {
    * out: a known mistake's second order, the checker's); default none.
    */
   readonly dropSecond?: (s: Step) => boolean;
+  /** Also return every adjoint's tangent by node id (a derivation document checks its forward-over-reverse equations against them). */
+  readonly record?: boolean;
 }
 
 /** What second order gives: the value, the gradient and the Hessian-vector product with respect to each input of `wrt`. */
@@ -164,6 +166,8 @@ export interface HvpResult {
   readonly value: Float64Array;
   readonly grads: Readonly<Record<string, Float64Array>>;
   readonly hvps: Readonly<Record<string, Float64Array>>;
+  /** With `record`: the tangent of every node's adjoint reverse mode reached, by node id (zeros where it does not move). */
+  readonly adjointTangents?: ReadonlyMap<number, Float64Array>;
 }
 
 /**
@@ -201,6 +205,7 @@ export function hessianVector(
     else for (let i = 0; i < prev.length; i++) prev[i] = r(prev[i]! + c[i]!);
   };
   bars.set(program.root.id, Float64Array.of(program.seed));
+  const recorded = opts.record === true ? new Map<number, Float64Array>() : undefined;
   const steps = program.steps;
   for (let k = 0; k < steps.length; ) {
     const s = steps[k]!;
@@ -218,6 +223,7 @@ export function hessianVector(
           accumulate(into, step.to.id, dc);
         }
       }
+      if (recorded !== undefined) recorded.set(s.from.id, dbar?.slice() ?? new Float64Array(bar.length));
       if (s.from.kind !== 'input') {
         bars.delete(s.from.id);
         dbars.delete(s.from.id);
@@ -233,8 +239,9 @@ export function hessianVector(
     const size = sizeOf(node.shape);
     grads[name] = stored(arith, bars.get(node.id) ?? new Float64Array(size));
     hvps[name] = stored(arith, dbars.get(node.id) ?? new Float64Array(size));
+    recorded?.set(node.id, hvps[name]);
   }
-  return { value: values.get(program.root.id)!, grads, hvps };
+  return { value: values.get(program.root.id)!, grads, hvps, ...(recorded === undefined ? {} : { adjointTangents: recorded }) };
 }
 
 /**
