@@ -5,6 +5,7 @@
  */
 import { checkCommands } from './cli/check.js';
 import { emitCommands } from './cli/emit.js';
+import { serveCommands } from './cli/serve.js';
 import {
   BUILT_IN_VARIANT_FLAGS, declarationSpecs, describeOptions, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, variantOptionsFrom, type Command, type OptionSpec, type Parsed,
 } from './cli/args.js';
@@ -145,6 +146,8 @@ const deriveCommands: Record<string, Command> = {
 
 /** Every command, by name. */
 export const commands: Record<string, Command> = { ...imageCommands, ...deriveCommands, ...checkCommands, ...emitCommands };
+// the browser page (src/cli/serve.ts), last in --help
+Object.assign(commands, serveCommands);
 
 function usage(): string {
   const lines = [
