@@ -25,6 +25,8 @@ import { FLOOR_ALLOWANCE, floorOf } from '../../src/check/floor.js';
 import { PRESETS } from '../../src/model/options.js';
 import { ssim, ssimGrad } from '../../src/runtime/ssim.js';
 import { ssimGradFloat32Arith } from '../../src/runtime/fast.js';
+import { evaluateVariant } from '../../src/runtime/variants.js';
+import { build } from 'esbuild';
 import { presetDataRange } from '../../src/browser/tasks.js';
 import { differenceNorms, type Tensor } from '../../src/field/index.js';
 import { gradient as seedGradient } from '../../examples/seed/gradient.js';
@@ -178,6 +180,31 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
     };
     await page.screenshot({ path: join(dir, 'page.png'), fullPage: true });
     for (const id of ['#map-ssim', '#map-gx', '#map-gy', '#map-err']) expect(await variance(id), id).toBeGreaterThan(100);
+  });
+
+  it("runs a user's variant file (JavaScript) under every preset as Node does, and refuses a .ts one saying how to compile it", async () => {
+    const js = join(dir, 'luma-ssim.js');
+    await build({ entryPoints: [join(ROOT, 'examples', 'variants', 'luma-ssim.ts')], bundle: true, format: 'esm', platform: 'browser', external: ['ssim-grad'], outfile: js, logLevel: 'silent' });
+    await page.selectOption('#variant', '(file)');
+    await idle();
+    expect(await page.textContent('#error')).toMatch(/^variant file: none picked/);
+    const ts = join(dir, 'mine.ts');
+    writeFileSync(ts, 'export default {};\n');
+    await page.setInputFiles('#variant-file', ts);
+    await page.waitForFunction(() => /TypeScript variant cannot run in the browser/.test(document.getElementById('error')!.textContent ?? ''));
+    await idle();
+    await page.setInputFiles('#variant-file', js);
+    await page.waitForFunction(() => document.getElementById('error')!.hidden && document.getElementById('variant-head')!.textContent === 'value (luma-ssim.js)');
+    await idle();
+    const decl = (await import('../../examples/variants/luma-ssim.js')).default;
+    const cells = await page.$$eval('#presets tbody tr', (rows) => rows.map((r) => Number(r.querySelectorAll('td')[4]!.getAttribute('data-value'))));
+    PRESETS.forEach((preset, i) => {
+      const dataRange = presetDataRange(preset, undefined, false);
+      const node = evaluateVariant(X, Y, { preset, ...(dataRange === undefined ? {} : { dataRange }), variant: decl }).value;
+      expect(Math.abs(cells[i]! - node), preset).toBeLessThanOrEqual(1e-12 * Math.abs(node));
+    });
+    await page.selectOption('#variant', 'ssim');
+    await idle();
   });
 
   it("shows the CLI's message for a bad file and keeps working", async () => {
