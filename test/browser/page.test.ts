@@ -27,7 +27,6 @@ import { ssim, ssimGrad } from '../../src/runtime/ssim.js';
 import { ssimGradFloat32Arith } from '../../src/runtime/fast.js';
 import { evaluateVariant } from '../../src/runtime/variants.js';
 import { build } from 'esbuild';
-import { presetDataRange } from '../../src/browser/tasks.js';
 import { differenceNorms, type Tensor } from '../../src/field/index.js';
 import { gradient as seedGradient } from '../../examples/seed/gradient.js';
 import { closeBrowser, sharedBrowser, webgpuBrowserAvailable } from '../support/browser.js';
@@ -36,6 +35,12 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const X = readTensor(join(ROOT, 'examples', 'pair', 'x.png'));
 const Y = readTensor(join(ROOT, 'examples', 'pair', 'y.png'));
 const available = webgpuBrowserAvailable('the browser page tests');
+
+/**
+ * The data range each preset runs with on the pair (PNG, values in [0, 1]): the preset's own, and 1
+ * for the two that need one given (skimage, tf), as the page fills it.
+ */
+const RANGE: Readonly<Record<(typeof PRESETS)[number], number>> = { 'pytorch-ssim': 1, 'pytorch-msssim': 255, skimage: 1, tf: 1, matlab: 255 };
 
 describe.skipIf(!available)('the page in chromium, offline', () => {
   let server: Server;
@@ -89,11 +94,14 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
   });
 
   it("shows SSIM under every preset equal to the Node library's to 1e-12, computed on web workers in shared memory", async () => {
-    const cells = await page.$$eval('#presets tbody tr', (rows) => rows.map((r) => ({ preset: (r as HTMLElement).dataset['preset'], ssim: Number(r.querySelectorAll('td')[3]!.getAttribute('data-value')) })));
+    const cells = await page.$$eval('#presets tbody tr', (rows) =>
+      rows.map((r) => ({ preset: (r as HTMLElement).dataset['preset'], L: Number(r.querySelectorAll('td')[2]!.textContent), ssim: Number(r.querySelectorAll('td')[3]!.getAttribute('data-value')) })),
+    );
     expect(cells.map((c) => c.preset)).toEqual([...PRESETS]);
     for (const c of cells) {
-      const dataRange = presetDataRange(c.preset as (typeof PRESETS)[number], undefined, false);
-      const node = ssim(X, Y, { preset: c.preset as (typeof PRESETS)[number], ...(dataRange === undefined ? {} : { dataRange }) });
+      const preset = c.preset as (typeof PRESETS)[number];
+      expect(c.L, preset).toBe(RANGE[preset]);
+      const node = ssim(X, Y, { preset, dataRange: RANGE[preset] });
       expect(Math.abs(c.ssim - node), c.preset).toBeLessThanOrEqual(1e-12 * Math.abs(node));
     }
     // the page is cross-origin isolated (serve's headers), so its workers share memory; the table ran on one
@@ -123,16 +131,15 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
         const t = { shape: x.shape, data: Float64Array.from(x.data) }, u = { shape: y.shape, data: Float64Array.from(y.data) };
         const out = [];
         for (const [i, preset] of presets.entries()) {
-          const r = await lib.ssimGradAuto(t, u, { preset, ...(ranges[i] === null ? {} : { dataRange: ranges[i]! }) }, { backend: 'webgpu' });
+          const r = await lib.ssimGradAuto(t, u, { preset, dataRange: ranges[i]! }, { backend: 'webgpu' });
           out.push({ backend: r.backend, ssim: r.ssim, gradX: Array.from(r.gradX.data), gradY: Array.from(r.gradY.data) });
         }
         return out;
       },
-      { presets: [...PRESETS], ranges: PRESETS.map((p) => presetDataRange(p, undefined, false) ?? null), x: { shape: X.shape, data: Array.from(X.data) }, y: { shape: Y.shape, data: Array.from(Y.data) } },
+      { presets: [...PRESETS], ranges: PRESETS.map((p) => RANGE[p]), x: { shape: X.shape, data: Array.from(X.data) }, y: { shape: Y.shape, data: Array.from(Y.data) } },
     );
     PRESETS.forEach((preset, i) => {
-      const dataRange = presetDataRange(preset, undefined, false);
-      const o = { preset, ...(dataRange === undefined ? {} : { dataRange }) };
+      const o = { preset, dataRange: RANGE[preset] };
       const exact = ssimGrad(X, Y, o);
       const f32 = ssimGradFloat32Arith(X, Y, o);
       const r = gpu[i]!;
@@ -199,8 +206,7 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
     const decl = (await import('../../examples/variants/luma-ssim.js')).default;
     const cells = await page.$$eval('#presets tbody tr', (rows) => rows.map((r) => Number(r.querySelectorAll('td')[4]!.getAttribute('data-value'))));
     PRESETS.forEach((preset, i) => {
-      const dataRange = presetDataRange(preset, undefined, false);
-      const node = evaluateVariant(X, Y, { preset, ...(dataRange === undefined ? {} : { dataRange }), variant: decl }).value;
+      const node = evaluateVariant(X, Y, { preset, dataRange: RANGE[preset], variant: decl }).value;
       expect(Math.abs(cells[i]! - node), preset).toBeLessThanOrEqual(1e-12 * Math.abs(node));
     });
     await page.selectOption('#variant', 'ssim');
