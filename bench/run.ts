@@ -38,6 +38,12 @@ if (process.argv[2] === 'cuda') {
   process.exit(process.exitCode ?? 0);
 }
 
+// `npm run bench -- browser`: ssim-grad in chromium beside ssim.js in the same page (bench/browser.ts)
+if (process.argv[2] === 'browser') {
+  await import('./browser.js');
+  process.exit(process.exitCode ?? 0);
+}
+
 // `npm run bench -- check4k`: the checker-at-scale row alone (its own file, child processes)
 if (process.argv.slice(2).includes('check4k')) {
   await import('./check-4k.js');

@@ -6,6 +6,7 @@
 import { checkCommands } from './cli/check.js';
 import { emitCommands } from './cli/emit.js';
 import { forwardCommands } from './cli/forward.js';
+import { serveCommands } from './cli/serve.js';
 import {
   BUILT_IN_VARIANT_FLAGS, declarationSpecs, describeOptions, JSON_SPEC, parseArgs, ssimOptionsFrom, SSIM_OPTION_SPECS, VARIANT_OPTION_SPECS, VARIANT_TIMEOUT_SPEC, variantOptionsFrom, type Command, type OptionSpec, type Parsed,
 } from './cli/args.js';
@@ -137,7 +138,7 @@ const deriveCommands: Record<string, Command> = {
 };
 
 /** Every command, by name. */
-export const commands: Record<string, Command> = { ...imageCommands, ...forwardCommands, ...deriveCommands, ...checkCommands, ...emitCommands };
+export const commands: Record<string, Command> = { ...imageCommands, ...forwardCommands, ...deriveCommands, ...checkCommands, ...emitCommands, ...serveCommands };
 
 function usage(): string {
   const lines = [

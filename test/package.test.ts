@@ -3,13 +3,15 @@
  * outside the packed files), runtime imports must be runtime dependencies, and no locked package may
  * demand a newer Node than our `engines` declares (else `npm ci` warns EBADENGINE).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeRangeMinimum, satisfiesNodeRange } from './support/node-range.js';
+import { buildBrowser } from '../scripts/build-browser.js';
+import { closeBrowser, sharedBrowser, webgpuBrowserAvailable } from './support/browser.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -23,7 +25,9 @@ describe('npm pack', () => {
   let dir = '';
   let packed: string[] = [];
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    // the page's bundles as the build makes them (`npm ci` runs it; --ignore-scripts below does not)
+    await buildBrowser();
     dir = mkdtempSync(join(tmpdir(), 'ssim-grad-pack-'));
     // --ignore-scripts: no `prepare` build; the packed src/ runs with tsx below, the same tree as dist/.
     const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' });
@@ -48,6 +52,45 @@ describe('npm pack', () => {
     expect(packed).toContain('examples/pair/y.png');
     expect(packed.some((p) => p.startsWith('test/'))).toBe(false);
   });
+
+  it('ships the browser page, its bundles and the derivations it links to', () => {
+    for (const f of ['index.html', 'page.css', 'page.js', 'pair.js', 'worker.js', 'ssim-grad.js', 'ssim.js']) expect(packed).toContain(`dist/web/${f}`);
+    for (const f of ['index.html', 'ssim-pytorch-ssim.html', 'ms-ssim-tf.html', 'wang.html', 'katex/katex.min.css']) expect(packed).toContain(`derivations/${f}`);
+    expect(packed.some((p) => p.startsWith('derivations/') && p.endsWith('.md'))).toBe(false);
+  });
+
+  it.skipIf(!webgpuBrowserAvailable('the packed page in chromium'))('serves the packed page with serve, and it works offline in chromium', async () => {
+    const cwd = mkdtempSync(join(dir, 'cwd-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', join(dir, 'run.mts'), 'serve', '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        child.stdout.on('data', (b: Buffer) => {
+          text += b.toString();
+          const m = /http:\/\/127\.0\.0\.1:\d+\/dist\/web\/index\.html/.exec(text);
+          if (m) resolve(m[0]);
+        });
+        child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      const context = await (await sharedBrowser()).newContext();
+      const outside: string[] = [];
+      await context.route('**/*', (route) => (route.request().url().startsWith(new URL(url).origin) ? route.continue() : (outside.push(route.request().url()), route.abort())));
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.click('#use-pair');
+      await page.waitForFunction(() => document.querySelectorAll('#presets tbody tr').length === 5 && document.body.dataset['busy'] === '0', undefined, { timeout: 30_000 });
+      const first = Number(await page.getAttribute('#presets tbody tr:first-child td:nth-child(4)', 'data-value'));
+      expect(first).toBeCloseTo(0.7889585450700933, 12); // README's value on the pair
+      // the derivation link resolves inside the package
+      const href = await page.getAttribute('#derivation-link', 'href');
+      expect((await page.request.get(href!)).status()).toBe(200);
+      expect(outside).toEqual([]);
+      await context.close();
+    } finally {
+      child.kill();
+      await closeBrowser();
+    }
+  }, 60_000);
 
   it('runs derive and value from the extracted package alone', () => {
     const md = packedCli(['derive', '--preset', 'pytorch-ssim']);

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { InputError, type Tensor } from '../field/index.js';
 import { readTensor } from '../io/index.js';
 import { removeOnCleanup } from '../io/cleanup.js';
+import { checkValues } from './candidate-values.js';
 import { spawnSupervised, Tail, tailNote, type Supervised } from '../io/process-tree.js';
 import { resolveOptions, type VariantOptions } from '../runtime/index.js';
 import { findVariant, namedInOutputs } from '../variants/registry.js';
@@ -80,20 +81,6 @@ export function fullOptions(options: VariantOptions): VariantOptions {
     if (v !== undefined) out[key] = Array.isArray(v) ? [...(v as readonly number[])] : v;
   }
   return full;
-}
-
-function checkValues(path: string, shape: readonly number[], data: ArrayLike<unknown>, x: Tensor): Float64Array {
-  if (shape.length !== x.shape.length || shape.some((d, i) => d !== x.shape[i])) {
-    throw new InputError(`${path}: shape [${shape.join(', ')}] differs from X's shape [${x.shape.join(', ')}]`);
-  }
-  if (data.length !== x.data.length) throw new InputError(`${path}: shape [${shape.join(', ')}] needs ${x.data.length} values, got ${data.length}`);
-  const out = new Float64Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${path}: value at flat index ${i} is ${String(v)}, expected a finite number`);
-    out[i] = v;
-  }
-  return out;
 }
 
 /**

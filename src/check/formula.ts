@@ -19,7 +19,8 @@
 import fc from 'fast-check';
 import { ratio } from './stable.js';
 import type { MathNode } from 'mathjs';
-import { diff, evaluate, ExprParseError, fromMathjs, parseMathjs, toInfix, topoSort, variable, variablesOf, type Node } from '../expr/index.js';
+import { diff, evaluate, toInfix, topoSort, variable, variablesOf, type Node } from '../expr/index.js';
+import { ExprParseError, fromMathjs, parseMathjs } from '../expr/mathjs.js';
 import { rules } from '../expr/ops.js';
 import { InputError } from '../field/index.js';
 import { MAX_WINDOW_SIZE, pointwiseSsim } from '../runtime/index.js';

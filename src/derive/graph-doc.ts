@@ -19,7 +19,8 @@
  * the table to the field the term computes. The twins are checked against the evaluator's values
  * and adjoints (recorded over the fine graph) and against its fused gradient.
  */
-import { dagSize, evaluate, mathjsScope, substitute, toInfix, topoSort, variable, type Node } from '../expr/index.js';
+import { dagSize, evaluate, substitute, toInfix, topoSort, variable, type Node } from '../expr/index.js';
+import { mathjsScope } from '../expr/mathjs.js';
 import { toLatex, type LatexNames } from '../expr/latex.js';
 import { sizeOf, type Shape4 } from '../field/index.js';
 import { adjointProgram, scalePlanes, stepValue, type AdjointProgram, type Step, type StepRule } from '../graph/adjoint.js';

@@ -9,4 +9,5 @@ export { evaluate, evaluateMany, evaluateVec, type Env } from './eval.js';
 export { diff, grad, jacobian, vjp } from './grad.js';
 export { substitute } from './substitute.js';
 export { toInfix } from './print.js';
-export { ExprParseError, fromMathjs, mathjsScope, parseMathjs, toMathjs } from './mathjs.js';
+// the mathjs bridge (./mathjs.js) is imported by its path: it loads mathjs through Node's require, and
+// the core must bundle for a browser without it

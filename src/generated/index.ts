@@ -56,13 +56,13 @@ function grad<A>(b: Boundary, f: (x: A, y: A, p: KernelParams, out: GradientOutp
   return (x, y, p, out) => f(x, y, p.padding === b ? p : { ...p, padding: b }, out);
 }
 
-/** The table of every boundary rule. */
+/** The table of every boundary rule. (Its calls are marked pure: a bundle that reads one family's table leaves the others out.) */
 function byBoundary<T>(entry: (b: Boundary) => T): Readonly<Record<Boundary, T>> {
   return Object.fromEntries(BOUNDARIES.map((b) => [b, entry(b)])) as Record<Boundary, T>;
 }
 
 /** SSIM kernels: boundary rule -> generic or 7 or 11 taps unrolled -> kernels per storage type. */
-export const ssimKernels = byBoundary((b) => ({
+export const ssimKernels = /* @__PURE__ */ byBoundary((b) => ({
   generic: { valueF64: value(b, ssimValueF64), gradF64: grad(b, ssimGradF64), valueF32: value(b, ssimValueF32), gradF32: grad(b, ssimGradF32) },
   k7: { valueF64: value(b, ssimValueF64K7), gradF64: grad(b, ssimGradF64K7), valueF32: value(b, ssimValueF32K7), gradF32: grad(b, ssimGradF32K7) },
   k11: { valueF64: value(b, ssimValueF64K11), gradF64: grad(b, ssimGradF64K11), valueF32: value(b, ssimValueF32K11), gradF32: grad(b, ssimGradF32K11) },
@@ -70,20 +70,20 @@ export const ssimKernels = byBoundary((b) => ({
 }));
 
 /** MS-SSIM's contrast-structure map cs = A2 / B2: boundary rule -> generic or 11 taps unrolled -> the F64 kernels. */
-export const csKernels = byBoundary((b) => ({
+export const csKernels = /* @__PURE__ */ byBoundary((b) => ({
   generic: { value: value(b, csValueF64), grad: grad(b, csGradF64) },
   k11: { value: value(b, csValueF64K11), grad: grad(b, csGradF64K11) },
   gradF32Arith: grad(b, csGradF32Arith),
 }));
 
 /** the 3DGS loss kernels: the omega-weighted SSIM map and the pixelOmega-weighted L1 term in one kernel: boundary rule -> generic or 11 taps unrolled -> kernels per storage type. */
-export const gsLossKernels = byBoundary((b) => ({
+export const gsLossKernels = /* @__PURE__ */ byBoundary((b) => ({
   generic: { valueF64: value(b, gsLossValueF64), gradF64: grad(b, gsLossGradF64), valueF32: value(b, gsLossValueF32), gradF32: grad(b, gsLossGradF32) },
   k11: { valueF64: value(b, gsLossValueF64K11), gradF64: grad(b, gsLossGradF64K11), valueF32: value(b, gsLossValueF32K11), gradF32: grad(b, gsLossGradF32K11) },
 }));
 
 /** Wang et al.'s general form l^alpha c^beta s^gamma (alpha, beta, gamma parameters): boundary rule -> generic or 11 taps unrolled -> the F64 kernels. */
-export const wangKernels = byBoundary((b) => ({
+export const wangKernels = /* @__PURE__ */ byBoundary((b) => ({
   generic: { value: value(b, wangValueF64), grad: grad(b, wangGradF64) },
   k11: { value: value(b, wangValueF64K11), grad: grad(b, wangGradF64K11) },
   gradF32Arith: grad(b, wangGradF32Arith),
@@ -97,15 +97,15 @@ export interface Float64Kernels {
 
 /** Every family's float64 kernels by its name: boundary rule -> generic or k<size> (taps unrolled). */
 export const float64Kernels: Readonly<Record<string, Readonly<Record<Boundary, Readonly<Record<string, Float64Kernels>>>>>> = {
-  ssim: byBoundary((b) => ({ generic: { value: value(b, ssimValueF64), grad: grad(b, ssimGradF64) }, k7: { value: value(b, ssimValueF64K7), grad: grad(b, ssimGradF64K7) }, k11: { value: value(b, ssimValueF64K11), grad: grad(b, ssimGradF64K11) } })),
-  cs: byBoundary((b) => ({ generic: { value: value(b, csValueF64), grad: grad(b, csGradF64) }, k11: { value: value(b, csValueF64K11), grad: grad(b, csGradF64K11) } })),
-  gsLoss: byBoundary((b) => ({ generic: { value: value(b, gsLossValueF64), grad: grad(b, gsLossGradF64) }, k11: { value: value(b, gsLossValueF64K11), grad: grad(b, gsLossGradF64K11) } })),
-  wang: byBoundary((b) => ({ generic: { value: value(b, wangValueF64), grad: grad(b, wangGradF64) }, k11: { value: value(b, wangValueF64K11), grad: grad(b, wangGradF64K11) } })),
+  ssim: /* @__PURE__ */ byBoundary((b) => ({ generic: { value: value(b, ssimValueF64), grad: grad(b, ssimGradF64) }, k7: { value: value(b, ssimValueF64K7), grad: grad(b, ssimGradF64K7) }, k11: { value: value(b, ssimValueF64K11), grad: grad(b, ssimGradF64K11) } })),
+  cs: /* @__PURE__ */ byBoundary((b) => ({ generic: { value: value(b, csValueF64), grad: grad(b, csGradF64) }, k11: { value: value(b, csValueF64K11), grad: grad(b, csGradF64K11) } })),
+  gsLoss: /* @__PURE__ */ byBoundary((b) => ({ generic: { value: value(b, gsLossValueF64), grad: grad(b, gsLossGradF64) }, k11: { value: value(b, gsLossValueF64K11), grad: grad(b, gsLossGradF64K11) } })),
+  wang: /* @__PURE__ */ byBoundary((b) => ({ generic: { value: value(b, wangValueF64), grad: grad(b, wangGradF64) }, k11: { value: value(b, wangValueF64K11), grad: grad(b, wangGradF64K11) } })),
 };
 
 /** The families with a value-and-gradient kernel in emulated float32 arithmetic, by name: boundary rule -> that kernel. */
 export const float32ArithKernels: Readonly<Record<string, Readonly<Record<Boundary, (x: Float32Array, y: Float32Array, p: KernelParams, out: GradientOutputs<Float32Array>) => number>>>> = {
-  ssim: byBoundary((b) => grad(b, ssimGradF32Arith)),
-  cs: byBoundary((b) => grad(b, csGradF32Arith)),
-  wang: byBoundary((b) => grad(b, wangGradF32Arith)),
+  ssim: /* @__PURE__ */ byBoundary((b) => grad(b, ssimGradF32Arith)),
+  cs: /* @__PURE__ */ byBoundary((b) => grad(b, csGradF32Arith)),
+  wang: /* @__PURE__ */ byBoundary((b) => grad(b, wangGradF32Arith)),
 };

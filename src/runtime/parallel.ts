@@ -9,13 +9,9 @@
  * `ssimGrad` stay as they are. Below `minPixels` (N x C x H x W) the work runs on the calling thread.
  */
 import { availableParallelism } from 'node:os';
-import { InputError, sizeOf, type Precision, type Tensor } from '../field/index.js';
-import { checkPrecision, kernelVariant, planKernel, ssimFast, ssimGradFast, storage, toInputGrid, type KernelPlan } from './fast.js';
-import { requireFinite } from '../model/finite.js';
-import { combineRowSums, type Job } from './_internals/job.js';
-import { mapSize } from '../model/geometry.js';
+import type { Precision, Tensor } from '../field/index.js';
 import { runOnPool, terminatePool } from './_internals/pool.js';
-import { bandHalo, splitWork } from './_internals/split.js';
+import { parallelSsim, parallelSsimGradFast, type JobRunner, type ParallelOptions } from './_internals/parallel-core.js';
 import { resolveOptions, type SsimOptions } from '../model/options.js';
 
 /**
@@ -25,98 +21,17 @@ import { resolveOptions, type SsimOptions } from '../model/options.js';
  * takes 110-160 ns per value, so at 65536 values (about 7-10 ms of work) the overhead is a few
  * per cent; below, the saving shrinks towards nothing.
  */
-export const PARALLEL_MIN_PIXELS = 1 << 16;
+export { PARALLEL_MIN_PIXELS, type ParallelOptions } from './_internals/parallel-core.js';
 
-/** How to run in parallel. */
-export interface ParallelOptions {
-  /** Worker threads: a positive integer, or 'auto' (default) for `os.availableParallelism()`. 1 runs on the calling thread. */
-  readonly threads?: number | 'auto';
-  /** Inputs with fewer values (N x C x H x W) run on the calling thread; default PARALLEL_MIN_PIXELS. */
-  readonly minPixels?: number;
-}
-
-/** The number of threads a call uses, validated. */
-function threadCount(parallel: ParallelOptions): number {
-  const t = parallel.threads ?? 'auto';
-  if (t === 'auto') return availableParallelism();
-  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1) {
-    throw new InputError(`threads: got ${typeof t === 'string' ? `'${t}'` : String(t)}, expected a positive integer or 'auto'`);
-  }
-  return t;
-}
-
-function minPixels(parallel: ParallelOptions): number {
-  const m = parallel.minPixels ?? PARALLEL_MIN_PIXELS;
-  if (typeof m !== 'number' || !(m >= 0)) throw new InputError(`minPixels: got ${String(m)}, expected a number >= 0`);
-  return m;
-}
-
-/** A copy in shared memory, unless the array already lives there (then the workers read it in place). */
-function shared<A extends Float64Array | Float32Array>(a: A): A {
-  if (a.buffer instanceof SharedArrayBuffer) return a;
-  const Ctor = a.constructor as { new (b: SharedArrayBuffer): A; BYTES_PER_ELEMENT: number };
-  const out = new Ctor(new SharedArrayBuffer(a.length * Ctor.BYTES_PER_ELEMENT));
-  out.set(a);
-  return out;
-}
-
-function sharedZeros(precision: Precision, n: number): Float64Array | Float32Array {
-  return precision === 'float32' ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float64Array(new SharedArrayBuffer(8 * n));
-}
-
-/** A copy in ordinary memory (set: one memcpy). */
-function unshared(precision: Precision, a: Float64Array | Float32Array): Float64Array | Float32Array {
-  const out = precision === 'float32' ? new Float32Array(a.length) : new Float64Array(a.length);
-  out.set(a);
-  return out;
-}
-
-/** Runs the plan's kernel over threads; returns the value (and fills the gradients when given). */
-async function runParallel(
-  plan: KernelPlan,
-  precision: Precision,
-  threads: number,
-  xs: Float64Array | Float32Array,
-  ys: Float64Array | Float32Array,
-  gradX: Float64Array | Float32Array | null,
-  gradY: Float64Array | Float32Array | null,
-): Promise<number> {
-  const p = plan.params;
-  const planes = p.N * p.C;
-  const kh = p.tapsH.length;
-  const { MH } = mapSize(plan.config.padding, p.H, p.W, kh, p.tapsW.length);
-  const halo = bandHalo(kh, p.crop);
-  const rowSums = new Float64Array(new SharedArrayBuffer(8 * planes * MH));
-  const base = {
-    kind: gradX === null ? 'value' : 'grad',
-    padding: plan.config.padding,
-    variant: kernelVariant(p),
-    precision,
-    params: p,
-    x: shared(xs),
-    y: shared(ys),
-    gradX,
-    gradY,
-    rowSums,
-    halo,
-  } as const;
-  const jobs: Job[] = splitWork(planes, p.H, threads, halo).map((segments) => ({ ...base, segments }));
-  await runOnPool(jobs);
-  return combineRowSums(rowSums, planes, MH, p.crop, p.omega);
-}
+/** Node's worker threads: shared memory always, 'auto' = os.availableParallelism(). */
+const NODE_THREADS: JobRunner = { autoThreads: availableParallelism, sharedMemory: () => true, run: runOnPool };
 
 /**
  * `ssim` on worker threads (see the module comment): the same number, bit for bit. Inputs below
  * `minPixels` values, or `threads: 1`, run on the calling thread.
  */
 export async function ssimAsync(x: Tensor, y: Tensor, options: SsimOptions = {}, parallel: ParallelOptions = {}): Promise<number> {
-  const threads = threadCount(parallel);
-  const precision = resolveOptions(options).precision;
-  const plan = planKernel(x, y, options); // validates x, y and the options first, whichever path runs
-  if (threads === 1 || sizeOf(x.shape) < minPixels(parallel)) return ssimFast(x, y, options, precision);
-  checkPrecision(precision, x, y);
-  const s = await runParallel(plan, precision, threads, storage(x, plan, precision, 'x'), storage(y, plan, precision, 'y'), null, null);
-  return requireFinite(s, plan.config, x, y);
+  return parallelSsim(NODE_THREADS, x, y, options, parallel);
 }
 
 /**
@@ -132,24 +47,7 @@ export async function ssimGradFastAsync(
   wrt: 'x' | 'both' = 'both',
   parallel: ParallelOptions = {},
 ): Promise<{ ssim: number; gradX: Tensor; gradY: Tensor | null }> {
-  const threads = threadCount(parallel);
-  const plan = planKernel(x, y, options); // validates x, y and the options first, whichever path runs
-  if (threads === 1 || sizeOf(x.shape) < minPixels(parallel)) return ssimGradFast(x, y, options, precision, wrt);
-  checkPrecision(precision, x, y);
-  const xs = storage(x, plan, precision, 'x');
-  const ys = storage(y, plan, precision, 'y');
-  let gx = sharedZeros(precision, xs.length);
-  let gy = wrt === 'both' ? sharedZeros(precision, xs.length) : null;
-  const s = await runParallel(plan, precision, threads, xs, ys, gx, gy);
-  // back in ordinary memory: typed arrays over a SharedArrayBuffer are slow in V8's optimised loops
-  // (see job.ts), and a caller's code would pay for it on every access
-  gx = unshared(precision, gx);
-  gy = gy === null ? null : unshared(precision, gy);
-  // D^T back to the input grid, as ssimGradFast does
-  [gx, gy] = toInputGrid(plan, precision, gx, gy);
-  const shape = [...x.shape];
-  requireFinite(s, plan.config, x, y, [['d ssim/dx', gx], ['d ssim/dy', gy]]);
-  return { ssim: s, gradX: { shape, data: gx }, gradY: gy === null ? null : { shape, data: gy } };
+  return parallelSsimGradFast(NODE_THREADS, x, y, options, precision, wrt, parallel);
 }
 
 /**

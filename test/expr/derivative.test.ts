@@ -7,7 +7,8 @@ import { derivative, parse } from 'mathjs';
 import nerdamer from 'nerdamer';
 import 'nerdamer/Calculus.js';
 import { describe, expect, it } from 'vitest';
-import { evaluate, fromMathjs, grad, mathjsScope, toInfix, variable, type Node } from '../../src/expr/index.js';
+import { evaluate, grad, toInfix, variable, type Node } from '../../src/expr/index.js';
+import { fromMathjs, mathjsScope } from '../../src/expr/mathjs.js';
 import { exprArbitrary, FULL, kinkDistance, MATHJS_SAFE, NERDAMER_SAFE, pointArbitrary, VARS } from './arbitrary.js';
 
 const RUNS = 1000;

@@ -1,0 +1,249 @@
+/**
+ * The browser page (dist/web, `ssim-grad serve`) in Debian's chromium, served by serve's own server
+ * with every request that leaves localhost blocked and recorded (none may be attempted): the
+ * built-in pair's SSIM under every preset equals the Node library's to 1e-12 (CPU kernels in the
+ * page, on web workers); the WGSL kernels' value and gradients on WebGPU (SwiftShader) are within
+ * the checker's float32 allowance of Node's float64 ones for every preset; the seed's gradient
+ * (examples/seed, made here in Node) dropped as a .npy gets Node's verdict, MISMATCH naming the
+ * per-pixel chain rule; a screenshot's heatmap region is not blank; a bad file shows the CLI's
+ * message and the page keeps working. One browser for the file (test/support/browser.ts).
+ */
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { BrowserContext, Page } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBrowser } from '../../scripts/build-browser.js';
+import { pageServer, PAGE } from '../../src/cli/serve.js';
+import { readTensor, parsePng } from '../../src/io/files.js';
+import { formatNpy, parseNpy } from '../../src/io/npy.js';
+import { checkGradient } from '../../src/check/diagnose.js';
+import { FLOOR_ALLOWANCE, floorOf } from '../../src/check/floor.js';
+import { PRESETS } from '../../src/model/options.js';
+import { ssim, ssimGrad } from '../../src/runtime/ssim.js';
+import { ssimGradFloat32Arith } from '../../src/runtime/fast.js';
+import { evaluateVariant } from '../../src/runtime/variants.js';
+import { build } from 'esbuild';
+import { differenceNorms, type Tensor } from '../../src/field/index.js';
+import { gradient as seedGradient } from '../../examples/seed/gradient.js';
+import { closeBrowser, sharedBrowser, webgpuBrowserAvailable } from '../support/browser.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const X = readTensor(join(ROOT, 'examples', 'pair', 'x.png'));
+const Y = readTensor(join(ROOT, 'examples', 'pair', 'y.png'));
+const available = webgpuBrowserAvailable('the browser page tests');
+
+/**
+ * The data range each preset runs with on the pair (PNG, values in [0, 1]): the preset's own, and 1
+ * for the two that need one given (skimage, tf), as the page fills it.
+ */
+const RANGE: Readonly<Record<(typeof PRESETS)[number], number>> = { 'pytorch-ssim': 1, 'pytorch-msssim': 255, skimage: 1, tf: 1, matlab: 255 };
+
+describe.skipIf(!available)('the page in chromium, offline', () => {
+  let server: Server;
+  let origin = '';
+  let context: BrowserContext;
+  let page: Page;
+  const outside: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-page-'));
+
+  const idle = async (): Promise<void> => {
+    await page.waitForFunction(() => document.body.dataset['busy'] === '0', undefined, { timeout: 30_000 });
+  };
+
+  beforeAll(async () => {
+    // the page built into a folder of its own, served with the repository's derivations and pair
+    // (the packed package's page: test/package.test.ts)
+    const root = mkdtempSync(join(tmpdir(), 'ssim-grad-web-'));
+    await buildBrowser(join(root, 'dist', 'web'));
+    mkdirSync(join(root, 'examples'));
+    symlinkSync(join(ROOT, 'derivations'), join(root, 'derivations'));
+    symlinkSync(join(ROOT, 'examples', 'pair'), join(root, 'examples', 'pair'));
+    server = pageServer(root);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    context = await (await sharedBrowser()).newContext();
+    // offline: anything not on this server is recorded and refused
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith(`${origin}/`) || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
+      outside.push(url);
+      return route.abort();
+    });
+    page = await context.newPage();
+    page.on('pageerror', (e) => console.error('page error:', e.message));
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => document.body.dataset['ready'] === '1');
+    await page.click('#use-pair');
+    await page.waitForFunction(() => document.querySelectorAll('#presets tbody tr').length > 0);
+    await idle();
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await closeBrowser();
+    server?.close();
+  });
+
+  it('was served from localhost alone: no request left it', () => {
+    expect(page.url()).toBe(`${origin}${PAGE}`);
+    expect(outside).toEqual([]);
+  });
+
+  it("shows SSIM under every preset equal to the Node library's to 1e-12, computed on web workers in shared memory", async () => {
+    const cells = await page.$$eval('#presets tbody tr', (rows) =>
+      rows.map((r) => ({ preset: (r as HTMLElement).dataset['preset'], L: Number(r.querySelectorAll('td')[2]!.textContent), ssim: Number(r.querySelectorAll('td')[3]!.getAttribute('data-value')) })),
+    );
+    expect(cells.map((c) => c.preset)).toEqual([...PRESETS]);
+    for (const c of cells) {
+      const preset = c.preset as (typeof PRESETS)[number];
+      expect(c.L, preset).toBe(RANGE[preset]);
+      const node = ssim(X, Y, { preset, dataRange: RANGE[preset] });
+      expect(Math.abs(c.ssim - node), c.preset).toBeLessThanOrEqual(1e-12 * Math.abs(node));
+    }
+    // the page is cross-origin isolated (serve's headers), so its workers share memory; the table ran on one
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    // a big enough pair runs on the workers: bit for bit the one-thread result
+    const big = await page.evaluate(async () => {
+      const lib = (window as unknown as { ssimGrad: typeof import('../../src/browser/index.js') }).ssimGrad;
+      const n = 3 * 160 * 200;
+      const x = Float64Array.from({ length: n }, (_, i) => (Math.sin(i * 0.37) + 1) / 2);
+      const y = Float64Array.from({ length: n }, (_, i) => (Math.sin(i * 0.37 + 0.2 * Math.cos(i)) + 1) / 2);
+      const t = { shape: [3, 160, 200], data: x }, u = { shape: [3, 160, 200], data: y };
+      const one = lib.ssimGrad(t, u);
+      const par = await lib.ssimGradAsync(t, u, {}, { threads: 4 });
+      const auto = await lib.ssimGradAuto(t, u, {}, { backend: 'cpu' });
+      let same = one.ssim === par.ssim;
+      for (let i = 0; i < n; i++) same &&= one.gradX.data[i] === par.gradX.data[i] && one.gradY.data[i] === par.gradY.data[i];
+      return { same, backend: auto.backend, unavailable: lib.workersUnavailable() };
+    });
+    expect(big).toEqual({ same: true, backend: 'workers', unavailable: null });
+  });
+
+  it("says WebGPU ran, and its value and gradients are within the float32 allowance of Node's for every preset", async () => {
+    expect(await page.getAttribute('#ran', 'data-backend')).toBe('webgpu');
+    const gpu = await page.evaluate(
+      async ({ presets, ranges, x, y }) => {
+        const lib = (window as unknown as { ssimGrad: typeof import('../../src/browser/index.js') }).ssimGrad;
+        const t = { shape: x.shape, data: Float64Array.from(x.data) }, u = { shape: y.shape, data: Float64Array.from(y.data) };
+        const out = [];
+        for (const [i, preset] of presets.entries()) {
+          const r = await lib.ssimGradAuto(t, u, { preset, dataRange: ranges[i]! }, { backend: 'webgpu' });
+          out.push({ backend: r.backend, ssim: r.ssim, gradX: Array.from(r.gradX.data), gradY: Array.from(r.gradY.data) });
+        }
+        return out;
+      },
+      { presets: [...PRESETS], ranges: PRESETS.map((p) => RANGE[p]), x: { shape: X.shape, data: Array.from(X.data) }, y: { shape: Y.shape, data: Array.from(Y.data) } },
+    );
+    PRESETS.forEach((preset, i) => {
+      const o = { preset, dataRange: RANGE[preset] };
+      const exact = ssimGrad(X, Y, o);
+      const f32 = ssimGradFloat32Arith(X, Y, o);
+      const r = gpu[i]!;
+      expect(r.backend).toBe('webgpu');
+      const within = (what: string, got: ArrayLike<number>, want: ArrayLike<number>, emulated: ArrayLike<number>, half = 0) => {
+        const floor = floorOf(emulated, Float64Array.from(want));
+        const d = differenceNorms(got, want);
+        const ratio = Math.max(d.maxAbs / Math.max(floor.maxAbs, half), d.l2 / Math.max(floor.l2, half));
+        expect(ratio, `${preset} ${what}: ${ratio.toFixed(2)} x the floor`).toBeLessThanOrEqual(FLOOR_ALLOWANCE);
+      };
+      within('value', [r.ssim], [exact.ssim], [f32.ssim], 2 ** -24 * Math.abs(exact.ssim));
+      within('d/dx', r.gradX, exact.gradX.data, f32.gradX);
+      within('d/dy', r.gradY, exact.gradY.data, f32.gradY);
+    });
+  });
+
+  it("gets Node's verdict on the seed's gradient: MISMATCH, the per-pixel chain rule named", async () => {
+    // the seed's module takes the images alone (its options are pytorch-ssim's)
+    const g = seedGradient(X, Y) as Tensor;
+    const file = join(dir, 'seed-gradient.npy');
+    writeFileSync(file, formatNpy({ shape: g.shape, data: Float64Array.from(g.data) }));
+    await page.setInputFiles('#file-cand', file);
+    await page.waitForFunction(() => (document.getElementById('verdict-line')?.textContent ?? '') !== '');
+    await idle();
+    const node = checkGradient({ x: X, y: Y, options: {}, wrt: 'x', candidate: Float64Array.from(g.data) }).report;
+    const shown = await page.evaluate(() => ({
+      verdict: document.getElementById('verdict-line')!.textContent,
+      diagnosis: document.getElementById('diagnosis')!.textContent,
+      report: (window as unknown as { ssimGradPage: { check: unknown } }).ssimGradPage.check,
+    }));
+    expect(shown.verdict).toMatch(/^verdict: MISMATCH, .* x the rounding floor \(a match allows 32 x\)$/);
+    expect(shown.diagnosis).toContain('per-pixel chain rule: the window\'s transpose is missing');
+    expect(node.verdict).toBe('mismatch');
+    // the same checker on the same numbers: the browser's report is Node's
+    expect(shown.report).toEqual(JSON.parse(JSON.stringify(node)));
+  });
+
+  it('draws heatmaps that are not blank (a screenshot of the region, its pixel variance)', async () => {
+    const variance = async (selector: string): Promise<number> => {
+      const shot = PNG.sync.read(await page.locator(selector).screenshot());
+      const gray: number[] = [];
+      for (let p = 0; p < shot.width * shot.height; p++) gray.push((shot.data[4 * p]! + shot.data[4 * p + 1]! + shot.data[4 * p + 2]!) / 3);
+      const mean = gray.reduce((a, v) => a + v, 0) / gray.length;
+      return gray.reduce((a, v) => a + (v - mean) ** 2, 0) / gray.length;
+    };
+    await page.screenshot({ path: join(dir, 'page.png'), fullPage: true });
+    for (const id of ['#map-ssim', '#map-gx', '#map-gy', '#map-err']) expect(await variance(id), id).toBeGreaterThan(100);
+  });
+
+  it("runs a user's variant file (JavaScript) under every preset as Node does, and refuses a .ts one saying how to compile it", async () => {
+    const js = join(dir, 'luma-ssim.js');
+    await build({ entryPoints: [join(ROOT, 'examples', 'variants', 'luma-ssim.ts')], bundle: true, format: 'esm', platform: 'browser', external: ['ssim-grad'], outfile: js, logLevel: 'silent' });
+    await page.selectOption('#variant', '(file)');
+    await idle();
+    expect(await page.textContent('#error')).toMatch(/^variant file: none picked/);
+    const ts = join(dir, 'mine.ts');
+    writeFileSync(ts, 'export default {};\n');
+    await page.setInputFiles('#variant-file', ts);
+    await page.waitForFunction(() => /TypeScript variant cannot run in the browser/.test(document.getElementById('error')!.textContent ?? ''));
+    await idle();
+    await page.setInputFiles('#variant-file', js);
+    await page.waitForFunction(() => document.getElementById('error')!.hidden && document.getElementById('variant-head')!.textContent === 'value (luma-ssim.js)');
+    await idle();
+    const decl = (await import('../../examples/variants/luma-ssim.js')).default;
+    const cells = await page.$$eval('#presets tbody tr', (rows) => rows.map((r) => Number(r.querySelectorAll('td')[4]!.getAttribute('data-value'))));
+    PRESETS.forEach((preset, i) => {
+      const node = evaluateVariant(X, Y, { preset, dataRange: RANGE[preset], variant: decl }).value;
+      expect(Math.abs(cells[i]! - node), preset).toBeLessThanOrEqual(1e-12 * Math.abs(node));
+    });
+    await page.selectOption('#variant', 'ssim');
+    await idle();
+  });
+
+  it("shows the CLI's message for a bad file and keeps working", async () => {
+    const bad = join(dir, 'notes.png');
+    writeFileSync(bad, 'not an image');
+    await page.setInputFiles('#file-x', bad);
+    await page.waitForFunction(() => !document.getElementById('error')!.hidden);
+    await idle();
+    let cli = '';
+    try {
+      parsePng(Buffer.from('not an image'), bad);
+    } catch (e) {
+      cli = (e as Error).message.replace(bad, 'notes.png');
+    }
+    expect(cli).toBe('notes.png: not a readable PNG (no PNG signature), expected a .png image');
+    expect(await page.textContent('#error')).toBe(cli);
+    // a candidate that is not an .npy: numpy's reader's words, as check gives them
+    const badNpy = join(dir, 'cand.npy');
+    writeFileSync(badNpy, Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 9, 0, 0, 0, 0, 0]));
+    let npyMessage = '';
+    try {
+      parseNpy(Uint8Array.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 9, 0, 0, 0, 0, 0]), 'cand.npy');
+    } catch (e) {
+      npyMessage = (e as Error).message;
+    }
+    await page.setInputFiles('#file-cand', badNpy);
+    await page.waitForFunction((m) => document.getElementById('error')!.textContent === m, npyMessage);
+    await idle();
+    // and it goes on: the pair again, the table again
+    await page.click('#use-pair');
+    await page.waitForFunction(() => document.getElementById('error')!.hidden);
+    await idle();
+    expect(await page.$$eval('#presets tbody tr', (r) => r.length)).toBe(PRESETS.length);
+    expect(outside).toEqual([]);
+  });
+});
