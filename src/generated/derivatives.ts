@@ -348,7 +348,7 @@ export function ssimJvpF64(x: Float64Array, y: Float64Array, dx: Float64Array, d
  * returns the value, writes its gradient d/dx into out.gradX and the Hessian with respect to x times the direction
  * (vx, vy) into out.hvpX (H_xx vx + H_xy vy); when out.hvpY is given, d/dy into out.gradY and H_yx vx + H_yy vy into
  * out.hvpY (each N x C x H x W). Forward over reverse: passes 1-4 of the gradient kernel on the partials and their
- * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 401 flops of S,
+ * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 405 flops of S,
  * its partials and their tangents.
  */
 export function ssimHvpF64(x: Float64Array, y: Float64Array, vx: Float64Array, vy: Float64Array, p: KernelParams, out: HvpOutputs<Float64Array>): number {
@@ -597,14 +597,14 @@ export function ssimHvpF64(x: Float64Array, y: Float64Array, vx: Float64Array, v
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
@@ -790,14 +790,14 @@ export function ssimHvpF64(x: Float64Array, y: Float64Array, vx: Float64Array, v
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
@@ -1429,7 +1429,7 @@ export function ssimJvpF32(x: Float32Array, y: Float32Array, dx: Float32Array, d
  * returns the value, writes its gradient d/dx into out.gradX and the Hessian with respect to x times the direction
  * (vx, vy) into out.hvpX (H_xx vx + H_xy vy); when out.hvpY is given, d/dy into out.gradY and H_yx vx + H_yy vy into
  * out.hvpY (each N x C x H x W). Forward over reverse: passes 1-4 of the gradient kernel on the partials and their
- * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 401 flops of S,
+ * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 405 flops of S,
  * its partials and their tangents.
  */
 export function ssimHvpF32(x: Float32Array, y: Float32Array, vx: Float32Array, vy: Float32Array, p: KernelParams, out: HvpOutputs<Float32Array>): number {
@@ -1678,14 +1678,14 @@ export function ssimHvpF32(x: Float32Array, y: Float32Array, vx: Float32Array, v
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
@@ -1871,14 +1871,14 @@ export function ssimHvpF32(x: Float32Array, y: Float32Array, vx: Float32Array, v
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
@@ -2479,7 +2479,7 @@ export function ssimJvpF64K7(x: Float64Array, y: Float64Array, dx: Float64Array,
  * returns the value, writes its gradient d/dx into out.gradX and the Hessian with respect to x times the direction
  * (vx, vy) into out.hvpX (H_xx vx + H_xy vy); when out.hvpY is given, d/dy into out.gradY and H_yx vx + H_yy vy into
  * out.hvpY (each N x C x H x W). Forward over reverse: passes 1-4 of the gradient kernel on the partials and their
- * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 401 flops of S,
+ * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 405 flops of S,
  * its partials and their tangents.
  */
 export function ssimHvpF64K7(x: Float64Array, y: Float64Array, vx: Float64Array, vy: Float64Array, p: KernelParams, out: HvpOutputs<Float64Array>): number {
@@ -2712,14 +2712,14 @@ export function ssimHvpF64K7(x: Float64Array, y: Float64Array, vx: Float64Array,
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
@@ -2890,14 +2890,14 @@ export function ssimHvpF64K7(x: Float64Array, y: Float64Array, vx: Float64Array,
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
@@ -3460,7 +3460,7 @@ export function ssimJvpF32K7(x: Float32Array, y: Float32Array, dx: Float32Array,
  * returns the value, writes its gradient d/dx into out.gradX and the Hessian with respect to x times the direction
  * (vx, vy) into out.hvpX (H_xx vx + H_xy vy); when out.hvpY is given, d/dy into out.gradY and H_yx vx + H_yy vy into
  * out.hvpY (each N x C x H x W). Forward over reverse: passes 1-4 of the gradient kernel on the partials and their
- * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 401 flops of S,
+ * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 405 flops of S,
  * its partials and their tangents.
  */
 export function ssimHvpF32K7(x: Float32Array, y: Float32Array, vx: Float32Array, vy: Float32Array, p: KernelParams, out: HvpOutputs<Float32Array>): number {
@@ -3693,14 +3693,14 @@ export function ssimHvpF32K7(x: Float32Array, y: Float32Array, vx: Float32Array,
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
@@ -3871,14 +3871,14 @@ export function ssimHvpF32K7(x: Float32Array, y: Float32Array, vx: Float32Array,
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
@@ -4449,7 +4449,7 @@ export function ssimJvpF64K11(x: Float64Array, y: Float64Array, dx: Float64Array
  * returns the value, writes its gradient d/dx into out.gradX and the Hessian with respect to x times the direction
  * (vx, vy) into out.hvpX (H_xx vx + H_xy vy); when out.hvpY is given, d/dy into out.gradY and H_yx vx + H_yy vy into
  * out.hvpY (each N x C x H x W). Forward over reverse: passes 1-4 of the gradient kernel on the partials and their
- * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 401 flops of S,
+ * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 405 flops of S,
  * its partials and their tangents.
  */
 export function ssimHvpF64K11(x: Float64Array, y: Float64Array, vx: Float64Array, vy: Float64Array, p: KernelParams, out: HvpOutputs<Float64Array>): number {
@@ -4690,14 +4690,14 @@ export function ssimHvpF64K11(x: Float64Array, y: Float64Array, vx: Float64Array
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
@@ -4868,14 +4868,14 @@ export function ssimHvpF64K11(x: Float64Array, y: Float64Array, vx: Float64Array
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
@@ -5450,7 +5450,7 @@ export function ssimJvpF32K11(x: Float32Array, y: Float32Array, dx: Float32Array
  * returns the value, writes its gradient d/dx into out.gradX and the Hessian with respect to x times the direction
  * (vx, vy) into out.hvpX (H_xx vx + H_xy vy); when out.hvpY is given, d/dy into out.gradY and H_yx vx + H_yy vy into
  * out.hvpY (each N x C x H x W). Forward over reverse: passes 1-4 of the gradient kernel on the partials and their
- * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 401 flops of S,
+ * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 405 flops of S,
  * its partials and their tangents.
  */
 export function ssimHvpF32K11(x: Float32Array, y: Float32Array, vx: Float32Array, vy: Float32Array, p: KernelParams, out: HvpOutputs<Float32Array>): number {
@@ -5691,14 +5691,14 @@ export function ssimHvpF32K11(x: Float32Array, y: Float32Array, vx: Float32Array
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
@@ -5869,14 +5869,14 @@ export function ssimHvpF32K11(x: Float32Array, y: Float32Array, vx: Float32Array
             const t20 = t17 + t18 + t19;
             const g_mu_x = t20 * omega;
             const t21 = 2 * t16;
-            const t22 = Math.pow(B1, -3);
+            const t22 = 1 / (B1 * B1 * B1);
             const t23 = 4 * mu_x * A1 * A2 * t11 * t22;
             const t24 = 2 * mu_y * A2 * t6;
             const t25 = -2 * mu_y * c_n * A1 * t6;
             const t26 = -2 * mu_x * A1 * A2 * t14;
             const t27 = t24 + t25 + t26;
             const t28 = -(t12 * t27);
-            const t29 = Math.pow(B2, -3);
+            const t29 = 1 / (B2 * B2 * B2);
             const t30 = -4 * mu_x * c_n * A1 * A2 * t6 * t29;
             const t31 = t28 + t30;
             const t32 = -(c_n * t31);
