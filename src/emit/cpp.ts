@@ -340,6 +340,14 @@ ${body.map((l) => `    ${l}`).join('\n')}
   static Options unpack(const std::vector<double>& ${fields.length === 0 ? '' : 'v'}) { return Options{${fields.map((_, i) => `v.at(${i})`).join(', ')}}; }
   template <typename T> static double value(const T* x, const T* y, const ${P}& p) { return ${family.name}_value<T>(x, y, p); }
   template <typename T> static double value_and_grad(const T* x, const T* y, const ${P}& p, T* gx, T* gy) { return ${family.name}_value_and_grad<T>(x, y, p, gx, gy); }
+${
+  DERIVATIVE_FAMILIES.includes(family.name)
+    ? `  /** A double backward (create_graph=true) runs ${family.name}_hvp: MapGradFunction. */
+  static constexpr bool second_order = true;
+  template <typename T> static double hvp(const T* x, const T* y, const T* vx, const T* vy, const ${P}& p, Wrt wrt, T* gx, T* hx, T* gy, T* hy) { return ${family.name}_hvp<T>(x, y, vx, vy, p, wrt, gx, hx, gy, hy); }`
+    : `  /** No HVP kernels: a double backward (create_graph=true) is refused. */
+  static constexpr bool second_order = false;`
+}
 };
 
 /** ${F}Map as a libtorch autograd function (the store schedule; MapFunction<${F}Map, Schedule::recompute> the other). */
@@ -376,6 +384,9 @@ export function emitTorchBinding(config: SsimConfig, command: string, variant = 
 //   auto w = ssim_grad::wang(x, y, {2.0, 1.0, 0.5});      // l^alpha c^beta s^gamma, WangFunction
 //   auto r = ssim_grad::ssim(x, y, ssim_grad::Schedule::recompute);  // keeps only x and y for the backward
 //   auto v = ssim_grad::variant_value(x, y);              // the variant this file was emitted for: ${snake(family.name)}
+// Second derivatives of ${KERNEL_FAMILIES.filter((f) => DERIVATIVE_FAMILIES.includes(f.name)).map((f) => `${snake(f.name)}()`).join(', ')} (create_graph=true, torch::autograd::grad twice): the
+// backward is MapGradFunction, whose backward runs the HVP kernel; the other families refuse them. No
+// forward-mode AD: libtorch's C++ custom Functions have no jvp.
 // MapFunction<Map, Schedule> (src/cpp/ssim_torch_core.hpp, hand-written, included) serves every family;
 // this file holds what depends on the options and the families: config() and one Map per family.
 #pragma once
