@@ -11,14 +11,16 @@
  *           stored at every window position when asked
  * HVP (forward over reverse: the tangent of every quantity the gradient kernel computes), 4 passes:
  *   pass 1-2  as the JVP, fused with the weighted partials g = omega dF/dm and their tangents
- *             dg = omega sum_k d^2F/(dm dk) dk (the scalar graph's second partials)
+ *             dg = omega sum_k d^2F/(dm dk) dk (the second partials times the tangent moments: symbolic
+ *             forward mode, src/expr jvp, over the first partials' graph)
  *   pass 3-4  the transposes of g and dg (the gradient kernel's, on twice the maps), fused with the
  *             chain rule and its tangent: d/dx = W^T g_mu + 2 x W^T g_xx + y W^T g_xy, and
  *             H v = W^T dg_mu + 2 v_x W^T g_xx + 2 x W^T dg_xx + v_y W^T g_xy + y W^T dg_xy
  *             (the vjp of the moment products, differentiated in the direction of x, y and the seeds)
- * The per-pixel code is the scalar graph's (src/expr: symbolic first and second partials), lowered.
+ * The per-pixel code is the scalar graph's (src/expr: the first partials by reverse mode, their
+ * tangents by forward mode), lowered.
  */
-import { add, diff, mul, variable, vjp, type Node } from '../expr/index.js';
+import { jvp, mul, variable, vjp, type Node } from '../expr/index.js';
 import { arrayNameOf, precisionOf, type Precision } from '../field/precision.js';
 import { cmp, int, load, present, real, s, type Expr, type Kernel, type Param, type Stmt } from '../kernel/ir.js';
 import { lowerScalar, type LoweredCode } from '../kernel/scalar.js';
@@ -51,10 +53,13 @@ function partials(map: MapGraph): Record<Moment, Node> {
   return { mu_x: map.dX.mu, m_xx: map.dX.sq, m_xy: map.dX.cross, mu_y: map.dY.mu, m_yy: map.dY.sq };
 }
 
-/** The tangent of f in the direction of the moments' tangents: sum_m df/dm tm (symbolic, interned). */
-function tangentOf(f: Node): Node {
+/**
+ * The tangents of the graphs fs in the direction of the moments' tangents tm_* (symbolic forward
+ * mode over their shared DAG: d f = sum_m df/dm tm, every intermediate's tangent shared).
+ */
+function tangentsOf(fs: readonly Node[]): Node[] {
   const { inputs } = pointwiseSsim();
-  return add(...MOMENTS.map(({ m, t }) => mul(diff(f, inputs[m]), variable(t))));
+  return jvp(fs, MOMENTS.map(({ m }) => inputs[m]), MOMENTS.map(({ t }) => variable(t)));
 }
 
 /**
@@ -65,14 +70,17 @@ export function derivativeOutputs(map: MapGraph): { jvp: Array<[string, Node]>; 
   const { names } = pointwiseOutputs(map);
   const omega = variable('omega');
   const d = partials(map);
+  // the second partials applied to the tangent moments: the partials' tangents, by forward mode over their graph
+  const order: Moment[] = ['mu_x', 'm_xx', 'm_xy', 'mu_y', 'm_yy'];
+  const dd = tangentsOf(order.map((m) => d[m]));
   const g = (name: string, m: Moment): Array<[string, Node]> => [
     [`g_${name}`, mul(omega, d[m])],
-    [`dg_${name}`, mul(omega, tangentOf(d[m]))],
+    [`dg_${name}`, mul(omega, dd[order.indexOf(m)]!)],
   ];
   const x = [...g('mu_x', 'mu_x'), ...g('xx', 'm_xx'), ...g('xy', 'm_xy')];
   const y = [...g('mu_y', 'mu_y'), ...g('yy', 'm_yy')];
   return {
-    jvp: [[map.name, map.F], [`d${map.name}`, tangentOf(map.F)]],
+    jvp: [[map.name, map.F], [`d${map.name}`, tangentsOf([map.F])[0]!]],
     hvpX: [[map.name, map.F], ...x],
     hvpBoth: [[map.name, map.F], ...x, ...y],
     names,
@@ -82,10 +90,9 @@ export function derivativeOutputs(map: MapGraph): { jvp: Array<[string, Node]>; 
 /** The tangents of the moment products at one pixel (the products' JVP in the direction vxv, vyv), from the products' graph. */
 function productTangents(): LoweredCode {
   const { x, y, products: p } = momentProducts('xv', 'yv');
-  const [vx, vy] = [variable('vxv'), variable('vyv')];
-  const jvp = (f: Node): Node => add(mul(diff(f, x), vx), mul(diff(f, y), vy));
+  const tangents = jvp(MOMENTS.map(({ m }) => p[m]), [x, y], [variable('vxv'), variable('vyv')]);
   return lowerScalar(
-    MOMENTS.map(({ m, plane }) => [`pv_${plane}`, jvp(p[m])] as [string, Node]),
+    MOMENTS.map(({ plane }, n) => [`pv_${plane}`, tangents[n]!] as [string, Node]),
     new Map(),
     { prefix: 'tv' },
   );
@@ -101,9 +108,8 @@ function chainRuleTangent(side: 'x' | 'y'): LoweredCode {
   const seedNames = ['t_mu_x', 't_mu_y', 't_xy', 't_xx', 't_yy'];
   const seeds = seedNames.map(variable);
   const [d] = vjp([p.mu_x, p.mu_y, p.m_xy, p.m_xx, p.m_yy], seeds, [side === 'x' ? x : y]);
-  const moving: Array<[Node, Node]> = [[x, variable('vxv')], [y, variable('vyv')], ...seeds.map((t, m): [Node, Node] => [t, variable(`d${seedNames[m]!}`)])];
-  const h = add(...moving.map(([u, du]) => mul(diff(d!, u), du)));
-  return lowerScalar([[`d_${side}`, d!], [`hv_${side}`, h]], new Map(), { prefix: `h${side}` });
+  const [h] = jvp([d!], [x, y, ...seeds], [variable('vxv'), variable('vyv'), ...seedNames.map((n) => variable(`d${n}`))]);
+  return lowerScalar([[`d_${side}`, d!], [`hv_${side}`, h!]], new Map(), { prefix: `h${side}` });
 }
 
 /** The ten pass-1 planes: the products' (setup's h_*, p_*) and their tangents' (h_v*, p_v*). */

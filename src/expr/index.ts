@@ -6,7 +6,7 @@ export {
 } from './build.js';
 export type { Operand } from './build.js';
 export { evaluate, evaluateMany, evaluateVec, type Env } from './eval.js';
-export { diff, grad, jacobian, vjp } from './grad.js';
+export { diff, grad, jacobian, jvp, vjp } from './grad.js';
 export { substitute } from './substitute.js';
 export { toInfix } from './print.js';
 export { ExprParseError, fromMathjs, mathjsScope, parseMathjs, toMathjs } from './mathjs.js';
