@@ -5,13 +5,20 @@
  * not share their schedule: every boundary rule, windows of 3, 7, 11 and 15 taps, a window that is
  * not square (pytorch-msssim leaves an axis shorter than the window unsmoothed), a crop with sample
  * covariance, tiny images; the unrolled kernels against the generic ones; <H v, w> = <v, H w> on the
- * kernels; float32 storage near the interpreter's float32 storage.
+ * kernels; float32 storage near the interpreter's float32 storage; and the printed kernels equal the
+ * kernel program's interpreter (src/kernel/interpret.ts) bit for bit.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KernelParams } from '../../src/emit/params.js';
 import type { Tensor } from '../../src/field/index.js';
+import { derivativeProgram } from '../../src/emit/cpu-derivatives.js';
+import { KERNEL_FAMILIES } from '../../src/emit/families.js';
+import { BOUNDARIES } from '../../src/field/boundary.js';
+import * as derivatives from '../../src/generated/derivatives.js';
 import { ssimDerivativeKernels } from '../../src/generated/derivatives.js';
+import { boundaryIndexFunction, mapLengthFunction } from '../../src/kernel/index-rule.js';
+import { interpretKernel } from '../../src/kernel/interpret.js';
 import { forwardTangents, hessianVector } from '../../src/graph/forward.js';
 import { topoOrder, type BlockNode } from '../../src/graph/node.js';
 import { planKernel, kernelVariant } from '../../src/runtime/fast.js';
@@ -97,6 +104,39 @@ function onGraph(c: Case, d: ReturnType<typeof draw>) {
 }
 
 const TOL = 1e-13;
+
+// first in the file: the program is built before the interpreter below interns second partials of its
+// own (products order their factors by creation, so a program built after them may round apart from
+// the committed kernels, which a fresh `npm run generate` builds)
+describe('printed JVP and HVP kernels = the interpreted program', () => {
+  it('every kernel, every boundary rule, bit for bit (value, derivative, map, gradients, HVP rows)', () => {
+    const family = KERNEL_FAMILIES.find((f) => f.name === 'ssim')!;
+    const funcs = [boundaryIndexFunction(), mapLengthFunction()];
+    for (const { kernel, storage } of derivativeProgram(family).kernels) {
+      const printed = (derivatives as unknown as Record<string, (...a: unknown[]) => number>)[kernel.name]!;
+      expect(printed, kernel.name).toBeTypeOf('function');
+      const run = interpretKernel(kernel, funcs, { real: storage, acc: 'float64', f64: 'float64' });
+      const k = Number(/K(\d+)$/.exec(kernel.name)?.[1] ?? 5);
+      const shape = [1, 2, 12, 13] as const;
+      const d = draw(shape, 9);
+      const A = storage === 'float32' ? Float32Array : Float64Array;
+      const [x, y, vx, vy] = [d.x, d.y, d.v.x, d.v.y].map((a) => A.from(a));
+      const n = x!.length;
+      for (const padding of BOUNDARIES) {
+        const p = planKernel(tensor(shape, d.x), tensor(shape, d.y), { padding, size: k, sigma: 1.5, ...(padding === 'mirror' ? { crop: 2 } : {}) } as SsimOptions).params;
+        const jvp = kernel.name.includes('Jvp');
+        const nm = p.N * p.C * (padding === 'valid' ? (p.H - k + 1) * (p.W - k + 1) : p.H * p.W);
+        const out = (): Record<string, Float64Array | Float32Array> =>
+          jvp ? { tangent: new Float64Array(1), map: new A(nm), mapTangent: new A(nm) } : { gradX: new A(n), hvpX: new A(n), gradY: new A(n), hvpY: new A(n) };
+        const [o1, o2] = [out(), out()];
+        const v1 = printed(x, y, vx, vy, p, o1);
+        const v2 = run(jvp ? { x, y, dx: vx, dy: vy, p: { ...p, padding: BOUNDARIES.indexOf(padding) }, out: o2 } : { x, y, vx, vy, p: { ...p, padding: BOUNDARIES.indexOf(padding) }, out: o2 });
+        expect(Object.is(v1, v2), `${kernel.name} ${padding}`).toBe(true);
+        for (const key of Object.keys(o1)) expect(Array.from(o1[key]!), `${kernel.name} ${padding} ${key}`).toEqual(Array.from(o2[key]!));
+      }
+    }
+  });
+});
 
 describe.each(CASES)('$name', (c) => {
   it('JVP and HVP kernels equal the graph interpreter to 1e-13 relative: value, jvp, the map and its tangent, both gradients, both HVP rows', () => {
