@@ -3,7 +3,8 @@
  * derivative, and the tangents of its windowed maps) and the HVP (its Hessian with respect to x,
  * y or both, times a vector), for every built-in variant and every user's declaration, through
  * the variant's field graph (src/graph/forward.ts) with every block walked as its fine graph, in
- * the three arithmetics of reverse mode.
+ * the three arithmetics of reverse mode. Plain SSIM in float64 and float32 storage runs on the
+ * generated JVP and HVP kernels instead (jvp-kernels.ts); the interpreter is their oracle in tests.
  */
 import { InputError, shape4, toField, type Shape4, type Tensor } from '../field/index.js';
 import { describeValue, type SsimOptions } from '../model/options.js';
@@ -203,7 +204,7 @@ export interface SsimJvpResult {
 /**
  * The SSIM of x and y under the options, its directional derivative in the direction (dx, dy)
  * (either may be null), and the SSIM map's value and tangent (for per-pixel residuals): forward
- * mode over SSIM's field graph, exact.
+ * mode, exact, on the generated JVP kernel (over SSIM's field graph in float32 arithmetic).
  */
 export function ssimJvp(x: Tensor, y: Tensor, dx: Tensor | null, dy: Tensor | null, options: SsimJvpOptions = {}): SsimJvpResult {
   const r = variantJvp(x, y, dx, dy, { ...options, variant: 'ssim', maps: true });
@@ -221,7 +222,8 @@ export interface SsimHvpResult {
 
 /**
  * The Hessian of SSIM with respect to x, y or both (`wrt`, default x) times `v`, beside the SSIM and
- * its gradient: forward over reverse on SSIM's field graph, exact.
+ * its gradient: forward over reverse, exact, on the generated HVP kernel (over SSIM's field graph
+ * in float32 arithmetic).
  */
 export function ssimHvp(x: Tensor, y: Tensor, v: HvpVector, options: SsimHvpOptions = {}): SsimHvpResult {
   const { value, ...rest } = variantHvp(x, y, v, { ...options, variant: 'ssim' });
