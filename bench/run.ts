@@ -32,6 +32,12 @@ if (process.argv[2] === 'printed') {
   process.exit(0);
 }
 
+// `npm run bench -- jvp`: forward mode and second order, kernels beside value and gradient and beside the graph interpreter (bench/jvp.ts)
+if (process.argv[2] === 'jvp') {
+  await import('./jvp.js');
+  process.exit(0);
+}
+
 // `npm run bench -- cuda`: the printed CUDA kernels on a GPU, forward + backward (bench/cuda.ts)
 if (process.argv[2] === 'cuda') {
   await import('./cuda.js');

@@ -12,6 +12,14 @@
 //   static std::vector<double> pack(const Options&);   // the options as numbers (kept by 'recompute')
 //   static Options unpack(const std::vector<double>&);
 //   template <typename T> static double value(x, y, p), value_and_grad(x, y, p, grad_x, grad_y)
+//   static constexpr bool second_order;                // whether it has hvp (a double backward):
+//   template <typename T> static double hvp(x, y, vx, vy, p, wrt, grad_x, hvp_x, grad_y, hvp_y)
+//
+// Second order: a MapFunction's backward is itself differentiable when the Map has second_order
+// (create_graph=true; torch::autograd::grad twice): the backward is MapGradFunction, whose own
+// backward runs the HVP kernel. Forward-mode AD is not offered: libtorch's C++ custom Functions
+// have no jvp (torch/csrc/autograd/custom_function.h: "jvp is not implemented for the c++ API of
+// custom Function yet"), so forward-mode AD through these Functions stops with libtorch's error.
 #pragma once
 
 #include <torch/torch.h>
@@ -79,6 +87,9 @@ struct NoOptions {};
  */
 enum class Schedule { store, recompute };
 
+template <class Map>
+class MapGradFunction;
+
 /**
  * A map's mean (the options' reduction) as a libtorch autograd function over the generated kernels
  * (NCHW CPU, float32 or float64): apply(x, y) or apply(x, y, options).
@@ -123,34 +134,42 @@ class MapFunction : public torch::autograd::Function<MapFunction<Map, S>> {
     const auto p = Map::params(params_for(config(), x.size(0), x.size(1), x.size(2), x.size(3)), o);
     const bool gx = x.requires_grad(), gy = y.requires_grad();
     double s = 0;
+    // the options, and the images themselves (inputs: no copy, and a double backward differentiates
+    // through them): nothing image-sized beside them but the store schedule's gradients
+    ctx->saved_data["options"] = Map::pack(o);
     if (S == Schedule::store) {
       const auto g = gradients(xc, yc, p, gx, gy, s);
-      ctx->save_for_backward({g.first, g.second});
+      ctx->save_for_backward({x, y, g.first, g.second});
     } else {
       gradients(xc, yc, p, false, false, s);
-      // the images themselves (no copy when they are contiguous) and the options: nothing image-sized beside them
-      if (gx || gy) ctx->save_for_backward({xc, yc});
-      ctx->saved_data["options"] = Map::pack(o);
+      if (gx || gy) ctx->save_for_backward({x, y});
     }
     return torch::scalar_tensor(s + Map::offset(o), x.options().requires_grad(false));
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grad_out) {
-    // the gradient is a constant to autograd: a second derivative through it would be silently wrong
-    TORCH_CHECK(!torch::GradMode::is_enabled(), Map::name, ": second derivatives (backward with create_graph=true) are not supported; the saved gradient carries no graph of its own");
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor& go = grad_out[0];
+    const Options o = Map::unpack(ctx->saved_data["options"].toDoubleVector());
+    const bool nx = ctx->needs_input_grad(0), ny = ctx->needs_input_grad(1);
+    if (torch::GradMode::is_enabled()) {
+      // create_graph=true: the backward as a Function of x, y and grad_out, differentiable in turn (its backward: the HVP kernel)
+      if constexpr (Map::second_order) {
+        const auto g = MapGradFunction<Map>::apply(saved[0], saved[1], go, o);
+        return {nx ? g[0] : torch::Tensor(), ny ? g[1] : torch::Tensor(), torch::Tensor()};
+      }
+      // the gradient is a constant to autograd: a second derivative through it would be silently wrong
+      TORCH_CHECK(false, Map::name, ": second derivatives (backward with create_graph=true) are not supported; the saved gradient carries no graph of its own");
+    }
     torch::Tensor dx, dy;
     if (S == Schedule::store) {
-      dx = saved[0];
-      dy = saved[1];
+      dx = saved[2];
+      dy = saved[3];
     } else {
-      const torch::Tensor& xc = saved[0];
-      const torch::Tensor& yc = saved[1];
-      const Options o = Map::unpack(ctx->saved_data["options"].toDoubleVector());
+      const torch::Tensor xc = saved[0].contiguous(), yc = saved[1].contiguous();
       const auto p = Map::params(params_for(config(), xc.size(0), xc.size(1), xc.size(2), xc.size(3)), o);
       double s = 0;
-      std::tie(dx, dy) = gradients(xc, yc, p, ctx->needs_input_grad(0), ctx->needs_input_grad(1), s);
+      std::tie(dx, dy) = gradients(xc, yc, p, nx, ny, s);
     }
     // the options (when given) get no gradient: libtorch drops the trailing undefined one
     return {dx.defined() ? dx * go : torch::Tensor(), dy.defined() ? dy * go : torch::Tensor(), torch::Tensor()};
@@ -158,10 +177,54 @@ class MapFunction : public torch::autograd::Function<MapFunction<Map, S>> {
 };
 
 /**
+ * MapFunction's backward as a Function of x, y and grad_out (what create_graph=true records):
+ * apply(x, y, grad_out, o) = (grad_out d/dx, grad_out d/dy), from the value-and-gradient kernel. Its
+ * backward, for the incoming (u, w): grad_out (H_xx u + H_xy w) for x, grad_out (H_yx u + H_yy w) for y
+ * (the HVP kernel, both rows, in the direction (u, w)), and <d/dx, u> + <d/dy, w> for grad_out. A third
+ * derivative is refused.
+ */
+template <class Map>
+class MapGradFunction : public torch::autograd::Function<MapGradFunction<Map>> {
+ public:
+  using Options = typename Map::Options;
+
+  static torch::autograd::tensor_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& go, Options o = {}) {
+    const torch::Tensor xc = x.contiguous(), yc = y.contiguous();
+    const auto p = Map::params(params_for(config(), x.size(0), x.size(1), x.size(2), x.size(3)), o);
+    double s = 0;
+    const auto g = MapFunction<Map>::gradients(xc, yc, p, true, true, s);
+    ctx->save_for_backward({x, y, go});
+    ctx->saved_data["options"] = Map::pack(o);
+    return {g.first * go, g.second * go};
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list gg) {
+    TORCH_CHECK(!torch::GradMode::is_enabled(), Map::name, ": third derivatives (create_graph=true on a second derivative) are not supported");
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor xc = saved[0].contiguous(), yc = saved[1].contiguous();
+    const torch::Tensor& go = saved[2];
+    const Options o = Map::unpack(ctx->saved_data["options"].toDoubleVector());
+    const auto p = Map::params(params_for(config(), xc.size(0), xc.size(1), xc.size(2), xc.size(3)), o);
+    // an output that nothing used has no incoming gradient: a zero direction
+    const torch::Tensor u = gg[0].defined() ? gg[0].to(xc.scalar_type()).contiguous() : torch::Tensor();
+    const torch::Tensor w = gg[1].defined() ? gg[1].to(xc.scalar_type()).contiguous() : torch::Tensor();
+    torch::Tensor gx = torch::empty_like(xc), gy = torch::empty_like(yc), hx = torch::empty_like(xc), hy = torch::empty_like(yc);
+    AT_DISPATCH_FLOATING_TYPES(xc.scalar_type(), "MapGradFunction", [&] {
+      Map::template hvp<scalar_t>(xc.data_ptr<scalar_t>(), yc.data_ptr<scalar_t>(), u.defined() ? u.data_ptr<scalar_t>() : nullptr, w.defined() ? w.data_ptr<scalar_t>() : nullptr, p, Wrt::both,
+                                  gx.data_ptr<scalar_t>(), hx.data_ptr<scalar_t>(), gy.data_ptr<scalar_t>(), hy.data_ptr<scalar_t>());
+    });
+    torch::Tensor dgo = torch::zeros({}, go.options());
+    if (u.defined()) dgo = dgo + (gx * u).sum();
+    if (w.defined()) dgo = dgo + (gy * w).sum();
+    return {hx * go, hy * go, dgo.reshape(go.sizes()), torch::Tensor()};
+  }
+};
+
+/**
  * The bytes that the autograd context of out (the result of Function::apply(x, y, ...)) keeps for
  * the backward beyond the storage of x and y themselves: the store schedule's gradients (two
- * image-sized tensors when both need one), or a contiguous copy of a strided input; 0 under the
- * recompute schedule with contiguous inputs.
+ * image-sized tensors when both need one); 0 under the recompute schedule (x and y are kept as they
+ * are, made contiguous in the backward).
  */
 template <class Function>
 inline size_t kept_bytes(const torch::Tensor& out, const torch::Tensor& x, const torch::Tensor& y) {

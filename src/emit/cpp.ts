@@ -18,6 +18,7 @@ import { boundaryIndexFunction, mapLengthFunction } from '../kernel/index-rule.j
 import { CppPrinter, measuredBuffers } from '../kernel/print-cpp.js';
 import { cudaName, cudaParamsName, printCudaModule } from '../kernel/print-cuda.js';
 import type { SsimConfig } from '../model/options.js';
+import { DERIVATIVE_FAMILIES, derivativeProgram } from './cpu-derivatives.js';
 import { cpuProgram } from './cpu-program.js';
 import { familyDefault, KERNEL_FAMILIES, type KernelFamily } from './families.js';
 import { GENERATE_COMMAND } from './kernels.js';
@@ -48,6 +49,13 @@ function familyKernels(family: KernelFamily): { value: Kernel[]; grad: Kernel[];
   return { value, grad, generic: { value: value.find((k) => k.name === `${family.name}Value`)!, grad: grad.find((k) => k.name === `${family.name}Grad`)! } };
 }
 
+/** A family's JVP and HVP kernels (float64-storage programs, T the storage), renamed without the storage suffix; none for a family without them. */
+function derivativeKernels(family: KernelFamily): { jvp: Kernel[]; hvp: Kernel[] } {
+  if (!DERIVATIVE_FAMILIES.includes(family.name)) return { jvp: [], hvp: [] };
+  const printed = derivativeProgram(family).kernels.filter((k) => k.storage === 'float64').map((k) => ({ ...k.kernel, name: k.kernel.name.replace('F64', '') }));
+  return { jvp: printed.filter((k) => k.name.startsWith(`${family.name}Jvp`)), hvp: printed.filter((k) => k.name.startsWith(`${family.name}Hvp`)) };
+}
+
 /** The public parameters of a family: Params, or Params with the family's own fields (Wang's exponents). */
 const paramsType = (family: KernelFamily): string => (Object.keys(family.params).length === 0 ? 'Params' : `${capital(family.name)}Params`);
 
@@ -71,7 +79,8 @@ const unrolledSize = (k: Kernel): number | null => {
 function familyBlock(family: KernelFamily): string {
   const printer = new CppPrinter({ rules: RULES });
   const { value, grad, generic } = familyKernels(family);
-  const all = [...value, ...grad];
+  const derivatives = derivativeKernels(family);
+  const all = [...value, ...grad, ...derivatives.jvp, ...derivatives.hvp];
   const ns = `${family.name}_kernels`;
   const record = generic.value.params.find((p): p is Param & { k: 'record' } => p.k === 'record')!;
   const P = paramsType(family);
@@ -135,6 +144,67 @@ double ${family.name}_value_and_grad(const T* x, const T* y, const ${P}& p, T* g
   const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
 ${dispatch(grad, (n) => `${ns}::${n}<T, Acc>(x, y, k, out)`)}
 }
+${derivatives.jvp.length === 0 ? '' : derivativeEntries(family, P, derivatives)}`;
+}
+
+/** The entry points of a family's JVP and HVP kernels: <family>_jvp and <family>_hvp. */
+function derivativeEntries(family: KernelFamily, P: string, d: { jvp: Kernel[]; hvp: Kernel[] }): string {
+  const ns = `${family.name}_kernels`;
+  const v = family.map().name;
+  const choose = (kernels: Kernel[], call: (name: string) => string): string =>
+    [
+      ...kernels.filter((k) => unrolledSize(k) !== null).map((k) => `  if (kh == ${unrolledSize(k)} && kw == ${unrolledSize(k)}) value = ${call(k.name)};`),
+      `  ${kernels.some((k) => unrolledSize(k) !== null) ? 'else ' : ''}value = ${call(kernels.find((k) => unrolledSize(k) === null)!.name)};`,
+    ]
+      .join('\n')
+      .replace(/;\n {2}if/g, ';\n  else if');
+  return `
+/**
+ * The same value and its directional derivative in the direction (dx, dy) (each N x C x H x W; a null
+ * direction does not move its image): forward mode, exact. When map and map_tangent are given (each
+ * N x C x MH x MW, map_size), they receive ${v} and its tangent at every window position (uncropped).
+ */
+template <typename T, typename Acc = T>
+ValueJvp ${family.name}_jvp(const T* x, const T* y, const T* dx, const T* dy, const ${P}& p, T* map = nullptr, T* map_tangent = nullptr) {
+  const ${ns}::KernelParams k = detail::${family.name}_params(p);
+  if ((map == nullptr) != (map_tangent == nullptr)) throw std::invalid_argument("${family.name}_jvp: give map and map_tangent together");
+  const std::vector<T> zero(dx == nullptr || dy == nullptr ? static_cast<size_t>(p.N * p.C * p.H * p.W) : 0);
+  if (dx == nullptr) dx = zero.data();
+  if (dy == nullptr) dy = zero.data();
+  double tangent = 0, value = 0;
+  const ${ns}::JvpOutputs<T> out{&tangent, map, map_tangent};
+  const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
+${choose(d.jvp, (n) => `${ns}::${n}<T, Acc>(x, y, dx, dy, k, out)`)}
+  return {value, tangent};
+}
+
+/**
+ * The same value, its gradient and its Hessian times the direction (vx, vy) (a null direction is
+ * zero), forward over reverse, exact, for the rows wrt names: Wrt::x writes d/dx into grad_x and
+ * H_xx vx + H_xy vy into hvp_x; Wrt::y d/dy into grad_y and H_yx vx + H_yy vy into hvp_y; Wrt::both all
+ * four (each N x C x H x W). The outputs of a row not asked for may be null.
+ */
+template <typename T, typename Acc = T>
+double ${family.name}_hvp(const T* x, const T* y, const T* vx, const T* vy, const ${P}& p, Wrt wrt, T* grad_x, T* hvp_x, T* grad_y = nullptr, T* hvp_y = nullptr) {
+  const ${ns}::KernelParams k = detail::${family.name}_params(p);
+  const bool rowX = wrt != Wrt::y, rowY = wrt != Wrt::x;
+  if (rowX && (grad_x == nullptr || hvp_x == nullptr)) throw std::invalid_argument("${family.name}_hvp: grad_x and hvp_x are needed for x's row");
+  if (rowY && (grad_y == nullptr || hvp_y == nullptr)) throw std::invalid_argument("${family.name}_hvp: grad_y and hvp_y are needed for y's row");
+  const std::vector<T> zero(vx == nullptr || vy == nullptr ? static_cast<size_t>(p.N * p.C * p.H * p.W) : 0);
+  if (vx == nullptr) vx = zero.data();
+  if (vy == nullptr) vy = zero.data();
+  // y's row alone is x's row of the map of (y, x): the map is symmetric in x and y
+  const bool swap = wrt == Wrt::y;
+  const T* a = swap ? y : x;
+  const T* b = swap ? x : y;
+  const T* va = swap ? vy : vx;
+  const T* vb = swap ? vx : vy;
+  const ${ns}::HvpOutputs<T> out = swap ? ${ns}::HvpOutputs<T>{grad_y, hvp_y, nullptr, nullptr} : ${ns}::HvpOutputs<T>{grad_x, hvp_x, rowY ? grad_y : nullptr, rowY ? hvp_y : nullptr};
+  double value = 0;
+  const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
+${choose(d.hvp, (n) => `${ns}::${n}<T, Acc>(a, b, va, vb, k, out)`)}
+  return value;
+}
 `;
 }
 
@@ -150,6 +220,10 @@ export function emitCppHeader(command = GENERATE_COMMAND): string {
 // <family>_value_and_grad<T, Acc>(x, y, p, grad_x, grad_y = nullptr), over the printed kernels in
 // namespace <family>_kernels (the schedule of src/generated/<family>.ts, pass for pass and sum for sum:
 // with T = Acc = double they compute what the TypeScript float64 kernels compute, bit for bit).
+// ${DERIVATIVE_FAMILIES.join(', ')} also: <family>_jvp<T, Acc>(x, y, dx, dy, p, map = nullptr, map_tangent = nullptr) -> ValueJvp
+// {value, jvp} and <family>_hvp<T, Acc>(x, y, vx, vy, p, Wrt::x | Wrt::y | Wrt::both, grad_x, hvp_x, grad_y, hvp_y), the
+// JVP and HVP kernels of src/generated/derivatives.ts (src/emit/cpu-derivatives.ts): forward mode on ten planes, and
+// forward over reverse (the gradient's four passes on the partials and their tangents).
 // Value, 2 passes over memory:
 //   1. horizontal correlation of x, y, x*x, y*y, x*y with tapsW: 5 kw multiply-adds per pixel
 //   2. vertical correlation with tapsH (5 kh multiply-adds per map pixel) fused with the map and the sum
@@ -184,6 +258,15 @@ ${printer.func(mapLengthFunction())}
 #include "ssim_grad_params.hpp"
 
 namespace ssim_grad {
+
+/** What <family>_jvp returns: the value and its directional derivative. */
+struct ValueJvp {
+  double value;
+  double jvp;
+};
+
+/** The rows of the Hessian <family>_hvp computes: x's, y's or both. */
+enum class Wrt { x, y, both };
 
 ${KERNEL_FAMILIES.map(familyBlock).join('\n')}
 }  // namespace ssim_grad
@@ -257,6 +340,14 @@ ${body.map((l) => `    ${l}`).join('\n')}
   static Options unpack(const std::vector<double>& ${fields.length === 0 ? '' : 'v'}) { return Options{${fields.map((_, i) => `v.at(${i})`).join(', ')}}; }
   template <typename T> static double value(const T* x, const T* y, const ${P}& p) { return ${family.name}_value<T>(x, y, p); }
   template <typename T> static double value_and_grad(const T* x, const T* y, const ${P}& p, T* gx, T* gy) { return ${family.name}_value_and_grad<T>(x, y, p, gx, gy); }
+${
+  DERIVATIVE_FAMILIES.includes(family.name)
+    ? `  /** A double backward (create_graph=true) runs ${family.name}_hvp: MapGradFunction. */
+  static constexpr bool second_order = true;
+  template <typename T> static double hvp(const T* x, const T* y, const T* vx, const T* vy, const ${P}& p, Wrt wrt, T* gx, T* hx, T* gy, T* hy) { return ${family.name}_hvp<T>(x, y, vx, vy, p, wrt, gx, hx, gy, hy); }`
+    : `  /** No HVP kernels: a double backward (create_graph=true) is refused. */
+  static constexpr bool second_order = false;`
+}
 };
 
 /** ${F}Map as a libtorch autograd function (the store schedule; MapFunction<${F}Map, Schedule::recompute> the other). */
@@ -293,6 +384,9 @@ export function emitTorchBinding(config: SsimConfig, command: string, variant = 
 //   auto w = ssim_grad::wang(x, y, {2.0, 1.0, 0.5});      // l^alpha c^beta s^gamma, WangFunction
 //   auto r = ssim_grad::ssim(x, y, ssim_grad::Schedule::recompute);  // keeps only x and y for the backward
 //   auto v = ssim_grad::variant_value(x, y);              // the variant this file was emitted for: ${snake(family.name)}
+// Second derivatives of ${KERNEL_FAMILIES.filter((f) => DERIVATIVE_FAMILIES.includes(f.name)).map((f) => `${snake(f.name)}()`).join(', ')} (create_graph=true, torch::autograd::grad twice): the
+// backward is MapGradFunction, whose backward runs the HVP kernel; the other families refuse them. No
+// forward-mode AD: libtorch's C++ custom Functions have no jvp.
 // MapFunction<Map, Schedule> (src/cpp/ssim_torch_core.hpp, hand-written, included) serves every family;
 // this file holds what depends on the options and the families: config() and one Map per family.
 #pragma once

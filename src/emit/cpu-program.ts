@@ -27,7 +27,7 @@ import type { KernelFamily, StorageSuffix } from './families.js';
 
 
 /** What one kernel is built for: its arithmetic, the family's value name and scalar parameters. */
-interface Build {
+export interface Build {
   readonly arithmetic: Precision;
   readonly value: string;
   readonly name: string;
@@ -83,7 +83,7 @@ const at = (buf: string, index: Expr): Expr => load(buf, index, 'acc');
  * One symmetric dot product per accumulator: acc = c * arr[center] + sum_{t < r} w_t (arr[a(t)] + arr[b(t)]).
  * Generic (k null): a loop over the run-time taps; unrolled: one expression, the taps in locals.
  */
-function symmetricDots(
+export function symmetricDots(
   b: Build,
   k: number | null,
   axis: 'H' | 'W',
@@ -117,7 +117,7 @@ function symmetricDots(
 const five = (prefix: string): string[] => ['x', 'y', 'xx', 'yy', 'xy'].map((m) => `${prefix}_${m}`);
 
 /** Shared set-up of both kernels: sizes, index tables, pass-1 buffers, taps in locals. */
-function setup(k: number | null): Stmt[] {
+export function setup(k: number | null): Stmt[] {
   const stmts: Stmt[] = [s.let('kh', length('tapsH')), s.let('kw', length('tapsW'))];
   if (k !== null) stmts.push(s.fail(cmp.or(cmp.ne(i('kh'), k), cmp.ne(i('kw'), k)), `this kernel is unrolled for ${k} x ${k} windows`));
   stmts.push(
@@ -212,7 +212,7 @@ function pass1(b: Build, k: number | null, pixelSum: boolean): Stmt[] {
 }
 
 /** A plane's sum: its map rows' sums added in row order, weighted into the total; reported per plane and per row when asked. */
-function planeTotal(b: Build): Stmt[] {
+export function planeTotal(b: Build): Stmt[] {
   return [
     s.var('planeSum', real.lit(0, 'f64')),
     s.for('i', i('crop'), int.sub(i('MH'), i('crop')), [addF64('planeSum', load('rowSum', i('i'), 'f64'))]),
@@ -224,7 +224,7 @@ function planeTotal(b: Build): Stmt[] {
 }
 
 /** Row offsets of the vertical taps of map row i, in locals when unrolled. */
-function pass2Rows(k: number | null): Stmt[] {
+export function pass2Rows(k: number | null): Stmt[] {
   const ik = s.let('ik', int.mul(i('i'), i('kh')));
   if (k === null) return [ik];
   return [ik, ...Array.from({ length: k }, (_, t) => s.let(`o${t}`, load('rowOffset', int.add(i('ik'), t), 'i32')))];
@@ -232,7 +232,11 @@ function pass2Rows(k: number | null): Stmt[] {
 
 /** Pass 2's inner body: the five window moments at map pixel (i, j), from the pass-1 planes. */
 function moments(b: Build, k: number | null): Stmt[] {
-  const terms = (['mu_x', 'mu_y', 'm_xx', 'm_yy', 'm_xy'] as const).map((n, m) => [n, five('h')[m]!] as const);
+  return verticalDots(b, k, (['mu_x', 'mu_y', 'm_xx', 'm_yy', 'm_xy'] as const).map((n, m) => [n, five('h')[m]!] as const));
+}
+
+/** Pass 2's vertical dot products at map pixel (i, j): each accumulator from its pass-1 plane (after pass2Rows). */
+export function verticalDots(b: Build, k: number | null, terms: ReadonlyArray<readonly [acc: string, plane: string]>): Stmt[] {
   const row = (t: Expr): Expr => load('rowOffset', int.add(i('ik'), t), 'i32');
   if (k === null) {
     return symmetricDots(b, null, 'H', terms, int.add(row(i('rH')), i('j')), (t) => int.add(row(t), i('j')), (t) => int.add(row(int.sub(int.sub(i('kh'), 1), t)), i('j')));
@@ -270,7 +274,7 @@ function pointwise(outputs: ReadonlyArray<readonly [string, Node]>, names: Reado
   return lowerScalar(outputs, names);
 }
 
-const kernelParams = (b: Build): Param => ({
+export const kernelParams = (b: Build): Param => ({
   k: 'record',
   name: 'p',
   typeName: 'KernelParams',
@@ -290,7 +294,7 @@ const kernelParams = (b: Build): Param => ({
   ],
 });
 
-const images: Param[] = [
+export const images: Param[] = [
   { k: 'buffer', name: 'x', elem: 'real', access: 'read' },
   { k: 'buffer', name: 'y', elem: 'real', access: 'read' },
 ];

@@ -46,3 +46,21 @@ export interface GradientOutputs<A> {
   readonly gradX: A;
   readonly gradY: A | null;
 }
+
+/** Where the JVP kernels write: the directional derivative, and the map with its tangent when both are given. */
+export interface JvpOutputs<A> {
+  /** Receives the directional derivative in element 0. */
+  readonly tangent: Float64Array;
+  /** N x C x MH x MW: the map at every window position (uncropped), or null. */
+  readonly map: A | null;
+  /** The map's tangent, the same size (given with `map`). */
+  readonly mapTangent: A | null;
+}
+
+/** Where the HVP kernels write: d/dx and the Hessian's x row times the direction always, y's when `hvpY` (and `gradY`) are given. */
+export interface HvpOutputs<A> {
+  readonly gradX: A;
+  readonly hvpX: A;
+  readonly gradY: A | null;
+  readonly hvpY: A | null;
+}

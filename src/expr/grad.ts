@@ -51,3 +51,29 @@ export function diff(output: Node, v: Node): Node {
 export function jacobian(outputs: readonly Node[], wrt: readonly Node[]): Node[][] {
   return outputs.map((o) => grad(o, wrt));
 }
+
+/**
+ * Jacobian-vector product, symbolic forward mode: the tangent of each output when each variable of
+ * `wrt` moves along the matching node of `tangents`. One sweep in topological order, each node's
+ * tangent the sum of its local derivatives (the op table's, as reverse mode takes them) times its
+ * arguments' tangents; the tangents share every subexpression with the forward graph and with each
+ * other, so the directional derivatives of several outputs (a map's partials) cost about one sweep.
+ */
+export function jvp(outputs: readonly Node[], wrt: readonly Node[], tangents: readonly Node[]): Node[] {
+  if (wrt.length !== tangents.length) throw new Error('jvp: one tangent per variable');
+  const tangent = new Map<number, Node>();
+  wrt.forEach((v, k) => {
+    if (v.op !== 'var') throw new Error('jvp: wrt must be variables');
+    if (tangents[k] !== ZERO) tangent.set(v.id, tangents[k]!);
+  });
+  for (const node of topoSort(outputs)) {
+    if (node.args.length === 0) continue;
+    const rule = rules[node.op];
+    const terms = node.args.flatMap((arg, i) => {
+      const t = tangent.get(arg.id);
+      return t === undefined ? [] : [mul(t, rule.derivative(node, i))];
+    });
+    if (terms.length > 0) tangent.set(node.id, add(...terms));
+  }
+  return outputs.map((o) => tangent.get(o.id) ?? ZERO);
+}

@@ -6,7 +6,7 @@ export {
 } from './build.js';
 export type { Operand } from './build.js';
 export { evaluate, evaluateMany, evaluateVec, type Env } from './eval.js';
-export { diff, grad, jacobian, vjp } from './grad.js';
+export { diff, grad, jacobian, jvp, vjp } from './grad.js';
 export { substitute } from './substitute.js';
 export { toInfix } from './print.js';
 // the mathjs bridge (./mathjs.js) is imported by its path: it loads mathjs through Node's require, and

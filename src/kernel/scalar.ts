@@ -58,6 +58,9 @@ function power(n: Node, x: Expr): Lowered {
       return { e: real.div(lit(1), real.call('sqrt', x)), flops: 2 };
     case '3/1':
       return { e: real.mul(real.mul(x, x), x), flops: 2 };
+    // second partials have cubes in the denominator: a pow would round apart between Math.pow and std::pow
+    case '-3/1':
+      return { e: real.div(lit(1), real.mul(real.mul(x, x), x)), flops: 3 };
     default:
       return one(real.call('pow', x, lit(Number(r.num) / Number(r.den))));
   }

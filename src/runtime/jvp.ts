@@ -3,7 +3,8 @@
  * derivative, and the tangents of its windowed maps) and the HVP (its Hessian with respect to x,
  * y or both, times a vector), for every built-in variant and every user's declaration, through
  * the variant's field graph (src/graph/forward.ts) with every block walked as its fine graph, in
- * the three arithmetics of reverse mode.
+ * the three arithmetics of reverse mode. Plain SSIM in float64 and float32 storage runs on the
+ * generated JVP and HVP kernels instead (jvp-kernels.ts); the interpreter is their oracle in tests.
  */
 import { InputError, shape4, toField, type Shape4, type Tensor } from '../field/index.js';
 import { describeValue, type SsimOptions } from '../model/options.js';
@@ -12,6 +13,9 @@ import { forwardTangents, hessianVector } from '../graph/forward.js';
 import type { Arithmetic } from '../graph/evaluate.js';
 import { topoOrder, type BlockNode } from '../graph/node.js';
 import { variantGraph, type VariantGraph } from '../variants/evaluate.js';
+import { PLAIN, resolveVariant } from '../variants/registry.js';
+import { planKernel, type KernelPlan } from './fast.js';
+import { ssimHvpOnKernels, ssimJvpOnKernels } from './jvp-kernels.js';
 import type { VariantOptions } from './variants.js';
 
 const ARITHMETICS: readonly Arithmetic[] = ['float64', 'float32-storage', 'float32'];
@@ -88,6 +92,24 @@ function graphOf(x: Tensor, y: Tensor, options: VariantOptions & { arith?: unkno
   return variantGraph(x, y, rest);
 }
 
+/** The options without this module's own keys. */
+function variantOptionsOf(options: VariantOptions & { arith?: unknown; maps?: unknown; wrt?: unknown }): VariantOptions {
+  const { arith: _a, maps: _m, wrt: _w, ...rest } = options;
+  return rest;
+}
+
+/**
+ * The kernels' plan when the generated JVP and HVP kernels compute this: plain SSIM (the built-in
+ * declaration) in float64 or float32 storage; null for the graph interpreter (emulated float32
+ * arithmetic, every other variant).
+ */
+function kernelRoute(x: Tensor, y: Tensor, options: VariantOptions, arith: Arithmetic): { plan: KernelPlan; precision: 'float64' | 'float32' } | null {
+  if (arith === 'float32') return null;
+  const v = resolveVariant(variantOptionsOf(options));
+  if (v.decl !== PLAIN) return null;
+  return { plan: planKernel(x, y, v.ssimOptions), precision: arith === 'float64' ? 'float64' : 'float32' };
+}
+
 /**
  * A variant's JVP: its value and directional derivative in the direction (dx, dy) (either may be
  * null: that image does not move), forward mode over its field graph; with `maps`, the value and
@@ -95,6 +117,15 @@ function graphOf(x: Tensor, y: Tensor, options: VariantOptions & { arith?: unkno
  */
 export function variantJvp(x: Tensor, y: Tensor, dx: Tensor | null, dy: Tensor | null, options: JvpOptions = {}): JvpResult {
   const arith = checkArith(options.arith);
+  const route = kernelRoute(x, y, options, arith);
+  if (route !== null) {
+    const { plan, precision } = route;
+    const tx = direction(dx, 'dx', plan.shape, 'x');
+    const ty = direction(dy, 'dy', plan.shape, 'y');
+    const r = ssimJvpOnKernels(x, y, tx, ty, plan, precision, options.maps === true);
+    requireFinite(r.ssim, plan.config, x, y, [['the JVP of ssim', [r.jvp]]]);
+    return { value: r.ssim, jvp: r.jvp, maps: r.map === null ? [] : [r.map] };
+  }
   const g = graphOf(x, y, options);
   const dir: Record<string, Float64Array> = {};
   const tx = direction(dx, 'dx', g.shape, 'x');
@@ -110,6 +141,21 @@ export function variantJvp(x: Tensor, y: Tensor, dx: Tensor | null, dy: Tensor |
   return { value: r.value[0]!, jvp: r.tangent[0]!, maps };
 }
 
+/** The directions of an HVP's vector by image, checked against the images' shape. */
+function hvpDirections(v: HvpVector, wrt: 'x' | 'y' | 'both', shape: Shape4): { x?: Float64Array; y?: Float64Array } {
+  const dir: { x?: Float64Array; y?: Float64Array } = {};
+  if (isTensor(v)) {
+    if (wrt === 'both') throw new InputError('v: with wrt both, give the vector by image ({ x, y })');
+    dir[wrt] = direction(v, 'v', shape, wrt)!;
+  } else if (typeof v === 'object' && v !== null) {
+    const vx = direction(v.x, 'v.x', shape, 'x');
+    const vy = direction(v.y, 'v.y', shape, 'y');
+    if (vx !== null) dir.x = vx;
+    if (vy !== null) dir.y = vy;
+  } else throw new InputError(`v: got ${describeValue(v)}, expected a tensor or { x, y }`);
+  return dir;
+}
+
 /**
  * A variant's Hessian-vector product: the Hessian of its value with respect to x, y or both
  * (`wrt`) times `v`, forward over reverse on its field graph, beside the gradient. `v` is a tensor
@@ -120,21 +166,22 @@ export function variantHvp(x: Tensor, y: Tensor, v: HvpVector, options: HvpOptio
   const arith = checkArith(options.arith);
   const wrt = options.wrt ?? 'x';
   if (wrt !== 'x' && wrt !== 'y' && wrt !== 'both') throw new InputError(`wrt: got ${describeValue(wrt)}, expected x, y or both`);
-  const g = graphOf(x, y, options);
-  const dir: Record<string, Float64Array> = {};
-  if (isTensor(v)) {
-    if (wrt === 'both') throw new InputError('v: with wrt both, give the vector by image ({ x, y })');
-    dir[wrt] = direction(v, 'v', g.shape, wrt)!;
-  } else if (typeof v === 'object' && v !== null) {
-    const vx = direction(v.x, 'v.x', g.shape, 'x');
-    const vy = direction(v.y, 'v.y', g.shape, 'y');
-    if (vx !== null) dir.x = vx;
-    if (vy !== null) dir.y = vy;
-  } else throw new InputError(`v: got ${describeValue(v)}, expected a tensor or { x, y }`);
+  const route = kernelRoute(x, y, options, arith);
+  const shape = route?.plan.shape ?? null;
+  const g = route === null ? graphOf(x, y, options) : null;
+  const dir = hvpDirections(v, wrt, shape ?? g!.shape);
+  if (route !== null) {
+    const { plan, precision } = route;
+    const r = ssimHvpOnKernels(x, y, dir.x ?? null, dir.y ?? null, plan, precision, wrt);
+    const rows = wrt === 'both' ? (['x', 'y'] as const) : [wrt];
+    const got = { x: [r.gradX, r.hvpX], y: [r.gradY, r.hvpY] } as const;
+    requireFinite(r.ssim, plan.config, x, y, rows.flatMap((k) => [[`d ssim/d${k}`, got[k][0]], [`the HVP of ssim (d${k})`, got[k][1]]] as const));
+    return { value: r.ssim, gradX: r.gradX, gradY: r.gradY, hvpX: r.hvpX, hvpY: r.hvpY };
+  }
   const names = wrt === 'both' ? ['x', 'y'] : [wrt];
-  const r = hessianVector(g.loss, g.inputs, dir, { wrt: names, arith });
-  const name = g.variant.decl.name;
-  requireFinite(r.value[0]!, g.config, x, y, names.flatMap((k) => [[`d ${name}/d${k}`, r.grads[k]], [`the HVP of ${name} (d${k})`, r.hvps[k]]] as const), variantLossNote(g.variant));
+  const r = hessianVector(g!.loss, g!.inputs, dir, { wrt: names, arith });
+  const name = g!.variant.decl.name;
+  requireFinite(r.value[0]!, g!.config, x, y, names.flatMap((k) => [[`d ${name}/d${k}`, r.grads[k]], [`the HVP of ${name} (d${k})`, r.hvps[k]]] as const), variantLossNote(g!.variant));
   return { value: r.value[0]!, gradX: r.grads.x ?? null, gradY: r.grads.y ?? null, hvpX: r.hvps.x ?? null, hvpY: r.hvps.y ?? null };
 }
 
@@ -157,7 +204,7 @@ export interface SsimJvpResult {
 /**
  * The SSIM of x and y under the options, its directional derivative in the direction (dx, dy)
  * (either may be null), and the SSIM map's value and tangent (for per-pixel residuals): forward
- * mode over SSIM's field graph, exact.
+ * mode, exact, on the generated JVP kernel (over SSIM's field graph in float32 arithmetic).
  */
 export function ssimJvp(x: Tensor, y: Tensor, dx: Tensor | null, dy: Tensor | null, options: SsimJvpOptions = {}): SsimJvpResult {
   const r = variantJvp(x, y, dx, dy, { ...options, variant: 'ssim', maps: true });
@@ -175,7 +222,8 @@ export interface SsimHvpResult {
 
 /**
  * The Hessian of SSIM with respect to x, y or both (`wrt`, default x) times `v`, beside the SSIM and
- * its gradient: forward over reverse on SSIM's field graph, exact.
+ * its gradient: forward over reverse, exact, on the generated HVP kernel (over SSIM's field graph
+ * in float32 arithmetic).
  */
 export function ssimHvp(x: Tensor, y: Tensor, v: HvpVector, options: SsimHvpOptions = {}): SsimHvpResult {
   const { value, ...rest } = variantHvp(x, y, v, { ...options, variant: 'ssim' });

@@ -50,11 +50,15 @@ describe('ssim-grad emit cpp', () => {
     const only = rows[3] as Record<string, number | boolean>;
     expect(only.onlyY as number, 'd/dy when only y requires grad').toBeLessThan(1e-12);
     expect(only.xGradDefined).toBe(false);
-    expect((rows[4] as Record<string, string>).secondOrder).toMatch(/SsimFunction: second derivatives .* are not supported/);
+    expect((rows[4] as Record<string, string>).secondOrder).toMatch(/CsFunction: second derivatives .* are not supported/);
     expect((rows[5] as Record<string, string>).empty).toMatch(/SsimFunction: x and y are empty/);
     // gs_loss() (default lambda 0.2) under both schedules: the 3DGS loss in plain libtorch ops, float64
-    expect(rows.slice(6).map((x) => x.gsLoss)).toEqual(['store', 'recompute']);
-    for (const g of rows.slice(6) as Array<Record<string, number>>) for (const k of ['value', 'gradX', 'gradY']) expect(g[k], `gsLoss ${k}`).toBeLessThan(1e-12);
+    expect(rows.slice(6, 8).map((x) => x.gsLoss)).toEqual(['store', 'recompute']);
+    for (const g of rows.slice(6, 8) as Array<Record<string, number>>) for (const k of ['value', 'gradX', 'gradY']) expect(g[k], `gsLoss ${k}`).toBeLessThan(1e-12);
+    // SsimFunction's double backward (create_graph=true, grad twice) under these options: the formula's HVP, float64
+    const second = rows[8] as Record<string, number | boolean>;
+    expect(second.doubleBackward).toBe(true);
+    for (const k of ['hvpX', 'hvpY']) expect(second[k] as number, `double backward ${k}`).toBeLessThan(1e-12);
   }, 600_000);
 
   it("matlab's options: the binding downsamples (f = 2 on 400 x 420) and equals `ssim-grad grad --preset matlab` to 1e-12", () => {

@@ -220,5 +220,52 @@ int main() {
   auto s = ssim_grad::ssim(a, b2);
   std::printf("{\"case\":\"no-grad\",\"requiresGrad\":%s,\"value\":%.3e}\n", s.requires_grad() ? "true" : "false",
               std::abs(s.item<double>() - ssimTorch(a, b2, gaussian(11, 1.5), Boundary::same, C1, C2, 1, 0).item<double>()));
+
+  // second derivatives: torch::autograd::grad with create_graph=true, then grad of <g, v>, through
+  // SsimFunction (its backward MapGradFunction, whose backward runs the HVP kernel) against the same
+  // loss in plain libtorch ops, float64, both schedules; the loss f(s) = (1 - s)^2 + s / 2 makes
+  // grad_out depend on x and y (the term f''(s) grad grad^T flows through d/d grad_out); with y
+  // requiring grad or not
+  {
+    auto x0 = torch::rand({2, 2, 19, 23}, torch::kFloat64);
+    auto y0 = (x0 + 0.2 * torch::randn(x0.sizes(), torch::kFloat64)).clamp(0, 1);
+    auto vx = torch::randn(x0.sizes(), torch::kFloat64), vy = torch::randn(x0.sizes(), torch::kFloat64);
+    for (const auto sched : {ssim_grad::Schedule::store, ssim_grad::Schedule::recompute})
+      for (const bool withY : {true, false}) {
+        auto second = [&](bool ours) {
+          auto x = x0.detach().requires_grad_(true), y = y0.detach().requires_grad_(withY);
+          auto s = ours ? ssim_grad::ssim(x, y, sched) : ssimTorch(x, y, gaussian(11, 1.5), Boundary::same, C1, C2, 1, 0);
+          auto loss = (1 - s).pow(2) + 0.5 * s;
+          torch::autograd::variable_list in = withY ? torch::autograd::variable_list{x, y} : torch::autograd::variable_list{x};
+          auto g = torch::autograd::grad({loss}, in, {}, true, true);
+          auto dot = (g[0] * vx).sum();
+          if (withY) dot = dot + (g[1] * vy).sum();
+          auto h = torch::autograd::grad({dot}, in);
+          return std::vector<torch::Tensor>{g[0].detach(), withY ? g[1].detach() : torch::zeros({1}), h[0], withY ? h[1] : torch::zeros({1})};
+        };
+        auto ours = second(true), want = second(false);
+        std::printf("{\"case\":\"double-backward-%s%s\",\"gradX\":%.3e,\"gradY\":%.3e,\"hvpX\":%.3e,\"hvpY\":%.3e,\"hvpScale\":%.3e}\n",
+                    sched == ssim_grad::Schedule::store ? "store" : "recompute", withY ? "" : "-x", relErr(ours[0], want[0]), withY ? relErr(ours[1], want[1]) : 0.0,
+                    relErr(ours[2], want[2]), withY ? relErr(ours[3], want[3]) : 0.0, want[2].abs().max().item<double>());
+      }
+    // a third derivative is refused, not silently wrong; a family without HVP kernels refuses the second
+    auto firstLine = [](const std::exception& e) { std::string m = e.what(); return m.substr(0, m.find('\n')); };
+    auto x = x0.detach().requires_grad_(true);
+    std::string third = "no error", csSecond = "no error";
+    try {
+      auto g = torch::autograd::grad({ssim_grad::ssim(x, y0)}, {x}, {}, true, true)[0];
+      auto h = torch::autograd::grad({(g * vx).sum()}, {x}, {}, true, true)[0];
+      h.sum().backward();
+    } catch (const std::exception& e) {
+      third = firstLine(e);
+    }
+    try {
+      auto g = torch::autograd::grad({ssim_grad::cs(x, y0)}, {x}, {}, true, true)[0];
+      g.sum().backward();
+    } catch (const std::exception& e) {
+      csSecond = firstLine(e);
+    }
+    std::printf("{\"case\":\"higher-order\",\"third\":\"%s\",\"csSecond\":\"%s\"}\n", third.c_str(), csSecond.c_str());
+  }
   return 0;
 }

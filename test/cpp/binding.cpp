@@ -43,11 +43,11 @@ int main() {
     ssimTorch(x0, yt, box7, Boundary::reflect, 1e-4, 9e-4, 49.0 / 48, 3).backward();
     std::printf("{\"onlyY\":%.3e,\"xGradDefined\":%s}\n", relErr(y.grad(), yt.grad()), x.grad().defined() ? "true" : "false");
   }
-  // a second derivative through the saved gradient would be silently wrong: it is refused
+  // a second derivative through a family without HVP kernels (cs) would be silently wrong: it is refused
   auto firstLine = [](const std::exception& e) { std::string m = e.what(); return m.substr(0, m.find('\n')); };
   try {
     auto x = x0.detach().requires_grad_(true);
-    auto g = torch::autograd::grad({ssim_grad::ssim(x, y0)}, {x}, {}, true, true)[0];
+    auto g = torch::autograd::grad({ssim_grad::cs(x, y0)}, {x}, {}, true, true)[0];
     g.pow(2).sum().backward();
     std::printf("{\"secondOrder\":\"no error\"}\n");
   } catch (const std::exception& e) {
@@ -71,6 +71,19 @@ int main() {
     auto ours = lossOf(true), want = lossOf(false);
     std::printf("{\"gsLoss\":\"%s\",\"value\":%.3e,\"gradX\":%.3e,\"gradY\":%.3e}\n", sched == ssim_grad::Schedule::store ? "store" : "recompute",
                 std::abs(ours[0].item<double>() - want[0].item<double>()) / want[0].item<double>(), relErr(ours[1], want[1]), relErr(ours[2], want[2]));
+  }
+  // second derivatives under these options (reflect, box 7, sample covariance, crop): torch::autograd::grad
+  // twice (create_graph=true) through SsimFunction against the formula's, float64, x and y
+  {
+    auto vx = torch::randn(x0.sizes(), torch::kFloat64), vy = torch::randn(x0.sizes(), torch::kFloat64);
+    auto hvp = [&](bool ours) {
+      auto x = x0.detach().requires_grad_(true), y = y0.detach().requires_grad_(true);
+      auto s = ours ? ssim_grad::ssim(x, y) : ssimTorch(x, y, box7, Boundary::reflect, 1e-4, 9e-4, 49.0 / 48, 3);
+      auto g = torch::autograd::grad({s * s}, {x, y}, {}, true, true);
+      return torch::autograd::grad({(g[0] * vx).sum() + (g[1] * vy).sum()}, {x, y});
+    };
+    auto ours = hvp(true), want = hvp(false);
+    std::printf("{\"doubleBackward\":true,\"hvpX\":%.3e,\"hvpY\":%.3e}\n", relErr(ours[0], want[0]), relErr(ours[1], want[1]));
   }
   return 0;
 }

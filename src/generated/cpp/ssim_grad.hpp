@@ -9,6 +9,10 @@
 // <family>_value_and_grad<T, Acc>(x, y, p, grad_x, grad_y = nullptr), over the printed kernels in
 // namespace <family>_kernels (the schedule of src/generated/<family>.ts, pass for pass and sum for sum:
 // with T = Acc = double they compute what the TypeScript float64 kernels compute, bit for bit).
+// ssim also: <family>_jvp<T, Acc>(x, y, dx, dy, p, map = nullptr, map_tangent = nullptr) -> ValueJvp
+// {value, jvp} and <family>_hvp<T, Acc>(x, y, vx, vy, p, Wrt::x | Wrt::y | Wrt::both, grad_x, hvp_x, grad_y, hvp_y), the
+// JVP and HVP kernels of src/generated/derivatives.ts (src/emit/cpu-derivatives.ts): forward mode on ten planes, and
+// forward over reverse (the gradient's four passes on the partials and their tangents).
 // Value, 2 passes over memory:
 //   1. horizontal correlation of x, y, x*x, y*y, x*y with tapsW: 5 kw multiply-adds per pixel
 //   2. vertical correlation with tapsH (5 kh multiply-adds per map pixel) fused with the map and the sum
@@ -65,6 +69,15 @@ inline long mapLength(Boundary rule, long n, long k) {
 
 namespace ssim_grad {
 
+/** What <family>_jvp returns: the value and its directional derivative. */
+struct ValueJvp {
+  double value;
+  double jvp;
+};
+
+/** The rows of the Hessian <family>_hvp computes: x's, y's or both. */
+enum class Wrt { x, y, both };
+
 // ---- ssim: SSIM kernels ----
 // Temporaries keep the derivation's names: mu_x, var_x, cov, A1, B1, A2, B2, S; g_* are omega dS/d(moment).
 // Equation numbers refer to derivations/ssim-<preset>.md (ssim-matlab.md numbers one higher: it opens with
@@ -95,6 +108,21 @@ template <typename T>
 struct GradientOutputs {
   T* gradX = nullptr;
   T* gradY = nullptr;
+};
+
+template <typename T>
+struct JvpOutputs {
+  double* tangent = nullptr;
+  T* map = nullptr;
+  T* mapTangent = nullptr;
+};
+
+template <typename T>
+struct HvpOutputs {
+  T* gradX = nullptr;
+  T* hvpX = nullptr;
+  T* gradY = nullptr;
+  T* hvpY = nullptr;
 };
 
 /**
@@ -1856,6 +1884,2976 @@ inline double ssimGradK11(const T* x, const T* y, const KernelParams& p, const G
   return total;
 }
 
+/**
+ * The omega-weighted sum of S over the region of the map of x and y (Float64Array storage), boundary rule p.padding,
+ * and its directional derivative in the direction (dx, dy) (each N x C x H x W): returns the value, writes the derivative
+ * into out.tangent[0] and, when out.map and out.mapTangent are given, S and its tangent at every window position
+ * (N x C x MH x MW, uncropped). Passes 1-2 on ten planes: 10 kw + 10 kh multiply-adds per pixel and
+ * 69 flops of S and its tangent.
+ */
+template <typename T, typename Acc>
+inline double ssimJvp(const T* x, const T* y, const T* dx, const T* dy, const KernelParams& p, const JvpOutputs<T>& out) {
+  const long N = p.N;
+  const long C = p.C;
+  const long H = p.H;
+  const long W = p.W;
+  const double* const tapsH = p.tapsH;
+  const long tapsH_length = p.tapsH_length;
+  const double* const tapsW = p.tapsW;
+  const long tapsW_length = p.tapsW_length;
+  const double C1 = p.C1;
+  const double C2 = p.C2;
+  const double c_n = p.c_n;
+  const long crop = p.crop;
+  const double omegaAll = p.omega;
+  const double* const planeOmega = p.planeOmega;
+  double* const planeSums = p.planeSums;
+  double* const rowSums = p.rowSums;
+  const Boundary padding = p.padding;
+  double* const tangent = out.tangent;
+  T* const map = out.map;
+  T* const mapTangent = out.mapTangent;
+  const long kh = tapsH_length;
+  const long kw = tapsW_length;
+  // the map has the image size, or under 'valid' one value per window that fits (mapLength; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const long MH = mapLength(padding, H, kh);
+  const long MW = mapLength(padding, W, kw);
+  const bool valid = padding == Boundary::valid;
+  const long offH = valid ? 0 : (kh - 1) >> 1;
+  const long offW = valid ? 0 : (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
+  const long PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const long SW = MW + 8;
+  const long PH = MH + kh - 1;
+  // the column each padded sample reads, and the rows each vertical tap of a map row reads (-1: a zero)
+  std::vector<long> colSource(PW);
+  for (long q = 0; q < PW; q++) {
+    colSource[q] = boundaryIndex(q - offW, W, padding);
+  }
+  std::vector<long> rowSource(MH * kh);
+  for (long r = 0; r < MH; r++) {
+    for (long u = 0; u < kh; u++) {
+      rowSource[r * kh + u] = boundaryIndex(r + u - offH, H, padding);
+    }
+  }
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): in the
+  // arithmetic, whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const long rows = std::max<long>(H, PH) + 1;
+  const long zeroRow = rows - 1;
+  std::vector<Acc> h_x(rows * SW);
+  std::vector<Acc> h_y(rows * SW);
+  std::vector<Acc> h_xx(rows * SW);
+  std::vector<Acc> h_yy(rows * SW);
+  std::vector<Acc> h_xy(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  std::vector<long> rowOffset(MH * kh);
+  for (long q = 0; q < MH * kh; q++) {
+    rowOffset[q] = (rowSource[q] < 0 ? zeroRow : rowSource[q]) * SW;
+  }
+  std::vector<Acc> p_x(PW);
+  std::vector<Acc> p_y(PW);
+  std::vector<Acc> p_xx(PW);
+  std::vector<Acc> p_yy(PW);
+  std::vector<Acc> p_xy(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const long rH = (kh - 1) >> 1;
+  const long rW = (kw - 1) >> 1;
+  const double cH = tapsH[rH];
+  const double cW = tapsW[rW];
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const long BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  std::vector<double> rowSum(MH);
+  // the horizontally filtered tangents of the products (pass 1), in the arithmetic, like the products
+  std::vector<Acc> h_vx(rows * SW);
+  std::vector<Acc> h_vy(rows * SW);
+  std::vector<Acc> h_vxx(rows * SW);
+  std::vector<Acc> h_vyy(rows * SW);
+  std::vector<Acc> h_vxy(rows * SW);
+  std::vector<Acc> p_vx(PW);
+  std::vector<Acc> p_vy(PW);
+  std::vector<Acc> p_vxx(PW);
+  std::vector<Acc> p_vyy(PW);
+  std::vector<Acc> p_vxy(PW);
+  if (map != nullptr && !(mapTangent != nullptr)) throw std::invalid_argument("out.map is given without out.mapTangent");
+  const bool withMap = map != nullptr && mapTangent != nullptr;
+  std::vector<double> rowTan(MH);
+  // with the map asked for, every window position; else the region alone
+  const long lo = withMap ? 0 : crop;
+  double total = 0.0;
+  double totalTan = 0.0;
+  for (long plane = 0; plane < N * C; plane++) {
+    const long base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const double omega = !(planeOmega != nullptr) ? omegaAll : planeOmega[plane];
+    std::fill_n(rowSum.data(), MH, 0.0);
+    std::fill_n(rowTan.data(), MH, 0.0);
+    // pass 1: pad row i of x, y and the direction by the boundary rule; the products and their tangents, correlated with tapsW
+    for (long i = 0; i < H; i++) {
+      const long row = base + i * W;
+      for (long q = 0; q < PW; q++) {
+        const long s = colSource[q];
+        const Acc xv = Acc(s < 0 ? T(0.0) : x[row + s]);
+        const Acc yv = Acc(s < 0 ? T(0.0) : y[row + s]);
+        const Acc vxv = Acc(s < 0 ? T(0.0) : dx[row + s]);
+        const Acc vyv = Acc(s < 0 ? T(0.0) : dy[row + s]);
+        p_x[q] = xv;
+        p_y[q] = yv;
+        p_xx[q] = xv * xv;
+        p_yy[q] = yv * yv;
+        p_xy[q] = xv * yv;
+        const Acc pv_xx = Acc(2.0) * xv * vxv;
+        const Acc pv_yy = Acc(2.0) * yv * vyv;
+        const Acc tv0 = yv * vxv;
+        const Acc tv1 = xv * vyv;
+        const Acc pv_xy = tv0 + tv1;
+        const Acc pv_x = vxv;
+        const Acc pv_y = vyv;
+        p_vx[q] = pv_x;
+        p_vy[q] = pv_y;
+        p_vxx[q] = pv_xx;
+        p_vyy[q] = pv_yy;
+        p_vxy[q] = pv_xy;
+      }
+      const long o = i * SW;
+      for (long j = 0; j < MW; j++) {
+        Acc s_x = Acc(cW) * p_x[j + rW];
+        Acc s_y = Acc(cW) * p_y[j + rW];
+        Acc s_xx = Acc(cW) * p_xx[j + rW];
+        Acc s_yy = Acc(cW) * p_yy[j + rW];
+        Acc s_xy = Acc(cW) * p_xy[j + rW];
+        Acc s_vx = Acc(cW) * p_vx[j + rW];
+        Acc s_vy = Acc(cW) * p_vy[j + rW];
+        Acc s_vxx = Acc(cW) * p_vxx[j + rW];
+        Acc s_vyy = Acc(cW) * p_vyy[j + rW];
+        Acc s_vxy = Acc(cW) * p_vxy[j + rW];
+        for (long t = 0; t < rW; t++) {
+          const double w = tapsW[t];
+          const long a = j + t;
+          const long b = j + kw - 1 - t;
+          s_x = s_x + Acc(w) * (p_x[a] + p_x[b]);
+          s_y = s_y + Acc(w) * (p_y[a] + p_y[b]);
+          s_xx = s_xx + Acc(w) * (p_xx[a] + p_xx[b]);
+          s_yy = s_yy + Acc(w) * (p_yy[a] + p_yy[b]);
+          s_xy = s_xy + Acc(w) * (p_xy[a] + p_xy[b]);
+          s_vx = s_vx + Acc(w) * (p_vx[a] + p_vx[b]);
+          s_vy = s_vy + Acc(w) * (p_vy[a] + p_vy[b]);
+          s_vxx = s_vxx + Acc(w) * (p_vxx[a] + p_vxx[b]);
+          s_vyy = s_vyy + Acc(w) * (p_vyy[a] + p_vyy[b]);
+          s_vxy = s_vxy + Acc(w) * (p_vxy[a] + p_vxy[b]);
+        }
+        h_x[o + j] = s_x;
+        h_y[o + j] = s_y;
+        h_xx[o + j] = s_xx;
+        h_yy[o + j] = s_yy;
+        h_xy[o + j] = s_xy;
+        h_vx[o + j] = s_vx;
+        h_vy[o + j] = s_vy;
+        h_vxx[o + j] = s_vxx;
+        h_vyy[o + j] = s_vyy;
+        h_vxy[o + j] = s_vxy;
+      }
+    }
+    // pass 2: vertical correlation of the moments and their tangents, fused with S, its tangent
+    // dS = sum_m dS/dm dm and the sums, in column blocks of BLOCK (the kh rows a block reads stay in L1)
+    for (long jb = lo; jb < MW - lo; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW - lo);
+      for (long i = lo; i < MH - lo; i++) {
+        const long ik = i * kh;
+        double blockSum = 0.0;
+        double blockTan = 0.0;
+        if (withMap) {
+          const bool inRow = i >= crop && i < MH - crop;
+          const long mo = (plane * MH + i) * MW;
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[rowOffset[ik + rH] + j];
+            Acc mu_y = Acc(cH) * h_y[rowOffset[ik + rH] + j];
+            Acc m_xx = Acc(cH) * h_xx[rowOffset[ik + rH] + j];
+            Acc m_yy = Acc(cH) * h_yy[rowOffset[ik + rH] + j];
+            Acc m_xy = Acc(cH) * h_xy[rowOffset[ik + rH] + j];
+            Acc tmu_x = Acc(cH) * h_vx[rowOffset[ik + rH] + j];
+            Acc tmu_y = Acc(cH) * h_vy[rowOffset[ik + rH] + j];
+            Acc tm_xx = Acc(cH) * h_vxx[rowOffset[ik + rH] + j];
+            Acc tm_yy = Acc(cH) * h_vyy[rowOffset[ik + rH] + j];
+            Acc tm_xy = Acc(cH) * h_vxy[rowOffset[ik + rH] + j];
+            for (long t = 0; t < rH; t++) {
+              const double w = tapsH[t];
+              const long a = rowOffset[ik + t] + j;
+              const long b = rowOffset[ik + (kh - 1 - t)] + j;
+              mu_x = mu_x + Acc(w) * (h_x[a] + h_x[b]);
+              mu_y = mu_y + Acc(w) * (h_y[a] + h_y[b]);
+              m_xx = m_xx + Acc(w) * (h_xx[a] + h_xx[b]);
+              m_yy = m_yy + Acc(w) * (h_yy[a] + h_yy[b]);
+              m_xy = m_xy + Acc(w) * (h_xy[a] + h_xy[b]);
+              tmu_x = tmu_x + Acc(w) * (h_vx[a] + h_vx[b]);
+              tmu_y = tmu_y + Acc(w) * (h_vy[a] + h_vy[b]);
+              tm_xx = tm_xx + Acc(w) * (h_vxx[a] + h_vxx[b]);
+              tm_yy = tm_yy + Acc(w) * (h_vyy[a] + h_vyy[b]);
+              tm_xy = tm_xy + Acc(w) * (h_vxy[a] + h_vxy[b]);
+            }
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t13 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t14 = t12 + t13;
+            const Acc t15 = A2 * t6 * t11 * t14;
+            const Acc t16 = -(mu_y * tmu_x);
+            const Acc t17 = -(mu_x * tmu_y);
+            const Acc t18 = tm_xy + t16 + t17;
+            const Acc t19 = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * t18;
+            const Acc t20 = Acc(1.0) / (B1 * B1);
+            const Acc t21 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t23 = t21 + t22;
+            const Acc t24 = -(A1 * A2 * t11 * t20 * t23);
+            const Acc t25 = Acc(1.0) / (B2 * B2);
+            const Acc t26 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t27 = tm_xx + t26;
+            const Acc t28 = Acc(c_n) * t27;
+            const Acc t29 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t30 = tm_yy + t29;
+            const Acc t31 = Acc(c_n) * t30;
+            const Acc t32 = t28 + t31;
+            const Acc t33 = -(A1 * A2 * t6 * t25 * t32);
+            const Acc dS = t15 + t19 + t24 + t33;
+            map[mo + j] = T(S);
+            mapTangent[mo + j] = T(dS);
+            blockSum = blockSum + double(inRow && j >= crop && j < MW - crop ? S : Acc(0.0));
+            blockTan = blockTan + double(inRow && j >= crop && j < MW - crop ? dS : Acc(0.0));
+          }
+        } else {
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[rowOffset[ik + rH] + j];
+            Acc mu_y = Acc(cH) * h_y[rowOffset[ik + rH] + j];
+            Acc m_xx = Acc(cH) * h_xx[rowOffset[ik + rH] + j];
+            Acc m_yy = Acc(cH) * h_yy[rowOffset[ik + rH] + j];
+            Acc m_xy = Acc(cH) * h_xy[rowOffset[ik + rH] + j];
+            Acc tmu_x = Acc(cH) * h_vx[rowOffset[ik + rH] + j];
+            Acc tmu_y = Acc(cH) * h_vy[rowOffset[ik + rH] + j];
+            Acc tm_xx = Acc(cH) * h_vxx[rowOffset[ik + rH] + j];
+            Acc tm_yy = Acc(cH) * h_vyy[rowOffset[ik + rH] + j];
+            Acc tm_xy = Acc(cH) * h_vxy[rowOffset[ik + rH] + j];
+            for (long t = 0; t < rH; t++) {
+              const double w = tapsH[t];
+              const long a = rowOffset[ik + t] + j;
+              const long b = rowOffset[ik + (kh - 1 - t)] + j;
+              mu_x = mu_x + Acc(w) * (h_x[a] + h_x[b]);
+              mu_y = mu_y + Acc(w) * (h_y[a] + h_y[b]);
+              m_xx = m_xx + Acc(w) * (h_xx[a] + h_xx[b]);
+              m_yy = m_yy + Acc(w) * (h_yy[a] + h_yy[b]);
+              m_xy = m_xy + Acc(w) * (h_xy[a] + h_xy[b]);
+              tmu_x = tmu_x + Acc(w) * (h_vx[a] + h_vx[b]);
+              tmu_y = tmu_y + Acc(w) * (h_vy[a] + h_vy[b]);
+              tm_xx = tm_xx + Acc(w) * (h_vxx[a] + h_vxx[b]);
+              tm_yy = tm_yy + Acc(w) * (h_vyy[a] + h_vyy[b]);
+              tm_xy = tm_xy + Acc(w) * (h_vxy[a] + h_vxy[b]);
+            }
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t13 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t14 = t12 + t13;
+            const Acc t15 = A2 * t6 * t11 * t14;
+            const Acc t16 = -(mu_y * tmu_x);
+            const Acc t17 = -(mu_x * tmu_y);
+            const Acc t18 = tm_xy + t16 + t17;
+            const Acc t19 = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * t18;
+            const Acc t20 = Acc(1.0) / (B1 * B1);
+            const Acc t21 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t23 = t21 + t22;
+            const Acc t24 = -(A1 * A2 * t11 * t20 * t23);
+            const Acc t25 = Acc(1.0) / (B2 * B2);
+            const Acc t26 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t27 = tm_xx + t26;
+            const Acc t28 = Acc(c_n) * t27;
+            const Acc t29 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t30 = tm_yy + t29;
+            const Acc t31 = Acc(c_n) * t30;
+            const Acc t32 = t28 + t31;
+            const Acc t33 = -(A1 * A2 * t6 * t25 * t32);
+            const Acc dS = t15 + t19 + t24 + t33;
+            blockSum = blockSum + double(S);
+            blockTan = blockTan + double(dS);
+          }
+        }
+        rowSum[i] = rowSum[i] + blockSum;
+        rowTan[i] = rowTan[i] + blockTan;
+      }
+    }
+    double planeSum = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeSum = planeSum + rowSum[i];
+    }
+    total = total + omega * planeSum;
+    if (planeSums != nullptr) {
+      planeSums[plane] = planeSum;
+    }
+    if (rowSums != nullptr) {
+      std::copy_n(rowSum.data(), MH, rowSums + plane * MH);
+    }
+    double planeTan = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeTan = planeTan + rowTan[i];
+    }
+    totalTan = totalTan + omega * planeTan;
+  }
+  tangent[0] = totalTan;
+  return total;
+}
+
+/**
+ * The omega-weighted sum of S over the region of the map of x and y (Float64Array storage), boundary rule p.padding, 7 x 7 window (taps unrolled),
+ * and its directional derivative in the direction (dx, dy) (each N x C x H x W): returns the value, writes the derivative
+ * into out.tangent[0] and, when out.map and out.mapTangent are given, S and its tangent at every window position
+ * (N x C x MH x MW, uncropped). Passes 1-2 on ten planes: 10 kw + 10 kh multiply-adds per pixel and
+ * 69 flops of S and its tangent.
+ */
+template <typename T, typename Acc>
+inline double ssimJvpK7(const T* x, const T* y, const T* dx, const T* dy, const KernelParams& p, const JvpOutputs<T>& out) {
+  const long N = p.N;
+  const long C = p.C;
+  const long H = p.H;
+  const long W = p.W;
+  const double* const tapsH = p.tapsH;
+  const long tapsH_length = p.tapsH_length;
+  const double* const tapsW = p.tapsW;
+  const long tapsW_length = p.tapsW_length;
+  const double C1 = p.C1;
+  const double C2 = p.C2;
+  const double c_n = p.c_n;
+  const long crop = p.crop;
+  const double omegaAll = p.omega;
+  const double* const planeOmega = p.planeOmega;
+  double* const planeSums = p.planeSums;
+  double* const rowSums = p.rowSums;
+  const Boundary padding = p.padding;
+  double* const tangent = out.tangent;
+  T* const map = out.map;
+  T* const mapTangent = out.mapTangent;
+  const long kh = tapsH_length;
+  const long kw = tapsW_length;
+  if (kh != 7 || kw != 7) throw std::invalid_argument("this kernel is unrolled for 7 x 7 windows");
+  // the map has the image size, or under 'valid' one value per window that fits (mapLength; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const long MH = mapLength(padding, H, kh);
+  const long MW = mapLength(padding, W, kw);
+  const bool valid = padding == Boundary::valid;
+  const long offH = valid ? 0 : (kh - 1) >> 1;
+  const long offW = valid ? 0 : (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
+  const long PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const long SW = MW + 8;
+  const long PH = MH + kh - 1;
+  // the column each padded sample reads, and the rows each vertical tap of a map row reads (-1: a zero)
+  std::vector<long> colSource(PW);
+  for (long q = 0; q < PW; q++) {
+    colSource[q] = boundaryIndex(q - offW, W, padding);
+  }
+  std::vector<long> rowSource(MH * kh);
+  for (long r = 0; r < MH; r++) {
+    for (long u = 0; u < kh; u++) {
+      rowSource[r * kh + u] = boundaryIndex(r + u - offH, H, padding);
+    }
+  }
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): in the
+  // arithmetic, whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const long rows = std::max<long>(H, PH) + 1;
+  const long zeroRow = rows - 1;
+  std::vector<Acc> h_x(rows * SW);
+  std::vector<Acc> h_y(rows * SW);
+  std::vector<Acc> h_xx(rows * SW);
+  std::vector<Acc> h_yy(rows * SW);
+  std::vector<Acc> h_xy(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  std::vector<long> rowOffset(MH * kh);
+  for (long q = 0; q < MH * kh; q++) {
+    rowOffset[q] = (rowSource[q] < 0 ? zeroRow : rowSource[q]) * SW;
+  }
+  std::vector<Acc> p_x(PW);
+  std::vector<Acc> p_y(PW);
+  std::vector<Acc> p_xx(PW);
+  std::vector<Acc> p_yy(PW);
+  std::vector<Acc> p_xy(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const long rH = (kh - 1) >> 1;
+  const long rW = (kw - 1) >> 1;
+  const double cH = tapsH[rH];
+  const double cW = tapsW[rW];
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const long BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  std::vector<double> rowSum(MH);
+  const double wH0 = tapsH[0];
+  const double wH1 = tapsH[1];
+  const double wH2 = tapsH[2];
+  const double wW0 = tapsW[0];
+  const double wW1 = tapsW[1];
+  const double wW2 = tapsW[2];
+  // the horizontally filtered tangents of the products (pass 1), in the arithmetic, like the products
+  std::vector<Acc> h_vx(rows * SW);
+  std::vector<Acc> h_vy(rows * SW);
+  std::vector<Acc> h_vxx(rows * SW);
+  std::vector<Acc> h_vyy(rows * SW);
+  std::vector<Acc> h_vxy(rows * SW);
+  std::vector<Acc> p_vx(PW);
+  std::vector<Acc> p_vy(PW);
+  std::vector<Acc> p_vxx(PW);
+  std::vector<Acc> p_vyy(PW);
+  std::vector<Acc> p_vxy(PW);
+  if (map != nullptr && !(mapTangent != nullptr)) throw std::invalid_argument("out.map is given without out.mapTangent");
+  const bool withMap = map != nullptr && mapTangent != nullptr;
+  std::vector<double> rowTan(MH);
+  // with the map asked for, every window position; else the region alone
+  const long lo = withMap ? 0 : crop;
+  double total = 0.0;
+  double totalTan = 0.0;
+  for (long plane = 0; plane < N * C; plane++) {
+    const long base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const double omega = !(planeOmega != nullptr) ? omegaAll : planeOmega[plane];
+    std::fill_n(rowSum.data(), MH, 0.0);
+    std::fill_n(rowTan.data(), MH, 0.0);
+    // pass 1: pad row i of x, y and the direction by the boundary rule; the products and their tangents, correlated with tapsW
+    for (long i = 0; i < H; i++) {
+      const long row = base + i * W;
+      for (long q = 0; q < PW; q++) {
+        const long s = colSource[q];
+        const Acc xv = Acc(s < 0 ? T(0.0) : x[row + s]);
+        const Acc yv = Acc(s < 0 ? T(0.0) : y[row + s]);
+        const Acc vxv = Acc(s < 0 ? T(0.0) : dx[row + s]);
+        const Acc vyv = Acc(s < 0 ? T(0.0) : dy[row + s]);
+        p_x[q] = xv;
+        p_y[q] = yv;
+        p_xx[q] = xv * xv;
+        p_yy[q] = yv * yv;
+        p_xy[q] = xv * yv;
+        const Acc pv_xx = Acc(2.0) * xv * vxv;
+        const Acc pv_yy = Acc(2.0) * yv * vyv;
+        const Acc tv0 = yv * vxv;
+        const Acc tv1 = xv * vyv;
+        const Acc pv_xy = tv0 + tv1;
+        const Acc pv_x = vxv;
+        const Acc pv_y = vyv;
+        p_vx[q] = pv_x;
+        p_vy[q] = pv_y;
+        p_vxx[q] = pv_xx;
+        p_vyy[q] = pv_yy;
+        p_vxy[q] = pv_xy;
+      }
+      const long o = i * SW;
+      for (long j = 0; j < MW; j++) {
+        Acc s_x = Acc(cW) * p_x[j + 3] + Acc(wW0) * (p_x[j] + p_x[j + 6]) + Acc(wW1) * (p_x[j + 1] + p_x[j + 5]) + Acc(wW2) * (p_x[j + 2] + p_x[j + 4]);
+        Acc s_y = Acc(cW) * p_y[j + 3] + Acc(wW0) * (p_y[j] + p_y[j + 6]) + Acc(wW1) * (p_y[j + 1] + p_y[j + 5]) + Acc(wW2) * (p_y[j + 2] + p_y[j + 4]);
+        Acc s_xx = Acc(cW) * p_xx[j + 3] + Acc(wW0) * (p_xx[j] + p_xx[j + 6]) + Acc(wW1) * (p_xx[j + 1] + p_xx[j + 5]) + Acc(wW2) * (p_xx[j + 2] + p_xx[j + 4]);
+        Acc s_yy = Acc(cW) * p_yy[j + 3] + Acc(wW0) * (p_yy[j] + p_yy[j + 6]) + Acc(wW1) * (p_yy[j + 1] + p_yy[j + 5]) + Acc(wW2) * (p_yy[j + 2] + p_yy[j + 4]);
+        Acc s_xy = Acc(cW) * p_xy[j + 3] + Acc(wW0) * (p_xy[j] + p_xy[j + 6]) + Acc(wW1) * (p_xy[j + 1] + p_xy[j + 5]) + Acc(wW2) * (p_xy[j + 2] + p_xy[j + 4]);
+        Acc s_vx = Acc(cW) * p_vx[j + 3] + Acc(wW0) * (p_vx[j] + p_vx[j + 6]) + Acc(wW1) * (p_vx[j + 1] + p_vx[j + 5]) + Acc(wW2) * (p_vx[j + 2] + p_vx[j + 4]);
+        Acc s_vy = Acc(cW) * p_vy[j + 3] + Acc(wW0) * (p_vy[j] + p_vy[j + 6]) + Acc(wW1) * (p_vy[j + 1] + p_vy[j + 5]) + Acc(wW2) * (p_vy[j + 2] + p_vy[j + 4]);
+        Acc s_vxx = Acc(cW) * p_vxx[j + 3] + Acc(wW0) * (p_vxx[j] + p_vxx[j + 6]) + Acc(wW1) * (p_vxx[j + 1] + p_vxx[j + 5]) + Acc(wW2) * (p_vxx[j + 2] + p_vxx[j + 4]);
+        Acc s_vyy = Acc(cW) * p_vyy[j + 3] + Acc(wW0) * (p_vyy[j] + p_vyy[j + 6]) + Acc(wW1) * (p_vyy[j + 1] + p_vyy[j + 5]) + Acc(wW2) * (p_vyy[j + 2] + p_vyy[j + 4]);
+        Acc s_vxy = Acc(cW) * p_vxy[j + 3] + Acc(wW0) * (p_vxy[j] + p_vxy[j + 6]) + Acc(wW1) * (p_vxy[j + 1] + p_vxy[j + 5]) + Acc(wW2) * (p_vxy[j + 2] + p_vxy[j + 4]);
+        h_x[o + j] = s_x;
+        h_y[o + j] = s_y;
+        h_xx[o + j] = s_xx;
+        h_yy[o + j] = s_yy;
+        h_xy[o + j] = s_xy;
+        h_vx[o + j] = s_vx;
+        h_vy[o + j] = s_vy;
+        h_vxx[o + j] = s_vxx;
+        h_vyy[o + j] = s_vyy;
+        h_vxy[o + j] = s_vxy;
+      }
+    }
+    // pass 2: vertical correlation of the moments and their tangents, fused with S, its tangent
+    // dS = sum_m dS/dm dm and the sums, in column blocks of BLOCK (the kh rows a block reads stay in L1)
+    for (long jb = lo; jb < MW - lo; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW - lo);
+      for (long i = lo; i < MH - lo; i++) {
+        const long ik = i * kh;
+        const long o0 = rowOffset[ik];
+        const long o1 = rowOffset[ik + 1];
+        const long o2 = rowOffset[ik + 2];
+        const long o3 = rowOffset[ik + 3];
+        const long o4 = rowOffset[ik + 4];
+        const long o5 = rowOffset[ik + 5];
+        const long o6 = rowOffset[ik + 6];
+        double blockSum = 0.0;
+        double blockTan = 0.0;
+        if (withMap) {
+          const bool inRow = i >= crop && i < MH - crop;
+          const long mo = (plane * MH + i) * MW;
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[o3 + j] + Acc(wH0) * (h_x[o0 + j] + h_x[o6 + j]) + Acc(wH1) * (h_x[o1 + j] + h_x[o5 + j]) + Acc(wH2) * (h_x[o2 + j] + h_x[o4 + j]);
+            Acc mu_y = Acc(cH) * h_y[o3 + j] + Acc(wH0) * (h_y[o0 + j] + h_y[o6 + j]) + Acc(wH1) * (h_y[o1 + j] + h_y[o5 + j]) + Acc(wH2) * (h_y[o2 + j] + h_y[o4 + j]);
+            Acc m_xx = Acc(cH) * h_xx[o3 + j] + Acc(wH0) * (h_xx[o0 + j] + h_xx[o6 + j]) + Acc(wH1) * (h_xx[o1 + j] + h_xx[o5 + j]) + Acc(wH2) * (h_xx[o2 + j] + h_xx[o4 + j]);
+            Acc m_yy = Acc(cH) * h_yy[o3 + j] + Acc(wH0) * (h_yy[o0 + j] + h_yy[o6 + j]) + Acc(wH1) * (h_yy[o1 + j] + h_yy[o5 + j]) + Acc(wH2) * (h_yy[o2 + j] + h_yy[o4 + j]);
+            Acc m_xy = Acc(cH) * h_xy[o3 + j] + Acc(wH0) * (h_xy[o0 + j] + h_xy[o6 + j]) + Acc(wH1) * (h_xy[o1 + j] + h_xy[o5 + j]) + Acc(wH2) * (h_xy[o2 + j] + h_xy[o4 + j]);
+            Acc tmu_x = Acc(cH) * h_vx[o3 + j] + Acc(wH0) * (h_vx[o0 + j] + h_vx[o6 + j]) + Acc(wH1) * (h_vx[o1 + j] + h_vx[o5 + j]) + Acc(wH2) * (h_vx[o2 + j] + h_vx[o4 + j]);
+            Acc tmu_y = Acc(cH) * h_vy[o3 + j] + Acc(wH0) * (h_vy[o0 + j] + h_vy[o6 + j]) + Acc(wH1) * (h_vy[o1 + j] + h_vy[o5 + j]) + Acc(wH2) * (h_vy[o2 + j] + h_vy[o4 + j]);
+            Acc tm_xx = Acc(cH) * h_vxx[o3 + j] + Acc(wH0) * (h_vxx[o0 + j] + h_vxx[o6 + j]) + Acc(wH1) * (h_vxx[o1 + j] + h_vxx[o5 + j]) + Acc(wH2) * (h_vxx[o2 + j] + h_vxx[o4 + j]);
+            Acc tm_yy = Acc(cH) * h_vyy[o3 + j] + Acc(wH0) * (h_vyy[o0 + j] + h_vyy[o6 + j]) + Acc(wH1) * (h_vyy[o1 + j] + h_vyy[o5 + j]) + Acc(wH2) * (h_vyy[o2 + j] + h_vyy[o4 + j]);
+            Acc tm_xy = Acc(cH) * h_vxy[o3 + j] + Acc(wH0) * (h_vxy[o0 + j] + h_vxy[o6 + j]) + Acc(wH1) * (h_vxy[o1 + j] + h_vxy[o5 + j]) + Acc(wH2) * (h_vxy[o2 + j] + h_vxy[o4 + j]);
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t13 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t14 = t12 + t13;
+            const Acc t15 = A2 * t6 * t11 * t14;
+            const Acc t16 = -(mu_y * tmu_x);
+            const Acc t17 = -(mu_x * tmu_y);
+            const Acc t18 = tm_xy + t16 + t17;
+            const Acc t19 = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * t18;
+            const Acc t20 = Acc(1.0) / (B1 * B1);
+            const Acc t21 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t23 = t21 + t22;
+            const Acc t24 = -(A1 * A2 * t11 * t20 * t23);
+            const Acc t25 = Acc(1.0) / (B2 * B2);
+            const Acc t26 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t27 = tm_xx + t26;
+            const Acc t28 = Acc(c_n) * t27;
+            const Acc t29 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t30 = tm_yy + t29;
+            const Acc t31 = Acc(c_n) * t30;
+            const Acc t32 = t28 + t31;
+            const Acc t33 = -(A1 * A2 * t6 * t25 * t32);
+            const Acc dS = t15 + t19 + t24 + t33;
+            map[mo + j] = T(S);
+            mapTangent[mo + j] = T(dS);
+            blockSum = blockSum + double(inRow && j >= crop && j < MW - crop ? S : Acc(0.0));
+            blockTan = blockTan + double(inRow && j >= crop && j < MW - crop ? dS : Acc(0.0));
+          }
+        } else {
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[o3 + j] + Acc(wH0) * (h_x[o0 + j] + h_x[o6 + j]) + Acc(wH1) * (h_x[o1 + j] + h_x[o5 + j]) + Acc(wH2) * (h_x[o2 + j] + h_x[o4 + j]);
+            Acc mu_y = Acc(cH) * h_y[o3 + j] + Acc(wH0) * (h_y[o0 + j] + h_y[o6 + j]) + Acc(wH1) * (h_y[o1 + j] + h_y[o5 + j]) + Acc(wH2) * (h_y[o2 + j] + h_y[o4 + j]);
+            Acc m_xx = Acc(cH) * h_xx[o3 + j] + Acc(wH0) * (h_xx[o0 + j] + h_xx[o6 + j]) + Acc(wH1) * (h_xx[o1 + j] + h_xx[o5 + j]) + Acc(wH2) * (h_xx[o2 + j] + h_xx[o4 + j]);
+            Acc m_yy = Acc(cH) * h_yy[o3 + j] + Acc(wH0) * (h_yy[o0 + j] + h_yy[o6 + j]) + Acc(wH1) * (h_yy[o1 + j] + h_yy[o5 + j]) + Acc(wH2) * (h_yy[o2 + j] + h_yy[o4 + j]);
+            Acc m_xy = Acc(cH) * h_xy[o3 + j] + Acc(wH0) * (h_xy[o0 + j] + h_xy[o6 + j]) + Acc(wH1) * (h_xy[o1 + j] + h_xy[o5 + j]) + Acc(wH2) * (h_xy[o2 + j] + h_xy[o4 + j]);
+            Acc tmu_x = Acc(cH) * h_vx[o3 + j] + Acc(wH0) * (h_vx[o0 + j] + h_vx[o6 + j]) + Acc(wH1) * (h_vx[o1 + j] + h_vx[o5 + j]) + Acc(wH2) * (h_vx[o2 + j] + h_vx[o4 + j]);
+            Acc tmu_y = Acc(cH) * h_vy[o3 + j] + Acc(wH0) * (h_vy[o0 + j] + h_vy[o6 + j]) + Acc(wH1) * (h_vy[o1 + j] + h_vy[o5 + j]) + Acc(wH2) * (h_vy[o2 + j] + h_vy[o4 + j]);
+            Acc tm_xx = Acc(cH) * h_vxx[o3 + j] + Acc(wH0) * (h_vxx[o0 + j] + h_vxx[o6 + j]) + Acc(wH1) * (h_vxx[o1 + j] + h_vxx[o5 + j]) + Acc(wH2) * (h_vxx[o2 + j] + h_vxx[o4 + j]);
+            Acc tm_yy = Acc(cH) * h_vyy[o3 + j] + Acc(wH0) * (h_vyy[o0 + j] + h_vyy[o6 + j]) + Acc(wH1) * (h_vyy[o1 + j] + h_vyy[o5 + j]) + Acc(wH2) * (h_vyy[o2 + j] + h_vyy[o4 + j]);
+            Acc tm_xy = Acc(cH) * h_vxy[o3 + j] + Acc(wH0) * (h_vxy[o0 + j] + h_vxy[o6 + j]) + Acc(wH1) * (h_vxy[o1 + j] + h_vxy[o5 + j]) + Acc(wH2) * (h_vxy[o2 + j] + h_vxy[o4 + j]);
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t13 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t14 = t12 + t13;
+            const Acc t15 = A2 * t6 * t11 * t14;
+            const Acc t16 = -(mu_y * tmu_x);
+            const Acc t17 = -(mu_x * tmu_y);
+            const Acc t18 = tm_xy + t16 + t17;
+            const Acc t19 = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * t18;
+            const Acc t20 = Acc(1.0) / (B1 * B1);
+            const Acc t21 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t23 = t21 + t22;
+            const Acc t24 = -(A1 * A2 * t11 * t20 * t23);
+            const Acc t25 = Acc(1.0) / (B2 * B2);
+            const Acc t26 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t27 = tm_xx + t26;
+            const Acc t28 = Acc(c_n) * t27;
+            const Acc t29 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t30 = tm_yy + t29;
+            const Acc t31 = Acc(c_n) * t30;
+            const Acc t32 = t28 + t31;
+            const Acc t33 = -(A1 * A2 * t6 * t25 * t32);
+            const Acc dS = t15 + t19 + t24 + t33;
+            blockSum = blockSum + double(S);
+            blockTan = blockTan + double(dS);
+          }
+        }
+        rowSum[i] = rowSum[i] + blockSum;
+        rowTan[i] = rowTan[i] + blockTan;
+      }
+    }
+    double planeSum = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeSum = planeSum + rowSum[i];
+    }
+    total = total + omega * planeSum;
+    if (planeSums != nullptr) {
+      planeSums[plane] = planeSum;
+    }
+    if (rowSums != nullptr) {
+      std::copy_n(rowSum.data(), MH, rowSums + plane * MH);
+    }
+    double planeTan = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeTan = planeTan + rowTan[i];
+    }
+    totalTan = totalTan + omega * planeTan;
+  }
+  tangent[0] = totalTan;
+  return total;
+}
+
+/**
+ * The omega-weighted sum of S over the region of the map of x and y (Float64Array storage), boundary rule p.padding, 11 x 11 window (taps unrolled),
+ * and its directional derivative in the direction (dx, dy) (each N x C x H x W): returns the value, writes the derivative
+ * into out.tangent[0] and, when out.map and out.mapTangent are given, S and its tangent at every window position
+ * (N x C x MH x MW, uncropped). Passes 1-2 on ten planes: 10 kw + 10 kh multiply-adds per pixel and
+ * 69 flops of S and its tangent.
+ */
+template <typename T, typename Acc>
+inline double ssimJvpK11(const T* x, const T* y, const T* dx, const T* dy, const KernelParams& p, const JvpOutputs<T>& out) {
+  const long N = p.N;
+  const long C = p.C;
+  const long H = p.H;
+  const long W = p.W;
+  const double* const tapsH = p.tapsH;
+  const long tapsH_length = p.tapsH_length;
+  const double* const tapsW = p.tapsW;
+  const long tapsW_length = p.tapsW_length;
+  const double C1 = p.C1;
+  const double C2 = p.C2;
+  const double c_n = p.c_n;
+  const long crop = p.crop;
+  const double omegaAll = p.omega;
+  const double* const planeOmega = p.planeOmega;
+  double* const planeSums = p.planeSums;
+  double* const rowSums = p.rowSums;
+  const Boundary padding = p.padding;
+  double* const tangent = out.tangent;
+  T* const map = out.map;
+  T* const mapTangent = out.mapTangent;
+  const long kh = tapsH_length;
+  const long kw = tapsW_length;
+  if (kh != 11 || kw != 11) throw std::invalid_argument("this kernel is unrolled for 11 x 11 windows");
+  // the map has the image size, or under 'valid' one value per window that fits (mapLength; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const long MH = mapLength(padding, H, kh);
+  const long MW = mapLength(padding, W, kw);
+  const bool valid = padding == Boundary::valid;
+  const long offH = valid ? 0 : (kh - 1) >> 1;
+  const long offW = valid ? 0 : (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
+  const long PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const long SW = MW + 8;
+  const long PH = MH + kh - 1;
+  // the column each padded sample reads, and the rows each vertical tap of a map row reads (-1: a zero)
+  std::vector<long> colSource(PW);
+  for (long q = 0; q < PW; q++) {
+    colSource[q] = boundaryIndex(q - offW, W, padding);
+  }
+  std::vector<long> rowSource(MH * kh);
+  for (long r = 0; r < MH; r++) {
+    for (long u = 0; u < kh; u++) {
+      rowSource[r * kh + u] = boundaryIndex(r + u - offH, H, padding);
+    }
+  }
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): in the
+  // arithmetic, whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const long rows = std::max<long>(H, PH) + 1;
+  const long zeroRow = rows - 1;
+  std::vector<Acc> h_x(rows * SW);
+  std::vector<Acc> h_y(rows * SW);
+  std::vector<Acc> h_xx(rows * SW);
+  std::vector<Acc> h_yy(rows * SW);
+  std::vector<Acc> h_xy(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  std::vector<long> rowOffset(MH * kh);
+  for (long q = 0; q < MH * kh; q++) {
+    rowOffset[q] = (rowSource[q] < 0 ? zeroRow : rowSource[q]) * SW;
+  }
+  std::vector<Acc> p_x(PW);
+  std::vector<Acc> p_y(PW);
+  std::vector<Acc> p_xx(PW);
+  std::vector<Acc> p_yy(PW);
+  std::vector<Acc> p_xy(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const long rH = (kh - 1) >> 1;
+  const long rW = (kw - 1) >> 1;
+  const double cH = tapsH[rH];
+  const double cW = tapsW[rW];
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const long BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  std::vector<double> rowSum(MH);
+  const double wH0 = tapsH[0];
+  const double wH1 = tapsH[1];
+  const double wH2 = tapsH[2];
+  const double wH3 = tapsH[3];
+  const double wH4 = tapsH[4];
+  const double wW0 = tapsW[0];
+  const double wW1 = tapsW[1];
+  const double wW2 = tapsW[2];
+  const double wW3 = tapsW[3];
+  const double wW4 = tapsW[4];
+  // the horizontally filtered tangents of the products (pass 1), in the arithmetic, like the products
+  std::vector<Acc> h_vx(rows * SW);
+  std::vector<Acc> h_vy(rows * SW);
+  std::vector<Acc> h_vxx(rows * SW);
+  std::vector<Acc> h_vyy(rows * SW);
+  std::vector<Acc> h_vxy(rows * SW);
+  std::vector<Acc> p_vx(PW);
+  std::vector<Acc> p_vy(PW);
+  std::vector<Acc> p_vxx(PW);
+  std::vector<Acc> p_vyy(PW);
+  std::vector<Acc> p_vxy(PW);
+  if (map != nullptr && !(mapTangent != nullptr)) throw std::invalid_argument("out.map is given without out.mapTangent");
+  const bool withMap = map != nullptr && mapTangent != nullptr;
+  std::vector<double> rowTan(MH);
+  // with the map asked for, every window position; else the region alone
+  const long lo = withMap ? 0 : crop;
+  double total = 0.0;
+  double totalTan = 0.0;
+  for (long plane = 0; plane < N * C; plane++) {
+    const long base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const double omega = !(planeOmega != nullptr) ? omegaAll : planeOmega[plane];
+    std::fill_n(rowSum.data(), MH, 0.0);
+    std::fill_n(rowTan.data(), MH, 0.0);
+    // pass 1: pad row i of x, y and the direction by the boundary rule; the products and their tangents, correlated with tapsW
+    for (long i = 0; i < H; i++) {
+      const long row = base + i * W;
+      for (long q = 0; q < PW; q++) {
+        const long s = colSource[q];
+        const Acc xv = Acc(s < 0 ? T(0.0) : x[row + s]);
+        const Acc yv = Acc(s < 0 ? T(0.0) : y[row + s]);
+        const Acc vxv = Acc(s < 0 ? T(0.0) : dx[row + s]);
+        const Acc vyv = Acc(s < 0 ? T(0.0) : dy[row + s]);
+        p_x[q] = xv;
+        p_y[q] = yv;
+        p_xx[q] = xv * xv;
+        p_yy[q] = yv * yv;
+        p_xy[q] = xv * yv;
+        const Acc pv_xx = Acc(2.0) * xv * vxv;
+        const Acc pv_yy = Acc(2.0) * yv * vyv;
+        const Acc tv0 = yv * vxv;
+        const Acc tv1 = xv * vyv;
+        const Acc pv_xy = tv0 + tv1;
+        const Acc pv_x = vxv;
+        const Acc pv_y = vyv;
+        p_vx[q] = pv_x;
+        p_vy[q] = pv_y;
+        p_vxx[q] = pv_xx;
+        p_vyy[q] = pv_yy;
+        p_vxy[q] = pv_xy;
+      }
+      const long o = i * SW;
+      for (long j = 0; j < MW; j++) {
+        Acc s_x = Acc(cW) * p_x[j + 5] + Acc(wW0) * (p_x[j] + p_x[j + 10]) + Acc(wW1) * (p_x[j + 1] + p_x[j + 9]) + Acc(wW2) * (p_x[j + 2] + p_x[j + 8]) + Acc(wW3) * (p_x[j + 3] + p_x[j + 7]) + Acc(wW4) * (p_x[j + 4] + p_x[j + 6]);
+        Acc s_y = Acc(cW) * p_y[j + 5] + Acc(wW0) * (p_y[j] + p_y[j + 10]) + Acc(wW1) * (p_y[j + 1] + p_y[j + 9]) + Acc(wW2) * (p_y[j + 2] + p_y[j + 8]) + Acc(wW3) * (p_y[j + 3] + p_y[j + 7]) + Acc(wW4) * (p_y[j + 4] + p_y[j + 6]);
+        Acc s_xx = Acc(cW) * p_xx[j + 5] + Acc(wW0) * (p_xx[j] + p_xx[j + 10]) + Acc(wW1) * (p_xx[j + 1] + p_xx[j + 9]) + Acc(wW2) * (p_xx[j + 2] + p_xx[j + 8]) + Acc(wW3) * (p_xx[j + 3] + p_xx[j + 7]) + Acc(wW4) * (p_xx[j + 4] + p_xx[j + 6]);
+        Acc s_yy = Acc(cW) * p_yy[j + 5] + Acc(wW0) * (p_yy[j] + p_yy[j + 10]) + Acc(wW1) * (p_yy[j + 1] + p_yy[j + 9]) + Acc(wW2) * (p_yy[j + 2] + p_yy[j + 8]) + Acc(wW3) * (p_yy[j + 3] + p_yy[j + 7]) + Acc(wW4) * (p_yy[j + 4] + p_yy[j + 6]);
+        Acc s_xy = Acc(cW) * p_xy[j + 5] + Acc(wW0) * (p_xy[j] + p_xy[j + 10]) + Acc(wW1) * (p_xy[j + 1] + p_xy[j + 9]) + Acc(wW2) * (p_xy[j + 2] + p_xy[j + 8]) + Acc(wW3) * (p_xy[j + 3] + p_xy[j + 7]) + Acc(wW4) * (p_xy[j + 4] + p_xy[j + 6]);
+        Acc s_vx = Acc(cW) * p_vx[j + 5] + Acc(wW0) * (p_vx[j] + p_vx[j + 10]) + Acc(wW1) * (p_vx[j + 1] + p_vx[j + 9]) + Acc(wW2) * (p_vx[j + 2] + p_vx[j + 8]) + Acc(wW3) * (p_vx[j + 3] + p_vx[j + 7]) + Acc(wW4) * (p_vx[j + 4] + p_vx[j + 6]);
+        Acc s_vy = Acc(cW) * p_vy[j + 5] + Acc(wW0) * (p_vy[j] + p_vy[j + 10]) + Acc(wW1) * (p_vy[j + 1] + p_vy[j + 9]) + Acc(wW2) * (p_vy[j + 2] + p_vy[j + 8]) + Acc(wW3) * (p_vy[j + 3] + p_vy[j + 7]) + Acc(wW4) * (p_vy[j + 4] + p_vy[j + 6]);
+        Acc s_vxx = Acc(cW) * p_vxx[j + 5] + Acc(wW0) * (p_vxx[j] + p_vxx[j + 10]) + Acc(wW1) * (p_vxx[j + 1] + p_vxx[j + 9]) + Acc(wW2) * (p_vxx[j + 2] + p_vxx[j + 8]) + Acc(wW3) * (p_vxx[j + 3] + p_vxx[j + 7]) + Acc(wW4) * (p_vxx[j + 4] + p_vxx[j + 6]);
+        Acc s_vyy = Acc(cW) * p_vyy[j + 5] + Acc(wW0) * (p_vyy[j] + p_vyy[j + 10]) + Acc(wW1) * (p_vyy[j + 1] + p_vyy[j + 9]) + Acc(wW2) * (p_vyy[j + 2] + p_vyy[j + 8]) + Acc(wW3) * (p_vyy[j + 3] + p_vyy[j + 7]) + Acc(wW4) * (p_vyy[j + 4] + p_vyy[j + 6]);
+        Acc s_vxy = Acc(cW) * p_vxy[j + 5] + Acc(wW0) * (p_vxy[j] + p_vxy[j + 10]) + Acc(wW1) * (p_vxy[j + 1] + p_vxy[j + 9]) + Acc(wW2) * (p_vxy[j + 2] + p_vxy[j + 8]) + Acc(wW3) * (p_vxy[j + 3] + p_vxy[j + 7]) + Acc(wW4) * (p_vxy[j + 4] + p_vxy[j + 6]);
+        h_x[o + j] = s_x;
+        h_y[o + j] = s_y;
+        h_xx[o + j] = s_xx;
+        h_yy[o + j] = s_yy;
+        h_xy[o + j] = s_xy;
+        h_vx[o + j] = s_vx;
+        h_vy[o + j] = s_vy;
+        h_vxx[o + j] = s_vxx;
+        h_vyy[o + j] = s_vyy;
+        h_vxy[o + j] = s_vxy;
+      }
+    }
+    // pass 2: vertical correlation of the moments and their tangents, fused with S, its tangent
+    // dS = sum_m dS/dm dm and the sums, in column blocks of BLOCK (the kh rows a block reads stay in L1)
+    for (long jb = lo; jb < MW - lo; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW - lo);
+      for (long i = lo; i < MH - lo; i++) {
+        const long ik = i * kh;
+        const long o0 = rowOffset[ik];
+        const long o1 = rowOffset[ik + 1];
+        const long o2 = rowOffset[ik + 2];
+        const long o3 = rowOffset[ik + 3];
+        const long o4 = rowOffset[ik + 4];
+        const long o5 = rowOffset[ik + 5];
+        const long o6 = rowOffset[ik + 6];
+        const long o7 = rowOffset[ik + 7];
+        const long o8 = rowOffset[ik + 8];
+        const long o9 = rowOffset[ik + 9];
+        const long o10 = rowOffset[ik + 10];
+        double blockSum = 0.0;
+        double blockTan = 0.0;
+        if (withMap) {
+          const bool inRow = i >= crop && i < MH - crop;
+          const long mo = (plane * MH + i) * MW;
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[o5 + j] + Acc(wH0) * (h_x[o0 + j] + h_x[o10 + j]) + Acc(wH1) * (h_x[o1 + j] + h_x[o9 + j]) + Acc(wH2) * (h_x[o2 + j] + h_x[o8 + j]) + Acc(wH3) * (h_x[o3 + j] + h_x[o7 + j]) + Acc(wH4) * (h_x[o4 + j] + h_x[o6 + j]);
+            Acc mu_y = Acc(cH) * h_y[o5 + j] + Acc(wH0) * (h_y[o0 + j] + h_y[o10 + j]) + Acc(wH1) * (h_y[o1 + j] + h_y[o9 + j]) + Acc(wH2) * (h_y[o2 + j] + h_y[o8 + j]) + Acc(wH3) * (h_y[o3 + j] + h_y[o7 + j]) + Acc(wH4) * (h_y[o4 + j] + h_y[o6 + j]);
+            Acc m_xx = Acc(cH) * h_xx[o5 + j] + Acc(wH0) * (h_xx[o0 + j] + h_xx[o10 + j]) + Acc(wH1) * (h_xx[o1 + j] + h_xx[o9 + j]) + Acc(wH2) * (h_xx[o2 + j] + h_xx[o8 + j]) + Acc(wH3) * (h_xx[o3 + j] + h_xx[o7 + j]) + Acc(wH4) * (h_xx[o4 + j] + h_xx[o6 + j]);
+            Acc m_yy = Acc(cH) * h_yy[o5 + j] + Acc(wH0) * (h_yy[o0 + j] + h_yy[o10 + j]) + Acc(wH1) * (h_yy[o1 + j] + h_yy[o9 + j]) + Acc(wH2) * (h_yy[o2 + j] + h_yy[o8 + j]) + Acc(wH3) * (h_yy[o3 + j] + h_yy[o7 + j]) + Acc(wH4) * (h_yy[o4 + j] + h_yy[o6 + j]);
+            Acc m_xy = Acc(cH) * h_xy[o5 + j] + Acc(wH0) * (h_xy[o0 + j] + h_xy[o10 + j]) + Acc(wH1) * (h_xy[o1 + j] + h_xy[o9 + j]) + Acc(wH2) * (h_xy[o2 + j] + h_xy[o8 + j]) + Acc(wH3) * (h_xy[o3 + j] + h_xy[o7 + j]) + Acc(wH4) * (h_xy[o4 + j] + h_xy[o6 + j]);
+            Acc tmu_x = Acc(cH) * h_vx[o5 + j] + Acc(wH0) * (h_vx[o0 + j] + h_vx[o10 + j]) + Acc(wH1) * (h_vx[o1 + j] + h_vx[o9 + j]) + Acc(wH2) * (h_vx[o2 + j] + h_vx[o8 + j]) + Acc(wH3) * (h_vx[o3 + j] + h_vx[o7 + j]) + Acc(wH4) * (h_vx[o4 + j] + h_vx[o6 + j]);
+            Acc tmu_y = Acc(cH) * h_vy[o5 + j] + Acc(wH0) * (h_vy[o0 + j] + h_vy[o10 + j]) + Acc(wH1) * (h_vy[o1 + j] + h_vy[o9 + j]) + Acc(wH2) * (h_vy[o2 + j] + h_vy[o8 + j]) + Acc(wH3) * (h_vy[o3 + j] + h_vy[o7 + j]) + Acc(wH4) * (h_vy[o4 + j] + h_vy[o6 + j]);
+            Acc tm_xx = Acc(cH) * h_vxx[o5 + j] + Acc(wH0) * (h_vxx[o0 + j] + h_vxx[o10 + j]) + Acc(wH1) * (h_vxx[o1 + j] + h_vxx[o9 + j]) + Acc(wH2) * (h_vxx[o2 + j] + h_vxx[o8 + j]) + Acc(wH3) * (h_vxx[o3 + j] + h_vxx[o7 + j]) + Acc(wH4) * (h_vxx[o4 + j] + h_vxx[o6 + j]);
+            Acc tm_yy = Acc(cH) * h_vyy[o5 + j] + Acc(wH0) * (h_vyy[o0 + j] + h_vyy[o10 + j]) + Acc(wH1) * (h_vyy[o1 + j] + h_vyy[o9 + j]) + Acc(wH2) * (h_vyy[o2 + j] + h_vyy[o8 + j]) + Acc(wH3) * (h_vyy[o3 + j] + h_vyy[o7 + j]) + Acc(wH4) * (h_vyy[o4 + j] + h_vyy[o6 + j]);
+            Acc tm_xy = Acc(cH) * h_vxy[o5 + j] + Acc(wH0) * (h_vxy[o0 + j] + h_vxy[o10 + j]) + Acc(wH1) * (h_vxy[o1 + j] + h_vxy[o9 + j]) + Acc(wH2) * (h_vxy[o2 + j] + h_vxy[o8 + j]) + Acc(wH3) * (h_vxy[o3 + j] + h_vxy[o7 + j]) + Acc(wH4) * (h_vxy[o4 + j] + h_vxy[o6 + j]);
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t13 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t14 = t12 + t13;
+            const Acc t15 = A2 * t6 * t11 * t14;
+            const Acc t16 = -(mu_y * tmu_x);
+            const Acc t17 = -(mu_x * tmu_y);
+            const Acc t18 = tm_xy + t16 + t17;
+            const Acc t19 = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * t18;
+            const Acc t20 = Acc(1.0) / (B1 * B1);
+            const Acc t21 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t23 = t21 + t22;
+            const Acc t24 = -(A1 * A2 * t11 * t20 * t23);
+            const Acc t25 = Acc(1.0) / (B2 * B2);
+            const Acc t26 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t27 = tm_xx + t26;
+            const Acc t28 = Acc(c_n) * t27;
+            const Acc t29 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t30 = tm_yy + t29;
+            const Acc t31 = Acc(c_n) * t30;
+            const Acc t32 = t28 + t31;
+            const Acc t33 = -(A1 * A2 * t6 * t25 * t32);
+            const Acc dS = t15 + t19 + t24 + t33;
+            map[mo + j] = T(S);
+            mapTangent[mo + j] = T(dS);
+            blockSum = blockSum + double(inRow && j >= crop && j < MW - crop ? S : Acc(0.0));
+            blockTan = blockTan + double(inRow && j >= crop && j < MW - crop ? dS : Acc(0.0));
+          }
+        } else {
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[o5 + j] + Acc(wH0) * (h_x[o0 + j] + h_x[o10 + j]) + Acc(wH1) * (h_x[o1 + j] + h_x[o9 + j]) + Acc(wH2) * (h_x[o2 + j] + h_x[o8 + j]) + Acc(wH3) * (h_x[o3 + j] + h_x[o7 + j]) + Acc(wH4) * (h_x[o4 + j] + h_x[o6 + j]);
+            Acc mu_y = Acc(cH) * h_y[o5 + j] + Acc(wH0) * (h_y[o0 + j] + h_y[o10 + j]) + Acc(wH1) * (h_y[o1 + j] + h_y[o9 + j]) + Acc(wH2) * (h_y[o2 + j] + h_y[o8 + j]) + Acc(wH3) * (h_y[o3 + j] + h_y[o7 + j]) + Acc(wH4) * (h_y[o4 + j] + h_y[o6 + j]);
+            Acc m_xx = Acc(cH) * h_xx[o5 + j] + Acc(wH0) * (h_xx[o0 + j] + h_xx[o10 + j]) + Acc(wH1) * (h_xx[o1 + j] + h_xx[o9 + j]) + Acc(wH2) * (h_xx[o2 + j] + h_xx[o8 + j]) + Acc(wH3) * (h_xx[o3 + j] + h_xx[o7 + j]) + Acc(wH4) * (h_xx[o4 + j] + h_xx[o6 + j]);
+            Acc m_yy = Acc(cH) * h_yy[o5 + j] + Acc(wH0) * (h_yy[o0 + j] + h_yy[o10 + j]) + Acc(wH1) * (h_yy[o1 + j] + h_yy[o9 + j]) + Acc(wH2) * (h_yy[o2 + j] + h_yy[o8 + j]) + Acc(wH3) * (h_yy[o3 + j] + h_yy[o7 + j]) + Acc(wH4) * (h_yy[o4 + j] + h_yy[o6 + j]);
+            Acc m_xy = Acc(cH) * h_xy[o5 + j] + Acc(wH0) * (h_xy[o0 + j] + h_xy[o10 + j]) + Acc(wH1) * (h_xy[o1 + j] + h_xy[o9 + j]) + Acc(wH2) * (h_xy[o2 + j] + h_xy[o8 + j]) + Acc(wH3) * (h_xy[o3 + j] + h_xy[o7 + j]) + Acc(wH4) * (h_xy[o4 + j] + h_xy[o6 + j]);
+            Acc tmu_x = Acc(cH) * h_vx[o5 + j] + Acc(wH0) * (h_vx[o0 + j] + h_vx[o10 + j]) + Acc(wH1) * (h_vx[o1 + j] + h_vx[o9 + j]) + Acc(wH2) * (h_vx[o2 + j] + h_vx[o8 + j]) + Acc(wH3) * (h_vx[o3 + j] + h_vx[o7 + j]) + Acc(wH4) * (h_vx[o4 + j] + h_vx[o6 + j]);
+            Acc tmu_y = Acc(cH) * h_vy[o5 + j] + Acc(wH0) * (h_vy[o0 + j] + h_vy[o10 + j]) + Acc(wH1) * (h_vy[o1 + j] + h_vy[o9 + j]) + Acc(wH2) * (h_vy[o2 + j] + h_vy[o8 + j]) + Acc(wH3) * (h_vy[o3 + j] + h_vy[o7 + j]) + Acc(wH4) * (h_vy[o4 + j] + h_vy[o6 + j]);
+            Acc tm_xx = Acc(cH) * h_vxx[o5 + j] + Acc(wH0) * (h_vxx[o0 + j] + h_vxx[o10 + j]) + Acc(wH1) * (h_vxx[o1 + j] + h_vxx[o9 + j]) + Acc(wH2) * (h_vxx[o2 + j] + h_vxx[o8 + j]) + Acc(wH3) * (h_vxx[o3 + j] + h_vxx[o7 + j]) + Acc(wH4) * (h_vxx[o4 + j] + h_vxx[o6 + j]);
+            Acc tm_yy = Acc(cH) * h_vyy[o5 + j] + Acc(wH0) * (h_vyy[o0 + j] + h_vyy[o10 + j]) + Acc(wH1) * (h_vyy[o1 + j] + h_vyy[o9 + j]) + Acc(wH2) * (h_vyy[o2 + j] + h_vyy[o8 + j]) + Acc(wH3) * (h_vyy[o3 + j] + h_vyy[o7 + j]) + Acc(wH4) * (h_vyy[o4 + j] + h_vyy[o6 + j]);
+            Acc tm_xy = Acc(cH) * h_vxy[o5 + j] + Acc(wH0) * (h_vxy[o0 + j] + h_vxy[o10 + j]) + Acc(wH1) * (h_vxy[o1 + j] + h_vxy[o9 + j]) + Acc(wH2) * (h_vxy[o2 + j] + h_vxy[o8 + j]) + Acc(wH3) * (h_vxy[o3 + j] + h_vxy[o7 + j]) + Acc(wH4) * (h_vxy[o4 + j] + h_vxy[o6 + j]);
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t13 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t14 = t12 + t13;
+            const Acc t15 = A2 * t6 * t11 * t14;
+            const Acc t16 = -(mu_y * tmu_x);
+            const Acc t17 = -(mu_x * tmu_y);
+            const Acc t18 = tm_xy + t16 + t17;
+            const Acc t19 = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * t18;
+            const Acc t20 = Acc(1.0) / (B1 * B1);
+            const Acc t21 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t23 = t21 + t22;
+            const Acc t24 = -(A1 * A2 * t11 * t20 * t23);
+            const Acc t25 = Acc(1.0) / (B2 * B2);
+            const Acc t26 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t27 = tm_xx + t26;
+            const Acc t28 = Acc(c_n) * t27;
+            const Acc t29 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t30 = tm_yy + t29;
+            const Acc t31 = Acc(c_n) * t30;
+            const Acc t32 = t28 + t31;
+            const Acc t33 = -(A1 * A2 * t6 * t25 * t32);
+            const Acc dS = t15 + t19 + t24 + t33;
+            blockSum = blockSum + double(S);
+            blockTan = blockTan + double(dS);
+          }
+        }
+        rowSum[i] = rowSum[i] + blockSum;
+        rowTan[i] = rowTan[i] + blockTan;
+      }
+    }
+    double planeSum = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeSum = planeSum + rowSum[i];
+    }
+    total = total + omega * planeSum;
+    if (planeSums != nullptr) {
+      planeSums[plane] = planeSum;
+    }
+    if (rowSums != nullptr) {
+      std::copy_n(rowSum.data(), MH, rowSums + plane * MH);
+    }
+    double planeTan = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeTan = planeTan + rowTan[i];
+    }
+    totalTan = totalTan + omega * planeTan;
+  }
+  tangent[0] = totalTan;
+  return total;
+}
+
+/**
+ * The omega-weighted sum of S over the region of the map of x and y (Float64Array storage), boundary rule p.padding:
+ * returns the value, writes its gradient d/dx into out.gradX and the Hessian with respect to x times the direction
+ * (vx, vy) into out.hvpX (H_xx vx + H_xy vy); when out.hvpY is given, d/dy into out.gradY and H_yx vx + H_yy vy into
+ * out.hvpY (each N x C x H x W). Forward over reverse: passes 1-4 of the gradient kernel on the partials and their
+ * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 298 flops of S,
+ * its partials and their tangents.
+ */
+template <typename T, typename Acc>
+inline double ssimHvp(const T* x, const T* y, const T* vx, const T* vy, const KernelParams& p, const HvpOutputs<T>& out) {
+  const long N = p.N;
+  const long C = p.C;
+  const long H = p.H;
+  const long W = p.W;
+  const double* const tapsH = p.tapsH;
+  const long tapsH_length = p.tapsH_length;
+  const double* const tapsW = p.tapsW;
+  const long tapsW_length = p.tapsW_length;
+  const double C1 = p.C1;
+  const double C2 = p.C2;
+  const double c_n = p.c_n;
+  const long crop = p.crop;
+  const double omegaAll = p.omega;
+  const double* const planeOmega = p.planeOmega;
+  double* const planeSums = p.planeSums;
+  double* const rowSums = p.rowSums;
+  const Boundary padding = p.padding;
+  T* const gradX = out.gradX;
+  T* const hvpX = out.hvpX;
+  T* const gradY = out.gradY;
+  T* const hvpY = out.hvpY;
+  const long kh = tapsH_length;
+  const long kw = tapsW_length;
+  // the map has the image size, or under 'valid' one value per window that fits (mapLength; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const long MH = mapLength(padding, H, kh);
+  const long MW = mapLength(padding, W, kw);
+  const bool valid = padding == Boundary::valid;
+  const long offH = valid ? 0 : (kh - 1) >> 1;
+  const long offW = valid ? 0 : (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
+  const long PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const long SW = MW + 8;
+  const long PH = MH + kh - 1;
+  // the column each padded sample reads, and the rows each vertical tap of a map row reads (-1: a zero)
+  std::vector<long> colSource(PW);
+  for (long q = 0; q < PW; q++) {
+    colSource[q] = boundaryIndex(q - offW, W, padding);
+  }
+  std::vector<long> rowSource(MH * kh);
+  for (long r = 0; r < MH; r++) {
+    for (long u = 0; u < kh; u++) {
+      rowSource[r * kh + u] = boundaryIndex(r + u - offH, H, padding);
+    }
+  }
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): in the
+  // arithmetic, whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const long rows = std::max<long>(H, PH) + 1;
+  const long zeroRow = rows - 1;
+  std::vector<Acc> h_x(rows * SW);
+  std::vector<Acc> h_y(rows * SW);
+  std::vector<Acc> h_xx(rows * SW);
+  std::vector<Acc> h_yy(rows * SW);
+  std::vector<Acc> h_xy(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  std::vector<long> rowOffset(MH * kh);
+  for (long q = 0; q < MH * kh; q++) {
+    rowOffset[q] = (rowSource[q] < 0 ? zeroRow : rowSource[q]) * SW;
+  }
+  std::vector<Acc> p_x(PW);
+  std::vector<Acc> p_y(PW);
+  std::vector<Acc> p_xx(PW);
+  std::vector<Acc> p_yy(PW);
+  std::vector<Acc> p_xy(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const long rH = (kh - 1) >> 1;
+  const long rW = (kw - 1) >> 1;
+  const double cH = tapsH[rH];
+  const double cW = tapsW[rW];
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const long BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  std::vector<double> rowSum(MH);
+  // the horizontally filtered tangents of the products (pass 1), in the arithmetic, like the products
+  std::vector<Acc> h_vx(rows * SW);
+  std::vector<Acc> h_vy(rows * SW);
+  std::vector<Acc> h_vxx(rows * SW);
+  std::vector<Acc> h_vyy(rows * SW);
+  std::vector<Acc> h_vxy(rows * SW);
+  std::vector<Acc> p_vx(PW);
+  std::vector<Acc> p_vy(PW);
+  std::vector<Acc> p_vxx(PW);
+  std::vector<Acc> p_vyy(PW);
+  std::vector<Acc> p_vxy(PW);
+  if (hvpY != nullptr && !(gradY != nullptr)) throw std::invalid_argument("out.hvpY is given without out.gradY");
+  const bool withY = hvpY != nullptr && gradY != nullptr;
+  // pass-2 output: the weighted partial maps g and their tangents dg, zero outside the region, with kh - 1
+  // zero rows above and below (map row i is row i + kh - 1), in the arithmetic
+  const long GH = MH + 2 * (kh - 1);
+  std::vector<Acc> g_mu_xs(GH * SW);
+  std::vector<Acc> g_xxs(GH * SW);
+  std::vector<Acc> g_xys(GH * SW);
+  std::vector<Acc> dg_mu_xs(GH * SW);
+  std::vector<Acc> dg_xxs(GH * SW);
+  std::vector<Acc> dg_xys(GH * SW);
+  std::vector<Acc> g_mu_ys(withY ? GH * SW : 0);
+  std::vector<Acc> g_yys(withY ? GH * SW : 0);
+  std::vector<Acc> dg_mu_ys(withY ? GH * SW : 0);
+  std::vector<Acc> dg_yys(withY ? GH * SW : 0);
+  std::vector<long> above(kh);
+  std::vector<long> below(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const long EW = MW + 2 * (kw - 1);
+  std::vector<Acc> e_g_mu_x(EW);
+  std::vector<Acc> e_g_xx(EW);
+  std::vector<Acc> e_g_xy(EW);
+  std::vector<Acc> e_dg_mu_x(EW);
+  std::vector<Acc> e_dg_xx(EW);
+  std::vector<Acc> e_dg_xy(EW);
+  std::vector<Acc> e_g_mu_y(EW);
+  std::vector<Acc> e_g_yy(EW);
+  std::vector<Acc> e_dg_mu_y(EW);
+  std::vector<Acc> e_dg_yy(EW);
+  std::vector<Acc> a_g_mu_x(PW);
+  std::vector<Acc> a_g_xx(PW);
+  std::vector<Acc> a_g_xy(PW);
+  std::vector<Acc> a_dg_mu_x(PW);
+  std::vector<Acc> a_dg_xx(PW);
+  std::vector<Acc> a_dg_xy(PW);
+  std::vector<Acc> a_g_mu_y(PW);
+  std::vector<Acc> a_g_yy(PW);
+  std::vector<Acc> a_dg_mu_y(PW);
+  std::vector<Acc> a_dg_yy(PW);
+  double total = 0.0;
+  for (long plane = 0; plane < N * C; plane++) {
+    const long base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const double omega = !(planeOmega != nullptr) ? omegaAll : planeOmega[plane];
+    std::fill_n(rowSum.data(), MH, 0.0);
+    // pass 1: pad row i of x, y and the direction by the boundary rule; the products and their tangents, correlated with tapsW
+    for (long i = 0; i < H; i++) {
+      const long row = base + i * W;
+      for (long q = 0; q < PW; q++) {
+        const long s = colSource[q];
+        const Acc xv = Acc(s < 0 ? T(0.0) : x[row + s]);
+        const Acc yv = Acc(s < 0 ? T(0.0) : y[row + s]);
+        const Acc vxv = Acc(s < 0 ? T(0.0) : vx[row + s]);
+        const Acc vyv = Acc(s < 0 ? T(0.0) : vy[row + s]);
+        p_x[q] = xv;
+        p_y[q] = yv;
+        p_xx[q] = xv * xv;
+        p_yy[q] = yv * yv;
+        p_xy[q] = xv * yv;
+        const Acc pv_xx = Acc(2.0) * xv * vxv;
+        const Acc pv_yy = Acc(2.0) * yv * vyv;
+        const Acc tv0 = yv * vxv;
+        const Acc tv1 = xv * vyv;
+        const Acc pv_xy = tv0 + tv1;
+        const Acc pv_x = vxv;
+        const Acc pv_y = vyv;
+        p_vx[q] = pv_x;
+        p_vy[q] = pv_y;
+        p_vxx[q] = pv_xx;
+        p_vyy[q] = pv_yy;
+        p_vxy[q] = pv_xy;
+      }
+      const long o = i * SW;
+      for (long j = 0; j < MW; j++) {
+        Acc s_x = Acc(cW) * p_x[j + rW];
+        Acc s_y = Acc(cW) * p_y[j + rW];
+        Acc s_xx = Acc(cW) * p_xx[j + rW];
+        Acc s_yy = Acc(cW) * p_yy[j + rW];
+        Acc s_xy = Acc(cW) * p_xy[j + rW];
+        Acc s_vx = Acc(cW) * p_vx[j + rW];
+        Acc s_vy = Acc(cW) * p_vy[j + rW];
+        Acc s_vxx = Acc(cW) * p_vxx[j + rW];
+        Acc s_vyy = Acc(cW) * p_vyy[j + rW];
+        Acc s_vxy = Acc(cW) * p_vxy[j + rW];
+        for (long t = 0; t < rW; t++) {
+          const double w = tapsW[t];
+          const long a = j + t;
+          const long b = j + kw - 1 - t;
+          s_x = s_x + Acc(w) * (p_x[a] + p_x[b]);
+          s_y = s_y + Acc(w) * (p_y[a] + p_y[b]);
+          s_xx = s_xx + Acc(w) * (p_xx[a] + p_xx[b]);
+          s_yy = s_yy + Acc(w) * (p_yy[a] + p_yy[b]);
+          s_xy = s_xy + Acc(w) * (p_xy[a] + p_xy[b]);
+          s_vx = s_vx + Acc(w) * (p_vx[a] + p_vx[b]);
+          s_vy = s_vy + Acc(w) * (p_vy[a] + p_vy[b]);
+          s_vxx = s_vxx + Acc(w) * (p_vxx[a] + p_vxx[b]);
+          s_vyy = s_vyy + Acc(w) * (p_vyy[a] + p_vyy[b]);
+          s_vxy = s_vxy + Acc(w) * (p_vxy[a] + p_vxy[b]);
+        }
+        h_x[o + j] = s_x;
+        h_y[o + j] = s_y;
+        h_xx[o + j] = s_xx;
+        h_yy[o + j] = s_yy;
+        h_xy[o + j] = s_xy;
+        h_vx[o + j] = s_vx;
+        h_vy[o + j] = s_vy;
+        h_vxx[o + j] = s_vxx;
+        h_vyy[o + j] = s_vyy;
+        h_vxy[o + j] = s_vxy;
+      }
+    }
+    // pass 2: vertical correlation of the moments and their tangents, fused with S, its weighted partials g and
+    // their tangents dg (the second partials times the tangent moments), in column blocks of BLOCK
+    for (long jb = crop; jb < MW - crop; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW - crop);
+      for (long i = crop; i < MH - crop; i++) {
+        const long ik = i * kh;
+        const long o = (i + (kh - 1)) * SW;
+        double blockSum = 0.0;
+        if (withY) {
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[rowOffset[ik + rH] + j];
+            Acc mu_y = Acc(cH) * h_y[rowOffset[ik + rH] + j];
+            Acc m_xx = Acc(cH) * h_xx[rowOffset[ik + rH] + j];
+            Acc m_yy = Acc(cH) * h_yy[rowOffset[ik + rH] + j];
+            Acc m_xy = Acc(cH) * h_xy[rowOffset[ik + rH] + j];
+            Acc tmu_x = Acc(cH) * h_vx[rowOffset[ik + rH] + j];
+            Acc tmu_y = Acc(cH) * h_vy[rowOffset[ik + rH] + j];
+            Acc tm_xx = Acc(cH) * h_vxx[rowOffset[ik + rH] + j];
+            Acc tm_yy = Acc(cH) * h_vyy[rowOffset[ik + rH] + j];
+            Acc tm_xy = Acc(cH) * h_vxy[rowOffset[ik + rH] + j];
+            for (long t = 0; t < rH; t++) {
+              const double w = tapsH[t];
+              const long a = rowOffset[ik + t] + j;
+              const long b = rowOffset[ik + (kh - 1 - t)] + j;
+              mu_x = mu_x + Acc(w) * (h_x[a] + h_x[b]);
+              mu_y = mu_y + Acc(w) * (h_y[a] + h_y[b]);
+              m_xx = m_xx + Acc(w) * (h_xx[a] + h_xx[b]);
+              m_yy = m_yy + Acc(w) * (h_yy[a] + h_yy[b]);
+              m_xy = m_xy + Acc(w) * (h_xy[a] + h_xy[b]);
+              tmu_x = tmu_x + Acc(w) * (h_vx[a] + h_vx[b]);
+              tmu_y = tmu_y + Acc(w) * (h_vy[a] + h_vy[b]);
+              tm_xx = tm_xx + Acc(w) * (h_vxx[a] + h_vxx[b]);
+              tm_yy = tm_yy + Acc(w) * (h_vyy[a] + h_vyy[b]);
+              tm_xy = tm_xy + Acc(w) * (h_vxy[a] + h_vxy[b]);
+            }
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(1.0) / (B2 * B2);
+            const Acc t13 = Acc(c_n) * A1 * A2 * t6 * t12;
+            const Acc t14 = Acc(1.0) / (B1 * B1);
+            const Acc t15 = -(A1 * A2 * t11 * t14);
+            const Acc t16 = t13 + t15;
+            const Acc t17 = Acc(2.0) * mu_x * t16;
+            const Acc t18 = Acc(-2.0) * mu_y * Acc(c_n) * A1 * t6 * t11;
+            const Acc t19 = Acc(2.0) * mu_y * A2 * t6 * t11;
+            const Acc t20 = t17 + t18 + t19;
+            const Acc g_mu_x = t20 * Acc(omega);
+            const Acc t21 = Acc(2.0) * t16 * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t23 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t24 = t22 + t23;
+            const Acc t25 = Acc(c_n) * A2 * t6 * t12 * t24;
+            const Acc t26 = -(mu_y * tmu_x);
+            const Acc t27 = -(mu_x * tmu_y);
+            const Acc t28 = tm_xy + t26 + t27;
+            const Acc t29 = Acc(c_n) * Acc(c_n);
+            const Acc t30 = Acc(2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t31 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t32 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t33 = t31 + t32;
+            const Acc t34 = -(Acc(c_n) * A1 * A2 * t12 * t14 * t33);
+            const Acc t35 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t36 = tm_xx + t35;
+            const Acc t37 = Acc(c_n) * t36;
+            const Acc t38 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t39 = tm_yy + t38;
+            const Acc t40 = Acc(c_n) * t39;
+            const Acc t41 = t37 + t40;
+            const Acc t42 = Acc(1.0) / (B2 * B2 * B2);
+            const Acc t43 = Acc(-2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t44 = -(A2 * t11 * t14 * t24);
+            const Acc t45 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t28;
+            const Acc t46 = A1 * A2 * t12 * t14 * t41;
+            const Acc t47 = Acc(1.0) / (B1 * B1 * B1);
+            const Acc t48 = Acc(2.0) * A1 * A2 * t11 * t33 * t47;
+            const Acc t49 = t25 + t30 + t34 + t43 + t44 + t45 + t46 + t48;
+            const Acc t50 = Acc(2.0) * mu_x * t49;
+            const Acc t51 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t11 * tmu_y;
+            const Acc t52 = Acc(-2.0) * mu_y * Acc(c_n) * t6 * t11 * t24;
+            const Acc t53 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t54 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t55 = Acc(2.0) * A2 * t6 * t11 * tmu_y;
+            const Acc t56 = Acc(4.0) * mu_y * Acc(c_n) * t6 * t11 * t28;
+            const Acc t57 = Acc(-2.0) * mu_y * A2 * t11 * t14 * t33;
+            const Acc t58 = Acc(-2.0) * mu_y * A2 * t6 * t12 * t41;
+            const Acc t59 = t21 + t50 + t51 + t52 + t53 + t54 + t55 + t56 + t57 + t58;
+            const Acc dg_mu_x = Acc(omega) * t59;
+            const Acc g_xx = -(Acc(c_n) * A1 * A2 * t6 * t12 * Acc(omega));
+            const Acc t60 = Acc(c_n) * A1 * A2 * t12 * t14 * t33;
+            const Acc t61 = -(Acc(c_n) * A2 * t6 * t12 * t24);
+            const Acc t62 = Acc(-2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t63 = Acc(2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t64 = t60 + t61 + t62 + t63;
+            const Acc dg_xx = Acc(omega) * t64;
+            const Acc g_xy = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * Acc(omega);
+            const Acc t65 = Acc(2.0) * Acc(c_n) * t6 * t11 * t24;
+            const Acc t66 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t67 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t68 = t65 + t66 + t67;
+            const Acc dg_xy = Acc(omega) * t68;
+            const Acc t69 = Acc(2.0) * mu_y * t16;
+            const Acc t70 = Acc(-2.0) * mu_x * Acc(c_n) * A1 * t6 * t11;
+            const Acc t71 = Acc(2.0) * mu_x * A2 * t6 * t11;
+            const Acc t72 = t69 + t70 + t71;
+            const Acc g_mu_y = t72 * Acc(omega);
+            const Acc t73 = Acc(2.0) * t16 * tmu_y;
+            const Acc t74 = Acc(2.0) * mu_y * t49;
+            const Acc t75 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t11 * tmu_x;
+            const Acc t76 = Acc(-2.0) * mu_x * Acc(c_n) * t6 * t11 * t24;
+            const Acc t77 = Acc(2.0) * mu_x * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t78 = Acc(2.0) * mu_x * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t79 = Acc(2.0) * A2 * t6 * t11 * tmu_x;
+            const Acc t80 = Acc(4.0) * mu_x * Acc(c_n) * t6 * t11 * t28;
+            const Acc t81 = Acc(-2.0) * mu_x * A2 * t11 * t14 * t33;
+            const Acc t82 = Acc(-2.0) * mu_x * A2 * t6 * t12 * t41;
+            const Acc t83 = t73 + t74 + t75 + t76 + t77 + t78 + t79 + t80 + t81 + t82;
+            const Acc dg_mu_y = Acc(omega) * t83;
+            const Acc g_yy = g_xx;
+            const Acc dg_yy = dg_xx;
+            blockSum = blockSum + double(S);
+            g_mu_xs[o + j] = g_mu_x;
+            g_xxs[o + j] = g_xx;
+            g_xys[o + j] = g_xy;
+            dg_mu_xs[o + j] = dg_mu_x;
+            dg_xxs[o + j] = dg_xx;
+            dg_xys[o + j] = dg_xy;
+            g_mu_ys[o + j] = g_mu_y;
+            g_yys[o + j] = g_yy;
+            dg_mu_ys[o + j] = dg_mu_y;
+            dg_yys[o + j] = dg_yy;
+          }
+        } else {
+          // x's row alone: the partials with respect to y's moments are not computed
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[rowOffset[ik + rH] + j];
+            Acc mu_y = Acc(cH) * h_y[rowOffset[ik + rH] + j];
+            Acc m_xx = Acc(cH) * h_xx[rowOffset[ik + rH] + j];
+            Acc m_yy = Acc(cH) * h_yy[rowOffset[ik + rH] + j];
+            Acc m_xy = Acc(cH) * h_xy[rowOffset[ik + rH] + j];
+            Acc tmu_x = Acc(cH) * h_vx[rowOffset[ik + rH] + j];
+            Acc tmu_y = Acc(cH) * h_vy[rowOffset[ik + rH] + j];
+            Acc tm_xx = Acc(cH) * h_vxx[rowOffset[ik + rH] + j];
+            Acc tm_yy = Acc(cH) * h_vyy[rowOffset[ik + rH] + j];
+            Acc tm_xy = Acc(cH) * h_vxy[rowOffset[ik + rH] + j];
+            for (long t = 0; t < rH; t++) {
+              const double w = tapsH[t];
+              const long a = rowOffset[ik + t] + j;
+              const long b = rowOffset[ik + (kh - 1 - t)] + j;
+              mu_x = mu_x + Acc(w) * (h_x[a] + h_x[b]);
+              mu_y = mu_y + Acc(w) * (h_y[a] + h_y[b]);
+              m_xx = m_xx + Acc(w) * (h_xx[a] + h_xx[b]);
+              m_yy = m_yy + Acc(w) * (h_yy[a] + h_yy[b]);
+              m_xy = m_xy + Acc(w) * (h_xy[a] + h_xy[b]);
+              tmu_x = tmu_x + Acc(w) * (h_vx[a] + h_vx[b]);
+              tmu_y = tmu_y + Acc(w) * (h_vy[a] + h_vy[b]);
+              tm_xx = tm_xx + Acc(w) * (h_vxx[a] + h_vxx[b]);
+              tm_yy = tm_yy + Acc(w) * (h_vyy[a] + h_vyy[b]);
+              tm_xy = tm_xy + Acc(w) * (h_vxy[a] + h_vxy[b]);
+            }
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(1.0) / (B2 * B2);
+            const Acc t13 = Acc(c_n) * A1 * A2 * t6 * t12;
+            const Acc t14 = Acc(1.0) / (B1 * B1);
+            const Acc t15 = -(A1 * A2 * t11 * t14);
+            const Acc t16 = t13 + t15;
+            const Acc t17 = Acc(2.0) * mu_x * t16;
+            const Acc t18 = Acc(-2.0) * mu_y * Acc(c_n) * A1 * t6 * t11;
+            const Acc t19 = Acc(2.0) * mu_y * A2 * t6 * t11;
+            const Acc t20 = t17 + t18 + t19;
+            const Acc g_mu_x = t20 * Acc(omega);
+            const Acc t21 = Acc(2.0) * t16 * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t23 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t24 = t22 + t23;
+            const Acc t25 = Acc(c_n) * A2 * t6 * t12 * t24;
+            const Acc t26 = -(mu_y * tmu_x);
+            const Acc t27 = -(mu_x * tmu_y);
+            const Acc t28 = tm_xy + t26 + t27;
+            const Acc t29 = Acc(c_n) * Acc(c_n);
+            const Acc t30 = Acc(2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t31 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t32 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t33 = t31 + t32;
+            const Acc t34 = -(Acc(c_n) * A1 * A2 * t12 * t14 * t33);
+            const Acc t35 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t36 = tm_xx + t35;
+            const Acc t37 = Acc(c_n) * t36;
+            const Acc t38 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t39 = tm_yy + t38;
+            const Acc t40 = Acc(c_n) * t39;
+            const Acc t41 = t37 + t40;
+            const Acc t42 = Acc(1.0) / (B2 * B2 * B2);
+            const Acc t43 = Acc(-2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t44 = -(A2 * t11 * t14 * t24);
+            const Acc t45 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t28;
+            const Acc t46 = A1 * A2 * t12 * t14 * t41;
+            const Acc t47 = Acc(1.0) / (B1 * B1 * B1);
+            const Acc t48 = Acc(2.0) * A1 * A2 * t11 * t33 * t47;
+            const Acc t49 = t25 + t30 + t34 + t43 + t44 + t45 + t46 + t48;
+            const Acc t50 = Acc(2.0) * mu_x * t49;
+            const Acc t51 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t11 * tmu_y;
+            const Acc t52 = Acc(-2.0) * mu_y * Acc(c_n) * t6 * t11 * t24;
+            const Acc t53 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t54 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t55 = Acc(2.0) * A2 * t6 * t11 * tmu_y;
+            const Acc t56 = Acc(4.0) * mu_y * Acc(c_n) * t6 * t11 * t28;
+            const Acc t57 = Acc(-2.0) * mu_y * A2 * t11 * t14 * t33;
+            const Acc t58 = Acc(-2.0) * mu_y * A2 * t6 * t12 * t41;
+            const Acc t59 = t21 + t50 + t51 + t52 + t53 + t54 + t55 + t56 + t57 + t58;
+            const Acc dg_mu_x = Acc(omega) * t59;
+            const Acc g_xx = -(Acc(c_n) * A1 * A2 * t6 * t12 * Acc(omega));
+            const Acc t60 = Acc(c_n) * A1 * A2 * t12 * t14 * t33;
+            const Acc t61 = -(Acc(c_n) * A2 * t6 * t12 * t24);
+            const Acc t62 = Acc(-2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t63 = Acc(2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t64 = t60 + t61 + t62 + t63;
+            const Acc dg_xx = Acc(omega) * t64;
+            const Acc g_xy = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * Acc(omega);
+            const Acc t65 = Acc(2.0) * Acc(c_n) * t6 * t11 * t24;
+            const Acc t66 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t67 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t68 = t65 + t66 + t67;
+            const Acc dg_xy = Acc(omega) * t68;
+            blockSum = blockSum + double(S);
+            g_mu_xs[o + j] = g_mu_x;
+            g_xxs[o + j] = g_xx;
+            g_xys[o + j] = g_xy;
+            dg_mu_xs[o + j] = dg_mu_x;
+            dg_xxs[o + j] = dg_xx;
+            dg_xys[o + j] = dg_xy;
+          }
+        }
+        rowSum[i] = rowSum[i] + blockSum;
+      }
+    }
+    // pass 3: vertical transpose of g and dg into the pass-1 planes (mirrored taps paired), then the rows of
+    // the padding folded back onto the rows they were read from (the boundary rule's transpose)
+    for (long jb = 0; jb < MW; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW);
+      for (long rho = 0; rho < PH; rho++) {
+        const long o = rho * SW;
+        const long mid = (rho + rH) * SW;
+        for (long t = 0; t < rH; t++) {
+          above[t] = (rho - t + (kh - 1)) * SW;
+          below[t] = (rho + t) * SW;
+        }
+        for (long j = jb; j < je; j++) {
+          Acc s_g_mu_x = Acc(cH) * g_mu_xs[mid + j];
+          Acc s_g_xx = Acc(cH) * g_xxs[mid + j];
+          Acc s_g_xy = Acc(cH) * g_xys[mid + j];
+          Acc s_dg_mu_x = Acc(cH) * dg_mu_xs[mid + j];
+          Acc s_dg_xx = Acc(cH) * dg_xxs[mid + j];
+          Acc s_dg_xy = Acc(cH) * dg_xys[mid + j];
+          for (long t = 0; t < rH; t++) {
+            const double w = tapsH[t];
+            const long a = above[t] + j;
+            const long b = below[t] + j;
+            s_g_mu_x = s_g_mu_x + Acc(w) * (g_mu_xs[a] + g_mu_xs[b]);
+            s_g_xx = s_g_xx + Acc(w) * (g_xxs[a] + g_xxs[b]);
+            s_g_xy = s_g_xy + Acc(w) * (g_xys[a] + g_xys[b]);
+            s_dg_mu_x = s_dg_mu_x + Acc(w) * (dg_mu_xs[a] + dg_mu_xs[b]);
+            s_dg_xx = s_dg_xx + Acc(w) * (dg_xxs[a] + dg_xxs[b]);
+            s_dg_xy = s_dg_xy + Acc(w) * (dg_xys[a] + dg_xys[b]);
+          }
+          h_x[o + j] = s_g_mu_x;
+          h_xx[o + j] = s_g_xx;
+          h_xy[o + j] = s_g_xy;
+          h_vx[o + j] = s_dg_mu_x;
+          h_vxx[o + j] = s_dg_xx;
+          h_vxy[o + j] = s_dg_xy;
+        }
+        if (withY) {
+          for (long j = jb; j < je; j++) {
+            Acc s_g_mu_y = Acc(cH) * g_mu_ys[mid + j];
+            Acc s_g_yy = Acc(cH) * g_yys[mid + j];
+            Acc s_dg_mu_y = Acc(cH) * dg_mu_ys[mid + j];
+            Acc s_dg_yy = Acc(cH) * dg_yys[mid + j];
+            for (long t = 0; t < rH; t++) {
+              const double w = tapsH[t];
+              const long a = above[t] + j;
+              const long b = below[t] + j;
+              s_g_mu_y = s_g_mu_y + Acc(w) * (g_mu_ys[a] + g_mu_ys[b]);
+              s_g_yy = s_g_yy + Acc(w) * (g_yys[a] + g_yys[b]);
+              s_dg_mu_y = s_dg_mu_y + Acc(w) * (dg_mu_ys[a] + dg_mu_ys[b]);
+              s_dg_yy = s_dg_yy + Acc(w) * (dg_yys[a] + dg_yys[b]);
+            }
+            h_y[o + j] = s_g_mu_y;
+            h_yy[o + j] = s_g_yy;
+            h_vy[o + j] = s_dg_mu_y;
+            h_vyy[o + j] = s_dg_yy;
+          }
+        }
+      }
+    }
+    for (long rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue;
+      const long s = boundaryIndex(rho - offH, H, padding);
+      if (s < 0) continue;
+      const long from = rho * SW;
+      const long to = (s + offH) * SW;
+      for (long j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j] + h_x[from + j];
+        h_xx[to + j] = h_xx[to + j] + h_xx[from + j];
+        h_xy[to + j] = h_xy[to + j] + h_xy[from + j];
+        h_vx[to + j] = h_vx[to + j] + h_vx[from + j];
+        h_vxx[to + j] = h_vxx[to + j] + h_vxx[from + j];
+        h_vxy[to + j] = h_vxy[to + j] + h_vxy[from + j];
+        if (withY) {
+          h_y[to + j] = h_y[to + j] + h_y[from + j];
+          h_yy[to + j] = h_yy[to + j] + h_yy[from + j];
+          h_vy[to + j] = h_vy[to + j] + h_vy[from + j];
+          h_vyy[to + j] = h_vyy[to + j] + h_vyy[from + j];
+        }
+      }
+    }
+    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the chain rule
+    // and its tangent: the vjp of the moment products seeded with the transposed g (t_*), and its derivative in the
+    // direction of the pixels (vxv, vyv) and of the seeds (dt_*, the transposed dg)
+    for (long i = 0; i < H; i++) {
+      const long o = (i + offH) * SW;
+      std::copy_n(h_x.data() + o, MW, e_g_mu_x.data() + (kw - 1));
+      std::copy_n(h_xx.data() + o, MW, e_g_xx.data() + (kw - 1));
+      std::copy_n(h_xy.data() + o, MW, e_g_xy.data() + (kw - 1));
+      std::copy_n(h_vx.data() + o, MW, e_dg_mu_x.data() + (kw - 1));
+      std::copy_n(h_vxx.data() + o, MW, e_dg_xx.data() + (kw - 1));
+      std::copy_n(h_vxy.data() + o, MW, e_dg_xy.data() + (kw - 1));
+      if (withY) {
+        std::copy_n(h_y.data() + o, MW, e_g_mu_y.data() + (kw - 1));
+        std::copy_n(h_yy.data() + o, MW, e_g_yy.data() + (kw - 1));
+        std::copy_n(h_vy.data() + o, MW, e_dg_mu_y.data() + (kw - 1));
+        std::copy_n(h_vyy.data() + o, MW, e_dg_yy.data() + (kw - 1));
+      }
+      for (long q = 0; q < PW; q++) {
+        Acc s_g_mu_x = Acc(cW) * e_g_mu_x[q + kw - 1 - rW];
+        Acc s_g_xx = Acc(cW) * e_g_xx[q + kw - 1 - rW];
+        Acc s_g_xy = Acc(cW) * e_g_xy[q + kw - 1 - rW];
+        Acc s_dg_mu_x = Acc(cW) * e_dg_mu_x[q + kw - 1 - rW];
+        Acc s_dg_xx = Acc(cW) * e_dg_xx[q + kw - 1 - rW];
+        Acc s_dg_xy = Acc(cW) * e_dg_xy[q + kw - 1 - rW];
+        for (long t = 0; t < rW; t++) {
+          const double w = tapsW[t];
+          const long a = q - t + kw - 1;
+          const long b = q + t;
+          s_g_mu_x = s_g_mu_x + Acc(w) * (e_g_mu_x[a] + e_g_mu_x[b]);
+          s_g_xx = s_g_xx + Acc(w) * (e_g_xx[a] + e_g_xx[b]);
+          s_g_xy = s_g_xy + Acc(w) * (e_g_xy[a] + e_g_xy[b]);
+          s_dg_mu_x = s_dg_mu_x + Acc(w) * (e_dg_mu_x[a] + e_dg_mu_x[b]);
+          s_dg_xx = s_dg_xx + Acc(w) * (e_dg_xx[a] + e_dg_xx[b]);
+          s_dg_xy = s_dg_xy + Acc(w) * (e_dg_xy[a] + e_dg_xy[b]);
+        }
+        a_g_mu_x[q] = s_g_mu_x;
+        a_g_xx[q] = s_g_xx;
+        a_g_xy[q] = s_g_xy;
+        a_dg_mu_x[q] = s_dg_mu_x;
+        a_dg_xx[q] = s_dg_xx;
+        a_dg_xy[q] = s_dg_xy;
+      }
+      if (withY) {
+        for (long q = 0; q < PW; q++) {
+          Acc s_g_mu_y = Acc(cW) * e_g_mu_y[q + kw - 1 - rW];
+          Acc s_g_yy = Acc(cW) * e_g_yy[q + kw - 1 - rW];
+          Acc s_dg_mu_y = Acc(cW) * e_dg_mu_y[q + kw - 1 - rW];
+          Acc s_dg_yy = Acc(cW) * e_dg_yy[q + kw - 1 - rW];
+          for (long t = 0; t < rW; t++) {
+            const double w = tapsW[t];
+            const long a = q - t + kw - 1;
+            const long b = q + t;
+            s_g_mu_y = s_g_mu_y + Acc(w) * (e_g_mu_y[a] + e_g_mu_y[b]);
+            s_g_yy = s_g_yy + Acc(w) * (e_g_yy[a] + e_g_yy[b]);
+            s_dg_mu_y = s_dg_mu_y + Acc(w) * (e_dg_mu_y[a] + e_dg_mu_y[b]);
+            s_dg_yy = s_dg_yy + Acc(w) * (e_dg_yy[a] + e_dg_yy[b]);
+          }
+          a_g_mu_y[q] = s_g_mu_y;
+          a_g_yy[q] = s_g_yy;
+          a_dg_mu_y[q] = s_dg_mu_y;
+          a_dg_yy[q] = s_dg_yy;
+        }
+      }
+      for (long q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
+        const long s = colSource[q];
+        if (s < 0) continue;
+        a_g_mu_x[s + offW] = a_g_mu_x[s + offW] + a_g_mu_x[q];
+        a_g_xx[s + offW] = a_g_xx[s + offW] + a_g_xx[q];
+        a_g_xy[s + offW] = a_g_xy[s + offW] + a_g_xy[q];
+        a_dg_mu_x[s + offW] = a_dg_mu_x[s + offW] + a_dg_mu_x[q];
+        a_dg_xx[s + offW] = a_dg_xx[s + offW] + a_dg_xx[q];
+        a_dg_xy[s + offW] = a_dg_xy[s + offW] + a_dg_xy[q];
+        a_g_mu_y[s + offW] = a_g_mu_y[s + offW] + a_g_mu_y[q];
+        a_g_yy[s + offW] = a_g_yy[s + offW] + a_g_yy[q];
+        a_dg_mu_y[s + offW] = a_dg_mu_y[s + offW] + a_dg_mu_y[q];
+        a_dg_yy[s + offW] = a_dg_yy[s + offW] + a_dg_yy[q];
+      }
+      const long row = base + i * W;
+      for (long j = 0; j < W; j++) {
+        const T xv = x[row + j];
+        const T yv = y[row + j];
+        const T vxv = vx[row + j];
+        const T vyv = vy[row + j];
+        const long q = j + offW;
+        const Acc t_mu_x = a_g_mu_x[q];
+        const Acc t_xx = a_g_xx[q];
+        const Acc t_xy = a_g_xy[q];
+        const Acc dt_mu_x = a_dg_mu_x[q];
+        const Acc dt_xx = a_dg_xx[q];
+        const Acc dt_xy = a_dg_xy[q];
+        const Acc hx0 = Acc(2.0) * Acc(xv) * t_xx;
+        const Acc hx1 = Acc(yv) * t_xy;
+        const Acc d_x = t_mu_x + hx0 + hx1;
+        const Acc hx2 = Acc(2.0) * t_xx * Acc(vxv);
+        const Acc hx3 = Acc(2.0) * Acc(xv) * dt_xx;
+        const Acc hx4 = t_xy * Acc(vyv);
+        const Acc hx5 = Acc(yv) * dt_xy;
+        const Acc hv_x = dt_mu_x + hx2 + hx3 + hx4 + hx5;
+        gradX[row + j] = T(d_x);
+        hvpX[row + j] = T(hv_x);
+        if (withY) {
+          const Acc t_mu_y = a_g_mu_y[q];
+          const Acc t_yy = a_g_yy[q];
+          const Acc dt_mu_y = a_dg_mu_y[q];
+          const Acc dt_yy = a_dg_yy[q];
+          const Acc hy0 = Acc(2.0) * Acc(yv) * t_yy;
+          const Acc hy1 = Acc(xv) * t_xy;
+          const Acc d_y = t_mu_y + hy0 + hy1;
+          const Acc hy2 = Acc(2.0) * t_yy * Acc(vyv);
+          const Acc hy3 = Acc(2.0) * Acc(yv) * dt_yy;
+          const Acc hy4 = t_xy * Acc(vxv);
+          const Acc hy5 = Acc(xv) * dt_xy;
+          const Acc hv_y = dt_mu_y + hy2 + hy3 + hy4 + hy5;
+          gradY[row + j] = T(d_y);
+          hvpY[row + j] = T(hv_y);
+        }
+      }
+    }
+    double planeSum = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeSum = planeSum + rowSum[i];
+    }
+    total = total + omega * planeSum;
+    if (planeSums != nullptr) {
+      planeSums[plane] = planeSum;
+    }
+    if (rowSums != nullptr) {
+      std::copy_n(rowSum.data(), MH, rowSums + plane * MH);
+    }
+  }
+  return total;
+}
+
+/**
+ * The omega-weighted sum of S over the region of the map of x and y (Float64Array storage), boundary rule p.padding, 7 x 7 window (taps unrolled):
+ * returns the value, writes its gradient d/dx into out.gradX and the Hessian with respect to x times the direction
+ * (vx, vy) into out.hvpX (H_xx vx + H_xy vy); when out.hvpY is given, d/dy into out.gradY and H_yx vx + H_yy vy into
+ * out.hvpY (each N x C x H x W). Forward over reverse: passes 1-4 of the gradient kernel on the partials and their
+ * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 298 flops of S,
+ * its partials and their tangents.
+ */
+template <typename T, typename Acc>
+inline double ssimHvpK7(const T* x, const T* y, const T* vx, const T* vy, const KernelParams& p, const HvpOutputs<T>& out) {
+  const long N = p.N;
+  const long C = p.C;
+  const long H = p.H;
+  const long W = p.W;
+  const double* const tapsH = p.tapsH;
+  const long tapsH_length = p.tapsH_length;
+  const double* const tapsW = p.tapsW;
+  const long tapsW_length = p.tapsW_length;
+  const double C1 = p.C1;
+  const double C2 = p.C2;
+  const double c_n = p.c_n;
+  const long crop = p.crop;
+  const double omegaAll = p.omega;
+  const double* const planeOmega = p.planeOmega;
+  double* const planeSums = p.planeSums;
+  double* const rowSums = p.rowSums;
+  const Boundary padding = p.padding;
+  T* const gradX = out.gradX;
+  T* const hvpX = out.hvpX;
+  T* const gradY = out.gradY;
+  T* const hvpY = out.hvpY;
+  const long kh = tapsH_length;
+  const long kw = tapsW_length;
+  if (kh != 7 || kw != 7) throw std::invalid_argument("this kernel is unrolled for 7 x 7 windows");
+  // the map has the image size, or under 'valid' one value per window that fits (mapLength; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const long MH = mapLength(padding, H, kh);
+  const long MW = mapLength(padding, W, kw);
+  const bool valid = padding == Boundary::valid;
+  const long offH = valid ? 0 : (kh - 1) >> 1;
+  const long offW = valid ? 0 : (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
+  const long PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const long SW = MW + 8;
+  const long PH = MH + kh - 1;
+  // the column each padded sample reads, and the rows each vertical tap of a map row reads (-1: a zero)
+  std::vector<long> colSource(PW);
+  for (long q = 0; q < PW; q++) {
+    colSource[q] = boundaryIndex(q - offW, W, padding);
+  }
+  std::vector<long> rowSource(MH * kh);
+  for (long r = 0; r < MH; r++) {
+    for (long u = 0; u < kh; u++) {
+      rowSource[r * kh + u] = boundaryIndex(r + u - offH, H, padding);
+    }
+  }
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): in the
+  // arithmetic, whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const long rows = std::max<long>(H, PH) + 1;
+  const long zeroRow = rows - 1;
+  std::vector<Acc> h_x(rows * SW);
+  std::vector<Acc> h_y(rows * SW);
+  std::vector<Acc> h_xx(rows * SW);
+  std::vector<Acc> h_yy(rows * SW);
+  std::vector<Acc> h_xy(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  std::vector<long> rowOffset(MH * kh);
+  for (long q = 0; q < MH * kh; q++) {
+    rowOffset[q] = (rowSource[q] < 0 ? zeroRow : rowSource[q]) * SW;
+  }
+  std::vector<Acc> p_x(PW);
+  std::vector<Acc> p_y(PW);
+  std::vector<Acc> p_xx(PW);
+  std::vector<Acc> p_yy(PW);
+  std::vector<Acc> p_xy(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const long rH = (kh - 1) >> 1;
+  const long rW = (kw - 1) >> 1;
+  const double cH = tapsH[rH];
+  const double cW = tapsW[rW];
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const long BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  std::vector<double> rowSum(MH);
+  const double wH0 = tapsH[0];
+  const double wH1 = tapsH[1];
+  const double wH2 = tapsH[2];
+  const double wW0 = tapsW[0];
+  const double wW1 = tapsW[1];
+  const double wW2 = tapsW[2];
+  // the horizontally filtered tangents of the products (pass 1), in the arithmetic, like the products
+  std::vector<Acc> h_vx(rows * SW);
+  std::vector<Acc> h_vy(rows * SW);
+  std::vector<Acc> h_vxx(rows * SW);
+  std::vector<Acc> h_vyy(rows * SW);
+  std::vector<Acc> h_vxy(rows * SW);
+  std::vector<Acc> p_vx(PW);
+  std::vector<Acc> p_vy(PW);
+  std::vector<Acc> p_vxx(PW);
+  std::vector<Acc> p_vyy(PW);
+  std::vector<Acc> p_vxy(PW);
+  if (hvpY != nullptr && !(gradY != nullptr)) throw std::invalid_argument("out.hvpY is given without out.gradY");
+  const bool withY = hvpY != nullptr && gradY != nullptr;
+  // pass-2 output: the weighted partial maps g and their tangents dg, zero outside the region, with kh - 1
+  // zero rows above and below (map row i is row i + kh - 1), in the arithmetic
+  const long GH = MH + 2 * (kh - 1);
+  std::vector<Acc> g_mu_xs(GH * SW);
+  std::vector<Acc> g_xxs(GH * SW);
+  std::vector<Acc> g_xys(GH * SW);
+  std::vector<Acc> dg_mu_xs(GH * SW);
+  std::vector<Acc> dg_xxs(GH * SW);
+  std::vector<Acc> dg_xys(GH * SW);
+  std::vector<Acc> g_mu_ys(withY ? GH * SW : 0);
+  std::vector<Acc> g_yys(withY ? GH * SW : 0);
+  std::vector<Acc> dg_mu_ys(withY ? GH * SW : 0);
+  std::vector<Acc> dg_yys(withY ? GH * SW : 0);
+  std::vector<long> above(kh);
+  std::vector<long> below(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const long EW = MW + 2 * (kw - 1);
+  std::vector<Acc> e_g_mu_x(EW);
+  std::vector<Acc> e_g_xx(EW);
+  std::vector<Acc> e_g_xy(EW);
+  std::vector<Acc> e_dg_mu_x(EW);
+  std::vector<Acc> e_dg_xx(EW);
+  std::vector<Acc> e_dg_xy(EW);
+  std::vector<Acc> e_g_mu_y(EW);
+  std::vector<Acc> e_g_yy(EW);
+  std::vector<Acc> e_dg_mu_y(EW);
+  std::vector<Acc> e_dg_yy(EW);
+  std::vector<Acc> a_g_mu_x(PW);
+  std::vector<Acc> a_g_xx(PW);
+  std::vector<Acc> a_g_xy(PW);
+  std::vector<Acc> a_dg_mu_x(PW);
+  std::vector<Acc> a_dg_xx(PW);
+  std::vector<Acc> a_dg_xy(PW);
+  std::vector<Acc> a_g_mu_y(PW);
+  std::vector<Acc> a_g_yy(PW);
+  std::vector<Acc> a_dg_mu_y(PW);
+  std::vector<Acc> a_dg_yy(PW);
+  double total = 0.0;
+  for (long plane = 0; plane < N * C; plane++) {
+    const long base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const double omega = !(planeOmega != nullptr) ? omegaAll : planeOmega[plane];
+    std::fill_n(rowSum.data(), MH, 0.0);
+    // pass 1: pad row i of x, y and the direction by the boundary rule; the products and their tangents, correlated with tapsW
+    for (long i = 0; i < H; i++) {
+      const long row = base + i * W;
+      for (long q = 0; q < PW; q++) {
+        const long s = colSource[q];
+        const Acc xv = Acc(s < 0 ? T(0.0) : x[row + s]);
+        const Acc yv = Acc(s < 0 ? T(0.0) : y[row + s]);
+        const Acc vxv = Acc(s < 0 ? T(0.0) : vx[row + s]);
+        const Acc vyv = Acc(s < 0 ? T(0.0) : vy[row + s]);
+        p_x[q] = xv;
+        p_y[q] = yv;
+        p_xx[q] = xv * xv;
+        p_yy[q] = yv * yv;
+        p_xy[q] = xv * yv;
+        const Acc pv_xx = Acc(2.0) * xv * vxv;
+        const Acc pv_yy = Acc(2.0) * yv * vyv;
+        const Acc tv0 = yv * vxv;
+        const Acc tv1 = xv * vyv;
+        const Acc pv_xy = tv0 + tv1;
+        const Acc pv_x = vxv;
+        const Acc pv_y = vyv;
+        p_vx[q] = pv_x;
+        p_vy[q] = pv_y;
+        p_vxx[q] = pv_xx;
+        p_vyy[q] = pv_yy;
+        p_vxy[q] = pv_xy;
+      }
+      const long o = i * SW;
+      for (long j = 0; j < MW; j++) {
+        Acc s_x = Acc(cW) * p_x[j + 3] + Acc(wW0) * (p_x[j] + p_x[j + 6]) + Acc(wW1) * (p_x[j + 1] + p_x[j + 5]) + Acc(wW2) * (p_x[j + 2] + p_x[j + 4]);
+        Acc s_y = Acc(cW) * p_y[j + 3] + Acc(wW0) * (p_y[j] + p_y[j + 6]) + Acc(wW1) * (p_y[j + 1] + p_y[j + 5]) + Acc(wW2) * (p_y[j + 2] + p_y[j + 4]);
+        Acc s_xx = Acc(cW) * p_xx[j + 3] + Acc(wW0) * (p_xx[j] + p_xx[j + 6]) + Acc(wW1) * (p_xx[j + 1] + p_xx[j + 5]) + Acc(wW2) * (p_xx[j + 2] + p_xx[j + 4]);
+        Acc s_yy = Acc(cW) * p_yy[j + 3] + Acc(wW0) * (p_yy[j] + p_yy[j + 6]) + Acc(wW1) * (p_yy[j + 1] + p_yy[j + 5]) + Acc(wW2) * (p_yy[j + 2] + p_yy[j + 4]);
+        Acc s_xy = Acc(cW) * p_xy[j + 3] + Acc(wW0) * (p_xy[j] + p_xy[j + 6]) + Acc(wW1) * (p_xy[j + 1] + p_xy[j + 5]) + Acc(wW2) * (p_xy[j + 2] + p_xy[j + 4]);
+        Acc s_vx = Acc(cW) * p_vx[j + 3] + Acc(wW0) * (p_vx[j] + p_vx[j + 6]) + Acc(wW1) * (p_vx[j + 1] + p_vx[j + 5]) + Acc(wW2) * (p_vx[j + 2] + p_vx[j + 4]);
+        Acc s_vy = Acc(cW) * p_vy[j + 3] + Acc(wW0) * (p_vy[j] + p_vy[j + 6]) + Acc(wW1) * (p_vy[j + 1] + p_vy[j + 5]) + Acc(wW2) * (p_vy[j + 2] + p_vy[j + 4]);
+        Acc s_vxx = Acc(cW) * p_vxx[j + 3] + Acc(wW0) * (p_vxx[j] + p_vxx[j + 6]) + Acc(wW1) * (p_vxx[j + 1] + p_vxx[j + 5]) + Acc(wW2) * (p_vxx[j + 2] + p_vxx[j + 4]);
+        Acc s_vyy = Acc(cW) * p_vyy[j + 3] + Acc(wW0) * (p_vyy[j] + p_vyy[j + 6]) + Acc(wW1) * (p_vyy[j + 1] + p_vyy[j + 5]) + Acc(wW2) * (p_vyy[j + 2] + p_vyy[j + 4]);
+        Acc s_vxy = Acc(cW) * p_vxy[j + 3] + Acc(wW0) * (p_vxy[j] + p_vxy[j + 6]) + Acc(wW1) * (p_vxy[j + 1] + p_vxy[j + 5]) + Acc(wW2) * (p_vxy[j + 2] + p_vxy[j + 4]);
+        h_x[o + j] = s_x;
+        h_y[o + j] = s_y;
+        h_xx[o + j] = s_xx;
+        h_yy[o + j] = s_yy;
+        h_xy[o + j] = s_xy;
+        h_vx[o + j] = s_vx;
+        h_vy[o + j] = s_vy;
+        h_vxx[o + j] = s_vxx;
+        h_vyy[o + j] = s_vyy;
+        h_vxy[o + j] = s_vxy;
+      }
+    }
+    // pass 2: vertical correlation of the moments and their tangents, fused with S, its weighted partials g and
+    // their tangents dg (the second partials times the tangent moments), in column blocks of BLOCK
+    for (long jb = crop; jb < MW - crop; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW - crop);
+      for (long i = crop; i < MH - crop; i++) {
+        const long ik = i * kh;
+        const long o0 = rowOffset[ik];
+        const long o1 = rowOffset[ik + 1];
+        const long o2 = rowOffset[ik + 2];
+        const long o3 = rowOffset[ik + 3];
+        const long o4 = rowOffset[ik + 4];
+        const long o5 = rowOffset[ik + 5];
+        const long o6 = rowOffset[ik + 6];
+        const long o = (i + (kh - 1)) * SW;
+        double blockSum = 0.0;
+        if (withY) {
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[o3 + j] + Acc(wH0) * (h_x[o0 + j] + h_x[o6 + j]) + Acc(wH1) * (h_x[o1 + j] + h_x[o5 + j]) + Acc(wH2) * (h_x[o2 + j] + h_x[o4 + j]);
+            Acc mu_y = Acc(cH) * h_y[o3 + j] + Acc(wH0) * (h_y[o0 + j] + h_y[o6 + j]) + Acc(wH1) * (h_y[o1 + j] + h_y[o5 + j]) + Acc(wH2) * (h_y[o2 + j] + h_y[o4 + j]);
+            Acc m_xx = Acc(cH) * h_xx[o3 + j] + Acc(wH0) * (h_xx[o0 + j] + h_xx[o6 + j]) + Acc(wH1) * (h_xx[o1 + j] + h_xx[o5 + j]) + Acc(wH2) * (h_xx[o2 + j] + h_xx[o4 + j]);
+            Acc m_yy = Acc(cH) * h_yy[o3 + j] + Acc(wH0) * (h_yy[o0 + j] + h_yy[o6 + j]) + Acc(wH1) * (h_yy[o1 + j] + h_yy[o5 + j]) + Acc(wH2) * (h_yy[o2 + j] + h_yy[o4 + j]);
+            Acc m_xy = Acc(cH) * h_xy[o3 + j] + Acc(wH0) * (h_xy[o0 + j] + h_xy[o6 + j]) + Acc(wH1) * (h_xy[o1 + j] + h_xy[o5 + j]) + Acc(wH2) * (h_xy[o2 + j] + h_xy[o4 + j]);
+            Acc tmu_x = Acc(cH) * h_vx[o3 + j] + Acc(wH0) * (h_vx[o0 + j] + h_vx[o6 + j]) + Acc(wH1) * (h_vx[o1 + j] + h_vx[o5 + j]) + Acc(wH2) * (h_vx[o2 + j] + h_vx[o4 + j]);
+            Acc tmu_y = Acc(cH) * h_vy[o3 + j] + Acc(wH0) * (h_vy[o0 + j] + h_vy[o6 + j]) + Acc(wH1) * (h_vy[o1 + j] + h_vy[o5 + j]) + Acc(wH2) * (h_vy[o2 + j] + h_vy[o4 + j]);
+            Acc tm_xx = Acc(cH) * h_vxx[o3 + j] + Acc(wH0) * (h_vxx[o0 + j] + h_vxx[o6 + j]) + Acc(wH1) * (h_vxx[o1 + j] + h_vxx[o5 + j]) + Acc(wH2) * (h_vxx[o2 + j] + h_vxx[o4 + j]);
+            Acc tm_yy = Acc(cH) * h_vyy[o3 + j] + Acc(wH0) * (h_vyy[o0 + j] + h_vyy[o6 + j]) + Acc(wH1) * (h_vyy[o1 + j] + h_vyy[o5 + j]) + Acc(wH2) * (h_vyy[o2 + j] + h_vyy[o4 + j]);
+            Acc tm_xy = Acc(cH) * h_vxy[o3 + j] + Acc(wH0) * (h_vxy[o0 + j] + h_vxy[o6 + j]) + Acc(wH1) * (h_vxy[o1 + j] + h_vxy[o5 + j]) + Acc(wH2) * (h_vxy[o2 + j] + h_vxy[o4 + j]);
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(1.0) / (B2 * B2);
+            const Acc t13 = Acc(c_n) * A1 * A2 * t6 * t12;
+            const Acc t14 = Acc(1.0) / (B1 * B1);
+            const Acc t15 = -(A1 * A2 * t11 * t14);
+            const Acc t16 = t13 + t15;
+            const Acc t17 = Acc(2.0) * mu_x * t16;
+            const Acc t18 = Acc(-2.0) * mu_y * Acc(c_n) * A1 * t6 * t11;
+            const Acc t19 = Acc(2.0) * mu_y * A2 * t6 * t11;
+            const Acc t20 = t17 + t18 + t19;
+            const Acc g_mu_x = t20 * Acc(omega);
+            const Acc t21 = Acc(2.0) * t16 * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t23 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t24 = t22 + t23;
+            const Acc t25 = Acc(c_n) * A2 * t6 * t12 * t24;
+            const Acc t26 = -(mu_y * tmu_x);
+            const Acc t27 = -(mu_x * tmu_y);
+            const Acc t28 = tm_xy + t26 + t27;
+            const Acc t29 = Acc(c_n) * Acc(c_n);
+            const Acc t30 = Acc(2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t31 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t32 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t33 = t31 + t32;
+            const Acc t34 = -(Acc(c_n) * A1 * A2 * t12 * t14 * t33);
+            const Acc t35 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t36 = tm_xx + t35;
+            const Acc t37 = Acc(c_n) * t36;
+            const Acc t38 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t39 = tm_yy + t38;
+            const Acc t40 = Acc(c_n) * t39;
+            const Acc t41 = t37 + t40;
+            const Acc t42 = Acc(1.0) / (B2 * B2 * B2);
+            const Acc t43 = Acc(-2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t44 = -(A2 * t11 * t14 * t24);
+            const Acc t45 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t28;
+            const Acc t46 = A1 * A2 * t12 * t14 * t41;
+            const Acc t47 = Acc(1.0) / (B1 * B1 * B1);
+            const Acc t48 = Acc(2.0) * A1 * A2 * t11 * t33 * t47;
+            const Acc t49 = t25 + t30 + t34 + t43 + t44 + t45 + t46 + t48;
+            const Acc t50 = Acc(2.0) * mu_x * t49;
+            const Acc t51 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t11 * tmu_y;
+            const Acc t52 = Acc(-2.0) * mu_y * Acc(c_n) * t6 * t11 * t24;
+            const Acc t53 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t54 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t55 = Acc(2.0) * A2 * t6 * t11 * tmu_y;
+            const Acc t56 = Acc(4.0) * mu_y * Acc(c_n) * t6 * t11 * t28;
+            const Acc t57 = Acc(-2.0) * mu_y * A2 * t11 * t14 * t33;
+            const Acc t58 = Acc(-2.0) * mu_y * A2 * t6 * t12 * t41;
+            const Acc t59 = t21 + t50 + t51 + t52 + t53 + t54 + t55 + t56 + t57 + t58;
+            const Acc dg_mu_x = Acc(omega) * t59;
+            const Acc g_xx = -(Acc(c_n) * A1 * A2 * t6 * t12 * Acc(omega));
+            const Acc t60 = Acc(c_n) * A1 * A2 * t12 * t14 * t33;
+            const Acc t61 = -(Acc(c_n) * A2 * t6 * t12 * t24);
+            const Acc t62 = Acc(-2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t63 = Acc(2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t64 = t60 + t61 + t62 + t63;
+            const Acc dg_xx = Acc(omega) * t64;
+            const Acc g_xy = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * Acc(omega);
+            const Acc t65 = Acc(2.0) * Acc(c_n) * t6 * t11 * t24;
+            const Acc t66 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t67 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t68 = t65 + t66 + t67;
+            const Acc dg_xy = Acc(omega) * t68;
+            const Acc t69 = Acc(2.0) * mu_y * t16;
+            const Acc t70 = Acc(-2.0) * mu_x * Acc(c_n) * A1 * t6 * t11;
+            const Acc t71 = Acc(2.0) * mu_x * A2 * t6 * t11;
+            const Acc t72 = t69 + t70 + t71;
+            const Acc g_mu_y = t72 * Acc(omega);
+            const Acc t73 = Acc(2.0) * t16 * tmu_y;
+            const Acc t74 = Acc(2.0) * mu_y * t49;
+            const Acc t75 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t11 * tmu_x;
+            const Acc t76 = Acc(-2.0) * mu_x * Acc(c_n) * t6 * t11 * t24;
+            const Acc t77 = Acc(2.0) * mu_x * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t78 = Acc(2.0) * mu_x * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t79 = Acc(2.0) * A2 * t6 * t11 * tmu_x;
+            const Acc t80 = Acc(4.0) * mu_x * Acc(c_n) * t6 * t11 * t28;
+            const Acc t81 = Acc(-2.0) * mu_x * A2 * t11 * t14 * t33;
+            const Acc t82 = Acc(-2.0) * mu_x * A2 * t6 * t12 * t41;
+            const Acc t83 = t73 + t74 + t75 + t76 + t77 + t78 + t79 + t80 + t81 + t82;
+            const Acc dg_mu_y = Acc(omega) * t83;
+            const Acc g_yy = g_xx;
+            const Acc dg_yy = dg_xx;
+            blockSum = blockSum + double(S);
+            g_mu_xs[o + j] = g_mu_x;
+            g_xxs[o + j] = g_xx;
+            g_xys[o + j] = g_xy;
+            dg_mu_xs[o + j] = dg_mu_x;
+            dg_xxs[o + j] = dg_xx;
+            dg_xys[o + j] = dg_xy;
+            g_mu_ys[o + j] = g_mu_y;
+            g_yys[o + j] = g_yy;
+            dg_mu_ys[o + j] = dg_mu_y;
+            dg_yys[o + j] = dg_yy;
+          }
+        } else {
+          // x's row alone: the partials with respect to y's moments are not computed
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[o3 + j] + Acc(wH0) * (h_x[o0 + j] + h_x[o6 + j]) + Acc(wH1) * (h_x[o1 + j] + h_x[o5 + j]) + Acc(wH2) * (h_x[o2 + j] + h_x[o4 + j]);
+            Acc mu_y = Acc(cH) * h_y[o3 + j] + Acc(wH0) * (h_y[o0 + j] + h_y[o6 + j]) + Acc(wH1) * (h_y[o1 + j] + h_y[o5 + j]) + Acc(wH2) * (h_y[o2 + j] + h_y[o4 + j]);
+            Acc m_xx = Acc(cH) * h_xx[o3 + j] + Acc(wH0) * (h_xx[o0 + j] + h_xx[o6 + j]) + Acc(wH1) * (h_xx[o1 + j] + h_xx[o5 + j]) + Acc(wH2) * (h_xx[o2 + j] + h_xx[o4 + j]);
+            Acc m_yy = Acc(cH) * h_yy[o3 + j] + Acc(wH0) * (h_yy[o0 + j] + h_yy[o6 + j]) + Acc(wH1) * (h_yy[o1 + j] + h_yy[o5 + j]) + Acc(wH2) * (h_yy[o2 + j] + h_yy[o4 + j]);
+            Acc m_xy = Acc(cH) * h_xy[o3 + j] + Acc(wH0) * (h_xy[o0 + j] + h_xy[o6 + j]) + Acc(wH1) * (h_xy[o1 + j] + h_xy[o5 + j]) + Acc(wH2) * (h_xy[o2 + j] + h_xy[o4 + j]);
+            Acc tmu_x = Acc(cH) * h_vx[o3 + j] + Acc(wH0) * (h_vx[o0 + j] + h_vx[o6 + j]) + Acc(wH1) * (h_vx[o1 + j] + h_vx[o5 + j]) + Acc(wH2) * (h_vx[o2 + j] + h_vx[o4 + j]);
+            Acc tmu_y = Acc(cH) * h_vy[o3 + j] + Acc(wH0) * (h_vy[o0 + j] + h_vy[o6 + j]) + Acc(wH1) * (h_vy[o1 + j] + h_vy[o5 + j]) + Acc(wH2) * (h_vy[o2 + j] + h_vy[o4 + j]);
+            Acc tm_xx = Acc(cH) * h_vxx[o3 + j] + Acc(wH0) * (h_vxx[o0 + j] + h_vxx[o6 + j]) + Acc(wH1) * (h_vxx[o1 + j] + h_vxx[o5 + j]) + Acc(wH2) * (h_vxx[o2 + j] + h_vxx[o4 + j]);
+            Acc tm_yy = Acc(cH) * h_vyy[o3 + j] + Acc(wH0) * (h_vyy[o0 + j] + h_vyy[o6 + j]) + Acc(wH1) * (h_vyy[o1 + j] + h_vyy[o5 + j]) + Acc(wH2) * (h_vyy[o2 + j] + h_vyy[o4 + j]);
+            Acc tm_xy = Acc(cH) * h_vxy[o3 + j] + Acc(wH0) * (h_vxy[o0 + j] + h_vxy[o6 + j]) + Acc(wH1) * (h_vxy[o1 + j] + h_vxy[o5 + j]) + Acc(wH2) * (h_vxy[o2 + j] + h_vxy[o4 + j]);
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(1.0) / (B2 * B2);
+            const Acc t13 = Acc(c_n) * A1 * A2 * t6 * t12;
+            const Acc t14 = Acc(1.0) / (B1 * B1);
+            const Acc t15 = -(A1 * A2 * t11 * t14);
+            const Acc t16 = t13 + t15;
+            const Acc t17 = Acc(2.0) * mu_x * t16;
+            const Acc t18 = Acc(-2.0) * mu_y * Acc(c_n) * A1 * t6 * t11;
+            const Acc t19 = Acc(2.0) * mu_y * A2 * t6 * t11;
+            const Acc t20 = t17 + t18 + t19;
+            const Acc g_mu_x = t20 * Acc(omega);
+            const Acc t21 = Acc(2.0) * t16 * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t23 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t24 = t22 + t23;
+            const Acc t25 = Acc(c_n) * A2 * t6 * t12 * t24;
+            const Acc t26 = -(mu_y * tmu_x);
+            const Acc t27 = -(mu_x * tmu_y);
+            const Acc t28 = tm_xy + t26 + t27;
+            const Acc t29 = Acc(c_n) * Acc(c_n);
+            const Acc t30 = Acc(2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t31 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t32 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t33 = t31 + t32;
+            const Acc t34 = -(Acc(c_n) * A1 * A2 * t12 * t14 * t33);
+            const Acc t35 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t36 = tm_xx + t35;
+            const Acc t37 = Acc(c_n) * t36;
+            const Acc t38 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t39 = tm_yy + t38;
+            const Acc t40 = Acc(c_n) * t39;
+            const Acc t41 = t37 + t40;
+            const Acc t42 = Acc(1.0) / (B2 * B2 * B2);
+            const Acc t43 = Acc(-2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t44 = -(A2 * t11 * t14 * t24);
+            const Acc t45 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t28;
+            const Acc t46 = A1 * A2 * t12 * t14 * t41;
+            const Acc t47 = Acc(1.0) / (B1 * B1 * B1);
+            const Acc t48 = Acc(2.0) * A1 * A2 * t11 * t33 * t47;
+            const Acc t49 = t25 + t30 + t34 + t43 + t44 + t45 + t46 + t48;
+            const Acc t50 = Acc(2.0) * mu_x * t49;
+            const Acc t51 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t11 * tmu_y;
+            const Acc t52 = Acc(-2.0) * mu_y * Acc(c_n) * t6 * t11 * t24;
+            const Acc t53 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t54 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t55 = Acc(2.0) * A2 * t6 * t11 * tmu_y;
+            const Acc t56 = Acc(4.0) * mu_y * Acc(c_n) * t6 * t11 * t28;
+            const Acc t57 = Acc(-2.0) * mu_y * A2 * t11 * t14 * t33;
+            const Acc t58 = Acc(-2.0) * mu_y * A2 * t6 * t12 * t41;
+            const Acc t59 = t21 + t50 + t51 + t52 + t53 + t54 + t55 + t56 + t57 + t58;
+            const Acc dg_mu_x = Acc(omega) * t59;
+            const Acc g_xx = -(Acc(c_n) * A1 * A2 * t6 * t12 * Acc(omega));
+            const Acc t60 = Acc(c_n) * A1 * A2 * t12 * t14 * t33;
+            const Acc t61 = -(Acc(c_n) * A2 * t6 * t12 * t24);
+            const Acc t62 = Acc(-2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t63 = Acc(2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t64 = t60 + t61 + t62 + t63;
+            const Acc dg_xx = Acc(omega) * t64;
+            const Acc g_xy = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * Acc(omega);
+            const Acc t65 = Acc(2.0) * Acc(c_n) * t6 * t11 * t24;
+            const Acc t66 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t67 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t68 = t65 + t66 + t67;
+            const Acc dg_xy = Acc(omega) * t68;
+            blockSum = blockSum + double(S);
+            g_mu_xs[o + j] = g_mu_x;
+            g_xxs[o + j] = g_xx;
+            g_xys[o + j] = g_xy;
+            dg_mu_xs[o + j] = dg_mu_x;
+            dg_xxs[o + j] = dg_xx;
+            dg_xys[o + j] = dg_xy;
+          }
+        }
+        rowSum[i] = rowSum[i] + blockSum;
+      }
+    }
+    // pass 3: vertical transpose of g and dg into the pass-1 planes (mirrored taps paired), then the rows of
+    // the padding folded back onto the rows they were read from (the boundary rule's transpose)
+    for (long jb = 0; jb < MW; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW);
+      for (long rho = 0; rho < PH; rho++) {
+        const long o = rho * SW;
+        const long mid = (rho + rH) * SW;
+        const long u0 = (rho + 6) * SW;
+        const long v0 = rho * SW;
+        const long u1 = (rho + 5) * SW;
+        const long v1 = (rho + 1) * SW;
+        const long u2 = (rho + 4) * SW;
+        const long v2 = (rho + 2) * SW;
+        for (long j = jb; j < je; j++) {
+          Acc s_g_mu_x = Acc(cH) * g_mu_xs[mid + j] + Acc(wH0) * (g_mu_xs[u0 + j] + g_mu_xs[v0 + j]) + Acc(wH1) * (g_mu_xs[u1 + j] + g_mu_xs[v1 + j]) + Acc(wH2) * (g_mu_xs[u2 + j] + g_mu_xs[v2 + j]);
+          Acc s_g_xx = Acc(cH) * g_xxs[mid + j] + Acc(wH0) * (g_xxs[u0 + j] + g_xxs[v0 + j]) + Acc(wH1) * (g_xxs[u1 + j] + g_xxs[v1 + j]) + Acc(wH2) * (g_xxs[u2 + j] + g_xxs[v2 + j]);
+          Acc s_g_xy = Acc(cH) * g_xys[mid + j] + Acc(wH0) * (g_xys[u0 + j] + g_xys[v0 + j]) + Acc(wH1) * (g_xys[u1 + j] + g_xys[v1 + j]) + Acc(wH2) * (g_xys[u2 + j] + g_xys[v2 + j]);
+          Acc s_dg_mu_x = Acc(cH) * dg_mu_xs[mid + j] + Acc(wH0) * (dg_mu_xs[u0 + j] + dg_mu_xs[v0 + j]) + Acc(wH1) * (dg_mu_xs[u1 + j] + dg_mu_xs[v1 + j]) + Acc(wH2) * (dg_mu_xs[u2 + j] + dg_mu_xs[v2 + j]);
+          Acc s_dg_xx = Acc(cH) * dg_xxs[mid + j] + Acc(wH0) * (dg_xxs[u0 + j] + dg_xxs[v0 + j]) + Acc(wH1) * (dg_xxs[u1 + j] + dg_xxs[v1 + j]) + Acc(wH2) * (dg_xxs[u2 + j] + dg_xxs[v2 + j]);
+          Acc s_dg_xy = Acc(cH) * dg_xys[mid + j] + Acc(wH0) * (dg_xys[u0 + j] + dg_xys[v0 + j]) + Acc(wH1) * (dg_xys[u1 + j] + dg_xys[v1 + j]) + Acc(wH2) * (dg_xys[u2 + j] + dg_xys[v2 + j]);
+          h_x[o + j] = s_g_mu_x;
+          h_xx[o + j] = s_g_xx;
+          h_xy[o + j] = s_g_xy;
+          h_vx[o + j] = s_dg_mu_x;
+          h_vxx[o + j] = s_dg_xx;
+          h_vxy[o + j] = s_dg_xy;
+        }
+        if (withY) {
+          for (long j = jb; j < je; j++) {
+            Acc s_g_mu_y = Acc(cH) * g_mu_ys[mid + j] + Acc(wH0) * (g_mu_ys[u0 + j] + g_mu_ys[v0 + j]) + Acc(wH1) * (g_mu_ys[u1 + j] + g_mu_ys[v1 + j]) + Acc(wH2) * (g_mu_ys[u2 + j] + g_mu_ys[v2 + j]);
+            Acc s_g_yy = Acc(cH) * g_yys[mid + j] + Acc(wH0) * (g_yys[u0 + j] + g_yys[v0 + j]) + Acc(wH1) * (g_yys[u1 + j] + g_yys[v1 + j]) + Acc(wH2) * (g_yys[u2 + j] + g_yys[v2 + j]);
+            Acc s_dg_mu_y = Acc(cH) * dg_mu_ys[mid + j] + Acc(wH0) * (dg_mu_ys[u0 + j] + dg_mu_ys[v0 + j]) + Acc(wH1) * (dg_mu_ys[u1 + j] + dg_mu_ys[v1 + j]) + Acc(wH2) * (dg_mu_ys[u2 + j] + dg_mu_ys[v2 + j]);
+            Acc s_dg_yy = Acc(cH) * dg_yys[mid + j] + Acc(wH0) * (dg_yys[u0 + j] + dg_yys[v0 + j]) + Acc(wH1) * (dg_yys[u1 + j] + dg_yys[v1 + j]) + Acc(wH2) * (dg_yys[u2 + j] + dg_yys[v2 + j]);
+            h_y[o + j] = s_g_mu_y;
+            h_yy[o + j] = s_g_yy;
+            h_vy[o + j] = s_dg_mu_y;
+            h_vyy[o + j] = s_dg_yy;
+          }
+        }
+      }
+    }
+    for (long rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue;
+      const long s = boundaryIndex(rho - offH, H, padding);
+      if (s < 0) continue;
+      const long from = rho * SW;
+      const long to = (s + offH) * SW;
+      for (long j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j] + h_x[from + j];
+        h_xx[to + j] = h_xx[to + j] + h_xx[from + j];
+        h_xy[to + j] = h_xy[to + j] + h_xy[from + j];
+        h_vx[to + j] = h_vx[to + j] + h_vx[from + j];
+        h_vxx[to + j] = h_vxx[to + j] + h_vxx[from + j];
+        h_vxy[to + j] = h_vxy[to + j] + h_vxy[from + j];
+        if (withY) {
+          h_y[to + j] = h_y[to + j] + h_y[from + j];
+          h_yy[to + j] = h_yy[to + j] + h_yy[from + j];
+          h_vy[to + j] = h_vy[to + j] + h_vy[from + j];
+          h_vyy[to + j] = h_vyy[to + j] + h_vyy[from + j];
+        }
+      }
+    }
+    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the chain rule
+    // and its tangent: the vjp of the moment products seeded with the transposed g (t_*), and its derivative in the
+    // direction of the pixels (vxv, vyv) and of the seeds (dt_*, the transposed dg)
+    for (long i = 0; i < H; i++) {
+      const long o = (i + offH) * SW;
+      std::copy_n(h_x.data() + o, MW, e_g_mu_x.data() + (kw - 1));
+      std::copy_n(h_xx.data() + o, MW, e_g_xx.data() + (kw - 1));
+      std::copy_n(h_xy.data() + o, MW, e_g_xy.data() + (kw - 1));
+      std::copy_n(h_vx.data() + o, MW, e_dg_mu_x.data() + (kw - 1));
+      std::copy_n(h_vxx.data() + o, MW, e_dg_xx.data() + (kw - 1));
+      std::copy_n(h_vxy.data() + o, MW, e_dg_xy.data() + (kw - 1));
+      if (withY) {
+        std::copy_n(h_y.data() + o, MW, e_g_mu_y.data() + (kw - 1));
+        std::copy_n(h_yy.data() + o, MW, e_g_yy.data() + (kw - 1));
+        std::copy_n(h_vy.data() + o, MW, e_dg_mu_y.data() + (kw - 1));
+        std::copy_n(h_vyy.data() + o, MW, e_dg_yy.data() + (kw - 1));
+      }
+      for (long q = 0; q < PW; q++) {
+        Acc s_g_mu_x = Acc(cW) * e_g_mu_x[q + 3] + Acc(wW0) * (e_g_mu_x[q + 6] + e_g_mu_x[q]) + Acc(wW1) * (e_g_mu_x[q + 5] + e_g_mu_x[q + 1]) + Acc(wW2) * (e_g_mu_x[q + 4] + e_g_mu_x[q + 2]);
+        Acc s_g_xx = Acc(cW) * e_g_xx[q + 3] + Acc(wW0) * (e_g_xx[q + 6] + e_g_xx[q]) + Acc(wW1) * (e_g_xx[q + 5] + e_g_xx[q + 1]) + Acc(wW2) * (e_g_xx[q + 4] + e_g_xx[q + 2]);
+        Acc s_g_xy = Acc(cW) * e_g_xy[q + 3] + Acc(wW0) * (e_g_xy[q + 6] + e_g_xy[q]) + Acc(wW1) * (e_g_xy[q + 5] + e_g_xy[q + 1]) + Acc(wW2) * (e_g_xy[q + 4] + e_g_xy[q + 2]);
+        Acc s_dg_mu_x = Acc(cW) * e_dg_mu_x[q + 3] + Acc(wW0) * (e_dg_mu_x[q + 6] + e_dg_mu_x[q]) + Acc(wW1) * (e_dg_mu_x[q + 5] + e_dg_mu_x[q + 1]) + Acc(wW2) * (e_dg_mu_x[q + 4] + e_dg_mu_x[q + 2]);
+        Acc s_dg_xx = Acc(cW) * e_dg_xx[q + 3] + Acc(wW0) * (e_dg_xx[q + 6] + e_dg_xx[q]) + Acc(wW1) * (e_dg_xx[q + 5] + e_dg_xx[q + 1]) + Acc(wW2) * (e_dg_xx[q + 4] + e_dg_xx[q + 2]);
+        Acc s_dg_xy = Acc(cW) * e_dg_xy[q + 3] + Acc(wW0) * (e_dg_xy[q + 6] + e_dg_xy[q]) + Acc(wW1) * (e_dg_xy[q + 5] + e_dg_xy[q + 1]) + Acc(wW2) * (e_dg_xy[q + 4] + e_dg_xy[q + 2]);
+        a_g_mu_x[q] = s_g_mu_x;
+        a_g_xx[q] = s_g_xx;
+        a_g_xy[q] = s_g_xy;
+        a_dg_mu_x[q] = s_dg_mu_x;
+        a_dg_xx[q] = s_dg_xx;
+        a_dg_xy[q] = s_dg_xy;
+      }
+      if (withY) {
+        for (long q = 0; q < PW; q++) {
+          Acc s_g_mu_y = Acc(cW) * e_g_mu_y[q + 3] + Acc(wW0) * (e_g_mu_y[q + 6] + e_g_mu_y[q]) + Acc(wW1) * (e_g_mu_y[q + 5] + e_g_mu_y[q + 1]) + Acc(wW2) * (e_g_mu_y[q + 4] + e_g_mu_y[q + 2]);
+          Acc s_g_yy = Acc(cW) * e_g_yy[q + 3] + Acc(wW0) * (e_g_yy[q + 6] + e_g_yy[q]) + Acc(wW1) * (e_g_yy[q + 5] + e_g_yy[q + 1]) + Acc(wW2) * (e_g_yy[q + 4] + e_g_yy[q + 2]);
+          Acc s_dg_mu_y = Acc(cW) * e_dg_mu_y[q + 3] + Acc(wW0) * (e_dg_mu_y[q + 6] + e_dg_mu_y[q]) + Acc(wW1) * (e_dg_mu_y[q + 5] + e_dg_mu_y[q + 1]) + Acc(wW2) * (e_dg_mu_y[q + 4] + e_dg_mu_y[q + 2]);
+          Acc s_dg_yy = Acc(cW) * e_dg_yy[q + 3] + Acc(wW0) * (e_dg_yy[q + 6] + e_dg_yy[q]) + Acc(wW1) * (e_dg_yy[q + 5] + e_dg_yy[q + 1]) + Acc(wW2) * (e_dg_yy[q + 4] + e_dg_yy[q + 2]);
+          a_g_mu_y[q] = s_g_mu_y;
+          a_g_yy[q] = s_g_yy;
+          a_dg_mu_y[q] = s_dg_mu_y;
+          a_dg_yy[q] = s_dg_yy;
+        }
+      }
+      for (long q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
+        const long s = colSource[q];
+        if (s < 0) continue;
+        a_g_mu_x[s + offW] = a_g_mu_x[s + offW] + a_g_mu_x[q];
+        a_g_xx[s + offW] = a_g_xx[s + offW] + a_g_xx[q];
+        a_g_xy[s + offW] = a_g_xy[s + offW] + a_g_xy[q];
+        a_dg_mu_x[s + offW] = a_dg_mu_x[s + offW] + a_dg_mu_x[q];
+        a_dg_xx[s + offW] = a_dg_xx[s + offW] + a_dg_xx[q];
+        a_dg_xy[s + offW] = a_dg_xy[s + offW] + a_dg_xy[q];
+        a_g_mu_y[s + offW] = a_g_mu_y[s + offW] + a_g_mu_y[q];
+        a_g_yy[s + offW] = a_g_yy[s + offW] + a_g_yy[q];
+        a_dg_mu_y[s + offW] = a_dg_mu_y[s + offW] + a_dg_mu_y[q];
+        a_dg_yy[s + offW] = a_dg_yy[s + offW] + a_dg_yy[q];
+      }
+      const long row = base + i * W;
+      for (long j = 0; j < W; j++) {
+        const T xv = x[row + j];
+        const T yv = y[row + j];
+        const T vxv = vx[row + j];
+        const T vyv = vy[row + j];
+        const long q = j + offW;
+        const Acc t_mu_x = a_g_mu_x[q];
+        const Acc t_xx = a_g_xx[q];
+        const Acc t_xy = a_g_xy[q];
+        const Acc dt_mu_x = a_dg_mu_x[q];
+        const Acc dt_xx = a_dg_xx[q];
+        const Acc dt_xy = a_dg_xy[q];
+        const Acc hx0 = Acc(2.0) * Acc(xv) * t_xx;
+        const Acc hx1 = Acc(yv) * t_xy;
+        const Acc d_x = t_mu_x + hx0 + hx1;
+        const Acc hx2 = Acc(2.0) * t_xx * Acc(vxv);
+        const Acc hx3 = Acc(2.0) * Acc(xv) * dt_xx;
+        const Acc hx4 = t_xy * Acc(vyv);
+        const Acc hx5 = Acc(yv) * dt_xy;
+        const Acc hv_x = dt_mu_x + hx2 + hx3 + hx4 + hx5;
+        gradX[row + j] = T(d_x);
+        hvpX[row + j] = T(hv_x);
+        if (withY) {
+          const Acc t_mu_y = a_g_mu_y[q];
+          const Acc t_yy = a_g_yy[q];
+          const Acc dt_mu_y = a_dg_mu_y[q];
+          const Acc dt_yy = a_dg_yy[q];
+          const Acc hy0 = Acc(2.0) * Acc(yv) * t_yy;
+          const Acc hy1 = Acc(xv) * t_xy;
+          const Acc d_y = t_mu_y + hy0 + hy1;
+          const Acc hy2 = Acc(2.0) * t_yy * Acc(vyv);
+          const Acc hy3 = Acc(2.0) * Acc(yv) * dt_yy;
+          const Acc hy4 = t_xy * Acc(vxv);
+          const Acc hy5 = Acc(xv) * dt_xy;
+          const Acc hv_y = dt_mu_y + hy2 + hy3 + hy4 + hy5;
+          gradY[row + j] = T(d_y);
+          hvpY[row + j] = T(hv_y);
+        }
+      }
+    }
+    double planeSum = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeSum = planeSum + rowSum[i];
+    }
+    total = total + omega * planeSum;
+    if (planeSums != nullptr) {
+      planeSums[plane] = planeSum;
+    }
+    if (rowSums != nullptr) {
+      std::copy_n(rowSum.data(), MH, rowSums + plane * MH);
+    }
+  }
+  return total;
+}
+
+/**
+ * The omega-weighted sum of S over the region of the map of x and y (Float64Array storage), boundary rule p.padding, 11 x 11 window (taps unrolled):
+ * returns the value, writes its gradient d/dx into out.gradX and the Hessian with respect to x times the direction
+ * (vx, vy) into out.hvpX (H_xx vx + H_xy vy); when out.hvpY is given, d/dy into out.gradY and H_yx vx + H_yy vy into
+ * out.hvpY (each N x C x H x W). Forward over reverse: passes 1-4 of the gradient kernel on the partials and their
+ * tangents, 20 kw + 20 kh multiply-adds per pixel (16 kw + 16 kh for x alone) and 298 flops of S,
+ * its partials and their tangents.
+ */
+template <typename T, typename Acc>
+inline double ssimHvpK11(const T* x, const T* y, const T* vx, const T* vy, const KernelParams& p, const HvpOutputs<T>& out) {
+  const long N = p.N;
+  const long C = p.C;
+  const long H = p.H;
+  const long W = p.W;
+  const double* const tapsH = p.tapsH;
+  const long tapsH_length = p.tapsH_length;
+  const double* const tapsW = p.tapsW;
+  const long tapsW_length = p.tapsW_length;
+  const double C1 = p.C1;
+  const double C2 = p.C2;
+  const double c_n = p.c_n;
+  const long crop = p.crop;
+  const double omegaAll = p.omega;
+  const double* const planeOmega = p.planeOmega;
+  double* const planeSums = p.planeSums;
+  double* const rowSums = p.rowSums;
+  const Boundary padding = p.padding;
+  T* const gradX = out.gradX;
+  T* const hvpX = out.hvpX;
+  T* const gradY = out.gradY;
+  T* const hvpY = out.hvpY;
+  const long kh = tapsH_length;
+  const long kw = tapsW_length;
+  if (kh != 11 || kw != 11) throw std::invalid_argument("this kernel is unrolled for 11 x 11 windows");
+  // the map has the image size, or under 'valid' one value per window that fits (mapLength; no padding:
+  // the index tables then never read outside, and nothing is folded back)
+  const long MH = mapLength(padding, H, kh);
+  const long MW = mapLength(padding, W, kw);
+  const bool valid = padding == Boundary::valid;
+  const long offH = valid ? 0 : (kh - 1) >> 1;
+  const long offW = valid ? 0 : (kw - 1) >> 1;
+  // padded rows and columns: MW + kw - 1 samples per row, MH + kh - 1 rows; boundaryIndex(q - off) is what each reads
+  const long PW = MW + kw - 1;
+  // row stride of the planes: MW plus one cache line, so that the kh rows a vertical tap reads do
+  // not all fall in the same L1 sets (a power-of-two width would alias them)
+  const long SW = MW + 8;
+  const long PH = MH + kh - 1;
+  // the column each padded sample reads, and the rows each vertical tap of a map row reads (-1: a zero)
+  std::vector<long> colSource(PW);
+  for (long q = 0; q < PW; q++) {
+    colSource[q] = boundaryIndex(q - offW, W, padding);
+  }
+  std::vector<long> rowSource(MH * kh);
+  for (long r = 0; r < MH; r++) {
+    for (long u = 0; u < kh; u++) {
+      rowSource[r * kh + u] = boundaryIndex(r + u - offH, H, padding);
+    }
+  }
+  // the horizontally filtered planes (pass 1), reused for the vertical transpose (pass 3): in the
+  // arithmetic, whatever the storage, since var = m_xx - mu_x^2 cancels; the storage type is that of inputs and outputs.
+  // One more row, kept zero: what a window reads outside the image under zero padding.
+  const long rows = std::max<long>(H, PH) + 1;
+  const long zeroRow = rows - 1;
+  std::vector<Acc> h_x(rows * SW);
+  std::vector<Acc> h_y(rows * SW);
+  std::vector<Acc> h_xx(rows * SW);
+  std::vector<Acc> h_yy(rows * SW);
+  std::vector<Acc> h_xy(rows * SW);
+  // the offset of the pass-1 row each vertical tap reads, per map row (the zero row for a zero)
+  std::vector<long> rowOffset(MH * kh);
+  for (long q = 0; q < MH * kh; q++) {
+    rowOffset[q] = (rowSource[q] < 0 ? zeroRow : rowSource[q]) * SW;
+  }
+  std::vector<Acc> p_x(PW);
+  std::vector<Acc> p_y(PW);
+  std::vector<Acc> p_xx(PW);
+  std::vector<Acc> p_yy(PW);
+  std::vector<Acc> p_xy(PW);
+  // the taps are symmetric (every window is), so mirrored samples share one multiply
+  const long rH = (kh - 1) >> 1;
+  const long rW = (kw - 1) >> 1;
+  const double cH = tapsH[rH];
+  const double cW = tapsW[rW];
+  // column block of the vertical passes: kh rows x 5 planes x BLOCK float64 fit a 32 KiB L1
+  const long BLOCK = 64;
+  // each map row's sum of the map over the region, block after block; a plane's sum adds the rows in order,
+  // so a band of rows computed elsewhere (worker threads) combines to the same bits
+  std::vector<double> rowSum(MH);
+  const double wH0 = tapsH[0];
+  const double wH1 = tapsH[1];
+  const double wH2 = tapsH[2];
+  const double wH3 = tapsH[3];
+  const double wH4 = tapsH[4];
+  const double wW0 = tapsW[0];
+  const double wW1 = tapsW[1];
+  const double wW2 = tapsW[2];
+  const double wW3 = tapsW[3];
+  const double wW4 = tapsW[4];
+  // the horizontally filtered tangents of the products (pass 1), in the arithmetic, like the products
+  std::vector<Acc> h_vx(rows * SW);
+  std::vector<Acc> h_vy(rows * SW);
+  std::vector<Acc> h_vxx(rows * SW);
+  std::vector<Acc> h_vyy(rows * SW);
+  std::vector<Acc> h_vxy(rows * SW);
+  std::vector<Acc> p_vx(PW);
+  std::vector<Acc> p_vy(PW);
+  std::vector<Acc> p_vxx(PW);
+  std::vector<Acc> p_vyy(PW);
+  std::vector<Acc> p_vxy(PW);
+  if (hvpY != nullptr && !(gradY != nullptr)) throw std::invalid_argument("out.hvpY is given without out.gradY");
+  const bool withY = hvpY != nullptr && gradY != nullptr;
+  // pass-2 output: the weighted partial maps g and their tangents dg, zero outside the region, with kh - 1
+  // zero rows above and below (map row i is row i + kh - 1), in the arithmetic
+  const long GH = MH + 2 * (kh - 1);
+  std::vector<Acc> g_mu_xs(GH * SW);
+  std::vector<Acc> g_xxs(GH * SW);
+  std::vector<Acc> g_xys(GH * SW);
+  std::vector<Acc> dg_mu_xs(GH * SW);
+  std::vector<Acc> dg_xxs(GH * SW);
+  std::vector<Acc> dg_xys(GH * SW);
+  std::vector<Acc> g_mu_ys(withY ? GH * SW : 0);
+  std::vector<Acc> g_yys(withY ? GH * SW : 0);
+  std::vector<Acc> dg_mu_ys(withY ? GH * SW : 0);
+  std::vector<Acc> dg_yys(withY ? GH * SW : 0);
+  std::vector<long> above(kh);
+  std::vector<long> below(kh);
+  // pass-4 scratch: each transposed row copied between kw - 1 zeros, and the gathered padded row
+  const long EW = MW + 2 * (kw - 1);
+  std::vector<Acc> e_g_mu_x(EW);
+  std::vector<Acc> e_g_xx(EW);
+  std::vector<Acc> e_g_xy(EW);
+  std::vector<Acc> e_dg_mu_x(EW);
+  std::vector<Acc> e_dg_xx(EW);
+  std::vector<Acc> e_dg_xy(EW);
+  std::vector<Acc> e_g_mu_y(EW);
+  std::vector<Acc> e_g_yy(EW);
+  std::vector<Acc> e_dg_mu_y(EW);
+  std::vector<Acc> e_dg_yy(EW);
+  std::vector<Acc> a_g_mu_x(PW);
+  std::vector<Acc> a_g_xx(PW);
+  std::vector<Acc> a_g_xy(PW);
+  std::vector<Acc> a_dg_mu_x(PW);
+  std::vector<Acc> a_dg_xx(PW);
+  std::vector<Acc> a_dg_xy(PW);
+  std::vector<Acc> a_g_mu_y(PW);
+  std::vector<Acc> a_g_yy(PW);
+  std::vector<Acc> a_dg_mu_y(PW);
+  std::vector<Acc> a_dg_yy(PW);
+  double total = 0.0;
+  for (long plane = 0; plane < N * C; plane++) {
+    const long base = plane * H * W;
+    // the reduction weight of this plane's map pixels (one for all, or one per image and channel)
+    const double omega = !(planeOmega != nullptr) ? omegaAll : planeOmega[plane];
+    std::fill_n(rowSum.data(), MH, 0.0);
+    // pass 1: pad row i of x, y and the direction by the boundary rule; the products and their tangents, correlated with tapsW
+    for (long i = 0; i < H; i++) {
+      const long row = base + i * W;
+      for (long q = 0; q < PW; q++) {
+        const long s = colSource[q];
+        const Acc xv = Acc(s < 0 ? T(0.0) : x[row + s]);
+        const Acc yv = Acc(s < 0 ? T(0.0) : y[row + s]);
+        const Acc vxv = Acc(s < 0 ? T(0.0) : vx[row + s]);
+        const Acc vyv = Acc(s < 0 ? T(0.0) : vy[row + s]);
+        p_x[q] = xv;
+        p_y[q] = yv;
+        p_xx[q] = xv * xv;
+        p_yy[q] = yv * yv;
+        p_xy[q] = xv * yv;
+        const Acc pv_xx = Acc(2.0) * xv * vxv;
+        const Acc pv_yy = Acc(2.0) * yv * vyv;
+        const Acc tv0 = yv * vxv;
+        const Acc tv1 = xv * vyv;
+        const Acc pv_xy = tv0 + tv1;
+        const Acc pv_x = vxv;
+        const Acc pv_y = vyv;
+        p_vx[q] = pv_x;
+        p_vy[q] = pv_y;
+        p_vxx[q] = pv_xx;
+        p_vyy[q] = pv_yy;
+        p_vxy[q] = pv_xy;
+      }
+      const long o = i * SW;
+      for (long j = 0; j < MW; j++) {
+        Acc s_x = Acc(cW) * p_x[j + 5] + Acc(wW0) * (p_x[j] + p_x[j + 10]) + Acc(wW1) * (p_x[j + 1] + p_x[j + 9]) + Acc(wW2) * (p_x[j + 2] + p_x[j + 8]) + Acc(wW3) * (p_x[j + 3] + p_x[j + 7]) + Acc(wW4) * (p_x[j + 4] + p_x[j + 6]);
+        Acc s_y = Acc(cW) * p_y[j + 5] + Acc(wW0) * (p_y[j] + p_y[j + 10]) + Acc(wW1) * (p_y[j + 1] + p_y[j + 9]) + Acc(wW2) * (p_y[j + 2] + p_y[j + 8]) + Acc(wW3) * (p_y[j + 3] + p_y[j + 7]) + Acc(wW4) * (p_y[j + 4] + p_y[j + 6]);
+        Acc s_xx = Acc(cW) * p_xx[j + 5] + Acc(wW0) * (p_xx[j] + p_xx[j + 10]) + Acc(wW1) * (p_xx[j + 1] + p_xx[j + 9]) + Acc(wW2) * (p_xx[j + 2] + p_xx[j + 8]) + Acc(wW3) * (p_xx[j + 3] + p_xx[j + 7]) + Acc(wW4) * (p_xx[j + 4] + p_xx[j + 6]);
+        Acc s_yy = Acc(cW) * p_yy[j + 5] + Acc(wW0) * (p_yy[j] + p_yy[j + 10]) + Acc(wW1) * (p_yy[j + 1] + p_yy[j + 9]) + Acc(wW2) * (p_yy[j + 2] + p_yy[j + 8]) + Acc(wW3) * (p_yy[j + 3] + p_yy[j + 7]) + Acc(wW4) * (p_yy[j + 4] + p_yy[j + 6]);
+        Acc s_xy = Acc(cW) * p_xy[j + 5] + Acc(wW0) * (p_xy[j] + p_xy[j + 10]) + Acc(wW1) * (p_xy[j + 1] + p_xy[j + 9]) + Acc(wW2) * (p_xy[j + 2] + p_xy[j + 8]) + Acc(wW3) * (p_xy[j + 3] + p_xy[j + 7]) + Acc(wW4) * (p_xy[j + 4] + p_xy[j + 6]);
+        Acc s_vx = Acc(cW) * p_vx[j + 5] + Acc(wW0) * (p_vx[j] + p_vx[j + 10]) + Acc(wW1) * (p_vx[j + 1] + p_vx[j + 9]) + Acc(wW2) * (p_vx[j + 2] + p_vx[j + 8]) + Acc(wW3) * (p_vx[j + 3] + p_vx[j + 7]) + Acc(wW4) * (p_vx[j + 4] + p_vx[j + 6]);
+        Acc s_vy = Acc(cW) * p_vy[j + 5] + Acc(wW0) * (p_vy[j] + p_vy[j + 10]) + Acc(wW1) * (p_vy[j + 1] + p_vy[j + 9]) + Acc(wW2) * (p_vy[j + 2] + p_vy[j + 8]) + Acc(wW3) * (p_vy[j + 3] + p_vy[j + 7]) + Acc(wW4) * (p_vy[j + 4] + p_vy[j + 6]);
+        Acc s_vxx = Acc(cW) * p_vxx[j + 5] + Acc(wW0) * (p_vxx[j] + p_vxx[j + 10]) + Acc(wW1) * (p_vxx[j + 1] + p_vxx[j + 9]) + Acc(wW2) * (p_vxx[j + 2] + p_vxx[j + 8]) + Acc(wW3) * (p_vxx[j + 3] + p_vxx[j + 7]) + Acc(wW4) * (p_vxx[j + 4] + p_vxx[j + 6]);
+        Acc s_vyy = Acc(cW) * p_vyy[j + 5] + Acc(wW0) * (p_vyy[j] + p_vyy[j + 10]) + Acc(wW1) * (p_vyy[j + 1] + p_vyy[j + 9]) + Acc(wW2) * (p_vyy[j + 2] + p_vyy[j + 8]) + Acc(wW3) * (p_vyy[j + 3] + p_vyy[j + 7]) + Acc(wW4) * (p_vyy[j + 4] + p_vyy[j + 6]);
+        Acc s_vxy = Acc(cW) * p_vxy[j + 5] + Acc(wW0) * (p_vxy[j] + p_vxy[j + 10]) + Acc(wW1) * (p_vxy[j + 1] + p_vxy[j + 9]) + Acc(wW2) * (p_vxy[j + 2] + p_vxy[j + 8]) + Acc(wW3) * (p_vxy[j + 3] + p_vxy[j + 7]) + Acc(wW4) * (p_vxy[j + 4] + p_vxy[j + 6]);
+        h_x[o + j] = s_x;
+        h_y[o + j] = s_y;
+        h_xx[o + j] = s_xx;
+        h_yy[o + j] = s_yy;
+        h_xy[o + j] = s_xy;
+        h_vx[o + j] = s_vx;
+        h_vy[o + j] = s_vy;
+        h_vxx[o + j] = s_vxx;
+        h_vyy[o + j] = s_vyy;
+        h_vxy[o + j] = s_vxy;
+      }
+    }
+    // pass 2: vertical correlation of the moments and their tangents, fused with S, its weighted partials g and
+    // their tangents dg (the second partials times the tangent moments), in column blocks of BLOCK
+    for (long jb = crop; jb < MW - crop; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW - crop);
+      for (long i = crop; i < MH - crop; i++) {
+        const long ik = i * kh;
+        const long o0 = rowOffset[ik];
+        const long o1 = rowOffset[ik + 1];
+        const long o2 = rowOffset[ik + 2];
+        const long o3 = rowOffset[ik + 3];
+        const long o4 = rowOffset[ik + 4];
+        const long o5 = rowOffset[ik + 5];
+        const long o6 = rowOffset[ik + 6];
+        const long o7 = rowOffset[ik + 7];
+        const long o8 = rowOffset[ik + 8];
+        const long o9 = rowOffset[ik + 9];
+        const long o10 = rowOffset[ik + 10];
+        const long o = (i + (kh - 1)) * SW;
+        double blockSum = 0.0;
+        if (withY) {
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[o5 + j] + Acc(wH0) * (h_x[o0 + j] + h_x[o10 + j]) + Acc(wH1) * (h_x[o1 + j] + h_x[o9 + j]) + Acc(wH2) * (h_x[o2 + j] + h_x[o8 + j]) + Acc(wH3) * (h_x[o3 + j] + h_x[o7 + j]) + Acc(wH4) * (h_x[o4 + j] + h_x[o6 + j]);
+            Acc mu_y = Acc(cH) * h_y[o5 + j] + Acc(wH0) * (h_y[o0 + j] + h_y[o10 + j]) + Acc(wH1) * (h_y[o1 + j] + h_y[o9 + j]) + Acc(wH2) * (h_y[o2 + j] + h_y[o8 + j]) + Acc(wH3) * (h_y[o3 + j] + h_y[o7 + j]) + Acc(wH4) * (h_y[o4 + j] + h_y[o6 + j]);
+            Acc m_xx = Acc(cH) * h_xx[o5 + j] + Acc(wH0) * (h_xx[o0 + j] + h_xx[o10 + j]) + Acc(wH1) * (h_xx[o1 + j] + h_xx[o9 + j]) + Acc(wH2) * (h_xx[o2 + j] + h_xx[o8 + j]) + Acc(wH3) * (h_xx[o3 + j] + h_xx[o7 + j]) + Acc(wH4) * (h_xx[o4 + j] + h_xx[o6 + j]);
+            Acc m_yy = Acc(cH) * h_yy[o5 + j] + Acc(wH0) * (h_yy[o0 + j] + h_yy[o10 + j]) + Acc(wH1) * (h_yy[o1 + j] + h_yy[o9 + j]) + Acc(wH2) * (h_yy[o2 + j] + h_yy[o8 + j]) + Acc(wH3) * (h_yy[o3 + j] + h_yy[o7 + j]) + Acc(wH4) * (h_yy[o4 + j] + h_yy[o6 + j]);
+            Acc m_xy = Acc(cH) * h_xy[o5 + j] + Acc(wH0) * (h_xy[o0 + j] + h_xy[o10 + j]) + Acc(wH1) * (h_xy[o1 + j] + h_xy[o9 + j]) + Acc(wH2) * (h_xy[o2 + j] + h_xy[o8 + j]) + Acc(wH3) * (h_xy[o3 + j] + h_xy[o7 + j]) + Acc(wH4) * (h_xy[o4 + j] + h_xy[o6 + j]);
+            Acc tmu_x = Acc(cH) * h_vx[o5 + j] + Acc(wH0) * (h_vx[o0 + j] + h_vx[o10 + j]) + Acc(wH1) * (h_vx[o1 + j] + h_vx[o9 + j]) + Acc(wH2) * (h_vx[o2 + j] + h_vx[o8 + j]) + Acc(wH3) * (h_vx[o3 + j] + h_vx[o7 + j]) + Acc(wH4) * (h_vx[o4 + j] + h_vx[o6 + j]);
+            Acc tmu_y = Acc(cH) * h_vy[o5 + j] + Acc(wH0) * (h_vy[o0 + j] + h_vy[o10 + j]) + Acc(wH1) * (h_vy[o1 + j] + h_vy[o9 + j]) + Acc(wH2) * (h_vy[o2 + j] + h_vy[o8 + j]) + Acc(wH3) * (h_vy[o3 + j] + h_vy[o7 + j]) + Acc(wH4) * (h_vy[o4 + j] + h_vy[o6 + j]);
+            Acc tm_xx = Acc(cH) * h_vxx[o5 + j] + Acc(wH0) * (h_vxx[o0 + j] + h_vxx[o10 + j]) + Acc(wH1) * (h_vxx[o1 + j] + h_vxx[o9 + j]) + Acc(wH2) * (h_vxx[o2 + j] + h_vxx[o8 + j]) + Acc(wH3) * (h_vxx[o3 + j] + h_vxx[o7 + j]) + Acc(wH4) * (h_vxx[o4 + j] + h_vxx[o6 + j]);
+            Acc tm_yy = Acc(cH) * h_vyy[o5 + j] + Acc(wH0) * (h_vyy[o0 + j] + h_vyy[o10 + j]) + Acc(wH1) * (h_vyy[o1 + j] + h_vyy[o9 + j]) + Acc(wH2) * (h_vyy[o2 + j] + h_vyy[o8 + j]) + Acc(wH3) * (h_vyy[o3 + j] + h_vyy[o7 + j]) + Acc(wH4) * (h_vyy[o4 + j] + h_vyy[o6 + j]);
+            Acc tm_xy = Acc(cH) * h_vxy[o5 + j] + Acc(wH0) * (h_vxy[o0 + j] + h_vxy[o10 + j]) + Acc(wH1) * (h_vxy[o1 + j] + h_vxy[o9 + j]) + Acc(wH2) * (h_vxy[o2 + j] + h_vxy[o8 + j]) + Acc(wH3) * (h_vxy[o3 + j] + h_vxy[o7 + j]) + Acc(wH4) * (h_vxy[o4 + j] + h_vxy[o6 + j]);
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(1.0) / (B2 * B2);
+            const Acc t13 = Acc(c_n) * A1 * A2 * t6 * t12;
+            const Acc t14 = Acc(1.0) / (B1 * B1);
+            const Acc t15 = -(A1 * A2 * t11 * t14);
+            const Acc t16 = t13 + t15;
+            const Acc t17 = Acc(2.0) * mu_x * t16;
+            const Acc t18 = Acc(-2.0) * mu_y * Acc(c_n) * A1 * t6 * t11;
+            const Acc t19 = Acc(2.0) * mu_y * A2 * t6 * t11;
+            const Acc t20 = t17 + t18 + t19;
+            const Acc g_mu_x = t20 * Acc(omega);
+            const Acc t21 = Acc(2.0) * t16 * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t23 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t24 = t22 + t23;
+            const Acc t25 = Acc(c_n) * A2 * t6 * t12 * t24;
+            const Acc t26 = -(mu_y * tmu_x);
+            const Acc t27 = -(mu_x * tmu_y);
+            const Acc t28 = tm_xy + t26 + t27;
+            const Acc t29 = Acc(c_n) * Acc(c_n);
+            const Acc t30 = Acc(2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t31 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t32 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t33 = t31 + t32;
+            const Acc t34 = -(Acc(c_n) * A1 * A2 * t12 * t14 * t33);
+            const Acc t35 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t36 = tm_xx + t35;
+            const Acc t37 = Acc(c_n) * t36;
+            const Acc t38 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t39 = tm_yy + t38;
+            const Acc t40 = Acc(c_n) * t39;
+            const Acc t41 = t37 + t40;
+            const Acc t42 = Acc(1.0) / (B2 * B2 * B2);
+            const Acc t43 = Acc(-2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t44 = -(A2 * t11 * t14 * t24);
+            const Acc t45 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t28;
+            const Acc t46 = A1 * A2 * t12 * t14 * t41;
+            const Acc t47 = Acc(1.0) / (B1 * B1 * B1);
+            const Acc t48 = Acc(2.0) * A1 * A2 * t11 * t33 * t47;
+            const Acc t49 = t25 + t30 + t34 + t43 + t44 + t45 + t46 + t48;
+            const Acc t50 = Acc(2.0) * mu_x * t49;
+            const Acc t51 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t11 * tmu_y;
+            const Acc t52 = Acc(-2.0) * mu_y * Acc(c_n) * t6 * t11 * t24;
+            const Acc t53 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t54 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t55 = Acc(2.0) * A2 * t6 * t11 * tmu_y;
+            const Acc t56 = Acc(4.0) * mu_y * Acc(c_n) * t6 * t11 * t28;
+            const Acc t57 = Acc(-2.0) * mu_y * A2 * t11 * t14 * t33;
+            const Acc t58 = Acc(-2.0) * mu_y * A2 * t6 * t12 * t41;
+            const Acc t59 = t21 + t50 + t51 + t52 + t53 + t54 + t55 + t56 + t57 + t58;
+            const Acc dg_mu_x = Acc(omega) * t59;
+            const Acc g_xx = -(Acc(c_n) * A1 * A2 * t6 * t12 * Acc(omega));
+            const Acc t60 = Acc(c_n) * A1 * A2 * t12 * t14 * t33;
+            const Acc t61 = -(Acc(c_n) * A2 * t6 * t12 * t24);
+            const Acc t62 = Acc(-2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t63 = Acc(2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t64 = t60 + t61 + t62 + t63;
+            const Acc dg_xx = Acc(omega) * t64;
+            const Acc g_xy = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * Acc(omega);
+            const Acc t65 = Acc(2.0) * Acc(c_n) * t6 * t11 * t24;
+            const Acc t66 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t67 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t68 = t65 + t66 + t67;
+            const Acc dg_xy = Acc(omega) * t68;
+            const Acc t69 = Acc(2.0) * mu_y * t16;
+            const Acc t70 = Acc(-2.0) * mu_x * Acc(c_n) * A1 * t6 * t11;
+            const Acc t71 = Acc(2.0) * mu_x * A2 * t6 * t11;
+            const Acc t72 = t69 + t70 + t71;
+            const Acc g_mu_y = t72 * Acc(omega);
+            const Acc t73 = Acc(2.0) * t16 * tmu_y;
+            const Acc t74 = Acc(2.0) * mu_y * t49;
+            const Acc t75 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t11 * tmu_x;
+            const Acc t76 = Acc(-2.0) * mu_x * Acc(c_n) * t6 * t11 * t24;
+            const Acc t77 = Acc(2.0) * mu_x * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t78 = Acc(2.0) * mu_x * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t79 = Acc(2.0) * A2 * t6 * t11 * tmu_x;
+            const Acc t80 = Acc(4.0) * mu_x * Acc(c_n) * t6 * t11 * t28;
+            const Acc t81 = Acc(-2.0) * mu_x * A2 * t11 * t14 * t33;
+            const Acc t82 = Acc(-2.0) * mu_x * A2 * t6 * t12 * t41;
+            const Acc t83 = t73 + t74 + t75 + t76 + t77 + t78 + t79 + t80 + t81 + t82;
+            const Acc dg_mu_y = Acc(omega) * t83;
+            const Acc g_yy = g_xx;
+            const Acc dg_yy = dg_xx;
+            blockSum = blockSum + double(S);
+            g_mu_xs[o + j] = g_mu_x;
+            g_xxs[o + j] = g_xx;
+            g_xys[o + j] = g_xy;
+            dg_mu_xs[o + j] = dg_mu_x;
+            dg_xxs[o + j] = dg_xx;
+            dg_xys[o + j] = dg_xy;
+            g_mu_ys[o + j] = g_mu_y;
+            g_yys[o + j] = g_yy;
+            dg_mu_ys[o + j] = dg_mu_y;
+            dg_yys[o + j] = dg_yy;
+          }
+        } else {
+          // x's row alone: the partials with respect to y's moments are not computed
+          for (long j = jb; j < je; j++) {
+            Acc mu_x = Acc(cH) * h_x[o5 + j] + Acc(wH0) * (h_x[o0 + j] + h_x[o10 + j]) + Acc(wH1) * (h_x[o1 + j] + h_x[o9 + j]) + Acc(wH2) * (h_x[o2 + j] + h_x[o8 + j]) + Acc(wH3) * (h_x[o3 + j] + h_x[o7 + j]) + Acc(wH4) * (h_x[o4 + j] + h_x[o6 + j]);
+            Acc mu_y = Acc(cH) * h_y[o5 + j] + Acc(wH0) * (h_y[o0 + j] + h_y[o10 + j]) + Acc(wH1) * (h_y[o1 + j] + h_y[o9 + j]) + Acc(wH2) * (h_y[o2 + j] + h_y[o8 + j]) + Acc(wH3) * (h_y[o3 + j] + h_y[o7 + j]) + Acc(wH4) * (h_y[o4 + j] + h_y[o6 + j]);
+            Acc m_xx = Acc(cH) * h_xx[o5 + j] + Acc(wH0) * (h_xx[o0 + j] + h_xx[o10 + j]) + Acc(wH1) * (h_xx[o1 + j] + h_xx[o9 + j]) + Acc(wH2) * (h_xx[o2 + j] + h_xx[o8 + j]) + Acc(wH3) * (h_xx[o3 + j] + h_xx[o7 + j]) + Acc(wH4) * (h_xx[o4 + j] + h_xx[o6 + j]);
+            Acc m_yy = Acc(cH) * h_yy[o5 + j] + Acc(wH0) * (h_yy[o0 + j] + h_yy[o10 + j]) + Acc(wH1) * (h_yy[o1 + j] + h_yy[o9 + j]) + Acc(wH2) * (h_yy[o2 + j] + h_yy[o8 + j]) + Acc(wH3) * (h_yy[o3 + j] + h_yy[o7 + j]) + Acc(wH4) * (h_yy[o4 + j] + h_yy[o6 + j]);
+            Acc m_xy = Acc(cH) * h_xy[o5 + j] + Acc(wH0) * (h_xy[o0 + j] + h_xy[o10 + j]) + Acc(wH1) * (h_xy[o1 + j] + h_xy[o9 + j]) + Acc(wH2) * (h_xy[o2 + j] + h_xy[o8 + j]) + Acc(wH3) * (h_xy[o3 + j] + h_xy[o7 + j]) + Acc(wH4) * (h_xy[o4 + j] + h_xy[o6 + j]);
+            Acc tmu_x = Acc(cH) * h_vx[o5 + j] + Acc(wH0) * (h_vx[o0 + j] + h_vx[o10 + j]) + Acc(wH1) * (h_vx[o1 + j] + h_vx[o9 + j]) + Acc(wH2) * (h_vx[o2 + j] + h_vx[o8 + j]) + Acc(wH3) * (h_vx[o3 + j] + h_vx[o7 + j]) + Acc(wH4) * (h_vx[o4 + j] + h_vx[o6 + j]);
+            Acc tmu_y = Acc(cH) * h_vy[o5 + j] + Acc(wH0) * (h_vy[o0 + j] + h_vy[o10 + j]) + Acc(wH1) * (h_vy[o1 + j] + h_vy[o9 + j]) + Acc(wH2) * (h_vy[o2 + j] + h_vy[o8 + j]) + Acc(wH3) * (h_vy[o3 + j] + h_vy[o7 + j]) + Acc(wH4) * (h_vy[o4 + j] + h_vy[o6 + j]);
+            Acc tm_xx = Acc(cH) * h_vxx[o5 + j] + Acc(wH0) * (h_vxx[o0 + j] + h_vxx[o10 + j]) + Acc(wH1) * (h_vxx[o1 + j] + h_vxx[o9 + j]) + Acc(wH2) * (h_vxx[o2 + j] + h_vxx[o8 + j]) + Acc(wH3) * (h_vxx[o3 + j] + h_vxx[o7 + j]) + Acc(wH4) * (h_vxx[o4 + j] + h_vxx[o6 + j]);
+            Acc tm_yy = Acc(cH) * h_vyy[o5 + j] + Acc(wH0) * (h_vyy[o0 + j] + h_vyy[o10 + j]) + Acc(wH1) * (h_vyy[o1 + j] + h_vyy[o9 + j]) + Acc(wH2) * (h_vyy[o2 + j] + h_vyy[o8 + j]) + Acc(wH3) * (h_vyy[o3 + j] + h_vyy[o7 + j]) + Acc(wH4) * (h_vyy[o4 + j] + h_vyy[o6 + j]);
+            Acc tm_xy = Acc(cH) * h_vxy[o5 + j] + Acc(wH0) * (h_vxy[o0 + j] + h_vxy[o10 + j]) + Acc(wH1) * (h_vxy[o1 + j] + h_vxy[o9 + j]) + Acc(wH2) * (h_vxy[o2 + j] + h_vxy[o8 + j]) + Acc(wH3) * (h_vxy[o3 + j] + h_vxy[o7 + j]) + Acc(wH4) * (h_vxy[o4 + j] + h_vxy[o6 + j]);
+            const Acc t0 = Acc(2.0) * mu_x * mu_y;
+            const Acc A1 = Acc(C1) + t0;
+            const Acc t1 = -(mu_x * mu_y);
+            const Acc t2 = m_xy + t1;
+            const Acc t3 = Acc(2.0) * Acc(c_n) * t2;
+            const Acc A2 = Acc(C2) + t3;
+            const Acc t4 = mu_x * mu_x;
+            const Acc t5 = mu_y * mu_y;
+            const Acc B1 = Acc(C1) + t4 + t5;
+            const Acc t6 = Acc(1.0) / B1;
+            const Acc t7 = -t4;
+            const Acc t8 = m_xx + t7;
+            const Acc var_x = Acc(c_n) * t8;
+            const Acc t9 = -t5;
+            const Acc t10 = m_yy + t9;
+            const Acc var_y = Acc(c_n) * t10;
+            const Acc B2 = Acc(C2) + var_x + var_y;
+            const Acc t11 = Acc(1.0) / B2;
+            const Acc S = A1 * A2 * t6 * t11;
+            const Acc t12 = Acc(1.0) / (B2 * B2);
+            const Acc t13 = Acc(c_n) * A1 * A2 * t6 * t12;
+            const Acc t14 = Acc(1.0) / (B1 * B1);
+            const Acc t15 = -(A1 * A2 * t11 * t14);
+            const Acc t16 = t13 + t15;
+            const Acc t17 = Acc(2.0) * mu_x * t16;
+            const Acc t18 = Acc(-2.0) * mu_y * Acc(c_n) * A1 * t6 * t11;
+            const Acc t19 = Acc(2.0) * mu_y * A2 * t6 * t11;
+            const Acc t20 = t17 + t18 + t19;
+            const Acc g_mu_x = t20 * Acc(omega);
+            const Acc t21 = Acc(2.0) * t16 * tmu_x;
+            const Acc t22 = Acc(2.0) * mu_y * tmu_x;
+            const Acc t23 = Acc(2.0) * mu_x * tmu_y;
+            const Acc t24 = t22 + t23;
+            const Acc t25 = Acc(c_n) * A2 * t6 * t12 * t24;
+            const Acc t26 = -(mu_y * tmu_x);
+            const Acc t27 = -(mu_x * tmu_y);
+            const Acc t28 = tm_xy + t26 + t27;
+            const Acc t29 = Acc(c_n) * Acc(c_n);
+            const Acc t30 = Acc(2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t31 = Acc(2.0) * mu_x * tmu_x;
+            const Acc t32 = Acc(2.0) * mu_y * tmu_y;
+            const Acc t33 = t31 + t32;
+            const Acc t34 = -(Acc(c_n) * A1 * A2 * t12 * t14 * t33);
+            const Acc t35 = Acc(-2.0) * mu_x * tmu_x;
+            const Acc t36 = tm_xx + t35;
+            const Acc t37 = Acc(c_n) * t36;
+            const Acc t38 = Acc(-2.0) * mu_y * tmu_y;
+            const Acc t39 = tm_yy + t38;
+            const Acc t40 = Acc(c_n) * t39;
+            const Acc t41 = t37 + t40;
+            const Acc t42 = Acc(1.0) / (B2 * B2 * B2);
+            const Acc t43 = Acc(-2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t44 = -(A2 * t11 * t14 * t24);
+            const Acc t45 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t28;
+            const Acc t46 = A1 * A2 * t12 * t14 * t41;
+            const Acc t47 = Acc(1.0) / (B1 * B1 * B1);
+            const Acc t48 = Acc(2.0) * A1 * A2 * t11 * t33 * t47;
+            const Acc t49 = t25 + t30 + t34 + t43 + t44 + t45 + t46 + t48;
+            const Acc t50 = Acc(2.0) * mu_x * t49;
+            const Acc t51 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t11 * tmu_y;
+            const Acc t52 = Acc(-2.0) * mu_y * Acc(c_n) * t6 * t11 * t24;
+            const Acc t53 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t54 = Acc(2.0) * mu_y * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t55 = Acc(2.0) * A2 * t6 * t11 * tmu_y;
+            const Acc t56 = Acc(4.0) * mu_y * Acc(c_n) * t6 * t11 * t28;
+            const Acc t57 = Acc(-2.0) * mu_y * A2 * t11 * t14 * t33;
+            const Acc t58 = Acc(-2.0) * mu_y * A2 * t6 * t12 * t41;
+            const Acc t59 = t21 + t50 + t51 + t52 + t53 + t54 + t55 + t56 + t57 + t58;
+            const Acc dg_mu_x = Acc(omega) * t59;
+            const Acc g_xx = -(Acc(c_n) * A1 * A2 * t6 * t12 * Acc(omega));
+            const Acc t60 = Acc(c_n) * A1 * A2 * t12 * t14 * t33;
+            const Acc t61 = -(Acc(c_n) * A2 * t6 * t12 * t24);
+            const Acc t62 = Acc(-2.0) * A1 * t6 * t12 * t28 * t29;
+            const Acc t63 = Acc(2.0) * Acc(c_n) * A1 * A2 * t6 * t41 * t42;
+            const Acc t64 = t60 + t61 + t62 + t63;
+            const Acc dg_xx = Acc(omega) * t64;
+            const Acc g_xy = Acc(2.0) * Acc(c_n) * A1 * t6 * t11 * Acc(omega);
+            const Acc t65 = Acc(2.0) * Acc(c_n) * t6 * t11 * t24;
+            const Acc t66 = Acc(-2.0) * Acc(c_n) * A1 * t11 * t14 * t33;
+            const Acc t67 = Acc(-2.0) * Acc(c_n) * A1 * t6 * t12 * t41;
+            const Acc t68 = t65 + t66 + t67;
+            const Acc dg_xy = Acc(omega) * t68;
+            blockSum = blockSum + double(S);
+            g_mu_xs[o + j] = g_mu_x;
+            g_xxs[o + j] = g_xx;
+            g_xys[o + j] = g_xy;
+            dg_mu_xs[o + j] = dg_mu_x;
+            dg_xxs[o + j] = dg_xx;
+            dg_xys[o + j] = dg_xy;
+          }
+        }
+        rowSum[i] = rowSum[i] + blockSum;
+      }
+    }
+    // pass 3: vertical transpose of g and dg into the pass-1 planes (mirrored taps paired), then the rows of
+    // the padding folded back onto the rows they were read from (the boundary rule's transpose)
+    for (long jb = 0; jb < MW; jb += BLOCK) {
+      const long je = std::min<long>(jb + BLOCK, MW);
+      for (long rho = 0; rho < PH; rho++) {
+        const long o = rho * SW;
+        const long mid = (rho + rH) * SW;
+        const long u0 = (rho + 10) * SW;
+        const long v0 = rho * SW;
+        const long u1 = (rho + 9) * SW;
+        const long v1 = (rho + 1) * SW;
+        const long u2 = (rho + 8) * SW;
+        const long v2 = (rho + 2) * SW;
+        const long u3 = (rho + 7) * SW;
+        const long v3 = (rho + 3) * SW;
+        const long u4 = (rho + 6) * SW;
+        const long v4 = (rho + 4) * SW;
+        for (long j = jb; j < je; j++) {
+          Acc s_g_mu_x = Acc(cH) * g_mu_xs[mid + j] + Acc(wH0) * (g_mu_xs[u0 + j] + g_mu_xs[v0 + j]) + Acc(wH1) * (g_mu_xs[u1 + j] + g_mu_xs[v1 + j]) + Acc(wH2) * (g_mu_xs[u2 + j] + g_mu_xs[v2 + j]) + Acc(wH3) * (g_mu_xs[u3 + j] + g_mu_xs[v3 + j]) + Acc(wH4) * (g_mu_xs[u4 + j] + g_mu_xs[v4 + j]);
+          Acc s_g_xx = Acc(cH) * g_xxs[mid + j] + Acc(wH0) * (g_xxs[u0 + j] + g_xxs[v0 + j]) + Acc(wH1) * (g_xxs[u1 + j] + g_xxs[v1 + j]) + Acc(wH2) * (g_xxs[u2 + j] + g_xxs[v2 + j]) + Acc(wH3) * (g_xxs[u3 + j] + g_xxs[v3 + j]) + Acc(wH4) * (g_xxs[u4 + j] + g_xxs[v4 + j]);
+          Acc s_g_xy = Acc(cH) * g_xys[mid + j] + Acc(wH0) * (g_xys[u0 + j] + g_xys[v0 + j]) + Acc(wH1) * (g_xys[u1 + j] + g_xys[v1 + j]) + Acc(wH2) * (g_xys[u2 + j] + g_xys[v2 + j]) + Acc(wH3) * (g_xys[u3 + j] + g_xys[v3 + j]) + Acc(wH4) * (g_xys[u4 + j] + g_xys[v4 + j]);
+          Acc s_dg_mu_x = Acc(cH) * dg_mu_xs[mid + j] + Acc(wH0) * (dg_mu_xs[u0 + j] + dg_mu_xs[v0 + j]) + Acc(wH1) * (dg_mu_xs[u1 + j] + dg_mu_xs[v1 + j]) + Acc(wH2) * (dg_mu_xs[u2 + j] + dg_mu_xs[v2 + j]) + Acc(wH3) * (dg_mu_xs[u3 + j] + dg_mu_xs[v3 + j]) + Acc(wH4) * (dg_mu_xs[u4 + j] + dg_mu_xs[v4 + j]);
+          Acc s_dg_xx = Acc(cH) * dg_xxs[mid + j] + Acc(wH0) * (dg_xxs[u0 + j] + dg_xxs[v0 + j]) + Acc(wH1) * (dg_xxs[u1 + j] + dg_xxs[v1 + j]) + Acc(wH2) * (dg_xxs[u2 + j] + dg_xxs[v2 + j]) + Acc(wH3) * (dg_xxs[u3 + j] + dg_xxs[v3 + j]) + Acc(wH4) * (dg_xxs[u4 + j] + dg_xxs[v4 + j]);
+          Acc s_dg_xy = Acc(cH) * dg_xys[mid + j] + Acc(wH0) * (dg_xys[u0 + j] + dg_xys[v0 + j]) + Acc(wH1) * (dg_xys[u1 + j] + dg_xys[v1 + j]) + Acc(wH2) * (dg_xys[u2 + j] + dg_xys[v2 + j]) + Acc(wH3) * (dg_xys[u3 + j] + dg_xys[v3 + j]) + Acc(wH4) * (dg_xys[u4 + j] + dg_xys[v4 + j]);
+          h_x[o + j] = s_g_mu_x;
+          h_xx[o + j] = s_g_xx;
+          h_xy[o + j] = s_g_xy;
+          h_vx[o + j] = s_dg_mu_x;
+          h_vxx[o + j] = s_dg_xx;
+          h_vxy[o + j] = s_dg_xy;
+        }
+        if (withY) {
+          for (long j = jb; j < je; j++) {
+            Acc s_g_mu_y = Acc(cH) * g_mu_ys[mid + j] + Acc(wH0) * (g_mu_ys[u0 + j] + g_mu_ys[v0 + j]) + Acc(wH1) * (g_mu_ys[u1 + j] + g_mu_ys[v1 + j]) + Acc(wH2) * (g_mu_ys[u2 + j] + g_mu_ys[v2 + j]) + Acc(wH3) * (g_mu_ys[u3 + j] + g_mu_ys[v3 + j]) + Acc(wH4) * (g_mu_ys[u4 + j] + g_mu_ys[v4 + j]);
+            Acc s_g_yy = Acc(cH) * g_yys[mid + j] + Acc(wH0) * (g_yys[u0 + j] + g_yys[v0 + j]) + Acc(wH1) * (g_yys[u1 + j] + g_yys[v1 + j]) + Acc(wH2) * (g_yys[u2 + j] + g_yys[v2 + j]) + Acc(wH3) * (g_yys[u3 + j] + g_yys[v3 + j]) + Acc(wH4) * (g_yys[u4 + j] + g_yys[v4 + j]);
+            Acc s_dg_mu_y = Acc(cH) * dg_mu_ys[mid + j] + Acc(wH0) * (dg_mu_ys[u0 + j] + dg_mu_ys[v0 + j]) + Acc(wH1) * (dg_mu_ys[u1 + j] + dg_mu_ys[v1 + j]) + Acc(wH2) * (dg_mu_ys[u2 + j] + dg_mu_ys[v2 + j]) + Acc(wH3) * (dg_mu_ys[u3 + j] + dg_mu_ys[v3 + j]) + Acc(wH4) * (dg_mu_ys[u4 + j] + dg_mu_ys[v4 + j]);
+            Acc s_dg_yy = Acc(cH) * dg_yys[mid + j] + Acc(wH0) * (dg_yys[u0 + j] + dg_yys[v0 + j]) + Acc(wH1) * (dg_yys[u1 + j] + dg_yys[v1 + j]) + Acc(wH2) * (dg_yys[u2 + j] + dg_yys[v2 + j]) + Acc(wH3) * (dg_yys[u3 + j] + dg_yys[v3 + j]) + Acc(wH4) * (dg_yys[u4 + j] + dg_yys[v4 + j]);
+            h_y[o + j] = s_g_mu_y;
+            h_yy[o + j] = s_g_yy;
+            h_vy[o + j] = s_dg_mu_y;
+            h_vyy[o + j] = s_dg_yy;
+          }
+        }
+      }
+    }
+    for (long rho = 0; rho < PH; rho++) {
+      if (rho >= offH && rho < offH + H) continue;
+      const long s = boundaryIndex(rho - offH, H, padding);
+      if (s < 0) continue;
+      const long from = rho * SW;
+      const long to = (s + offH) * SW;
+      for (long j = 0; j < MW; j++) {
+        h_x[to + j] = h_x[to + j] + h_x[from + j];
+        h_xx[to + j] = h_xx[to + j] + h_xx[from + j];
+        h_xy[to + j] = h_xy[to + j] + h_xy[from + j];
+        h_vx[to + j] = h_vx[to + j] + h_vx[from + j];
+        h_vxx[to + j] = h_vxx[to + j] + h_vxx[from + j];
+        h_vxy[to + j] = h_vxy[to + j] + h_vxy[from + j];
+        if (withY) {
+          h_y[to + j] = h_y[to + j] + h_y[from + j];
+          h_yy[to + j] = h_yy[to + j] + h_yy[from + j];
+          h_vy[to + j] = h_vy[to + j] + h_vy[from + j];
+          h_vyy[to + j] = h_vyy[to + j] + h_vyy[from + j];
+        }
+      }
+    }
+    // pass 4: horizontal transpose (gather into a padded row, fold the padding back), fused with the chain rule
+    // and its tangent: the vjp of the moment products seeded with the transposed g (t_*), and its derivative in the
+    // direction of the pixels (vxv, vyv) and of the seeds (dt_*, the transposed dg)
+    for (long i = 0; i < H; i++) {
+      const long o = (i + offH) * SW;
+      std::copy_n(h_x.data() + o, MW, e_g_mu_x.data() + (kw - 1));
+      std::copy_n(h_xx.data() + o, MW, e_g_xx.data() + (kw - 1));
+      std::copy_n(h_xy.data() + o, MW, e_g_xy.data() + (kw - 1));
+      std::copy_n(h_vx.data() + o, MW, e_dg_mu_x.data() + (kw - 1));
+      std::copy_n(h_vxx.data() + o, MW, e_dg_xx.data() + (kw - 1));
+      std::copy_n(h_vxy.data() + o, MW, e_dg_xy.data() + (kw - 1));
+      if (withY) {
+        std::copy_n(h_y.data() + o, MW, e_g_mu_y.data() + (kw - 1));
+        std::copy_n(h_yy.data() + o, MW, e_g_yy.data() + (kw - 1));
+        std::copy_n(h_vy.data() + o, MW, e_dg_mu_y.data() + (kw - 1));
+        std::copy_n(h_vyy.data() + o, MW, e_dg_yy.data() + (kw - 1));
+      }
+      for (long q = 0; q < PW; q++) {
+        Acc s_g_mu_x = Acc(cW) * e_g_mu_x[q + 5] + Acc(wW0) * (e_g_mu_x[q + 10] + e_g_mu_x[q]) + Acc(wW1) * (e_g_mu_x[q + 9] + e_g_mu_x[q + 1]) + Acc(wW2) * (e_g_mu_x[q + 8] + e_g_mu_x[q + 2]) + Acc(wW3) * (e_g_mu_x[q + 7] + e_g_mu_x[q + 3]) + Acc(wW4) * (e_g_mu_x[q + 6] + e_g_mu_x[q + 4]);
+        Acc s_g_xx = Acc(cW) * e_g_xx[q + 5] + Acc(wW0) * (e_g_xx[q + 10] + e_g_xx[q]) + Acc(wW1) * (e_g_xx[q + 9] + e_g_xx[q + 1]) + Acc(wW2) * (e_g_xx[q + 8] + e_g_xx[q + 2]) + Acc(wW3) * (e_g_xx[q + 7] + e_g_xx[q + 3]) + Acc(wW4) * (e_g_xx[q + 6] + e_g_xx[q + 4]);
+        Acc s_g_xy = Acc(cW) * e_g_xy[q + 5] + Acc(wW0) * (e_g_xy[q + 10] + e_g_xy[q]) + Acc(wW1) * (e_g_xy[q + 9] + e_g_xy[q + 1]) + Acc(wW2) * (e_g_xy[q + 8] + e_g_xy[q + 2]) + Acc(wW3) * (e_g_xy[q + 7] + e_g_xy[q + 3]) + Acc(wW4) * (e_g_xy[q + 6] + e_g_xy[q + 4]);
+        Acc s_dg_mu_x = Acc(cW) * e_dg_mu_x[q + 5] + Acc(wW0) * (e_dg_mu_x[q + 10] + e_dg_mu_x[q]) + Acc(wW1) * (e_dg_mu_x[q + 9] + e_dg_mu_x[q + 1]) + Acc(wW2) * (e_dg_mu_x[q + 8] + e_dg_mu_x[q + 2]) + Acc(wW3) * (e_dg_mu_x[q + 7] + e_dg_mu_x[q + 3]) + Acc(wW4) * (e_dg_mu_x[q + 6] + e_dg_mu_x[q + 4]);
+        Acc s_dg_xx = Acc(cW) * e_dg_xx[q + 5] + Acc(wW0) * (e_dg_xx[q + 10] + e_dg_xx[q]) + Acc(wW1) * (e_dg_xx[q + 9] + e_dg_xx[q + 1]) + Acc(wW2) * (e_dg_xx[q + 8] + e_dg_xx[q + 2]) + Acc(wW3) * (e_dg_xx[q + 7] + e_dg_xx[q + 3]) + Acc(wW4) * (e_dg_xx[q + 6] + e_dg_xx[q + 4]);
+        Acc s_dg_xy = Acc(cW) * e_dg_xy[q + 5] + Acc(wW0) * (e_dg_xy[q + 10] + e_dg_xy[q]) + Acc(wW1) * (e_dg_xy[q + 9] + e_dg_xy[q + 1]) + Acc(wW2) * (e_dg_xy[q + 8] + e_dg_xy[q + 2]) + Acc(wW3) * (e_dg_xy[q + 7] + e_dg_xy[q + 3]) + Acc(wW4) * (e_dg_xy[q + 6] + e_dg_xy[q + 4]);
+        a_g_mu_x[q] = s_g_mu_x;
+        a_g_xx[q] = s_g_xx;
+        a_g_xy[q] = s_g_xy;
+        a_dg_mu_x[q] = s_dg_mu_x;
+        a_dg_xx[q] = s_dg_xx;
+        a_dg_xy[q] = s_dg_xy;
+      }
+      if (withY) {
+        for (long q = 0; q < PW; q++) {
+          Acc s_g_mu_y = Acc(cW) * e_g_mu_y[q + 5] + Acc(wW0) * (e_g_mu_y[q + 10] + e_g_mu_y[q]) + Acc(wW1) * (e_g_mu_y[q + 9] + e_g_mu_y[q + 1]) + Acc(wW2) * (e_g_mu_y[q + 8] + e_g_mu_y[q + 2]) + Acc(wW3) * (e_g_mu_y[q + 7] + e_g_mu_y[q + 3]) + Acc(wW4) * (e_g_mu_y[q + 6] + e_g_mu_y[q + 4]);
+          Acc s_g_yy = Acc(cW) * e_g_yy[q + 5] + Acc(wW0) * (e_g_yy[q + 10] + e_g_yy[q]) + Acc(wW1) * (e_g_yy[q + 9] + e_g_yy[q + 1]) + Acc(wW2) * (e_g_yy[q + 8] + e_g_yy[q + 2]) + Acc(wW3) * (e_g_yy[q + 7] + e_g_yy[q + 3]) + Acc(wW4) * (e_g_yy[q + 6] + e_g_yy[q + 4]);
+          Acc s_dg_mu_y = Acc(cW) * e_dg_mu_y[q + 5] + Acc(wW0) * (e_dg_mu_y[q + 10] + e_dg_mu_y[q]) + Acc(wW1) * (e_dg_mu_y[q + 9] + e_dg_mu_y[q + 1]) + Acc(wW2) * (e_dg_mu_y[q + 8] + e_dg_mu_y[q + 2]) + Acc(wW3) * (e_dg_mu_y[q + 7] + e_dg_mu_y[q + 3]) + Acc(wW4) * (e_dg_mu_y[q + 6] + e_dg_mu_y[q + 4]);
+          Acc s_dg_yy = Acc(cW) * e_dg_yy[q + 5] + Acc(wW0) * (e_dg_yy[q + 10] + e_dg_yy[q]) + Acc(wW1) * (e_dg_yy[q + 9] + e_dg_yy[q + 1]) + Acc(wW2) * (e_dg_yy[q + 8] + e_dg_yy[q + 2]) + Acc(wW3) * (e_dg_yy[q + 7] + e_dg_yy[q + 3]) + Acc(wW4) * (e_dg_yy[q + 6] + e_dg_yy[q + 4]);
+          a_g_mu_y[q] = s_g_mu_y;
+          a_g_yy[q] = s_g_yy;
+          a_dg_mu_y[q] = s_dg_mu_y;
+          a_dg_yy[q] = s_dg_yy;
+        }
+      }
+      for (long q = 0; q < PW; q++) {
+        if (q >= offW && q < offW + W) continue;
+        const long s = colSource[q];
+        if (s < 0) continue;
+        a_g_mu_x[s + offW] = a_g_mu_x[s + offW] + a_g_mu_x[q];
+        a_g_xx[s + offW] = a_g_xx[s + offW] + a_g_xx[q];
+        a_g_xy[s + offW] = a_g_xy[s + offW] + a_g_xy[q];
+        a_dg_mu_x[s + offW] = a_dg_mu_x[s + offW] + a_dg_mu_x[q];
+        a_dg_xx[s + offW] = a_dg_xx[s + offW] + a_dg_xx[q];
+        a_dg_xy[s + offW] = a_dg_xy[s + offW] + a_dg_xy[q];
+        a_g_mu_y[s + offW] = a_g_mu_y[s + offW] + a_g_mu_y[q];
+        a_g_yy[s + offW] = a_g_yy[s + offW] + a_g_yy[q];
+        a_dg_mu_y[s + offW] = a_dg_mu_y[s + offW] + a_dg_mu_y[q];
+        a_dg_yy[s + offW] = a_dg_yy[s + offW] + a_dg_yy[q];
+      }
+      const long row = base + i * W;
+      for (long j = 0; j < W; j++) {
+        const T xv = x[row + j];
+        const T yv = y[row + j];
+        const T vxv = vx[row + j];
+        const T vyv = vy[row + j];
+        const long q = j + offW;
+        const Acc t_mu_x = a_g_mu_x[q];
+        const Acc t_xx = a_g_xx[q];
+        const Acc t_xy = a_g_xy[q];
+        const Acc dt_mu_x = a_dg_mu_x[q];
+        const Acc dt_xx = a_dg_xx[q];
+        const Acc dt_xy = a_dg_xy[q];
+        const Acc hx0 = Acc(2.0) * Acc(xv) * t_xx;
+        const Acc hx1 = Acc(yv) * t_xy;
+        const Acc d_x = t_mu_x + hx0 + hx1;
+        const Acc hx2 = Acc(2.0) * t_xx * Acc(vxv);
+        const Acc hx3 = Acc(2.0) * Acc(xv) * dt_xx;
+        const Acc hx4 = t_xy * Acc(vyv);
+        const Acc hx5 = Acc(yv) * dt_xy;
+        const Acc hv_x = dt_mu_x + hx2 + hx3 + hx4 + hx5;
+        gradX[row + j] = T(d_x);
+        hvpX[row + j] = T(hv_x);
+        if (withY) {
+          const Acc t_mu_y = a_g_mu_y[q];
+          const Acc t_yy = a_g_yy[q];
+          const Acc dt_mu_y = a_dg_mu_y[q];
+          const Acc dt_yy = a_dg_yy[q];
+          const Acc hy0 = Acc(2.0) * Acc(yv) * t_yy;
+          const Acc hy1 = Acc(xv) * t_xy;
+          const Acc d_y = t_mu_y + hy0 + hy1;
+          const Acc hy2 = Acc(2.0) * t_yy * Acc(vyv);
+          const Acc hy3 = Acc(2.0) * Acc(yv) * dt_yy;
+          const Acc hy4 = t_xy * Acc(vxv);
+          const Acc hy5 = Acc(xv) * dt_xy;
+          const Acc hv_y = dt_mu_y + hy2 + hy3 + hy4 + hy5;
+          gradY[row + j] = T(d_y);
+          hvpY[row + j] = T(hv_y);
+        }
+      }
+    }
+    double planeSum = 0.0;
+    for (long i = crop; i < MH - crop; i++) {
+      planeSum = planeSum + rowSum[i];
+    }
+    total = total + omega * planeSum;
+    if (planeSums != nullptr) {
+      planeSums[plane] = planeSum;
+    }
+    if (rowSums != nullptr) {
+      std::copy_n(rowSum.data(), MH, rowSums + plane * MH);
+    }
+  }
+  return total;
+}
+
 }  // namespace ssim_kernels
 
 namespace detail {
@@ -1911,6 +4909,57 @@ double ssim_value_and_grad(const T* x, const T* y, const Params& p, T* grad_x, T
   if (kh == 7 && kw == 7) return ssim_kernels::ssimGradK7<T, Acc>(x, y, k, out);
   if (kh == 11 && kw == 11) return ssim_kernels::ssimGradK11<T, Acc>(x, y, k, out);
   return ssim_kernels::ssimGrad<T, Acc>(x, y, k, out);
+}
+
+/**
+ * The same value and its directional derivative in the direction (dx, dy) (each N x C x H x W; a null
+ * direction does not move its image): forward mode, exact. When map and map_tangent are given (each
+ * N x C x MH x MW, map_size), they receive S and its tangent at every window position (uncropped).
+ */
+template <typename T, typename Acc = T>
+ValueJvp ssim_jvp(const T* x, const T* y, const T* dx, const T* dy, const Params& p, T* map = nullptr, T* map_tangent = nullptr) {
+  const ssim_kernels::KernelParams k = detail::ssim_params(p);
+  if ((map == nullptr) != (map_tangent == nullptr)) throw std::invalid_argument("ssim_jvp: give map and map_tangent together");
+  const std::vector<T> zero(dx == nullptr || dy == nullptr ? static_cast<size_t>(p.N * p.C * p.H * p.W) : 0);
+  if (dx == nullptr) dx = zero.data();
+  if (dy == nullptr) dy = zero.data();
+  double tangent = 0, value = 0;
+  const ssim_kernels::JvpOutputs<T> out{&tangent, map, map_tangent};
+  const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
+  if (kh == 7 && kw == 7) value = ssim_kernels::ssimJvpK7<T, Acc>(x, y, dx, dy, k, out);
+  else if (kh == 11 && kw == 11) value = ssim_kernels::ssimJvpK11<T, Acc>(x, y, dx, dy, k, out);
+  else value = ssim_kernels::ssimJvp<T, Acc>(x, y, dx, dy, k, out);
+  return {value, tangent};
+}
+
+/**
+ * The same value, its gradient and its Hessian times the direction (vx, vy) (a null direction is
+ * zero), forward over reverse, exact, for the rows wrt names: Wrt::x writes d/dx into grad_x and
+ * H_xx vx + H_xy vy into hvp_x; Wrt::y d/dy into grad_y and H_yx vx + H_yy vy into hvp_y; Wrt::both all
+ * four (each N x C x H x W). The outputs of a row not asked for may be null.
+ */
+template <typename T, typename Acc = T>
+double ssim_hvp(const T* x, const T* y, const T* vx, const T* vy, const Params& p, Wrt wrt, T* grad_x, T* hvp_x, T* grad_y = nullptr, T* hvp_y = nullptr) {
+  const ssim_kernels::KernelParams k = detail::ssim_params(p);
+  const bool rowX = wrt != Wrt::y, rowY = wrt != Wrt::x;
+  if (rowX && (grad_x == nullptr || hvp_x == nullptr)) throw std::invalid_argument("ssim_hvp: grad_x and hvp_x are needed for x's row");
+  if (rowY && (grad_y == nullptr || hvp_y == nullptr)) throw std::invalid_argument("ssim_hvp: grad_y and hvp_y are needed for y's row");
+  const std::vector<T> zero(vx == nullptr || vy == nullptr ? static_cast<size_t>(p.N * p.C * p.H * p.W) : 0);
+  if (vx == nullptr) vx = zero.data();
+  if (vy == nullptr) vy = zero.data();
+  // y's row alone is x's row of the map of (y, x): the map is symmetric in x and y
+  const bool swap = wrt == Wrt::y;
+  const T* a = swap ? y : x;
+  const T* b = swap ? x : y;
+  const T* va = swap ? vy : vx;
+  const T* vb = swap ? vx : vy;
+  const ssim_kernels::HvpOutputs<T> out = swap ? ssim_kernels::HvpOutputs<T>{grad_y, hvp_y, nullptr, nullptr} : ssim_kernels::HvpOutputs<T>{grad_x, hvp_x, rowY ? grad_y : nullptr, rowY ? hvp_y : nullptr};
+  double value = 0;
+  const long kh = static_cast<long>(p.tapsH.size()), kw = static_cast<long>(p.tapsW.size());
+  if (kh == 7 && kw == 7) value = ssim_kernels::ssimHvpK7<T, Acc>(a, b, va, vb, k, out);
+  else if (kh == 11 && kw == 11) value = ssim_kernels::ssimHvpK11<T, Acc>(a, b, va, vb, k, out);
+  else value = ssim_kernels::ssimHvp<T, Acc>(a, b, va, vb, k, out);
+  return value;
 }
 
 // ---- cs: MS-SSIM's contrast-structure map cs = A2 / B2 ----

@@ -14,6 +14,9 @@
 //   auto w = ssim_grad::wang(x, y, {2.0, 1.0, 0.5});      // l^alpha c^beta s^gamma, WangFunction
 //   auto r = ssim_grad::ssim(x, y, ssim_grad::Schedule::recompute);  // keeps only x and y for the backward
 //   auto v = ssim_grad::variant_value(x, y);              // the variant this file was emitted for: ssim
+// Second derivatives of ssim() (create_graph=true, torch::autograd::grad twice): the
+// backward is MapGradFunction, whose backward runs the HVP kernel; the other families refuse them. No
+// forward-mode AD: libtorch's C++ custom Functions have no jvp.
 // MapFunction<Map, Schedule> (src/cpp/ssim_torch_core.hpp, hand-written, included) serves every family;
 // this file holds what depends on the options and the families: config() and one Map per family.
 #pragma once
@@ -44,6 +47,9 @@ struct SsimMap {
   static Options unpack(const std::vector<double>& ) { return Options{}; }
   template <typename T> static double value(const T* x, const T* y, const Params& p) { return ssim_value<T>(x, y, p); }
   template <typename T> static double value_and_grad(const T* x, const T* y, const Params& p, T* gx, T* gy) { return ssim_value_and_grad<T>(x, y, p, gx, gy); }
+  /** A double backward (create_graph=true) runs ssim_hvp: MapGradFunction. */
+  static constexpr bool second_order = true;
+  template <typename T> static double hvp(const T* x, const T* y, const T* vx, const T* vy, const Params& p, Wrt wrt, T* gx, T* hx, T* gy, T* hy) { return ssim_hvp<T>(x, y, vx, vy, p, wrt, gx, hx, gy, hy); }
 };
 
 /** SsimMap as a libtorch autograd function (the store schedule; MapFunction<SsimMap, Schedule::recompute> the other). */
@@ -66,6 +72,8 @@ struct CsMap {
   static Options unpack(const std::vector<double>& ) { return Options{}; }
   template <typename T> static double value(const T* x, const T* y, const Params& p) { return cs_value<T>(x, y, p); }
   template <typename T> static double value_and_grad(const T* x, const T* y, const Params& p, T* gx, T* gy) { return cs_value_and_grad<T>(x, y, p, gx, gy); }
+  /** No HVP kernels: a double backward (create_graph=true) is refused. */
+  static constexpr bool second_order = false;
 };
 
 /** CsMap as a libtorch autograd function (the store schedule; MapFunction<CsMap, Schedule::recompute> the other). */
@@ -98,6 +106,8 @@ struct GsLossMap {
   static Options unpack(const std::vector<double>& v) { return Options{v.at(0)}; }
   template <typename T> static double value(const T* x, const T* y, const Params& p) { return gsLoss_value<T>(x, y, p); }
   template <typename T> static double value_and_grad(const T* x, const T* y, const Params& p, T* gx, T* gy) { return gsLoss_value_and_grad<T>(x, y, p, gx, gy); }
+  /** No HVP kernels: a double backward (create_graph=true) is refused. */
+  static constexpr bool second_order = false;
 };
 
 /** GsLossMap as a libtorch autograd function (the store schedule; MapFunction<GsLossMap, Schedule::recompute> the other). */
@@ -130,6 +140,8 @@ struct WangMap {
   static Options unpack(const std::vector<double>& v) { return Options{v.at(0), v.at(1), v.at(2)}; }
   template <typename T> static double value(const T* x, const T* y, const WangParams& p) { return wang_value<T>(x, y, p); }
   template <typename T> static double value_and_grad(const T* x, const T* y, const WangParams& p, T* gx, T* gy) { return wang_value_and_grad<T>(x, y, p, gx, gy); }
+  /** No HVP kernels: a double backward (create_graph=true) is refused. */
+  static constexpr bool second_order = false;
 };
 
 /** WangMap as a libtorch autograd function (the store schedule; MapFunction<WangMap, Schedule::recompute> the other). */
