@@ -13,7 +13,7 @@ import { forwardTangents, hessianVector } from '../graph/forward.js';
 import type { Arithmetic } from '../graph/evaluate.js';
 import { topoOrder, type BlockNode } from '../graph/node.js';
 import { variantGraph, type VariantGraph } from '../variants/evaluate.js';
-import { PLAIN, resolveVariant } from '../variants/registry.js';
+import { bySsimKernels, resolveVariant } from '../variants/registry.js';
 import { planKernel, type KernelPlan } from './fast.js';
 import { ssimHvpOnKernels, ssimJvpOnKernels } from './jvp-kernels.js';
 import type { VariantOptions } from './variants.js';
@@ -99,14 +99,14 @@ function variantOptionsOf(options: VariantOptions & { arith?: unknown; maps?: un
 }
 
 /**
- * The kernels' plan when the generated JVP and HVP kernels compute this: plain SSIM (the built-in
- * declaration) in float64 or float32 storage; null for the graph interpreter (emulated float32
+ * The kernels' plan when the generated JVP and HVP kernels compute this: the variant the SSIM
+ * kernels compute (its `computedBy` trait: plain SSIM) in float64 or float32 storage; null for the graph interpreter (emulated float32
  * arithmetic, every other variant).
  */
 function kernelRoute(x: Tensor, y: Tensor, options: VariantOptions, arith: Arithmetic): { plan: KernelPlan; precision: 'float64' | 'float32' } | null {
   if (arith === 'float32') return null;
   const v = resolveVariant(variantOptionsOf(options));
-  if (v.decl !== PLAIN) return null;
+  if (!bySsimKernels(v.decl)) return null;
   return { plan: planKernel(x, y, v.ssimOptions), precision: arith === 'float64' ? 'float64' : 'float32' };
 }
 

@@ -11,6 +11,7 @@ import * as lib from '../index.js';
 import { InputError, shape4, type Tensor } from '../../field/index.js';
 import type { LoadedTensor } from '../../io/npy.js';
 import { PRESET_SUMMARY } from '../../model/options.js';
+import { bySsimKernels } from '../../variants/registry.js';
 import type { TaskOptions } from '../tasks.js';
 import type { VariantSource } from '../variant-source.js';
 
@@ -129,7 +130,7 @@ function taskOptions(preset?: lib.PresetName): TaskOptions {
     if (state.variantFile === undefined) throw new InputError('variant file: none picked; pick a .js or .mjs variant file, or choose a built-in variant');
     return { ...base, variantFile: state.variantFile };
   }
-  return variant === 'ssim' ? base : { ...base, variant };
+  return bySsimKernels(variant) ? base : { ...base, variant };
 }
 
 const uint8 = (): boolean => state.x?.tensor.dtype === 'uint8' && state.y?.tensor.dtype === 'uint8';
@@ -214,7 +215,7 @@ const DERIVED_SSIM: Readonly<Record<string, string>> = {
 function derivationLink(preset: string, variant: string): void {
   const p = $('derivation');
   const file =
-    variant === 'ssim' ? DERIVED_SSIM[preset]
+    bySsimKernels(variant) ? DERIVED_SSIM[preset]
     : variant === 'ms-ssim' ? (preset === 'tf' ? 'ms-ssim-tf' : preset === 'pytorch-msssim' ? 'ms-ssim-pytorch-msssim' : undefined)
     : ['dssim', '3dgs-loss', 'wang'].includes(variant) ? variant : undefined;
   const index = new URL('../../derivations/index.html', here).href;
@@ -229,7 +230,7 @@ function derivationLink(preset: string, variant: string): void {
     a.href = index;
     a.textContent = 'The derivations';
     a.id = 'derivation-link';
-    p.append(a, ` (none rendered ahead for this configuration: npx ssim-grad derive --preset ${preset}${variant === 'ssim' || variant === '(file)' ? '' : ` --variant ${variant}`} --format html writes it).`);
+    p.append(a, ` (none rendered ahead for this configuration: npx ssim-grad derive --preset ${preset}${bySsimKernels(variant) || variant === '(file)' ? '' : ` --variant ${variant}`} --format html writes it).`);
   }
 }
 
@@ -242,7 +243,7 @@ async function showPresets(): Promise<void> {
   state.presets = rows;
   const chosen = $<HTMLSelectElement>('preset').value;
   const variant = $<HTMLSelectElement>('variant').value;
-  $('variant-head').textContent = variant === 'ssim' ? 'value (= SSIM)' : variant === '(file)' ? `value (${state.variantFile?.name ?? 'file'})` : `value (${variant})`;
+  $('variant-head').textContent = bySsimKernels(variant) ? 'value (= SSIM)' : variant === '(file)' ? `value (${state.variantFile?.name ?? 'file'})` : `value (${variant})`;
   const body = $('presets').querySelector('tbody')!;
   body.replaceChildren(
     ...rows.map((r) => {
@@ -273,7 +274,7 @@ async function showMaps(): Promise<void> {
   const backend = $<HTMLSelectElement>('backend').value as 'auto' | 'cpu' | 'webgpu';
   progress(0, 3, 'gradients');
   let gx: Tensor, gy: Tensor, value: number, ssimValue: number, ran: { backend: string; fallback?: string };
-  if (variant === 'ssim') {
+  if (bySsimKernels(variant)) {
     const r = await lib.ssimGradAuto(x, y, options, { backend });
     [gx, gy, value, ssimValue, ran] = [r.gradX, r.gradY, r.ssim, r.ssim, { backend: r.backend, ...(r.fallback ? { fallback: r.fallback } : {}) }];
   } else {
@@ -293,7 +294,7 @@ async function showMaps(): Promise<void> {
   drawField($<HTMLCanvasElement>('map-ssim'), map, (v) => inferno(m.max > m.min ? (v - m.min) / (m.max - m.min) : 1));
   $('cap-ssim').textContent = `SSIM map, ${short(m.min)} (dark) to ${short(m.max)} (light), ${map.shape.join(' x ')}`;
   progress(2, 3, 'heatmaps');
-  const what = variant === 'ssim' ? 'ssim' : variant === '(file)' ? 'value' : variant;
+  const what = bySsimKernels(variant) ? 'ssim' : variant === '(file)' ? 'value' : variant;
   for (const [id, g, wrt] of [['gx', gx, 'x'], ['gy', gy, 'y']] as const) {
     const e = extent(g.data);
     drawField($<HTMLCanvasElement>(`map-${id}`), g, (v) => diverging(e.absMax > 0 ? v / e.absMax : 0));
