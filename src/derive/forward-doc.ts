@@ -127,7 +127,7 @@ export function forwardSection(w: SectionWriter, o: ForwardSectionInput): { x: F
   // ---- forward mode ----
   w.h2('Forward mode: the directional derivative', 'forward-mode');
   w.p(
-    `Forward mode carries a tangent $\\dot u$, the derivative of a node's value $u$ in a direction $(\\dot x, \\dot y)$ of the images, from the images to the loss, one rule per kind of node: a linear operator applies itself to the tangent, a pointwise map sums its partials times its arguments' tangents pixel by pixel ($\\odot$), a mean averages the tangent. Windowed maps are walked as their fine graphs, and nodes without a name of their own are numbered afresh here. The loss's tangent is the JVP (\`ssim-grad jvp\`, \`variantJvp\`). Each equation is checked at sample pixels against the library's forward mode in a random direction; an equation said to hold again elsewhere is checked there too, its twin evaluated on the other nodes' values.`,
+    `Forward mode carries the tangent $\\dot u$ of every node, its derivative in a direction $(\\dot x, \\dot y)$ of the images: a linear operator applies itself to it, a pointwise map sums its partials times its arguments' tangents pixel by pixel ($\\odot$; $\\sum_u$ runs over the map's arguments $u$), a mean averages it. Windowed maps are walked as their fine graphs, and nodes without a name of their own are numbered afresh. The loss's tangent is the JVP (\`ssim-grad jvp\`, \`variantJvp\`). Each equation is checked at sample pixels against the library's forward mode in a random direction; one said to hold again with other names is checked on those nodes too.`,
   );
   const bigPartials: Array<{ name: string; n: MapNode; p: Node; generic: boolean }> = [];
   const referenced = new Set<number>();
@@ -184,8 +184,10 @@ export function forwardSection(w: SectionWriter, o: ForwardSectionInput): { x: F
           return `${p.op === 'add' && dagSize([p]) <= SMALL ? `\\left(${pt}\\right)` : pt} \\odot ${dot(n.args[v]!)}`;
         });
         const twinParts = vs.map((v, k) => `(${toInfix(renamed(n, doc.partialFor(n, v), 'a'))}) * d${k + 1}`);
+        // three or more partials, each by name: the sum over the map's arguments u written as one
+        const many = vs.length > 2 && vs.every((v) => dagSize([doc.partialFor(n, v)]) > SMALL);
         return {
-          latex: `${lhs} = ${parts.join(' + ')}`,
+          latex: `${lhs} = ${many ? `\\sum_{u} \\frac{\\partial ${fieldTop(doc, n)}}{\\partial u} \\odot \\dot{u}` : parts.join(' + ')}`,
           twin: twinParts.join(' + '),
           samples: samples((q) => {
             const scope: Record<string, unknown> = mapScope(doc, n, q, 'a');
@@ -249,12 +251,29 @@ export function forwardSection(w: SectionWriter, o: ForwardSectionInput): { x: F
   // ---- second order ----
   w.h2('Second order: the Hessian times a vector', 'second-order');
   w.p(
-    `The Hessian-vector product is forward mode over reverse mode: the tangent $\\dot{\\bar u}$, in the direction $(\\dot x, \\dot y)$, of every adjoint $\\bar u$ the reverse-mode program computes (as this section's walk names them). A step linear in the adjoint (a transpose, a count) hands the tangent on by the same rule; a map's step $\\bar a \\odot \\partial a / \\partial b$ has the tangent $\\dot{\\bar a} \\odot \\partial a / \\partial b + \\bar a \\odot \\sum_u \\partial^2 a / \\partial b \\, \\partial u \\odot \\dot u$, the sum over the map's arguments $u$ that move. The images' adjoint tangents are the rows of the Hessian of $${L}$ times $(\\dot x, \\dot y)$ (\`ssim-grad hvp\`, \`variantHvp\`). Checked at sample pixels against the library's forward over reverse.`,
+    `The Hessian-vector product is forward over reverse mode: the tangent $\\dot{\\bar u}$ of every adjoint $\\bar u$ the reverse-mode program computes. A transpose or a count hands the tangent on by its own rule; a map's step $\\bar a \\odot \\partial a / \\partial b$ has the tangent $\\dot{\\bar a} \\odot \\partial a / \\partial b + \\bar a \\odot \\sum_u \\partial^2 a / \\partial b \\, \\partial u \\odot \\dot u$, one equation in $v$ for the steps to all of a map's arguments $v$ from one adjoint. The images' adjoint tangents are the Hessian of $${L}$ times $(\\dot x, \\dot y)$ (\`ssim-grad hvp\`, \`variantHvp\`), checked at sample pixels against the library's forward over reverse.`,
   );
   const seconds = new SecondPartials(doc);
   const hvpTerm = new TangentTerms(doc, seconds, tangentOf, adjointTangent, partialTexOf);
   const adjointCands: Candidate[] = [];
-  for (const n of doc.namedAdjoints()) {
+  const named = doc.namedAdjoints();
+  // the adjoints of one map's arguments, each one step (its big partial) from one term: one equation in the argument v
+  const families = new Map<string, FieldNode[]>();
+  const familyKey = new Map<number, string>();
+  for (const n of named) {
+    const t = view(doc.adjointTerm(n));
+    if (t.k !== 'scale' || doc.at(t.node.args[t.v]!).id !== doc.at(n).id || dagSize([t.partial]) <= SMALL) continue;
+    const xp = new Pairing(doc, roles);
+    const k = `${doc.at(t.node).id}|${termKey(doc, t.arg, xp)}|${xp.nodes.map((m) => m.id).join(',')}`;
+    families.set(k, [...(families.get(k) ?? []), n]);
+    familyKey.set(doc.at(n).id, k);
+  }
+  for (const n of named) {
+    const members = families.get(familyKey.get(doc.at(n).id) ?? '') ?? [];
+    if (members.length >= 3) {
+      if (members[0] === n) adjointCands.push(familyCandidate(doc, hvpTerm, roles, members, adjointTangent));
+      continue;
+    }
     const pairing = new Pairing(doc, roles);
     const key = `${pairing.ix(n)}=${termKey(doc, doc.adjointTerm(n), pairing)}`;
     const lhs = (): string => dotTex(doc.adjointOf(n));
@@ -274,6 +293,33 @@ export function forwardSection(w: SectionWriter, o: ForwardSectionInput): { x: F
   w.p('The adjoints\' tangents, in the order reverse mode reaches them, ending in the Hessian-vector product:');
   emitPlan(w, doc, adjointPlan, put);
   return direction;
+}
+
+/**
+ * One equation for the adjoints' tangents of a map's arguments (each the step through its partial
+ * from one term): written in the argument v, its twin each member's by `part`, checked member by member.
+ */
+function familyCandidate(doc: GraphDoc, terms: TangentTerms, roles: ReadonlyMap<number, string>, members: readonly FieldNode[], adjointTangent: (n: FieldNode) => Float64Array): Candidate {
+  const first = view(doc.adjointTerm(members[0]!));
+  if (first.k !== 'scale') throw new Error('forward-doc: a family of adjoints not of a map\'s step');
+  const F = first.node;
+  const eqs = members.map((m) => terms.equation(dotTex(doc.adjointOf(m)), doc.adjointTerm(m), GraphDoc.pixels(m.shape), () => adjointTangent(m)));
+  const latex = (): string => {
+    const names = members.map((m) => doc.adjointOf(m));
+    // g_{mu_x}^{(5)}, g_{xx}^{(5)}, ...: g_v^{(5)}; other adjoints: the bar of v
+    const sup = /(\^\{\(\d+\)\})$/.exec(names[0]!)?.[1] ?? '';
+    const lhs = names.every((x) => x.startsWith('g_{') && x.endsWith(sup)) ? `\\dot{g}_{v}${sup}` : '\\dot{\\bar v}';
+    return `${lhs} = ${terms.tex(doc.adjointTerm(members[0]!), F) ?? '0'}, \\quad v \\in \\{${members.map((m) => doc.nameOf(m)).join(', ')}\\}`;
+  };
+  const twin = eqs.map((e) => `(${e.twin})`).reduceRight((rest, tw, k) => (k === eqs.length - 1 ? tw : `part == ${k + 1} ? ${tw} : (${rest})`));
+  const p = new Pairing(doc, roles);
+  const key = `family ${F.expr.id}:${p.ix(F)} ${members.map((m) => p.ix(m)).join(',')} ${termKey(doc, first.arg, p)}`;
+  return {
+    key,
+    nodes: p.nodes,
+    eq: { latex: latex(), twin, samples: () => eqs.flatMap((e, k) => e.samples().map((s) => ({ ...s, scope: { ...s.scope, part: k + 1 } }))) },
+    latex,
+  };
 }
 
 /** An equation of a section, with what makes it alike another: its structure (nodes by first appearance) and those nodes. */
@@ -380,31 +426,28 @@ interface Instance {
  */
 function planAlike(doc: GraphDoc, cands: readonly Candidate[], quiet: <T>(f: () => T) => T): PlanEntry[] {
   const plan: PlanEntry[] = [];
-  const reps = new Map<string, Extract<PlanEntry, { k: 'eq' }>>();
+  const reps = new Map<string, Array<Extract<PlanEntry, { k: 'eq' }>>>();
   const instances: Instance[] = [];
   for (const c of cands) {
-    const r = c.tangent === undefined ? reps.get(c.key) : undefined;
-    if (r !== undefined && r.c.nodes.length === c.nodes.length && r.c.eq.twin === c.eq.twin) {
-      const names = new Map(c.nodes.map((b, i) => [b.id, doc.nameOf(r.c.nodes[i]!)] as const));
-      if (quiet(() => doc.withNames(names, c.latex)) === r.c.eq.latex) {
-        r.alike.push(c);
-        const pairs = r.c.nodes.map((a, i) => [a, c.nodes[i]!] as const);
-        const consistent = (inst: Instance): boolean => pairs.every(([a, b]) => (inst.pairs.get(a.id)?.[1].id ?? b.id) === b.id);
-        const overlaps = (inst: Instance): boolean => pairs.some(([a, b]) => a.id !== b.id && inst.pairs.get(a.id)?.[1].id === b.id);
-        let inst = instances.find((i) => consistent(i) && overlaps(i));
-        if (inst === undefined) {
-          inst = { pairs: new Map(), members: [] };
-          instances.push(inst);
-          plan.push({ k: 'alike', inst });
-        }
-        for (const [a, b] of pairs) inst.pairs.set(a.id, [a, b]);
-        inst.members.push({ c, rep: r.c });
-        continue;
+    const r = c.tangent === undefined ? (reps.get(c.key) ?? []).find((e) => alikeUnderNames(doc, e.c, c, quiet)) : undefined;
+    if (r !== undefined) {
+      r.alike.push(c);
+      const pairs = r.c.nodes.map((a, i) => [a, c.nodes[i]!] as const);
+      const consistent = (inst: Instance): boolean => pairs.every(([a, b]) => (inst.pairs.get(a.id)?.[1].id ?? b.id) === b.id);
+      const overlaps = (inst: Instance): boolean => pairs.some(([a, b]) => a.id !== b.id && inst.pairs.get(a.id)?.[1].id === b.id);
+      let inst = instances.find((i) => consistent(i) && overlaps(i));
+      if (inst === undefined) {
+        inst = { pairs: new Map(), members: [] };
+        instances.push(inst);
+        plan.push({ k: 'alike', inst });
       }
+      for (const [a, b] of pairs) inst.pairs.set(a.id, [a, b]);
+      inst.members.push({ c, rep: r.c });
+      continue;
     }
     const e = { k: 'eq' as const, c, alike: [] };
     plan.push(e);
-    if (!reps.has(c.key)) reps.set(c.key, e);
+    reps.set(c.key, [...(reps.get(c.key) ?? []), e]);
   }
   // instances whose renamings agree are one (a scale's x side and y side, met before an equation of both): said once, where the first was
   const agree = (i: Instance, j: Instance): boolean => [...j.pairs].every(([a, [, b]]) => (i.pairs.get(a)?.[1].id ?? b.id) === b.id);
@@ -420,6 +463,13 @@ function planAlike(doc: GraphDoc, cands: readonly Candidate[], quiet: <T>(f: () 
     }
   }
   return plan;
+}
+
+/** Whether `c` is `r` with its nodes renamed: one structure, one twin, and `r`'s LaTeX when printed under `r`'s names. */
+function alikeUnderNames(doc: GraphDoc, r: Candidate, c: Candidate, quiet: <T>(f: () => T) => T): boolean {
+  if (r.nodes.length !== c.nodes.length || r.eq.twin !== c.eq.twin) return false;
+  const names = new Map(c.nodes.map((b, i) => [b.id, doc.nameOf(r.nodes[i]!)] as const));
+  return quiet(() => doc.withNames(names, c.latex)) === r.eq.latex;
 }
 
 /** Prints a plan: each equation with its alike ones' samples, each instance as the sentence that gives its equations. */
@@ -561,6 +611,13 @@ function mirrorOf(n: MapNode): Map<string, string> | null {
   return pairs.length === 0 ? null : new Map(pairs);
 }
 
+/** LaTeX of d^2 F / da db (a and b the variables' LaTeX): F_{ab} where F's name takes a subscript, else the fraction. */
+function secondTex(doc: GraphDoc, n: MapNode, a: string, b: string): string {
+  const top = labelTex(n.label) ?? doc.nameOf(n);
+  if (!/[_^]/.test(top)) return `${top}_{${a} ${b}}`;
+  return a === b ? `\\frac{\\partial^2 ${fieldTop(doc, n)}}{\\partial {${a}}^2}` : `\\frac{\\partial^2 ${fieldTop(doc, n)}}{\\partial ${a} \\, \\partial ${b}}`;
+}
+
 /** An expression with its variables exchanged. */
 function exchanged(p: Node, sigma: ReadonlyMap<string, string>): Node {
   return substitute([p], new Map([...sigma].map(([a, b]) => [a, variable(b)] as const)))[0]!;
@@ -617,9 +674,7 @@ class SecondPartials {
   }
 
   private nameOf(n: MapNode, a: string, b: string): string {
-    const ta = VAR_TEX[a] ?? a;
-    const den = a === b ? `\\partial {${ta}}^2` : `\\partial ${ta} \\, \\partial ${VAR_TEX[b] ?? b}`;
-    return `\\frac{\\partial^2 ${fieldTop(this.doc, n)}}{${den}}`;
+    return secondTex(this.doc, n, VAR_TEX[a] ?? a, VAR_TEX[b] ?? b);
   }
 
   texOf(n: MapNode, v: string, u: string, p2: Node): string {
@@ -655,6 +710,8 @@ class SecondPartials {
   print(w: SectionWriter, put: (e: GraphEquation) => Equation): void {
     if (this.groups.length === 0) return;
     const doc = this.doc;
+    // the names the document has defined so far (left sides)
+    const defined = new Set(w.blocks.flatMap((b) => (b.kind === 'eq' && b.latex !== undefined ? b.latex.split(' = ').slice(0, -1) : [])));
     const eqs = this.groups.map((g) => {
       const vars = Object.keys(g.n.args);
       const own = ownNames(doc, g.n);
@@ -670,11 +727,13 @@ class SecondPartials {
       texts.forEach((t, i) => (t.length < texts[best]!.length ? (best = i) : undefined));
       let shown = nodes[best]!;
       let rhs = texts[best]!;
-      if (rhs.length > LONG) {
-        // d/du of the shorter first partial d F / d v
+      // d/du of the shorter first partial d F / d v, where the document has written that partial by this name
+      const firstName = (x: { v: string }): string => `\\frac{\\partial ${fieldTop(doc, g.n)}}{\\partial ${VAR_TEX[x.v] ?? x.v}}`;
+      const named = nodes.filter((x) => defined.has(firstName(x)));
+      if (rhs.length > LONG && named.length > 0) {
         const firstLen = (x: { v: string }): number => toLatex(doc.partialFor(g.n, x.v), own).length;
-        shown = nodes.reduce((a, b) => (firstLen(b) < firstLen(a) ? b : a));
-        rhs = `\\frac{\\partial}{\\partial ${VAR_TEX[shown.u] ?? shown.u}} \\frac{\\partial ${fieldTop(doc, g.n)}}{\\partial ${VAR_TEX[shown.v] ?? shown.v}}`;
+        shown = named.reduce((a, b) => (firstLen(b) < firstLen(a) ? b : a));
+        rhs = `\\frac{\\partial}{\\partial ${VAR_TEX[shown.u] ?? shown.u}} ${firstName(shown)}`;
       }
       const maps = doc.nodes.filter((m): m is MapNode => m.kind === 'map' && m.expr.id === g.n.expr.id && doc.onPathOf(m));
       // a name the exchange of the images makes of another of the group, node for node, is given by that rule (below), not written
@@ -707,7 +766,7 @@ class SecondPartials {
     });
     const longOnes = eqs.some((e) => e.long);
     w.p(
-      `The second partials written by name, each a function of its map's own variables (evaluated pixel by pixel on the map's arguments, at every scale for a map used at several), as the scalar graph holds them; one name stands for both orders of differentiation, which the check evaluates both${longOnes ? ', and one too long to print is the derivative of a first partial (above), its twin the whole expression' : ''}:`,
+      `The second partials written by name ($F_{ab}$ is $\\partial^2 F / \\partial a \\, \\partial b$ for a map $F$ named by a letter or a word), each a function of its map's own variables (evaluated pixel by pixel on the map's arguments, at every scale for a map used at several), as the scalar graph holds them; one name stands for both orders of differentiation, which the check evaluates both${longOnes ? ', and one too long to print is the derivative of a first partial (above), its twin the whole expression' : ''}:`,
     );
     const numbers = eqs.map((e) => put(e.eq).number);
     const mirrored = eqs.flatMap((e, i) => (e.g.mirrors.length === 0 ? [] : [numbers[i]!]));
@@ -755,8 +814,12 @@ class TangentTerms {
     };
   }
 
-  /** LaTeX of a term's tangent, or null where it is zero (the seed). */
-  tex(term: Term): string | null {
+  /**
+   * LaTeX of a term's tangent, or null where it is zero (the seed). With `family`, the step through
+   * that map is written for any of its arguments v (\partial F / \partial v, the sum over u of
+   * \partial^2 F / \partial v \, \partial u), one equation for the adjoints of all its arguments.
+   */
+  tex(term: Term, family?: MapNode): string | null {
     const t = view(term);
     const doc = this.doc;
     switch (t.k) {
@@ -765,27 +828,29 @@ class TangentTerms {
       case 'adj':
         return dotTex(doc.adjointOf(t.node));
       case 'sum': {
-        const parts = t.terms.map((s) => this.tex(s)).filter((s): s is string => s !== null);
+        const parts = t.terms.map((s) => this.tex(s, family)).filter((s): s is string => s !== null);
         return parts.length === 0 ? null : parts.join(' + ');
       }
       case 'T': {
-        const inner = this.tex(t.arg);
+        const inner = this.tex(t.arg, family);
         if (inner === null) return null;
         return `${LINEAR_RULES[t.node.spec.kind].symbol}^\\top ${wrap(inner)}`;
       }
       case 'reduce': {
-        const inner = this.tex(t.arg);
+        const inner = this.tex(t.arg, family);
         if (inner === null) return null;
         const arg = wrap(inner);
         return t.node.how === 'sum' || t.node.how === 'planeSum' ? arg : `\\frac{1}{${doc.countTex(t.node)}} ${arg}`;
       }
       case 'scale': {
         const n = t.node;
+        const sym = family !== undefined && family.id === n.id;
+        const vt = sym ? 'v' : (VAR_TEX[t.v] ?? t.v);
         const parts: string[] = [];
-        const inner = this.tex(t.arg);
+        const inner = this.tex(t.arg, family);
         const p = t.partial;
         if (inner !== null) {
-          const pt = this.partialTex(n, t.v, p);
+          const pt = sym ? `\\frac{\\partial ${fieldTop(doc, n)}}{\\partial v}` : this.partialTex(n, t.v, p);
           const arg = wrap(inner);
           if (p.op === 'const') parts.push(p.value === 1 ? arg : `${pt} \\, ${arg}`);
           else parts.push(`${p.op === 'add' && dagSize([p]) <= SMALL ? `\\left(${pt}\\right)` : pt} \\odot ${arg}`);
@@ -799,9 +864,9 @@ class TangentTerms {
             return `${s.p2.op === 'add' && dagSize([s.p2]) <= SMALL ? `\\left(${p2}\\right)` : p2} \\odot ${d}`;
           });
           // three or more: the sum over the map's arguments u written as one, each term's second partial in u (their equations above)
-          const many = sum.length > 2;
+          const many = sum.length > 2 || sym;
           // u over the map's arguments (the section's prose says so; zero terms add nothing)
-          const over = `\\sum_{u} \\frac{\\partial^2 ${fieldTop(doc, n)}}{\\partial ${VAR_TEX[t.v] ?? t.v} \\, \\partial u} \\odot \\dot{u}`;
+          const over = `\\sum_{u} ${secondTex(doc, n, vt, 'u')} \\odot \\dot{u}`;
           const inside = many ? `\\left(${over}\\right)` : sum.length > 1 ? `\\left(${sum.join(' + ')}\\right)` : sum[0]!;
           if (t.arg.k === 'seed') parts.push(many ? over : sum.join(' + '));
           else {
@@ -902,7 +967,11 @@ class TangentTerms {
           const sum = second.map((s) => {
             const d = fresh();
             scope[d] = expand(this.tangentOf(n.args[s.u]!), n.args[s.u]!.shape, n.shape)[q]!;
-            return `(${toInfix(renamed(n, s.p2, prefix))}) * ${d}`;
+            if (dagSize([s.p2]) <= SMALL) return `(${toInfix(renamed(n, s.p2, prefix))}) * ${d}`;
+            // a second partial written by name: its value here, as an adjoint is (its own equation checks its expression)
+            const h = fresh();
+            scope[h] = doc.partialValue(n, s.p2, q);
+            return `${h} * ${d}`;
           });
           const bar = t.arg.k === 'seed' ? '1' : doc.twin(t.arg, q, scope, fresh, fields);
           parts.push(`(${bar}) * (${sum.join(' + ')})`);
