@@ -251,7 +251,7 @@ export function forwardSection(w: SectionWriter, o: ForwardSectionInput): { x: F
   // ---- second order ----
   w.h2('Second order: the Hessian times a vector', 'second-order');
   w.p(
-    `The Hessian-vector product is forward over reverse mode: the tangent $\\dot{\\bar u}$ of every adjoint $\\bar u$ the reverse-mode program computes. A transpose or a count hands the tangent on by its own rule; a map's step $\\bar a \\odot \\partial a / \\partial b$ has the tangent $\\dot{\\bar a} \\odot \\partial a / \\partial b + \\bar a \\odot \\sum_u \\partial^2 a / \\partial b \\, \\partial u \\odot \\dot u$, one equation in $v$ for the steps to all of a map's arguments $v$ from one adjoint. The images' adjoint tangents are the Hessian of $${L}$ times $(\\dot x, \\dot y)$ (\`ssim-grad hvp\`, \`variantHvp\`), checked at sample pixels against the library's forward over reverse.`,
+    `The Hessian-vector product is forward over reverse mode: the tangent (a dot) of every adjoint (a bar) the reverse-mode program computes. A transpose or a count hands the tangent on by its own rule; a map's step $\\bar a \\odot \\partial a / \\partial b$ has the tangent $\\dot{\\bar a} \\odot \\partial a / \\partial b + \\bar a \\odot \\sum_u \\partial^2 a / \\partial b \\, \\partial u \\odot \\dot u$, one equation in v for the steps from one adjoint to every argument v of a map. The images' adjoint tangents are the Hessian of the loss times the direction (\`ssim-grad hvp\`, \`variantHvp\`), checked at sample pixels against the library's forward over reverse.`,
   );
   const seconds = new SecondPartials(doc);
   const hvpTerm = new TangentTerms(doc, seconds, tangentOf, adjointTangent, partialTexOf);
@@ -491,30 +491,38 @@ function emitPlan(w: SectionWriter, doc: GraphDoc, plan: readonly PlanEntry[], p
 /** The sentence that gives an instance's equations: the printed ones' numbers and the renaming (a shift of every scale's superscript, and the other names one by one). */
 function alikeText(doc: GraphDoc, inst: Instance, numberOf: (c: Candidate) => number): string {
   const refs = rangeText([...new Set(inst.members.map((m) => numberOf(m.rep)))]);
-  const pairs = [...inst.pairs.values()];
+  const rule = renamingRule([...inst.pairs.values()].map(([a, b]) => [doc.nameOf(a), doc.nameOf(b)] as const));
+  const one = !refs.includes(' ') && !refs.includes('–');
+  return `${one ? 'Eq.' : 'Eqs.'} ${refs} ${one ? 'holds' : 'hold'} again, not printed, with the names changed: ${rule} (the nodes' tangents and adjoints with them); ${one ? 'its check runs' : 'their checks run'} on these nodes too.`;
+}
+
+/**
+ * A renaming of names (LaTeX, old to new) in words: where most names with a scale's superscript
+ * shift it by one amount, "every superscript (k) made (k + d)", and the pairs that rule does not
+ * give written out (then "every other superscript"); a name that stays is left unsaid, unless it has
+ * a superscript (then every pair is written out, the rule being false for it).
+ */
+export function renamingRule(pairs: ReadonlyArray<readonly [string, string]>): string {
   const sup = (t: string): RegExpExecArray | null => /^(.*)\^\{\((\d+)\)\}$/.exec(t);
-  const named = pairs.map(([a, b]) => [doc.nameOf(a), doc.nameOf(b), a.id === b.id] as const);
-  // the shift of a scale's superscript most of the pairs make; every pair it does not give is written out
   const shifts = new Map<number, number>();
-  for (const [a, b, same] of named) {
+  for (const [a, b] of pairs) {
     const sa = sup(a);
     const sb = sup(b);
-    if (!same && sa !== null && sb !== null && sa[1] === sb[1]) shifts.set(Number(sb[2]) - Number(sa[2]), (shifts.get(Number(sb[2]) - Number(sa[2])) ?? 0) + 1);
+    if (a !== b && sa !== null && sb !== null && sa[1] === sb[1]) shifts.set(Number(sb[2]) - Number(sa[2]), (shifts.get(Number(sb[2]) - Number(sa[2])) ?? 0) + 1);
   }
   const common = [...shifts].sort((p, q) => q[1] - p[1])[0]?.[0];
-  // a name with a superscript that stays makes "every other superscript" false: then every pair is written out
-  const shift = common !== undefined && common !== 0 && !named.some(([a, , same]) => same && sup(a) !== null) ? common : undefined;
+  const shift = common !== undefined && common !== 0 && !pairs.some(([a, b]) => a === b && sup(a) !== null) ? common : undefined;
   const byShift = (a: string, b: string): boolean => {
     const sa = sup(a);
     const sb = sup(b);
     return shift !== undefined && sa !== null && sb !== null && sa[1] === sb[1] && Number(sb[2]) - Number(sa[2]) === shift;
   };
-  const rest = named.filter(([a, b, same]) => !same && !byShift(a, b));
+  const seen = new Set<string>();
+  const rest = pairs.filter(([a, b]) => a !== b && !byShift(a, b) && !seen.has(a) && seen.add(a));
   const rules: string[] = [];
   if (rest.length > 0) rules.push(`$${rest.map(([a, b]) => `${a} \\to ${b}`).join(',\\ ')}$`);
   if (shift !== undefined) rules.push(`every ${rest.some(([a]) => sup(a) !== null) ? 'other ' : ''}superscript $(k)$ made $(k ${shift > 0 ? '+' : '-'} ${Math.abs(shift)})$`);
-  const one = !refs.includes(' ') && !refs.includes('–');
-  return `${one ? 'Eq.' : 'Eqs.'} ${refs} ${one ? 'holds' : 'hold'} again, not printed, with the names changed: ${rules.join(', and ')} (the nodes' tangents and adjoints with them); ${one ? 'its check runs' : 'their checks run'} on these nodes too.`;
+  return rules.length === 0 ? 'none' : rules.join(', and ');
 }
 
 /** "3, 5–8 and 10". */
