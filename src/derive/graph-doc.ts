@@ -140,6 +140,8 @@ export interface GraphDocOptions {
   readonly fromTargets?: boolean;
   /** Evaluation on sample images: values and adjoints over the fine graph, and the fused gradient. */
   readonly run: () => SampleRun;
+  /** Nodes (by id, as the walk sees them) whose adjoints are named even where they could be written out in place. */
+  readonly namedAdjoints?: ReadonlySet<number>;
 }
 
 /** The evaluator's results on sample inputs. */
@@ -267,6 +269,28 @@ export class GraphDoc {
     return name;
   }
 
+  /**
+   * Runs `f` with some nodes (by id) named otherwise, then gives every name back: a section checks
+   * that two of its equations are one equation with the names exchanged by printing the second
+   * under the first's names.
+   */
+  withNames<T>(names: ReadonlyMap<number, string>, f: () => T): T {
+    const saved = new Map(this.names);
+    const partials = new Map(this.partialNames);
+    const unnamed = this.unnamed;
+    for (const [id, name] of names) this.names.set(id, name);
+    this.partialNames.clear();
+    try {
+      return f();
+    } finally {
+      this.names.clear();
+      for (const [id, name] of saved) this.names.set(id, name);
+      this.partialNames.clear();
+      for (const [k, name] of partials) this.partialNames.set(k, name);
+      this.unnamed = unnamed;
+    }
+  }
+
   /** LaTeX of a node's adjoint. */
   adjointOf(n: FieldNode): string {
     const m = this.at(n);
@@ -317,7 +341,7 @@ export class GraphDoc {
   /** Whether a node's adjoint is written out where it is used rather than named. */
   inlined(n: FieldNode): boolean {
     const m = this.at(n);
-    if (m.id === this.at(this.o.output).id) return false;
+    if (m.id === this.at(this.o.output).id || this.o.namedAdjoints?.has(m.id) === true) return false;
     const us = this.usersOf(m);
     if (us.length !== 1) return false;
     const u = this.at(us[0]!);

@@ -77,6 +77,12 @@ describe('derivation documents', () => {
     }
   });
 
+  it('stays within its size: every page under 1.1 MB, derivations/ under 6.2 MB (equations said alike, not printed again)', () => {
+    const files = listFiles(join(ROOT, 'derivations'));
+    for (const f of files.filter((f) => f.endsWith('.html'))) expect(statSync(f).size, relative(ROOT, f)).toBeLessThan(1.1e6);
+    expect(files.reduce((s, f) => s + statSync(f).size, 0)).toBeLessThan(6.2e6);
+  });
+
   it('numbers its equations as the kernels cite them (src/emit/kernels.ts comments)', () => {
     for (const d of presets) {
       const shift = d.name === 'ssim-matlab' ? 1 : 0; // it opens with the downsampling
