@@ -14,10 +14,13 @@
 //   template <typename T> static double value(x, y, p), value_and_grad(x, y, p, grad_x, grad_y)
 //   static constexpr bool second_order;                // whether it has hvp (a double backward):
 //   template <typename T> static double hvp(x, y, vx, vy, p, wrt, grad_x, hvp_x, grad_y, hvp_y)
+//                                                      // the family's value, gradient and Hessian times (vx, vy)
 //
 // Second order: a MapFunction's backward is itself differentiable when the Map has second_order
 // (create_graph=true; torch::autograd::grad twice): the backward is MapGradFunction, whose own
-// backward runs the HVP kernel. Forward-mode AD is not offered: libtorch's C++ custom Functions
+// backward runs the Map's hvp. SsimMap's is ssim_hvp; GsLossMap's is ssim_hvp under the loss's SSIM
+// weight (-lambda omega) with the L1 term's gradient added (|x - y| has no second derivative away
+// from x = y). CsMap and WangMap have none: their Functions refuse create_graph=true. Forward-mode AD is not offered: libtorch's C++ custom Functions
 // have no jvp (torch/csrc/autograd/custom_function.h: "jvp is not implemented for the c++ API of
 // custom Function yet"), so forward-mode AD through these Functions stops with libtorch's error.
 #pragma once

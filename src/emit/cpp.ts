@@ -286,12 +286,15 @@ const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCas
 
 /**
  * What the binding adds to a family beyond its kernels' own parameters: options of its variant that
- * set the kernels' weights, and the constant added to their value. The 3DGS loss
+ * set the kernels' weights, the constant added to their value, and, for a family without HVP kernels
+ * of its own whose Hessian another family's give, its Map's hvp (the lines of its body). The 3DGS loss
  * (1 - lambda) mean|x - y| + lambda (1 - SSIM) is lambda plus the gsLoss kernels' value with
- * omega = -lambda omega and pixelOmega = (1 - lambda) / (N C H W) (families.ts, its note).
+ * omega = -lambda omega and pixelOmega = (1 - lambda) / (N C H W) (families.ts, its note); |x - y| is
+ * piecewise linear, so its Hessian is ssim_hvp's under the same omega (the SSIM term's own weight and
+ * reduction) and its gradient that one plus the L1 term's.
  */
-function bindingExtras(family: KernelFamily): { options: Array<[string, number, string]>; adapt: string[]; offset: string } {
-  if (family.pixel === undefined) return { options: [], adapt: [], offset: '0' };
+function bindingExtras(family: KernelFamily): { options: Array<[string, number, string]>; adapt: string[]; offset: string; hvp: string[] | null } {
+  if (family.pixel === undefined) return { options: [], adapt: [], offset: '0', hvp: null };
   if (family.name !== 'gsLoss') throw new Error(`emitTorchBinding: no binding for the pixel term of ${family.name}`);
   return {
     options: [['lambda', familyDefault(family.name, 'lambda'), 'the weight of (1 - SSIM), in [0, 1]']],
@@ -301,8 +304,47 @@ function bindingExtras(family: KernelFamily): { options: Array<[string, number, 
       'q.pixelOmega = (1 - o.lambda) / (double(p.N) * double(p.C) * double(p.H) * double(p.W));',
     ],
     offset: 'o.lambda',
+    hvp: DERIVATIVE_FAMILIES.includes('ssim')
+      ? [
+          '// the SSIM term: ssim_hvp with omega = -lambda omega (params()); the L1 term adds pixelOmega sign(x - y) to',
+          '// the gradient (0 at x == y, as the gsLoss kernels take it) and nothing to the Hessian (sign is piecewise constant)',
+          'const double value = ssim_hvp<T>(x, y, vx, vy, p, wrt, gx, hx, gy, hy);',
+          'const long n = p.N * p.C * p.H * p.W;',
+          'double l1 = 0;',
+          'for (long i = 0; i < n; i++) {',
+          '  const T d = x[i] - y[i];',
+          '  const T sign = T((d > T(0)) - (d < T(0)));',
+          '  l1 += std::abs(double(d));',
+          '  if (wrt != Wrt::y) gx[i] = gx[i] + T(p.pixelOmega) * sign;',
+          '  if (wrt != Wrt::x) gy[i] = gy[i] - T(p.pixelOmega) * sign;',
+          '}',
+          'return value + p.pixelOmega * l1;',
+        ]
+      : null,
   };
 }
+
+/** A Map's second order: hvp over its family's HVP kernels, over the lines bindingExtras gives, or a refusal. */
+function secondOrder(family: KernelFamily, P: string, hvp: string[] | null): string {
+  const sig = `template <typename T> static double hvp(const T* x, const T* y, const T* vx, const T* vy, const ${P}& p, Wrt wrt, T* gx, T* hx, T* gy, T* hy)`;
+  if (DERIVATIVE_FAMILIES.includes(family.name)) {
+    return `  /** A double backward (create_graph=true) runs ${family.name}_hvp: MapGradFunction. */
+  static constexpr bool second_order = true;
+  ${sig} { return ${family.name}_hvp<T>(x, y, vx, vy, p, wrt, gx, hx, gy, hy); }`;
+  }
+  if (hvp !== null) {
+    return `  /** A double backward (create_graph=true): MapGradFunction over this hvp, the loss's gradient and Hessian times (vx, vy) from ssim_hvp. */
+  static constexpr bool second_order = true;
+  ${sig} {
+${hvp.map((l) => `    ${l}`).join('\n')}
+  }`;
+  }
+  return `  /** No HVP kernels: a double backward (create_graph=true) is refused. */
+  static constexpr bool second_order = false;`;
+}
+
+/** Whether a family's Function has a double backward: HVP kernels of its own, or an hvp that bindingExtras writes. */
+const hasSecondOrder = (family: KernelFamily): boolean => DERIVATIVE_FAMILIES.includes(family.name) || bindingExtras(family).hvp !== null;
 
 /** One family's part of the binding: its options, its Map for MapFunction, its Function and its function. */
 function bindingBlock(family: KernelFamily): string {
@@ -340,14 +382,7 @@ ${body.map((l) => `    ${l}`).join('\n')}
   static Options unpack(const std::vector<double>& ${fields.length === 0 ? '' : 'v'}) { return Options{${fields.map((_, i) => `v.at(${i})`).join(', ')}}; }
   template <typename T> static double value(const T* x, const T* y, const ${P}& p) { return ${family.name}_value<T>(x, y, p); }
   template <typename T> static double value_and_grad(const T* x, const T* y, const ${P}& p, T* gx, T* gy) { return ${family.name}_value_and_grad<T>(x, y, p, gx, gy); }
-${
-  DERIVATIVE_FAMILIES.includes(family.name)
-    ? `  /** A double backward (create_graph=true) runs ${family.name}_hvp: MapGradFunction. */
-  static constexpr bool second_order = true;
-  template <typename T> static double hvp(const T* x, const T* y, const T* vx, const T* vy, const ${P}& p, Wrt wrt, T* gx, T* hx, T* gy, T* hy) { return ${family.name}_hvp<T>(x, y, vx, vy, p, wrt, gx, hx, gy, hy); }`
-    : `  /** No HVP kernels: a double backward (create_graph=true) is refused. */
-  static constexpr bool second_order = false;`
-}
+${secondOrder(family, P, extras.hvp)}
 };
 
 /** ${F}Map as a libtorch autograd function (the store schedule; MapFunction<${F}Map, Schedule::recompute> the other). */
@@ -384,9 +419,10 @@ export function emitTorchBinding(config: SsimConfig, command: string, variant = 
 //   auto w = ssim_grad::wang(x, y, {2.0, 1.0, 0.5});      // l^alpha c^beta s^gamma, WangFunction
 //   auto r = ssim_grad::ssim(x, y, ssim_grad::Schedule::recompute);  // keeps only x and y for the backward
 //   auto v = ssim_grad::variant_value(x, y);              // the variant this file was emitted for: ${snake(family.name)}
-// Second derivatives of ${KERNEL_FAMILIES.filter((f) => DERIVATIVE_FAMILIES.includes(f.name)).map((f) => `${snake(f.name)}()`).join(', ')} (create_graph=true, torch::autograd::grad twice): the
-// backward is MapGradFunction, whose backward runs the HVP kernel; the other families refuse them. No
-// forward-mode AD: libtorch's C++ custom Functions have no jvp.
+// Second derivatives of ${KERNEL_FAMILIES.filter(hasSecondOrder).map((f) => `${snake(f.name)}()`).join(', ')} (create_graph=true, torch::autograd::grad twice): the
+// backward is MapGradFunction, whose backward runs the HVP kernel (gs_loss's: ssim_hvp, the L1 term having
+// no second derivative away from x = y); the other families refuse them. No forward-mode AD: libtorch's C++
+// custom Functions have no jvp.
 // MapFunction<Map, Schedule> (src/cpp/ssim_torch_core.hpp, hand-written, included) serves every family;
 // this file holds what depends on the options and the families: config() and one Map per family.
 #pragma once

@@ -1,7 +1,8 @@
 /**
  * `ssim-grad emit cpp`: the header and a libtorch binding for any options the CLI accepts, made from
  * the graph at run time; the binding for skimage's options compiled with g++ against libtorch and
- * compared with libtorch autograd of skimage's formula (test/cpp/binding.cpp). Bad input: exit 2,
+ * compared with libtorch autograd of skimage's formula and of the 3DGS loss over it, first and second
+ * derivatives (test/cpp/binding.cpp). Bad input: exit 2,
  * one line, nothing written.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -59,6 +60,9 @@ describe('ssim-grad emit cpp', () => {
     const second = rows[8] as Record<string, number | boolean>;
     expect(second.doubleBackward).toBe(true);
     for (const k of ['hvpX', 'hvpY']) expect(second[k] as number, `double backward ${k}`).toBeLessThan(1e-12);
+    // GsLossFunction's (default lambda 0.2), both schedules: the L1 term over every pixel, the SSIM term over the cropped map
+    expect(rows.slice(9, 11).map((x) => x.gsLossDoubleBackward)).toEqual(['store', 'recompute']);
+    for (const g of rows.slice(9, 11) as Array<Record<string, number>>) for (const k of ['hvpX', 'hvpY']) expect(g[k], `gsLoss double backward ${k}`).toBeLessThan(1e-12);
   }, 600_000);
 
   it("matlab's options: the binding downsamples (f = 2 on 400 x 420) and equals `ssim-grad grad --preset matlab` to 1e-12", () => {

@@ -248,10 +248,42 @@ int main() {
                     sched == ssim_grad::Schedule::store ? "store" : "recompute", withY ? "" : "-x", relErr(ours[0], want[0]), withY ? relErr(ours[1], want[1]) : 0.0,
                     relErr(ours[2], want[2]), withY ? relErr(ours[3], want[3]) : 0.0, want[2].abs().max().item<double>());
       }
+    // the same through GsLossFunction (lambda 0.35, not the default): (1 - lambda) mean|x - y| + lambda (1 - SSIM)
+    // against gsLossTorch, whose abs libtorch differentiates as sign(u) (0 at 0) and sign's derivative as 0;
+    // |x - y| >= 0.05 everywhere, and once with ties (x = y at every 7th pixel, where both take sign(0) = 0)
+    auto away = x0 + (0.05 + 0.2 * torch::rand(x0.sizes(), torch::kFloat64)) * torch::where(torch::rand(x0.sizes(), torch::kFloat64) < 0.5, -1.0, 1.0);
+    auto ties = torch::where(torch::arange(x0.numel(), torch::kLong).reshape(x0.sizes()).remainder(7) == 0, x0, away);
+    const double lambda = 0.35;
+    struct GsCase {
+      std::string name;
+      ssim_grad::Schedule sched;
+      bool withY;
+      torch::Tensor y;
+    };
+    const std::vector<GsCase> gsCases = {{"store", ssim_grad::Schedule::store, true, away}, {"store-x", ssim_grad::Schedule::store, false, away},
+                                         {"recompute", ssim_grad::Schedule::recompute, true, away}, {"recompute-x", ssim_grad::Schedule::recompute, false, away},
+                                         {"ties", ssim_grad::Schedule::store, true, ties}};
+    for (const auto& c : gsCases) {
+      auto second = [&](bool ours) {
+        auto x = x0.detach().requires_grad_(true), y = c.y.detach().requires_grad_(c.withY);
+        auto l = ours ? ssim_grad::gs_loss(x, y, {lambda}, c.sched) : gsLossTorch(x, y, gaussian(11, 1.5), Boundary::same, C1, C2, 1, 0, lambda);
+        auto loss = (1 - l).pow(2) + 0.5 * l;
+        torch::autograd::variable_list in = c.withY ? torch::autograd::variable_list{x, y} : torch::autograd::variable_list{x};
+        auto g = torch::autograd::grad({loss}, in, {}, true, true);
+        auto dot = (g[0] * vx).sum();
+        if (c.withY) dot = dot + (g[1] * vy).sum();
+        auto h = torch::autograd::grad({dot}, in);
+        return std::vector<torch::Tensor>{g[0].detach(), c.withY ? g[1].detach() : torch::zeros({1}), h[0], c.withY ? h[1] : torch::zeros({1})};
+      };
+      auto ours = second(true), want = second(false);
+      std::printf("{\"case\":\"double-backward-gsLoss-%s\",\"gradX\":%.3e,\"gradY\":%.3e,\"hvpX\":%.3e,\"hvpY\":%.3e,\"hvpScale\":%.3e,\"minAbsDiff\":%.3e}\n",
+                  c.name.c_str(), relErr(ours[0], want[0]), c.withY ? relErr(ours[1], want[1]) : 0.0, relErr(ours[2], want[2]), c.withY ? relErr(ours[3], want[3]) : 0.0,
+                  want[2].abs().max().item<double>(), (x0 - c.y).abs().min().item<double>());
+    }
     // a third derivative is refused, not silently wrong; a family without HVP kernels refuses the second
     auto firstLine = [](const std::exception& e) { std::string m = e.what(); return m.substr(0, m.find('\n')); };
     auto x = x0.detach().requires_grad_(true);
-    std::string third = "no error", csSecond = "no error";
+    std::string third = "no error", gsThird = "no error", csSecond = "no error", wangSecond = "no error";
     try {
       auto g = torch::autograd::grad({ssim_grad::ssim(x, y0)}, {x}, {}, true, true)[0];
       auto h = torch::autograd::grad({(g * vx).sum()}, {x}, {}, true, true)[0];
@@ -260,12 +292,26 @@ int main() {
       third = firstLine(e);
     }
     try {
+      auto g = torch::autograd::grad({ssim_grad::gs_loss(x, away)}, {x}, {}, true, true)[0];
+      auto h = torch::autograd::grad({(g * vx).sum()}, {x}, {}, true, true)[0];
+      h.sum().backward();
+    } catch (const std::exception& e) {
+      gsThird = firstLine(e);
+    }
+    try {
       auto g = torch::autograd::grad({ssim_grad::cs(x, y0)}, {x}, {}, true, true)[0];
       g.sum().backward();
     } catch (const std::exception& e) {
       csSecond = firstLine(e);
     }
-    std::printf("{\"case\":\"higher-order\",\"third\":\"%s\",\"csSecond\":\"%s\"}\n", third.c_str(), csSecond.c_str());
+    try {
+      auto g = torch::autograd::grad({ssim_grad::wang(x, y0, {WANG.alpha, WANG.beta, WANG.gamma})}, {x}, {}, true, true)[0];
+      g.sum().backward();
+    } catch (const std::exception& e) {
+      wangSecond = firstLine(e);
+    }
+    std::printf("{\"case\":\"higher-order\",\"third\":\"%s\",\"gsThird\":\"%s\",\"csSecond\":\"%s\",\"wangSecond\":\"%s\"}\n", third.c_str(), gsThird.c_str(),
+                csSecond.c_str(), wangSecond.c_str());
   }
   return 0;
 }

@@ -85,5 +85,20 @@ int main() {
     auto ours = hvp(true), want = hvp(false);
     std::printf("{\"doubleBackward\":true,\"hvpX\":%.3e,\"hvpY\":%.3e}\n", relErr(ours[0], want[0]), relErr(ours[1], want[1]));
   }
+  // the same through GsLossFunction (default lambda 0.2) under these options, both schedules: the L1 term
+  // over every pixel, the SSIM term over the cropped map (its own reduction), |x - y| >= 0.05
+  for (const auto sched : {ssim_grad::Schedule::store, ssim_grad::Schedule::recompute}) {
+    auto ya = x0 + (0.05 + 0.2 * torch::rand(x0.sizes(), torch::kFloat64)) * torch::where(torch::rand(x0.sizes(), torch::kFloat64) < 0.5, -1.0, 1.0);
+    auto vx = torch::randn(x0.sizes(), torch::kFloat64), vy = torch::randn(x0.sizes(), torch::kFloat64);
+    auto hvp = [&](bool ours) {
+      auto x = x0.detach().requires_grad_(true), y = ya.detach().requires_grad_(true);
+      auto l = ours ? ssim_grad::gs_loss(x, y, {}, sched) : gsLossTorch(x, y, box7, Boundary::reflect, 1e-4, 9e-4, 49.0 / 48, 3, 0.2);
+      auto g = torch::autograd::grad({l * l}, {x, y}, {}, true, true);
+      return torch::autograd::grad({(g[0] * vx).sum() + (g[1] * vy).sum()}, {x, y});
+    };
+    auto ours = hvp(true), want = hvp(false);
+    std::printf("{\"gsLossDoubleBackward\":\"%s\",\"hvpX\":%.3e,\"hvpY\":%.3e}\n", sched == ssim_grad::Schedule::store ? "store" : "recompute", relErr(ours[0], want[0]),
+                relErr(ours[1], want[1]));
+  }
   return 0;
 }

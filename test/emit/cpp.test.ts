@@ -3,9 +3,9 @@
  * with libtorch autograd of each family's formula: SSIM, MS-SSIM's cs, Wang's l^alpha c^beta s^gamma and the
  * 3DGS loss (1 - lambda) mean|x - y| + lambda (1 - SSIM)
  * (test/cpp/torch_reference.hpp writes them independently of the header), under every boundary rule: float64 to 1e-12 relative, float32 within the float32 floor
- * (libtorch's own float32 autograd's distance from float64); SsimFunction's double backward
- * (torch::autograd::grad twice, create_graph) against libtorch's second derivatives of the formula to
- * 1e-12, both schedules; a third derivative and CsFunction's second refused. Without g++ or libtorch this fails
+ * (libtorch's own float32 autograd's distance from float64); SsimFunction's and GsLossFunction's double
+ * backward (torch::autograd::grad twice, create_graph) against libtorch's second derivatives of the
+ * formula to 1e-12, both schedules; a third derivative and CsFunction's and WangFunction's second refused. Without g++ or libtorch this fails
  * with what to install: CI installs both (.ci/run).
  */
 import { join } from 'node:path';
@@ -91,10 +91,24 @@ describe('generated C++ against libtorch autograd', () => {
     for (const k of ['gradX', 'gradY', 'hvpX', 'hvpY']) expect(r[k], k).toBeLessThan(1e-12);
   });
 
-  it('a third derivative through SsimFunction, and a second through CsFunction (no HVP kernels), are refused with the reason', () => {
+  it.each(['store', 'store-x', 'recompute', 'recompute-x', 'ties'])(
+    'double backward (%s): torch::autograd::grad twice with create_graph through GsLossFunction (lambda 0.35) equals libtorch autograd of the 3DGS loss to 1e-12, float64',
+    (name) => {
+      const r = row(`double-backward-gsLoss-${name}`);
+      expect(r.hvpScale).toBeGreaterThan(1e-4);
+      // |x - y| kept from 0, or ties (x = y) at every 7th pixel, where both take d|u|/du = sign(0) = 0
+      if (name === 'ties') expect(r.minAbsDiff).toBe(0);
+      else expect(r.minAbsDiff).toBeGreaterThanOrEqual(0.05);
+      for (const k of ['gradX', 'gradY', 'hvpX', 'hvpY']) expect(r[k], k).toBeLessThan(1e-12);
+    },
+  );
+
+  it('a third derivative through SsimFunction and GsLossFunction, and a second through CsFunction and WangFunction (no HVP kernels), are refused with the reason', () => {
     const r = rows.find((x) => x.case === 'higher-order')!;
     expect(r.third).toMatch(/^SsimFunction: third derivatives .* are not supported/);
+    expect(r.gsThird).toMatch(/^GsLossFunction: third derivatives .* are not supported/);
     expect(r.csSecond).toMatch(/^CsFunction: second derivatives .* are not supported/);
+    expect(r.wangSecond).toMatch(/^WangFunction: second derivatives .* are not supported/);
   });
 
   it('SsimFunction without inputs requiring grad computes the value only', () => {

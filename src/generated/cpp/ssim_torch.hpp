@@ -14,9 +14,10 @@
 //   auto w = ssim_grad::wang(x, y, {2.0, 1.0, 0.5});      // l^alpha c^beta s^gamma, WangFunction
 //   auto r = ssim_grad::ssim(x, y, ssim_grad::Schedule::recompute);  // keeps only x and y for the backward
 //   auto v = ssim_grad::variant_value(x, y);              // the variant this file was emitted for: ssim
-// Second derivatives of ssim() (create_graph=true, torch::autograd::grad twice): the
-// backward is MapGradFunction, whose backward runs the HVP kernel; the other families refuse them. No
-// forward-mode AD: libtorch's C++ custom Functions have no jvp.
+// Second derivatives of ssim(), gs_loss() (create_graph=true, torch::autograd::grad twice): the
+// backward is MapGradFunction, whose backward runs the HVP kernel (gs_loss's: ssim_hvp, the L1 term having
+// no second derivative away from x = y); the other families refuse them. No forward-mode AD: libtorch's C++
+// custom Functions have no jvp.
 // MapFunction<Map, Schedule> (src/cpp/ssim_torch_core.hpp, hand-written, included) serves every family;
 // this file holds what depends on the options and the families: config() and one Map per family.
 #pragma once
@@ -106,8 +107,23 @@ struct GsLossMap {
   static Options unpack(const std::vector<double>& v) { return Options{v.at(0)}; }
   template <typename T> static double value(const T* x, const T* y, const Params& p) { return gsLoss_value<T>(x, y, p); }
   template <typename T> static double value_and_grad(const T* x, const T* y, const Params& p, T* gx, T* gy) { return gsLoss_value_and_grad<T>(x, y, p, gx, gy); }
-  /** No HVP kernels: a double backward (create_graph=true) is refused. */
-  static constexpr bool second_order = false;
+  /** A double backward (create_graph=true): MapGradFunction over this hvp, the loss's gradient and Hessian times (vx, vy) from ssim_hvp. */
+  static constexpr bool second_order = true;
+  template <typename T> static double hvp(const T* x, const T* y, const T* vx, const T* vy, const Params& p, Wrt wrt, T* gx, T* hx, T* gy, T* hy) {
+    // the SSIM term: ssim_hvp with omega = -lambda omega (params()); the L1 term adds pixelOmega sign(x - y) to
+    // the gradient (0 at x == y, as the gsLoss kernels take it) and nothing to the Hessian (sign is piecewise constant)
+    const double value = ssim_hvp<T>(x, y, vx, vy, p, wrt, gx, hx, gy, hy);
+    const long n = p.N * p.C * p.H * p.W;
+    double l1 = 0;
+    for (long i = 0; i < n; i++) {
+      const T d = x[i] - y[i];
+      const T sign = T((d > T(0)) - (d < T(0)));
+      l1 += std::abs(double(d));
+      if (wrt != Wrt::y) gx[i] = gx[i] + T(p.pixelOmega) * sign;
+      if (wrt != Wrt::x) gy[i] = gy[i] - T(p.pixelOmega) * sign;
+    }
+    return value + p.pixelOmega * l1;
+  }
 };
 
 /** GsLossMap as a libtorch autograd function (the store schedule; MapFunction<GsLossMap, Schedule::recompute> the other). */
