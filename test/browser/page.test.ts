@@ -27,6 +27,7 @@ import { ssim, ssimGrad } from '../../src/runtime/ssim.js';
 import { ssimGradFloat32Arith } from '../../src/runtime/fast.js';
 import { evaluateVariant } from '../../src/runtime/variants.js';
 import { build } from 'esbuild';
+import { main } from '../../src/cli.js';
 import { differenceNorms, type Tensor } from '../../src/field/index.js';
 import { gradient as seedGradient } from '../../examples/seed/gradient.js';
 import { closeBrowser, sharedBrowser, webgpuBrowserAvailable } from '../support/browser.js';
@@ -41,6 +42,26 @@ const available = webgpuBrowserAvailable('the browser page tests');
  * for the two that need one given (skimage, tf), as the page fills it.
  */
 const RANGE: Readonly<Record<(typeof PRESETS)[number], number>> = { 'pytorch-ssim': 1, 'pytorch-msssim': 255, skimage: 1, tf: 1, matlab: 255 };
+
+
+/** `ssim-grad value X Y --preset P` run by the Node CLI itself: its number, or its one-line refusal (the prefix dropped). */
+async function cliValue(x: string, y: string, preset: string, extra: string[] = []): Promise<{ status: number; value: number; message: string }> {
+  let out = '', err = '';
+  const status = await main(['value', x, y, '--preset', preset, ...extra], { out: (s) => (out += s), err: (s) => (err += s) });
+  return { status, value: Number(out.trim()), message: err.trim().replace(/^ssim-grad value: /, '') };
+}
+
+/** A uint8 .npy as numpy writes one ('|u1'). */
+function npyUint8(shape: readonly number[], data: Uint8Array): Uint8Array {
+  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const bytes = new Uint8Array(10 + header.length + data.length);
+  bytes.set([0x93, ...Array.from('NUMPY', (c) => c.charCodeAt(0)), 1, 0], 0);
+  new DataView(bytes.buffer).setUint16(8, header.length, true);
+  bytes.set(Array.from(header, (c) => c.charCodeAt(0)), 10);
+  bytes.set(data, 10 + header.length);
+  return bytes;
+}
 
 describe.skipIf(!available)('the page in chromium, offline', () => {
   let server: Server;
@@ -211,6 +232,51 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
     });
     await page.selectOption('#variant', 'ssim');
     await idle();
+  });
+
+
+  /** The page's table against the Node CLI on the same files, preset by preset (where the CLI gives a number). */
+  const expectTableIsCli = async (xFile: string, yFile: string): Promise<void> => {
+    const rows = await page.$$eval('#presets tbody tr', (rs) =>
+      rs.map((r) => ({ preset: (r as HTMLElement).dataset['preset']!, ssim: Number(r.querySelectorAll('td')[3]!.getAttribute('data-value') ?? NaN), error: r.querySelector('[data-error]')?.getAttribute('data-error') ?? null })),
+    );
+    expect(rows.map((r) => r.preset)).toEqual([...PRESETS]);
+    for (const r of rows) {
+      const cli = await cliValue(xFile, yFile, r.preset);
+      if (cli.status !== 0) continue;
+      expect(Math.abs(r.ssim - cli.value), `${r.preset} on ${xFile}`).toBeLessThanOrEqual(1e-12 * Math.abs(cli.value));
+    }
+  };
+
+  it('switches to a pair of another size and back: the built-in pair, a 3 x 20 x 20 pair, the built-in pair, each as the CLI gives it', async () => {
+    const xPng = join(ROOT, 'examples', 'pair', 'x.png'), yPng = join(ROOT, 'examples', 'pair', 'y.png');
+    const a = Uint8Array.from({ length: 3 * 20 * 20 }, (_, i) => (i * 37 + (i >> 3)) % 256);
+    const b = Uint8Array.from({ length: 3 * 20 * 20 }, (_, i) => (i * 37 + 11 * Math.round(4 * Math.sin(i))) % 256);
+    const xs = join(dir, 'small-x.npy'), ys = join(dir, 'small-y.npy');
+    writeFileSync(xs, npyUint8([3, 20, 20], a));
+    writeFileSync(ys, npyUint8([3, 20, 20], b));
+    await page.click('#use-pair');
+    await idle();
+    await expectTableIsCli(xPng, yPng);
+    // X of the new size is taken (its label says so) and the mismatch is told, the CLI's line, until Y comes
+    await page.setInputFiles('#file-x', xs);
+    await page.waitForFunction(() => /^small-x\.npy: 3 x 20 x 20 \(uint8\)$/.test(document.getElementById('name-x')!.textContent ?? ''));
+    await idle();
+    let mismatch = '';
+    expect(await main(['value', xs, yPng], { err: (s) => (mismatch = s) })).toBe(2);
+    expect(await page.textContent('#error')).toBe(mismatch.replace('ssim-grad value: ', '').replace(yPng, 'examples/pair/y.png').replace(xs, 'small-x.npy'));
+    expect(await page.isHidden('#results')).toBe(true);
+    await page.setInputFiles('#file-y', ys);
+    await page.waitForFunction(() => /^small-y\.npy: 3 x 20 x 20/.test(document.getElementById('name-y')!.textContent ?? '') && document.getElementById('error')!.hidden);
+    await idle();
+    await page.waitForFunction(() => document.querySelector('#presets tbody tr')?.querySelectorAll('td')[3]?.getAttribute('data-value') !== null);
+    await expectTableIsCli(xs, ys);
+    expect(await page.getAttribute('#ran', 'data-value')).not.toBeNull();
+    // and back
+    await page.click('#use-pair');
+    await page.waitForFunction(() => /^examples\/pair\/y\.png: 3 x 48 x 64/.test(document.getElementById('name-y')!.textContent ?? '') && document.getElementById('error')!.hidden);
+    await idle();
+    await expectTableIsCli(xPng, yPng);
   });
 
   it("shows the CLI's message for a bad file and keeps working", async () => {

@@ -99,13 +99,15 @@ async function readImage(name: string, bytes: Uint8Array): Promise<LoadedTensor>
   throw new InputError(`${name}: unknown file type '${ext}', expected .npy or .png (the page reads these two; .json under the CLI)`);
 }
 
-/** The checks `value` makes of its two files (src/cli/images.ts): finite values, ranks, one shape. */
+/** The checks `value` makes of each of its files (src/cli/images.ts): finite values, a rank it reads. */
+function checkImage(t: Image): void {
+  const i = t.tensor.data.findIndex((v) => !Number.isFinite(v));
+  if (i >= 0) throw new InputError(`${t.name}: value at flat index ${i} is ${t.tensor.data[i]}, expected a finite number`);
+  shape4(t.tensor, t.name);
+}
+
+/** The check `value` makes of its two files together: one shape (the message names Y, as the CLI's does). */
 function checkPair(x: Image, y: Image): void {
-  for (const t of [x, y]) {
-    const i = t.tensor.data.findIndex((v) => !Number.isFinite(v));
-    if (i >= 0) throw new InputError(`${t.name}: value at flat index ${i} is ${t.tensor.data[i]}, expected a finite number`);
-    shape4(t.tensor, t.name);
-  }
   if (x.tensor.shape.join() !== y.tensor.shape.join()) throw new InputError(`${y.name}: shape [${y.tensor.shape}] differs from ${x.name}'s shape [${x.tensor.shape}]`);
 }
 
@@ -359,6 +361,14 @@ async function showCheck(): Promise<void> {
 async function refresh(): Promise<void> {
   clearError();
   if (state.x === undefined || state.y === undefined) return;
+  try {
+    checkPair(state.x, state.y);
+  } catch (e) {
+    // both images stay taken: the message waits for the other one of the new size
+    for (const id of ['results', 'verdict', 'heat', 'report-box']) $(id).hidden = true;
+    showError(e);
+    return;
+  }
   // each step shows its own failure; a later one still runs (a bad candidate leaves the maps)
   await busy('SSIM under every preset', showPresets);
   await busy('gradients and maps', showMaps);
@@ -374,11 +384,15 @@ function fillSelects(): void {
   variant.replaceChildren(...lib.VARIANT_NAMES.map((v) => new Option(v, v)), new Option('a variant file...', '(file)'));
 }
 
+/**
+ * Takes a new image into its slot (the old one there is let go) once the file itself reads as the
+ * CLI reads it: a type it knows, finite values, rank 3 or 4. Its label changes only then. Whether
+ * the two agree in shape is asked when both are there (refresh), so a pair of another size can be
+ * picked one image after the other.
+ */
 async function setImage(which: 'x' | 'y', name: string, bytes: Uint8Array): Promise<void> {
-  $(`name-${which}`).textContent = name;
   const tensor = await readImage(name, bytes);
-  const next = { ...state, [which]: { name, tensor } };
-  if (next.x !== undefined && next.y !== undefined) checkPair(next.x, next.y);
+  checkImage({ name, tensor });
   state[which] = { name, tensor };
   $(`name-${which}`).textContent = `${name}: ${tensor.shape.join(' x ')} (${tensor.dtype})`;
 }
