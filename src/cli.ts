@@ -27,7 +27,7 @@ const imageCommands: Record<string, Command> = {
     options: { ...SSIM_OPTION_SPECS, ...VARIANT_OPTION_SPECS, timeout: VARIANT_TIMEOUT_SPEC, json: JSON_SPEC },
     run(parsed, out) {
       const { x, y, options } = imagesAndOptions(parsed, 'value');
-      const o = { ...options, ...variantOptionsFrom(parsed, x) };
+      const o = { ...options, ...variantOptionsFrom(parsed, x, options.dataRange) };
       let r: { ssim: number; value: number };
       if (bySsimKernels(o.variant)) {
         const s = ssim(x, y, o);
@@ -59,7 +59,7 @@ const imageCommands: Record<string, Command> = {
       if (outPath === undefined) throw new InputError('--out: required, the .npy file to write the gradient to');
       if (!outPath.toLowerCase().endsWith('.npy')) throw new InputError(`--out: got '${outPath}', expected a file name ending in .npy`);
       const { x, y, options } = imagesAndOptions(parsed, 'grad');
-      const o = { ...options, ...variantOptionsFrom(parsed, x) };
+      const o = { ...options, ...variantOptionsFrom(parsed, x, options.dataRange) };
       let result: { ssim: number; value: number; g: Float64Array | Float32Array };
       if (bySsimKernels(o.variant)) {
         // one gradient only: S is symmetric in x and y, so d/dy S(x, y) is d/dx S(y, x)

@@ -154,10 +154,12 @@ function optionValue(parsed: Parsed, flag: string, o: OptionDeclaration, x: Tens
  * The variant and its options named on the command line, over the SSIM options: a built-in by
  * --variant with its flags (at their keys, as the library takes them), or the user's declaration
  * of --variant-file with its own flags (in `variantOptions`). `x` is the image a field option must
- * broadcast against.
+ * broadcast against. `filledRange` is the data range the command filled from the images (uint8: 255,
+ * src/cli/images.ts) where none was given, so that the options are checked as they will run.
  */
-export function variantOptionsFrom(parsed: Parsed, x?: Tensor): VariantOptions {
+export function variantOptionsFrom(parsed: Parsed, x?: Tensor, filledRange?: number): VariantOptions {
   const o: VariantOptions = ssimOptionsFrom(parsed);
+  if (o.dataRange === undefined && filledRange !== undefined) o.dataRange = filledRange;
   const file = parsed.variantFile;
   if (file !== undefined && parsed.values.has('variant')) {
     throw new InputError(`--${VARIANT_FILE}: conflicts with --variant ${parsed.values.get('variant')}; give one or the other`);

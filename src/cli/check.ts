@@ -56,7 +56,7 @@ function imagesAfter(parsed: Parsed, command: string, lead: number, leadNames: s
   }
   const r = imagesAndOptions({ ...parsed, positionals: parsed.positionals.slice(lead) }, command);
   // the variant's options over the SSIM ones (the data range filled from uint8 images kept)
-  return { ...r, options: { ...variantOptionsFrom(parsed, r.x), ...r.options } };
+  return { ...r, options: { ...variantOptionsFrom(parsed, r.x, r.options.dataRange), ...r.options } };
 }
 
 /**

@@ -70,7 +70,7 @@ function inputs(parsed: Parsed, command: string, arith: Arithmetic): { x: Loaded
   const { x, y, options } = imagesAndOptions(parsed, command);
   fitsFloat32(x, parsed.positionals[0]!, arith);
   fitsFloat32(y, parsed.positionals[1]!, arith);
-  return { x, y, options: { ...options, ...variantOptionsFrom(parsed, x) } };
+  return { x, y, options: { ...options, ...variantOptionsFrom(parsed, x, options.dataRange) } };
 }
 
 /**

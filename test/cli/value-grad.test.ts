@@ -37,6 +37,38 @@ describe('ssim-grad value', () => {
     expect(Math.abs(JSON.parse(m.stdout).ssim - c.value)).toBeLessThan(1e-10);
   });
 
+  it('fills L = 255 for uint8 .npy inputs under skimage and tf, as --data-range 255 on the same numbers as float64 (value, grad and check)', () => {
+    const dir = tmp();
+    const u8 = (name: string, seed: number): string => {
+      const data = Uint8Array.from({ length: 3 * 20 * 20 }, (_, i) => (i * 37 + seed * Math.round(4 * Math.sin(i))) % 256);
+      let header = "{'descr': '|u1', 'fortran_order': False, 'shape': (3, 20, 20), }";
+      header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+      const bytes = new Uint8Array(10 + header.length + data.length);
+      bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length, 0], 0);
+      bytes.set(Array.from(header, (c) => c.charCodeAt(0)), 10);
+      bytes.set(data, 10 + header.length);
+      writeFileSync(join(dir, `${name}.npy`), bytes);
+      writeFileSync(join(dir, `${name}-f64.npy`), formatNpy({ shape: [3, 20, 20], data: Float64Array.from(data) }));
+      return join(dir, `${name}.npy`);
+    };
+    const [x, y] = [u8('x', 0), u8('y', 11)];
+    const [xf, yf] = [join(dir, 'x-f64.npy'), join(dir, 'y-f64.npy')];
+    for (const preset of ['skimage', 'tf']) {
+      const r = cli(['value', x, y, '--preset', preset]);
+      expect(r.stderr, preset).toBe('');
+      expect(r.status, preset).toBe(0);
+      const explicit = cli(['value', xf, yf, '--preset', preset, '--data-range', '255']);
+      expect(Number(r.stdout), preset).toBe(Number(explicit.stdout));
+      // float64 without L: refused, one line
+      const refused = cli(['value', xf, yf, '--preset', preset]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain(`the ${preset} preset needs the data range`);
+    }
+    const g = join(dir, 'g.npy');
+    expect(cli(['grad', x, y, '--preset', 'skimage', '--out', g]).status).toBe(0);
+    expect(cli(['check', g, x, y, '--preset', 'skimage']).stdout).toMatch(/^verdict: MATCH/m);
+  });
+
   it('lets explicit options override the preset', () => {
     const base = JSON.parse(cli(['value', EXAMPLE_X, EXAMPLE_Y, '--json']).stdout).ssim;
     const box = JSON.parse(cli(['value', EXAMPLE_X, EXAMPLE_Y, '--window', 'box', '--size', '7', '--json']).stdout).ssim;
