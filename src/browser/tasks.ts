@@ -4,7 +4,7 @@
  * preset (the table). Arguments and results are plain data (structured clone): a variant is a
  * built-in's name or a variant file's source (variant-source.ts), loaded where the task runs.
  */
-import type { Tensor } from '../field/index.js';
+import { InputError, type Tensor } from '../field/index.js';
 import { PRESETS, PRESET_DEFAULTS, type PresetName } from '../model/options.js';
 import { evaluateVariant, type VariantOptions } from '../runtime/variants.js';
 import { ssim } from '../runtime/ssim.js';
@@ -23,19 +23,24 @@ export async function resolveTaskOptions(o: TaskOptions): Promise<VariantOptions
   return { ...rest, variant: await loadVariantSource(variantFile) };
 }
 
-/** One row of the presets table: the preset, the data range it ran with, SSIM and the variant's value. */
-export interface PresetRow {
-  readonly preset: PresetName;
-  readonly dataRange: number;
-  readonly ssim: number;
-  readonly value: number;
-}
+/**
+ * One row of the presets table: the preset, the data range it ran with, SSIM and the variant's
+ * value; or, where `ssim-grad value X Y --preset P` refuses (skimage and tf on float images with no
+ * data range given), its one-line message and no value.
+ */
+export type PresetRow =
+  | { readonly preset: PresetName; readonly dataRange: number; readonly ssim: number; readonly value: number; readonly error?: undefined }
+  | { readonly preset: PresetName; readonly error: string; readonly dataRange?: undefined; readonly ssim?: undefined; readonly value?: undefined };
 
-/** The data range a preset runs with on these images: the one given, the preset's own, else 255 for uint8 data and 1 otherwise (as the CLI fills it). */
+/**
+ * The data range a preset runs with on these images, filled as the CLI fills it (src/cli/images.ts):
+ * the one given, else the preset's own, else 255 where both images are uint8; otherwise none
+ * (undefined), and the preset's options then refuse with the CLI's message.
+ */
 export function presetDataRange(preset: PresetName, given: number | undefined, uint8: boolean): number | undefined {
   if (given !== undefined) return given;
   if (PRESET_DEFAULTS[preset].dataRange !== undefined) return undefined;
-  return uint8 ? 255 : 1;
+  return uint8 ? 255 : undefined;
 }
 
 /** The arguments of the presets task. */
@@ -54,9 +59,15 @@ export async function presetRows(a: PresetsArgs, progress?: CheckProgress): Prom
     progress?.(i, PRESETS.length, `preset ${preset}`);
     const dataRange = presetDataRange(preset, a.options.dataRange, a.uint8 === true);
     const o: VariantOptions = { ...base, preset, ...(dataRange === undefined ? {} : { dataRange }) };
-    // plain SSIM on its kernels (as `value` runs it), a variant through its graph
-    const r = bySsimKernels(o.variant) ? { ssim: ssim(a.x, a.y, o), value: Number.NaN } : evaluateVariant(a.x, a.y, o);
-    rows.push({ preset, dataRange: dataRange ?? PRESET_DEFAULTS[preset].dataRange!, ssim: r.ssim, value: Number.isNaN(r.value) ? r.ssim : r.value });
+    try {
+      // plain SSIM on its kernels (as `value` runs it), a variant through its graph
+      const r = bySsimKernels(o.variant) ? { ssim: ssim(a.x, a.y, o), value: Number.NaN } : evaluateVariant(a.x, a.y, o);
+      rows.push({ preset, dataRange: dataRange ?? PRESET_DEFAULTS[preset].dataRange!, ssim: r.ssim, value: Number.isNaN(r.value) ? r.ssim : r.value });
+    } catch (e) {
+      // the CLI's refusal for this preset (it needs the data range) is the row; anything else is the table's failure
+      if (!(e instanceof InputError)) throw e;
+      rows.push({ preset, error: e.message });
+    }
   }
   progress?.(PRESETS.length, PRESETS.length, 'presets');
   return rows;

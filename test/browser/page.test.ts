@@ -8,7 +8,7 @@
  * per-pixel chain rule; a screenshot's heatmap region is not blank; a bad file shows the CLI's
  * message and the page keeps working. One browser for the file (test/support/browser.ts).
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,9 @@ import { readTensor, parsePng } from '../../src/io/files.js';
 import { formatNpy, parseNpy } from '../../src/io/npy.js';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { FLOOR_ALLOWANCE, floorOf } from '../../src/check/floor.js';
-import { PRESETS } from '../../src/model/options.js';
+import { PRESETS, resolveOptions, type SsimOptions } from '../../src/model/options.js';
+import { imagesAndOptions } from '../../src/cli/images.js';
+import { parseArgs, SSIM_OPTION_SPECS } from '../../src/cli/args.js';
 import { ssim, ssimGrad } from '../../src/runtime/ssim.js';
 import { ssimGradFloat32Arith } from '../../src/runtime/fast.js';
 import { evaluateVariant } from '../../src/runtime/variants.js';
@@ -37,13 +39,23 @@ const X = readTensor(join(ROOT, 'examples', 'pair', 'x.png'));
 const Y = readTensor(join(ROOT, 'examples', 'pair', 'y.png'));
 const available = webgpuBrowserAvailable('the browser page tests');
 
+const X_PNG = join(ROOT, 'examples', 'pair', 'x.png');
+const Y_PNG = join(ROOT, 'examples', 'pair', 'y.png');
+
 /**
- * The data range each preset runs with on the pair (PNG, values in [0, 1]): the preset's own, and 1
- * for the two that need one given (skimage, tf), as the page fills it.
+ * The options the Node CLI runs `value X Y --preset P` with (src/cli/images.ts: its parse, its
+ * reading of the files, the data range it fills), for the presets it gives a number for; where it
+ * refuses (skimage and tf on float images), those with `--data-range 1` given.
  */
-const RANGE: Readonly<Record<(typeof PRESETS)[number], number>> = { 'pytorch-ssim': 1, 'pytorch-msssim': 255, skimage: 1, tf: 1, matlab: 255 };
-
-
+function cliOptions(x: string, y: string, preset: string): SsimOptions {
+  const of = (extra: string[]) => imagesAndOptions(parseArgs([x, y, '--preset', preset, ...extra], SSIM_OPTION_SPECS, 'value'), 'value').options;
+  try {
+    resolveOptions(of([]));
+    return of([]);
+  } catch {
+    return of(['--data-range', '1']);
+  }
+}
 /** `ssim-grad value X Y --preset P` run by the Node CLI itself: its number, or its one-line refusal (the prefix dropped). */
 async function cliValue(x: string, y: string, preset: string, extra: string[] = []): Promise<{ status: number; value: number; message: string }> {
   let out = '', err = '';
@@ -73,6 +85,24 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
 
   const idle = async (): Promise<void> => {
     await page.waitForFunction(() => document.body.dataset['busy'] === '0', undefined, { timeout: 30_000 });
+  };
+
+  /** The page's table against the Node CLI on the same files, preset by preset: its number to 1e-12, or its refusal and no number. */
+  const expectTableIsCli = async (xFile: string, yFile: string): Promise<void> => {
+    const rows = await page.$$eval('#presets tbody tr', (rs) =>
+      rs.map((r) => ({ preset: (r as HTMLElement).dataset['preset']!, ssim: r.querySelectorAll('td')[3]?.getAttribute('data-value') ?? null, error: r.querySelector('[data-error]')?.getAttribute('data-error') ?? null })),
+    );
+    expect(rows.map((r) => r.preset)).toEqual([...PRESETS]);
+    for (const r of rows) {
+      const cli = await cliValue(xFile, yFile, r.preset);
+      if (cli.status === 0) {
+        expect(r.error, `${r.preset} on ${xFile}`).toBeNull();
+        expect(Math.abs(Number(r.ssim) - cli.value), `${r.preset} on ${xFile}`).toBeLessThanOrEqual(1e-12 * Math.abs(cli.value));
+      } else {
+        expect(cli.status).toBe(2);
+        expect({ preset: r.preset, error: r.error, ssim: r.ssim }).toEqual({ preset: r.preset, error: cli.message, ssim: null });
+      }
+    }
   };
 
   beforeAll(async () => {
@@ -114,17 +144,8 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
     expect(outside).toEqual([]);
   });
 
-  it("shows SSIM under every preset equal to the Node library's to 1e-12, computed on web workers in shared memory", async () => {
-    const cells = await page.$$eval('#presets tbody tr', (rows) =>
-      rows.map((r) => ({ preset: (r as HTMLElement).dataset['preset'], L: Number(r.querySelectorAll('td')[2]!.textContent), ssim: Number(r.querySelectorAll('td')[3]!.getAttribute('data-value')) })),
-    );
-    expect(cells.map((c) => c.preset)).toEqual([...PRESETS]);
-    for (const c of cells) {
-      const preset = c.preset as (typeof PRESETS)[number];
-      expect(c.L, preset).toBe(RANGE[preset]);
-      const node = ssim(X, Y, { preset, dataRange: RANGE[preset] });
-      expect(Math.abs(c.ssim - node), c.preset).toBeLessThanOrEqual(1e-12 * Math.abs(node));
-    }
+  it("shows SSIM under every preset as `ssim-grad value X Y --preset P` gives it (to 1e-12; its refusal where it needs L), computed on web workers in shared memory", async () => {
+    await expectTableIsCli(X_PNG, Y_PNG);
     // the page is cross-origin isolated (serve's headers), so its workers share memory; the table ran on one
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     // a big enough pair runs on the workers: bit for bit the one-thread result
@@ -147,20 +168,20 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
   it("says WebGPU ran, and its value and gradients are within the float32 allowance of Node's for every preset", async () => {
     expect(await page.getAttribute('#ran', 'data-backend')).toBe('webgpu');
     const gpu = await page.evaluate(
-      async ({ presets, ranges, x, y }) => {
+      async ({ presets, options, x, y }) => {
         const lib = (window as unknown as { ssimGrad: typeof import('../../src/browser/index.js') }).ssimGrad;
         const t = { shape: x.shape, data: Float64Array.from(x.data) }, u = { shape: y.shape, data: Float64Array.from(y.data) };
         const out = [];
         for (const [i, preset] of presets.entries()) {
-          const r = await lib.ssimGradAuto(t, u, { preset, dataRange: ranges[i]! }, { backend: 'webgpu' });
+          const r = await lib.ssimGradAuto(t, u, options[i]!, { backend: 'webgpu' });
           out.push({ backend: r.backend, ssim: r.ssim, gradX: Array.from(r.gradX.data), gradY: Array.from(r.gradY.data) });
         }
         return out;
       },
-      { presets: [...PRESETS], ranges: PRESETS.map((p) => RANGE[p]), x: { shape: X.shape, data: Array.from(X.data) }, y: { shape: Y.shape, data: Array.from(Y.data) } },
+      { presets: [...PRESETS], options: PRESETS.map((p) => cliOptions(X_PNG, Y_PNG, p)), x: { shape: X.shape, data: Array.from(X.data) }, y: { shape: Y.shape, data: Array.from(Y.data) } },
     );
     PRESETS.forEach((preset, i) => {
-      const o = { preset, dataRange: RANGE[preset] };
+      const o = cliOptions(X_PNG, Y_PNG, preset);
       const exact = ssimGrad(X, Y, o);
       const f32 = ssimGradFloat32Arith(X, Y, o);
       const r = gpu[i]!;
@@ -198,6 +219,37 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
     expect(shown.report).toEqual(JSON.parse(JSON.stringify(node)));
   });
 
+
+  it("refuses the check as `ssim-grad check` does where the preset needs L (float images), and checks once L is given", async () => {
+    // the seed's candidate is still dropped; skimage on the PNG pair: the CLI's refusal, no verdict, no maps
+    const seed = join(dir, 'seed-gradient.npy');
+    let cli = '';
+    expect(await main(['check', seed, X_PNG, Y_PNG, '--preset', 'skimage'], { err: (s) => (cli = s) })).toBe(2);
+    cli = cli.replace(/^ssim-grad check: /, '');
+    expect(cli).toBe('dataRange (--data-range): the skimage preset needs the data range, as the peer does for float images');
+    await page.selectOption('#preset', 'skimage');
+    await idle();
+    expect(await page.textContent('#error')).toBe(cli);
+    expect(await page.isHidden('#verdict')).toBe(true);
+    expect(await page.isHidden('#maps')).toBe(true);
+    expect(await page.evaluate(() => (window as unknown as { ssimGradPage: { check?: unknown } }).ssimGradPage.check)).toBeUndefined();
+    // given L = 1 (as --data-range 1), the verdict is Node's under the CLI's options
+    await page.fill('#data-range', '1');
+    await page.dispatchEvent('#data-range', 'change');
+    await page.waitForFunction(() => (window as unknown as { ssimGradPage: { check?: unknown } }).ssimGradPage.check !== undefined);
+    await idle();
+    const o = imagesAndOptions(parseArgs([X_PNG, Y_PNG, '--preset', 'skimage', '--data-range', '1'], SSIM_OPTION_SPECS, 'check'), 'check').options;
+    const g = parseNpy(new Uint8Array(readFileSync(seed)), 'seed');
+    const node = checkGradient({ x: X, y: Y, options: o, wrt: 'x', candidate: Float64Array.from(g.data) }).report;
+    const shown = await page.evaluate(() => (window as unknown as { ssimGradPage: { check: unknown } }).ssimGradPage.check);
+    expect(shown).toEqual(JSON.parse(JSON.stringify(node)));
+    await page.fill('#data-range', '');
+    await page.dispatchEvent('#data-range', 'change');
+    await idle();
+    await page.selectOption('#preset', 'pytorch-ssim');
+    await idle();
+  });
+
   it('draws heatmaps that are not blank (a screenshot of the region, its pixel variance)', async () => {
     const variance = async (selector: string): Promise<number> => {
       const shot = PNG.sync.read(await page.locator(selector).screenshot());
@@ -225,9 +277,17 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
     await page.waitForFunction(() => document.getElementById('error')!.hidden && document.getElementById('variant-head')!.textContent === 'value (luma-ssim.js)');
     await idle();
     const decl = (await import('../../examples/variants/luma-ssim.js')).default;
-    const cells = await page.$$eval('#presets tbody tr', (rows) => rows.map((r) => Number(r.querySelectorAll('td')[4]!.getAttribute('data-value'))));
+    const cells = await page.$$eval('#presets tbody tr', (rows) => rows.map((r) => { const v = r.querySelectorAll('td')[4]?.getAttribute('data-value'); return v == null ? null : Number(v); }));
     PRESETS.forEach((preset, i) => {
-      const node = evaluateVariant(X, Y, { preset, dataRange: RANGE[preset], variant: decl }).value;
+      // the CLI's options for the pair; where it refuses without L, the row has no value
+      const o = imagesAndOptions(parseArgs([X_PNG, Y_PNG, '--preset', preset], SSIM_OPTION_SPECS, 'value'), 'value').options;
+      let node: number;
+      try {
+        node = evaluateVariant(X, Y, { ...o, variant: decl }).value;
+      } catch {
+        expect(cells[i], preset).toBeNull();
+        return;
+      }
       expect(Math.abs(cells[i]! - node), preset).toBeLessThanOrEqual(1e-12 * Math.abs(node));
     });
     await page.selectOption('#variant', 'ssim');
@@ -235,21 +295,8 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
   });
 
 
-  /** The page's table against the Node CLI on the same files, preset by preset (where the CLI gives a number). */
-  const expectTableIsCli = async (xFile: string, yFile: string): Promise<void> => {
-    const rows = await page.$$eval('#presets tbody tr', (rs) =>
-      rs.map((r) => ({ preset: (r as HTMLElement).dataset['preset']!, ssim: Number(r.querySelectorAll('td')[3]!.getAttribute('data-value') ?? NaN), error: r.querySelector('[data-error]')?.getAttribute('data-error') ?? null })),
-    );
-    expect(rows.map((r) => r.preset)).toEqual([...PRESETS]);
-    for (const r of rows) {
-      const cli = await cliValue(xFile, yFile, r.preset);
-      if (cli.status !== 0) continue;
-      expect(Math.abs(r.ssim - cli.value), `${r.preset} on ${xFile}`).toBeLessThanOrEqual(1e-12 * Math.abs(cli.value));
-    }
-  };
-
   it('switches to a pair of another size and back: the built-in pair, a 3 x 20 x 20 pair, the built-in pair, each as the CLI gives it', async () => {
-    const xPng = join(ROOT, 'examples', 'pair', 'x.png'), yPng = join(ROOT, 'examples', 'pair', 'y.png');
+    const xPng = X_PNG, yPng = Y_PNG;
     const a = Uint8Array.from({ length: 3 * 20 * 20 }, (_, i) => (i * 37 + (i >> 3)) % 256);
     const b = Uint8Array.from({ length: 3 * 20 * 20 }, (_, i) => (i * 37 + 11 * Math.round(4 * Math.sin(i))) % 256);
     const xs = join(dir, 'small-x.npy'), ys = join(dir, 'small-y.npy');

@@ -261,7 +261,15 @@ async function showPresets(): Promise<void> {
         }
         return td;
       };
-      tr.append(cell(r.preset), cell(PRESET_SUMMARY[r.preset] ?? ''), cell(String(r.dataRange)), cell(r.ssim.toFixed(10), r.ssim), cell(r.value.toFixed(10), r.value));
+      tr.append(cell(r.preset), cell(PRESET_SUMMARY[r.preset] ?? ''));
+      if (r.error !== undefined) {
+        // as the CLI: no value without the data range; the message says so
+        const td = cell(r.error);
+        td.colSpan = 3;
+        td.className = 'refused';
+        td.dataset['error'] = r.error;
+        tr.append(td);
+      } else tr.append(cell(String(r.dataRange)), cell(r.ssim.toFixed(10), r.ssim), cell(r.value.toFixed(10), r.value));
       return tr;
     }),
   );
@@ -271,6 +279,9 @@ async function showPresets(): Promise<void> {
 async function showMaps(): Promise<void> {
   if (state.x === undefined || state.y === undefined) return;
   const x = state.x.tensor, y = state.y.tensor;
+  // maps shown are this configuration's or none (where the preset needs L, the CLI's message instead)
+  state.run = undefined;
+  $('maps').hidden = true;
   const options = await chosenOptions();
   const variant = $<HTMLSelectElement>('variant').value;
   const backend = $<HTMLSelectElement>('backend').value as 'auto' | 'cpu' | 'webgpu';
@@ -302,12 +313,16 @@ async function showMaps(): Promise<void> {
     drawField($<HTMLCanvasElement>(`map-${id}`), g, (v) => diverging(e.absMax > 0 ? v / e.absMax : 0));
     $(`cap-${id}`).textContent = `d ${what}/d${wrt}, blue -${short(e.absMax)} to red +${short(e.absMax)}`;
   }
+  $('maps').hidden = false;
   $('chosen').textContent = `${$<HTMLSelectElement>('preset').value}, ${what}`;
   derivationLink($<HTMLSelectElement>('preset').value, variant);
 }
 
 async function showCheck(): Promise<void> {
   if (state.candidate === undefined || state.x === undefined || state.y === undefined) return;
+  // a verdict shown is this configuration's or none (a refused one leaves no stale verdict)
+  state.check = undefined;
+  for (const id of ['verdict', 'heat', 'report-box']) $(id).hidden = true;
   const preset = $<HTMLSelectElement>('preset').value as lib.PresetName;
   const o = taskOptions(preset);
   const dataRange = lib.presetDataRange(preset, o.dataRange, uint8());
