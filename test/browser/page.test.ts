@@ -198,6 +198,63 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
     });
   });
 
+
+  it("computes the maps' value and gradients as Node's ssimGrad for each preset chosen in the page (CPU to 1e-12, WebGPU within the float32 floor)", async () => {
+    type Run = { backend: string; value: number; gradX: number[]; gradY: number[] } | null;
+    const run = (): Promise<Run> =>
+      page.evaluate(() => {
+        const r = (window as unknown as { ssimGradPage: { run?: { backend: string; value: number; gradX: ArrayLike<number>; gradY: ArrayLike<number> } } }).ssimGradPage.run;
+        return r === undefined ? null : { backend: r.backend, value: r.value, gradX: Array.from(r.gradX), gradY: Array.from(r.gradY) };
+      });
+    const choose = async (id: string, value: string): Promise<void> => {
+      if (id === '#data-range') {
+        await page.fill(id, value);
+        await page.dispatchEvent(id, 'change');
+      } else await page.selectOption(id, value);
+      await idle();
+    };
+    for (const backend of ['cpu', 'auto'] as const) {
+      await choose('#backend', backend);
+      for (const preset of PRESETS) {
+        await choose('#preset', preset);
+        const cli = await cliValue(X_PNG, Y_PNG, preset);
+        if (cli.status !== 0) {
+          // the CLI refuses without L: so do the maps, with its message; then L = 1 as --data-range 1
+          expect(await run(), preset).toBeNull();
+          expect(await page.textContent('#error'), preset).toBe(cli.message);
+          await choose('#data-range', '1');
+        }
+        const r = (await run())!;
+        expect(r, preset).not.toBeNull();
+        const o = cliOptions(X_PNG, Y_PNG, preset);
+        const exact = ssimGrad(X, Y, o);
+        if (backend === 'cpu') {
+          expect(r.backend, preset).not.toBe('webgpu');
+          expect(Math.abs(r.value - exact.ssim), preset).toBeLessThanOrEqual(1e-12 * Math.abs(exact.ssim));
+          for (const [got, want] of [[r.gradX, exact.gradX.data], [r.gradY, exact.gradY.data]] as const) {
+            expect(got.length).toBe(want.length);
+            expect(differenceNorms(got, want).maxAbs, preset).toBeLessThanOrEqual(1e-12 * differenceNorms(want, new Float64Array(want.length)).maxAbs);
+          }
+        } else {
+          expect(r.backend, preset).toBe('webgpu');
+          const f32 = ssimGradFloat32Arith(X, Y, o);
+          for (const [what, got, want, emulated, half] of [
+            ['value', [r.value], [exact.ssim], [f32.ssim], 2 ** -24 * Math.abs(exact.ssim)],
+            ['d/dx', r.gradX, exact.gradX.data, f32.gradX, 0],
+            ['d/dy', r.gradY, exact.gradY.data, f32.gradY, 0],
+          ] as const) {
+            const floor = floorOf(emulated, Float64Array.from(want));
+            const d = differenceNorms(got, want);
+            const ratio = Math.max(d.maxAbs / Math.max(floor.maxAbs, half), d.l2 / Math.max(floor.l2, half));
+            expect(ratio, `${preset} ${what}: ${ratio.toFixed(2)} x the floor`).toBeLessThanOrEqual(FLOOR_ALLOWANCE);
+          }
+        }
+        if (cli.status !== 0) await choose('#data-range', '');
+      }
+    }
+    await choose('#preset', 'pytorch-ssim');
+  });
+
   it("gets Node's verdict on the seed's gradient: MISMATCH, the per-pixel chain rule named", async () => {
     // the seed's module takes the images alone (its options are pytorch-ssim's)
     const g = seedGradient(X, Y) as Tensor;

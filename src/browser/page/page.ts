@@ -38,7 +38,8 @@ const state: {
   variantFile?: VariantSource;
   candidate?: { name: string; bytes: Uint8Array };
   presets?: lib.PresetRow[];
-  run?: { backend: string; fallback?: string; ssim: number; value: number };
+  /** The maps' run: what ran, the value, both gradients and the options it ran with (tests compare them with Node's). */
+  run?: { backend: string; fallback?: string; ssim: number; value: number; gradX: ArrayLike<number>; gradY: ArrayLike<number>; options: lib.VariantOptions };
   check?: lib.CheckReport;
   errors: string[];
   busy: number;
@@ -295,7 +296,7 @@ async function showMaps(): Promise<void> {
     const r = lib.evaluateVariant(x, y, options);
     [gx, gy, value, ssimValue, ran] = [{ shape: x.shape, data: r.gradX }, { shape: x.shape, data: r.gradY }, r.value, r.ssim, { backend: 'cpu', fallback: 'a variant runs through its field graph on the CPU' }];
   }
-  state.run = { ...ran, ssim: ssimValue, value };
+  state.run = { ...ran, ssim: ssimValue, value, gradX: gx.data, gradY: gy.data, options };
   const ranText = ran.backend === 'webgpu' ? 'WebGPU (WGSL kernels, float32)' : ran.backend === 'workers' ? `CPU kernels on ${navigator.hardwareConcurrency} web workers (float64)` : 'CPU kernels on this page\'s thread (float64)';
   const el = $('ran');
   el.textContent = `Gradients computed on: ${ranText}${ran.fallback ? ` (${ran.fallback})` : ''}; value ${value}.`;
