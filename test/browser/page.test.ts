@@ -307,16 +307,37 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
     await idle();
   });
 
-  it('draws heatmaps that are not blank (a screenshot of the region, its pixel variance)', async () => {
+  it('draws heatmaps that are not blank inside a tile (a screenshot, its pixel variance), and a constant map blank (x = y)', async () => {
+    /** The grey variance of the central half of the first tile (the canvas's data-tile), from a screenshot: the gaps between tiles are left out. */
     const variance = async (selector: string): Promise<number> => {
       const shot = PNG.sync.read(await page.locator(selector).screenshot());
+      const { width, tile } = await page.$eval(selector, (c) => ({ width: (c as HTMLCanvasElement).width, tile: (c as HTMLCanvasElement).dataset['tile'] ?? '' }));
+      const [tx, ty, tw, th] = tile.split(' ').map(Number) as [number, number, number, number];
+      expect(tw * th, `${selector} data-tile`).toBeGreaterThan(0);
+      const border = 1; // page.css: canvas { border: 1px }
+      const k = (shot.width - 2 * border) / width;
       const gray: number[] = [];
-      for (let p = 0; p < shot.width * shot.height; p++) gray.push((shot.data[4 * p]! + shot.data[4 * p + 1]! + shot.data[4 * p + 2]!) / 3);
+      for (let i = Math.round((ty + th / 4) * k) + border; i < Math.round((ty + (3 * th) / 4) * k) + border; i++) {
+        for (let j = Math.round((tx + tw / 4) * k) + border; j < Math.round((tx + (3 * tw) / 4) * k) + border; j++) {
+          const p = 4 * (i * shot.width + j);
+          gray.push((shot.data[p]! + shot.data[p + 1]! + shot.data[p + 2]!) / 3);
+        }
+      }
+      expect(gray.length, selector).toBeGreaterThan(100);
       const mean = gray.reduce((a, v) => a + v, 0) / gray.length;
       return gray.reduce((a, v) => a + (v - mean) ** 2, 0) / gray.length;
     };
     await page.screenshot({ path: join(dir, 'page.png'), fullPage: true });
-    for (const id of ['#map-ssim', '#map-gx', '#map-gy', '#map-err']) expect(await variance(id), id).toBeGreaterThan(100);
+    for (const id of ['#map-ssim', '#map-gx', '#map-gy', '#map-err']) expect(await variance(id), id).toBeGreaterThan(10);
+    // the negative control: X = Y, SSIM 1 everywhere (to rounding): the map's tile is one colour
+    await page.setInputFiles('#file-y', X_PNG);
+    await page.waitForFunction(() => /^x\.png: /.test(document.getElementById('name-y')!.textContent ?? ''));
+    await idle();
+    expect(await page.textContent('#cap-ssim')).toMatch(/^SSIM map, constant 1\.000 \(to rounding\)/);
+    expect(await variance('#map-ssim')).toBeLessThan(1);
+    await page.click('#use-pair');
+    await page.waitForFunction(() => /^examples\/pair\/y\.png: /.test(document.getElementById('name-y')!.textContent ?? ''));
+    await idle();
   });
 
   it("runs a user's variant file (JavaScript) under every preset as Node does, and refuses a .ts one saying how to compile it", async () => {

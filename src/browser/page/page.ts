@@ -164,7 +164,10 @@ function diverging(t: number): [number, number, number] {
   return u < 0 ? [Math.round(255 * (1 + u)), Math.round(255 * (1 + u * 0.6)), 255] : [255, Math.round(255 * (1 - u * 0.6)), Math.round(255 * (1 - u))];
 }
 
-/** Tiles of a field N x C x H x W side by side (channels) and stacked (images), each pixel s x s. */
+/**
+ * Tiles of a field N x C x H x W side by side (channels) and stacked (images), each pixel s x s,
+ * on a grey ground; the first tile's place in canvas pixels is the canvas's data-tile ("x y w h").
+ */
 function drawField(canvas: HTMLCanvasElement, t: Tensor, colour: (v: number) => [number, number, number]): void {
   const [N, C, H, W] = shape4(t, 'field');
   const gap = 4;
@@ -173,6 +176,7 @@ function drawField(canvas: HTMLCanvasElement, t: Tensor, colour: (v: number) => 
   const width = C * W * scale + (C + 1) * gap, height = N * H * scale + (N + 1) * gap;
   canvas.width = width;
   canvas.height = height;
+  canvas.dataset['tile'] = `${gap} ${gap} ${W * scale} ${H * scale}`;
   const ctx = canvas.getContext('2d')!;
   const img = ctx.createImageData(width, height);
   img.data.fill(48);
@@ -305,8 +309,12 @@ async function showMaps(): Promise<void> {
   progress(1, 3, 'SSIM map');
   const map = lib.ssimMap(x, y, options);
   const m = extent(map.data);
-  drawField($<HTMLCanvasElement>('map-ssim'), map, (v) => inferno(m.max > m.min ? (v - m.min) / (m.max - m.min) : 1));
-  $('cap-ssim').textContent = `SSIM map, ${short(m.min)} (dark) to ${short(m.max)} (light), ${map.shape.join(' x ')}`;
+  // a map constant to rounding (x = y: 1 +- a few ulps) is drawn constant, not its rounding noise stretched
+  const flat = m.max - m.min <= 64 * Number.EPSILON * Math.max(1, m.absMax);
+  drawField($<HTMLCanvasElement>('map-ssim'), map, (v) => inferno(flat ? 1 : (v - m.min) / (m.max - m.min)));
+  $('cap-ssim').textContent = flat
+    ? `SSIM map, constant ${short(m.max)} (to rounding), ${map.shape.join(' x ')}`
+    : `SSIM map, ${short(m.min)} (dark) to ${short(m.max)} (light), ${map.shape.join(' x ')}`;
   progress(2, 3, 'heatmaps');
   const what = bySsimKernels(variant) ? 'ssim' : variant === '(file)' ? 'value' : variant;
   for (const [id, g, wrt] of [['gx', gx, 'x'], ['gy', gy, 'y']] as const) {
@@ -367,6 +375,8 @@ async function showCheck(): Promise<void> {
   const c = $<HTMLCanvasElement>('map-err');
   c.width = r.heatmap.info.width;
   c.height = r.heatmap.info.height;
+  const [, , H, W] = shape4(state.x.tensor, 'x');
+  c.dataset['tile'] = `4 4 ${W * r.heatmap.info.scale} ${H * r.heatmap.info.scale}`; // heatmapImage's gap: 4
   c.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(r.heatmap.rgba), r.heatmap.info.width, r.heatmap.info.height), 0, 0);
   $('cap-err').textContent = `|candidate - exact| per channel, 0 (dark) to ${short(r.heatmap.info.max)} (light); dotted: the border band`;
   $('heat').hidden = false;
