@@ -8,10 +8,11 @@
  * per-pixel chain rule; a screenshot's heatmap region is not blank; a bad file shows the CLI's
  * message and the page keeps working. One browser for the file (test/support/browser.ts).
  */
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Server } from 'node:http';
 import type { BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
@@ -81,6 +82,7 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
   let context: BrowserContext;
   let page: Page;
   const outside: string[] = [];
+  let root = '';
   const dir = mkdtempSync(join(tmpdir(), 'ssim-grad-page-'));
 
   const idle = async (): Promise<void> => {
@@ -88,8 +90,8 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
   };
 
   /** The page's table against the Node CLI on the same files, preset by preset: its number to 1e-12, or its refusal and no number. */
-  const expectTableIsCli = async (xFile: string, yFile: string): Promise<void> => {
-    const rows = await page.$$eval('#presets tbody tr', (rs) =>
+  const expectTableIsCli = async (xFile: string, yFile: string, on: Page = page): Promise<void> => {
+    const rows = await on.$$eval('#presets tbody tr', (rs) =>
       rs.map((r) => ({ preset: (r as HTMLElement).dataset['preset']!, ssim: r.querySelectorAll('td')[3]?.getAttribute('data-value') ?? null, error: r.querySelector('[data-error]')?.getAttribute('data-error') ?? null })),
     );
     expect(rows.map((r) => r.preset)).toEqual([...PRESETS]);
@@ -108,7 +110,7 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
   beforeAll(async () => {
     // the page built into a folder of its own, served with the repository's derivations and pair
     // (the packed package's page: test/package.test.ts)
-    const root = mkdtempSync(join(tmpdir(), 'ssim-grad-web-'));
+    root = mkdtempSync(join(tmpdir(), 'ssim-grad-web-'));
     await buildBrowser(join(root, 'dist', 'web'));
     mkdirSync(join(root, 'examples'));
     symlinkSync(join(ROOT, 'derivations'), join(root, 'derivations'));
@@ -402,6 +404,38 @@ describe.skipIf(!available)('the page in chromium, offline', () => {
     await page.waitForFunction(() => /^examples\/pair\/y\.png: 3 x 48 x 64/.test(document.getElementById('name-y')!.textContent ?? '') && document.getElementById('error')!.hidden);
     await idle();
     await expectTableIsCli(xPng, yPng);
+  });
+
+
+  it("works from file:// (dist/web/index.html opened as a file, on one thread): the built-in pair's table is the CLI's", async () => {
+    const file = join(root, 'dist', 'web', 'index.html');
+    expect(existsSync(file)).toBe(true);
+    const local = await (await sharedBrowser()).newContext();
+    const asked: string[] = [];
+    await local.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+      asked.push(url);
+      return route.abort();
+    });
+    try {
+      const p = await local.newPage();
+      const errors: string[] = [];
+      p.on('pageerror', (e) => errors.push(e.message));
+      await p.goto(pathToFileURL(file).href);
+      await p.waitForFunction(() => document.body.dataset['ready'] === '1');
+      expect(await p.evaluate(() => location.protocol)).toBe('file:');
+      await p.click('#use-pair');
+      await p.waitForFunction(() => document.querySelectorAll('#presets tbody tr').length > 0 && document.body.dataset['busy'] === '0', undefined, { timeout: 30_000 });
+      await expectTableIsCli(X_PNG, Y_PNG, p);
+      // one thread: no worker runs from file://, and the page says where it ran
+      expect(await p.evaluate(() => (window as unknown as { ssimGrad: { workersUnavailable(): string | null } }).ssimGrad.workersUnavailable())).not.toBeNull();
+      expect(await p.evaluate(() => document.getElementById('error')!.hidden)).toBe(true);
+      expect(errors).toEqual([]);
+      expect(asked).toEqual([]);
+    } finally {
+      await local.close();
+    }
   });
 
   it("shows the CLI's message for a bad file and keeps working", async () => {
