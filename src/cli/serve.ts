@@ -4,7 +4,7 @@
  * served cross-origin isolated (COOP/COEP), so its web workers share memory; nothing outside the
  * package is read, and only these folders of it.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,20 @@ export function portOf(text: string | undefined): number {
   return n;
 }
 
-/** The file a request path names, or null where it is outside the served folders. */
+/** A path's real path (links resolved), or null where it does not exist. */
+function real(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The file a request path names, or null where it is outside the served folders: by its name, and
+ * by its real path (a symbolic link inside a served folder that leads out of every served folder's
+ * real path is not followed).
+ */
 export function servedFile(root: string, urlPath: string): string | null {
   let path: string;
   try {
@@ -44,7 +57,13 @@ export function servedFile(root: string, urlPath: string): string | null {
   if (rel.split(/[/\\]/).includes('..')) return null;
   if (!SERVED.some((d) => rel === d || rel.startsWith(`${d}/`) || rel.startsWith(`${d}${sep}`))) return null;
   const file = join(root, rel);
-  return existsSync(file) && statSync(file).isFile() ? file : null;
+  if (!(existsSync(file) && statSync(file).isFile())) return null;
+  const target = real(file);
+  const inside = SERVED.some((d) => {
+    const top = real(join(root, d));
+    return top !== null && target !== null && (target === top || target.startsWith(top.endsWith(sep) ? top : `${top}${sep}`));
+  });
+  return inside ? file : null;
 }
 
 /** The server (not yet listening). */
@@ -62,7 +81,8 @@ export function pageServer(root = PACKAGE_ROOT): Server {
       res.writeHead(405, { ...headers, Allow: 'GET, HEAD' }).end();
       return;
     }
-    if (url === '/' || url === '/index.html') {
+    const bare = url.split(/[?#]/)[0]!;
+    if (bare === '/' || bare === '/index.html') {
       res.writeHead(302, { ...headers, Location: PAGE }).end();
       return;
     }
@@ -84,6 +104,7 @@ export const serveCommands: Record<string, Command> = {
     summary: 'serve the browser page (SSIM, both gradients and the checker on your own images, offline) on http://127.0.0.1; Ctrl-C stops',
     options: { port: { value: true, help: 'the port on 127.0.0.1; 0 picks a free one', default: '8080' } },
     async run(parsed, out) {
+      if (parsed.positionals.length > 0) throw new InputError(`serve: takes no files or words, got '${parsed.positionals.join(' ')}'; the usage is ssim-grad serve [--port N]`);
       const port = portOf(parsed.values.get('port'));
       if (!existsSync(join(PACKAGE_ROOT, PAGE))) throw new InputError(`serve: the page is not built (no ${PAGE.slice(1)}); run npm run build`);
       const server = pageServer();

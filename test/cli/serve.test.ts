@@ -5,7 +5,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
@@ -42,6 +43,13 @@ describe('serve --port', () => {
     }
   });
 
+  it('refuses a stray word: exit 2, one line, nothing served', async () => {
+    const r = await run(['serve', 'extra']);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe("ssim-grad serve: serve: takes no files or words, got 'extra'; the usage is ssim-grad serve [--port N]\n");
+  });
+
   it('reads the default and 0', () => {
     expect(portOf(undefined)).toBe(8080);
     expect(portOf('0')).toBe(0);
@@ -71,6 +79,47 @@ describe('what serve sends', () => {
     const png = await fetch(`${origin}/examples/pair/x.png`);
     expect(png.headers.get('content-type')).toBe('image/png');
     expect(new Uint8Array(await png.arrayBuffer()).slice(1, 4)).toEqual(new TextEncoder().encode('PNG'));
+  });
+
+  it('sends / with a query or a fragment to the page as /', async () => {
+    for (const path of ['/?a', '/?a=1&b', '/index.html?x']) {
+      const r = await fetch(`${origin}${path}`, { redirect: 'manual' });
+      expect(r.status, path).toBe(302);
+      expect(r.headers.get('location'), path).toBe('/dist/web/index.html');
+    }
+  });
+
+  it('follows no symbolic link out of the served folders (real paths compared, a linked served folder allowed)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ssim-grad-serve-'));
+    const away = mkdtempSync(join(tmpdir(), 'ssim-grad-away-'));
+    writeFileSync(join(away, 'secret.txt'), 'not to be served\n');
+    mkdirSync(join(away, 'derivations'));
+    writeFileSync(join(away, 'derivations', 'a.html'), '<p>a</p>\n');
+    mkdirSync(join(root, 'dist', 'web'), { recursive: true });
+    writeFileSync(join(root, 'dist', 'web', 'index.html'), '<p>page</p>\n');
+    symlinkSync(join(away, 'secret.txt'), join(root, 'dist', 'web', 'leak.txt'));
+    // a served folder that is itself a link (as test/browser/page.test.ts links derivations) is served, its files too
+    symlinkSync(join(away, 'derivations'), join(root, 'derivations'));
+    mkdirSync(join(root, 'examples', 'pair'), { recursive: true });
+    symlinkSync(join(away, 'secret.txt'), join(root, 'examples', 'pair', 'x.png'));
+    symlinkSync(join(root, 'dist', 'web', 'index.html'), join(root, 'examples', 'pair', 'page.html'));
+    expect(servedFile(root, '/dist/web/index.html')).toBe(join(root, 'dist', 'web', 'index.html'));
+    expect(servedFile(root, '/derivations/a.html')).toBe(join(root, 'derivations', 'a.html'));
+    expect(servedFile(root, '/examples/pair/page.html')).toBe(join(root, 'examples', 'pair', 'page.html'));
+    expect(servedFile(root, '/dist/web/leak.txt')).toBeNull();
+    expect(servedFile(root, '/examples/pair/x.png')).toBeNull();
+    const server = pageServer(root);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const at = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect((await fetch(`${at}/dist/web/leak.txt`)).status).toBe(404);
+      expect((await fetch(`${at}/examples/pair/x.png`)).status).toBe(404);
+      const ok = await fetch(`${at}/derivations/a.html`);
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toBe('<p>a</p>\n');
+    } finally {
+      server.close();
+    }
   });
 
   it('sends nothing outside its folders: not the sources, not ../, not an encoded ../', async () => {
