@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeRangeMinimum, satisfiesNodeRange } from './support/node-range.js';
 import { buildBrowser } from '../scripts/build-browser.js';
@@ -56,7 +56,28 @@ describe('npm pack', () => {
   it('ships the browser page, its bundles and the derivations it links to', () => {
     for (const f of ['index.html', 'page.css', 'page.js', 'pair.js', 'worker.js', 'ssim-grad.js', 'ssim.js']) expect(packed).toContain(`dist/web/${f}`);
     for (const f of ['index.html', 'ssim-pytorch-ssim.html', 'ms-ssim-tf.html', 'wang.html', 'katex/katex.min.css']) expect(packed).toContain(`derivations/${f}`);
-    expect(packed.some((p) => p.startsWith('derivations/') && p.endsWith('.md'))).toBe(false);
+    // the index links each derivation's Markdown too: shipped, so that no link is broken offline
+    for (const f of ['ssim-pytorch-ssim.md', 'wang.md', 'ms-ssim-tf.md']) expect(packed).toContain(`derivations/${f}`);
+  });
+
+  it('breaks no link offline: every href and src in the shipped derivations/*.html and dist/web/*.html is a packed file, an in-page anchor or data:', () => {
+    const pages = packed.filter((p) => /^(derivations|dist\/web)\/[^/]+\.html$/.test(p));
+    expect(pages.length).toBeGreaterThanOrEqual(13);
+    const broken: string[] = [];
+    let links = 0;
+    for (const p of pages) {
+      const html = readFileSync(join(dir, 'package', p), 'utf8');
+      for (const m of html.matchAll(/\b(?:href|src)="([^"]*)"/g)) {
+        const target = m[1]!.replace(/&amp;/g, '&');
+        links++;
+        if (target.startsWith('#') || target.startsWith('data:')) continue;
+        const path = target.split(/[?#]/)[0]!;
+        const resolved = posix.normalize(posix.join(posix.dirname(p), decodeURIComponent(path)));
+        if (/^[a-z][a-z0-9+.-]*:/i.test(target) || !packed.includes(resolved)) broken.push(`${p}: ${target}`);
+      }
+    }
+    expect(links).toBeGreaterThan(100);
+    expect(broken).toEqual([]);
   });
 
   it.skipIf(!webgpuBrowserAvailable('the packed page in chromium'))('serves the packed page with serve, and it works offline in chromium', async () => {
