@@ -2,8 +2,10 @@
  * The browser page (dist/web, `ssim-grad serve`) in Debian's chromium, served by serve's own server
  * with every request that leaves localhost blocked and recorded (none may be attempted): the
  * built-in pair's SSIM under every preset equals the Node library's to 1e-12 (CPU kernels in the
- * page, on web workers); the WGSL kernels' value and gradients on WebGPU (SwiftShader) are within
- * the checker's float32 allowance of Node's float64 ones for every preset; the seed's gradient
+ * page, on web workers) and the table is `ssim-grad value` run by the CLI, preset by preset, its
+ * refusals too; the maps' value and gradients for each preset chosen in the page are Node's; the
+ * WGSL kernels' value and gradients on WebGPU (SwiftShader) are within the checker's float32
+ * allowance of Node's float64 ones for every preset; a pair of another size and back; file://; the seed's gradient
  * (examples/seed, made here in Node) dropped as a .npy gets Node's verdict, MISMATCH naming the
  * per-pixel chain rule; a screenshot's heatmap region is not blank; a bad file shows the CLI's
  * message and the page keeps working. One browser for the file (test/support/browser.ts).
