@@ -16,12 +16,12 @@ import type { MistakeContext } from '../mistakes/context.js';
 import { mistakesFor } from '../mistakes/assemble.js';
 import { hvpMistakes, jvpMistakes, type ForwardMistake } from '../mistakes/forward.js';
 import { bandOf, regionErrors, scaleFit, scaleFitDetail } from './compare.js';
-import { FLOOR_ALLOWANCE, floorOf, relativeScale, type RoundingFloor } from './floor.js';
+import { allowedRelative, FLOOR_ALLOWANCE, floorOf, relativeScale, verdictOf, type RoundingFloor } from './floor.js';
 import type { Diagnosis, ForwardCheckReport, MistakeDistance } from './schema.js';
 import { differenceNorms, maxAbsOf, norm2, ratio } from './stable.js';
 import { declarationOf, plainOptions, variantGradient32 } from './variant-model.js';
 import { configurationOf, FLOAT32_MISTAKE_TOLERANCE, variantOptionValues } from './verdict.js';
-import { namedDiagnosis, roundingDiagnosis, scaleDiagnosis, toleranceReason, unexplainedDiagnosis, whereDiagnosis } from './wording.js';
+import { inconclusiveDiagnosis, indistinguishableDiagnosis, namedDiagnosis, roundingDiagnosis, scaleDiagnosis, toleranceReason, unexplainedDiagnosis, whereDiagnosis } from './wording.js';
 
 /** What checkJvp takes. */
 export interface JvpCheckInput {
@@ -179,9 +179,9 @@ function judgeForward(a: {
   const K = FLOOR_ALLOWANCE;
   const err = differenceNorms(candidate, exact);
   const allowance = { factor: K, maxAbs: K * floor.maxAbs, l2: K * floor.l2 };
-  const within = (v: number, allowed: number): boolean => Number.isFinite(v) && Number.isFinite(allowed) && v <= allowed;
-  const verdict = within(err.maxAbs, allowance.maxAbs) && within(err.l2, allowance.l2) ? 'match' : 'mismatch';
   const exactNorm = norm2(exact);
+  // the gradient checker's rule (floor.ts): within the allowance is a match only where the allowance is small beside the exact answer
+  const verdict = verdictOf(err, allowance, exactNorm);
   const candidateNorm = norm2(candidate);
   const tolOf = (mistakeNorm: number): number =>
     Math.max((K * floor.l2) / relativeScale(Math.max(exactNorm, mistakeNorm), floor.l2), float32 ? FLOAT32_MISTAKE_TOLERANCE : 0);
@@ -211,6 +211,7 @@ function judgeForward(a: {
   const diagnosis: Diagnosis[] = [];
   let named: ForwardMistake | null = null;
   if (verdict === 'match') diagnosis.push(roundingDiagnosis(err, floor, K));
+  else if (verdict === 'inconclusive') diagnosis.push(inconclusiveDiagnosis(err, floor, K, allowedRelative(allowance.l2, exactNorm), what));
   else {
     for (const { m, d } of built) {
       if (d.matched === false) continue;
@@ -234,6 +235,11 @@ function judgeForward(a: {
       const d = scaleDiagnosis(s, tolOf(candidateNorm), a.count, candidateNorm, decl.scaleNote);
       diagnosis.push({ ...d, message: d.message.replace('x the exact gradient', `x the exact ${what}`) });
     }
+  }
+  // a known mistake within the allowance of the exact answer: a match or an inconclusive verdict cannot exclude it
+  if (verdict !== 'mismatch') {
+    const near = a.mistakes.filter(({ value: g }) => differenceNorms(g, exact).l2 <= K * floor.l2).map(({ mistake: m }) => m.title);
+    if (near.length > 0) diagnosis.push(indistinguishableDiagnosis(near));
   }
   const regions = a.regions === undefined ? undefined : regionErrors(candidate, exact, a.regions.shape, a.regions.band, floor.l2);
   if (verdict === 'mismatch' && regions !== undefined) diagnosis.push(whereDiagnosis(regions, K * floor.relL2));

@@ -96,7 +96,7 @@ export const checkCommands: Record<string, Command> = {
       '  ssim-grad check --hvp CAND X Y --v V [--wrt x|y] [options] [--timeout S] [--json]',
     summary:
       "check a gradient (CAND: .npy with X's shape, or a .ts/.js module exporting gradient(x, y, options)) against the exact one; " +
-      'with --jvp a JVP (one number, or jvp(x, y, dx, dy, options)), with --hvp an HVP (X\'s shape, or hvp(x, y, v, options)); exit 0 match, 1 mismatch',
+      'with --jvp a JVP (one number, or jvp(x, y, dx, dy, options)), with --hvp an HVP (X\'s shape, or hvp(x, y, v, options)); exit 0 match, 1 mismatch or inconclusive',
     details: CANDIDATE_HELP,
     options: {
       ...SSIM_OPTION_SPECS,
