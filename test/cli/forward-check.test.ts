@@ -171,3 +171,51 @@ describe('check --hvp', () => {
     oneLineExit2(await run(['check', '--hvp', f('hvp-torch32'), ...IMAGES, '--v', f('v'), '--dx', f('dx')]), /--dx: with --jvp; an HVP's vector is --v/);
   });
 });
+
+describe('near-flat images: INCONCLUSIVE, exit 1, never a MATCH', () => {
+  // x = 0.5 + 3e-6 (u - 0.5), y = x + 3e-6 (u' - 0.5), 24 x 24, seeded (mulberry32): float32 rounding of the JVP exceeds the JVP
+  let a = 11;
+  const u = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const n = 24 * 24;
+  const x = Float64Array.from({ length: n }, () => 0.5 + 3e-6 * (u() - 0.5));
+  const y = x.map((v) => v + 3e-6 * (u() - 0.5));
+  const d = Float64Array.from({ length: n }, () => u() - 0.5);
+  const save = (name: string, shape: number[], data: Float64Array): string => {
+    const p = join(dir, name);
+    writeNpy(p, shape, data);
+    return p;
+  };
+  const [fx, fy, fd] = [save('flat-x.npy', [24, 24], x), save('flat-y.npy', [24, 24], y), save('flat-d.npy', [24, 24], d)];
+
+  it('check --jvp: the zero candidate is INCONCLUSIVE (exit 1, JSON verdict inconclusive); its diagnosis says how large rounding is', async () => {
+    const zero = save('flat-zero.npy', [], Float64Array.of(0));
+    const r = await run(['check', '--jvp', zero, fx, fy, '--dx', fd]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/verdict: INCONCLUSIVE, within the allowance/);
+    expect(r.stdout).not.toMatch(/MATCH/);
+    expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/float32 rounding of the exact JVP is as large as \d+ % of it on these inputs, so a float32 candidate cannot be judged beyond that/);
+    const j = JSON.parse((await run(['check', '--jvp', zero, fx, fy, '--dx', fd, '--json'])).stdout);
+    expect(j.verdict).toBe('inconclusive');
+    // and the JVP's negative (from the report's exact: any candidate but a match) is not a match either
+    const neg = save('flat-neg.npy', [], Float64Array.of(-j.jvp.exact));
+    const rn = await run(['check', '--jvp', neg, fx, fy, '--dx', fd]);
+    expect(rn.status).toBe(1);
+    expect(rn.stdout).not.toMatch(/verdict: MATCH/);
+  });
+
+  it('check --hvp and the gradient check: the zero candidate is not a MATCH (exit 1)', async () => {
+    const zeros = save('flat-zeros.npy', [24, 24], new Float64Array(n));
+    const h = await run(['check', '--hvp', zeros, fx, fy, '--v', fd]);
+    expect(h.status).toBe(1);
+    expect(h.stdout).not.toMatch(/verdict: MATCH/);
+    const g = await run(['check', zeros, fx, fy]);
+    expect(g.status).toBe(1);
+    expect(g.stdout).toMatch(/verdict: INCONCLUSIVE/);
+  });
+});
