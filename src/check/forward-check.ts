@@ -16,6 +16,8 @@ import type { MistakeContext } from '../mistakes/context.js';
 import { mistakesFor } from '../mistakes/assemble.js';
 import { hvpMistakes, jvpMistakes, type ForwardMistake } from '../mistakes/forward.js';
 import { bandOf, regionErrors, scaleFit, scaleFitDetail } from './compare.js';
+import { refuseForwardFloor } from './finite.js';
+import { NonFiniteError } from '../model/finite.js';
 import { allowedRelative, FLOOR_ALLOWANCE, floorOf, relativeScale, verdictOf, type RoundingFloor } from './floor.js';
 import type { Diagnosis, ForwardCheckReport, MistakeDistance } from './schema.js';
 import { differenceNorms, maxAbsOf, norm2, ratio } from './stable.js';
@@ -111,11 +113,12 @@ export function checkJvp(input: JvpCheckInput): ForwardCheckResult {
 export function jvpFloor(
   x: Tensor, y: Tensor, options: VariantOptions, dxT: Tensor, dyT: Tensor | null, exact: number, ev: { gradX: Float64Array; gradY: Float64Array } = evaluateVariant(x, y, options),
 ): RoundingFloor {
-  const j32 = variantJvp(x, y, dxT, dyT, { ...options, arith: 'float32' }).jvp;
+  const input = { x, y, options };
+  const j32 = float32Measurement(input, 'JVP', () => variantJvp(x, y, dxT, dyT, { ...options, arith: 'float32' }).jvp);
   const dx = toField(dxT, 'dx').data;
   const dy = dyT === null ? null : toField(dyT, 'dy').data;
-  const gx32 = variantGradient32(x, y, options, 'x');
-  const gy32 = dy === null ? null : variantGradient32(x, y, options, 'y');
+  const gx32 = float32Measurement(input, 'JVP', () => variantGradient32(x, y, options, 'x'));
+  const gy32 = dy === null ? null : float32Measurement(input, 'JVP', () => variantGradient32(x, y, options, 'y'));
   let spread = 0;
   for (let i = 0; i < dx.length; i++) {
     spread += ((gx32[i]! - ev.gradX[i]!) * dx[i]!) ** 2;
@@ -124,6 +127,7 @@ export function jvpFloor(
   spread = Math.sqrt(spread);
   const measured = floorOf(Float64Array.of(j32), Float64Array.of(exact));
   const l2 = Math.max(measured.l2, spread);
+  if (!Number.isFinite(l2) || !Number.isFinite(measured.maxAbs)) refuseForwardFloor(input, 'JVP', Number.isFinite(l2) ? measured.maxAbs : l2);
   return { maxAbs: Math.max(measured.maxAbs, spread), l2, relL2: ratio(l2, relativeScale(Math.abs(exact), l2)) };
 }
 
@@ -136,7 +140,8 @@ export function checkHvp(input: HvpCheckInput): ForwardCheckResult {
   const pick = (r: ReturnType<typeof variantHvp>): Float64Array => (wrt === 'x' ? r.hvpX! : r.hvpY!);
   const h = variantHvp(x, y, input.v, { ...options, wrt });
   const exact = pick(h);
-  const floor = floorOf(pick(variantHvp(x, y, input.v, { ...options, wrt, arith: 'float32' })), exact);
+  const floor = floorOf(float32Measurement(input, 'HVP', () => pick(variantHvp(x, y, input.v, { ...options, wrt, arith: 'float32' }))), exact);
+  if (!Number.isFinite(floor.l2) || !Number.isFinite(floor.maxAbs)) refuseForwardFloor(input, 'HVP', Number.isFinite(floor.l2) ? floor.maxAbs : floor.l2);
   const e = evaluateSsim(x, y, ssimOptionsOf(options));
   const library = mistakesFor(x, y, options);
   const v = toField(input.v, 'v').data;
@@ -155,6 +160,20 @@ export function checkHvp(input: HvpCheckInput): ForwardCheckResult {
     regions: { shape, band: bandOf(resolveOptions(ssimOptionsOf(options)), shape) },
   });
   return { ...r, exact, candidate: cand };
+}
+
+/**
+ * A float32 measurement for the floor: where float32 arithmetic is not finite (the exact answer in
+ * float64 was), refused as the floor that float32 cannot measure (refuseForwardFloor), not as the
+ * variant's loss being not a number.
+ */
+function float32Measurement<T>(input: { x: Tensor; y: Tensor; options: VariantOptions }, mode: 'JVP' | 'HVP', f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof NonFiniteError) refuseForwardFloor(input, mode);
+    throw e;
+  }
 }
 
 /** The count of the mean (1/omega), for the scale diagnosis. */
