@@ -219,3 +219,40 @@ describe('near-flat images: INCONCLUSIVE, exit 1, never a MATCH', () => {
     expect(g.stdout).toMatch(/verdict: INCONCLUSIVE/);
   });
 });
+
+describe('the float32 floor at extreme magnitudes: refused as the floor, with a rescale, not "loss is not a number"', () => {
+  let a = 5;
+  const u = (): number => {
+    a = (a * 16807) % 2147483647;
+    return a / 2147483647;
+  };
+  const n = 16 * 16;
+  const base = { x: Float64Array.from({ length: n }, u), y: Float64Array.from({ length: n }, u), d: Float64Array.from({ length: n }, () => u() - 0.5) };
+  const at = (s: number) => {
+    const p = (k: 'x' | 'y' | 'd'): string => {
+      const q = join(dir, `scale-${s}-${k}.npy`);
+      writeNpy(q, [16, 16], base[k].map((v) => v * s));
+      return q;
+    };
+    const zero = join(dir, `scale-${s}-zero.npy`);
+    writeNpy(zero, [16, 16], new Float64Array(n));
+    const zero0 = join(dir, `scale-${s}-zero0.npy`);
+    writeNpy(zero0, [], Float64Array.of(0));
+    return { x: p('x'), y: p('y'), d: p('d'), zero, zero0 };
+  };
+
+  it.each([
+    ['--hvp', 1e-6, 'up'],
+    ['--hvp', 1e8, 'down'],
+    ['--jvp', 1e8, 'down'],
+  ] as const)('check %s at scale %s (--data-range too): exit 2, the float32 floor named, scale %s', async (mode, s, way) => {
+    const f = at(s);
+    const args = mode === '--hvp' ? ['check', '--hvp', f.zero, f.x, f.y, '--v', f.d] : ['check', '--jvp', f.zero0, f.x, f.y, '--dx', f.d];
+    const r = await run([...args, '--data-range', String(s)]);
+    oneLineExit2(r, new RegExp(`the rounding floor \\(the exact ${mode === '--hvp' ? 'HVP' : 'JVP'} in float32 arithmetic against float64\\) is .* under these options; .*scale X, Y and --data-range ${way} by one factor`));
+    expect(r.stderr).not.toMatch(/not a number|the gradient the/);
+    // value works at that scale (the float64 evaluation is fine): only the float32 floor is out of range
+    const v = await run(['value', f.x, f.y, '--data-range', String(s)]);
+    expect(v.status).toBe(0);
+  });
+});
