@@ -250,7 +250,14 @@ async function directionFile(parsed: Parsed, flag: string, x: Tensor, xPath: str
   const path = parsed.values.get(flag);
   if (path === undefined) return null;
   const { readTensor } = await import('../io/index.js');
-  const t = readTensor(path);
+  let t: Tensor;
+  try {
+    t = readTensor(path);
+  } catch (e) {
+    // the loader's message names the file; the flag it came from is named too
+    if (e instanceof InputError) throw new InputError(`--${flag}: ${e.message}`);
+    throw e;
+  }
   const i = t.data.findIndex((v) => !Number.isFinite(v));
   if (i >= 0) throw new InputError(`--${flag} ${path}: value at flat index ${i} is ${t.data[i]}, expected a finite number`);
   if (t.shape.join() !== x.shape.join()) throw new InputError(`--${flag} ${path}: shape [${t.shape.join(', ')}] differs from ${xPath}'s shape [${x.shape.join(', ')}]`);

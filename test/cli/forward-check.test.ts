@@ -256,3 +256,17 @@ describe('the float32 floor at extreme magnitudes: refused as the floor, with a 
     expect(v.status).toBe(0);
   });
 });
+
+describe('small refusals', () => {
+  it('--dx naming a missing file names --dx', async () => {
+    oneLineExit2(await run(['check', '--jvp', f('jvp-torch32'), ...IMAGES, '--dx', join(dir, 'missing.npy')]), /--dx: .*missing\.npy.*cannot read/);
+  });
+
+  it('a JVP module returning one value under shape [1e308] is refused (the shape must be [] or [1])', async () => {
+    const m = file('big-shape.mjs', 'export function jvp() { return { shape: [1e308], data: [0.1] }; }\n');
+    oneLineExit2(await run(['check', '--jvp', m, ...IMAGES, '--dx', f('dx')]), /jvp\(\): shape \[1e\+308\] with one value, expected shape \[\] or \[1\]/);
+    // [1] is one number, judged as such
+    const ok = file('one-shape.mjs', 'export function jvp() { return { shape: [1], data: [0.1] }; }\n');
+    expect((await run(['check', '--jvp', ok, ...IMAGES, '--dx', f('dx')])).status).toBe(1);
+  });
+});
