@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkGradient } from '../../src/check/diagnose.js';
 import { checkHvp, checkJvp } from '../../src/check/forward-check.js';
-import { INCONCLUSIVE_RELATIVE } from '../../src/check/floor.js';
+import { INCONCLUSIVE_RELATIVE, verdictOf } from '../../src/check/floor.js';
 import { evaluateSsim } from '../../src/runtime/index.js';
 import type { Tensor } from '../../src/field/index.js';
 
@@ -76,6 +76,8 @@ describe('near-flat images: a float32 floor as large as the answer gives no MATC
     expect(d.some((e) => /cannot tell the candidate from/.test(e.message) && /sign flipped/.test(e.message))).toBe(true);
   });
 
+  // the HVP stays judgeable on these images (its allowance is about 1e-3 of ||H v||: its second partials carry C1, C2,
+  // not the images' small differences): a guard that its verdicts stay honest, the rule itself is verdictOf's below
   it('check --hvp: 0 and -1 x the exact HVP are not a match', () => {
     const h = hvpByDifferences(fx, fy, fd, 1e-7);
     const at = (k: number) => checkHvp({ x: fx, y: fy, options, wrt: 'x', v: fd, candidate: h.map((a) => k * a) });
@@ -106,6 +108,23 @@ describe('near-flat images: a float32 floor as large as the answer gives no MATC
       const rep = checkGradient({ x, y, options, wrt: 'x', candidate: g.map((a) => k * a), subsample: false }).report;
       expect(rep.verdict, `k = ${k}`).not.toBe('match');
     }
+  });
+});
+
+describe('verdictOf (the rule all three checkers share)', () => {
+  const allow = (l2: number) => ({ maxAbs: l2, l2 });
+  it('within an allowance over 0.1 of the answer: inconclusive; at or under 0.1: match; outside: mismatch', () => {
+    expect(verdictOf({ maxAbs: 0.1, l2: 0.1 }, allow(0.2), 1)).toBe('inconclusive');
+    expect(verdictOf({ maxAbs: 0.01, l2: 0.01 }, allow(0.1), 1)).toBe('match');
+    expect(verdictOf({ maxAbs: 0.05, l2: 0.05 }, allow(0.11), 1)).toBe('inconclusive');
+    expect(verdictOf({ maxAbs: 0.3, l2: 0.3 }, allow(0.2), 1)).toBe('mismatch');
+    expect(verdictOf({ maxAbs: NaN, l2: NaN }, allow(0.2), 1)).toBe('mismatch');
+  });
+  it('an answer that is float64 rounding of zero (under the allowance x 2^-29) is judged: a match within the allowance', () => {
+    expect(verdictOf({ maxAbs: 1e-9, l2: 1e-9 }, allow(1e-8), 1e-17)).toBe('match');
+    expect(verdictOf({ maxAbs: 1e-9, l2: 1e-9 }, allow(1e-8), 0)).toBe('match');
+    // above float64 rounding: a real answer smaller than the allowance, inconclusive
+    expect(verdictOf({ maxAbs: 1e-9, l2: 1e-9 }, allow(1e-8), 1e-12)).toBe('inconclusive');
   });
 });
 
