@@ -305,6 +305,8 @@ export async function loadJvpCandidate(
 ): Promise<LoadedJvp> {
   const one = (where: string, shape: readonly number[], data: ArrayLike<unknown>): number => {
     if (data.length !== 1) throw new InputError(`${where}: shape [${shape.join(', ')}] holds ${data.length} values, expected one number (the JVP: 0-d or one element)`);
+    // one value under a shape that claims more ([1e308] with data [0.1]) is not one number: the shape is [] or all ones ([1], [1, 1])
+    if (!shape.every((d) => d === 1)) throw new InputError(`${where}: shape [${shape.join(', ')}] with one value, expected shape [] or [1] (the JVP: one number)`);
     const v = data[0];
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${where}: the JVP is ${String(v)}, expected a finite number`);
     return v;

@@ -124,3 +124,33 @@ export function refuseNonFinite(
     requireFinite('the rounding floor (the exact gradient in float32 arithmetic against float64)', Number.isFinite(f.maxAbs) ? f.l2 : f.maxAbs, input.options, named, { arithmetic: 'float32' });
   }
 }
+
+/**
+ * Refuses (InputError, exit 2) a JVP's or HVP's rounding floor that float32 arithmetic could not
+ * measure: the float32 forward mode (and forward over reverse) forms products of more values than
+ * the gradient's kernels (the quotient rule's squared denominators, up to eight), so it overflows
+ * and underflows float32 at magnitudes where `value`, `grad` and `check` still work (about 1e7 and
+ * above, 1e-6 and below). Worded as refuseNonFinite's floor: the float32 floor named, and a rescale
+ * suggested (SSIM does not change when X, Y and the data range scale by one factor).
+ */
+export function refuseForwardFloor(
+  input: { readonly x: Tensor; readonly y: Tensor; readonly options: VariantOptions },
+  mode: 'JVP' | 'HVP',
+  bad?: number,
+): never {
+  const { dataRange, k1, k2 } = constantsOf(input.options);
+  const L = dataRange !== undefined && Number.isFinite(dataRange) ? Math.abs(dataRange) : 0;
+  let m = L;
+  for (const t of [input.x, input.y]) for (let i = 0; i < t.data.length; i++) m = Math.max(m, Math.abs(t.data[i]!));
+  const what = `the rounding floor (the exact ${mode} in float32 arithmetic against float64) is ${bad ?? 'not finite'} under these options; `;
+  const products = `the values of X and Y and the data range reach at most ${m.toExponential(2)} in magnitude, and the ${mode}'s float32 arithmetic ` +
+    "(the rounding floor is measured in it) forms products of up to eight such values (the quotient rule's squared denominators), which ";
+  const constants = constantsCause({ k1: input.options.k1 ?? k1, k2: input.options.k2 ?? k2, dataRange });
+  if (constants === undefined && m >= 1e3) {
+    throw new InputError(`${what}${products}overflow float32 here; scale X, Y and --data-range down by one factor (SSIM does not change)`);
+  }
+  if (constants === undefined && m > 0 && m <= 1e-3) {
+    throw new InputError(`${what}${products}underflow float32 here; scale X, Y and --data-range up by one factor (SSIM does not change)`);
+  }
+  throw new InputError(`${what}${nonFiniteHint(input.options, [[input.x, 'x'], [input.y, 'y']], 'float32')}`);
+}

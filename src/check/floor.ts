@@ -82,3 +82,40 @@ export function floorOf(g: ArrayLike<number>, exact: Float64Array, _unit = 0): R
   const l2 = atLeast(Math.max(d.l2, eps * exactNorm), FLOAT32_TRUE_MIN * Math.sqrt(Math.max(1, exact.length)));
   return { maxAbs, l2, relL2: ratio(l2, relativeScale(exactNorm, l2)) };
 }
+
+/**
+ * The largest allowed relative error at which a candidate within the allowance is still a match:
+ * the allowance's L2 (FLOOR_ALLOWANCE x the floor's) over the exact answer's L2 norm (|exact| for
+ * a JVP). On realistic inputs it is about 1e-5 (the README's examples: 1.2e-4 and 7.1e-6). Above
+ * 0.1 the allowance admits errors of a tenth of the answer and more: the mistakes that change it
+ * by a factor or a term (a sign, a factor 2, a dropped term, which move it by 50 % to 200 %) and
+ * at 1 or more the zero candidate and the answer's negative would all match, so a MATCH would not
+ * say the candidate is right. Such a candidate is 'inconclusive' (never a match): float32 rounding
+ * of the exact answer itself is that large on these inputs (near-flat images, tiny amplitudes),
+ * and the allowance is the same for every candidate (a float64 one too: the floor is float32's).
+ * A candidate outside the allowance stays a mismatch: that statement holds whatever the floor.
+ * One exception: an exact answer that is itself float64 rounding of zero (x = y, where SSIM is at
+ * its maximum; black images): its norm within the allowance times 2^-29 (float64's epsilon over
+ * float32's, the float64 counterpart of the floor). It has no sign nor scale to get wrong, and a
+ * candidate within the allowance of it is zero to float32 precision: a match.
+ */
+export const INCONCLUSIVE_RELATIVE = 0.1;
+
+/** float64's epsilon over float32's: the float64 counterpart of a float32 floor. */
+const FLOAT64_OVER_FLOAT32 = 2 ** -29;
+
+/** The allowance's L2 over the exact answer's norm (float64's largest where the norm is 0: nothing can be judged). */
+export function allowedRelative(allowanceL2: number, exactNorm: number): number {
+  return exactNorm > 0 ? ratio(allowanceL2, exactNorm) : Number.MAX_VALUE;
+}
+
+/** The verdict from the errors and the allowance: within it and judgeable (INCONCLUSIVE_RELATIVE) is a match. */
+export function verdictOf(
+  err: { readonly maxAbs: number; readonly l2: number }, allowance: { readonly maxAbs: number; readonly l2: number }, exactNorm: number,
+): 'match' | 'mismatch' | 'inconclusive' {
+  // a match needs finite errors within finite allowances: NaN compares false, and Infinity <= Infinity must not pass
+  const within = (e: number, allowed: number): boolean => Number.isFinite(e) && Number.isFinite(allowed) && e <= allowed;
+  if (!(within(err.maxAbs, allowance.maxAbs) && within(err.l2, allowance.l2))) return 'mismatch';
+  if (exactNorm <= FLOAT64_OVER_FLOAT32 * allowance.l2) return 'match';
+  return allowedRelative(allowance.l2, exactNorm) > INCONCLUSIVE_RELATIVE ? 'inconclusive' : 'match';
+}

@@ -16,12 +16,14 @@ import type { MistakeContext } from '../mistakes/context.js';
 import { mistakesFor } from '../mistakes/assemble.js';
 import { hvpMistakes, jvpMistakes, type ForwardMistake } from '../mistakes/forward.js';
 import { bandOf, regionErrors, scaleFit, scaleFitDetail } from './compare.js';
-import { FLOOR_ALLOWANCE, floorOf, relativeScale, type RoundingFloor } from './floor.js';
+import { refuseForwardFloor } from './finite.js';
+import { NonFiniteError } from '../model/finite.js';
+import { allowedRelative, FLOOR_ALLOWANCE, floorOf, relativeScale, verdictOf, type RoundingFloor } from './floor.js';
 import type { Diagnosis, ForwardCheckReport, MistakeDistance } from './schema.js';
 import { differenceNorms, maxAbsOf, norm2, ratio } from './stable.js';
 import { declarationOf, plainOptions, variantGradient32 } from './variant-model.js';
 import { configurationOf, FLOAT32_MISTAKE_TOLERANCE, variantOptionValues } from './verdict.js';
-import { namedDiagnosis, roundingDiagnosis, scaleDiagnosis, toleranceReason, unexplainedDiagnosis, whereDiagnosis } from './wording.js';
+import { inconclusiveDiagnosis, indistinguishableDiagnosis, namedDiagnosis, roundingDiagnosis, scaleDiagnosis, toleranceReason, unexplainedDiagnosis, whereDiagnosis } from './wording.js';
 
 /** What checkJvp takes. */
 export interface JvpCheckInput {
@@ -111,11 +113,12 @@ export function checkJvp(input: JvpCheckInput): ForwardCheckResult {
 export function jvpFloor(
   x: Tensor, y: Tensor, options: VariantOptions, dxT: Tensor, dyT: Tensor | null, exact: number, ev: { gradX: Float64Array; gradY: Float64Array } = evaluateVariant(x, y, options),
 ): RoundingFloor {
-  const j32 = variantJvp(x, y, dxT, dyT, { ...options, arith: 'float32' }).jvp;
+  const input = { x, y, options };
+  const j32 = float32Measurement(input, 'JVP', () => variantJvp(x, y, dxT, dyT, { ...options, arith: 'float32' }).jvp);
   const dx = toField(dxT, 'dx').data;
   const dy = dyT === null ? null : toField(dyT, 'dy').data;
-  const gx32 = variantGradient32(x, y, options, 'x');
-  const gy32 = dy === null ? null : variantGradient32(x, y, options, 'y');
+  const gx32 = float32Measurement(input, 'JVP', () => variantGradient32(x, y, options, 'x'));
+  const gy32 = dy === null ? null : float32Measurement(input, 'JVP', () => variantGradient32(x, y, options, 'y'));
   let spread = 0;
   for (let i = 0; i < dx.length; i++) {
     spread += ((gx32[i]! - ev.gradX[i]!) * dx[i]!) ** 2;
@@ -124,6 +127,7 @@ export function jvpFloor(
   spread = Math.sqrt(spread);
   const measured = floorOf(Float64Array.of(j32), Float64Array.of(exact));
   const l2 = Math.max(measured.l2, spread);
+  if (!Number.isFinite(l2) || !Number.isFinite(measured.maxAbs)) refuseForwardFloor(input, 'JVP', Number.isFinite(l2) ? measured.maxAbs : l2);
   return { maxAbs: Math.max(measured.maxAbs, spread), l2, relL2: ratio(l2, relativeScale(Math.abs(exact), l2)) };
 }
 
@@ -136,7 +140,8 @@ export function checkHvp(input: HvpCheckInput): ForwardCheckResult {
   const pick = (r: ReturnType<typeof variantHvp>): Float64Array => (wrt === 'x' ? r.hvpX! : r.hvpY!);
   const h = variantHvp(x, y, input.v, { ...options, wrt });
   const exact = pick(h);
-  const floor = floorOf(pick(variantHvp(x, y, input.v, { ...options, wrt, arith: 'float32' })), exact);
+  const floor = floorOf(float32Measurement(input, 'HVP', () => pick(variantHvp(x, y, input.v, { ...options, wrt, arith: 'float32' }))), exact);
+  if (!Number.isFinite(floor.l2) || !Number.isFinite(floor.maxAbs)) refuseForwardFloor(input, 'HVP', Number.isFinite(floor.l2) ? floor.maxAbs : floor.l2);
   const e = evaluateSsim(x, y, ssimOptionsOf(options));
   const library = mistakesFor(x, y, options);
   const v = toField(input.v, 'v').data;
@@ -155,6 +160,20 @@ export function checkHvp(input: HvpCheckInput): ForwardCheckResult {
     regions: { shape, band: bandOf(resolveOptions(ssimOptionsOf(options)), shape) },
   });
   return { ...r, exact, candidate: cand };
+}
+
+/**
+ * A float32 measurement for the floor: where float32 arithmetic is not finite (the exact answer in
+ * float64 was), refused as the floor that float32 cannot measure (refuseForwardFloor), not as the
+ * variant's loss being not a number.
+ */
+function float32Measurement<T>(input: { x: Tensor; y: Tensor; options: VariantOptions }, mode: 'JVP' | 'HVP', f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof NonFiniteError) refuseForwardFloor(input, mode);
+    throw e;
+  }
 }
 
 /** The count of the mean (1/omega), for the scale diagnosis. */
@@ -179,9 +198,9 @@ function judgeForward(a: {
   const K = FLOOR_ALLOWANCE;
   const err = differenceNorms(candidate, exact);
   const allowance = { factor: K, maxAbs: K * floor.maxAbs, l2: K * floor.l2 };
-  const within = (v: number, allowed: number): boolean => Number.isFinite(v) && Number.isFinite(allowed) && v <= allowed;
-  const verdict = within(err.maxAbs, allowance.maxAbs) && within(err.l2, allowance.l2) ? 'match' : 'mismatch';
   const exactNorm = norm2(exact);
+  // the gradient checker's rule (floor.ts): within the allowance is a match only where the allowance is small beside the exact answer
+  const verdict = verdictOf(err, allowance, exactNorm);
   const candidateNorm = norm2(candidate);
   const tolOf = (mistakeNorm: number): number =>
     Math.max((K * floor.l2) / relativeScale(Math.max(exactNorm, mistakeNorm), floor.l2), float32 ? FLOAT32_MISTAKE_TOLERANCE : 0);
@@ -211,6 +230,7 @@ function judgeForward(a: {
   const diagnosis: Diagnosis[] = [];
   let named: ForwardMistake | null = null;
   if (verdict === 'match') diagnosis.push(roundingDiagnosis(err, floor, K));
+  else if (verdict === 'inconclusive') diagnosis.push(inconclusiveDiagnosis(err, floor, K, allowedRelative(allowance.l2, exactNorm), what));
   else {
     for (const { m, d } of built) {
       if (d.matched === false) continue;
@@ -234,6 +254,11 @@ function judgeForward(a: {
       const d = scaleDiagnosis(s, tolOf(candidateNorm), a.count, candidateNorm, decl.scaleNote);
       diagnosis.push({ ...d, message: d.message.replace('x the exact gradient', `x the exact ${what}`) });
     }
+  }
+  // a known mistake within the allowance of the exact answer: a match or an inconclusive verdict cannot exclude it
+  if (verdict !== 'mismatch') {
+    const near = a.mistakes.filter(({ value: g }) => differenceNorms(g, exact).l2 <= K * floor.l2).map(({ mistake: m }) => m.title);
+    if (near.length > 0) diagnosis.push(indistinguishableDiagnosis(near));
   }
   const regions = a.regions === undefined ? undefined : regionErrors(candidate, exact, a.regions.shape, a.regions.band, floor.l2);
   if (verdict === 'mismatch' && regions !== undefined) diagnosis.push(whereDiagnosis(regions, K * floor.relL2));

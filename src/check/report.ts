@@ -1,3 +1,12 @@
+/** The verdict's line: MATCH, INCONCLUSIVE (within the allowance, which is too large to judge by) or MISMATCH. */
+function verdictLine(verdict: CheckReport['verdict'], times: number, factor: number): string {
+  if (verdict === 'match') return `verdict: MATCH, the difference is float32 rounding (${times.toPrecision(2)} x the floor at most; allowed ${factor} x)`;
+  if (verdict === 'inconclusive') {
+    return `verdict: INCONCLUSIVE, within the allowance (${times.toPrecision(2)} x the floor; ${factor} x allowed), but float32 rounding is too large on these inputs to judge by (see the diagnosis)`;
+  }
+  return `verdict: MISMATCH, ${times >= 100 ? times.toExponential(1) : times.toPrecision(3)} x the rounding floor (a match allows ${factor} x)`;
+}
+
 /** The readable form of a check report (the CLI prints it; --json prints the report itself). */
 import type { HeatmapInfo } from './heatmap.js';
 import type { CheckReport, ForwardCheckReport } from './schema.js';
@@ -36,9 +45,7 @@ export function formatCheckReport(r: CheckReport, names: ReportNames, heatmap?: 
     `${c['sampleCovariance'] ? ', sample covariance' : ''}${(c['crop'] as number) > 0 ? `, crop ${c['crop']}` : ''}${c['downsample'] !== '1' ? `, downsample ${c['downsample']}` : ''}, reduction ${c['reduction']}`);
   out.push('');
   const times = Math.max(r.errorOverFloor.maxAbs, r.errorOverFloor.l2);
-  out.push(r.verdict === 'match'
-    ? `verdict: MATCH, the difference is float32 rounding (${times.toPrecision(2)} x the floor at most; allowed ${r.allowance.factor} x)`
-    : `verdict: MISMATCH, ${times >= 100 ? times.toExponential(1) : times.toPrecision(3)} x the rounding floor (a match allows ${r.allowance.factor} x)`);
+  out.push(verdictLine(r.verdict, times, r.allowance.factor));
   out.push(`                       candidate error   rounding floor   allowed (${r.allowance.factor} x floor)`);
   out.push(`  max abs              ${e2(r.maxAbsError).padEnd(17)} ${e2(r.roundingFloor.maxAbs).padEnd(16)} ${e2(r.allowance.maxAbs)}    (max |exact| ${e2(r.maxAbsExact)})`);
   out.push(`  L2, relative         ${e2(r.relError).padEnd(17)} ${e2(r.roundingFloor.relL2).padEnd(16)} ${e2(r.allowance.factor * r.roundingFloor.relL2)}`);
@@ -100,9 +107,7 @@ export function formatForwardReport(r: ForwardCheckReport, names: ForwardReportN
   if (r.jvp !== undefined) out.push(`  candidate JVP ${r.jvp.candidate.toPrecision(10)}, exact ${r.jvp.exact.toPrecision(10)}`);
   out.push('');
   const times = Math.max(r.errorOverFloor.maxAbs, r.errorOverFloor.l2);
-  out.push(r.verdict === 'match'
-    ? `verdict: MATCH, the difference is float32 rounding (${times.toPrecision(2)} x the floor at most; allowed ${r.allowance.factor} x)`
-    : `verdict: MISMATCH, ${times >= 100 ? times.toExponential(1) : times.toPrecision(3)} x the rounding floor (a match allows ${r.allowance.factor} x)`);
+  out.push(verdictLine(r.verdict, times, r.allowance.factor));
   out.push(`                       candidate error   rounding floor   allowed (${r.allowance.factor} x floor)`);
   out.push(`  ${(r.mode === 'jvp' ? 'abs' : 'max abs').padEnd(21)}${e2(r.maxAbsError).padEnd(17)} ${e2(r.roundingFloor.maxAbs).padEnd(16)} ${e2(r.allowance.maxAbs)}    (${r.mode === 'jvp' ? '|exact|' : 'max |exact|'} ${e2(r.maxAbsExact)})`);
   out.push(`  ${(r.mode === 'jvp' ? 'relative' : 'L2, relative').padEnd(21)}${e2(r.relError).padEnd(17)} ${e2(r.roundingFloor.relL2).padEnd(16)} ${e2(r.allowance.factor * r.roundingFloor.relL2)}`);

@@ -40,7 +40,11 @@ export interface MistakeDistance {
 
 /** Everything `check` reports; plain data (JSON as it is). */
 export interface CheckReport {
-  readonly verdict: 'match' | 'mismatch';
+  /**
+   * 'inconclusive': within the allowance, but the allowance is more than INCONCLUSIVE_RELATIVE (0.1)
+   * of the exact gradient's norm, so a match would not mean anything (floor.ts).
+   */
+  readonly verdict: 'match' | 'mismatch' | 'inconclusive';
   readonly wrt: 'x' | 'y';
   readonly shape: readonly number[];
   readonly ssim: number;
@@ -147,7 +151,8 @@ export type CheckProgress = (done: number, total: number, what: string) => void;
  */
 export interface ForwardCheckReport {
   readonly mode: 'jvp' | 'hvp';
-  readonly verdict: 'match' | 'mismatch';
+  /** As the gradient report's: 'inconclusive' where the allowance is more than 0.1 of the exact answer's norm. */
+  readonly verdict: 'match' | 'mismatch' | 'inconclusive';
   /** For an HVP: the image the Hessian's rows and v are over. */
   readonly wrt?: 'x' | 'y';
   readonly shape: readonly number[];

@@ -18,6 +18,7 @@ import { checkGradient } from './diagnose.js';
 import { refuseNonFinite } from './finite.js';
 import { ratio } from './stable.js';
 import { variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
+import type { CheckReport } from './schema.js';
 
 /** One map pixel's share of the gradient at the traced pixel. */
 export interface Contribution {
@@ -81,7 +82,7 @@ export interface TraceResult {
     readonly path: string;
     readonly value: number;
     readonly difference: number;
-    readonly verdict: 'match' | 'mismatch';
+    readonly verdict: CheckReport['verdict'];
     /** The known mistake the whole candidate was named by, with its terms at p. */
     readonly mistake: { readonly kind: string; readonly title: string; readonly terms: Terms } | null;
     /** The term that differs most from the exact one (by the named mistake), or null. */

@@ -26,6 +26,7 @@ import { ratio } from './stable.js';
 import { formatTrace, graphSource, tracePixel, traceEvaluation, type TraceInput, type TraceResult } from './trace.js';
 import { computedBySsimKernels, plainOptions, ssimBlockOf, variantPieces, type VariantPieces, type WindowedShare } from './variant-model.js';
 import { BLOCK_KERNELS } from '../runtime/blocks.js';
+import type { CheckReport } from './schema.js';
 
 type Terms = { readonly mean: number; readonly square: number; readonly cross: number };
 
@@ -75,7 +76,7 @@ export interface VariantTraceResult {
     readonly path: string;
     readonly value: number;
     readonly difference: number;
-    readonly verdict: 'match' | 'mismatch';
+    readonly verdict: CheckReport['verdict'];
     readonly mistake: { readonly kind: string; readonly title: string } | null;
   };
 }

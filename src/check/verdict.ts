@@ -8,12 +8,12 @@ import type { SsimConfig, VariantOptions } from '../runtime/index.js';
 import { namedInOutputs } from '../variants/registry.js';
 import type { VariantDeclaration } from '../variants/types.js';
 import { regionErrors, scaleFit, scaleFitDetail, type RegionErrors, type ScaleFit, type TermFit } from './compare.js';
-import { FLOOR_ALLOWANCE, relativeScale, type RoundingFloor } from './floor.js';
+import { allowedRelative, FLOOR_ALLOWANCE, relativeScale, verdictOf, type RoundingFloor } from './floor.js';
 import type { KnownMistake } from '../mistakes/context.js';
 import type { CheckInput, CheckReport, Diagnosis, MistakeDistance, SubsampleReport } from './schema.js';
 import { differenceNorms, maxAbsOf, norm2, ratio } from './stable.js';
 import {
-  namedDiagnosis, roundingDiagnosis, scaleDiagnosis, termsDiagnosis, tilesBlindDiagnosis, toleranceReason, unexplainedDiagnosis, whereDiagnosis, zeroTermsDiagnosis,
+  inconclusiveDiagnosis, indistinguishableDiagnosis, namedDiagnosis, roundingDiagnosis, scaleDiagnosis, termsDiagnosis, tilesBlindDiagnosis, toleranceReason, unexplainedDiagnosis, whereDiagnosis, zeroTermsDiagnosis,
 } from './wording.js';
 
 /**
@@ -32,6 +32,7 @@ const isFloat32Valued = (a: ArrayLike<number>): boolean => {
 /** What the verdict and the whole-image comparison rest on. */
 export interface WholeComparison {
   readonly floor: RoundingFloor;
+  readonly exact: Float64Array;
   readonly err: { maxAbs: number; l2: number };
   readonly exactNorm: number;
   readonly maxAbsExact: number;
@@ -47,6 +48,7 @@ export function compareWhole(candidate: Float64Array, exact: Float64Array, floor
   const maxAbsExact = maxAbsOf(exact);
   return {
     floor,
+    exact,
     err: differenceNorms(candidate, exact),
     exactNorm: norm2(exact),
     maxAbsExact,
@@ -84,9 +86,8 @@ export function judge(a: {
   const float32 = w.float32;
   const K = FLOOR_ALLOWANCE;
   const allowance = { factor: K, maxAbs: K * floor.maxAbs, l2: K * floor.l2 };
-  // a match needs finite errors within finite allowances: NaN compares false, and Infinity <= Infinity must not pass
-  const within = (e: number, allowed: number): boolean => Number.isFinite(e) && Number.isFinite(allowed) && e <= allowed;
-  const verdict = within(err.maxAbs, allowance.maxAbs) && within(err.l2, allowance.l2) ? 'match' : 'mismatch';
+  // within the allowance is a match only where the allowance is small beside the exact gradient (floor.ts)
+  const verdict = verdictOf(err, allowance, w.exactNorm);
 
   // relative to the larger of the exact gradient and the mistake: where the exact gradient is ~0 (x = y)
   // a mistake that is not (the factor 2 of d(x^2)/dx dropped) must come within the allowance itself
@@ -133,6 +134,7 @@ export function judge(a: {
   // subsampled: the tiles hold no error beyond rounding, so what ran on them says nothing of the mismatch
   const tilesBlind = a.mistakeExact !== undefined && differenceNorms(candidate, a.mistakeExact).l2 <= K * ms.floorL2;
   if (verdict === 'match') diagnosis.push(roundingDiagnosis(err, floor, K));
+  else if (verdict === 'inconclusive') diagnosis.push(inconclusiveDiagnosis(err, floor, K, allowedRelative(allowance.l2, w.exactNorm), 'gradient'));
   else if (tilesBlind) diagnosis.push(tilesBlindDiagnosis(a.subsample?.strips.length ?? 0));
   else {
     for (const { m, d } of built) {
@@ -148,6 +150,12 @@ export function judge(a: {
           : c === undefined ? { why: 'none' } : { why: 'far', count: built.length, nearest: c.d, distance: best(c.d) },
       ));
     }
+  }
+  // a known mistake within the allowance of the exact gradient (over the mistakes' values): a match or an inconclusive verdict cannot exclude it
+  if (verdict !== 'mismatch') {
+    const ex = a.mistakeExact ?? w.exact;
+    const near = a.mistakes.filter(({ gradient: g }) => differenceNorms(g, ex).l2 <= K * ms.floorL2).map(({ mistake: m }) => m.title);
+    if (near.length > 0) diagnosis.push(indistinguishableDiagnosis(near));
   }
   if (verdict === 'mismatch') {
     // residuals relative to the candidate: where the exact gradient is ~0, the allowance over the candidate's norm

@@ -124,3 +124,27 @@ export function termsDiagnosis(t: TermFit, tol: number): Diagnosis {
     message: `not a combination of the three exact terms: the best, ${c}, leaves ${(100 * t.residual).toPrecision(3)} % of the candidate; the terms themselves are computed differently`,
   };
 }
+
+/**
+ * Inconclusive (floor.ts, INCONCLUSIVE_RELATIVE): the candidate is within the allowance, but float32
+ * rounding of the exact answer is `allowedRel` of it on these inputs (allowance over its norm).
+ */
+export function inconclusiveDiagnosis(err: { maxAbs: number; l2: number }, floor: RoundingFloor, factor: number, allowedRel: number, what: string): Diagnosis {
+  const pct = allowedRel >= 1e6 ? 'many times' : `${allowedRel >= 0.1 ? Math.round(100 * allowedRel) : (100 * allowedRel).toPrecision(2)} %`;
+  return {
+    kind: 'rounding',
+    message: `inconclusive: the candidate is within the allowance (${(Math.max(err.maxAbs / floor.maxAbs, err.l2 / floor.l2)).toPrecision(2)} x the floor; ${factor} x allowed), ` +
+      `but float32 rounding of the exact ${what} is as large as ${pct} of it on these inputs, so a float32 candidate cannot be judged beyond that ` +
+      '(the floor is float32\'s, so a float64 candidate is held to it too); for a verdict give inputs with more contrast (a realistic image pair, a data range near their spread)',
+  };
+}
+
+/** Known mistakes whose values are within the allowance of the exact answer: the check cannot tell the candidate from them. */
+export function indistinguishableDiagnosis(titles: readonly string[]): Diagnosis {
+  const one = titles.length === 1;
+  return {
+    kind: 'rounding',
+    message: `${one ? 'a known mistake is' : `${titles.length} known mistakes are`} within the allowance of the exact answer on these inputs, ` +
+      `so this check cannot tell the candidate from ${one ? 'it' : 'them'}: ${titles.map((t) => `"${t}"`).join('; ')}`,
+  };
+}

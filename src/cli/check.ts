@@ -96,7 +96,7 @@ export const checkCommands: Record<string, Command> = {
       '  ssim-grad check --hvp CAND X Y --v V [--wrt x|y] [options] [--timeout S] [--json]',
     summary:
       "check a gradient (CAND: .npy with X's shape, or a .ts/.js module exporting gradient(x, y, options)) against the exact one; " +
-      'with --jvp a JVP (one number, or jvp(x, y, dx, dy, options)), with --hvp an HVP (X\'s shape, or hvp(x, y, v, options)); exit 0 match, 1 mismatch',
+      'with --jvp a JVP (one number, or jvp(x, y, dx, dy, options)), with --hvp an HVP (X\'s shape, or hvp(x, y, v, options)); exit 0 match, 1 mismatch or inconclusive',
     details: CANDIDATE_HELP,
     options: {
       ...SSIM_OPTION_SPECS,
@@ -250,7 +250,14 @@ async function directionFile(parsed: Parsed, flag: string, x: Tensor, xPath: str
   const path = parsed.values.get(flag);
   if (path === undefined) return null;
   const { readTensor } = await import('../io/index.js');
-  const t = readTensor(path);
+  let t: Tensor;
+  try {
+    t = readTensor(path);
+  } catch (e) {
+    // the loader's message names the file; the flag it came from is named too
+    if (e instanceof InputError) throw new InputError(`--${flag}: ${e.message}`);
+    throw e;
+  }
   const i = t.data.findIndex((v) => !Number.isFinite(v));
   if (i >= 0) throw new InputError(`--${flag} ${path}: value at flat index ${i} is ${t.data[i]}, expected a finite number`);
   if (t.shape.join() !== x.shape.join()) throw new InputError(`--${flag} ${path}: shape [${t.shape.join(', ')}] differs from ${xPath}'s shape [${x.shape.join(', ')}]`);

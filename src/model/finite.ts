@@ -115,7 +115,10 @@ export function requireFinite(
     if (g === null || g === undefined) continue;
     for (let i = 0; i < g.length; i++) {
       const v = g[i]!;
-      if (!Number.isFinite(v)) throw new NonFiniteError((names) => `the gradient ${what} is ${v} at flat index ${i} under these options; ${cause(names)}`);
+      // a gradient is named as d ssim/dx ("the gradient d ssim/dx"); a JVP or HVP by its own noun ("the JVP of ssim"), a scalar without an index
+      const named = what.startsWith('d ') ? `the gradient ${what}` : what;
+      const where = g.length > 1 ? ` at flat index ${i}` : '';
+      if (!Number.isFinite(v)) throw new NonFiniteError((names) => `${named} is ${v}${where} under these options; ${cause(names)}`);
     }
   }
   return value;

@@ -171,3 +171,102 @@ describe('check --hvp', () => {
     oneLineExit2(await run(['check', '--hvp', f('hvp-torch32'), ...IMAGES, '--v', f('v'), '--dx', f('dx')]), /--dx: with --jvp; an HVP's vector is --v/);
   });
 });
+
+describe('near-flat images: INCONCLUSIVE, exit 1, never a MATCH', () => {
+  // x = 0.5 + 3e-6 (u - 0.5), y = x + 3e-6 (u' - 0.5), 24 x 24, seeded (mulberry32): float32 rounding of the JVP exceeds the JVP
+  let a = 11;
+  const u = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const n = 24 * 24;
+  const x = Float64Array.from({ length: n }, () => 0.5 + 3e-6 * (u() - 0.5));
+  const y = x.map((v) => v + 3e-6 * (u() - 0.5));
+  const d = Float64Array.from({ length: n }, () => u() - 0.5);
+  const save = (name: string, shape: number[], data: Float64Array): string => {
+    const p = join(dir, name);
+    writeNpy(p, shape, data);
+    return p;
+  };
+  const [fx, fy, fd] = [save('flat-x.npy', [24, 24], x), save('flat-y.npy', [24, 24], y), save('flat-d.npy', [24, 24], d)];
+
+  it('check --jvp: the zero candidate is INCONCLUSIVE (exit 1, JSON verdict inconclusive); its diagnosis says how large rounding is', async () => {
+    const zero = save('flat-zero.npy', [], Float64Array.of(0));
+    const r = await run(['check', '--jvp', zero, fx, fy, '--dx', fd]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/verdict: INCONCLUSIVE, within the allowance/);
+    expect(r.stdout).not.toMatch(/MATCH/);
+    expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/float32 rounding of the exact JVP is as large as \d+ % of it on these inputs, so a float32 candidate cannot be judged beyond that/);
+    const j = JSON.parse((await run(['check', '--jvp', zero, fx, fy, '--dx', fd, '--json'])).stdout);
+    expect(j.verdict).toBe('inconclusive');
+    // and the JVP's negative (from the report's exact: any candidate but a match) is not a match either
+    const neg = save('flat-neg.npy', [], Float64Array.of(-j.jvp.exact));
+    const rn = await run(['check', '--jvp', neg, fx, fy, '--dx', fd]);
+    expect(rn.status).toBe(1);
+    expect(rn.stdout).not.toMatch(/verdict: MATCH/);
+  });
+
+  it('check --hvp and the gradient check: the zero candidate is not a MATCH (exit 1)', async () => {
+    const zeros = save('flat-zeros.npy', [24, 24], new Float64Array(n));
+    const h = await run(['check', '--hvp', zeros, fx, fy, '--v', fd]);
+    expect(h.status).toBe(1);
+    expect(h.stdout).not.toMatch(/verdict: MATCH/);
+    const g = await run(['check', zeros, fx, fy]);
+    expect(g.status).toBe(1);
+    expect(g.stdout).toMatch(/verdict: INCONCLUSIVE/);
+  });
+});
+
+describe('the float32 floor at extreme magnitudes: refused as the floor, with a rescale, not "loss is not a number"', () => {
+  let a = 5;
+  const u = (): number => {
+    a = (a * 16807) % 2147483647;
+    return a / 2147483647;
+  };
+  const n = 16 * 16;
+  const base = { x: Float64Array.from({ length: n }, u), y: Float64Array.from({ length: n }, u), d: Float64Array.from({ length: n }, () => u() - 0.5) };
+  const at = (s: number) => {
+    const p = (k: 'x' | 'y' | 'd'): string => {
+      const q = join(dir, `scale-${s}-${k}.npy`);
+      writeNpy(q, [16, 16], base[k].map((v) => v * s));
+      return q;
+    };
+    const zero = join(dir, `scale-${s}-zero.npy`);
+    writeNpy(zero, [16, 16], new Float64Array(n));
+    const zero0 = join(dir, `scale-${s}-zero0.npy`);
+    writeNpy(zero0, [], Float64Array.of(0));
+    return { x: p('x'), y: p('y'), d: p('d'), zero, zero0 };
+  };
+
+  it.each([
+    ['--hvp', 1e-6, 'up'],
+    ['--hvp', 1e8, 'down'],
+    ['--jvp', 1e8, 'down'],
+  ] as const)('check %s at scale %s (--data-range too): exit 2, the float32 floor named, scale %s', async (mode, s, way) => {
+    const f = at(s);
+    const args = mode === '--hvp' ? ['check', '--hvp', f.zero, f.x, f.y, '--v', f.d] : ['check', '--jvp', f.zero0, f.x, f.y, '--dx', f.d];
+    const r = await run([...args, '--data-range', String(s)]);
+    oneLineExit2(r, new RegExp(`the rounding floor \\(the exact ${mode === '--hvp' ? 'HVP' : 'JVP'} in float32 arithmetic against float64\\) is .* under these options; .*scale X, Y and --data-range ${way} by one factor`));
+    expect(r.stderr).not.toMatch(/not a number|the gradient the/);
+    // value works at that scale (the float64 evaluation is fine): only the float32 floor is out of range
+    const v = await run(['value', f.x, f.y, '--data-range', String(s)]);
+    expect(v.status).toBe(0);
+  });
+});
+
+describe('small refusals', () => {
+  it('--dx naming a missing file names --dx', async () => {
+    oneLineExit2(await run(['check', '--jvp', f('jvp-torch32'), ...IMAGES, '--dx', join(dir, 'missing.npy')]), /--dx: .*missing\.npy.*cannot read/);
+  });
+
+  it('a JVP module returning one value under shape [1e308] is refused (the shape must be [] or [1])', async () => {
+    const m = file('big-shape.mjs', 'export function jvp() { return { shape: [1e308], data: [0.1] }; }\n');
+    oneLineExit2(await run(['check', '--jvp', m, ...IMAGES, '--dx', f('dx')]), /jvp\(\): shape \[1e\+308\] with one value, expected shape \[\] or \[1\]/);
+    // [1] is one number, judged as such
+    const ok = file('one-shape.mjs', 'export function jvp() { return { shape: [1], data: [0.1] }; }\n');
+    expect((await run(['check', '--jvp', ok, ...IMAGES, '--dx', f('dx')])).status).toBe(1);
+  });
+});
