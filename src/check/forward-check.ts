@@ -22,8 +22,8 @@ import { allowedRelative, FLOOR_ALLOWANCE, floorOf, relativeScale, verdictOf, ty
 import type { Diagnosis, ForwardCheckReport, MistakeDistance } from './schema.js';
 import { differenceNorms, maxAbsOf, norm2, ratio } from './stable.js';
 import { declarationOf, plainOptions, variantGradient32 } from './variant-model.js';
-import { configurationOf, FLOAT32_MISTAKE_TOLERANCE, variantOptionValues } from './verdict.js';
-import { inconclusiveDiagnosis, indistinguishableDiagnosis, namedDiagnosis, roundingDiagnosis, scaleDiagnosis, toleranceReason, unexplainedDiagnosis, whereDiagnosis } from './wording.js';
+import { configurationOf, FLOAT32_MISTAKE_TOLERANCE, mistakeLines, nearestFirst, variantOptionValues } from './verdict.js';
+import { inconclusiveDiagnosis, indistinguishableDiagnosis, roundingDiagnosis, scaleDiagnosis, toleranceReason, whereDiagnosis } from './wording.js';
 
 /** What checkJvp takes. */
 export interface JvpCheckInput {
@@ -223,8 +223,7 @@ function judgeForward(a: {
       : scaled !== null && scaled.distance <= tolOf(kn) ? 'scaled' : false;
     built.push({ m, d: { kind: m.kind, title: m.title, distance, scaled, tolerance, matched } });
   }
-  const best = (d: MistakeDistance): number => Math.min(d.distance, d.scaled?.distance ?? Infinity);
-  built.sort((p, q) => best(p.d) - best(q.d) || p.d.distance - q.d.distance);
+  nearestFirst(built);
 
   const what = scalar ? 'JVP' : 'HVP';
   const diagnosis: Diagnosis[] = [];
@@ -232,19 +231,9 @@ function judgeForward(a: {
   if (verdict === 'match') diagnosis.push(roundingDiagnosis(err, floor, K));
   else if (verdict === 'inconclusive') diagnosis.push(inconclusiveDiagnosis(err, floor, K, allowedRelative(allowance.l2, exactNorm), what));
   else {
-    for (const { m, d } of built) {
-      if (d.matched === false) continue;
-      named ??= m;
-      diagnosis.push(namedDiagnosis(m, d));
-    }
-    if (named === null) {
-      const c = built[0];
-      diagnosis.push(unexplainedDiagnosis(
-        blank
-          ? (candidateNorm === 0 ? { why: 'zero' } : { why: 'blank', norm: candidateNorm, allowed: K * floor.l2, subsampled: false })
-          : c === undefined ? { why: 'none' } : { why: 'far', count: built.length, nearest: c.d, distance: best(c.d) },
-      ));
-    }
+    const r = mistakeLines(built, blank ? (candidateNorm === 0 ? { why: 'zero' } : { why: 'blank', norm: candidateNorm, allowed: K * floor.l2, subsampled: false }) : null);
+    named = r.named;
+    diagnosis.push(...r.lines);
     if (scalar) {
       const k = exact[0]! !== 0 ? candidate[0]! / exact[0]! : NaN;
       diagnosis.push({ kind: 'scale', message: Number.isFinite(k) ? `the candidate is ${k.toPrecision(6)} x the exact ${what} (one number: any scale fits it)` : `the exact ${what} is 0` });

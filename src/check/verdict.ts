@@ -13,7 +13,7 @@ import type { KnownMistake } from '../mistakes/context.js';
 import type { CheckInput, CheckReport, Diagnosis, MistakeDistance, SubsampleReport } from './schema.js';
 import { differenceNorms, maxAbsOf, norm2, ratio } from './stable.js';
 import {
-  inconclusiveDiagnosis, indistinguishableDiagnosis, namedDiagnosis, roundingDiagnosis, scaleDiagnosis, termsDiagnosis, tilesBlindDiagnosis, toleranceReason, unexplainedDiagnosis, whereDiagnosis, zeroTermsDiagnosis,
+  inconclusiveDiagnosis, indistinguishableDiagnosis, namedDiagnosis, roundingDiagnosis, scaleDiagnosis, termsDiagnosis, tilesBlindDiagnosis, toleranceReason, unexplainedDiagnosis, whereDiagnosis, zeroTermsDiagnosis, type Unexplained,
 } from './wording.js';
 
 /**
@@ -57,6 +57,42 @@ export function compareWhole(candidate: Float64Array, exact: Float64Array, floor
     regions: regionErrors(candidate, exact, shape, band, floor.l2),
     scale: scaleFit(candidate, exact),
   };
+}
+
+/** A known mistake's distance from the candidate beside the mistake. */
+interface BuiltMistake<M> {
+  readonly m: M;
+  readonly d: MistakeDistance;
+}
+
+/** The nearest first (as-is or scaled, whichever is nearer), in place; the ordering a report lists them in. */
+export function nearestFirst<B extends { readonly d: MistakeDistance }>(built: B[]): B[] {
+  const best = (d: MistakeDistance): number => Math.min(d.distance, d.scaled?.distance ?? Infinity);
+  return built.sort((p, q) => best(p.d) - best(q.d) || p.d.distance - q.d.distance);
+}
+
+/**
+ * The diagnosis lines of a mismatch's known mistakes (the gradient's and the forward checker's):
+ * one per mistake the candidate equals (as-is or scaled), nearest first, or, when it equals none,
+ * why not (`blank`: the candidate is within the allowance of zero; else the nearest one's distance).
+ */
+export function mistakeLines<M extends Pick<KnownMistake, 'kind' | 'title' | 'explanation' | 'correctFormula'>>(
+  built: readonly BuiltMistake<M>[], blank: Unexplained | null,
+): { named: M | null; lines: Diagnosis[] } {
+  const lines: Diagnosis[] = [];
+  let named: M | null = null;
+  for (const { m, d } of built) {
+    if (d.matched === false) continue;
+    named ??= m;
+    lines.push(namedDiagnosis(m, d));
+  }
+  if (named === null) {
+    const c = built[0];
+    lines.push(unexplainedDiagnosis(
+      blank ?? (c === undefined ? { why: 'none' } : { why: 'far', count: built.length, nearest: c.d, distance: Math.min(c.d.distance, c.d.scaled?.distance ?? Infinity) }),
+    ));
+  }
+  return { named, lines };
 }
 
 /** The report from the whole-image comparison and the mistakes (over the whole images or the subsample). */
@@ -125,8 +161,7 @@ export function judge(a: {
       : scaled !== null && kn > K * ms.floorL2 && scaled.distance <= tolOf(kn) ? 'scaled' : false;
     built.push({ m, d: { kind: m.kind, title: m.title, distance, scaled, tolerance, matched } });
   }
-  const best = (d: MistakeDistance): number => Math.min(d.distance, d.scaled?.distance ?? Infinity);
-  built.sort((p, q) => best(p.d) - best(q.d) || p.d.distance - q.d.distance);
+  nearestFirst(built);
   const mistakes = built.map((b) => b.d);
 
   const diagnosis: Diagnosis[] = [];
@@ -137,19 +172,9 @@ export function judge(a: {
   else if (verdict === 'inconclusive') diagnosis.push(inconclusiveDiagnosis(err, floor, K, allowedRelative(allowance.l2, w.exactNorm), 'gradient'));
   else if (tilesBlind) diagnosis.push(tilesBlindDiagnosis(a.subsample?.strips.length ?? 0));
   else {
-    for (const { m, d } of built) {
-      if (d.matched === false) continue;
-      named ??= m;
-      diagnosis.push(namedDiagnosis(m, d));
-    }
-    if (named === null) {
-      const c = built[0];
-      diagnosis.push(unexplainedDiagnosis(
-        blank
-          ? (w.candidateNorm === 0 ? { why: 'zero' } : { why: 'blank', norm: candidateNorm, allowed: K * ms.floorL2, subsampled: a.subsample !== undefined })
-          : c === undefined ? { why: 'none' } : { why: 'far', count: built.length, nearest: c.d, distance: best(c.d) },
-      ));
-    }
+    const r = mistakeLines(built, blank ? (w.candidateNorm === 0 ? { why: 'zero' } : { why: 'blank', norm: candidateNorm, allowed: K * ms.floorL2, subsampled: a.subsample !== undefined }) : null);
+    named = r.named;
+    diagnosis.push(...r.lines);
   }
   // a known mistake within the allowance of the exact gradient (over the mistakes' values): a match or an inconclusive verdict cannot exclude it
   if (verdict !== 'mismatch') {

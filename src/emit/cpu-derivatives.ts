@@ -26,7 +26,7 @@ import { cmp, int, load, present, real, s, type Expr, type Kernel, type Param, t
 import { lowerScalar, type LoweredCode } from '../kernel/scalar.js';
 import type { MapGraph } from '../model/maps.js';
 import { momentProducts, pointwiseSsim } from '../model/pointwise.js';
-import { images, kernelParams, pass2Rows, planeTotal, pointwiseOutputs, setup, symmetricDots, verticalDots, type Build } from './cpu-program.js';
+import { images, kernelParams, pass2Rows, planeTotal, pointwiseOutputs, setup, symmetricDots, transposeIndexing, verticalDots, type Build } from './cpu-program.js';
 import { KERNEL_FAMILIES, type KernelFamily, type StorageSuffix } from './families.js';
 
 const i = int.ref;
@@ -297,21 +297,8 @@ function hvpKernel(b: Build, storage: StorageSuffix, k: number | null, codeBoth:
   const v = b.value;
   const chainX = chainRuleTangent('x');
   const chainY = chainRuleTangent('y');
-  const r = k === null ? 0 : (k - 1) / 2;
-  const SW = i('SW');
-  const rowAt = (e: Expr): Expr => int.mul(e, SW);
+  const { SW, rowAt, p3Rows, p3a, p3b, p3center, p4center, p4a, p4b } = transposeIndexing(k);
   const withY = bool('withY');
-  const p3Rows =
-    k === null
-      ? [s.for('t', 0, i('rH'), [s.store('above', i('t'), rowAt(int.add(int.sub(i('rho'), i('t')), int.sub(i('kh'), 1)))), s.store('below', i('t'), rowAt(int.add(i('rho'), i('t'))))])]
-      : Array.from({ length: r }, (_, t) => [s.let(`u${t}`, rowAt(int.add(i('rho'), k - 1 - t))), s.let(`v${t}`, rowAt(int.add(i('rho'), t)))]).flat();
-  const lit = (t: Expr): number => (t.k === 'lit' ? t.value : NaN);
-  const p3a = (t: Expr): Expr => (k === null ? int.add(load('above', t, 'i32'), i('j')) : int.add(i(`u${lit(t)}`), i('j')));
-  const p3b = (t: Expr): Expr => (k === null ? int.add(load('below', t, 'i32'), i('j')) : int.add(i(`v${lit(t)}`), i('j')));
-  const p3center = int.add(i('mid'), i('j'));
-  const p4center = k === null ? int.sub(int.sub(int.add(i('q'), i('kw')), 1), i('rW')) : int.add(i('q'), r);
-  const p4a = (t: Expr): Expr => (k === null ? int.sub(int.add(int.sub(i('q'), t), i('kw')), 1) : int.add(i('q'), int.sub(k - 1, t)));
-  const p4b = (t: Expr): Expr => int.add(i('q'), t);
   const gStore = (group: readonly Transposed[]): Stmt[] => group.map(({ g }) => s.store(`${g}s`, int.add(i('o'), i('j')), acc(g)));
   const both = [...GROUP_X, ...GROUP_Y];
   // pass 3 of a group: the vertical transpose of its maps into their pass-1 planes

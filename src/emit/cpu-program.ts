@@ -323,14 +323,16 @@ function valueKernel(b: Build, storage: StorageSuffix, k: number | null, code: L
   };
 }
 
-/** The value-and-gradient kernel: passes 1-4. */
-function gradKernel(b: Build, storage: StorageSuffix, k: number | null, code: LoweredCode, codeX: LoweredCode): Kernel {
-  const array = arrayNameOf(precisionOf(storage));
-  const chain = chainRuleCode();
+/**
+ * The indexing of passes 3-4 (the transposes): padded row rho gathers the partial maps' rows
+ * rho - t (+ kh - 1 in the zero-bordered maps), from index tables for any window (`above`,
+ * `below`) or unrolled lets for k taps; pass 4 the same along columns. Shared by the gradient's
+ * schedule and the HVP's (src/emit/cpu-derivatives.ts).
+ */
+export function transposeIndexing(k: number | null) {
   const r = k === null ? 0 : (k - 1) / 2;
   const SW = i('SW');
   const rowAt = (e: Expr): Expr => int.mul(e, SW);
-  // pass 3: padded row rho gathers g rows rho - t (+ kh - 1 in the zero-bordered maps)
   const p3Rows =
     k === null
       ? [s.for('t', 0, i('rH'), [s.store('above', i('t'), rowAt(int.add(int.sub(i('rho'), i('t')), int.sub(i('kh'), 1)))), s.store('below', i('t'), rowAt(int.add(i('rho'), i('t'))))])]
@@ -342,6 +344,14 @@ function gradKernel(b: Build, storage: StorageSuffix, k: number | null, code: Lo
   const p4center = k === null ? int.sub(int.sub(int.add(i('q'), i('kw')), 1), i('rW')) : int.add(i('q'), r);
   const p4a = (t: Expr): Expr => (k === null ? int.sub(int.add(int.sub(i('q'), t), i('kw')), 1) : int.add(i('q'), int.sub(k - 1, t)));
   const p4b = (t: Expr): Expr => int.add(i('q'), t);
+  return { SW, rowAt, p3Rows, p3a, p3b, p3center, p4center, p4a, p4b };
+}
+
+/** The value-and-gradient kernel: passes 1-4. */
+function gradKernel(b: Build, storage: StorageSuffix, k: number | null, code: LoweredCode, codeX: LoweredCode): Kernel {
+  const array = arrayNameOf(precisionOf(storage));
+  const chain = chainRuleCode();
+  const { SW, rowAt, p3Rows, p3a, p3b, p3center, p4center, p4a, p4b } = transposeIndexing(k);
   const withY = { k: 'ref', type: 'bool', name: 'withY' } as const;
   const gStore = (names: string[]): Stmt[] => names.map((n) => s.store(`${n}s`, int.add(i('o'), i('j')), acc(n)));
   const fold = (names: Array<[string, string]>, to: Expr, from: Expr): Stmt[] => names.map(([t]) => s.store(t, to, real.add(at(t, to), at(t, from))));
