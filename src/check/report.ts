@@ -1,3 +1,8 @@
+/** The readable form of a check report (the CLI prints it; --json prints the report itself). */
+import type { HeatmapInfo } from './heatmap.js';
+import type { CheckReport, Diagnosis, ForwardCheckReport } from './schema.js';
+import { CHECKER_KINDS, e2 } from './wording.js';
+
 /** The verdict's line: MATCH, INCONCLUSIVE (within the allowance, which is too large to judge by) or MISMATCH. */
 function verdictLine(verdict: CheckReport['verdict'], times: number, factor: number): string {
   if (verdict === 'match') return `verdict: MATCH, the difference is float32 rounding (${times.toPrecision(2)} x the floor at most; allowed ${factor} x)`;
@@ -7,10 +12,14 @@ function verdictLine(verdict: CheckReport['verdict'], times: number, factor: num
   return `verdict: MISMATCH, ${times >= 100 ? times.toExponential(1) : times.toPrecision(3)} x the rounding floor (a match allows ${factor} x)`;
 }
 
-/** The readable form of a check report (the CLI prints it; --json prints the report itself). */
-import type { HeatmapInfo } from './heatmap.js';
-import type { CheckReport, ForwardCheckReport } from './schema.js';
-import { CHECKER_KINDS, e2 } from './wording.js';
+/** The diagnosis as check prints it: a bullet per entry, its why and its correct formula indented under it. */
+function diagnosisLines(diagnosis: readonly Diagnosis[]): string[] {
+  return diagnosis.flatMap((d) => [
+    ...wrap(`${CHECKER_KINDS.includes(d.kind) ? `${d.kind}: ` : ''}${d.message}`, '    ').map((l, i) => (i === 0 ? `  * ${l.slice(4)}` : l)),
+    ...(d.explanation === undefined ? [] : wrap(`why: ${d.explanation}`, '      ')),
+    ...(d.correctFormula === undefined ? [] : wrap(`correct: ${d.correctFormula}`, '      ')),
+  ]);
+}
 
 /** Breaks text into lines of at most `width` characters, each starting with `indent`. */
 export function wrap(text: string, indent: string, width = 100): string[] {
@@ -56,12 +65,7 @@ export function formatCheckReport(r: CheckReport, names: ReportNames, heatmap?: 
   const how = v === undefined ? '' : "; the variant's graph in float32 arithmetic";
   out.push(...wrap(`floor: the exact gradient computed in float32 arithmetic (Math.fround after every operation${how}) minus the float64 one, on these inputs`, '  '));
   out.push('');
-  out.push('diagnosis:');
-  for (const d of r.diagnosis) {
-    out.push(...wrap(`${CHECKER_KINDS.includes(d.kind) ? `${d.kind}: ` : ''}${d.message}`, '    ').map((l, i) => (i === 0 ? `  * ${l.slice(4)}` : l)));
-    if (d.explanation !== undefined) out.push(...wrap(`why: ${d.explanation}`, '      '));
-    if (d.correctFormula !== undefined) out.push(...wrap(`correct: ${d.correctFormula}`, '      '));
-  }
+  out.push('diagnosis:', ...diagnosisLines(r.diagnosis));
   if (r.verdict === 'mismatch') {
     out.push('');
     out.push(`where (relative L2 error, max abs error in brackets; border band ${r.regions.band} px):`);
@@ -115,12 +119,7 @@ export function formatForwardReport(r: ForwardCheckReport, names: ForwardReportN
     ? "floor: the exact JVP computed in float32 arithmetic (forward mode, Math.fround after every operation) minus the float64 one, and no less than sqrt(sum ((g32 - g) d)^2), the spread its per-pixel shares' float32 rounding gives, on these inputs"
     : 'floor: the exact HVP computed in float32 arithmetic (forward over reverse, Math.fround after every operation) minus the float64 one, on these inputs', '  '));
   out.push('');
-  out.push('diagnosis:');
-  for (const d of r.diagnosis) {
-    out.push(...wrap(`${CHECKER_KINDS.includes(d.kind) ? `${d.kind}: ` : ''}${d.message}`, '    ').map((l, i) => (i === 0 ? `  * ${l.slice(4)}` : l)));
-    if (d.explanation !== undefined) out.push(...wrap(`why: ${d.explanation}`, '      '));
-    if (d.correctFormula !== undefined) out.push(...wrap(`correct: ${d.correctFormula}`, '      '));
-  }
+  out.push('diagnosis:', ...diagnosisLines(r.diagnosis));
   if (r.verdict === 'mismatch') {
     out.push('');
     out.push(`nearest known mistakes (relative distance; a name needs ${e2(r.mistakeTolerance.value)}, ${r.mistakeTolerance.reason}):`);
