@@ -39,6 +39,8 @@ describe('ssim-grad check (spawned)', () => {
     expect(r.stdout).toMatch(/^verdict: MISMATCH/m);
     expect(r.stdout).toMatch(/^ {2}\* per-pixel chain rule: the window's transpose is missing: the candidate equals this mistake to/m);
     expect(r.stdout).toMatch(/correct: d ssim\/dx = W\^T g_mu/);
+    // the mistake's explanation and its correct formula sit indented under its bullet, in that order
+    expect(r.stdout).toMatch(/^ {2}\* per-pixel chain rule:[^]*?^ {6}why: [^]*?^ {6}correct: /m);
   });
 
   it('PyTorch float32 autograd (.npy) is a match, exit 0, one JSON object', () => {
