@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KernelParams } from '../../src/emit/params.js';
 import { BOUNDARIES, type Boundary } from '../../src/field/boundary.js';
+import { gaussianTaps } from '../../src/field/window.js';
 import { ssimDerivativeKernels } from '../../src/generated/derivatives.js';
 import { kernelVariant } from '../../src/runtime/fast.js';
 import { buildCpp, missingToolchain, ROOT, runJsonLines } from '../support/cpp.js';
@@ -29,11 +30,7 @@ interface Case {
   readonly c_n: number;
 }
 
-const gaussian = (k: number, sigma: number): number[] => {
-  const t = Array.from({ length: k }, (_, i) => Math.exp(-((i - (k - 1) / 2) ** 2) / (2 * sigma * sigma)));
-  const sum = t.reduce((a, b) => a + b, 0);
-  return t.map((v) => v / sum);
-};
+const gaussian = (k: number, sigma: number): number[] => Array.from(gaussianTaps(k, sigma));
 
 const CASES: Case[] = BOUNDARIES.flatMap((padding, i): Case[] => [
   // unrolled (11, 7) and generic (9, 5) windows in turn; a crop and sample covariance under two rules
